@@ -1,0 +1,193 @@
+# uslab - the Linux slab allocator in userspace.
+#
+#   make               static + shared library, demo      (build/)
+#   make check         install deps, build, run every test suite:
+#                      gcc, ASan+UBSan, TSan (threaded tests), clang
+#   make run           install deps, build, run the demo
+#   make install       PREFIX=/usr/local DESTDIR=
+#   make defconfig | olddefconfig | menuconfig
+#   make clean
+#
+# O=<dir> builds out of tree (default build/); SAN=asan|tsan adds
+# sanitizers to a build; CC=clang works too.
+
+VERSION     := 0.1.0
+SOVERSION   := 0
+PYTHON      ?= /usr/bin/python3
+PREFIX      ?= /usr/local
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+O           ?= build
+SAN         ?=
+
+KCONFIG_CONFIG ?= .config
+export KCONFIG_CONFIG
+AUTOCONF    := include/generated/autoconf.h
+
+WARN        := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	       -Wmissing-prototypes -Wno-missing-field-initializers
+CFLAGS      ?= -O2 -g
+BASE_CFLAGS := -std=gnu11 $(WARN) -pthread -Iinclude -fno-strict-aliasing
+LIB_CFLAGS  := -fPIC -fvisibility=hidden
+DEP_LIBS    := $(shell pkg-config --libs liburcu-bp numa 2>/dev/null || \
+		 echo -lurcu-bp -lurcu-common -lnuma) -pthread
+CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || \
+		 echo -lcheck -lsubunit -lm -lrt) -pthread
+
+ifeq ($(SAN),asan)
+SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	       -fno-omit-frame-pointer
+else ifeq ($(SAN),tsan)
+SAN_FLAGS   := -fsanitize=thread -fno-omit-frame-pointer
+else ifneq ($(SAN),)
+$(error SAN must be asan or tsan, not '$(SAN)')
+endif
+
+ALL_CFLAGS  := $(BASE_CFLAGS) $(CFLAGS) $(SAN_FLAGS) $(EXTRA_CFLAGS)
+ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
+
+LIB_SRCS    := $(wildcard lib/*.c)
+LIB_OBJS    := $(LIB_SRCS:%.c=$(O)/%.o)
+STATIC_LIB  := $(O)/libuslab.a
+SHARED_LIB  := $(O)/libuslab.so.$(VERSION)
+
+UNIT_TESTS  := $(patsubst %.c,$(O)/%,$(wildcard tests/unit/*.c))
+API_TESTS   := $(patsubst %.c,$(O)/%,$(wildcard tests/api/*.c))
+STRESS_TESTS:= $(patsubst %.c,$(O)/%,$(wildcard tests/stress/*.c))
+TESTS       := $(UNIT_TESTS) $(API_TESTS) $(STRESS_TESTS)
+DEMO        := $(O)/tools/demo/uslab-demo
+
+.PHONY: all deps check check-one test-install run install uninstall clean \
+	defconfig olddefconfig menuconfig savedefconfig
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+
+all: $(STATIC_LIB) $(O)/libuslab.so $(DEMO)
+
+# ---- Configuration -------------------------------------------------------
+
+$(KCONFIG_CONFIG):
+	@$(PYTHON) -m defconfig --kconfig Kconfig configs/defconfig >/dev/null
+	@echo "  CONFIG  $@ (from configs/defconfig)"
+
+$(AUTOCONF): $(KCONFIG_CONFIG) Kconfig
+	@mkdir -p $(dir $@)
+	@$(PYTHON) -m genconfig --header-path $@ Kconfig >/dev/null
+	@echo "  GEN     $@"
+
+defconfig:
+	$(PYTHON) -m defconfig --kconfig Kconfig configs/defconfig
+
+%_defconfig:
+	$(PYTHON) -m defconfig --kconfig Kconfig configs/$@
+
+olddefconfig:
+	$(PYTHON) -m olddefconfig Kconfig
+
+menuconfig:
+	$(PYTHON) -m menuconfig Kconfig
+
+savedefconfig:
+	$(PYTHON) -m savedefconfig --kconfig Kconfig --out defconfig
+
+# ---- Library ---------------------------------------------------------------
+
+$(O)/lib/%.o: lib/%.c $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(STATIC_LIB): $(LIB_OBJS)
+	@echo "  AR      $@"
+	@rm -f $@ && $(AR) rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJS)
+	@echo "  LD      $@"
+	@$(CC) -shared -Wl,-soname,libuslab.so.$(SOVERSION) \
+		$(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(O)/libuslab.so: $(SHARED_LIB)
+	@ln -sf libuslab.so.$(VERSION) $(O)/libuslab.so.$(SOVERSION)
+	@ln -sf libuslab.so.$(VERSION) $@
+
+# ---- Programs and tests ----------------------------------------------------
+
+$(DEMO): tools/demo/uslab-demo.c $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
+
+$(O)/tests/%: tests/%.c tests/common.h $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(ALL_CFLAGS) -Ilib -Itests $(ALL_LDFLAGS) -o $@ $< \
+		$(STATIC_LIB) $(DEP_LIBS) $(CHECK_LIBS)
+
+# ---- Top-level jobs --------------------------------------------------------
+
+deps:
+	@scripts/install-deps.sh
+
+# Run one build's test programs: SUITES picks unit, api, stress.
+SUITES ?= unit api stress
+check-one: $(foreach s,$(SUITES),$(patsubst %.c,$(O)/%,$(wildcard tests/$(s)/*.c)))
+	@scripts/run-tests.sh "$(O)" $^
+
+# Each build's failure is recorded and the next build still runs; the
+# tally at the end decides the exit status.
+USLAB_RESULTS ?= $(abspath $(O))/test-results
+export USLAB_RESULTS
+RESULTS := $(USLAB_RESULTS)
+define run_build
+	@echo "=== $(1) ==="
+	@$(MAKE) --no-print-directory $(2) check-one || \
+		echo "FAIL 0 0 1 [$(1)]" >> $(RESULTS)
+endef
+
+check: deps
+	@$(MAKE) --no-print-directory $(AUTOCONF)
+	@scripts/run-tests.sh --reset
+	$(call run_build,gcc: unit/api/stress suites,)
+	$(call run_build,gcc + ASan/UBSan: unit/api/stress suites,\
+		O=$(O)/asan SAN=asan)
+	$(call run_build,gcc + TSan: threaded suites,\
+		O=$(O)/tsan SAN=tsan SUITES=stress)
+	$(call run_build,clang -Wall -Wextra -Werror: api/stress suites,\
+		O=$(O)/clang CC=clang SUITES="api stress")
+	@echo "=== install with DESTDIR, link through pkg-config ==="
+	@$(MAKE) --no-print-directory test-install || \
+		echo "FAIL 0 0 1 [install]" >> $(RESULTS)
+	@scripts/run-tests.sh --total
+
+test-install: $(STATIC_LIB) $(O)/libuslab.so
+	@scripts/test-install.sh "$(O)"
+
+run: deps
+	@$(MAKE) --no-print-directory $(DEMO)
+	@$(DEMO)
+
+# ---- Install ---------------------------------------------------------------
+
+$(O)/uslab.pc: scripts/uslab.pc.in Makefile
+	@mkdir -p $(dir $@)
+	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	     -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	     $< > $@
+
+install: $(STATIC_LIB) $(O)/libuslab.so $(O)/uslab.pc
+	install -d $(DESTDIR)$(INCLUDEDIR)/uslab $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 include/uslab/*.h $(DESTDIR)$(INCLUDEDIR)/uslab/
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libuslab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuslab.so.$(SOVERSION)
+	ln -sf libuslab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuslab.so
+	install -m 644 $(O)/uslab.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+
+uninstall:
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/uslab
+	rm -f $(DESTDIR)$(LIBDIR)/libuslab.* $(DESTDIR)$(LIBDIR)/pkgconfig/uslab.pc
+
+clean:
+	rm -rf build $(O) include/generated
+
+-include $(LIB_OBJS:.o=.d)

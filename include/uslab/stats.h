@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uslab: a consistent snapshot of one cache's occupancy.
+ *
+ * Structural figures (slabs, objects, bytes) are always exact.  Event
+ * counters (allocs, frees) are kept only when the library was built with
+ * CONFIG_STATS; otherwise they read 0.
+ */
+#ifndef USLAB_STATS_H
+#define USLAB_STATS_H
+
+#include <stddef.h>
+#include <uslab/slab.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct uslab_cache_info {
+	const char *name;		/* valid while the cache lives */
+	unsigned int object_size;	/* size asked for */
+	unsigned int slot_size;		/* object + metadata + alignment */
+	unsigned int align;
+	unsigned int objs_per_slab;
+	unsigned int slab_size;		/* bytes per slab */
+	unsigned long nr_slabs;		/* full + partial + free */
+	unsigned long nr_full;
+	unsigned long nr_partial;
+	unsigned long nr_free;		/* empty slabs kept for reuse */
+	unsigned long total_objs;	/* objects laid out in all slabs */
+	unsigned long active_objs;	/* objects handed out */
+	unsigned long slab_bytes;	/* memory in slabs */
+	unsigned long desc_bytes;	/* page descriptors for those slabs */
+	unsigned long allocs;		/* CONFIG_STATS only */
+	unsigned long frees;		/* CONFIG_STATS only */
+	unsigned long slabs_allocated;
+	unsigned long slabs_released;
+	unsigned long bad_frees;	/* rejected kmem_cache_free() calls */
+	/* live object bytes / (slab + descriptor bytes), 0 when empty */
+	double efficiency;
+};
+
+/* Fill @info for @s; 0, or -1 with errno EINVAL when @s or @info is NULL. */
+int uslab_cache_info(struct kmem_cache *s, struct uslab_cache_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* USLAB_STATS_H */

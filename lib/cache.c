@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cache.c - the kmem_cache API: argument checks, the cache registry,
+ * create/destroy, alloc/free entry points, bulk, shrink.
+ *
+ * Every public call validates what it is given and reports misuse on
+ * stderr in one line ("uslab: ..."), with errno set where the call can
+ * return an error.  kmem_cache_free() checks ownership through the page
+ * descriptors: a pointer outside the arena, into a page that is not a
+ * slab, into another cache's slab, or into the middle of a slot is
+ * reported and ignored (the memory is leaked rather than the cache
+ * corrupted).
+ *
+ * Locking: slab_mutex guards the registry (cache_list) and is taken only
+ * by create, destroy and walkers; allocation and free never take it.
+ * Library start-up runs once under pthread_once.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static pthread_mutex_t slab_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct list_head cache_list = LIST_HEAD_INIT(cache_list);
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_error;
+static slab_flags_t default_debug_flags;
+
+#define CACHE_CREATE_MASK						\
+	(SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON |	\
+	 SLAB_HWCACHE_ALIGN | SLAB_STORE_USER | SLAB_RECLAIM_ACCOUNT |	\
+	 SLAB_PANIC | SLAB_TYPESAFE_BY_RCU | SLAB_NO_MERGE)
+
+/* ---- Reporting -------------------------------------------------------- */
+
+/* One line on stderr, written with a single write() so lines never mix. */
+void uslab_report(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	memcpy(buf, "uslab: ", 7);
+	va_start(ap, fmt);
+	n = vsnprintf(buf + 7, sizeof(buf) - 8, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	n = MIN(n + 7, (int)sizeof(buf) - 1);
+	buf[n++] = '\n';
+	if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+		return;
+}
+
+void cache_bad_free(struct kmem_cache *s, const void *obj, const char *why)
+{
+	if (s)
+		__atomic_fetch_add(&s->bad_frees, 1, __ATOMIC_RELAXED);
+	uslab_report("kmem_cache_free(%s, %p): %s; object not freed",
+		     s ? s->name : "NULL", obj, why);
+}
+
+/* ---- Start-up --------------------------------------------------------- */
+
+static void uslab_init(void)
+{
+	if (topology_init() || page_init(topology_nr_nodes())) {
+		init_error = errno ? errno : ENOMEM;
+		return;
+	}
+	default_debug_flags = debug_default_flags();
+}
+
+int uslab_ensure_init(void)
+{
+	pthread_once(&init_once, uslab_init);
+	if (init_error) {
+		errno = init_error;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- Create and destroy ----------------------------------------------- */
+
+static const char *check_create_args(const char *name, unsigned int size,
+				     unsigned int align, slab_flags_t flags)
+{
+	if (!name)
+		return "name is NULL";
+	if (!*name)
+		return "name is empty";
+	if (size == 0)
+		return "size is 0";
+	if (size > KMEM_CACHE_MAX_SIZE)
+		return "size is above KMEM_CACHE_MAX_SIZE (262144)";
+	if (align && !IS_POWER_OF_2(align))
+		return "align is not a power of two";
+	if (align > MAX_OBJ_ALIGN)
+		return "align is above 4096";
+	if (flags & ~CACHE_CREATE_MASK)
+		return "unknown flags";
+	return NULL;
+}
+
+static __cold struct kmem_cache *create_failed(const char *name,
+					       unsigned int size,
+					       slab_flags_t flags, int err,
+					       const char *why)
+{
+	if (flags & SLAB_PANIC) {
+		uslab_report("kmem_cache_create(%s, %u): %s (SLAB_PANIC)",
+			     name ? name : "NULL", size, why);
+		abort();
+	}
+	uslab_report("kmem_cache_create(%s, %u): %s",
+		     name ? name : "NULL", size, why);
+	errno = err;
+	return NULL;
+}
+
+__api struct kmem_cache *kmem_cache_create(const char *name,
+					   unsigned int size,
+					   unsigned int align,
+					   slab_flags_t flags,
+					   void (*ctor)(void *))
+{
+	const char *why = check_create_args(name, size, align, flags);
+	struct kmem_cache *s;
+
+	if (why)
+		return create_failed(name, size, flags, EINVAL, why);
+	if (uslab_ensure_init())
+		return create_failed(name, size, flags, errno,
+				     "cannot reserve the arena");
+
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->name = strdup(name))) {
+		free(s);
+		return create_failed(name, size, flags, ENOMEM,
+				     "out of memory");
+	}
+	s->object_size = size;
+	s->align = align;
+	s->flags = flags | default_debug_flags;
+	s->ctor = ctor;
+	slab_calculate_sizes(s);
+	if (slab_cache_init_nodes(s, topology_nr_nodes())) {
+		free(s->name);
+		free(s);
+		return create_failed(name, size, flags, ENOMEM,
+				     "out of memory");
+	}
+
+	pthread_mutex_lock(&slab_mutex);
+	list_add(&s->list, &cache_list);
+	pthread_mutex_unlock(&slab_mutex);
+	return s;
+}
+
+__api void kmem_cache_destroy(struct kmem_cache *s)
+{
+	unsigned long live;
+	unsigned int i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->nr_nodes; i++)
+		slab_shrink_node(s, (int)i);
+	live = slab_active_objects(s);
+	if (live) {
+		/* Keep everything mapped: the user still points into it. */
+		uslab_report("kmem_cache_destroy(%s): %lu object%s still "
+			     "allocated; cache leaked", s->name, live,
+			     live == 1 ? "" : "s");
+		pthread_mutex_lock(&slab_mutex);
+		s->leaked = true;
+		pthread_mutex_unlock(&slab_mutex);
+		return;
+	}
+	/* Wait for SLAB_TYPESAFE_BY_RCU slab releases still in flight. */
+	if (s->flags & SLAB_TYPESAFE_BY_RCU)
+		slab_rcu_barrier();
+
+	pthread_mutex_lock(&slab_mutex);
+	list_del(&s->list);
+	pthread_mutex_unlock(&slab_mutex);
+	slab_cache_free_nodes(s);
+	free(s->name);
+	free(s);
+}
+
+/* ---- Allocation -------------------------------------------------------- */
+
+static __cold void *alloc_bad_args(struct kmem_cache *s, gfp_t gfp, int node)
+{
+	if (!s)
+		uslab_report("kmem_cache_alloc: cache is NULL");
+	else if (gfp & ~__GFP_VALID_MASK)
+		uslab_report("kmem_cache_alloc(%s): unknown gfp bits 0x%x",
+			     s->name, gfp & ~__GFP_VALID_MASK);
+	else
+		uslab_report("kmem_cache_alloc_node(%s): node %d does not "
+			     "exist", s->name, node);
+	errno = EINVAL;
+	return NULL;
+}
+
+static __cold void *alloc_failed(struct kmem_cache *s, gfp_t gfp, int node,
+				 void *caller)
+{
+	void *obj;
+	unsigned int i;
+
+	if (gfp & __GFP_NOFAIL) {
+		/* Reclaim what every cache keeps, then retry once. */
+		kmem_cache_shrink(s);
+		obj = slab_alloc(s, gfp, node, caller);
+		if (obj)
+			return obj;
+		uslab_report("kmem_cache_alloc(%s): out of memory with "
+			     "__GFP_NOFAIL", s->name);
+		abort();
+	}
+	if (!(gfp & __GFP_NOWARN)) {
+		unsigned long slabs = 0;
+
+		for (i = 0; i < s->nr_nodes; i++)
+			slabs += page_resident_bytes((int)i) / PAGE_SIZE;
+		uslab_report("kmem_cache_alloc(%s): out of memory on node %d "
+			     "(%lu pages in use, arena %d GiB per node)",
+			     s->name, node, slabs, CONFIG_ARENA_SIZE_GB);
+	}
+	errno = ENOMEM;
+	return NULL;
+}
+
+static inline void *cache_alloc(struct kmem_cache *s, gfp_t gfp, int node,
+				void *caller)
+{
+	void *obj;
+
+	if (unlikely(!s || (gfp & ~__GFP_VALID_MASK)))
+		return alloc_bad_args(s, gfp, node);
+	if (node == NUMA_NO_NODE)
+		node = numa_node_id();
+	else if (unlikely(!topology_node_valid(node)))
+		return alloc_bad_args(s, gfp, node);
+
+	obj = slab_alloc(s, gfp, node, caller);
+	if (unlikely(!obj))
+		return alloc_failed(s, gfp, node, caller);
+	if (gfp & __GFP_ZERO)
+		memset(obj, 0, s->object_size);
+	return obj;
+}
+
+__api void *kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp)
+{
+	return cache_alloc(s, gfp, NUMA_NO_NODE, __builtin_return_address(0));
+}
+
+__api void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t gfp, int node)
+{
+	return cache_alloc(s, gfp, node, __builtin_return_address(0));
+}
+
+__api void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t gfp)
+{
+	return cache_alloc(s, gfp | __GFP_ZERO, NUMA_NO_NODE,
+			   __builtin_return_address(0));
+}
+
+/* ---- Free -------------------------------------------------------------- */
+
+/*
+ * The slab of @obj if it is the start of a slot of one of @s's slabs;
+ * otherwise report why not and return NULL.
+ */
+static struct page_desc *cache_check_free(struct kmem_cache *s,
+					  const void *obj)
+{
+	struct page_desc *slab;
+	struct kmem_cache *owner;
+	unsigned long off;
+	unsigned int idx;
+
+	if (unlikely(!s)) {
+		cache_bad_free(s, obj, "cache is NULL");
+		return NULL;
+	}
+	slab = page_head_of(obj);
+	if (unlikely(!slab)) {
+		cache_bad_free(s, obj, page_in_arena(obj) ?
+			       "not in an allocated slab" :
+			       "not a uslab object (foreign pointer)");
+		return NULL;
+	}
+	owner = READ_ONCE(slab->cache);
+	if (unlikely(owner != s)) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "object belongs to cache '%s'",
+			 owner ? owner->name : "(none)");
+		cache_bad_free(s, obj, why);
+		return NULL;
+	}
+	off = (unsigned long)((const char *)obj - slab->s_mem);
+	idx = obj_index(s, off);
+	if (unlikely((const char *)obj < slab->s_mem ||
+		     idx >= slab->objects ||
+		     (unsigned long)idx * s->size != off)) {
+		cache_bad_free(s, obj, "pointer into the middle of an object");
+		return NULL;
+	}
+	return slab;
+}
+
+__api void kmem_cache_free(struct kmem_cache *s, void *obj)
+{
+	struct page_desc *slab;
+
+	if (unlikely(!obj))
+		return;
+	slab = cache_check_free(s, obj);
+	if (likely(slab))
+		slab_free(s, slab, obj, __builtin_return_address(0));
+}
+
+/* ---- Bulk -------------------------------------------------------------- */
+
+__api int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
+				void **p)
+{
+	int node = numa_node_id();
+	size_t i, done;
+
+	if (unlikely(!s || !p || (gfp & ~__GFP_VALID_MASK))) {
+		if (!p)
+			uslab_report("kmem_cache_alloc_bulk: array is NULL");
+		else
+			alloc_bad_args(s, gfp, 0);
+		errno = EINVAL;
+		return 0;
+	}
+	if (n == 0)
+		return 0;
+	if (n > (size_t)__INT_MAX__) {
+		uslab_report("kmem_cache_alloc_bulk(%s): %zu objects is more "
+			     "than an int can report", s->name, n);
+		errno = EINVAL;
+		return 0;
+	}
+
+	done = slab_alloc_bulk(s, gfp & ~__GFP_NOFAIL, node, n, p,
+			       __builtin_return_address(0));
+	if (unlikely(done < n)) {
+		/* All or nothing: give back the partial result. */
+		kmem_cache_free_bulk(s, done, p);
+		alloc_failed(s, gfp & ~__GFP_NOFAIL, node, NULL);
+		return 0;
+	}
+	if (gfp & __GFP_ZERO)
+		for (i = 0; i < n; i++)
+			memset(p[i], 0, s->object_size);
+	return (int)n;
+}
+
+__api void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p)
+{
+	size_t i;
+
+	if (!p) {
+		if (n)
+			uslab_report("kmem_cache_free_bulk: array is NULL");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct page_desc *slab;
+
+		if (!p[i])
+			continue;
+		slab = cache_check_free(s, p[i]);
+		if (slab)
+			slab_free(s, slab, p[i], __builtin_return_address(0));
+	}
+}
+
+/* Caches in the registry (destroyed-but-leaked ones included). */
+unsigned int cache_count(void)
+{
+	struct kmem_cache *s;
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &cache_list, list)
+		n++;
+	pthread_mutex_unlock(&slab_mutex);
+	return n;
+}
+
+/* ---- Shrink and queries ------------------------------------------------ */
+
+/*
+ * Give every empty slab back to the OS.  Returns 0 if the cache now holds
+ * no slab at all, 1 otherwise (the kernel's convention).
+ */
+__api int kmem_cache_shrink(struct kmem_cache *s)
+{
+	unsigned int i;
+
+	if (!s)
+		return 0;
+	for (i = 0; i < s->nr_nodes; i++)
+		slab_shrink_node(s, (int)i);
+	return slab_nr_slabs(s) ? 1 : 0;
+}
+
+__api unsigned int kmem_cache_size(struct kmem_cache *s)
+{
+	return s ? s->object_size : 0;
+}
+
+__api const char *kmem_cache_name(struct kmem_cache *s)
+{
+	return s ? s->name : NULL;
+}

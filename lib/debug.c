@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: MIT
+/*
+ * debug.c - poisoning, red zones, free pointer checks and owner tracking.
+ *
+ * Enabled per cache by SLAB_POISON (P), SLAB_RED_ZONE (Z),
+ * SLAB_CONSISTENCY_CHECKS (F) and SLAB_STORE_USER (U); for every cache by
+ * CONFIG_SLAB_DEBUG_ON or by the environment variable USLAB_DEBUG, which
+ * takes the kernel's slab_debug letters ("FZPU", "ZP", "-" for none).
+ * Slot layout of a debugged cache (slab.c computes the offsets):
+ *
+ *   [object][red zone to inuse][free pointer][alloc track][free track][pad]
+ *
+ * Byte values are the kernel's (poison.h).  Every hook is called from
+ * slab.c with the owning node lock held, so two racing frees of one
+ * object are serialised and the second is caught.  Reports follow the
+ * kernel's "BUG <cache>: <reason>" shape and go to stderr in one write.
+ */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* The kernel does not poison objects that have a ctor or are RCU-typed. */
+static bool poisoned(const struct kmem_cache *s)
+{
+	return (s->flags & SLAB_POISON) &&
+	       !s->ctor && !(s->flags & SLAB_TYPESAFE_BY_RCU);
+}
+
+slab_flags_t debug_default_flags(void)
+{
+	const char *env = getenv("USLAB_DEBUG");
+	slab_flags_t flags = 0;
+
+	if (!env)
+		return IS_ENABLED(CONFIG_SLAB_DEBUG_ON) ? SLAB_DEBUG_FLAGS : 0;
+	if (!*env)
+		return SLAB_DEBUG_FLAGS;	/* like a bare slab_debug */
+	for (; *env; env++) {
+		switch (*env) {
+		case 'f': case 'F': flags |= SLAB_CONSISTENCY_CHECKS; break;
+		case 'z': case 'Z': flags |= SLAB_RED_ZONE; break;
+		case 'p': case 'P': flags |= SLAB_POISON; break;
+		case 'u': case 'U': flags |= SLAB_STORE_USER; break;
+		case '-': flags = 0; break;
+		default:
+			uslab_report("USLAB_DEBUG: unknown option '%c' "
+				     "ignored (use F, Z, P, U or -)", *env);
+		}
+	}
+	return flags;
+}
+
+static struct debug_track *get_track(const struct kmem_cache *s, void *obj,
+				     int which)
+{
+	return (struct debug_track *)((char *)obj + s->track_off) + which;
+}
+
+static void set_track(const struct kmem_cache *s, void *obj, int which,
+		      void *caller)
+{
+	struct debug_track *t = get_track(s, obj, which);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t->addr = caller;
+	t->cpu = sched_getcpu();
+	t->tid = gettid();
+	t->when_ns = (unsigned long)ts.tv_sec * 1000000000UL +
+		     (unsigned long)ts.tv_nsec;
+}
+
+/* First byte in [p, p+len) that is not @val, or NULL. */
+static unsigned char *check_bytes(unsigned char *p, unsigned char val,
+				  size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != val)
+			return p + i;
+	return NULL;
+}
+
+struct report {
+	char buf[2048];
+	size_t len;
+};
+
+static void __printf(2, 3) rp(struct report *r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (r->len >= sizeof(r->buf))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(r->buf + r->len, sizeof(r->buf) - r->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		r->len = MIN(r->len + (size_t)n, sizeof(r->buf));
+}
+
+static void report_begin(struct report *r, const struct kmem_cache *s,
+			 const char *reason)
+{
+	r->len = 0;
+	rp(r, "=============================================================="
+	      "===============\n");
+	rp(r, "BUG %s (uslab): %s\n", s->name, reason);
+	rp(r, "--------------------------------------------------------------"
+	      "---------------\n");
+}
+
+static void report_object(struct report *r, const struct kmem_cache *s,
+			  const struct page_desc *slab, void *obj)
+{
+	static const char *const what[] = { "Allocated", "Freed" };
+	int i;
+
+	rp(r, "Slab %p objects=%u used=%u fp=%p\n", page_address(slab),
+	   slab->objects, slab->inuse, slab->freelist);
+	rp(r, "Object %p @offset=%lu\n", obj,
+	   (unsigned long)((char *)obj - (char *)page_address(slab)));
+	if (!(s->flags & SLAB_STORE_USER))
+		return;
+	for (i = 0; i < 2; i++) {
+		struct debug_track *t = get_track(s, obj, i);
+
+		if (t->addr)
+			rp(r, "%s by %p cpu=%d tid=%d at %lu ns\n", what[i],
+			   t->addr, t->cpu, t->tid, t->when_ns);
+	}
+}
+
+static void report_end(struct report *r)
+{
+	ssize_t unused = write(STDERR_FILENO, r->buf, r->len);
+
+	(void)unused;
+}
+
+/* Report damage to [start, start+len) that should hold @val, and mend it. */
+static bool check_area(struct kmem_cache *s, struct page_desc *slab,
+		       void *obj, const char *what, unsigned char *start,
+		       unsigned char val, size_t len)
+{
+	unsigned char *bad = check_bytes(start, val, len), *end;
+	struct report r;
+
+	if (!bad)
+		return true;
+	end = start + len;
+	while (end > bad && end[-1] == val)
+		end--;
+	report_begin(&r, s, what);
+	rp(&r, "[%s] %p-%p @offset=%lu. First byte 0x%x instead of 0x%x\n",
+	   what, (void *)bad, (void *)(end - 1),
+	   (unsigned long)(bad - (unsigned char *)obj), *bad, val);
+	report_object(&r, s, slab, obj);
+	rp(&r, "FIX %s: Restoring %p-%p=0x%x\n", s->name, (void *)bad,
+	   (void *)(end - 1), val);
+	report_end(&r);
+	memset(bad, val, (size_t)(end - bad));
+	return false;
+}
+
+static void poison_object(struct kmem_cache *s, void *obj)
+{
+	unsigned char *p = obj;
+
+	memset(p, POISON_FREE, s->object_size - 1);
+	p[s->object_size - 1] = POISON_END;
+}
+
+static bool check_poison(struct kmem_cache *s, struct page_desc *slab,
+			 void *obj)
+{
+	unsigned char *p = obj;
+	bool ok;
+
+	ok = check_area(s, slab, obj, "Poison overwritten", p, POISON_FREE,
+			s->object_size - 1);
+	return check_area(s, slab, obj, "End Poison overwritten",
+			  p + s->object_size - 1, POISON_END, 1) && ok;
+}
+
+static unsigned char *red_zone(const struct kmem_cache *s, void *obj)
+{
+	return (unsigned char *)obj + s->object_size;
+}
+
+static size_t red_zone_len(const struct kmem_cache *s)
+{
+	return s->inuse - s->object_size;
+}
+
+/* Is @obj on @slab's freelist?  Also validates the chain. */
+static bool on_freelist(struct kmem_cache *s, struct page_desc *slab,
+			void *obj)
+{
+	unsigned int steps = 0;
+	char *fp;
+
+	for (fp = slab->freelist; fp && steps <= slab->objects; steps++) {
+		unsigned long off = (unsigned long)(fp - slab->s_mem);
+
+		if (fp < slab->s_mem || obj_index(s, off) >= slab->objects ||
+		    (unsigned long)obj_index(s, off) * s->size != off) {
+			struct report r;
+
+			report_begin(&r, s, "Freechain corrupt");
+			rp(&r, "Free pointer %p is not an object of this "
+			       "slab\n", (void *)fp);
+			report_object(&r, s, slab, obj);
+			report_end(&r);
+			return false;
+		}
+		if (fp == obj)
+			return true;
+		fp = get_freepointer(s, fp);
+	}
+	return false;
+}
+
+void debug_init_object(struct kmem_cache *s, void *obj)
+{
+	if (poisoned(s))
+		poison_object(s, obj);
+	if (s->flags & SLAB_RED_ZONE)
+		memset(red_zone(s, obj), RED_INACTIVE, red_zone_len(s));
+	if (s->flags & SLAB_STORE_USER)
+		memset(get_track(s, obj, 0), 0, 2 * sizeof(struct debug_track));
+}
+
+/*
+ * @obj was just taken off @slab's freelist.  Damage found in its free
+ * patterns (a write after free, an overflow from its neighbour) is
+ * reported and mended; the object is still handed out.
+ */
+bool debug_alloc_check(struct kmem_cache *s, struct page_desc *slab,
+		       void *obj, void *caller)
+{
+	bool ok = true;
+
+	if (s->flags & SLAB_RED_ZONE) {
+		ok = check_area(s, slab, obj, "Redzone overwritten",
+				red_zone(s, obj), RED_INACTIVE,
+				red_zone_len(s));
+		memset(red_zone(s, obj), RED_ACTIVE, red_zone_len(s));
+	}
+	if (poisoned(s))
+		ok = check_poison(s, slab, obj) && ok;
+	if (s->flags & SLAB_STORE_USER)
+		set_track(s, obj, 0, caller);
+	return ok;
+}
+
+/*
+ * @obj is about to go back on @slab's freelist.  Returns false, after a
+ * report, when it must not: it is already free.  An overwritten red zone
+ * is reported and mended, and the free goes ahead.
+ */
+bool debug_free_check(struct kmem_cache *s, struct page_desc *slab,
+		      void *obj, void *caller)
+{
+	if (((s->flags & SLAB_RED_ZONE) &&
+	     !check_bytes(red_zone(s, obj), RED_INACTIVE, red_zone_len(s))) ||
+	    ((s->flags & SLAB_CONSISTENCY_CHECKS) &&
+	     on_freelist(s, slab, obj))) {
+		struct report r;
+
+		report_begin(&r, s, "Object already free");
+		report_object(&r, s, slab, obj);
+		if (s->flags & SLAB_STORE_USER)
+			rp(&r, "Freed again by %p\n", caller);
+		report_end(&r);
+		return false;
+	}
+	if (s->flags & SLAB_RED_ZONE) {
+		check_area(s, slab, obj, "Redzone overwritten",
+			   red_zone(s, obj), RED_ACTIVE, red_zone_len(s));
+		memset(red_zone(s, obj), RED_INACTIVE, red_zone_len(s));
+	}
+	if (poisoned(s))
+		poison_object(s, obj);
+	if (s->flags & SLAB_STORE_USER)
+		set_track(s, obj, 1, caller);
+	return true;
+}

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: MIT
+/*
+ * page.c - backing memory: the arena, page descriptors, page blocks.
+ *
+ * At start-up one virtual range is reserved (PROT_NONE, no swap
+ * reservation) and split into equal per-node arenas of
+ * CONFIG_ARENA_SIZE_GB each.  A flat array of 64-byte page descriptors
+ * covers the whole reserve; it is mapped without reservation too, so only
+ * the descriptors of pages in use ever take memory.  page_desc_of() is
+ * one subtraction and one shift, which is what lets kmem_cache_free()
+ * find an object's slab and cache without any lookup structure.
+ *
+ * Each node hands out blocks of 2^order pages (order 0..PAGE_MAX_ORDER)
+ * with a binary buddy system.  Memory is committed (made readable and
+ * writable) in PAGE_MAX_ORDER chunks as the node's high-water mark grows;
+ * a freed block is returned to the OS with MADV_DONTNEED before it goes
+ * back to the buddy lists, so free blocks cost no resident memory.
+ *
+ * Locking: one mutex per node (struct page_node.lock) guards that node's
+ * buddy lists, its high-water mark and the type/order of its descriptors.
+ * It is the innermost lock (see internal.h) and is never held across a
+ * system call that can block for long, except mprotect on growth.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+struct page_node {
+	pthread_mutex_t lock;
+	unsigned long committed;	/* pages made accessible */
+	unsigned long resident;		/* pages in allocated blocks */
+	struct list_head free_area[PAGE_MAX_ORDER + 1];
+} __cacheline_aligned;
+
+static struct {
+	char *base, *end;
+	struct page_desc *descs;
+	unsigned long node_pages;	/* pages per node arena */
+	int nr_nodes;
+	struct page_node nodes[MAX_NUMNODES];
+} arena;
+
+/* Test hook: page_alloc() fails once this many more calls succeeded. */
+static long fail_after = -1;
+
+void page_inject_failure(long after)
+{
+	WRITE_ONCE(fail_after, after);
+}
+
+static bool page_should_fail(void)
+{
+	long left = READ_ONCE(fail_after);
+
+	if (likely(left < 0))
+		return false;
+	if (left == 0)
+		return true;
+	__atomic_fetch_sub(&fail_after, 1, __ATOMIC_RELAXED);
+	return false;
+}
+
+#define CHUNK_ORDER PAGE_MAX_ORDER
+#define CHUNK_PAGES (1UL << CHUNK_ORDER)
+
+static inline unsigned long desc_pfn(const struct page_desc *d)
+{
+	return (unsigned long)(d - arena.descs);
+}
+
+/* Descriptor of page @pfn (relative to node @node's arena). */
+static inline struct page_desc *node_desc(int node, unsigned long pfn)
+{
+	return &arena.descs[(unsigned long)node * arena.node_pages + pfn];
+}
+
+void *page_address(const struct page_desc *d)
+{
+	return arena.base + (desc_pfn(d) << PAGE_SHIFT);
+}
+
+bool page_in_arena(const void *p)
+{
+	return (const char *)p >= arena.base && (const char *)p < arena.end;
+}
+
+struct page_desc *page_desc_of(const void *p)
+{
+	if (!page_in_arena(p))
+		return NULL;
+	return &arena.descs[((const char *)p - arena.base) >> PAGE_SHIFT];
+}
+
+/*
+ * Head descriptor of the allocated block holding @p, or NULL when @p is
+ * outside the arena or in memory that is not handed out.  Lock-free: for
+ * a pointer into a live slab every field read here is stable.
+ */
+struct page_desc *page_head_of(const void *p)
+{
+	struct page_desc *d = page_desc_of(p);
+
+	if (!d)
+		return NULL;
+	if (READ_ONCE(d->type) == PT_TAIL)
+		d -= READ_ONCE(d->head_off);
+	if (READ_ONCE(d->type) != PT_HEAD)
+		return NULL;
+	return d;
+}
+
+int page_init(int nr_nodes)
+{
+	unsigned long node_bytes = (unsigned long)CONFIG_ARENA_SIZE_GB << 30;
+	unsigned long total, desc_bytes;
+	char *raw, *base;
+	void *descs;
+	int n, o;
+
+	if (nr_nodes < 1 || nr_nodes > MAX_NUMNODES) {
+		errno = EINVAL;
+		return -1;
+	}
+	total = node_bytes * (unsigned long)nr_nodes;
+	raw = mmap(NULL, total + MAX_SLAB_SIZE, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		return -1;
+	/* Align so that buddy blocks are naturally aligned in memory too. */
+	base = (char *)ALIGN((uintptr_t)raw, MAX_SLAB_SIZE);
+
+	desc_bytes = total / PAGE_SIZE * sizeof(struct page_desc);
+	descs = mmap(NULL, desc_bytes, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (descs == MAP_FAILED) {
+		int err = errno;
+
+		munmap(raw, total + MAX_SLAB_SIZE);
+		errno = err;
+		return -1;
+	}
+
+	arena.base = base;
+	arena.end = base + total;
+	arena.descs = descs;
+	arena.node_pages = node_bytes / PAGE_SIZE;
+	arena.nr_nodes = nr_nodes;
+	for (n = 0; n < nr_nodes; n++) {
+		struct page_node *pn = &arena.nodes[n];
+
+		pthread_mutex_init(&pn->lock, NULL);
+		for (o = 0; o <= PAGE_MAX_ORDER; o++)
+			INIT_LIST_HEAD(&pn->free_area[o]);
+	}
+	return 0;
+}
+
+/* Make one more chunk of @node's arena accessible; its pfn, or -1. */
+static long page_grow_locked(int node)
+{
+	struct page_node *pn = &arena.nodes[node];
+	unsigned long pfn = pn->committed;
+	char *addr;
+
+	if (pfn + CHUNK_PAGES > arena.node_pages) {
+		errno = ENOMEM;
+		return -1;
+	}
+	addr = page_address(node_desc(node, pfn));
+	if (mprotect(addr, CHUNK_PAGES << PAGE_SHIFT, PROT_READ | PROT_WRITE))
+		return -1;	/* errno ENOMEM from the kernel */
+	pn->committed += CHUNK_PAGES;
+	return (long)pfn;
+}
+
+/*
+ * Allocate 2^@order contiguous, zero-filled pages on @node.  Returns the
+ * head descriptor (type PT_HEAD, tails PT_TAIL), or NULL with errno ENOMEM
+ * when the node's arena is exhausted.
+ */
+struct page_desc *page_alloc(int node, unsigned int order)
+{
+	struct page_node *pn = &arena.nodes[node];
+	struct page_desc *d;
+	unsigned long pfn, i;
+	unsigned int o;
+
+	if (unlikely(page_should_fail())) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_lock(&pn->lock);
+	for (o = order; o <= PAGE_MAX_ORDER; o++)
+		if (!list_empty(&pn->free_area[o]))
+			break;
+	if (o > PAGE_MAX_ORDER) {
+		long grown = page_grow_locked(node);
+
+		if (grown < 0) {
+			pthread_mutex_unlock(&pn->lock);
+			return NULL;
+		}
+		pfn = (unsigned long)grown;
+		o = PAGE_MAX_ORDER;
+	} else {
+		d = list_first_entry(&pn->free_area[o], struct page_desc, list);
+		list_del(&d->list);
+		WRITE_ONCE(d->type, PT_NONE);
+		pfn = desc_pfn(d) - (unsigned long)node * arena.node_pages;
+	}
+
+	/* Split: give the upper halves back until the block fits. */
+	while (o > order) {
+		struct page_desc *b;
+
+		o--;
+		b = node_desc(node, pfn + (1UL << o));
+		b->order = (uint8_t)o;
+		WRITE_ONCE(b->type, PT_BUDDY);
+		list_add(&b->list, &pn->free_area[o]);
+	}
+
+	d = node_desc(node, pfn);
+	d->order = (uint8_t)order;
+	d->node = (uint16_t)node;
+	for (i = 1; i < (1UL << order); i++) {
+		d[i].node = (uint16_t)node;
+		WRITE_ONCE(d[i].head_off, (uint32_t)i);
+		WRITE_ONCE(d[i].type, PT_TAIL);
+	}
+	WRITE_ONCE(d->type, PT_HEAD);
+	pn->resident += 1UL << order;
+	pthread_mutex_unlock(&pn->lock);
+	return d;
+}
+
+/* Return the block headed by @head to the OS and to its node's buddies. */
+void page_free(struct page_desc *head)
+{
+	int node = head->node;
+	struct page_node *pn = &arena.nodes[node];
+	unsigned int order = head->order;
+	unsigned long pfn, i;
+
+	WRITE_ONCE(head->cache, NULL);
+	madvise(page_address(head), PAGE_SIZE << order, MADV_DONTNEED);
+
+	pthread_mutex_lock(&pn->lock);
+	for (i = 1; i < (1UL << order); i++)
+		WRITE_ONCE(head[i].type, PT_NONE);
+	WRITE_ONCE(head->type, PT_NONE);
+	pn->resident -= 1UL << order;
+
+	pfn = desc_pfn(head) - (unsigned long)node * arena.node_pages;
+	while (order < PAGE_MAX_ORDER) {
+		unsigned long bpfn = pfn ^ (1UL << order);
+		struct page_desc *b;
+
+		if (bpfn >= pn->committed)
+			break;
+		b = node_desc(node, bpfn);
+		if (b->type != PT_BUDDY || b->order != order)
+			break;
+		list_del(&b->list);
+		WRITE_ONCE(b->type, PT_NONE);
+		pfn &= ~(1UL << order);
+		order++;
+	}
+	head = node_desc(node, pfn);
+	head->order = (uint8_t)order;
+	WRITE_ONCE(head->type, PT_BUDDY);
+	list_add(&head->list, &pn->free_area[order]);
+	pthread_mutex_unlock(&pn->lock);
+}
+
+/* Bytes of @node's arena currently handed out as blocks. */
+unsigned long page_resident_bytes(int node)
+{
+	struct page_node *pn = &arena.nodes[node];
+	unsigned long r;
+
+	pthread_mutex_lock(&pn->lock);
+	r = pn->resident;
+	pthread_mutex_unlock(&pn->lock);
+	return r << PAGE_SHIFT;
+}

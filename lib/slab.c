@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: MIT
+/*
+ * slab.c - the slabs of one cache: layout, freelists, per-node lists.
+ *
+ * A slab is one page block of 2^order pages (page.c) holding `objects`
+ * slots of `size` bytes, starting `colour * colour_off` bytes in so that
+ * slabs of one cache do not all start on the same cache sets.  Free slots
+ * form a singly linked list through a free pointer stored at `offset` in
+ * each slot: inside the object (at its middle, as SLUB does) when nothing
+ * else needs the object's bytes while it is free, after the object when
+ * the cache has a constructor, is SLAB_TYPESAFE_BY_RCU, or is poisoned or
+ * red-zoned.  The constructor runs once per slot, when the slab is laid
+ * out; objects are expected back in constructed state.
+ *
+ * Slab state lives in the head page descriptor: cache, freelist, inuse,
+ * objects, s_mem and the list it sits on.  Per cache and node, a struct
+ * kmem_cache_node keeps three lists:
+ *
+ *   partial  0 < inuse < objects    allocation takes from the head
+ *   full     inuse == objects
+ *   free     inuse == 0             kept for reuse, up to min_partial;
+ *                                   beyond that released to page.c
+ *
+ * Locking: kmem_cache_node.lock guards the three lists, their counters,
+ * and the freelist/inuse of every slab on them.  A new slab is laid out
+ * (and its constructors run) with no lock held, then published under the
+ * node lock.  Page blocks are returned to page.c after the node lock is
+ * dropped.  Debug checks (debug.c) run under the node lock so that two
+ * racing frees of one object are caught, not both accepted.
+ *
+ * Fast and slow paths: slab_alloc()/slab_free() are the only paths in
+ * this foundation; new_slab() and discard_slab() are their slow parts.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <urcu/urcu-bp.h>
+
+#include "internal.h"
+
+#define SLAB_MIN_OBJECTS 16
+
+/* ---- Layout ---------------------------------------------------------- */
+
+static unsigned int ilog2(unsigned long v)
+{
+	return (unsigned int)(63 - __builtin_clzl(v));
+}
+
+/* Smallest order whose tail waste is at most 1/@frac of the slab. */
+static int slab_order(unsigned int size, unsigned int min_objects,
+		      unsigned int frac)
+{
+	unsigned int order;
+
+	for (order = 0; order <= MAX_SLAB_ORDER; order++) {
+		unsigned long bytes = PAGE_SIZE << order;
+		unsigned long n = bytes / size;
+
+		if (n < min_objects)
+			continue;
+		if ((bytes - n * size) * frac <= bytes)
+			return (int)order;
+	}
+	return -1;
+}
+
+static unsigned int calculate_order(unsigned int size)
+{
+	static const unsigned int fracs[] = { 32, 16, 8, 4 };
+	unsigned int min_objects = SLAB_MIN_OBJECTS;
+	unsigned int i;
+	int order;
+
+	if (min_objects > MAX_SLAB_SIZE / size)
+		min_objects = (unsigned int)(MAX_SLAB_SIZE / size);
+	for (i = 0; i < ARRAY_SIZE(fracs); i++) {
+		order = slab_order(size, min_objects, fracs[i]);
+		if (order >= 0)
+			return (unsigned int)order;
+	}
+	return MAX_SLAB_ORDER;
+}
+
+/*
+ * Work out slot size, free pointer offset, slab order and colouring from
+ * s->object_size, s->align (as requested, 0 = none) and s->flags.
+ */
+int slab_calculate_sizes(struct kmem_cache *s)
+{
+	unsigned int align = MAX(s->align, MIN_OBJ_ALIGN);
+	unsigned int size;
+	bool fp_outside;
+
+	if (s->flags & SLAB_HWCACHE_ALIGN) {
+		unsigned int a = CACHE_LINE_SIZE;
+
+		while (s->object_size <= a / 2 && a > MIN_OBJ_ALIGN)
+			a /= 2;
+		align = MAX(align, a);
+	}
+
+	/* Object plus word padding; the red zone follows the object. */
+	size = ALIGN(s->object_size, (unsigned int)sizeof(void *));
+	if (s->flags & SLAB_RED_ZONE)
+		size += sizeof(void *);
+	s->inuse = size;
+
+	fp_outside = s->ctor || (s->flags & (SLAB_TYPESAFE_BY_RCU |
+					     SLAB_POISON | SLAB_RED_ZONE));
+	if (fp_outside) {
+		s->offset = size;
+		size += sizeof(void *);
+	} else {
+		s->offset = ALIGN_DOWN(s->object_size / 2,
+				       (unsigned int)sizeof(void *));
+	}
+	if (s->flags & SLAB_STORE_USER) {
+		s->track_off = size;
+		size += 2 * (unsigned int)sizeof(struct debug_track);
+	}
+	size = ALIGN(size, align);
+
+	s->align = align;
+	s->size = size;
+	s->order = calculate_order(size);
+	s->objects = (unsigned int)(slab_bytes(s) / size);
+	s->colour_off = MAX(CACHE_LINE_SIZE, align);
+	s->colours = (unsigned int)((slab_bytes(s) -
+				     (unsigned long)s->objects * size) /
+				    s->colour_off) + 1;
+	s->reciprocal_size = (1ULL << RECIPROCAL_SHIFT) / size + 1;
+	s->min_partial = MIN(MAX(ilog2(size) / 2, 5u), 10u);
+	return 0;
+}
+
+int slab_cache_init_nodes(struct kmem_cache *s, int nr_nodes)
+{
+	int i;
+
+	for (i = 0; i < nr_nodes; i++) {
+		struct kmem_cache_node *n;
+
+		n = aligned_alloc(CACHE_LINE_SIZE, sizeof(*n));
+		if (!n) {
+			slab_cache_free_nodes(s);
+			errno = ENOMEM;
+			return -1;
+		}
+		memset(n, 0, sizeof(*n));
+		pthread_mutex_init(&n->lock, NULL);
+		INIT_LIST_HEAD(&n->partial);
+		INIT_LIST_HEAD(&n->full);
+		INIT_LIST_HEAD(&n->free);
+		s->node[i] = n;
+		s->nr_nodes = (unsigned int)i + 1;
+	}
+	return 0;
+}
+
+void slab_cache_free_nodes(struct kmem_cache *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nr_nodes; i++) {
+		pthread_mutex_destroy(&s->node[i]->lock);
+		free(s->node[i]);
+		s->node[i] = NULL;
+	}
+	s->nr_nodes = 0;
+}
+
+/* ---- List helpers (node lock held) ----------------------------------- */
+
+static void slab_list_move_locked(struct kmem_cache_node *n,
+				  struct page_desc *slab, enum slab_list to)
+{
+	static const size_t counter[] = {
+		[SL_PARTIAL] = offsetof(struct kmem_cache_node, nr_partial),
+		[SL_FULL] = offsetof(struct kmem_cache_node, nr_full),
+		[SL_FREE] = offsetof(struct kmem_cache_node, nr_free),
+	};
+	struct list_head *head = to == SL_PARTIAL ? &n->partial :
+				 to == SL_FULL ? &n->full : &n->free;
+
+	if (slab->slab_list != SL_NONE) {
+		list_del(&slab->list);
+		(*(unsigned long *)((char *)n + counter[slab->slab_list]))--;
+	}
+	slab->slab_list = (uint8_t)to;
+	if (to == SL_NONE)
+		return;
+	list_add(&slab->list, head);
+	(*(unsigned long *)((char *)n + counter[to]))++;
+}
+
+/* Pop one object from @slab, which must have a free one. */
+static void *slab_take_object_locked(struct kmem_cache *s,
+				     struct kmem_cache_node *n,
+				     struct page_desc *slab, void *caller)
+{
+	void *obj = slab->freelist;
+
+	slab->freelist = get_freepointer(s, obj);
+	slab->inuse++;
+	n->active_objects++;
+	stat_inc(n, allocs);
+	if (slab->inuse == slab->objects)
+		slab_list_move_locked(n, slab, SL_FULL);
+	else if (slab->slab_list != SL_PARTIAL)
+		slab_list_move_locked(n, slab, SL_PARTIAL);
+	if (unlikely(s->flags & SLAB_DEBUG_FLAGS))
+		debug_alloc_check(s, slab, obj, caller);
+	return obj;
+}
+
+/* A slab with a free object on @n, or NULL. */
+static struct page_desc *slab_get_partial_locked(struct kmem_cache_node *n)
+{
+	if (!list_empty(&n->partial))
+		return list_first_entry(&n->partial, struct page_desc, list);
+	if (!list_empty(&n->free))
+		return list_first_entry(&n->free, struct page_desc, list);
+	return NULL;
+}
+
+/* ---- Slow paths: new and discarded slabs ------------------------------ */
+
+/*
+ * Take a page block on @node and lay out a new slab in it: colour,
+ * freelist, constructors, debug patterns.  No lock is held; the slab is
+ * private to the caller until slab_publish_locked().
+ */
+static struct page_desc *new_slab(struct kmem_cache *s, int node)
+{
+	struct page_desc *slab = page_alloc(node, s->order);
+	unsigned int colour, i;
+	char *obj, *next;
+
+	if (!slab)
+		return NULL;
+	colour = __atomic_fetch_add(&s->colour_next, 1, __ATOMIC_RELAXED) %
+		 s->colours;
+	slab->s_mem = (char *)page_address(slab) + colour * s->colour_off;
+	slab->objects = s->objects;
+	slab->inuse = 0;
+	slab->slab_list = SL_NONE;
+
+	obj = slab->s_mem;
+	for (i = 0; i < s->objects; i++, obj = next) {
+		next = i + 1 < s->objects ? obj + s->size : NULL;
+		if (unlikely(s->flags & SLAB_DEBUG_FLAGS))
+			debug_init_object(s, obj);
+		if (s->ctor)
+			s->ctor(obj);
+		set_freepointer(s, obj, next);
+	}
+	slab->freelist = slab->s_mem;
+	/*
+	 * Readers of ->cache without the node lock (kmem_cache_free()'s
+	 * ownership check) only look at slabs whose objects they hold, so
+	 * they were ordered after this store by the node lock that handed
+	 * the object out.
+	 */
+	WRITE_ONCE(slab->cache, s);
+	return slab;
+}
+
+static void slab_publish_locked(struct kmem_cache *s,
+				struct kmem_cache_node *n,
+				struct page_desc *slab)
+{
+	n->total_objects += slab->objects;
+	n->slabs_allocated++;
+	slab_list_move_locked(n, slab, SL_PARTIAL);
+	(void)s;
+}
+
+static void slab_rcu_free(struct rcu_head *head)
+{
+	page_free(container_of(head, struct page_desc, rcu));
+}
+
+/* Give an empty slab, already off every list, back to page.c. */
+static void discard_slab(struct kmem_cache *s, struct page_desc *slab)
+{
+	if (s->flags & SLAB_TYPESAFE_BY_RCU) {
+		/*
+		 * Readers under rcu_read_lock() may still look at objects
+		 * of this slab: its memory keeps its type until they are
+		 * done.  Objects themselves were reusable at once.
+		 */
+		urcu_bp_call_rcu(&slab->rcu, slab_rcu_free);
+		return;
+	}
+	page_free(slab);
+}
+
+void slab_rcu_barrier(void)
+{
+	urcu_bp_barrier();
+}
+
+/* ---- Allocation ------------------------------------------------------- */
+
+/* One object from @node's lists or a new slab on @node; NULL if none. */
+static void *slab_alloc_on_node(struct kmem_cache *s, int node, void *caller)
+{
+	struct kmem_cache_node *n = s->node[node];
+	struct page_desc *slab;
+	void *obj;
+
+	pthread_mutex_lock(&n->lock);
+	slab = slab_get_partial_locked(n);
+	if (likely(slab)) {
+		obj = slab_take_object_locked(s, n, slab, caller);
+		pthread_mutex_unlock(&n->lock);
+		return obj;
+	}
+	pthread_mutex_unlock(&n->lock);
+
+	slab = new_slab(s, node);
+	if (!slab)
+		return NULL;
+	pthread_mutex_lock(&n->lock);
+	slab_publish_locked(s, n, slab);
+	obj = slab_take_object_locked(s, n, slab, caller);
+	pthread_mutex_unlock(&n->lock);
+	return obj;
+}
+
+/*
+ * Allocate one object, preferring @node (a valid node).  Unless
+ * __GFP_THISNODE, an exhausted node falls back to the others in order.
+ * NULL with errno ENOMEM when no node has memory.
+ */
+void *slab_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
+{
+	unsigned int i;
+	void *obj;
+
+	obj = slab_alloc_on_node(s, node, caller);
+	if (likely(obj) || (gfp & __GFP_THISNODE))
+		return obj;
+	for (i = 1; i < s->nr_nodes; i++) {
+		obj = slab_alloc_on_node(s, (int)((node + i) % s->nr_nodes),
+					 caller);
+		if (obj)
+			return obj;
+	}
+	errno = ENOMEM;
+	return NULL;
+}
+
+/*
+ * Fill p[0..n) taking each node lock once per slab rather than once per
+ * object.  Returns how many were allocated (n, or fewer on ENOMEM; the
+ * caller undoes a partial result).
+ */
+size_t slab_alloc_bulk(struct kmem_cache *s, gfp_t gfp, int node, size_t n,
+		       void **p, void *caller)
+{
+	struct kmem_cache_node *kn = s->node[node];
+	struct page_desc *slab;
+	size_t done = 0;
+
+	while (done < n) {
+		pthread_mutex_lock(&kn->lock);
+		while (done < n && (slab = slab_get_partial_locked(kn)))
+			p[done++] = slab_take_object_locked(s, kn, slab, caller);
+		pthread_mutex_unlock(&kn->lock);
+		if (done == n)
+			break;
+
+		slab = new_slab(s, node);
+		if (!slab) {
+			/* Let the single-object path try other nodes. */
+			p[done] = slab_alloc(s, gfp, node, caller);
+			if (!p[done])
+				break;
+			done++;
+			continue;
+		}
+		pthread_mutex_lock(&kn->lock);
+		slab_publish_locked(s, kn, slab);
+		while (done < n && slab->freelist)
+			p[done++] = slab_take_object_locked(s, kn, slab, caller);
+		pthread_mutex_unlock(&kn->lock);
+	}
+	return done;
+}
+
+/* ---- Free ------------------------------------------------------------- */
+
+/*
+ * Return @obj (validated by the caller: a slot of @slab, which belongs to
+ * @s) to its slab.  An empty slab beyond min_partial goes back to page.c.
+ */
+void slab_free(struct kmem_cache *s, struct page_desc *slab, void *obj,
+	       void *caller)
+{
+	struct kmem_cache_node *n = s->node[slab->node];
+	struct page_desc *discard = NULL;
+
+	pthread_mutex_lock(&n->lock);
+	if (unlikely(s->flags & SLAB_DEBUG_FLAGS) &&
+	    !debug_free_check(s, slab, obj, caller)) {
+		pthread_mutex_unlock(&n->lock);
+		__atomic_fetch_add(&s->bad_frees, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	if (unlikely(slab->freelist == obj)) {
+		pthread_mutex_unlock(&n->lock);
+		cache_bad_free(s, obj, "double free");
+		return;
+	}
+	set_freepointer(s, obj, slab->freelist);
+	slab->freelist = obj;
+	slab->inuse--;
+	n->active_objects--;
+	stat_inc(n, frees);
+
+	if (slab->inuse == 0) {
+		if (n->nr_free >= s->min_partial) {
+			slab_list_move_locked(n, slab, SL_NONE);
+			n->total_objects -= slab->objects;
+			n->slabs_released++;
+			discard = slab;
+		} else {
+			slab_list_move_locked(n, slab, SL_FREE);
+		}
+	} else if (slab->slab_list == SL_FULL) {
+		slab_list_move_locked(n, slab, SL_PARTIAL);
+	}
+	pthread_mutex_unlock(&n->lock);
+
+	if (discard)
+		discard_slab(s, discard);
+}
+
+/* Release every empty slab of @s on @node. */
+void slab_shrink_node(struct kmem_cache *s, int node)
+{
+	struct kmem_cache_node *n = s->node[node];
+	struct page_desc *slab, *tmp;
+	struct list_head gone;
+
+	INIT_LIST_HEAD(&gone);
+	pthread_mutex_lock(&n->lock);
+	list_for_each_entry_safe(slab, tmp, &n->free, list) {
+		slab_list_move_locked(n, slab, SL_NONE);
+		n->total_objects -= slab->objects;
+		n->slabs_released++;
+		list_add(&slab->list, &gone);
+	}
+	pthread_mutex_unlock(&n->lock);
+
+	list_for_each_entry_safe(slab, tmp, &gone, list) {
+		list_del(&slab->list);
+		discard_slab(s, slab);
+	}
+}
+
+unsigned long slab_nr_slabs(struct kmem_cache *s)
+{
+	unsigned long total = 0;
+	unsigned int i;
+
+	for (i = 0; i < s->nr_nodes; i++) {
+		struct kmem_cache_node *n = s->node[i];
+
+		pthread_mutex_lock(&n->lock);
+		total += n->nr_partial + n->nr_full + n->nr_free;
+		pthread_mutex_unlock(&n->lock);
+	}
+	return total;
+}
+
+unsigned long slab_active_objects(struct kmem_cache *s)
+{
+	unsigned long total = 0;
+	unsigned int i;
+
+	for (i = 0; i < s->nr_nodes; i++) {
+		struct kmem_cache_node *n = s->node[i];
+
+		pthread_mutex_lock(&n->lock);
+		total += n->active_objects;
+		pthread_mutex_unlock(&n->lock);
+	}
+	return total;
+}

@@ -1,0 +1,67 @@
+#!/bin/bash
+# Run test programs and keep a tally across builds.
+#
+#   scripts/run-tests.sh BUILD_DIR PROGRAM...   run each, print its output
+#   scripts/run-tests.sh --reset                start a new tally
+#   scripts/run-tests.sh --total                print the tally; exit 1 if
+#                                               anything failed
+#
+# Each program is a Check runner (it prints "NN%: Checks: N, Failures: F,
+# Errors: E") or a script printing "PASS"/"FAIL" lines.  The tally lives in
+# $USLAB_RESULTS (default build/test-results).
+set -u
+results=${USLAB_RESULTS:-build/test-results}
+mkdir -p "$(dirname "$results")"
+
+case "${1:-}" in
+--reset)
+	: > "$results"
+	exit 0
+	;;
+--total)
+	awk '{ c += $2; f += $3; e += $4; if ($1 == "FAIL") bad = bad " " $5 }
+	     END {
+		printf "Check totals: Checks: %d, Failures: %d, Errors: %d\n", c, f, e
+		if (bad != "") printf "Failed programs:%s\n", bad
+		printf "%d passed, %d failed\n", c - f - e, f + e
+		exit (f + e > 0 || bad != "") ? 1 : 0
+	     }' "$results"
+	exit $?
+	;;
+esac
+
+build=$1
+shift
+# Check's default 4 s per test is too short under sanitizers; tests that
+# need longer set their own timeouts, scaled by this multiplier.
+case "$build" in
+*asan* | *tsan*) export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-4} ;;
+esac
+export CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-60}
+# Keep sanitizer reports fatal and readable.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+
+status=0
+for prog in "$@"; do
+	out=$(mktemp)
+	"$prog" > "$out" 2>&1
+	rc=$?
+	cat "$out"
+	line=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$out" | tail -1)
+	if [ -n "$line" ]; then
+		read -r c f e < <(echo "$line" | sed -E 's/.*Checks: ([0-9]+), Failures: ([0-9]+), Errors: ([0-9]+).*/\1 \2 \3/')
+	else
+		c=1 f=0 e=1	# crashed before Check could report
+	fi
+	if [ $rc -ne 0 ] || [ "$f" -ne 0 ] || [ "$e" -ne 0 ]; then
+		echo "FAIL $c $f $e $prog" >> "$results"
+		echo "*** $prog failed (exit $rc)"
+		status=1
+	else
+		echo "PASS $c $f $e $prog" >> "$results"
+	fi
+	rm -f "$out"
+done
+exit $status

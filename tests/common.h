@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the Check test programs. */
+#ifndef USLAB_TESTS_COMMON_H
+#define USLAB_TESTS_COMMON_H
+
+#define _GNU_SOURCE
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- stderr capture: what the library reported ------------------------ */
+
+struct capture {
+	int saved;
+	FILE *tmp;
+	char text[8192];
+	int lines;
+};
+
+static inline void capture_begin(struct capture *c)
+{
+	fflush(stderr);
+	c->tmp = tmpfile();
+	ck_assert_ptr_nonnull(c->tmp);
+	c->saved = dup(STDERR_FILENO);
+	dup2(fileno(c->tmp), STDERR_FILENO);
+}
+
+/* Stop capturing; c->text holds what was written, c->lines its lines. */
+static inline void capture_end(struct capture *c)
+{
+	size_t n;
+	char *p;
+
+	fflush(stderr);
+	dup2(c->saved, STDERR_FILENO);
+	close(c->saved);
+	rewind(c->tmp);
+	n = fread(c->text, 1, sizeof(c->text) - 1, c->tmp);
+	c->text[n] = '\0';
+	fclose(c->tmp);
+	c->lines = 0;
+	for (p = c->text; *p; p++)
+		if (*p == '\n')
+			c->lines++;
+}
+
+#define ck_assert_reported(c, needle)					\
+	ck_assert_msg(strstr((c)->text, (needle)) != NULL,		\
+		      "expected \"%s\" on stderr, got \"%s\"", (needle),	\
+		      (c)->text)
+
+/* ---- memory ------------------------------------------------------------ */
+
+/* Resident set size of this process in bytes. */
+static inline long rss_bytes(void)
+{
+	long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+		rss = -1;
+	fclose(f);
+	return rss * sysconf(_SC_PAGESIZE);
+}
+
+/* ---- running ----------------------------------------------------------- */
+
+/* Run one suite and return the exit status for main(). */
+static inline int run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* Small deterministic PRNG (xorshift64*) for reproducible workloads. */
+static inline unsigned long long rng_next(unsigned long long *state)
+{
+	unsigned long long x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 2685821657736338717ULL;
+}
+
+#endif /* USLAB_TESTS_COMMON_H */
