@@ -79,14 +79,16 @@ const char *kmem_cache_name(struct kmem_cache *s);
  * ctor is NULL or a function taking a type *.  Freeing a pointer of the
  * wrong type is a compile-time error.  The cache's name is #name.
  */
+#define __KMEM_CACHE_FN static inline __attribute__((unused))
+
 #define DEFINE_KMEM_CACHE(name, type, flags, ctor)			\
 	static struct kmem_cache *name##_cachep;			\
-	static void name##_ctor_thunk(void *obj)			\
+	static __attribute__((unused)) void name##_ctor_thunk(void *obj)			\
 	{								\
 		void (*fn)(type *) = (ctor);				\
 		fn((type *)obj);					\
 	}								\
-	static inline int name##_create(void)				\
+	__KMEM_CACHE_FN int name##_create(void)				\
 	{								\
 		void (*fn)(type *) = (ctor);				\
 		name##_cachep = kmem_cache_create(#name, sizeof(type),	\
@@ -94,34 +96,34 @@ const char *kmem_cache_name(struct kmem_cache *s);
 				fn ? name##_ctor_thunk : NULL);		\
 		return name##_cachep ? 0 : -1;				\
 	}								\
-	static inline void name##_destroy(void)				\
+	__KMEM_CACHE_FN void name##_destroy(void)				\
 	{								\
 		kmem_cache_destroy(name##_cachep);			\
 		name##_cachep = NULL;					\
 	}								\
-	static inline type *name##_alloc(gfp_t gfp)			\
+	__KMEM_CACHE_FN type *name##_alloc(gfp_t gfp)			\
 	{								\
 		return (type *)kmem_cache_alloc(name##_cachep, gfp);	\
 	}								\
-	static inline type *name##_zalloc(gfp_t gfp)			\
+	__KMEM_CACHE_FN type *name##_zalloc(gfp_t gfp)			\
 	{								\
 		return (type *)kmem_cache_zalloc(name##_cachep, gfp);	\
 	}								\
-	static inline type *name##_alloc_node(gfp_t gfp, int node)	\
+	__KMEM_CACHE_FN type *name##_alloc_node(gfp_t gfp, int node)	\
 	{								\
 		return (type *)kmem_cache_alloc_node(name##_cachep, gfp, \
 						     node);		\
 	}								\
-	static inline void name##_free(type *obj)			\
+	__KMEM_CACHE_FN void name##_free(type *obj)			\
 	{								\
 		kmem_cache_free(name##_cachep, obj);			\
 	}								\
-	static inline int name##_alloc_bulk(gfp_t gfp, size_t n, type **p) \
+	__KMEM_CACHE_FN int name##_alloc_bulk(gfp_t gfp, size_t n, type **p) \
 	{								\
 		return kmem_cache_alloc_bulk(name##_cachep, gfp, n,	\
 					     (void **)p);		\
 	}								\
-	static inline void name##_free_bulk(size_t n, type **p)		\
+	__KMEM_CACHE_FN void name##_free_bulk(size_t n, type **p)		\
 	{								\
 		kmem_cache_free_bulk(name##_cachep, n, (void **)p);	\
 	}

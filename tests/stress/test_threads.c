@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Threaded stress: NTHREADS threads (more than this machine's 2 cores) do
+ * mixed alloc/free through a shared table of slots, so most frees happen
+ * on a thread other than the allocating one.  Every object carries its
+ * owner, a serial and a checksum, plus an in-use flag flipped with atomic
+ * exchanges: an object handed out twice, or freed while not in use, is
+ * caught by the thread that sees it.  At the end every object laid out
+ * must be allocatable again without a new slab: nothing was lost.
+ * Fixed seeds; bounded by operation count.
+ */
+#include "common.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uslab/slab.h>
+#include <uslab/stats.h>
+
+#define NTHREADS 4
+#define NSLOTS 8192
+#define BULK 16
+
+struct tobj {
+	atomic_int in_use;	/* 1 while handed out */
+	uint32_t owner;
+	uint64_t serial;
+	uint64_t check;
+	/* The free pointer of a ctor-less 64-byte cache lives at 32. */
+	char pad[40];
+};
+
+struct config {
+	const char *name;
+	unsigned int size;
+	slab_flags_t flags;
+	bool ctor;
+	long ops;		/* per thread */
+};
+
+static const struct config configs[] = {
+	{ "stress-64", 64, 0, false, 1000000 },
+	{ "stress-ctor-200", 200, SLAB_HWCACHE_ALIGN, true, 500000 },
+	{ "stress-debug", 64, SLAB_RED_ZONE | SLAB_CONSISTENCY_CHECKS |
+			  SLAB_STORE_USER, true, 200000 },
+};
+
+static struct kmem_cache *cache;
+static const struct config *cur_cfg;
+static _Atomic(struct tobj *) slots[NSLOTS];
+static atomic_long errors, allocated, freed;
+
+static void tobj_ctor(void *p)
+{
+	struct tobj *o = p;
+
+	atomic_init(&o->in_use, 0);
+	o->owner = 0;
+}
+
+static uint64_t mix(uint32_t owner, uint64_t serial)
+{
+	return (serial * 0x9e3779b97f4a7c15ULL) ^ (owner + 0x5bd1e995ULL);
+}
+
+static void tag(struct tobj *o, uint32_t owner, uint64_t serial)
+{
+	if (atomic_exchange(&o->in_use, 1) != 0)
+		atomic_fetch_add(&errors, 1);	/* handed out twice */
+	o->owner = owner;
+	o->serial = serial;
+	o->check = mix(owner, serial);
+}
+
+static void untag(struct tobj *o)
+{
+	if (o->check != mix(o->owner, o->serial))
+		atomic_fetch_add(&errors, 1);	/* damaged while live */
+	if (atomic_exchange(&o->in_use, 0) != 1)
+		atomic_fetch_add(&errors, 1);	/* not in use */
+}
+
+static void *worker(void *arg)
+{
+	const struct config *cfg = cur_cfg;
+	uint32_t id = (uint32_t)(uintptr_t)arg;
+	unsigned long long rng = 0x1234567ULL * (id + 1);
+	uint64_t serial = 0;
+	long ops, nalloc = 0, nfree = 0;
+	struct tobj *bulk[BULK];
+	int i;
+
+	for (ops = 0; ops < cfg->ops; ops++) {
+		unsigned long long r = rng_next(&rng);
+		unsigned int slot = (unsigned int)(r % NSLOTS);
+		struct tobj *o;
+
+		if ((r >> 40) % 64 == 0) {
+			/* A batch through the bulk calls. */
+			if (kmem_cache_alloc_bulk(cache, GFP_KERNEL, BULK,
+						  (void **)bulk) != BULK) {
+				atomic_fetch_add(&errors, 1);
+				continue;
+			}
+			for (i = 0; i < BULK; i++)
+				tag(bulk[i], id, ++serial);
+			for (i = 0; i < BULK; i++)
+				untag(bulk[i]);
+			kmem_cache_free_bulk(cache, BULK, (void **)bulk);
+			nalloc += BULK;
+			nfree += BULK;
+			continue;
+		}
+
+		o = atomic_exchange(&slots[slot], NULL);
+		if (o) {
+			untag(o);
+			kmem_cache_free(cache, o);
+			nfree++;
+			continue;
+		}
+		o = kmem_cache_alloc(cache, GFP_KERNEL);
+		if (!o) {
+			atomic_fetch_add(&errors, 1);
+			continue;
+		}
+		nalloc++;
+		tag(o, id, ++serial);
+		o = atomic_exchange(&slots[slot], o);
+		if (o) {	/* another thread filled it meanwhile */
+			untag(o);
+			kmem_cache_free(cache, o);
+			nfree++;
+		}
+	}
+	atomic_fetch_add(&allocated, nalloc);
+	atomic_fetch_add(&freed, nfree);
+	return NULL;
+}
+
+START_TEST(test_threads_mixed)
+{
+	const struct config *cfg = &configs[_i];
+	struct uslab_cache_info before, after;
+	pthread_t th[NTHREADS];
+	struct tobj **all;
+	unsigned long i;
+
+	cur_cfg = cfg;
+	cache = kmem_cache_create(cfg->name, cfg->size, 0, cfg->flags,
+				  cfg->ctor ? tobj_ctor : NULL);
+	ck_assert_ptr_nonnull(cache);
+	atomic_store(&errors, 0);
+	atomic_store(&allocated, 0);
+	atomic_store(&freed, 0);
+
+	for (i = 0; i < NTHREADS; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, worker,
+						(void *)(uintptr_t)(i + 1)), 0);
+	for (i = 0; i < NTHREADS; i++)
+		pthread_join(th[i], NULL);
+
+	/* Drain the table. */
+	for (i = 0; i < NSLOTS; i++) {
+		struct tobj *o = atomic_exchange(&slots[i], NULL);
+
+		if (o) {
+			untag(o);
+			kmem_cache_free(cache, o);
+			atomic_fetch_add(&freed, 1);
+		}
+	}
+	ck_assert_msg(atomic_load(&errors) == 0, "%ld objects handed out twice or damaged",
+		      atomic_load(&errors));
+	ck_assert_int_eq(atomic_load(&allocated), atomic_load(&freed));
+	ck_assert_int_ge(atomic_load(&allocated), NTHREADS * cfg->ops / 2);
+
+	ck_assert_int_eq(uslab_cache_info(cache, &before), 0);
+	ck_assert_uint_eq(before.active_objs, 0);
+	ck_assert_uint_eq(before.bad_frees, 0);
+	if (before.allocs)	/* CONFIG_STATS */
+		ck_assert_uint_eq(before.allocs, before.frees);
+
+	/* Nothing lost: every slot laid out can be handed out once more. */
+	all = malloc(before.total_objs * sizeof(*all));
+	for (i = 0; i < before.total_objs; i++) {
+		all[i] = kmem_cache_alloc(cache, GFP_KERNEL);
+		ck_assert_ptr_nonnull(all[i]);
+		tag(all[i], 0, i);
+	}
+	ck_assert_int_eq(uslab_cache_info(cache, &after), 0);
+	ck_assert_uint_eq(after.slabs_allocated, before.slabs_allocated);
+	ck_assert_uint_eq(after.nr_full, after.nr_slabs);
+	ck_assert_msg(atomic_load(&errors) == 0, "%ld objects handed out twice or damaged",
+		      atomic_load(&errors));	/* all distinct */
+	for (i = 0; i < before.total_objs; i++) {
+		untag(all[i]);
+		kmem_cache_free(cache, all[i]);
+	}
+	free(all);
+	ck_assert_msg(atomic_load(&errors) == 0, "%ld objects handed out twice or damaged",
+		      atomic_load(&errors));
+	kmem_cache_destroy(cache);
+}
+END_TEST
+
+static Suite *stress_suite(void)
+{
+	Suite *s = suite_create("stress-threads");
+	TCase *tc = tcase_create("mixed");
+
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, test_threads_mixed, 0,
+			    (int)(sizeof(configs) / sizeof(configs[0])));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(stress_suite());
+}

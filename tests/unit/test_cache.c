@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT
+/*
+ * White-box tests of lib/cache.c: the registry is untouched by bad input,
+ * bulk allocation is all-or-nothing, out-of-memory paths report and set
+ * errno, SLAB_TYPESAFE_BY_RCU slabs outlive RCU readers.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <urcu/urcu-bp.h>
+
+#include "internal.h"
+
+static void setup(void)
+{
+	ck_assert_int_eq(uslab_ensure_init(), 0);
+}
+
+static void teardown(void)
+{
+	page_inject_failure(-1);
+}
+
+START_TEST(test_bad_create_leaves_registry)
+{
+	unsigned int before = cache_count();
+	struct capture c;
+
+	capture_begin(&c);
+	ck_assert_ptr_null(kmem_cache_create(NULL, 8, 0, 0, NULL));
+	ck_assert_ptr_null(kmem_cache_create("x", 0, 0, 0, NULL));
+	ck_assert_ptr_null(kmem_cache_create("x", 8, 6, 0, NULL));
+	ck_assert_ptr_null(kmem_cache_create("x", 8, 0, 1UL << 40, NULL));
+	capture_end(&c);
+	ck_assert_int_eq(c.lines, 4);
+	ck_assert_uint_eq(cache_count(), before);
+}
+END_TEST
+
+START_TEST(test_registry_create_destroy)
+{
+	unsigned int before = cache_count();
+	struct kmem_cache *s = kmem_cache_create("reg", 8, 0, 0, NULL);
+	struct capture c;
+
+	ck_assert_uint_eq(cache_count(), before + 1);
+	kmem_cache_destroy(s);
+	ck_assert_uint_eq(cache_count(), before);
+
+	/* A leaked cache stays registered (and its memory mapped). */
+	s = kmem_cache_create("reg-leak", 8, 0, 0, NULL);
+	(void)kmem_cache_alloc(s, GFP_KERNEL);
+	capture_begin(&c);
+	kmem_cache_destroy(s);
+	capture_end(&c);
+	ck_assert(s->leaked);
+	ck_assert_uint_eq(cache_count(), before + 1);
+}
+END_TEST
+
+START_TEST(test_bulk_all_or_nothing)
+{
+	struct kmem_cache *s = kmem_cache_create("bulk-fail", 512, 0, 0, NULL);
+	static void *p[1000];
+	struct capture c;
+	unsigned int i;
+
+	/* Room for two slabs only; 1000 objects need more. */
+	page_inject_failure(2);
+	capture_begin(&c);
+	errno = 0;
+	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, 1000, p), 0);
+	capture_end(&c);
+	ck_assert_int_eq(errno, ENOMEM);
+	ck_assert_reported(&c, "out of memory");
+	ck_assert_uint_eq(slab_active_objects(s), 0);	/* all given back */
+
+	/* Within what is left it succeeds. */
+	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, s->objects, p),
+			 (int)s->objects);
+	for (i = 0; i < s->objects; i++)
+		ck_assert_ptr_nonnull(p[i]);
+	kmem_cache_free_bulk(s, s->objects, p);
+	page_inject_failure(-1);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+START_TEST(test_enomem_single)
+{
+	struct kmem_cache *s = kmem_cache_create("oom", 64, 0, 0, NULL);
+	struct capture c;
+
+	page_inject_failure(0);
+	capture_begin(&c);
+	errno = 0;
+	ck_assert_ptr_null(kmem_cache_alloc(s, GFP_KERNEL));
+	ck_assert_int_eq(errno, ENOMEM);
+	ck_assert_ptr_null(kmem_cache_alloc(s, GFP_KERNEL | __GFP_NOWARN));
+	capture_end(&c);
+	ck_assert_int_eq(c.lines, 1);	/* NOWARN kept the second quiet */
+	ck_assert_reported(&c, "kmem_cache_alloc(oom): out of memory");
+	page_inject_failure(-1);
+	kmem_cache_free(s, kmem_cache_alloc(s, GFP_KERNEL));
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+START_TEST(test_nofail_aborts_when_nothing_helps)
+{
+	struct kmem_cache *s = kmem_cache_create("nofail", 64, 0, 0, NULL);
+
+	page_inject_failure(0);
+	kmem_cache_alloc(s, GFP_KERNEL | __GFP_NOFAIL);
+}
+END_TEST
+
+/* ---- SLAB_TYPESAFE_BY_RCU ---------------------------------------------- */
+
+static pthread_mutex_t rd_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rd_cond = PTHREAD_COND_INITIALIZER;
+static int rd_state;	/* 1: reader inside, 2: reader may leave */
+
+static void *rcu_reader(void *arg)
+{
+	(void)arg;
+	urcu_bp_read_lock();
+	pthread_mutex_lock(&rd_lock);
+	rd_state = 1;
+	pthread_cond_broadcast(&rd_cond);
+	while (rd_state != 2)
+		pthread_cond_wait(&rd_cond, &rd_lock);
+	pthread_mutex_unlock(&rd_lock);
+	urcu_bp_read_unlock();
+	return NULL;
+}
+
+START_TEST(test_typesafe_by_rcu_defers_release)
+{
+	struct kmem_cache *s = kmem_cache_create("rcu", 128, 0,
+						 SLAB_TYPESAFE_BY_RCU, NULL);
+	struct page_desc *slab;
+	pthread_t th;
+	void *p;
+
+	ck_assert_uint_ge(s->offset, 128);	/* fp outside the object */
+	p = kmem_cache_alloc(s, GFP_KERNEL);
+	slab = page_head_of(p);
+	pthread_create(&th, NULL, rcu_reader, NULL);
+	pthread_mutex_lock(&rd_lock);
+	while (rd_state != 1)
+		pthread_cond_wait(&rd_cond, &rd_lock);
+	pthread_mutex_unlock(&rd_lock);
+
+	kmem_cache_free(s, p);
+	ck_assert_int_eq(kmem_cache_shrink(s), 0);	/* off the lists */
+	usleep(100 * 1000);
+	/* A reader is inside: the slab's memory must keep its type. */
+	ck_assert_int_eq(slab->type, PT_HEAD);
+	ck_assert_ptr_eq(slab->cache, s);
+
+	pthread_mutex_lock(&rd_lock);
+	rd_state = 2;
+	pthread_cond_broadcast(&rd_cond);
+	pthread_mutex_unlock(&rd_lock);
+	pthread_join(th, NULL);
+	slab_rcu_barrier();
+	ck_assert_int_ne(slab->type, PT_HEAD);	/* now released */
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+static Suite *cache_suite(void)
+{
+	Suite *s = suite_create("unit-cache");
+	TCase *tc = tcase_create("cache");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_bad_create_leaves_registry);
+	tcase_add_test(tc, test_registry_create_destroy);
+	tcase_add_test(tc, test_bulk_all_or_nothing);
+	tcase_add_test(tc, test_enomem_single);
+	tcase_add_test_raise_signal(tc, test_nofail_aborts_when_nothing_helps,
+				    SIGABRT);
+	tcase_add_test(tc, test_typesafe_by_rcu_defers_release);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(cache_suite());
+}
