@@ -1,0 +1,67 @@
+#!/bin/bash
+# make install into an empty DESTDIR, then build and run a 10-line
+# program against it with nothing but `pkg-config --cflags --libs uslab`,
+# once against the shared library and once statically.
+# Prints PASS/FAIL lines and a Check-style summary for the tally.
+set -u
+build=${1:-build}
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+results=${USLAB_RESULTS:-build/test-results}
+pass=0 fail=0
+
+check() {	# check NAME COMMAND...
+	local name=$1
+	shift
+	if "$@"; then
+		echo "PASS: $name"
+		pass=$((pass + 1))
+	else
+		echo "FAIL: $name"
+		fail=$((fail + 1))
+	fi
+}
+
+check "make install DESTDIR" \
+	make --no-print-directory -s O="$build" PREFIX=/usr/local \
+	DESTDIR="$dest" install
+check "headers, libraries and uslab.pc installed" test -f \
+	"$dest/usr/local/include/uslab/slab.h" -a -f \
+	"$dest/usr/local/lib/libuslab.a" -a -L "$dest/usr/local/lib/libuslab.so" \
+	-a -f "$dest/usr/local/lib/pkgconfig/uslab.pc"
+
+cat > "$dest/hello.c" <<'C'
+#include <stdio.h>
+#include <uslab/slab.h>
+struct point { int x, y; };
+int main(void)
+{
+	struct kmem_cache *c = KMEM_CACHE(point, 0);
+	struct point *p = kmem_cache_alloc(c, GFP_KERNEL);
+	p->x = 4; p->y = 2;
+	printf("%s: %d%d\n", kmem_cache_name(c), p->x, p->y);
+	kmem_cache_free(c, p);
+	kmem_cache_destroy(c);
+	return 0;
+}
+C
+export PKG_CONFIG_PATH="$dest/usr/local/lib/pkgconfig"
+export PKG_CONFIG_SYSROOT_DIR="$dest"
+flags=$(pkg-config --cflags --libs uslab)
+static_flags=$(pkg-config --static --cflags --libs uslab)
+check "link with pkg-config (shared)" \
+	cc -o "$dest/hello" "$dest/hello.c" $flags
+check "run (shared)" bash -c "LD_LIBRARY_PATH='$dest/usr/local/lib' \
+	'$dest/hello' | grep -qx 'point: 42'"
+check "link with pkg-config --static" \
+	bash -c "cc -static -o '$dest/hello-static' '$dest/hello.c' $static_flags 2>/dev/null"
+check "run (static)" bash -c "'$dest/hello-static' | grep -qx 'point: 42'"
+
+total=$((pass + fail))
+echo "$((pass * 100 / total))%: Checks: $total, Failures: $fail, Errors: 0"
+if [ $fail -eq 0 ]; then
+	echo "PASS $total 0 0 install" >> "$results"
+else
+	echo "FAIL $total $fail 0 install" >> "$results"
+fi
+exit $fail
