@@ -49,6 +49,8 @@ ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
 LIB_SRCS    := $(wildcard lib/*.c)
 LIB_OBJS    := $(LIB_SRCS:%.c=$(O)/%.o)
 STATIC_LIB  := $(O)/libuslab.a
+# Tests link every internal symbol; users get only the API (below).
+TEST_LIB    := $(O)/libuslab-internal.a
 SHARED_LIB  := $(O)/libuslab.so.$(VERSION)
 
 UNIT_TESTS  := $(patsubst %.c,$(O)/%,$(wildcard tests/unit/*.c))
@@ -97,9 +99,18 @@ $(O)/lib/%.o: lib/%.c $(AUTOCONF)
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(STATIC_LIB): $(LIB_OBJS)
+$(TEST_LIB): $(LIB_OBJS)
 	@echo "  AR      $@"
 	@rm -f $@ && $(AR) rcs $@ $^
+
+# One relocatable object whose hidden (internal) symbols are made local,
+# so a program linking libuslab.a statically cannot clash with names
+# such as page_alloc or slab_free.
+$(STATIC_LIB): $(LIB_OBJS)
+	@echo "  AR      $@"
+	@$(LD) -r -o $(O)/uslab-all.o $^
+	@objcopy --localize-hidden $(O)/uslab-all.o
+	@rm -f $@ && $(AR) rcs $@ $(O)/uslab-all.o
 
 $(SHARED_LIB): $(LIB_OBJS)
 	@echo "  LD      $@"
@@ -117,11 +128,11 @@ $(DEMO): tools/demo/uslab-demo.c $(STATIC_LIB)
 	@echo "  CCLD    $@"
 	@$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
 
-$(O)/tests/%: tests/%.c tests/common.h $(STATIC_LIB)
+$(O)/tests/%: tests/%.c tests/common.h $(TEST_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	@$(CC) $(ALL_CFLAGS) -Ilib -Itests $(ALL_LDFLAGS) -o $@ $< \
-		$(STATIC_LIB) $(DEP_LIBS) $(CHECK_LIBS)
+		$(TEST_LIB) $(DEP_LIBS) $(CHECK_LIBS)
 
 # ---- Top-level jobs --------------------------------------------------------
 
@@ -144,7 +155,8 @@ define run_build
 		echo "FAIL 0 0 1 [$(1)]" >> $(RESULTS)
 endef
 
-check: deps
+check:
+	@scripts/install-deps.sh clang
 	@$(MAKE) --no-print-directory $(AUTOCONF)
 	@scripts/run-tests.sh --reset
 	$(call run_build,gcc: unit/api/stress suites,)

@@ -165,14 +165,14 @@ __api struct kmem_cache *kmem_cache_create(const char *name,
 
 __api void kmem_cache_destroy(struct kmem_cache *s)
 {
-	unsigned long live;
+	unsigned long slabs, live;
 	unsigned int i;
 
 	if (!s)
 		return;
 	for (i = 0; i < s->nr_nodes; i++)
 		slab_shrink_node(s, (int)i);
-	live = slab_active_objects(s);
+	slab_count(s, &slabs, &live);
 	if (live) {
 		/* Keep everything mapped: the user still points into it. */
 		uslab_report("kmem_cache_destroy(%s): %lu object%s still "
@@ -412,13 +412,15 @@ unsigned int cache_count(void)
  */
 __api int kmem_cache_shrink(struct kmem_cache *s)
 {
+	unsigned long slabs, live;
 	unsigned int i;
 
 	if (!s)
 		return 0;
 	for (i = 0; i < s->nr_nodes; i++)
 		slab_shrink_node(s, (int)i);
-	return slab_nr_slabs(s) ? 1 : 0;
+	slab_count(s, &slabs, &live);
+	return slabs ? 1 : 0;
 }
 
 __api unsigned int kmem_cache_size(struct kmem_cache *s)

@@ -174,8 +174,8 @@ void slab_free(struct kmem_cache *s, struct page_desc *slab, void *obj,
 	       void *caller);
 void slab_rcu_barrier(void);
 void slab_shrink_node(struct kmem_cache *s, int node);
-unsigned long slab_nr_slabs(struct kmem_cache *s);
-unsigned long slab_active_objects(struct kmem_cache *s);
+void slab_count(struct kmem_cache *s, unsigned long *slabs,
+		unsigned long *active);
 
 /* ---- debug.c: poison, red zones, owner tracking --------------------- */
 

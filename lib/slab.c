@@ -461,32 +461,19 @@ void slab_shrink_node(struct kmem_cache *s, int node)
 	}
 }
 
-unsigned long slab_nr_slabs(struct kmem_cache *s)
+/* Slabs and handed-out objects of @s over all nodes. */
+void slab_count(struct kmem_cache *s, unsigned long *slabs,
+		unsigned long *active)
 {
-	unsigned long total = 0;
 	unsigned int i;
 
+	*slabs = *active = 0;
 	for (i = 0; i < s->nr_nodes; i++) {
 		struct kmem_cache_node *n = s->node[i];
 
 		pthread_mutex_lock(&n->lock);
-		total += n->nr_partial + n->nr_full + n->nr_free;
+		*slabs += n->nr_partial + n->nr_full + n->nr_free;
+		*active += n->active_objects;
 		pthread_mutex_unlock(&n->lock);
 	}
-	return total;
-}
-
-unsigned long slab_active_objects(struct kmem_cache *s)
-{
-	unsigned long total = 0;
-	unsigned int i;
-
-	for (i = 0; i < s->nr_nodes; i++) {
-		struct kmem_cache_node *n = s->node[i];
-
-		pthread_mutex_lock(&n->lock);
-		total += n->active_objects;
-		pthread_mutex_unlock(&n->lock);
-	}
-	return total;
 }

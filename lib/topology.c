@@ -2,10 +2,11 @@
 /*
  * topology.c - CPUs and NUMA nodes, from libnuma.
  *
- * Reads the machine's node count and CPU-to-node map once at start-up;
- * nodes beyond CONFIG_MAX_NODES are folded onto node 0's arena index by
- * capping (and said so on stderr).  When libnuma reports NUMA as
- * unavailable the machine is treated as one node.  The map is written
+ * Reads the machine's node count and CPU-to-node map once at start-up.
+ * Nodes beyond CONFIG_MAX_NODES are not used (said once on stderr): their
+ * CPUs allocate from node 0.  When libnuma reports NUMA as unavailable
+ * the machine is one node.  Binding memory to nodes and the fake
+ * topology for tests come with the NUMA work.  The map is written
  * once before any cache exists and read-only afterwards: no locking.
  */
 #define _GNU_SOURCE

@@ -8,7 +8,8 @@
 # Usage: scripts/install-deps.sh [extra-package ...]
 set -eu
 
-PKGS="liburcu-dev check libnuma-dev numactl pkg-config python3-kconfiglib"
+PKGS="gcc make libc6-dev liburcu-dev check libnuma-dev numactl pkg-config"
+PKGS="$PKGS python3-kconfiglib"
 PKGS="$PKGS $*"
 
 missing=""

@@ -30,6 +30,11 @@ check "headers, libraries and uslab.pc installed" test -f \
 	"$dest/usr/local/lib/libuslab.a" -a -L "$dest/usr/local/lib/libuslab.so" \
 	-a -f "$dest/usr/local/lib/pkgconfig/uslab.pc"
 
+check "static and shared libraries export only the API" bash -c "
+	! nm -g --defined-only '$dest/usr/local/lib/libuslab.a' \
+		'$dest/usr/local/lib/libuslab.so' 2>/dev/null |
+		grep -E ' [TDBR] ' | grep -vE ' (kmem_cache_|uslab_)'"
+
 cat > "$dest/hello.c" <<'C'
 #include <stdio.h>
 #include <uslab/slab.h>
