@@ -211,6 +211,19 @@ static __cold void *alloc_bad_args(struct kmem_cache *s, gfp_t gfp, int node)
 	return NULL;
 }
 
+/* Give back the empty slabs every cache keeps for reuse. */
+static __cold void cache_shrink_all(void)
+{
+	struct kmem_cache *s;
+	unsigned int i;
+
+	pthread_mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &cache_list, list)
+		for (i = 0; i < s->nr_nodes; i++)
+			slab_shrink_node(s, (int)i);
+	pthread_mutex_unlock(&slab_mutex);
+}
+
 static __cold void *alloc_failed(struct kmem_cache *s, gfp_t gfp, int node,
 				 void *caller)
 {
@@ -219,7 +232,7 @@ static __cold void *alloc_failed(struct kmem_cache *s, gfp_t gfp, int node,
 
 	if (gfp & __GFP_NOFAIL) {
 		/* Reclaim what every cache keeps, then retry once. */
-		kmem_cache_shrink(s);
+		cache_shrink_all();
 		obj = slab_alloc(s, gfp, node, caller);
 		if (obj)
 			return obj;

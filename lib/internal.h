@@ -84,7 +84,8 @@ struct page_desc *page_head_of(const void *p);
 void *page_address(const struct page_desc *d);
 unsigned long page_resident_bytes(int node);
 bool page_in_arena(const void *p);
-void page_inject_failure(long after);	/* tests: -1 = never */
+void page_set_limit(long pages);	/* tests: -1 = no limit */
+unsigned long page_total_resident(void);
 
 /* ---- topology.c: CPUs and nodes ------------------------------------- */
 

@@ -42,24 +42,25 @@ static struct {
 	struct page_node nodes[MAX_NUMNODES];
 } arena;
 
-/* Test hook: page_alloc() fails once this many more calls succeeded. */
-static long fail_after = -1;
+/*
+ * Test hook: a ceiling on resident pages (all nodes together) past which
+ * page_alloc() fails as if the arena were exhausted; -1 means none.
+ */
+static long page_limit = -1;
+static unsigned long total_resident;	/* pages, atomic */
 
-void page_inject_failure(long after)
+void page_set_limit(long pages)
 {
-	WRITE_ONCE(fail_after, after);
+	WRITE_ONCE(page_limit, pages);
 }
 
-static bool page_should_fail(void)
+static bool page_over_limit(unsigned int order)
 {
-	long left = READ_ONCE(fail_after);
+	long limit = READ_ONCE(page_limit);
 
-	if (likely(left < 0))
-		return false;
-	if (left == 0)
-		return true;
-	__atomic_fetch_sub(&fail_after, 1, __ATOMIC_RELAXED);
-	return false;
+	return unlikely(limit >= 0) &&
+	       READ_ONCE(total_resident) + (1UL << order) >
+	       (unsigned long)limit;
 }
 
 #define CHUNK_ORDER PAGE_MAX_ORDER
@@ -187,7 +188,7 @@ struct page_desc *page_alloc(int node, unsigned int order)
 	unsigned long pfn, i;
 	unsigned int o;
 
-	if (unlikely(page_should_fail())) {
+	if (page_over_limit(order)) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -232,6 +233,7 @@ struct page_desc *page_alloc(int node, unsigned int order)
 	}
 	WRITE_ONCE(d->type, PT_HEAD);
 	pn->resident += 1UL << order;
+	__atomic_fetch_add(&total_resident, 1UL << order, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&pn->lock);
 	return d;
 }
@@ -252,6 +254,7 @@ void page_free(struct page_desc *head)
 		WRITE_ONCE(head[i].type, PT_NONE);
 	WRITE_ONCE(head->type, PT_NONE);
 	pn->resident -= 1UL << order;
+	__atomic_fetch_sub(&total_resident, 1UL << order, __ATOMIC_RELAXED);
 
 	pfn = desc_pfn(head) - (unsigned long)node * arena.node_pages;
 	while (order < PAGE_MAX_ORDER) {
@@ -273,6 +276,12 @@ void page_free(struct page_desc *head)
 	WRITE_ONCE(head->type, PT_BUDDY);
 	list_add(&head->list, &pn->free_area[order]);
 	pthread_mutex_unlock(&pn->lock);
+}
+
+/* Pages handed out as blocks on all nodes. */
+unsigned long page_total_resident(void)
+{
+	return READ_ONCE(total_resident);
 }
 
 /* Bytes of @node's arena currently handed out as blocks. */

@@ -20,7 +20,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	page_inject_failure(-1);
+	page_set_limit(-1);
 }
 
 START_TEST(test_bad_create_leaves_registry)
@@ -69,7 +69,7 @@ START_TEST(test_bulk_all_or_nothing)
 	unsigned int i;
 
 	/* Room for two slabs only; 1000 objects need more. */
-	page_inject_failure(2);
+	page_set_limit((long)page_total_resident() + 2 * (1L << s->order));
 	capture_begin(&c);
 	errno = 0;
 	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, 1000, p), 0);
@@ -85,7 +85,7 @@ START_TEST(test_bulk_all_or_nothing)
 	for (i = 0; i < s->objects; i++)
 		ck_assert_ptr_nonnull(p[i]);
 	kmem_cache_free_bulk(s, s->objects, p);
-	page_inject_failure(-1);
+	page_set_limit(-1);
 	kmem_cache_destroy(s);
 }
 END_TEST
@@ -95,7 +95,7 @@ START_TEST(test_enomem_single)
 	struct kmem_cache *s = kmem_cache_create("oom", 64, 0, 0, NULL);
 	struct capture c;
 
-	page_inject_failure(0);
+	page_set_limit(0);
 	capture_begin(&c);
 	errno = 0;
 	ck_assert_ptr_null(kmem_cache_alloc(s, GFP_KERNEL));
@@ -104,9 +104,30 @@ START_TEST(test_enomem_single)
 	capture_end(&c);
 	ck_assert_int_eq(c.lines, 1);	/* NOWARN kept the second quiet */
 	ck_assert_reported(&c, "kmem_cache_alloc(oom): out of memory");
-	page_inject_failure(-1);
+	page_set_limit(-1);
 	kmem_cache_free(s, kmem_cache_alloc(s, GFP_KERNEL));
 	kmem_cache_destroy(s);
+}
+END_TEST
+
+START_TEST(test_nofail_reclaims_other_caches)
+{
+	struct kmem_cache *keep = kmem_cache_create("keeper", 4096, 0, 0, NULL);
+	struct kmem_cache *s = kmem_cache_create("nofail-ok", 4096, 0, 0,
+						 NULL);
+	void *p;
+
+	/* keeper holds an empty slab for reuse; nothing else is free. */
+	kmem_cache_free(keep, kmem_cache_alloc(keep, GFP_KERNEL));
+	ck_assert_uint_eq(keep->node[0]->nr_free, 1);
+	page_set_limit((long)page_total_resident());
+	p = kmem_cache_alloc(s, GFP_KERNEL | __GFP_NOFAIL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(keep->node[0]->nr_free, 0);	/* reclaimed */
+	page_set_limit(-1);
+	kmem_cache_free(s, p);
+	kmem_cache_destroy(s);
+	kmem_cache_destroy(keep);
 }
 END_TEST
 
@@ -114,7 +135,7 @@ START_TEST(test_nofail_aborts_when_nothing_helps)
 {
 	struct kmem_cache *s = kmem_cache_create("nofail", 64, 0, 0, NULL);
 
-	page_inject_failure(0);
+	page_set_limit(0);
 	kmem_cache_alloc(s, GFP_KERNEL | __GFP_NOFAIL);
 }
 END_TEST
@@ -184,6 +205,7 @@ static Suite *cache_suite(void)
 	tcase_add_test(tc, test_registry_create_destroy);
 	tcase_add_test(tc, test_bulk_all_or_nothing);
 	tcase_add_test(tc, test_enomem_single);
+	tcase_add_test(tc, test_nofail_reclaims_other_caches);
 	tcase_add_test_raise_signal(tc, test_nofail_aborts_when_nothing_helps,
 				    SIGABRT);
 	tcase_add_test(tc, test_typesafe_by_rcu_defers_release);

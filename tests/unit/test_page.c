@@ -130,16 +130,20 @@ START_TEST(test_many_blocks_distinct)
 }
 END_TEST
 
-START_TEST(test_injected_failure)
+START_TEST(test_resident_limit)
 {
-	page_inject_failure(1);
-	struct page_desc *ok = page_alloc(0, 0);
-	struct page_desc *fail = page_alloc(0, 0);
+	struct page_desc *ok, *fail, *again;
 
-	page_inject_failure(-1);
+	page_set_limit((long)page_total_resident() + 1);
+	ok = page_alloc(0, 0);
+	fail = page_alloc(0, 0);
 	ck_assert_ptr_nonnull(ok);
 	ck_assert_ptr_null(fail);
 	page_free(ok);
+	again = page_alloc(0, 0);	/* freed pages count again */
+	ck_assert_ptr_nonnull(again);
+	page_free(again);
+	page_set_limit(-1);
 }
 END_TEST
 
@@ -154,7 +158,7 @@ static Suite *page_suite(void)
 	tcase_add_test(tc, test_buddy_split_and_merge);
 	tcase_add_test(tc, test_free_returns_memory_and_zeroes);
 	tcase_add_test(tc, test_many_blocks_distinct);
-	tcase_add_test(tc, test_injected_failure);
+	tcase_add_test(tc, test_resident_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }
