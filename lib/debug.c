@@ -202,9 +202,12 @@ static size_t red_zone_len(const struct kmem_cache *s)
 	return s->inuse - s->object_size;
 }
 
-/* Is @obj on @slab's freelist?  Also validates the chain. */
-static bool on_freelist(struct kmem_cache *s, struct page_desc *slab,
-			void *obj)
+/*
+ * Is @obj on @slab's freelist?  1 if it is, 0 if not, -1 (after a
+ * report) if the chain is corrupt and must not be extended.
+ */
+static int on_freelist(struct kmem_cache *s, struct page_desc *slab,
+		       void *obj)
 {
 	unsigned int steps = 0;
 	char *fp;
@@ -220,14 +223,16 @@ static bool on_freelist(struct kmem_cache *s, struct page_desc *slab,
 			rp(&r, "Free pointer %p is not an object of this "
 			       "slab\n", (void *)fp);
 			report_object(&r, s, slab, obj);
+			rp(&r, "FIX %s: Object at %p not freed\n", s->name,
+			   obj);
 			report_end(&r);
-			return false;
+			return -1;
 		}
 		if (fp == obj)
-			return true;
+			return 1;
 		fp = get_freepointer(s, fp);
 	}
-	return false;
+	return 0;
 }
 
 void debug_init_object(struct kmem_cache *s, void *obj)
@@ -265,16 +270,23 @@ bool debug_alloc_check(struct kmem_cache *s, struct page_desc *slab,
 
 /*
  * @obj is about to go back on @slab's freelist.  Returns false, after a
- * report, when it must not: it is already free.  An overwritten red zone
+ * report, when it must not: it is already free, or (with consistency
+ * checks) the slab's freelist is corrupt.  An overwritten red zone
  * is reported and mended, and the free goes ahead.
  */
 bool debug_free_check(struct kmem_cache *s, struct page_desc *slab,
 		      void *obj, void *caller)
 {
-	if (((s->flags & SLAB_RED_ZONE) &&
-	     !check_bytes(red_zone(s, obj), RED_INACTIVE, red_zone_len(s))) ||
-	    ((s->flags & SLAB_CONSISTENCY_CHECKS) &&
-	     on_freelist(s, slab, obj))) {
+	int listed = 0;
+
+	if (s->flags & SLAB_CONSISTENCY_CHECKS) {
+		listed = on_freelist(s, slab, obj);
+		if (listed < 0)
+			return false;	/* reported; leave the chain alone */
+	}
+	if (listed || ((s->flags & SLAB_RED_ZONE) &&
+		       !check_bytes(red_zone(s, obj), RED_INACTIVE,
+				    red_zone_len(s)))) {
 		struct report r;
 
 		report_begin(&r, s, "Object already free");

@@ -5,8 +5,10 @@
  * In userspace only a few of them change behaviour: __GFP_ZERO,
  * __GFP_NOWARN, __GFP_NOFAIL and __GFP_THISNODE.  The reclaim, I/O and
  * FS bits are accepted so that GFP_KERNEL, GFP_ATOMIC and GFP_NOWAIT keep
- * their kernel spelling; __GFP_DIRECT_RECLAIM means "may block".  Any bit
- * not defined here is rejected with EINVAL.
+ * their kernel spelling, but today every allocation may block on a mutex,
+ * so GFP_ATOMIC and GFP_NOWAIT behave like GFP_KERNEL (GFP_NOWAIT is
+ * quiet on failure through its __GFP_NOWARN).  Any bit not defined here
+ * is rejected with EINVAL.
  */
 #ifndef USLAB_GFP_H
 #define USLAB_GFP_H

@@ -77,7 +77,9 @@ const char *kmem_cache_name(struct kmem_cache *s);
  *	void  name_free_bulk(size_t n, type **p);
  *	struct kmem_cache *name_cachep;	the underlying cache
  * ctor is NULL or a function taking a type *.  Freeing a pointer of the
- * wrong type is a compile-time error.  The cache's name is #name.
+ * wrong type is diagnosed by the compiler (-Wincompatible-pointer-types,
+ * an error under -Werror and by default from GCC 14).  The cache's name
+ * is #name.
  */
 #define __KMEM_CACHE_FN static inline __attribute__((unused))
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * uslab: a consistent snapshot of one cache's occupancy.
+ * uslab: a snapshot of one cache's occupancy, consistent per node (each
+ * node's figures are read together under that node's lock).
  *
  * Structural figures (slabs, objects, bytes) are always exact.  Event
  * counters (allocs, frees) are kept only when the library was built with

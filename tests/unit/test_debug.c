@@ -76,6 +76,30 @@ START_TEST(test_double_free_consistency)
 }
 END_TEST
 
+START_TEST(test_corrupt_freechain_refuses_free)
+{
+	struct kmem_cache *s = kmem_cache_create("chain", 64, 0,
+						 SLAB_CONSISTENCY_CHECKS, NULL);
+	void *a = kmem_cache_alloc(s, GFP_KERNEL);
+	void *b = kmem_cache_alloc(s, GFP_KERNEL);
+	struct page_desc *slab = page_head_of(a);
+	struct uslab_cache_info info;
+	struct capture c;
+
+	kmem_cache_free(s, a);
+	set_freepointer(s, a, (char *)a + 3);	/* scribble after free */
+	capture_begin(&c);
+	kmem_cache_free(s, b);
+	capture_end(&c);
+	ck_assert_reported(&c, "Freechain corrupt");
+	ck_assert_reported(&c, "not freed");
+	ck_assert_ptr_eq(slab->freelist, a);	/* chain not extended */
+	ck_assert_int_eq(uslab_cache_info(s, &info), 0);
+	ck_assert_uint_eq(info.bad_frees, 1);
+	ck_assert_uint_eq(info.active_objs, 1);
+}
+END_TEST
+
 START_TEST(test_use_after_free_poison)
 {
 	struct kmem_cache *s = kmem_cache_create("poison", 32, 0, SLAB_POISON,
@@ -172,6 +196,7 @@ static Suite *debug_suite(void)
 	tcase_add_test(tc, test_redzone_overflow);
 	tcase_add_test(tc, test_double_free_redzone);
 	tcase_add_test(tc, test_double_free_consistency);
+	tcase_add_test(tc, test_corrupt_freechain_refuses_free);
 	tcase_add_test(tc, test_use_after_free_poison);
 	tcase_add_test(tc, test_poison_skipped_with_ctor);
 	tcase_add_test(tc, test_clean_run_reports_nothing);
