@@ -4,6 +4,7 @@
 #   make check         install deps, build, run every test suite:
 #                      gcc, ASan+UBSan, TSan (threaded tests), clang
 #   make run           install deps, build, run the demo
+#   make bench         benchmarks against peers (numbers, not tests)
 #   make install       PREFIX=/usr/local DESTDIR=
 #   make defconfig | olddefconfig | menuconfig
 #   make clean
@@ -58,8 +59,9 @@ API_TESTS   := $(patsubst %.c,$(O)/%,$(wildcard tests/api/*.c))
 STRESS_TESTS:= $(patsubst %.c,$(O)/%,$(wildcard tests/stress/*.c))
 TESTS       := $(UNIT_TESTS) $(API_TESTS) $(STRESS_TESTS)
 DEMO        := $(O)/tools/demo/uslab-demo
+BENCHES     := $(patsubst %.c,$(O)/%,$(wildcard bench/*.c))
 
-.PHONY: all deps check check-one test-install run install uninstall clean \
+.PHONY: all bench deps check check-one test-install run install uninstall clean \
 	defconfig olddefconfig menuconfig savedefconfig
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
@@ -134,6 +136,11 @@ $(O)/tests/%: tests/%.c tests/common.h $(TEST_LIB)
 	@$(CC) $(ALL_CFLAGS) -Ilib -Itests $(ALL_LDFLAGS) -o $@ $< \
 		$(TEST_LIB) $(DEP_LIBS) $(CHECK_LIBS)
 
+$(O)/bench/%: bench/%.c $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
+
 # ---- Top-level jobs --------------------------------------------------------
 
 deps:
@@ -173,6 +180,11 @@ check:
 
 test-install: $(STATIC_LIB) $(O)/libuslab.so
 	@scripts/test-install.sh "$(O)"
+
+# Benchmarks report numbers; they never pass or fail on time.
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCHES)
+	@for b in $(BENCHES); do $$b || exit 1; done
 
 run: deps
 	@$(MAKE) --no-print-directory $(DEMO)
