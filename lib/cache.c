@@ -166,12 +166,10 @@ __api struct kmem_cache *kmem_cache_create(const char *name,
 __api void kmem_cache_destroy(struct kmem_cache *s)
 {
 	unsigned long slabs, live;
-	unsigned int i;
 
 	if (!s)
 		return;
-	for (i = 0; i < s->nr_nodes; i++)
-		slab_shrink_node(s, (int)i);
+	slab_shrink(s);
 	slab_count(s, &slabs, &live);
 	if (live) {
 		/* Keep everything mapped: the user still points into it. */
@@ -215,12 +213,10 @@ static __cold void *alloc_bad_args(struct kmem_cache *s, gfp_t gfp, int node)
 static __cold void cache_shrink_all(void)
 {
 	struct kmem_cache *s;
-	unsigned int i;
 
 	pthread_mutex_lock(&slab_mutex);
 	list_for_each_entry(s, &cache_list, list)
-		for (i = 0; i < s->nr_nodes; i++)
-			slab_shrink_node(s, (int)i);
+		slab_shrink(s);
 	pthread_mutex_unlock(&slab_mutex);
 }
 
@@ -426,12 +422,10 @@ unsigned int cache_count(void)
 __api int kmem_cache_shrink(struct kmem_cache *s)
 {
 	unsigned long slabs, live;
-	unsigned int i;
 
 	if (!s)
 		return 0;
-	for (i = 0; i < s->nr_nodes; i++)
-		slab_shrink_node(s, (int)i);
+	slab_shrink(s);
 	slab_count(s, &slabs, &live);
 	return slabs ? 1 : 0;
 }

@@ -175,6 +175,7 @@ void slab_free(struct kmem_cache *s, struct page_desc *slab, void *obj,
 	       void *caller);
 void slab_rcu_barrier(void);
 void slab_shrink_node(struct kmem_cache *s, int node);
+void slab_shrink(struct kmem_cache *s);
 void slab_count(struct kmem_cache *s, unsigned long *slabs,
 		unsigned long *active);
 

@@ -461,6 +461,15 @@ void slab_shrink_node(struct kmem_cache *s, int node)
 	}
 }
 
+/* Release every empty slab of @s on every node. */
+void slab_shrink(struct kmem_cache *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nr_nodes; i++)
+		slab_shrink_node(s, (int)i);
+}
+
 /* Slabs and handed-out objects of @s over all nodes. */
 void slab_count(struct kmem_cache *s, unsigned long *slabs,
 		unsigned long *active)
