@@ -114,9 +114,11 @@ $(STATIC_LIB): $(LIB_OBJS)
 	@objcopy --localize-hidden $(O)/uslab-all.o
 	@rm -f $@ && $(AR) rcs $@ $(O)/uslab-all.o
 
+# -z nodelete: dlclose() must never unmap the rseq critical sections a
+# thread's rseq area may still point at.
 $(SHARED_LIB): $(LIB_OBJS)
 	@echo "  LD      $@"
-	@$(CC) -shared -Wl,-soname,libuslab.so.$(SOVERSION) \
+	@$(CC) -shared -Wl,-soname,libuslab.so.$(SOVERSION) -Wl,-z,nodelete \
 		$(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 $(O)/libuslab.so: $(SHARED_LIB)
@@ -158,19 +160,36 @@ export USLAB_RESULTS
 RESULTS := $(USLAB_RESULTS)
 define run_build
 	@echo "=== $(1) ==="
-	@$(MAKE) --no-print-directory $(2) check-one || \
+	@$(3) $(MAKE) --no-print-directory $(2) check-one || \
 		echo "FAIL 0 0 1 [$(1)]" >> $(RESULTS)
 endef
 
+# The per-CPU fast path has three implementations (rseq on glibc's area,
+# rseq on our own area, per-CPU locks); each build of the suites runs on
+# the one its environment selects.
+OWN_RSEQ    := GLIBC_TUNABLES=glibc.pthread.rseq=0
+LOCK_PATH   := USLAB_PERCPU=lock
+VALGRIND    := valgrind -q --error-exitcode=99 --leak-check=full \
+	       --errors-for-leak-kinds=definite --child-silent-after-fork=no
+
 check:
-	@scripts/install-deps.sh clang
+	@scripts/install-deps.sh clang valgrind
 	@$(MAKE) --no-print-directory $(AUTOCONF)
 	@scripts/run-tests.sh --reset
-	$(call run_build,gcc: unit/api/stress suites,)
+	$(call run_build,gcc: unit/api/stress suites (rseq on glibc's area),)
+	$(call run_build,gcc: unit/api/stress suites (rseq on our own area),\
+		,$(OWN_RSEQ))
+	$(call run_build,gcc: unit/api/stress suites (per-CPU locks),\
+		,$(LOCK_PATH))
 	$(call run_build,gcc + ASan/UBSan: unit/api/stress suites,\
 		O=$(O)/asan SAN=asan)
-	$(call run_build,gcc + TSan: threaded suites,\
+	$(call run_build,gcc + TSan: threaded suites (rseq),\
 		O=$(O)/tsan SAN=tsan SUITES=stress)
+	$(call run_build,gcc + TSan: threaded suites (per-CPU locks),\
+		O=$(O)/tsan SAN=tsan SUITES=stress,$(LOCK_PATH))
+	$(call run_build,valgrind memcheck: threaded suites (no rseq there),\
+		SUITES=stress,USLAB_TEST_QUICK=1 USLAB_TEST_VALGRIND=1 \
+		USLAB_RUNNER="$(VALGRIND)")
 	$(call run_build,clang -Wall -Wextra -Werror: api/stress suites,\
 		O=$(O)/clang CC=clang SUITES="api stress")
 	@echo "=== install with DESTDIR, link through pkg-config ==="
@@ -182,9 +201,13 @@ test-install: $(STATIC_LIB) $(O)/libuslab.so
 	@scripts/test-install.sh "$(O)"
 
 # Benchmarks report numbers; they never pass or fail on time.
+# bench-objcache (bench/objcache/bench.mk): uslab against its peers.
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
+	@$(MAKE) --no-print-directory bench-objcache
+
+include bench/objcache/bench.mk
 
 run: deps
 	@$(MAKE) --no-print-directory $(DEMO)

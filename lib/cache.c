@@ -11,9 +11,21 @@
  * reported and ignored (the memory is leaked rather than the cache
  * corrupted).
  *
+ * Allocation and free go through the per-CPU magazines (magazine.c);
+ * debug caches, and allocations for another node, go to the slab layer.
+ *
  * Locking: slab_mutex guards the registry (cache_list) and is taken only
- * by create, destroy and walkers; allocation and free never take it.
- * Library start-up runs once under pthread_once.
+ * by create, destroy, the reaper and other walkers; allocation and free
+ * never take it.  Library start-up runs once under pthread_once.
+ *
+ * fork(): the atfork handlers take every uslab lock in the documented
+ * order (internal.h) and park every CPU's loaded magazine, so the child
+ * inherits consistent lists and can allocate at once.  liburcu's own
+ * fork hooks go around ours: call_rcu_before_fork() first (its worker
+ * finishes the callback it runs, which may take our page locks), then
+ * our locks, then urcu_bp_before_fork() last (a thread holding one of our
+ * locks may still need urcu-bp's registry lock to enter its first
+ * read-side section or call_rcu()).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +36,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "magazine.h"
 
 static pthread_mutex_t slab_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct list_head cache_list = LIST_HEAD_INIT(cache_list);
@@ -67,13 +80,26 @@ void cache_bad_free(struct kmem_cache *s, const void *obj, const char *why)
 
 /* ---- Start-up --------------------------------------------------------- */
 
+static void uslab_fork_prepare(void);
+static void uslab_fork_parent(void);
+static void uslab_fork_child(void);
+
 static void uslab_init(void)
 {
-	if (topology_init() || page_init(topology_nr_nodes())) {
+	if (topology_init() || page_init(topology_nr_nodes()) ||
+	    percpu_init()) {
 		init_error = errno ? errno : ENOMEM;
 		return;
 	}
 	default_debug_flags = debug_default_flags();
+	/*
+	 * Create call_rcu's worker now: the first call_rcu() would take
+	 * call_rcu_mutex to do it, which the fork hooks hold (see top).
+	 */
+	urcu_bp_get_default_call_rcu_data();
+	pthread_atfork(uslab_fork_prepare, uslab_fork_parent,
+		       uslab_fork_child);
+	reaper_start();
 }
 
 int uslab_ensure_init(void)
@@ -150,7 +176,9 @@ __api struct kmem_cache *kmem_cache_create(const char *name,
 	s->flags = flags | default_debug_flags;
 	s->ctor = ctor;
 	slab_calculate_sizes(s);
-	if (slab_cache_init_nodes(s, topology_nr_nodes())) {
+	if (slab_cache_init_nodes(s, topology_nr_nodes()) ||
+	    mag_cache_init(s)) {
+		slab_cache_free_nodes(s);
 		free(s->name);
 		free(s);
 		return create_failed(name, size, flags, ENOMEM,
@@ -169,6 +197,7 @@ __api void kmem_cache_destroy(struct kmem_cache *s)
 
 	if (!s)
 		return;
+	mag_drain(s);
 	slab_shrink(s);
 	slab_count(s, &slabs, &live);
 	if (live) {
@@ -181,13 +210,19 @@ __api void kmem_cache_destroy(struct kmem_cache *s)
 		pthread_mutex_unlock(&slab_mutex);
 		return;
 	}
-	/* Wait for SLAB_TYPESAFE_BY_RCU slab releases still in flight. */
-	if (s->flags & SLAB_TYPESAFE_BY_RCU)
-		slab_rcu_barrier();
-
 	pthread_mutex_lock(&slab_mutex);
 	list_del(&s->list);
 	pthread_mutex_unlock(&slab_mutex);
+	/*
+	 * Wait for the call_rcu() callbacks that use this cache's state:
+	 * SLAB_TYPESAFE_BY_RCU slab releases.  Magazine frees queued by the
+	 * drain above touch nothing but the magazine itself, so they may
+	 * run later; skipping the barrier for them matters, as a barrier
+	 * costs about 10 ms (a call_rcu worker round trip).
+	 */
+	if (s->flags & SLAB_TYPESAFE_BY_RCU)
+		slab_rcu_barrier();
+	mag_cache_free(s);
 	slab_cache_free_nodes(s);
 	free(s->name);
 	free(s);
@@ -215,8 +250,10 @@ static __cold void cache_shrink_all(void)
 	struct kmem_cache *s;
 
 	pthread_mutex_lock(&slab_mutex);
-	list_for_each_entry(s, &cache_list, list)
+	list_for_each_entry(s, &cache_list, list) {
+		mag_drain(s);
 		slab_shrink(s);
+	}
 	pthread_mutex_unlock(&slab_mutex);
 }
 
@@ -249,22 +286,32 @@ static __cold void *alloc_failed(struct kmem_cache *s, gfp_t gfp, int node,
 	return NULL;
 }
 
-static inline void *cache_alloc(struct kmem_cache *s, gfp_t gfp, int node,
-				void *caller)
+static __attribute__((always_inline)) inline void *
+cache_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
 {
 	void *obj;
 
 	if (unlikely(!s || (gfp & ~__GFP_VALID_MASK)))
 		return alloc_bad_args(s, gfp, node);
-	if (node == NUMA_NO_NODE)
+	if (likely(node == NUMA_NO_NODE && s->cpu_slab &&
+		   !(gfp & __GFP_THISNODE))) {
+		/* This CPU's magazines hold this node's objects. */
+		obj = mag_alloc(s);
+	} else if (node == NUMA_NO_NODE) {
 		node = numa_node_id();
-	else if (unlikely(!topology_node_valid(node)))
+		obj = slab_alloc(s, gfp, node, caller);
+	} else if (unlikely(!topology_node_valid(node))) {
 		return alloc_bad_args(s, gfp, node);
-
-	obj = slab_alloc(s, gfp, node, caller);
+	} else if (s->cpu_slab && !(gfp & __GFP_THISNODE) &&
+		   node == numa_node_id()) {
+		obj = mag_alloc(s);
+	} else {
+		obj = slab_alloc(s, gfp, node, caller);
+	}
 	if (unlikely(!obj))
-		return alloc_failed(s, gfp, node, caller);
-	if (gfp & __GFP_ZERO)
+		return alloc_failed(s, gfp, node == NUMA_NO_NODE ?
+				    numa_node_id() : node, caller);
+	if (unlikely(gfp & __GFP_ZERO))
 		memset(obj, 0, s->object_size);
 	return obj;
 }
@@ -288,45 +335,63 @@ __api void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t gfp)
 /* ---- Free -------------------------------------------------------------- */
 
 /*
- * The slab of @obj if it is the start of a slot of one of @s's slabs;
- * otherwise report why not and return NULL.
+ * The slab of @obj if it is the start of a slot of one of @s's slabs
+ * (@s not NULL), else NULL.  Reports nothing; on the free fast path.
  */
-static struct page_desc *cache_check_free(struct kmem_cache *s,
-					  const void *obj)
+static __attribute__((always_inline)) inline struct page_desc *
+cache_slot_of(struct kmem_cache *s, const void *obj)
 {
-	struct page_desc *slab;
-	struct kmem_cache *owner;
+	struct page_desc *slab = page_head_of(obj);
 	unsigned long off;
 	unsigned int idx;
+
+	if (unlikely(!slab || READ_ONCE(slab->cache) != s))
+		return NULL;
+	off = (unsigned long)((const char *)obj - slab->s_mem);
+	idx = obj_index(s, off);
+	if (unlikely((const char *)obj < slab->s_mem ||
+		     idx >= slab->objects ||
+		     (unsigned long)idx * s->size != off))
+		return NULL;
+	return slab;
+}
+
+/* Say why cache_slot_of() refused @obj. */
+static __cold void cache_free_refused(struct kmem_cache *s, const void *obj)
+{
+	struct page_desc *slab = page_head_of(obj);
+	struct kmem_cache *owner;
+	char why[160];
+
+	if (!slab) {
+		cache_bad_free(s, obj, page_in_arena(obj) ?
+			       "not in an allocated slab" :
+			       "not a uslab object (foreign pointer)");
+		return;
+	}
+	owner = READ_ONCE(slab->cache);
+	if (owner != s) {
+		snprintf(why, sizeof(why), "object belongs to cache '%s'",
+			 owner ? owner->name : "(none)");
+		cache_bad_free(s, obj, why);
+		return;
+	}
+	cache_bad_free(s, obj, "pointer into the middle of an object");
+}
+
+/* cache_slot_of(), reporting a bad pointer. */
+static __attribute__((always_inline)) inline struct page_desc *
+cache_check_free(struct kmem_cache *s, const void *obj)
+{
+	struct page_desc *slab;
 
 	if (unlikely(!s)) {
 		cache_bad_free(s, obj, "cache is NULL");
 		return NULL;
 	}
-	slab = page_head_of(obj);
-	if (unlikely(!slab)) {
-		cache_bad_free(s, obj, page_in_arena(obj) ?
-			       "not in an allocated slab" :
-			       "not a uslab object (foreign pointer)");
-		return NULL;
-	}
-	owner = READ_ONCE(slab->cache);
-	if (unlikely(owner != s)) {
-		char why[160];
-
-		snprintf(why, sizeof(why), "object belongs to cache '%s'",
-			 owner ? owner->name : "(none)");
-		cache_bad_free(s, obj, why);
-		return NULL;
-	}
-	off = (unsigned long)((const char *)obj - slab->s_mem);
-	idx = obj_index(s, off);
-	if (unlikely((const char *)obj < slab->s_mem ||
-		     idx >= slab->objects ||
-		     (unsigned long)idx * s->size != off)) {
-		cache_bad_free(s, obj, "pointer into the middle of an object");
-		return NULL;
-	}
+	slab = cache_slot_of(s, obj);
+	if (unlikely(!slab))
+		cache_free_refused(s, obj);
 	return slab;
 }
 
@@ -334,11 +399,20 @@ __api void kmem_cache_free(struct kmem_cache *s, void *obj)
 {
 	struct page_desc *slab;
 
-	if (unlikely(!obj))
-		return;
-	slab = cache_check_free(s, obj);
-	if (likely(slab))
-		slab_free(s, slab, obj, __builtin_return_address(0));
+	if (likely(obj && s)) {
+		slab = cache_slot_of(s, obj);
+		if (likely(slab)) {
+			if (likely(s->cpu_slab))
+				mag_free(s, obj);
+			else
+				slab_free(s, slab, obj,
+					  __builtin_return_address(0));
+			return;
+		}
+		cache_free_refused(s, obj);
+	} else if (obj) {
+		cache_bad_free(s, obj, "cache is NULL");
+	}
 }
 
 /* ---- Bulk -------------------------------------------------------------- */
@@ -366,8 +440,11 @@ __api int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
 		return 0;
 	}
 
-	done = slab_alloc_bulk(s, gfp & ~__GFP_NOFAIL, node, n, p,
-			       __builtin_return_address(0));
+	if (s->cpu_slab)
+		done = mag_alloc_bulk(s, n, p);
+	else
+		done = slab_alloc_bulk(s, gfp & ~__GFP_NOFAIL, node, n, p,
+				       __builtin_return_address(0));
 	if (unlikely(done < n)) {
 		/* All or nothing: give back the partial result. */
 		kmem_cache_free_bulk(s, done, p);
@@ -382,20 +459,30 @@ __api int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
 
 __api void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p)
 {
-	size_t i;
+	size_t i, bad = 0;
 
 	if (!p) {
 		if (n)
 			uslab_report("kmem_cache_free_bulk: array is NULL");
 		return;
 	}
+	/* Validate all first: a clean batch goes through the magazines. */
+	for (i = 0; i < n; i++)
+		if (p[i] && !cache_check_free(s, p[i]))
+			bad++;
+	if (!bad && s && s->cpu_slab) {
+		mag_free_bulk(s, n, p);
+		return;
+	}
+	/* Bad pointers were reported and are skipped; free the rest. */
 	for (i = 0; i < n; i++) {
 		struct page_desc *slab;
 
-		if (!p[i])
+		if (!s || !p[i] || !(slab = cache_slot_of(s, p[i])))
 			continue;
-		slab = cache_check_free(s, p[i]);
-		if (slab)
+		if (s->cpu_slab)
+			mag_free(s, p[i]);
+		else
 			slab_free(s, slab, p[i], __builtin_return_address(0));
 	}
 }
@@ -413,6 +500,94 @@ unsigned int cache_count(void)
 	return n;
 }
 
+/*
+ * The reaper's pass (depot.c): each cache's depots give back the
+ * magazines the last interval did not need, and its nodes the empty
+ * slabs nobody took.  slab_mutex keeps caches from being destroyed under
+ * it; it takes depot and node locks below it.
+ */
+void cache_reap_all(void)
+{
+	struct kmem_cache *s;
+	unsigned int i;
+
+	pthread_mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &cache_list, list) {
+		for (i = 0; i < s->nr_nodes; i++) {
+			if (s->cpu_slab)
+				depot_reap(s, s->depot[i]);
+			slab_reap_node(s, (int)i);
+		}
+	}
+	pthread_mutex_unlock(&slab_mutex);
+}
+
+/* ---- fork() ----------------------------------------------------------- */
+
+/* Every lock of every cache, in the order internal.h gives. */
+static void uslab_fork_prepare(void)
+{
+	struct kmem_cache *s;
+	unsigned int i;
+
+	urcu_bp_call_rcu_before_fork();
+	pthread_mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &cache_list, list)
+		mag_fork_prepare(s);
+	/* No section may still be writing a parked magazine. */
+	percpu_fence_all();
+	list_for_each_entry(s, &cache_list, list)
+		for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
+			pthread_mutex_lock(&s->depot[i]->lock);
+	list_for_each_entry(s, &cache_list, list)
+		for (i = 0; i < s->nr_nodes; i++)
+			pthread_mutex_lock(&s->node[i]->lock);
+	page_fork_prepare();
+	urcu_bp_before_fork();
+}
+
+static void uslab_fork_parent(void)
+{
+	struct kmem_cache *s;
+	unsigned int i;
+
+	urcu_bp_after_fork_parent();
+	page_fork_parent();
+	list_for_each_entry(s, &cache_list, list) {
+		for (i = 0; i < s->nr_nodes; i++)
+			pthread_mutex_unlock(&s->node[i]->lock);
+		for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
+			pthread_mutex_unlock(&s->depot[i]->lock);
+		mag_fork_parent(s);
+	}
+	pthread_mutex_unlock(&slab_mutex);
+	urcu_bp_call_rcu_after_fork_parent();
+}
+
+/*
+ * The child has one thread, the one that forked: every lock is
+ * re-initialised rather than unlocked, and the reaper is started anew.
+ */
+static void uslab_fork_child(void)
+{
+	struct kmem_cache *s;
+	unsigned int i;
+
+	urcu_bp_after_fork_child();
+	page_fork_child();
+	list_for_each_entry(s, &cache_list, list) {
+		for (i = 0; i < s->nr_nodes; i++)
+			pthread_mutex_init(&s->node[i]->lock, NULL);
+		for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
+			pthread_mutex_init(&s->depot[i]->lock, NULL);
+		mag_fork_child(s);
+	}
+	pthread_mutex_init(&slab_mutex, NULL);
+	urcu_bp_call_rcu_after_fork_child();
+	reaper_fork_child();
+	reaper_start();
+}
+
 /* ---- Shrink and queries ------------------------------------------------ */
 
 /*
@@ -425,6 +600,7 @@ __api int kmem_cache_shrink(struct kmem_cache *s)
 
 	if (!s)
 		return 0;
+	mag_drain(s);
 	slab_shrink(s);
 	slab_count(s, &slabs, &live);
 	return slabs ? 1 : 0;

@@ -35,6 +35,28 @@
 #define READ_ONCE(x)	 __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
+/*
+ * ThreadSanitizer sees neither the rseq sections' accesses (asm) nor
+ * liburcu's grace periods (not instrumented).  Where those provide the
+ * ordering, tsan_release()/tsan_acquire() on one address tell TSan so.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define USLAB_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define USLAB_TSAN 1
+#endif
+#endif
+#ifdef USLAB_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define tsan_acquire(p)	__tsan_acquire((void *)(p))
+#define tsan_release(p)	__tsan_release((void *)(p))
+#else
+#define tsan_acquire(p)	((void)(p))
+#define tsan_release(p)	((void)(p))
+#endif
+
 /* Kconfig booleans: IS_ENABLED(CONFIG_FOO) is 1 or 0, usable in if (). */
 #define __IS_ENABLED_ARG_1 0,
 #define __is_enabled_take2(ignored, val, ...) val

@@ -3,12 +3,20 @@
  * uslab internals: private structures and prototypes, grouped by the file
  * that defines them.  Nothing here is part of the public API.
  *
- * LOCK ORDER (take only downwards; never hold two of one level):
- *   1. slab_mutex           cache.c  the cache registry
- *   2. kmem_cache_node.lock slab.c   one cache's slab lists on one node
- *   3. page_node.lock       page.c   one node's free page blocks
- * The slab layer drops (2) before calling into the page layer when it can,
+ * LOCK ORDER (take only downwards; never hold two of one level, except
+ * where a comment says how two are ordered):
+ *   1. slab_mutex           cache.c     the cache registry
+ *   2. kmem_cache_cpu.lock  magazine.c  one cache's slot on one CPU
+ *   3. depot.lock           depot.c     one cache's depot on one node
+ *   4. kmem_cache_node.lock slab.c      one cache's slab lists on one node
+ *   5. page_node.lock       page.c      one node's free page blocks
+ * The slab layer drops (4) before calling into the page layer when it can,
  * and never calls a constructor while holding any of them.
+ *
+ * RCU (liburcu-bp): read-side sections (uslab_rcu_read_lock) are taken
+ * with none of these locks held.  call_rcu() is called with (1), (2) or
+ * (3) held, never (4) or (5): it may enter a read-side section itself,
+ * which fork's hook order allows (see the top of cache.c).
  */
 #ifndef USLAB_INTERNAL_H
 #define USLAB_INTERNAL_H
@@ -16,6 +24,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <urcu/urcu-bp.h>	/* before call-rcu.h: maps its names */
 #include <urcu/call-rcu.h>
 
 #include <generated/autoconf.h>
@@ -24,6 +33,9 @@
 
 #include "compiler.h"
 #include "list.h"
+
+/* Library-internal: direct, not GOT, access from the -fPIC build. */
+#pragma GCC visibility push(hidden)
 
 #define PAGE_SHIFT	12
 #define PAGE_SIZE	(1UL << PAGE_SHIFT)
@@ -76,15 +88,55 @@ struct page_desc {
 };
 BUILD_BUG_ON(sizeof(struct page_desc) != 64);
 
+/* Set once by page_init(), read-only afterwards. */
+extern struct page_map {
+	char *base, *end;
+	struct page_desc *descs;
+} page_map;
+
 int page_init(int nr_nodes);
+
+static inline bool page_in_arena(const void *p)
+{
+	return (const char *)p >= page_map.base &&
+	       (const char *)p < page_map.end;
+}
+
+static inline struct page_desc *page_desc_of(const void *p)
+{
+	if (!page_in_arena(p))
+		return NULL;
+	return &page_map.descs[((const char *)p - page_map.base) >>
+			       PAGE_SHIFT];
+}
+
+/*
+ * Head descriptor of the allocated block holding @p, or NULL when @p is
+ * outside the arena or in memory that is not handed out.  Lock-free: for
+ * a pointer into a live slab every field read here is stable.
+ */
+static inline struct page_desc *page_head_of(const void *p)
+{
+	struct page_desc *d = page_desc_of(p);
+	uint8_t type;
+
+	if (!d)
+		return NULL;
+	type = READ_ONCE(d->type);
+	if (type == PT_TAIL) {
+		d -= READ_ONCE(d->head_off);
+		type = READ_ONCE(d->type);
+	}
+	return type == PT_HEAD ? d : NULL;
+}
 struct page_desc *page_alloc(int node, unsigned int order);
 void page_free(struct page_desc *head);
-struct page_desc *page_desc_of(const void *p);
-struct page_desc *page_head_of(const void *p);
 void *page_address(const struct page_desc *d);
 unsigned long page_resident_bytes(int node);
-bool page_in_arena(const void *p);
-void page_set_limit(long pages);	/* tests: -1 = no limit */
+void page_set_limit(long pages);
+void page_fork_prepare(void);
+void page_fork_parent(void);
+void page_fork_child(void);	/* tests: -1 = no limit */
 unsigned long page_total_resident(void);
 
 /* ---- topology.c: CPUs and nodes ------------------------------------- */
@@ -92,6 +144,7 @@ unsigned long page_total_resident(void);
 int topology_init(void);
 int topology_nr_nodes(void);
 int numa_node_id(void);		/* node of the calling CPU */
+int topology_cpu_node(int cpu);
 bool topology_node_valid(int node);
 
 /* ---- slab.c: slabs of one cache ------------------------------------- */
@@ -108,6 +161,7 @@ struct kmem_cache_node {
 	unsigned long active_objects;	/* handed out */
 	unsigned long allocs, frees;	/* CONFIG_STATS */
 	unsigned long slabs_allocated, slabs_released;
+	unsigned long free_min;		/* least nr_free since last reap */
 } __cacheline_aligned;
 
 struct kmem_cache {
@@ -138,6 +192,10 @@ struct kmem_cache {
 	unsigned long bad_frees;	/* atomic */
 	unsigned int nr_nodes;
 	struct kmem_cache_node *node[MAX_NUMNODES];
+
+	/* Magazine layer; cpu_slab is NULL for caches that bypass it. */
+	struct kmem_cache_cpu *cpu_slab;	/* [nr_cpu_ids] */
+	struct depot *depot[MAX_NUMNODES];
 };
 
 #define RECIPROCAL_SHIFT 43
@@ -173,11 +231,149 @@ size_t slab_alloc_bulk(struct kmem_cache *s, gfp_t gfp, int node, size_t n,
 		       void **p, void *caller);
 void slab_free(struct kmem_cache *s, struct page_desc *slab, void *obj,
 	       void *caller);
+size_t slab_alloc_refill(struct kmem_cache *s, int node, size_t n, void **p);
+void slab_free_many(struct kmem_cache *s, void **objs, size_t nr);
+void slab_reap_node(struct kmem_cache *s, int node);
 void slab_rcu_barrier(void);
 void slab_shrink_node(struct kmem_cache *s, int node);
 void slab_shrink(struct kmem_cache *s);
 void slab_count(struct kmem_cache *s, unsigned long *slabs,
 		unsigned long *active);
+
+/* ---- RCU: the one place the liburcu flavour is named ----------------- */
+
+/*
+ * urcu-bp: no thread registration asked of users, fork hooks provided
+ * (rationale and costs: depot.c).  The wrappers also tell TSan about
+ * grace periods, which it cannot see in the uninstrumented liburcu: a
+ * reader's unlock releases, a callback acquires, on one token.
+ */
+extern char uslab_rcu_token;
+
+static inline void uslab_rcu_read_lock(void)
+{
+	urcu_bp_read_lock();
+}
+
+static inline void uslab_rcu_read_unlock(void)
+{
+	tsan_release(&uslab_rcu_token);
+	urcu_bp_read_unlock();
+}
+
+static inline void uslab_call_rcu(struct rcu_head *head,
+				  void (*fn)(struct rcu_head *))
+{
+	tsan_release(head);
+	urcu_bp_call_rcu(head, fn);
+}
+
+/* First thing in every callback passed to uslab_call_rcu(). */
+static inline void uslab_rcu_callback(struct rcu_head *head)
+{
+	tsan_acquire(&uslab_rcu_token);
+	tsan_acquire(head);
+}
+
+/* ---- rseq.c: how this process runs per-CPU critical sections --------- */
+
+enum percpu_mode {
+	PERCPU_LOCK,		/* per-CPU mutex indexed by sched_getcpu() */
+	PERCPU_RSEQ_GLIBC,	/* rseq on the area glibc registered */
+	PERCPU_RSEQ_OWN,	/* rseq on our own thread-local area */
+};
+
+extern enum percpu_mode percpu_mode;	/* fixed by percpu_init() */
+extern long percpu_rseq_off;		/* area offset from %fs */
+extern unsigned int nr_cpu_ids;		/* per-CPU arrays' length */
+
+int percpu_init(void);
+const char *percpu_mode_name(void);
+int percpu_thread_cpu(void);	/* rseq modes: slow cpu_id, -1 if none */
+int percpu_lock_index(void);	/* lock mode: slot for this thread */
+void percpu_fence_all(void);	/* end every CPU's in-flight sections */
+
+/* ---- depot.c: full and empty magazines per cache and node ----------- */
+
+/*
+ * A magazine: a stack of up to @capacity objects.  rounds, capacity and
+ * objs sit at fixed offsets that the rseq sections use (rseq-<arch>.h).
+ * Fields: rounds and objs belong to whoever owns the magazine (a CPU
+ * slot, the depot, or a thread that took it out of either); capacity is
+ * fixed at birth; next links depot lists and is read by lock-free
+ * walkers, so it is written atomically (plain reads happen only under
+ * the depot lock or on chains no walker can reach).  A magazine is freed only
+ * through call_rcu(), its rcu_head overlaying objs[0..1].
+ */
+struct magazine {
+	long rounds;
+	long capacity;
+	struct magazine *next;
+	long node;
+	void *objs[];
+};
+
+struct depot {
+	pthread_mutex_t lock;
+	struct magazine *full;		/* rounds == capacity */
+	struct magazine *empty;		/* rounds == 0 */
+	unsigned long nr_full, nr_empty;
+	unsigned long min_full, min_empty; /* working-set low marks */
+	unsigned long contended;	/* lock waits since last reap */
+	unsigned long exchanges;	/* magazines handed out */
+	unsigned int capacity;		/* rounds of new magazines */
+	unsigned int max_capacity;
+	int node;
+} __cacheline_aligned;
+
+struct depot_snapshot {
+	unsigned long full, empty;	/* magazines */
+	unsigned long objects;		/* in full magazines */
+	unsigned long exchanges;
+	unsigned int capacity;
+};
+
+struct depot *depot_create(int node, unsigned int object_size);
+void depot_destroy(struct depot *d);
+struct magazine *depot_mag_new(struct depot *d);
+void depot_mag_free(struct magazine *m);
+struct magazine *depot_get_full(struct depot *d, struct magazine *empty);
+struct magazine *depot_get_empty(struct depot *d, struct magazine *full);
+void depot_put_full(struct depot *d, struct magazine *m);
+void depot_put_empty(struct depot *d, struct magazine *m);
+void depot_purge(struct kmem_cache *s, struct depot *d);
+void depot_reap(struct kmem_cache *s, struct depot *d);
+void depot_note_contention(struct depot *d);
+void depot_snapshot(struct depot *d, struct depot_snapshot *st);
+void reaper_start(void);
+void reaper_fork_child(void);
+void reaper_set_interval(unsigned int ms);
+
+/* ---- magazine.c: per-CPU magazines ---------------------------------- */
+
+/*
+ * One cache's slot on one CPU.  loaded is what the fast path pops from
+ * and pushes to (in rseq modes only inside critical sections on this
+ * CPU, or by whoever took it out under @lock); prev and node are
+ * guarded by @lock.
+ */
+struct kmem_cache_cpu {
+	struct magazine *loaded;
+	struct magazine *prev;
+	pthread_mutex_t lock;
+	struct magazine *frozen;	/* loaded, parked across fork() */
+	int node;
+} __cacheline_aligned;
+
+int mag_cache_init(struct kmem_cache *s);
+void mag_cache_free(struct kmem_cache *s);
+size_t mag_alloc_bulk(struct kmem_cache *s, size_t n, void **p);
+void mag_free_bulk(struct kmem_cache *s, size_t n, void **p);
+void mag_drain(struct kmem_cache *s);
+unsigned long mag_cpu_objects(struct kmem_cache *s);
+void mag_fork_prepare(struct kmem_cache *s);
+void mag_fork_parent(struct kmem_cache *s);
+void mag_fork_child(struct kmem_cache *s);
 
 /* ---- debug.c: poison, red zones, owner tracking --------------------- */
 
@@ -209,6 +405,7 @@ int uslab_ensure_init(void);
 void cache_bad_free(struct kmem_cache *s, const void *obj, const char *why)
 	__cold;
 unsigned int cache_count(void);
+void cache_reap_all(void);
 
 /* ---- stats.c -------------------------------------------------------- */
 
@@ -217,5 +414,7 @@ unsigned int cache_count(void);
 		if (IS_ENABLED(CONFIG_STATS))			\
 			(n)->field++;				\
 	} while (0)
+
+#pragma GCC visibility pop
 
 #endif /* USLAB_INTERNAL_H */

@@ -34,9 +34,10 @@ struct page_node {
 	struct list_head free_area[PAGE_MAX_ORDER + 1];
 } __cacheline_aligned;
 
+/* Where the arena and its descriptors are: read on every free. */
+struct page_map page_map;
+
 static struct {
-	char *base, *end;
-	struct page_desc *descs;
 	unsigned long node_pages;	/* pages per node arena */
 	int nr_nodes;
 	struct page_node nodes[MAX_NUMNODES];
@@ -68,48 +69,18 @@ static bool page_over_limit(unsigned int order)
 
 static inline unsigned long desc_pfn(const struct page_desc *d)
 {
-	return (unsigned long)(d - arena.descs);
+	return (unsigned long)(d - page_map.descs);
 }
 
 /* Descriptor of page @pfn (relative to node @node's arena). */
 static inline struct page_desc *node_desc(int node, unsigned long pfn)
 {
-	return &arena.descs[(unsigned long)node * arena.node_pages + pfn];
+	return &page_map.descs[(unsigned long)node * arena.node_pages + pfn];
 }
 
 void *page_address(const struct page_desc *d)
 {
-	return arena.base + (desc_pfn(d) << PAGE_SHIFT);
-}
-
-bool page_in_arena(const void *p)
-{
-	return (const char *)p >= arena.base && (const char *)p < arena.end;
-}
-
-struct page_desc *page_desc_of(const void *p)
-{
-	if (!page_in_arena(p))
-		return NULL;
-	return &arena.descs[((const char *)p - arena.base) >> PAGE_SHIFT];
-}
-
-/*
- * Head descriptor of the allocated block holding @p, or NULL when @p is
- * outside the arena or in memory that is not handed out.  Lock-free: for
- * a pointer into a live slab every field read here is stable.
- */
-struct page_desc *page_head_of(const void *p)
-{
-	struct page_desc *d = page_desc_of(p);
-
-	if (!d)
-		return NULL;
-	if (READ_ONCE(d->type) == PT_TAIL)
-		d -= READ_ONCE(d->head_off);
-	if (READ_ONCE(d->type) != PT_HEAD)
-		return NULL;
-	return d;
+	return page_map.base + (desc_pfn(d) << PAGE_SHIFT);
 }
 
 int page_init(int nr_nodes)
@@ -143,9 +114,9 @@ int page_init(int nr_nodes)
 		return -1;
 	}
 
-	arena.base = base;
-	arena.end = base + total;
-	arena.descs = descs;
+	page_map.base = base;
+	page_map.end = base + total;
+	page_map.descs = descs;
 	arena.node_pages = node_bytes / PAGE_SIZE;
 	arena.nr_nodes = nr_nodes;
 	for (n = 0; n < nr_nodes; n++) {
@@ -294,4 +265,29 @@ unsigned long page_resident_bytes(int node)
 	r = pn->resident;
 	pthread_mutex_unlock(&pn->lock);
 	return r << PAGE_SHIFT;
+}
+
+/* fork(): hold every node's lock across it (cache.c's atfork handlers). */
+void page_fork_prepare(void)
+{
+	int n;
+
+	for (n = 0; n < arena.nr_nodes; n++)
+		pthread_mutex_lock(&arena.nodes[n].lock);
+}
+
+void page_fork_parent(void)
+{
+	int n;
+
+	for (n = 0; n < arena.nr_nodes; n++)
+		pthread_mutex_unlock(&arena.nodes[n].lock);
+}
+
+void page_fork_child(void)
+{
+	int n;
+
+	for (n = 0; n < arena.nr_nodes; n++)
+		pthread_mutex_init(&arena.nodes[n].lock, NULL);
 }

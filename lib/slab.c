@@ -19,7 +19,9 @@
  *   partial  0 < inuse < objects    allocation takes from the head
  *   full     inuse == objects
  *   free     inuse == 0             kept for reuse, up to min_partial;
- *                                   beyond that released to page.c
+ *                                   beyond that released to page.c;
+ *                                   the reaper releases those that sat
+ *                                   unused for a whole interval
  *
  * Locking: kmem_cache_node.lock guards the three lists, their counters,
  * and the freelist/inuse of every slab on them.  A new slab is laid out
@@ -28,8 +30,10 @@
  * dropped.  Debug checks (debug.c) run under the node lock so that two
  * racing frees of one object are caught, not both accepted.
  *
- * Fast and slow paths: slab_alloc()/slab_free() are the only paths in
- * this foundation; new_slab() and discard_slab() are their slow parts.
+ * This is the slow path under the per-CPU magazines (magazine.c), which
+ * move objects in and out in batches (slab_alloc_bulk, slab_free_many);
+ * debug caches have no magazines and come here for every object.
+ * new_slab() and discard_slab() are the slow parts of this layer.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -186,6 +190,7 @@ static void slab_list_move_locked(struct kmem_cache_node *n,
 	if (slab->slab_list != SL_NONE) {
 		list_del(&slab->list);
 		(*(unsigned long *)((char *)n + counter[slab->slab_list]))--;
+		n->free_min = MIN(n->free_min, n->nr_free);
 	}
 	slab->slab_list = (uint8_t)to;
 	if (to == SL_NONE)
@@ -278,6 +283,7 @@ static void slab_publish_locked(struct kmem_cache *s,
 
 static void slab_rcu_free(struct rcu_head *head)
 {
+	uslab_rcu_callback(head);
 	page_free(container_of(head, struct page_desc, rcu));
 }
 
@@ -290,7 +296,7 @@ static void discard_slab(struct kmem_cache *s, struct page_desc *slab)
 		 * of this slab: its memory keeps its type until they are
 		 * done.  Objects themselves were reusable at once.
 		 */
-		urcu_bp_call_rcu(&slab->rcu, slab_rcu_free);
+		uslab_call_rcu(&slab->rcu, slab_rcu_free);
 		return;
 	}
 	page_free(slab);
@@ -354,11 +360,14 @@ void *slab_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
 
 /*
  * Fill p[0..n) taking each node lock once per slab rather than once per
- * object.  Returns how many were allocated (n, or fewer on ENOMEM; the
- * caller undoes a partial result).
+ * object.  With @refill (a magazine being filled, its slot locked), take
+ * only what the existing slabs have: never lay out a new slab, whose
+ * constructors must run with no lock held.  Returns how many were
+ * allocated (n, fewer with @refill, or fewer on ENOMEM; the caller
+ * undoes a partial result).
  */
-size_t slab_alloc_bulk(struct kmem_cache *s, gfp_t gfp, int node, size_t n,
-		       void **p, void *caller)
+static size_t slab_alloc_many(struct kmem_cache *s, gfp_t gfp, int node,
+			      size_t n, void **p, void *caller, bool refill)
 {
 	struct kmem_cache_node *kn = s->node[node];
 	struct page_desc *slab;
@@ -369,7 +378,7 @@ size_t slab_alloc_bulk(struct kmem_cache *s, gfp_t gfp, int node, size_t n,
 		while (done < n && (slab = slab_get_partial_locked(kn)))
 			p[done++] = slab_take_object_locked(s, kn, slab, caller);
 		pthread_mutex_unlock(&kn->lock);
-		if (done == n)
+		if (done == n || refill)
 			break;
 
 		slab = new_slab(s, node);
@@ -390,27 +399,30 @@ size_t slab_alloc_bulk(struct kmem_cache *s, gfp_t gfp, int node, size_t n,
 	return done;
 }
 
+size_t slab_alloc_bulk(struct kmem_cache *s, gfp_t gfp, int node, size_t n,
+		       void **p, void *caller)
+{
+	return slab_alloc_many(s, gfp, node, n, p, caller, false);
+}
+
+/* Up to @n free objects of @node's existing slabs, for a magazine. */
+size_t slab_alloc_refill(struct kmem_cache *s, int node, size_t n, void **p)
+{
+	return slab_alloc_many(s, 0, node, n, p, NULL, true);
+}
+
 /* ---- Free ------------------------------------------------------------- */
 
 /*
- * Return @obj (validated by the caller: a slot of @slab, which belongs to
- * @s) to its slab.  An empty slab beyond min_partial goes back to page.c.
+ * Put @obj back on @slab, @n's lock held.  An empty slab beyond
+ * min_partial comes off every list and is added to @gone, for the caller
+ * to discard once the lock is dropped.
  */
-void slab_free(struct kmem_cache *s, struct page_desc *slab, void *obj,
-	       void *caller)
+static void slab_free_locked(struct kmem_cache *s, struct kmem_cache_node *n,
+			     struct page_desc *slab, void *obj,
+			     struct list_head *gone)
 {
-	struct kmem_cache_node *n = s->node[slab->node];
-	struct page_desc *discard = NULL;
-
-	pthread_mutex_lock(&n->lock);
-	if (unlikely(s->flags & SLAB_DEBUG_FLAGS) &&
-	    !debug_free_check(s, slab, obj, caller)) {
-		pthread_mutex_unlock(&n->lock);
-		__atomic_fetch_add(&s->bad_frees, 1, __ATOMIC_RELAXED);
-		return;
-	}
 	if (unlikely(slab->freelist == obj)) {
-		pthread_mutex_unlock(&n->lock);
 		cache_bad_free(s, obj, "double free");
 		return;
 	}
@@ -425,40 +437,122 @@ void slab_free(struct kmem_cache *s, struct page_desc *slab, void *obj,
 			slab_list_move_locked(n, slab, SL_NONE);
 			n->total_objects -= slab->objects;
 			n->slabs_released++;
-			discard = slab;
+			list_add(&slab->list, gone);
 		} else {
 			slab_list_move_locked(n, slab, SL_FREE);
 		}
 	} else if (slab->slab_list == SL_FULL) {
 		slab_list_move_locked(n, slab, SL_PARTIAL);
 	}
-	pthread_mutex_unlock(&n->lock);
+}
 
-	if (discard)
-		discard_slab(s, discard);
+static void discard_slabs(struct kmem_cache *s, struct list_head *gone)
+{
+	struct page_desc *slab, *tmp;
+
+	list_for_each_entry_safe(slab, tmp, gone, list) {
+		list_del(&slab->list);
+		discard_slab(s, slab);
+	}
+}
+
+/*
+ * Return @obj (validated by the caller: a slot of @slab, which belongs to
+ * @s) to its slab, with the debug checks.
+ */
+void slab_free(struct kmem_cache *s, struct page_desc *slab, void *obj,
+	       void *caller)
+{
+	struct kmem_cache_node *n = s->node[slab->node];
+	struct list_head gone;
+
+	INIT_LIST_HEAD(&gone);
+	pthread_mutex_lock(&n->lock);
+	if (unlikely(s->flags & SLAB_DEBUG_FLAGS) &&
+	    !debug_free_check(s, slab, obj, caller)) {
+		pthread_mutex_unlock(&n->lock);
+		__atomic_fetch_add(&s->bad_frees, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	slab_free_locked(s, n, slab, obj, &gone);
+	pthread_mutex_unlock(&n->lock);
+	discard_slabs(s, &gone);
+}
+
+/*
+ * Return @nr objects of @s (already validated; a cache without debug
+ * flags) to their slabs, taking each node lock once per run of objects
+ * from that node: how magazines are flushed.
+ */
+void slab_free_many(struct kmem_cache *s, void **objs, size_t nr)
+{
+	struct kmem_cache_node *n = NULL;
+	struct list_head gone;
+	size_t i;
+
+	INIT_LIST_HEAD(&gone);
+	for (i = 0; i < nr; i++) {
+		struct page_desc *slab = page_head_of(objs[i]);
+		struct kmem_cache_node *kn = s->node[slab->node];
+
+		if (kn != n) {
+			if (n)
+				pthread_mutex_unlock(&n->lock);
+			n = kn;
+			pthread_mutex_lock(&n->lock);
+		}
+		slab_free_locked(s, n, slab, objs[i], &gone);
+	}
+	if (n)
+		pthread_mutex_unlock(&n->lock);
+	discard_slabs(s, &gone);
+}
+
+/* Take up to @max empty slabs of @n off its lists, coldest first. */
+static void slab_take_free_locked(struct kmem_cache_node *n,
+				  unsigned long max, struct list_head *gone)
+{
+	struct page_desc *slab;
+
+	while (max-- && !list_empty(&n->free)) {
+		slab = list_last_entry(&n->free, struct page_desc, list);
+		slab_list_move_locked(n, slab, SL_NONE);
+		n->total_objects -= slab->objects;
+		n->slabs_released++;
+		list_add(&slab->list, gone);
+	}
 }
 
 /* Release every empty slab of @s on @node. */
 void slab_shrink_node(struct kmem_cache *s, int node)
 {
 	struct kmem_cache_node *n = s->node[node];
-	struct page_desc *slab, *tmp;
 	struct list_head gone;
 
 	INIT_LIST_HEAD(&gone);
 	pthread_mutex_lock(&n->lock);
-	list_for_each_entry_safe(slab, tmp, &n->free, list) {
-		slab_list_move_locked(n, slab, SL_NONE);
-		n->total_objects -= slab->objects;
-		n->slabs_released++;
-		list_add(&slab->list, &gone);
-	}
+	slab_take_free_locked(n, ~0UL, &gone);
+	n->free_min = 0;
 	pthread_mutex_unlock(&n->lock);
+	discard_slabs(s, &gone);
+}
 
-	list_for_each_entry_safe(slab, tmp, &gone, list) {
-		list_del(&slab->list);
-		discard_slab(s, slab);
-	}
+/*
+ * Release the empty slabs that no allocation needed since the last reap
+ * (the fewest that sat on the free list all interval), then start a new
+ * interval.
+ */
+void slab_reap_node(struct kmem_cache *s, int node)
+{
+	struct kmem_cache_node *n = s->node[node];
+	struct list_head gone;
+
+	INIT_LIST_HEAD(&gone);
+	pthread_mutex_lock(&n->lock);
+	slab_take_free_locked(n, n->free_min, &gone);
+	n->free_min = n->nr_free;
+	pthread_mutex_unlock(&n->lock);
+	discard_slabs(s, &gone);
 }
 
 /* Release every empty slab of @s on every node. */

@@ -4,7 +4,9 @@
  *
  * Structural figures are read from each node's counters under that
  * node's lock (one node at a time, so a snapshot of a multi-node cache is
- * consistent per node, not across nodes).  Event counters exist only
+ * consistent per node, not across nodes).  Magazine figures come from
+ * lock-free walks under RCU (depot_snapshot, mag_cpu_objects): they
+ * never stop an allocating thread and are exact only when none runs.  Event counters exist only
  * with CONFIG_STATS; they are bumped under the node lock the slab path
  * already holds, so they cost no extra atomic.
  */
@@ -15,6 +17,7 @@
 
 __api int uslab_cache_info(struct kmem_cache *s, struct uslab_cache_info *info)
 {
+	unsigned long cached;
 	unsigned int i;
 
 	if (!s || !info) {
@@ -44,6 +47,22 @@ __api int uslab_cache_info(struct kmem_cache *s, struct uslab_cache_info *info)
 		info->slabs_released += n->slabs_released;
 		pthread_mutex_unlock(&n->lock);
 	}
+	for (i = 0; s->cpu_slab && i < s->nr_nodes; i++) {
+		struct depot_snapshot ds;
+
+		depot_snapshot(s->depot[i], &ds);
+		info->depot_objs += ds.objects;
+		info->depot_full += ds.full;
+		info->depot_empty += ds.empty;
+		info->depot_exchanges += ds.exchanges;
+		if (i == 0)
+			info->mag_capacity = ds.capacity;
+	}
+	info->cpu_cached_objs = mag_cpu_objects(s);
+	cached = info->cpu_cached_objs + info->depot_objs;
+	/* Taken from slabs, minus what sits in magazines. */
+	info->active_objs = info->active_objs > cached ?
+			    info->active_objs - cached : 0;
 	info->nr_slabs = info->nr_full + info->nr_partial + info->nr_free;
 	info->slab_bytes = info->nr_slabs * slab_bytes(s);
 	info->desc_bytes = info->nr_slabs * (1UL << s->order) *
@@ -54,4 +73,11 @@ __api int uslab_cache_info(struct kmem_cache *s, struct uslab_cache_info *info)
 				   s->object_size /
 				   (double)(info->slab_bytes + info->desc_bytes);
 	return 0;
+}
+
+__api const char *uslab_percpu_mode(void)
+{
+	if (uslab_ensure_init())
+		return "not initialised";
+	return percpu_mode_name();
 }

@@ -60,6 +60,14 @@ bool topology_node_valid(int node)
 	return node >= 0 && node < nr_nodes;
 }
 
+/* Node of CPU @cpu (0 for CPUs libnuma did not map). */
+int topology_cpu_node(int cpu)
+{
+	if (cpu < 0 || cpu >= nr_cpus_mapped)
+		return 0;
+	return cpu_node[cpu];
+}
+
 int numa_node_id(void)
 {
 	int cpu;

@@ -37,16 +37,19 @@ shift
 case "$build" in
 *asan* | *tsan*) export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-4} ;;
 esac
+[ -n "${USLAB_RUNNER:-}" ] && export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-10}
 export CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-60}
 # Keep sanitizer reports fatal and readable.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+# die_after_fork=0: the fork tests' children start uslab's reaper thread.
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:die_after_fork=0}
 
 status=0
 for prog in "$@"; do
 	out=$(mktemp)
-	"$prog" > "$out" 2>&1
+	# USLAB_RUNNER wraps each program (valgrind).
+	${USLAB_RUNNER:-} "$prog" > "$out" 2>&1
 	rc=$?
 	cat "$out"
 	line=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$out" | tail -1)

@@ -3,9 +3,14 @@
  * uslab: a snapshot of one cache's occupancy, consistent per node (each
  * node's figures are read together under that node's lock).
  *
- * Structural figures (slabs, objects, bytes) are always exact.  Event
- * counters (allocs, frees) are kept only when the library was built with
- * CONFIG_STATS; otherwise they read 0.
+ * Structural figures (slabs, objects, bytes) are exact when no thread is
+ * allocating from the cache; under load the magazine figures, read
+ * without locks, are estimates.  active_objs counts objects handed out to
+ * users: objects taken from slabs minus those cached in magazines.  Event
+ * counters (allocs, frees) count objects leaving and re-entering slabs
+ * (magazine refills and flushes, not every kmem_cache_alloc), and are
+ * kept only when the library was built with CONFIG_STATS; otherwise
+ * they read 0.
  */
 #ifndef USLAB_STATS_H
 #define USLAB_STATS_H
@@ -29,7 +34,13 @@ struct uslab_cache_info {
 	unsigned long nr_partial;
 	unsigned long nr_free;		/* empty slabs kept for reuse */
 	unsigned long total_objs;	/* objects laid out in all slabs */
-	unsigned long active_objs;	/* objects handed out */
+	unsigned long active_objs;	/* objects handed out to users */
+	unsigned long cpu_cached_objs;	/* free, in per-CPU magazines */
+	unsigned long depot_objs;	/* free, in the depots' magazines */
+	unsigned long depot_full;	/* full magazines in the depots */
+	unsigned long depot_empty;	/* empty magazines in the depots */
+	unsigned long depot_exchanges;	/* magazines handed out by depots */
+	unsigned int mag_capacity;	/* rounds of new magazines (node 0) */
 	unsigned long slab_bytes;	/* memory in slabs */
 	unsigned long desc_bytes;	/* page descriptors for those slabs */
 	unsigned long allocs;		/* CONFIG_STATS only */
@@ -43,6 +54,14 @@ struct uslab_cache_info {
 
 /* Fill @info for @s; 0, or -1 with errno EINVAL when @s or @info is NULL. */
 int uslab_cache_info(struct kmem_cache *s, struct uslab_cache_info *info);
+
+/*
+ * How this process runs the per-CPU fast path: "rseq (glibc's area)",
+ * "rseq (own area)", or why it uses per-CPU locks instead (for example
+ * "USLAB_PERCPU=lock" or "the kernel refuses rseq").  Starts the library
+ * if it was not yet started.
+ */
+const char *uslab_percpu_mode(void);
 
 #ifdef __cplusplus
 }

@@ -459,7 +459,12 @@ START_TEST(test_shrink_returns_memory)
 	for (i = 0; i < N; i++)
 		kmem_cache_free(s, p[i]);
 	info = info_of(s);
-	ck_assert_uint_gt(info.nr_free, 0);	/* some kept for reuse */
+	/*
+	 * Nothing handed out; every object cached in a magazine (with
+	 * what was left in the last refill).
+	 */
+	ck_assert_uint_eq(info.active_objs, 0);
+	ck_assert_uint_ge(info.cpu_cached_objs + info.depot_objs, N);
 	freed = rss_bytes();
 	ck_assert_int_eq(kmem_cache_shrink(s), 0);	/* no slab left */
 	shrunk = rss_bytes();
@@ -496,8 +501,18 @@ START_TEST(test_many_caches)
 		}
 	}
 	after = rss_bytes();
-	/* Destroy gave the slabs back: no growth of a slab per cache. */
+	/*
+	 * Destroy gave the slabs back: no growth of a slab per cache.
+	 * Under ASan the quarantine keeps every freed malloc block (the
+	 * caches' own structures and magazines) resident, so RSS says
+	 * nothing there.
+	 */
+#ifndef __SANITIZE_ADDRESS__
 	ck_assert_int_lt(after - before, 8L << 20);
+#else
+	(void)after;
+	(void)before;
+#endif
 }
 END_TEST
 

@@ -58,6 +58,20 @@ static void check_layout(unsigned int size, unsigned int align,
 			  waste);
 }
 
+/*
+ * The slab layer itself, under the magazines: these tests look at slab
+ * lists and freelists, which kmem_cache_alloc() reaches only in batches.
+ */
+static void *salloc(struct kmem_cache *s)
+{
+	return slab_alloc(s, 0, 0, NULL);
+}
+
+static void sfree(struct kmem_cache *s, void *obj)
+{
+	slab_free(s, page_head_of(obj), obj, NULL);
+}
+
 START_TEST(test_layout_all_sizes)
 {
 	unsigned int size;
@@ -115,7 +129,7 @@ START_TEST(test_objects_in_real_slabs)
 			ck_assert_ptr_nonnull(s);
 			objs = malloc(s->objects * sizeof(*objs));
 			for (i = 0; i < s->objects; i++)
-				objs[i] = kmem_cache_alloc(s, GFP_KERNEL);
+				objs[i] = salloc(s);
 			slab = page_head_of(objs[0]);
 			base = page_address(slab);
 			/* One slab, full, objects in address order. */
@@ -133,7 +147,7 @@ START_TEST(test_objects_in_real_slabs)
 				memset(o, 0xee, size);
 			}
 			for (i = 0; i < s->objects; i++)
-				kmem_cache_free(s, objs[i]);
+				sfree(s, objs[i]);
 			free(objs);
 			kmem_cache_destroy(s);
 		}
@@ -150,7 +164,7 @@ START_TEST(test_freelist_and_lists)
 	unsigned int i, walked = 0;
 	char *fp;
 
-	first = kmem_cache_alloc(s, GFP_KERNEL);
+	first = salloc(s);
 	slab = page_head_of(first);
 	n = s->node[slab->node];
 	ck_assert_int_eq(slab->slab_list, SL_PARTIAL);
@@ -173,18 +187,18 @@ START_TEST(test_freelist_and_lists)
 	objs = malloc(s->objects * sizeof(*objs));
 	objs[0] = first;
 	for (i = 1; i < s->objects; i++) {
-		objs[i] = kmem_cache_alloc(s, GFP_KERNEL);
+		objs[i] = salloc(s);
 		ck_assert_ptr_eq(page_head_of(objs[i]), slab);
 	}
 	ck_assert_int_eq(slab->slab_list, SL_FULL);
 	ck_assert_ptr_null(slab->freelist);
-	kmem_cache_free(s, objs[3]);
+	sfree(s, objs[3]);
 	ck_assert_int_eq(slab->slab_list, SL_PARTIAL);
 	ck_assert_ptr_eq(slab->freelist, objs[3]);
 	/* LIFO: the object just freed is the next one handed out. */
-	ck_assert_ptr_eq(kmem_cache_alloc(s, GFP_KERNEL), objs[3]);
+	ck_assert_ptr_eq(salloc(s), objs[3]);
 	for (i = 0; i < s->objects; i++)
-		kmem_cache_free(s, objs[i]);
+		sfree(s, objs[i]);
 	ck_assert_int_eq(slab->slab_list, SL_FREE);	/* kept for reuse */
 	ck_assert_uint_eq(n->nr_free, 1);
 	ck_assert_uint_eq(n->active_objects, 0);
@@ -202,10 +216,10 @@ START_TEST(test_min_partial_bound)
 	void **objs = malloc(total * sizeof(*objs));
 
 	for (i = 0; i < total; i++)
-		objs[i] = kmem_cache_alloc_node(s, GFP_KERNEL, 0);
+		objs[i] = salloc(s);
 	ck_assert_uint_eq(n->nr_full, s->min_partial + 5);
 	for (i = 0; i < total; i++)
-		kmem_cache_free(s, objs[i]);
+		sfree(s, objs[i]);
 	/* Empty slabs beyond min_partial went straight back. */
 	ck_assert_uint_eq(n->nr_free, s->min_partial);
 	ck_assert_uint_eq(n->slabs_released, 5);

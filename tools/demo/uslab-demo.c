@@ -175,9 +175,9 @@ int main(void)
 	report(session_cache_cachep);
 	report(request_cache_cachep);
 	report(buffer_cache);
-	printf("\n%.2f s, %lu allocation failures (slab layer only: per-CPU "
-	       "magazines are not in yet)\n", secs,
-	       (unsigned long)atomic_load(&failures));
+	printf("\n%.2f s, %lu allocation failures; per-CPU path: %s\n",
+	       secs, (unsigned long)atomic_load(&failures),
+	       uslab_percpu_mode());
 
 	session_cache_destroy();
 	request_cache_destroy();

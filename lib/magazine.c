@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: MIT
+/*
+ * magazine.c - per-CPU magazines (Bonwick & Adams): the allocation fast
+ * path and its slow paths, bulk transfers, draining, fork quiescing.
+ *
+ * Each cache has one slot per possible CPU (struct kmem_cache_cpu) with a
+ * loaded and a previous magazine.  Alloc pops from loaded; when loaded is
+ * empty and previous is not, they swap; otherwise the slot gives an empty
+ * magazine to its node's depot for a full one; only when the depot has
+ * none does the slab layer fill a magazine (slab_alloc_refill).  Free is
+ * the mirror image.  Debug caches have no slots: every object goes
+ * through the slab layer, where the checks are.
+ *
+ * Fast path (mag_alloc/mag_free, inline in magazine.h) in the rseq modes: one restartable
+ * sequence on this CPU's loaded magazine, with no lock and no atomic
+ * read-modify-write; its single committing store is the magazine's new
+ * round count (rseq-<arch>.h).  Everything else is a slow path (names
+ * end in _slow, _owned, _lockpath) and works on an owned slot:
+ *
+ *   Owning a slot: take slot.lock (serialises slow paths for one CPU),
+ *   then take loaded out: in the rseq modes with rseq_take(), a section
+ *   on that CPU that commits loaded = NULL; from another CPU (drain,
+ *   fork) with an atomic exchange followed by percpu_fence_all(), which
+ *   waits out any section that loaded the old pointer.  While loaded is
+ *   NULL no section can reach the old magazine or prev, so the owner
+ *   works on both with plain code and publishes the result with a
+ *   release store of loaded (a section on any CPU then sees the
+ *   magazine's contents, which the owner wrote perhaps on another CPU).
+ *   A thread that migrates between locking the slot and rseq_take()
+ *   aborts the take, unlocks and starts over on its new CPU.
+ *
+ * Lock mode: the slot is indexed by sched_getcpu() (a hint: a thread may
+ * have moved) and slot.lock guards everything in it, fast path included.
+ *
+ * Ordering of objects' contents between threads: a free and a later
+ * alloc of the same object on one CPU are ordered by that CPU (a thread
+ * switch on a CPU is a full barrier); a magazine that changes CPU passes
+ * through the depot lock or a slot lock, or a membarrier fence.
+ *
+ * Locking: slot.lock (level 2), then depot.lock and the slab node locks
+ * inside the depot and slab calls.  Two slot locks are never held at
+ * once, except by fork, which takes all of them in CPU order.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "magazine.h"
+
+BUILD_BUG_ON(offsetof(struct magazine, rounds) != 0);
+BUILD_BUG_ON(offsetof(struct magazine, capacity) != 8);
+BUILD_BUG_ON(offsetof(struct magazine, objs) != 32);
+
+int mag_cache_init(struct kmem_cache *s)
+{
+	unsigned int cpu, i;
+	size_t bytes = nr_cpu_ids * sizeof(struct kmem_cache_cpu);
+
+	if (s->flags & SLAB_DEBUG_FLAGS)
+		return 0;
+	for (i = 0; i < s->nr_nodes; i++) {
+		s->depot[i] = depot_create((int)i, s->object_size);
+		if (!s->depot[i])
+			goto fail;
+	}
+	s->cpu_slab = aligned_alloc(CACHE_LINE_SIZE, bytes);
+	if (!s->cpu_slab)
+		goto fail;
+	memset(s->cpu_slab, 0, bytes);
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		struct kmem_cache_cpu *c = &s->cpu_slab[cpu];
+
+		pthread_mutex_init(&c->lock, NULL);
+		c->node = topology_cpu_node((int)cpu);
+	}
+	return 0;
+fail:
+	mag_cache_free(s);
+	return -1;
+}
+
+/* After mag_drain(): every magazine is back, nothing left to flush. */
+void mag_cache_free(struct kmem_cache *s)
+{
+	unsigned int i;
+
+	if (s->cpu_slab) {
+		for (i = 0; i < nr_cpu_ids; i++)
+			pthread_mutex_destroy(&s->cpu_slab[i].lock);
+		free(s->cpu_slab);
+		s->cpu_slab = NULL;
+	}
+	for (i = 0; i < MAX_NUMNODES; i++) {
+		depot_destroy(s->depot[i]);
+		s->depot[i] = NULL;
+	}
+}
+
+/* ---- Owning a slot ----------------------------------------------------- */
+
+static inline struct magazine *slot_loaded(struct kmem_cache_cpu *c)
+{
+	return __atomic_load_n(&c->loaded, __ATOMIC_RELAXED);
+}
+
+/*
+ * Lock this CPU's slot and take its loaded magazine out (*@mp, maybe
+ * NULL).  NULL when this thread has no rseq in an rseq mode.
+ */
+static struct kmem_cache_cpu *slot_own(struct kmem_cache *s,
+				       struct magazine **mp)
+{
+	struct kmem_cache_cpu *c;
+	int cpu;
+
+	if (percpu_mode == PERCPU_LOCK) {
+		c = &s->cpu_slab[percpu_lock_index()];
+		pthread_mutex_lock(&c->lock);
+		*mp = slot_loaded(c);
+		return c;
+	}
+	for (;;) {
+		cpu = percpu_thread_cpu();
+		if (cpu < 0)
+			return NULL;
+		c = &s->cpu_slab[cpu];
+		pthread_mutex_lock(&c->lock);
+		if (rseq_take(percpu_rseq_off, cpu, &c->loaded, mp) ==
+		    RSEQ_OK) {
+			tsan_acquire(&c->loaded);	/* see mag_free() */
+			return c;
+		}
+		pthread_mutex_unlock(&c->lock);	/* moved: follow the thread */
+	}
+}
+
+/*
+ * Release: a walker (mag_cpu_objects) that loads prev with acquire sees
+ * the magazine initialised.
+ */
+static inline void slot_set_prev(struct kmem_cache_cpu *c, struct magazine *m)
+{
+	__atomic_store_n(&c->prev, m, __ATOMIC_RELEASE);
+}
+
+/* Publish @m as the slot's loaded magazine and let the slot go. */
+static void slot_release(struct kmem_cache_cpu *c, struct magazine *m)
+{
+	/*
+	 * Release: @m's rounds and objs, written under the lock perhaps on
+	 * another CPU, are visible before a section can load @m.  In the
+	 * rseq modes loaded is NULL here, so this plain store cannot race
+	 * with a section's commit (sections only write inside magazines).
+	 */
+	__atomic_store_n(&c->loaded, m, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static inline void *mag_pop(struct magazine *m)
+{
+	long r = m->rounds - 1;
+
+	WRITE_ONCE(m->rounds, r);
+	return m->objs[r];
+}
+
+static inline void mag_push(struct magazine *m, void *obj)
+{
+	m->objs[m->rounds] = obj;
+	WRITE_ONCE(m->rounds, m->rounds + 1);
+}
+
+/* ---- Slow paths on an owned slot --------------------------------------- */
+
+/*
+ * One object for the owner of @c, whose loaded magazine is *@mp; leaves
+ * in *@mp what should be loaded next.  NULL when neither the magazines,
+ * the depot nor the node's existing slabs have a free object: the caller
+ * lets the slot go and takes one from slab_alloc(), which lays out a new
+ * slab, constructors included, with no lock held (a constructor may
+ * allocate, even from this cache).
+ */
+static void *mag_alloc_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
+			     struct magazine **mp)
+{
+	struct magazine *m = *mp, *prev = c->prev, *full;
+	struct depot *d = s->depot[c->node];
+	size_t got;
+
+	if (m && m->rounds)
+		goto pop;
+	if (prev && prev->rounds) {
+		/* Previous has objects: swap (Bonwick's "prev is full"). */
+		slot_set_prev(c, m);
+		m = prev;
+		goto pop;
+	}
+	full = depot_get_full(d, prev);
+	if (full) {
+		/* prev, empty, went to the depot; loaded becomes prev. */
+		slot_set_prev(c, m);
+		m = full;
+		goto pop;
+	}
+	/* The depot has none: the node's slabs fill a magazine. */
+	if (!m) {
+		m = prev;
+		slot_set_prev(c, NULL);
+	}
+	if (!m)
+		m = depot_mag_new(d);
+	*mp = m;
+	if (!m)
+		return NULL;
+	got = slab_alloc_refill(s, c->node, (size_t)m->capacity, m->objs);
+	WRITE_ONCE(m->rounds, (long)got);
+	if (!got)
+		return NULL;
+pop:
+	*mp = m;
+	return mag_pop(m);
+}
+
+/* The mirror of mag_alloc_owned(): put @obj away for the owner of @c. */
+static void mag_free_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
+			   struct magazine **mp, void *obj)
+{
+	struct magazine *m = *mp, *prev = c->prev, *empty;
+	struct depot *d = s->depot[c->node];
+
+	if (m && m->rounds && m->objs[m->rounds - 1] == obj) {
+		cache_bad_free(s, obj, "double free");
+		return;
+	}
+	if (m && m->rounds < m->capacity)
+		goto push;
+	if (prev && prev->rounds < prev->capacity) {
+		/* Previous has room: swap (Bonwick's "prev is empty"). */
+		slot_set_prev(c, m);
+		m = prev;
+		goto push;
+	}
+	/* prev (full, or none) goes to the depot for an empty magazine. */
+	empty = depot_get_empty(d, prev);
+	if (!empty)
+		empty = depot_mag_new(d);
+	slot_set_prev(c, m);
+	if (!empty) {
+		/* No memory for a magazine: straight back to the slab. */
+		*mp = NULL;
+		slab_free_many(s, &obj, 1);
+		return;
+	}
+	m = empty;
+push:
+	mag_push(m, obj);
+	*mp = m;
+}
+
+/* A thread without rseq in an rseq mode: no slot, the slab layer. */
+static __noinline void *mag_alloc_nocpu(struct kmem_cache *s)
+{
+	return slab_alloc(s, 0, numa_node_id(), NULL);
+}
+
+static __noinline void mag_free_nocpu(struct kmem_cache *s, void *obj)
+{
+	slab_free_many(s, &obj, 1);
+}
+
+static void *mag_alloc_lockpath(struct kmem_cache *s);
+static void mag_free_lockpath(struct kmem_cache *s, void *obj);
+
+/*
+ * Both slow paths are also where lock mode starts: there the fast path
+ * reads cpu_id -1 from an area that is never registered.
+ */
+__noinline void *mag_alloc_slow(struct kmem_cache *s)
+{
+	struct magazine *m;
+	struct kmem_cache_cpu *c;
+	void *obj;
+	int node;
+
+	if (percpu_mode == PERCPU_LOCK)
+		return mag_alloc_lockpath(s);
+	c = slot_own(s, &m);
+	if (!c)
+		return mag_alloc_nocpu(s);
+	obj = mag_alloc_owned(s, c, &m);
+	node = c->node;
+	slot_release(c, m);
+	if (unlikely(!obj))	/* a new slab, no lock held */
+		obj = slab_alloc(s, 0, node, NULL);
+	return obj;
+}
+
+__noinline void mag_free_slow(struct kmem_cache *s, void *obj)
+{
+	struct magazine *m;
+	struct kmem_cache_cpu *c;
+
+	if (percpu_mode == PERCPU_LOCK) {
+		mag_free_lockpath(s, obj);
+		return;
+	}
+	c = slot_own(s, &m);
+	if (!c) {
+		mag_free_nocpu(s, obj);
+		return;
+	}
+	mag_free_owned(s, c, &m, obj);
+	slot_release(c, m);
+}
+
+/* Lock mode: the whole operation under the slot lock. */
+static void *mag_alloc_lockpath(struct kmem_cache *s)
+{
+	struct kmem_cache_cpu *c = &s->cpu_slab[percpu_lock_index()];
+	struct magazine *m;
+	void *obj;
+	int node;
+
+	pthread_mutex_lock(&c->lock);
+	m = slot_loaded(c);
+	if (likely(m && m->rounds)) {
+		obj = mag_pop(m);
+		pthread_mutex_unlock(&c->lock);
+		return obj;
+	}
+	obj = mag_alloc_owned(s, c, &m);
+	node = c->node;
+	slot_release(c, m);
+	if (unlikely(!obj))	/* a new slab, no lock held */
+		obj = slab_alloc(s, 0, node, NULL);
+	return obj;
+}
+
+static void mag_free_lockpath(struct kmem_cache *s, void *obj)
+{
+	struct kmem_cache_cpu *c = &s->cpu_slab[percpu_lock_index()];
+	struct magazine *m;
+
+	pthread_mutex_lock(&c->lock);
+	m = slot_loaded(c);
+	if (likely(m && m->rounds < m->capacity &&
+		   (!m->rounds || m->objs[m->rounds - 1] != obj))) {
+		mag_push(m, obj);
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	mag_free_owned(s, c, &m, obj);
+	slot_release(c, m);
+}
+
+/* ---- Bulk ---------------------------------------------------------------- */
+
+/*
+ * Up to @n objects into @p: whole runs out of the loaded and previous
+ * magazines, whole full magazines from the depot, then, with the slot
+ * let go (constructors may run), one batch from the slab layer.
+ * Returns how many (fewer only on ENOMEM).
+ */
+size_t mag_alloc_bulk(struct kmem_cache *s, size_t n, void **p)
+{
+	struct magazine *m, *full;
+	struct kmem_cache_cpu *c = slot_own(s, &m);
+	size_t done = 0;
+	int node;
+
+	if (!c)
+		return slab_alloc_bulk(s, 0, numa_node_id(), n, p, NULL);
+	while (done < n) {
+		struct magazine *prev = c->prev;
+
+		if (m && m->rounds) {
+			size_t k = MIN(n - done, (size_t)m->rounds);
+
+			memcpy(p + done, m->objs + m->rounds - (long)k,
+			       k * sizeof(void *));
+			WRITE_ONCE(m->rounds, m->rounds - (long)k);
+			done += k;
+		} else if (prev && prev->rounds) {
+			slot_set_prev(c, m);
+			m = prev;
+		} else if ((full = depot_get_full(s->depot[c->node], prev))) {
+			slot_set_prev(c, m);
+			m = full;
+		} else {
+			break;
+		}
+	}
+	node = c->node;
+	slot_release(c, m);
+	if (done < n)
+		done += slab_alloc_bulk(s, 0, node, n - done, p + done, NULL);
+	return done;
+}
+
+/* Put away @n validated objects (NULLs skipped) through the magazines. */
+void mag_free_bulk(struct kmem_cache *s, size_t n, void **p)
+{
+	struct magazine *m;
+	struct kmem_cache_cpu *c = slot_own(s, &m);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!p[i])
+			continue;
+		if (!c)
+			mag_free_nocpu(s, p[i]);
+		else if (m && m->rounds < m->capacity &&
+			 (!m->rounds || m->objs[m->rounds - 1] != p[i]))
+			mag_push(m, p[i]);
+		else
+			mag_free_owned(s, c, &m, p[i]);
+	}
+	if (c)
+		slot_release(c, m);
+}
+
+/* ---- Draining, statistics, fork ------------------------------------------ */
+
+static void mag_flush(struct kmem_cache *s, struct magazine *m)
+{
+	if (!m)
+		return;
+	slab_free_many(s, m->objs, (size_t)m->rounds);
+	WRITE_ONCE(m->rounds, 0);
+	depot_mag_free(m);
+}
+
+/* CPUs drained per membarrier fence: bounds the stack array. */
+#define DRAIN_BATCH	64
+
+/*
+ * Give every object cached for @s back to the slab layer: each CPU's
+ * magazines, whether or not a thread runs there now, then the depots.
+ */
+void mag_drain(struct kmem_cache *s)
+{
+	struct magazine *taken[2 * DRAIN_BATCH];
+	unsigned int first, i, nr;
+
+	if (!s->cpu_slab)
+		return;
+	for (first = 0; first < nr_cpu_ids; first += DRAIN_BATCH) {
+		nr = MIN(nr_cpu_ids - first, DRAIN_BATCH);
+		for (i = 0; i < nr; i++) {
+			struct kmem_cache_cpu *c = &s->cpu_slab[first + i];
+
+			pthread_mutex_lock(&c->lock);
+			/* Acquire: see what the last section put in it. */
+			taken[2 * i] = __atomic_exchange_n(&c->loaded, NULL,
+							   __ATOMIC_ACQ_REL);
+			taken[2 * i + 1] = c->prev;
+			slot_set_prev(c, NULL);
+			pthread_mutex_unlock(&c->lock);
+		}
+		/* Sections that loaded a taken pointer are over after this. */
+		percpu_fence_all();
+		for (i = 0; i < 2 * nr; i++)
+			mag_flush(s, taken[i]);
+	}
+	for (i = 0; i < s->nr_nodes; i++)
+		depot_purge(s, s->depot[i]);
+}
+
+/* Objects in CPU magazines, read without the slot locks (an estimate). */
+unsigned long mag_cpu_objects(struct kmem_cache *s)
+{
+	unsigned long n = 0;
+	unsigned int cpu;
+
+	if (!s->cpu_slab)
+		return 0;
+	/* Magazines are freed through call_rcu: safe to read in here. */
+	uslab_rcu_read_lock();
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		struct kmem_cache_cpu *c = &s->cpu_slab[cpu];
+		struct magazine *m = __atomic_load_n(&c->loaded,
+						     __ATOMIC_ACQUIRE);
+
+		if (m)
+			n += (unsigned long)READ_ONCE(m->rounds);
+		m = __atomic_load_n(&c->prev, __ATOMIC_ACQUIRE);
+		if (m)
+			n += (unsigned long)READ_ONCE(m->rounds);
+		m = __atomic_load_n(&c->frozen, __ATOMIC_ACQUIRE);
+		if (m)
+			n += (unsigned long)READ_ONCE(m->rounds);
+	}
+	uslab_rcu_read_unlock();
+	return n;
+}
+
+/*
+ * fork(): lock every slot and park its loaded magazine, so that after
+ * the caller's percpu_fence_all() no section is writing any magazine
+ * while the address space is copied (a child could otherwise inherit a
+ * round count whose slot write it did not get).
+ */
+void mag_fork_prepare(struct kmem_cache *s)
+{
+	unsigned int cpu;
+
+	if (!s->cpu_slab)
+		return;
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		struct kmem_cache_cpu *c = &s->cpu_slab[cpu];
+
+		pthread_mutex_lock(&c->lock);
+		__atomic_store_n(&c->frozen,
+				 __atomic_exchange_n(&c->loaded, NULL,
+						     __ATOMIC_ACQ_REL),
+				 __ATOMIC_RELEASE);
+	}
+}
+
+static void mag_fork_thaw(struct kmem_cache *s, bool child)
+{
+	unsigned int cpu;
+
+	if (!s->cpu_slab)
+		return;
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		struct kmem_cache_cpu *c = &s->cpu_slab[cpu];
+
+		__atomic_store_n(&c->loaded, c->frozen, __ATOMIC_RELEASE);
+		WRITE_ONCE(c->frozen, NULL);
+		if (child)
+			pthread_mutex_init(&c->lock, NULL);
+		else
+			pthread_mutex_unlock(&c->lock);
+	}
+}
+
+void mag_fork_parent(struct kmem_cache *s)
+{
+	mag_fork_thaw(s, false);
+}
+
+void mag_fork_child(struct kmem_cache *s)
+{
+	mag_fork_thaw(s, true);
+}

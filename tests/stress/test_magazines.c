@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Per-CPU magazines and the depot under stress: threads that migrate
+ * themselves between CPUs, more threads than cores, depot exchange
+ * storms with lock-free walkers, the reaper and shrink running under
+ * load, destroy after heavy use, and fork from a busy parent.
+ *
+ * Every object carries a tag word flipped with atomic exchanges: on
+ * alloc from "free" (or fresh zero memory) to the owner's tag, on free
+ * back to "free".  An object handed out twice, or freed by someone who
+ * does not own it, shows up as an unexpected old tag.  Counts are then
+ * checked against uslab_cache_info() and, after draining every
+ * magazine, against the slab layer's own totals: nothing lost.
+ *
+ * The suite runs as is and again under GLIBC_TUNABLES=glibc.pthread.rseq=0
+ * and USLAB_PERCPU=lock (make check), so each per-CPU path is exercised;
+ * test_mode checks that the path the environment asked for is the one
+ * in use.  USLAB_TEST_QUICK=1 (valgrind) scales the work down.
+ */
+#include "common.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <uslab/slab.h>
+#include <uslab/stats.h>
+
+#include "internal.h"
+
+#define TAG_FREE	0x0f0f0f0fU
+#define MAX_THREADS	8
+#define HELD		256	/* objects a worker keeps at most */
+
+struct tobj {
+	atomic_uint tag;	/* TAG_FREE, 0 (never used) or owner */
+	uint32_t serial;
+	/* The free pointer of a ctor-less 64-byte cache lives at 32. */
+	char pad[56];
+};
+
+static struct kmem_cache *cache;
+static atomic_long errors, live;
+static atomic_bool stop;
+static long scale = 1;
+
+static void check_setup(void)
+{
+	const char *q = getenv("USLAB_TEST_QUICK");
+
+	scale = (q && *q == '1') ? 20 : 1;
+}
+
+static bool take(struct tobj *o, unsigned int me)
+{
+	unsigned int old = atomic_exchange(&o->tag, me);
+
+	if (old != TAG_FREE && old != 0) {
+		atomic_fetch_add(&errors, 1);
+		return false;
+	}
+	atomic_fetch_add(&live, 1);
+	return true;
+}
+
+static void give(struct tobj *o, unsigned int me)
+{
+	unsigned int old = atomic_exchange(&o->tag, TAG_FREE);
+
+	if (old != me)
+		atomic_fetch_add(&errors, 1);
+	atomic_fetch_sub(&live, 1);
+}
+
+static uint64_t rnd(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+struct worker {
+	pthread_t th;
+	unsigned int id;
+	long ops;
+	bool migrate;		/* move to another CPU every few ops */
+	bool bulk;		/* mix in kmem_cache_{alloc,free}_bulk */
+	long migrations;
+};
+
+static void move_cpu(struct worker *w, uint64_t *x)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET((int)(rnd(x) % (uint64_t)(ncpu > 0 ? ncpu : 1)), &set);
+	if (sched_setaffinity(0, sizeof(set), &set) == 0)
+		w->migrations++;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct tobj *held[HELD];
+	void *batch[32];
+	unsigned int n = 0, me = 0x100 + w->id, i;
+	uint64_t x = 0x9e3779b97f4a7c15ULL * (w->id + 1);
+	long op;
+
+	for (op = 0; op < w->ops && !atomic_load(&stop); op++) {
+		uint64_t r = rnd(&x);
+
+		if (w->migrate && op % 97 == 0)
+			move_cpu(w, &x);
+		if (w->bulk && r % 61 == 0) {
+			int k = kmem_cache_alloc_bulk(cache, GFP_KERNEL, 32,
+						      batch);
+
+			if (k != 32)
+				atomic_fetch_add(&errors, 1);
+			for (i = 0; i < (unsigned int)k; i++)
+				take(batch[i], me);
+			for (i = 0; i < (unsigned int)k; i++)
+				give(batch[i], me);
+			kmem_cache_free_bulk(cache, (size_t)k, batch);
+		} else if (n < HELD && (n == 0 || r % 2)) {
+			struct tobj *o = kmem_cache_alloc(cache, GFP_KERNEL);
+
+			if (!o) {
+				atomic_fetch_add(&errors, 1);
+				continue;
+			}
+			if (take(o, me))
+				held[n++] = o;
+		} else {
+			i = (unsigned int)(r % n);
+			give(held[i], me);
+			kmem_cache_free(cache, held[i]);
+			held[i] = held[--n];
+		}
+	}
+	while (n) {
+		give(held[--n], me);
+		kmem_cache_free(cache, held[n]);
+	}
+	return NULL;
+}
+
+static void run_workers(struct worker *w, int nr)
+{
+	int i;
+
+	for (i = 0; i < nr; i++) {
+		w[i].id = (unsigned int)i;
+		ck_assert_int_eq(pthread_create(&w[i].th, NULL, worker_main,
+						&w[i]), 0);
+	}
+	for (i = 0; i < nr; i++)
+		pthread_join(w[i].th, NULL);
+}
+
+/*
+ * Nothing lost or duplicated: the stats agree with the slab layer, and
+ * after every magazine is drained each slot laid out is free exactly
+ * once: allocating total_objs objects needs no new slab and gives
+ * distinct objects.  The reaper is paused first: magazines it is
+ * flushing are briefly in neither the depot nor the slabs.
+ */
+static void check_conserved(void)
+{
+	struct uslab_cache_info info;
+	unsigned long i;
+	void **all;
+
+	reaper_set_interval(0);
+	ck_assert_int_eq(atomic_load(&errors), 0);
+	ck_assert_int_eq(atomic_load(&live), 0);
+	ck_assert_int_eq(uslab_cache_info(cache, &info), 0);
+	ck_assert_uint_eq(info.active_objs, 0);
+	ck_assert_uint_eq(info.bad_frees, 0);
+	if (info.allocs)	/* CONFIG_STATS */
+		ck_assert_uint_eq(info.allocs - info.frees,
+				  info.cpu_cached_objs + info.depot_objs);
+
+	mag_drain(cache);
+	ck_assert_int_eq(uslab_cache_info(cache, &info), 0);
+	ck_assert_uint_eq(info.cpu_cached_objs + info.depot_objs, 0);
+	ck_assert_uint_eq(info.depot_full + info.depot_empty, 0);
+
+	all = malloc(info.total_objs * sizeof(*all));
+	ck_assert_ptr_nonnull(all);
+	for (i = 0; i < info.total_objs; i++) {
+		all[i] = kmem_cache_alloc(cache, GFP_KERNEL);
+		ck_assert_ptr_nonnull(all[i]);
+		ck_assert(take(all[i], 0x77));
+	}
+	{
+		struct uslab_cache_info after;
+
+		ck_assert_int_eq(uslab_cache_info(cache, &after), 0);
+		ck_assert_uint_eq(after.slabs_allocated,
+				  info.slabs_allocated);
+		ck_assert_uint_eq(after.active_objs, info.total_objs);
+	}
+	for (i = 0; i < info.total_objs; i++) {
+		give(all[i], 0x77);
+		kmem_cache_free(cache, all[i]);
+	}
+	free(all);
+	ck_assert_int_eq(atomic_load(&errors), 0);
+	reaper_set_interval(CONFIG_REAP_INTERVAL_MS);
+}
+
+static void setup_cache(const char *name)
+{
+	cache = kmem_cache_create(name, sizeof(struct tobj), 0, 0, NULL);
+	ck_assert_ptr_nonnull(cache);
+	atomic_store(&errors, 0);
+	atomic_store(&live, 0);
+	atomic_store(&stop, false);
+}
+
+/* ---- The path in use is the one asked for ------------------------------ */
+
+START_TEST(test_mode)
+{
+	const char *mode = uslab_percpu_mode();
+	const char *forced = getenv("USLAB_PERCPU");
+	const char *tun = getenv("GLIBC_TUNABLES");
+
+	printf("per-CPU path: %s\n", mode);
+	if (forced && !strcmp(forced, "lock"))
+		ck_assert_str_eq(mode, "USLAB_PERCPU=lock");
+	else if (getenv("USLAB_TEST_VALGRIND"))
+		ck_assert_msg(strncmp(mode, "rseq", 4) != 0,
+			      "valgrind refuses rseq, yet mode is %s", mode);
+	else if (tun && strstr(tun, "glibc.pthread.rseq=0"))
+		ck_assert_str_eq(mode, "rseq (own area)");
+	else
+		ck_assert_str_eq(mode, "rseq (glibc's area)");
+}
+END_TEST
+
+/* ---- Migration and preemption ------------------------------------------ */
+
+START_TEST(test_migrating_threads)
+{
+	struct worker w[4] = { 0 };
+	long moves = 0;
+	int i;
+
+	setup_cache("mag-migrate");
+	for (i = 0; i < 4; i++) {
+		w[i].ops = 400000 / scale;
+		w[i].migrate = true;
+		w[i].bulk = i % 2;
+	}
+	run_workers(w, 4);
+	for (i = 0; i < 4; i++)
+		moves += w[i].migrations;
+	ck_assert_int_gt(moves, 4 * (400000 / scale) / 97 / 2);
+	check_conserved();
+	kmem_cache_destroy(cache);
+}
+END_TEST
+
+START_TEST(test_more_threads_than_cores)
+{
+	struct worker w[MAX_THREADS] = { 0 };
+	int i;
+
+	setup_cache("mag-preempt");
+	for (i = 0; i < MAX_THREADS; i++) {
+		w[i].ops = 300000 / scale;
+		w[i].bulk = true;
+	}
+	run_workers(w, MAX_THREADS);
+	check_conserved();
+	kmem_cache_destroy(cache);
+}
+END_TEST
+
+/* ---- Depot: exchange storms, walkers, reaping, shrink under load ------- */
+
+static void *walker_main(void *arg)
+{
+	struct uslab_cache_info info;
+	long *walks = arg;
+
+	while (!atomic_load(&stop)) {
+		if (uslab_cache_info(cache, &info) == 0)
+			(*walks)++;
+		/*
+		 * Estimates, but read from live magazines: a capacity read
+		 * from freed or foreign memory would break this bound.
+		 */
+		if (info.depot_objs > info.depot_full * CONFIG_MAGAZINE_MAX)
+			atomic_fetch_add(&errors, 1);
+	}
+	return NULL;
+}
+
+static void *shrinker_main(void *arg)
+{
+	long *shrinks = arg;
+
+	while (!atomic_load(&stop)) {
+		kmem_cache_shrink(cache);
+		(*shrinks)++;
+		usleep(200);
+	}
+	return NULL;
+}
+
+/*
+ * Workers that hold up to HELD objects each overflow and drain their
+ * two magazines constantly, so full and empty magazines cross the depot
+ * all the time, while walkers read the depot lists without its lock, the
+ * reaper runs every millisecond and another thread shrinks the cache.
+ */
+START_TEST(test_depot_storm)
+{
+	struct worker w[4] = { 0 };
+	pthread_t walker, shrinker;
+	long walks = 0, shrinks = 0;
+	struct uslab_cache_info info;
+	int i;
+
+	setup_cache("mag-storm");
+	reaper_set_interval(1);
+	ck_assert_int_eq(pthread_create(&walker, NULL, walker_main, &walks),
+			 0);
+	ck_assert_int_eq(pthread_create(&shrinker, NULL, shrinker_main,
+					&shrinks), 0);
+	for (i = 0; i < 4; i++) {
+		w[i].ops = 400000 / scale;
+		w[i].bulk = true;
+	}
+	run_workers(w, 4);
+	atomic_store(&stop, true);
+	pthread_join(walker, NULL);
+	pthread_join(shrinker, NULL);
+	reaper_set_interval(CONFIG_REAP_INTERVAL_MS);
+	ck_assert_int_gt(walks, 0);
+	ck_assert_int_gt(shrinks, 0);
+	ck_assert_int_eq(uslab_cache_info(cache, &info), 0);
+	ck_assert_uint_gt(info.depot_exchanges, 0);
+	check_conserved();
+	kmem_cache_destroy(cache);
+}
+END_TEST
+
+/*
+ * Reaping: magazines parked in the depot and idle for a whole interval
+ * go back, and so do the slabs they emptied.
+ */
+START_TEST(test_reaper_returns_idle_memory)
+{
+	enum { N = 20000 };
+	static void *p[N];
+	struct uslab_cache_info info;
+	int i, tries;
+
+	setup_cache("mag-reap");
+	for (i = 0; i < N; i++)
+		p[i] = kmem_cache_alloc(cache, GFP_KERNEL);
+	for (i = 0; i < N; i++)
+		kmem_cache_free(cache, p[i]);
+	ck_assert_int_eq(uslab_cache_info(cache, &info), 0);
+	ck_assert_uint_gt(info.depot_full, 0);
+	ck_assert_uint_gt(info.nr_slabs, 0);
+
+	/* Two passes: the first sets the low marks, the second acts. */
+	reaper_set_interval(5);
+	for (tries = 0; tries < 400; tries++) {
+		usleep(5000);
+		ck_assert_int_eq(uslab_cache_info(cache, &info), 0);
+		if (info.depot_full == 0 && info.nr_free == 0 &&
+		    info.nr_slabs <= 2)
+			break;
+	}
+	reaper_set_interval(CONFIG_REAP_INTERVAL_MS);
+	ck_assert_uint_eq(info.depot_full, 0);
+	ck_assert_uint_eq(info.depot_empty, 0);
+	/* What is left: the objects in this CPU's two magazines. */
+	ck_assert_uint_le(info.nr_slabs, 2);
+	kmem_cache_destroy(cache);
+}
+END_TEST
+
+/* Heavy use, then destroy: every page back, nothing leaked (LSan). */
+START_TEST(test_destroy_after_heavy_use)
+{
+	struct worker w[4] = { 0 };
+	unsigned long before = page_total_resident();
+	int i;
+
+	setup_cache("mag-destroy");
+	for (i = 0; i < 4; i++) {
+		w[i].ops = 200000 / scale;
+		w[i].bulk = true;
+	}
+	run_workers(w, 4);
+	ck_assert_int_eq(atomic_load(&errors), 0);
+	kmem_cache_destroy(cache);
+	ck_assert_uint_eq(page_total_resident(), before);
+}
+END_TEST
+
+/* ---- fork() ------------------------------------------------------------ */
+
+static void *busy_main(void *arg)
+{
+	struct worker *w = arg;
+
+	while (!atomic_load(&stop))
+		worker_main(w);
+	return NULL;
+}
+
+/*
+ * fork() while four threads allocate and free: each child must allocate
+ * and free at once, from the busy cache and from a new one, and exit
+ * cleanly; a lock inherited locked or a half-written magazine would
+ * hang or corrupt it.
+ */
+START_TEST(test_fork_while_busy)
+{
+	struct worker w[4] = { 0 };
+	int i, f, status, forks = scale > 1 ? 3 : 20;
+
+	setup_cache("mag-fork");
+	for (i = 0; i < 4; i++) {
+		w[i].id = (unsigned int)i;
+		w[i].ops = 20000;
+		w[i].bulk = true;
+		ck_assert_int_eq(pthread_create(&w[i].th, NULL, busy_main,
+						&w[i]), 0);
+	}
+	for (f = 0; f < forks; f++) {
+		pid_t pid;
+
+		usleep(2000);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			struct kmem_cache *c2;
+			static void *p[5000];
+			int k;
+
+			for (k = 0; k < 5000; k++) {
+				p[k] = kmem_cache_alloc(cache, GFP_KERNEL);
+				if (!p[k] || !take(p[k], 0x55))
+					_exit(2);
+			}
+			for (k = 0; k < 5000; k++) {
+				give(p[k], 0x55);
+				kmem_cache_free(cache, p[k]);
+			}
+			c2 = kmem_cache_create("child", 100, 0, 0, NULL);
+			for (k = 0; c2 && k < 5000; k++)
+				p[k] = kmem_cache_alloc(c2, GFP_KERNEL);
+			for (k = 0; c2 && k < 5000; k++)
+				kmem_cache_free(c2, p[k]);
+			kmem_cache_shrink(cache);
+			if (!c2 || atomic_load(&errors))
+				_exit(3);
+			kmem_cache_destroy(c2);
+			_exit(0);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "child %d: status 0x%x", f, status);
+	}
+	atomic_store(&stop, true);
+	for (i = 0; i < 4; i++)
+		pthread_join(w[i].th, NULL);
+	check_conserved();
+	kmem_cache_destroy(cache);
+}
+END_TEST
+
+static Suite *magazine_suite(void)
+{
+	Suite *s = suite_create("stress-magazines");
+	TCase *tc = tcase_create("magazines");
+
+	tcase_add_unchecked_fixture(tc, check_setup, NULL);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_mode);
+	tcase_add_test(tc, test_migrating_threads);
+	tcase_add_test(tc, test_more_threads_than_cores);
+	tcase_add_test(tc, test_depot_storm);
+	tcase_add_test(tc, test_reaper_returns_idle_memory);
+	tcase_add_test(tc, test_destroy_after_heavy_use);
+	tcase_add_test(tc, test_fork_while_busy);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(magazine_suite());
+}

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the depot (lib/depot.c), driven directly and on one
+ * thread: exchanges, working-set reaping, adaptive magazine growth, the
+ * lock-free snapshot; and of the magazine layer's bulk paths and drain.
+ */
+#include "common.h"
+
+#include <uslab/slab.h>
+#include <uslab/stats.h>
+
+#include "internal.h"
+
+static struct kmem_cache *mk(const char *name)
+{
+	struct kmem_cache *s = kmem_cache_create(name, 64, 0, 0, NULL);
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(s->cpu_slab);
+	reaper_set_interval(0);		/* these tests reap by hand */
+	return s;
+}
+
+/* A magazine of @d filled from @s's slabs. */
+static struct magazine *full_mag(struct kmem_cache *s, struct depot *d)
+{
+	struct magazine *m = depot_mag_new(d);
+
+	ck_assert_ptr_nonnull(m);
+	m->rounds = (long)slab_alloc_bulk(s, 0, 0, (size_t)m->capacity,
+					  m->objs, NULL);
+	ck_assert_int_eq(m->rounds, m->capacity);
+	return m;
+}
+
+static unsigned long node_active(struct kmem_cache *s)
+{
+	return s->node[0]->active_objects;
+}
+
+START_TEST(test_exchanges)
+{
+	struct kmem_cache *s = mk("depot-xchg");
+	struct depot *d = s->depot[0];
+	struct magazine *f1 = full_mag(s, d), *e1 = depot_mag_new(d), *m;
+	struct depot_snapshot st;
+
+	ck_assert_uint_eq(d->capacity, CONFIG_MAGAZINE_SIZE);
+	/* Nothing full yet: no exchange, the empty stays with the caller. */
+	ck_assert_ptr_null(depot_get_full(d, e1));
+	ck_assert_uint_eq(d->nr_empty, 0);
+
+	/* Free side: a full one in, no empty to give back. */
+	ck_assert_ptr_null(depot_get_empty(d, f1));
+	ck_assert_uint_eq(d->nr_full, 1);
+	/* Alloc side: the empty goes in, the full comes out. */
+	m = depot_get_full(d, e1);
+	ck_assert_ptr_eq(m, f1);
+	ck_assert_uint_eq(d->nr_full, 0);
+	ck_assert_uint_eq(d->nr_empty, 1);
+	ck_assert_ptr_eq(depot_get_empty(d, NULL), e1);
+
+	depot_put_full(d, f1);
+	depot_put_empty(d, e1);
+	depot_snapshot(d, &st);
+	ck_assert_uint_eq(st.full, 1);
+	ck_assert_uint_eq(st.empty, 1);
+	ck_assert_uint_eq(st.objects, (unsigned long)f1->capacity);
+	ck_assert_uint_eq(st.exchanges, 2);
+
+	/* Purge: the objects go back to their slab, magazines are freed. */
+	ck_assert_uint_eq(node_active(s), (unsigned long)f1->capacity);
+	depot_purge(s, d);
+	ck_assert_uint_eq(node_active(s), 0);
+	depot_snapshot(d, &st);
+	ck_assert_uint_eq(st.full + st.empty, 0);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/*
+ * Bonwick's working set: a reap frees what stayed in the depot since
+ * the previous reap, coldest first, and keeps what was used.
+ */
+START_TEST(test_reap_working_set)
+{
+	struct kmem_cache *s = mk("depot-reap");
+	struct depot *d = s->depot[0];
+	struct magazine *m[6], *got;
+	int i;
+
+	for (i = 0; i < 6; i++)
+		depot_put_full(d, full_mag(s, d));
+	/* First reap: the low mark was 0 since creation; sets it to 6. */
+	depot_reap(s, d);
+	ck_assert_uint_eq(d->nr_full, 6);
+	ck_assert_uint_eq(d->min_full, 6);
+
+	/* Use two, give them back: the low mark is 4. */
+	m[0] = depot_get_full(d, NULL);
+	m[1] = depot_get_full(d, NULL);
+	ck_assert_uint_eq(d->min_full, 4);
+	depot_put_full(d, m[1]);
+	depot_put_full(d, m[0]);
+	ck_assert_uint_eq(d->nr_full, 6);
+
+	depot_reap(s, d);
+	ck_assert_uint_eq(d->nr_full, 2);	/* the four idle ones went */
+	ck_assert_uint_eq(node_active(s),
+			  2UL * CONFIG_MAGAZINE_SIZE);
+	/* The two kept are the hot ones, on top. */
+	got = depot_get_full(d, NULL);
+	ck_assert_ptr_eq(got, m[0]);
+	depot_put_full(d, got);
+
+	/* An idle interval frees the rest. */
+	depot_reap(s, d);
+	depot_reap(s, d);
+	ck_assert_uint_eq(d->nr_full, 0);
+	ck_assert_uint_eq(node_active(s), 0);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/* Lock waits grow new magazines; outgrown empty ones are dropped. */
+static void contend(struct depot *d, int waits)
+{
+	pthread_mutex_lock(&d->lock);
+	while (waits--)
+		depot_note_contention(d);	/* what depot_lock() does */
+	pthread_mutex_unlock(&d->lock);
+}
+
+START_TEST(test_adaptive_capacity)
+{
+	struct kmem_cache *s = mk("depot-grow");
+	struct depot *d = s->depot[0];
+	struct magazine *small = depot_mag_new(d), *big;
+	unsigned int cap = d->capacity, rounds = 0;
+
+	depot_put_empty(d, small);
+	/* A few waits per interval are normal: no growth. */
+	contend(d, 5);
+	depot_reap(s, d);
+	contend(d, 5);
+	ck_assert_uint_eq(d->capacity, cap);
+	/* The 16th wait of one interval doubles the size at once. */
+	contend(d, 10);
+	ck_assert_uint_eq(d->capacity, cap);
+	contend(d, 1);
+	ck_assert_uint_eq(d->capacity, cap * 2);
+	ck_assert_uint_eq(d->contended, 0);
+	/* The old empty one is not handed out again. */
+	ck_assert_ptr_null(depot_get_empty(d, NULL));
+	ck_assert_uint_eq(d->nr_empty, 0);
+	big = depot_mag_new(d);
+	ck_assert_int_eq(big->capacity, (long)cap * 2);
+	depot_mag_free(big);
+
+	/* Growth stops at the bound. */
+	while (d->capacity < d->max_capacity && rounds++ < 20)
+		contend(d, 16);
+	contend(d, 16);
+	ck_assert_uint_eq(d->capacity, d->max_capacity);
+	ck_assert_uint_le(d->max_capacity, CONFIG_MAGAZINE_MAX);
+	ck_assert_uint_eq(d->max_capacity, MIN(cap * 8, CONFIG_MAGAZINE_MAX));
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/* Bigger objects get smaller magazines: about the same bytes each. */
+START_TEST(test_capacity_by_size)
+{
+	struct kmem_cache *a = kmem_cache_create("cap-64", 64, 0, 0, NULL);
+	struct kmem_cache *b = kmem_cache_create("cap-1k", 1024, 0, 0, NULL);
+	struct kmem_cache *c = kmem_cache_create("cap-64k", 65536, 0, 0,
+						 NULL);
+	struct kmem_cache *dbg = kmem_cache_create("cap-dbg", 64, 0,
+						   SLAB_POISON, NULL);
+
+	ck_assert_uint_eq(a->depot[0]->capacity, CONFIG_MAGAZINE_SIZE);
+	ck_assert_uint_eq(b->depot[0]->capacity, CONFIG_MAGAZINE_SIZE / 4);
+	ck_assert_uint_eq(c->depot[0]->capacity, 4);
+	/* Debug caches have no magazines: every object is checked. */
+	ck_assert_ptr_null(dbg->cpu_slab);
+	kmem_cache_destroy(a);
+	kmem_cache_destroy(b);
+	kmem_cache_destroy(c);
+	kmem_cache_destroy(dbg);
+}
+END_TEST
+
+/* Bulk moves whole magazines; drain empties every CPU slot. */
+START_TEST(test_bulk_and_drain)
+{
+	struct kmem_cache *s = mk("mag-bulk");
+	enum { N = 1000 };
+	static void *p[N];
+	struct uslab_cache_info info;
+	unsigned long exch;
+	int i;
+
+	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, N, p), N);
+	kmem_cache_free_bulk(s, N, p);
+	ck_assert_int_eq(uslab_cache_info(s, &info), 0);
+	ck_assert_uint_eq(info.active_objs, 0);
+	/* All N cached: two magazines on this CPU, the rest in the depot. */
+	ck_assert_uint_eq(info.cpu_cached_objs + info.depot_objs, N);
+	ck_assert_uint_ge(info.depot_full, N / CONFIG_MAGAZINE_SIZE - 2);
+	exch = info.depot_exchanges;
+
+	/* Again: served from the depot's full magazines, no new slab. */
+	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, N, p), N);
+	ck_assert_int_eq(uslab_cache_info(s, &info), 0);
+	ck_assert_uint_eq(info.active_objs, N);
+	ck_assert_uint_gt(info.depot_exchanges, exch);
+	ck_assert_uint_eq(info.slabs_allocated, info.nr_slabs);
+	for (i = 0; i < N; i++)
+		kmem_cache_free(s, p[i]);
+
+	mag_drain(s);
+	ck_assert_int_eq(uslab_cache_info(s, &info), 0);
+	ck_assert_uint_eq(info.cpu_cached_objs + info.depot_objs, 0);
+	ck_assert_uint_eq(node_active(s), 0);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/* The naive double free is caught at the top of the magazine too. */
+START_TEST(test_double_free_at_magazine_top)
+{
+	struct kmem_cache *s = mk("mag-df");
+	struct capture c;
+	void *a = kmem_cache_alloc(s, GFP_KERNEL), *b;
+
+	kmem_cache_free(s, a);
+	capture_begin(&c);
+	kmem_cache_free(s, a);
+	capture_end(&c);
+	ck_assert_reported(&c, "double free");
+	ck_assert_uint_eq(s->bad_frees, 1);
+	/* Handed out once, not twice. */
+	ck_assert_ptr_eq(kmem_cache_alloc(s, GFP_KERNEL), a);
+	b = kmem_cache_alloc(s, GFP_KERNEL);
+	ck_assert_ptr_ne(b, a);
+	kmem_cache_free(s, a);
+	kmem_cache_free(s, b);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+static Suite *depot_suite(void)
+{
+	Suite *s = suite_create("unit-depot");
+	TCase *tc = tcase_create("depot");
+
+	tcase_add_test(tc, test_exchanges);
+	tcase_add_test(tc, test_reap_working_set);
+	tcase_add_test(tc, test_adaptive_capacity);
+	tcase_add_test(tc, test_capacity_by_size);
+	tcase_add_test(tc, test_bulk_and_drain);
+	tcase_add_test(tc, test_double_free_at_magazine_top);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(depot_suite());
+}
