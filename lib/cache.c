@@ -257,32 +257,43 @@ static __cold void cache_shrink_all(void)
 	pthread_mutex_unlock(&slab_mutex);
 }
 
+static __cold void alloc_report_enomem(struct kmem_cache *s, gfp_t gfp,
+					int node)
+{
+	unsigned long pages = 0;
+	unsigned int i;
+
+	errno = ENOMEM;
+	if (gfp & __GFP_NOWARN)
+		return;
+	for (i = 0; i < s->nr_nodes; i++)
+		pages += page_resident_bytes((int)i) / PAGE_SIZE;
+	uslab_report("kmem_cache_alloc(%s): out of memory on node %d "
+		     "(%lu pages in use, arena %d GiB per node)",
+		     s->name, node, pages, CONFIG_ARENA_SIZE_GB);
+}
+
+/*
+ * The slab layer found no memory.  Empty slabs and cached objects that
+ * every cache keeps until the reaper's next pass may be what is missing:
+ * give them all back and try once more, then fail (or, with
+ * __GFP_NOFAIL, abort).
+ */
 static __cold void *alloc_failed(struct kmem_cache *s, gfp_t gfp, int node,
 				 void *caller)
 {
 	void *obj;
-	unsigned int i;
 
+	cache_shrink_all();
+	obj = slab_alloc(s, gfp, node, caller);
+	if (obj)
+		return obj;
 	if (gfp & __GFP_NOFAIL) {
-		/* Reclaim what every cache keeps, then retry once. */
-		cache_shrink_all();
-		obj = slab_alloc(s, gfp, node, caller);
-		if (obj)
-			return obj;
 		uslab_report("kmem_cache_alloc(%s): out of memory with "
 			     "__GFP_NOFAIL", s->name);
 		abort();
 	}
-	if (!(gfp & __GFP_NOWARN)) {
-		unsigned long slabs = 0;
-
-		for (i = 0; i < s->nr_nodes; i++)
-			slabs += page_resident_bytes((int)i) / PAGE_SIZE;
-		uslab_report("kmem_cache_alloc(%s): out of memory on node %d "
-			     "(%lu pages in use, arena %d GiB per node)",
-			     s->name, node, slabs, CONFIG_ARENA_SIZE_GB);
-	}
-	errno = ENOMEM;
+	alloc_report_enomem(s, gfp, node);
 	return NULL;
 }
 
@@ -308,17 +319,40 @@ cache_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
 	} else {
 		obj = slab_alloc(s, gfp, node, caller);
 	}
-	if (unlikely(!obj))
-		return alloc_failed(s, gfp, node == NUMA_NO_NODE ?
-				    numa_node_id() : node, caller);
+	if (unlikely(!obj)) {
+		obj = alloc_failed(s, gfp, node == NUMA_NO_NODE ?
+				   numa_node_id() : node, caller);
+		if (!obj)
+			return NULL;
+	}
 	if (unlikely(gfp & __GFP_ZERO))
 		memset(obj, 0, s->object_size);
 	return obj;
 }
 
+/* gfp bits that take an allocation off the fast path. */
+#define GFP_NOT_FAST	(~__GFP_VALID_MASK | __GFP_THISNODE | __GFP_ZERO)
+
+/* kmem_cache_alloc() off its fast path (out of line: no frame there). */
+static __noinline void *cache_alloc_slow(struct kmem_cache *s, gfp_t gfp,
+					 void *caller)
+{
+	return cache_alloc(s, gfp, NUMA_NO_NODE, caller);
+}
+
+/*
+ * The fast path is a leaf: one restartable sequence, no call frame; all
+ * else (bad arguments, flags, empty magazine, lock mode) is cache_alloc()
+ * as a tail call.
+ */
 __api void *kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp)
 {
-	return cache_alloc(s, gfp, NUMA_NO_NODE, __builtin_return_address(0));
+	void *obj;
+
+	if (likely(s && !(gfp & GFP_NOT_FAST) && s->cpu_slab) &&
+	    likely(mag_alloc_fast(s, &obj)))
+		return obj;
+	return cache_alloc_slow(s, gfp, __builtin_return_address(0));
 }
 
 __api void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t gfp, int node)
@@ -395,27 +429,42 @@ cache_check_free(struct kmem_cache *s, const void *obj)
 	return slab;
 }
 
-__api void kmem_cache_free(struct kmem_cache *s, void *obj)
+/* Everything but a valid object going into a magazine. */
+static __noinline void cache_free(struct kmem_cache *s, void *obj,
+				  void *caller)
 {
 	struct page_desc *slab;
 
-	if (likely(obj && s)) {
-		slab = cache_slot_of(s, obj);
-		if (likely(slab)) {
-			if (likely(s->cpu_slab))
-				mag_free(s, obj);
-			else
-				slab_free(s, slab, obj,
-					  __builtin_return_address(0));
-			return;
-		}
-		cache_free_refused(s, obj);
-	} else if (obj) {
-		cache_bad_free(s, obj, "cache is NULL");
-	}
+	if (!obj)
+		return;
+	slab = cache_check_free(s, obj);
+	if (unlikely(!slab))
+		return;
+	if (s->cpu_slab)
+		mag_free_slow(s, obj);	/* the fast path said no */
+	else
+		slab_free(s, slab, obj, caller);
+}
+
+/* As kmem_cache_alloc(): a leaf fast path, the rest a tail call. */
+__api void kmem_cache_free(struct kmem_cache *s, void *obj)
+{
+	if (likely(obj && s && s->cpu_slab) &&
+	    likely(cache_slot_of(s, obj)) && likely(mag_free_fast(s, obj)))
+		return;
+	cache_free(s, obj, __builtin_return_address(0));
 }
 
 /* ---- Bulk -------------------------------------------------------------- */
+
+static size_t cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, int node,
+			       size_t n, void **p)
+{
+	if (s->cpu_slab && !(gfp & __GFP_THISNODE))
+		return mag_alloc_bulk(s, n, p);
+	return slab_alloc_bulk(s, gfp & ~__GFP_NOFAIL, node, n, p,
+			       __builtin_return_address(0));
+}
 
 __api int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
 				void **p)
@@ -440,15 +489,16 @@ __api int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
 		return 0;
 	}
 
-	if (s->cpu_slab)
-		done = mag_alloc_bulk(s, n, p);
-	else
-		done = slab_alloc_bulk(s, gfp & ~__GFP_NOFAIL, node, n, p,
-				       __builtin_return_address(0));
+	done = cache_alloc_bulk(s, gfp, node, n, p);
+	if (unlikely(done < n)) {
+		/* Reclaim what every cache keeps, as alloc_failed() does. */
+		cache_shrink_all();
+		done += cache_alloc_bulk(s, gfp, node, n - done, p + done);
+	}
 	if (unlikely(done < n)) {
 		/* All or nothing: give back the partial result. */
 		kmem_cache_free_bulk(s, done, p);
-		alloc_failed(s, gfp & ~__GFP_NOFAIL, node, NULL);
+		alloc_report_enomem(s, gfp, node);
 		return 0;
 	}
 	if (gfp & __GFP_ZERO)
@@ -577,9 +627,9 @@ static void uslab_fork_child(void)
 	page_fork_child();
 	list_for_each_entry(s, &cache_list, list) {
 		for (i = 0; i < s->nr_nodes; i++)
-			pthread_mutex_init(&s->node[i]->lock, NULL);
+			mutex_init_adaptive(&s->node[i]->lock);
 		for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
-			pthread_mutex_init(&s->depot[i]->lock, NULL);
+			mutex_init_adaptive(&s->depot[i]->lock);
 		mag_fork_child(s);
 	}
 	pthread_mutex_init(&slab_mutex, NULL);

@@ -26,6 +26,14 @@
  * register threads; its read side costs about 2.4 ns here, and it is
  * never on the per-object path.
  *
+ * Bounds: a depot keeps about CONFIG_DEPOT_KIB of objects in full
+ * magazines (max_mags of them, at least DEPOT_MIN_MAGS) and max_empty
+ * empty ones (depot_get_empty, depot_get_full); beyond that objects go
+ * back to their slabs, where a free object costs no memory, unlike a
+ * magazine slot (8 bytes, 12% of a 64-byte object), and magazines are
+ * freed at once.  Up to the bound, bursts of frees and allocations stay
+ * in magazines: no slab list, no node lock.
+ *
  * Reaping (Bonwick's minimum-over-interval): min_full and min_empty record
  * the fewest magazines each list held since the last reap.  That many
  * were not needed during the whole interval, so depot_reap() frees them,
@@ -47,6 +55,19 @@
 
 /* Lock waits per reap interval above which magazines grow. */
 #define DEPOT_CONTENTION_GROW	16
+/* Full and empty magazines a depot always may keep (and 2 per CPU). */
+#define DEPOT_MIN_MAGS		8
+
+/* max_mags for the current capacity; depot lock held or not yet shared. */
+static void depot_set_bounds(struct depot *d)
+{
+	unsigned long floor = MAX(DEPOT_MIN_MAGS, 2UL * nr_cpu_ids);
+	unsigned long bytes = (unsigned long)CONFIG_DEPOT_KIB << 10;
+
+	d->max_mags = MAX(floor, bytes / ((unsigned long)d->capacity *
+					  d->object_size));
+	d->max_empty = d->max_mags;
+}
 
 BUILD_BUG_ON(sizeof(struct rcu_head) > 2 * sizeof(void *));
 
@@ -66,11 +87,13 @@ struct depot *depot_create(int node, unsigned int object_size)
 	if (!d)
 		return NULL;
 	memset(d, 0, sizeof(*d));
-	pthread_mutex_init(&d->lock, NULL);
+	mutex_init_adaptive(&d->lock);
 	d->node = node;
 	d->capacity = mag_capacity_for(object_size);
 	d->max_capacity = MIN(d->capacity * 8, (unsigned int)CONFIG_MAGAZINE_MAX);
 	d->max_capacity = MAX(d->max_capacity, d->capacity);
+	d->object_size = object_size;
+	depot_set_bounds(d);
 	return d;
 }
 
@@ -155,8 +178,10 @@ void depot_note_contention(struct depot *d)
 	if (++d->contended < DEPOT_CONTENTION_GROW)
 		return;
 	d->contended = 0;
-	if (d->capacity < d->max_capacity)
+	if (d->capacity < d->max_capacity) {
 		WRITE_ONCE(d->capacity, MIN(d->capacity * 2, d->max_capacity));
+		depot_set_bounds(d);	/* the same bytes, fewer magazines */
+	}
 }
 
 static void depot_lock(struct depot *d)
@@ -231,29 +256,48 @@ static struct magazine *pop_empty_locked(struct depot *d,
  */
 struct magazine *depot_get_full(struct depot *d, struct magazine *empty)
 {
-	struct magazine *m;
+	struct magazine *m, *drop = NULL;
 
 	if (!READ_ONCE(d->nr_full))
 		return NULL;	/* racy peek; a miss only means a slab refill */
 	depot_lock(d);
 	m = pop_full_locked(d);
 	if (m && empty) {
-		list_push_locked(&d->empty, empty);
-		WRITE_ONCE(d->nr_empty, d->nr_empty + 1);
+		if (d->nr_empty < d->max_empty) {
+			list_push_locked(&d->empty, empty);
+			WRITE_ONCE(d->nr_empty, d->nr_empty + 1);
+		} else {
+			drop = empty;	/* enough empties kept */
+		}
 	}
 	pthread_mutex_unlock(&d->lock);
+	if (drop)
+		depot_mag_free(drop);
 	return m;
 }
 
 /*
  * Put @full (if not NULL) on the full list and take an empty magazine,
- * or NULL if there is none: Bonwick's free-side exchange.
+ * or NULL if there is none: Bonwick's free-side exchange.  A depot that
+ * already keeps max_mags full magazines takes no more: @full's objects
+ * go back to their slabs and @full itself is the empty magazine
+ * returned.
  */
-struct magazine *depot_get_empty(struct depot *d, struct magazine *full)
+struct magazine *depot_get_empty(struct kmem_cache *s, struct depot *d,
+				 struct magazine *full)
 {
 	struct magazine *m, *dropped = NULL;
 
 	depot_lock(d);
+	if (full && d->nr_full >= d->max_mags) {
+		pthread_mutex_unlock(&d->lock);
+		slab_free_many(s, full->objs, (size_t)full->rounds);
+		WRITE_ONCE(full->rounds, 0);
+		if (full->capacity >= READ_ONCE(d->capacity))
+			return full;
+		depot_mag_free(full);	/* outgrown */
+		return NULL;
+	}
 	if (full) {
 		list_push_locked(&d->full, full);
 		WRITE_ONCE(d->nr_full, d->nr_full + 1);

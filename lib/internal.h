@@ -51,6 +51,21 @@
 
 BUILD_BUG_ON(KMEM_CACHE_MAX_SIZE * 4 > MAX_SLAB_SIZE);
 
+/*
+ * Locks held for a few dozen instructions (depot, slab node): a waiter
+ * spins briefly before it sleeps (glibc's adaptive mutex) instead of
+ * paying a futex sleep and wake-up on every contended hand-over.
+ */
+static inline void mutex_init_adaptive(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(m, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
+
 /* ---- page.c: backing memory and page descriptors ------------------- */
 
 enum page_type {
@@ -323,6 +338,9 @@ struct depot {
 	unsigned long exchanges;	/* magazines handed out */
 	unsigned int capacity;		/* rounds of new magazines */
 	unsigned int max_capacity;
+	unsigned long max_mags;		/* full ones kept */
+	unsigned long max_empty;	/* empty ones kept */
+	unsigned int object_size;
 	int node;
 } __cacheline_aligned;
 
@@ -338,7 +356,8 @@ void depot_destroy(struct depot *d);
 struct magazine *depot_mag_new(struct depot *d);
 void depot_mag_free(struct magazine *m);
 struct magazine *depot_get_full(struct depot *d, struct magazine *empty);
-struct magazine *depot_get_empty(struct depot *d, struct magazine *full);
+struct magazine *depot_get_empty(struct kmem_cache *s, struct depot *d,
+				 struct magazine *full);
 void depot_put_full(struct depot *d, struct magazine *m);
 void depot_put_empty(struct depot *d, struct magazine *m);
 void depot_purge(struct kmem_cache *s, struct depot *d);

@@ -242,7 +242,7 @@ static void mag_free_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
 		goto push;
 	}
 	/* prev (full, or none) goes to the depot for an empty magazine. */
-	empty = depot_get_empty(d, prev);
+	empty = depot_get_empty(s, d, prev);
 	if (!empty)
 		empty = depot_mag_new(d);
 	slot_set_prev(c, m);
@@ -256,6 +256,23 @@ static void mag_free_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
 push:
 	mag_push(m, obj);
 	*mp = m;
+}
+
+/*
+ * mag_alloc_owned(), then let the slot go; if the magazines had nothing,
+ * one object from a new slab, laid out with no lock held.
+ */
+static void *mag_alloc_owned_release(struct kmem_cache *s,
+				     struct kmem_cache_cpu *c,
+				     struct magazine *m)
+{
+	void *obj = mag_alloc_owned(s, c, &m);
+	int node = c->node;
+
+	slot_release(c, m);
+	if (unlikely(!obj))
+		obj = slab_alloc(s, 0, node, NULL);
+	return obj;
 }
 
 /* A thread without rseq in an rseq mode: no slot, the slab layer. */
@@ -280,20 +297,13 @@ __noinline void *mag_alloc_slow(struct kmem_cache *s)
 {
 	struct magazine *m;
 	struct kmem_cache_cpu *c;
-	void *obj;
-	int node;
 
 	if (percpu_mode == PERCPU_LOCK)
 		return mag_alloc_lockpath(s);
 	c = slot_own(s, &m);
 	if (!c)
 		return mag_alloc_nocpu(s);
-	obj = mag_alloc_owned(s, c, &m);
-	node = c->node;
-	slot_release(c, m);
-	if (unlikely(!obj))	/* a new slab, no lock held */
-		obj = slab_alloc(s, 0, node, NULL);
-	return obj;
+	return mag_alloc_owned_release(s, c, m);
 }
 
 __noinline void mag_free_slow(struct kmem_cache *s, void *obj)
@@ -320,7 +330,6 @@ static void *mag_alloc_lockpath(struct kmem_cache *s)
 	struct kmem_cache_cpu *c = &s->cpu_slab[percpu_lock_index()];
 	struct magazine *m;
 	void *obj;
-	int node;
 
 	pthread_mutex_lock(&c->lock);
 	m = slot_loaded(c);
@@ -329,12 +338,7 @@ static void *mag_alloc_lockpath(struct kmem_cache *s)
 		pthread_mutex_unlock(&c->lock);
 		return obj;
 	}
-	obj = mag_alloc_owned(s, c, &m);
-	node = c->node;
-	slot_release(c, m);
-	if (unlikely(!obj))	/* a new slab, no lock held */
-		obj = slab_alloc(s, 0, node, NULL);
-	return obj;
+	return mag_alloc_owned_release(s, c, m);
 }
 
 static void mag_free_lockpath(struct kmem_cache *s, void *obj)

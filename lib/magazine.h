@@ -8,63 +8,75 @@
 #ifndef USLAB_MAGAZINE_H
 #define USLAB_MAGAZINE_H
 
+#include <stdbool.h>
+
 #include "internal.h"
 #include "rseq.h"
 
 void *mag_alloc_slow(struct kmem_cache *s);
 void mag_free_slow(struct kmem_cache *s, void *obj);
 
-/* An object of @s (which has slots) for this CPU; NULL on ENOMEM. */
-static __attribute__((always_inline)) inline void *
-mag_alloc(struct kmem_cache *s)
+/*
+ * The fast path alone: pop from this CPU's loaded magazine, or say no
+ * (magazine empty or absent, no rseq for this thread, lock mode) and
+ * leave the rest to mag_alloc().  For callers that want no call frame.
+ */
+static __attribute__((always_inline)) inline bool
+mag_alloc_fast(struct kmem_cache *s, void **objp)
 {
 	long off = percpu_rseq_off;
-	void *obj;
 	int cpu, ret;
 
-	for (;;) {
-		/* Lock mode reads -1 here: see percpu_rseq_off. */
+	do {
 		cpu = rseq_cpu_id(off);
 		if (unlikely((unsigned int)cpu >= nr_cpu_ids))
-			return mag_alloc_slow(s);
-		ret = rseq_mag_pop(off, cpu, &s->cpu_slab[cpu].loaded, &obj);
-		if (likely(ret == RSEQ_OK)) {
-			/* Pairs with the pusher's release (TSan only). */
-			tsan_acquire(&s->cpu_slab[cpu].loaded);
-			return obj;
-		}
-		if (ret == RSEQ_SLOW)
-			return mag_alloc_slow(s);
-		/* Aborted (preempted, migrated, signalled): again. */
-	}
+			return false;
+		ret = rseq_mag_pop(off, cpu, &s->cpu_slab[cpu].loaded, objp);
+	} while (unlikely(ret == RSEQ_ABORTED));
+	if (ret != RSEQ_OK)
+		return false;
+	tsan_acquire(&s->cpu_slab[cpu].loaded);	/* pairs with mag_free */
+	return true;
 }
 
-/* Put away @obj, already validated as a slot of @s. */
-static __attribute__((always_inline)) inline void
-mag_free(struct kmem_cache *s, void *obj)
+/* The mirror of mag_alloc_fast(): push @obj, a validated slot of @s. */
+static __attribute__((always_inline)) inline bool
+mag_free_fast(struct kmem_cache *s, void *obj)
 {
 	long off = percpu_rseq_off;
 	int cpu, ret;
 
-	for (;;) {
+	do {
 		cpu = rseq_cpu_id(off);
-		if (unlikely((unsigned int)cpu >= nr_cpu_ids)) {
-			mag_free_slow(s, obj);
-			return;
-		}
+		if (unlikely((unsigned int)cpu >= nr_cpu_ids))
+			return false;
 		/*
 		 * The CPU orders this push before a later pop on it; TSan
 		 * cannot see that, so say it (no code outside TSan).
 		 */
 		tsan_release(&s->cpu_slab[cpu].loaded);
 		ret = rseq_mag_push(off, cpu, &s->cpu_slab[cpu].loaded, obj);
-		if (likely(ret == RSEQ_OK))
-			return;
-		if (ret == RSEQ_SLOW) {
-			mag_free_slow(s, obj);
-			return;
-		}
-	}
+	} while (unlikely(ret == RSEQ_ABORTED));
+	return ret == RSEQ_OK;
+}
+
+/* An object of @s (which has slots) for this CPU; NULL on ENOMEM. */
+static __attribute__((always_inline)) inline void *
+mag_alloc(struct kmem_cache *s)
+{
+	void *obj;
+
+	if (likely(mag_alloc_fast(s, &obj)))
+		return obj;
+	return mag_alloc_slow(s);
+}
+
+/* Put away @obj, already validated as a slot of @s. */
+static __attribute__((always_inline)) inline void
+mag_free(struct kmem_cache *s, void *obj)
+{
+	if (unlikely(!mag_free_fast(s, obj)))
+		mag_free_slow(s, obj);
 }
 
 #endif /* USLAB_MAGAZINE_H */

@@ -60,6 +60,13 @@
 	"jmp %l[aborted]\n\t"						\
 	".popsection\n\t"
 
+/* rax = *loaded; to @slow if there is no magazine; rcx = its rounds. */
+#define __RSEQ_LOAD_MAG							\
+	"movq (%[loaded]), %%rax\n\t"					\
+	"testq %%rax, %%rax\n\t"					\
+	"jz %l[slow]\n\t"						\
+	"movq (%%rax), %%rcx\n\t"
+
 /* CPU number the kernel keeps in the area; negative when unregistered. */
 static inline int rseq_cpu_id(long off)
 {
@@ -88,23 +95,22 @@ static inline char *rseq_thread_pointer(void)
 static __attribute__((always_inline)) inline int
 rseq_mag_pop(long off, int cpu, void *loadedp, void **objp)
 {
+	void *obj;
+
+	/* An output of asm goto: valid on the fall-through (commit) path. */
 	__asm__ goto(__RSEQ_CS_DESC
-		     "movq (%[loaded]), %%rax\n\t"
-		     "testq %%rax, %%rax\n\t"
-		     "jz %l[slow]\n\t"
-		     "movq (%%rax), %%rcx\n\t"
+		     __RSEQ_LOAD_MAG
 		     "testq %%rcx, %%rcx\n\t"
 		     "jz %l[slow]\n\t"
 		     "subq $1, %%rcx\n\t"
-		     "movq 32(%%rax,%%rcx,8), %%rdx\n\t"
-		     "movq %%rdx, (%[obj])\n\t"
+		     "movq 32(%%rax,%%rcx,8), %[obj]\n\t"
 		     "movq %%rcx, (%%rax)\n\t"		/* commit */
 		     __RSEQ_ABORT
-		     : /* outputs go through memory */
-		     : [off] "r"(off), [cpu] "r"(cpu),
-		       [loaded] "r"(loadedp), [obj] "r"(objp)
-		     : "memory", "cc", "rax", "rcx", "rdx"
+		     : [obj] "=&r"(obj)
+		     : [off] "r"(off), [cpu] "r"(cpu), [loaded] "r"(loadedp)
+		     : "memory", "cc", "rax", "rcx"
 		     : aborted, slow);
+	*objp = obj;
 	return RSEQ_OK;
 slow:
 	return RSEQ_SLOW;
@@ -123,10 +129,7 @@ static __attribute__((always_inline)) inline int
 rseq_mag_push(long off, int cpu, void *loadedp, void *obj)
 {
 	__asm__ goto(__RSEQ_CS_DESC
-		     "movq (%[loaded]), %%rax\n\t"
-		     "testq %%rax, %%rax\n\t"
-		     "jz %l[slow]\n\t"
-		     "movq (%%rax), %%rcx\n\t"
+		     __RSEQ_LOAD_MAG
 		     "cmpq 8(%%rax), %%rcx\n\t"
 		     "jae %l[slow]\n\t"
 		     "testq %%rcx, %%rcx\n\t"

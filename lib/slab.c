@@ -18,10 +18,12 @@
  *
  *   partial  0 < inuse < objects    allocation takes from the head
  *   full     inuse == objects
- *   free     inuse == 0             kept for reuse, up to min_partial;
- *                                   beyond that released to page.c;
- *                                   the reaper releases those that sat
- *                                   unused for a whole interval
+ *   free     inuse == 0             kept for reuse; the reaper releases
+ *                                   those that sat unused for a whole
+ *                                   interval beyond min_partial, shrink
+ *                                   all of them (the grace period of
+ *                                   DESIGN §3: a burst of frees costs
+ *                                   no madvise() and no page faults)
  *
  * Locking: kmem_cache_node.lock guards the three lists, their counters,
  * and the freelist/inuse of every slab on them.  A new slab is laid out
@@ -152,7 +154,7 @@ int slab_cache_init_nodes(struct kmem_cache *s, int nr_nodes)
 			return -1;
 		}
 		memset(n, 0, sizeof(*n));
-		pthread_mutex_init(&n->lock, NULL);
+		mutex_init_adaptive(&n->lock);
 		INIT_LIST_HEAD(&n->partial);
 		INIT_LIST_HEAD(&n->full);
 		INIT_LIST_HEAD(&n->free);
@@ -414,13 +416,14 @@ size_t slab_alloc_refill(struct kmem_cache *s, int node, size_t n, void **p)
 /* ---- Free ------------------------------------------------------------- */
 
 /*
- * Put @obj back on @slab, @n's lock held.  An empty slab beyond
- * min_partial comes off every list and is added to @gone, for the caller
- * to discard once the lock is dropped.
+ * Put @obj back on @slab, @n's lock held.  An empty slab stays on the
+ * free list: the reaper releases it once it sat unused for a whole
+ * interval (slab_reap_node), shrink at once.  Releasing it here would
+ * cost an madvise() now and page faults on the next refill, for every
+ * burst of frees.
  */
 static void slab_free_locked(struct kmem_cache *s, struct kmem_cache_node *n,
-			     struct page_desc *slab, void *obj,
-			     struct list_head *gone)
+			     struct page_desc *slab, void *obj)
 {
 	if (unlikely(slab->freelist == obj)) {
 		cache_bad_free(s, obj, "double free");
@@ -432,18 +435,10 @@ static void slab_free_locked(struct kmem_cache *s, struct kmem_cache_node *n,
 	n->active_objects--;
 	stat_inc(n, frees);
 
-	if (slab->inuse == 0) {
-		if (n->nr_free >= s->min_partial) {
-			slab_list_move_locked(n, slab, SL_NONE);
-			n->total_objects -= slab->objects;
-			n->slabs_released++;
-			list_add(&slab->list, gone);
-		} else {
-			slab_list_move_locked(n, slab, SL_FREE);
-		}
-	} else if (slab->slab_list == SL_FULL) {
+	if (slab->inuse == 0)
+		slab_list_move_locked(n, slab, SL_FREE);
+	else if (slab->slab_list == SL_FULL)
 		slab_list_move_locked(n, slab, SL_PARTIAL);
-	}
 }
 
 static void discard_slabs(struct kmem_cache *s, struct list_head *gone)
@@ -464,9 +459,7 @@ void slab_free(struct kmem_cache *s, struct page_desc *slab, void *obj,
 	       void *caller)
 {
 	struct kmem_cache_node *n = s->node[slab->node];
-	struct list_head gone;
 
-	INIT_LIST_HEAD(&gone);
 	pthread_mutex_lock(&n->lock);
 	if (unlikely(s->flags & SLAB_DEBUG_FLAGS) &&
 	    !debug_free_check(s, slab, obj, caller)) {
@@ -474,9 +467,8 @@ void slab_free(struct kmem_cache *s, struct page_desc *slab, void *obj,
 		__atomic_fetch_add(&s->bad_frees, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	slab_free_locked(s, n, slab, obj, &gone);
+	slab_free_locked(s, n, slab, obj);
 	pthread_mutex_unlock(&n->lock);
-	discard_slabs(s, &gone);
 }
 
 /*
@@ -487,10 +479,8 @@ void slab_free(struct kmem_cache *s, struct page_desc *slab, void *obj,
 void slab_free_many(struct kmem_cache *s, void **objs, size_t nr)
 {
 	struct kmem_cache_node *n = NULL;
-	struct list_head gone;
 	size_t i;
 
-	INIT_LIST_HEAD(&gone);
 	for (i = 0; i < nr; i++) {
 		struct page_desc *slab = page_head_of(objs[i]);
 		struct kmem_cache_node *kn = s->node[slab->node];
@@ -501,11 +491,10 @@ void slab_free_many(struct kmem_cache *s, void **objs, size_t nr)
 			n = kn;
 			pthread_mutex_lock(&n->lock);
 		}
-		slab_free_locked(s, n, slab, objs[i], &gone);
+		slab_free_locked(s, n, slab, objs[i]);
 	}
 	if (n)
 		pthread_mutex_unlock(&n->lock);
-	discard_slabs(s, &gone);
 }
 
 /* Take up to @max empty slabs of @n off its lists, coldest first. */
@@ -539,8 +528,8 @@ void slab_shrink_node(struct kmem_cache *s, int node)
 
 /*
  * Release the empty slabs that no allocation needed since the last reap
- * (the fewest that sat on the free list all interval), then start a new
- * interval.
+ * (the fewest that sat on the free list all interval), keeping
+ * min_partial of them, then start a new interval.
  */
 void slab_reap_node(struct kmem_cache *s, int node)
 {
@@ -549,7 +538,8 @@ void slab_reap_node(struct kmem_cache *s, int node)
 
 	INIT_LIST_HEAD(&gone);
 	pthread_mutex_lock(&n->lock);
-	slab_take_free_locked(n, n->free_min, &gone);
+	if (n->free_min > s->min_partial)
+		slab_take_free_locked(n, n->free_min - s->min_partial, &gone);
 	n->free_min = n->nr_free;
 	pthread_mutex_unlock(&n->lock);
 	discard_slabs(s, &gone);

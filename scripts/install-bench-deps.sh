@@ -1,41 +1,13 @@
 #!/bin/sh
 # Install the Debian packages bench/objcache needs to build its peers
 # (jemalloc, tcmalloc, mimalloc, GLib's GSlice, DPDK's rte_mempool), if
-# missing.
-#
-# Idempotent: checks each package with dpkg-query first and does nothing
-# when all are present.  As root it runs apt-get; otherwise it prints the
-# exact command to run and exits non-zero.
+# missing, on top of what uslab itself needs: scripts/install-deps.sh
+# does the checking and installing (idempotent; as non-root it prints
+# the command to run and exits non-zero).
 #
 # Usage: scripts/install-bench-deps.sh [extra-package ...]
 set -eu
 
-PKGS="gcc make libc6-dev pkg-config"
-PKGS="$PKGS libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev"
-PKGS="$PKGS libglib2.0-dev libdpdk-dev"
-PKGS="$PKGS $*"
-
-missing=""
-for p in $PKGS; do
-	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-	case "$st" in
-	*" installed") ;;
-	*) missing="$missing $p" ;;
-	esac
-done
-
-[ -z "$missing" ] && exit 0
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "uslab: missing Debian packages for bench/:$missing" >&2
-	echo "uslab: run as root:  apt-get update && apt-get install -y$missing" >&2
-	exit 1
-fi
-
-echo "uslab: installing benchmark peers:$missing"
-export DEBIAN_FRONTEND=noninteractive
-# Update the package lists only when the install fails on stale ones.
-if ! apt-get install -y --no-install-recommends $missing >/dev/null 2>&1; then
-	apt-get update -qq
-	apt-get install -y -q --no-install-recommends $missing
-fi
+exec "$(dirname "$0")/install-deps.sh" \
+	libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev \
+	libglib2.0-dev libdpdk-dev "$@"

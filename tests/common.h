@@ -6,10 +6,30 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* ---- Pinning: a thread that stays on one CPU uses one magazine slot --- */
+
+/* Pin the calling thread to the CPU it is on; *old keeps its mask. */
+static inline void pin_here(cpu_set_t *old)
+{
+	cpu_set_t one;
+	int cpu = sched_getcpu();
+
+	sched_getaffinity(0, sizeof(*old), old);
+	CPU_ZERO(&one);
+	CPU_SET(cpu < 0 ? 0 : cpu, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+}
+
+static inline void unpin(const cpu_set_t *old)
+{
+	sched_setaffinity(0, sizeof(*old), old);
+}
 
 /* ---- stderr capture: what the library reported ------------------------ */
 

@@ -51,14 +51,14 @@ START_TEST(test_exchanges)
 	ck_assert_uint_eq(d->nr_empty, 0);
 
 	/* Free side: a full one in, no empty to give back. */
-	ck_assert_ptr_null(depot_get_empty(d, f1));
+	ck_assert_ptr_null(depot_get_empty(s, d, f1));
 	ck_assert_uint_eq(d->nr_full, 1);
 	/* Alloc side: the empty goes in, the full comes out. */
 	m = depot_get_full(d, e1);
 	ck_assert_ptr_eq(m, f1);
 	ck_assert_uint_eq(d->nr_full, 0);
 	ck_assert_uint_eq(d->nr_empty, 1);
-	ck_assert_ptr_eq(depot_get_empty(d, NULL), e1);
+	ck_assert_ptr_eq(depot_get_empty(s, d, NULL), e1);
 
 	depot_put_full(d, f1);
 	depot_put_empty(d, e1);
@@ -151,7 +151,7 @@ START_TEST(test_adaptive_capacity)
 	ck_assert_uint_eq(d->capacity, cap * 2);
 	ck_assert_uint_eq(d->contended, 0);
 	/* The old empty one is not handed out again. */
-	ck_assert_ptr_null(depot_get_empty(d, NULL));
+	ck_assert_ptr_null(depot_get_empty(s, d, NULL));
 	ck_assert_uint_eq(d->nr_empty, 0);
 	big = depot_mag_new(d);
 	ck_assert_int_eq(big->capacity, (long)cap * 2);
@@ -194,27 +194,40 @@ END_TEST
 START_TEST(test_bulk_and_drain)
 {
 	struct kmem_cache *s = mk("mag-bulk");
-	enum { N = 1000 };
-	static void *p[N];
+	/* More than the depot keeps: some must go back to the slabs. */
+	const int N = (int)(s->depot[0]->max_mags + 8) * CONFIG_MAGAZINE_SIZE;
+	void **p = malloc((size_t)N * sizeof(*p));
 	struct uslab_cache_info info;
 	unsigned long exch;
 	int i;
 
-	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, N, p), N);
-	kmem_cache_free_bulk(s, N, p);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, (size_t)N, p),
+			 N);
+	kmem_cache_free_bulk(s, (size_t)N, p);
 	ck_assert_int_eq(uslab_cache_info(s, &info), 0);
 	ck_assert_uint_eq(info.active_objs, 0);
-	/* All N cached: two magazines on this CPU, the rest in the depot. */
-	ck_assert_uint_eq(info.cpu_cached_objs + info.depot_objs, N);
-	ck_assert_uint_ge(info.depot_full, N / CONFIG_MAGAZINE_SIZE - 2);
+	/*
+	 * Two magazines on this CPU, a full depot (max_mags magazines);
+	 * the rest went back to the slabs.
+	 */
+	ck_assert_uint_eq(info.depot_full, s->depot[0]->max_mags);
+	ck_assert_uint_le(info.cpu_cached_objs,
+			  2UL * CONFIG_MAGAZINE_SIZE);
+	ck_assert_uint_eq(info.depot_objs,
+			  s->depot[0]->max_mags * CONFIG_MAGAZINE_SIZE);
+	ck_assert_uint_eq(node_active(s),
+			  info.cpu_cached_objs + info.depot_objs);
 	exch = info.depot_exchanges;
 
-	/* Again: served from the depot's full magazines, no new slab. */
-	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, N, p), N);
+	/* Again: the depot's full magazines first, then the slabs. */
+	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, (size_t)N, p),
+			 N);
 	ck_assert_int_eq(uslab_cache_info(s, &info), 0);
-	ck_assert_uint_eq(info.active_objs, N);
-	ck_assert_uint_gt(info.depot_exchanges, exch);
-	ck_assert_uint_eq(info.slabs_allocated, info.nr_slabs);
+	ck_assert_uint_eq(info.active_objs, (unsigned long)N);
+	ck_assert_uint_eq(info.depot_exchanges,
+			  exch + s->depot[0]->max_mags);
+	ck_assert_uint_eq(info.depot_full, 0);
 	for (i = 0; i < N; i++)
 		kmem_cache_free(s, p[i]);
 
@@ -222,6 +235,45 @@ START_TEST(test_bulk_and_drain)
 	ck_assert_int_eq(uslab_cache_info(s, &info), 0);
 	ck_assert_uint_eq(info.cpu_cached_objs + info.depot_objs, 0);
 	ck_assert_uint_eq(node_active(s), 0);
+	free(p);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/*
+ * A depot keeps max_mags full magazines: the next full one given to it
+ * is emptied into its slabs and handed back as the empty one.
+ */
+START_TEST(test_depot_bound)
+{
+	struct kmem_cache *s = mk("depot-bound");
+	struct depot *d = s->depot[0];
+	struct magazine *f;
+	unsigned long i;
+
+	/* About CONFIG_DEPOT_KIB of objects, in magazines of this size. */
+	ck_assert_uint_eq(d->max_mags, ((unsigned long)CONFIG_DEPOT_KIB << 10) /
+			  (64UL * CONFIG_MAGAZINE_SIZE));
+	ck_assert_uint_ge(d->max_empty, 8);
+	for (i = 0; i < d->max_mags; i++)
+		ck_assert_ptr_null(depot_get_empty(s, d, full_mag(s, d)));
+	ck_assert_uint_eq(d->nr_full, d->max_mags);
+	f = full_mag(s, d);
+	ck_assert_ptr_eq(depot_get_empty(s, d, f), f);
+	ck_assert_int_eq(f->rounds, 0);
+	ck_assert_uint_eq(d->nr_full, d->max_mags);
+	ck_assert_uint_eq(node_active(s), d->max_mags * (unsigned long)
+			  f->capacity);
+	depot_mag_free(f);
+
+	/* Empty ones: at most max_empty kept, the rest freed. */
+	for (i = 0; i < d->max_empty + 3; i++) {
+		struct magazine *m = depot_get_full(d, depot_mag_new(d));
+
+		ck_assert_ptr_nonnull(m);
+		depot_put_full(d, m);
+	}
+	ck_assert_uint_eq(d->nr_empty, d->max_empty);
 	kmem_cache_destroy(s);
 }
 END_TEST
@@ -259,6 +311,7 @@ static Suite *depot_suite(void)
 	tcase_add_test(tc, test_adaptive_capacity);
 	tcase_add_test(tc, test_capacity_by_size);
 	tcase_add_test(tc, test_bulk_and_drain);
+	tcase_add_test(tc, test_depot_bound);
 	tcase_add_test(tc, test_double_free_at_magazine_top);
 	suite_add_tcase(s, tc);
 	return s;
