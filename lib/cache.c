@@ -449,8 +449,11 @@ static __noinline void cache_free(struct kmem_cache *s, void *obj,
 /* As kmem_cache_alloc(): a leaf fast path, the rest a tail call. */
 __api void kmem_cache_free(struct kmem_cache *s, void *obj)
 {
+	struct page_desc *slab;
+
 	if (likely(obj && s && s->cpu_slab) &&
-	    likely(cache_slot_of(s, obj)) && likely(mag_free_fast(s, obj)))
+	    likely(slab = cache_slot_of(s, obj)) &&
+	    likely(mag_free_fast(s, obj, slab->node)))
 		return;
 	cache_free(s, obj, __builtin_return_address(0));
 }
@@ -531,7 +534,7 @@ __api void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p)
 		if (!s || !p[i] || !(slab = cache_slot_of(s, p[i])))
 			continue;
 		if (s->cpu_slab)
-			mag_free(s, p[i]);
+			mag_free(s, slab, p[i]);
 		else
 			slab_free(s, slab, p[i], __builtin_return_address(0));
 	}

@@ -149,6 +149,7 @@ void page_free(struct page_desc *head);
 void *page_address(const struct page_desc *d);
 unsigned long page_resident_bytes(int node);
 void page_set_limit(long pages);
+void page_set_node_limit(int node, long pages);	/* tests: -1 = none */
 void page_fork_prepare(void);
 void page_fork_parent(void);
 void page_fork_child(void);	/* tests: -1 = no limit */
@@ -160,7 +161,10 @@ int topology_init(void);
 int topology_nr_nodes(void);
 int numa_node_id(void);		/* node of the calling CPU */
 int topology_cpu_node(int cpu);
-bool topology_node_valid(int node);
+bool topology_node_valid(int node);	/* exists and may be used */
+bool topology_is_fake(void);		/* USLAB_FAKE_NUMA */
+int topology_distance(int a, int b);
+const int *topology_fallback(int node, int *nr);
 
 /* ---- slab.c: slabs of one cache ------------------------------------- */
 
@@ -177,6 +181,7 @@ struct kmem_cache_node {
 	unsigned long allocs, frees;	/* CONFIG_STATS */
 	unsigned long slabs_allocated, slabs_released;
 	unsigned long free_min;		/* least nr_free since last reap */
+	unsigned long remote_frees;	/* atomic: freed on other nodes' CPUs */
 } __cacheline_aligned;
 
 struct kmem_cache {
@@ -382,6 +387,8 @@ struct kmem_cache_cpu {
 	pthread_mutex_t lock;
 	struct magazine *frozen;	/* loaded, parked across fork() */
 	int node;
+	/* Other nodes' objects freed here, batched for home (lock). */
+	struct magazine *alien[MAX_NUMNODES];
 } __cacheline_aligned;
 
 int mag_cache_init(struct kmem_cache *s);

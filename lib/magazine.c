@@ -222,13 +222,55 @@ pop:
 	return mag_pop(m);
 }
 
+static inline int obj_node(const void *obj)
+{
+	return page_head_of(obj)->node;
+}
+
+/*
+ * Remote free (SLAB's alien caches): @obj's home is @node, not this
+ * CPU's.  It goes into this slot's alien magazine for @node; a full one
+ * is counted and handed to @node's depot, where that node's CPUs find
+ * it (or, past the depot's bound, its objects go back to their slabs).
+ * Never into this CPU's own magazines: node-local memory stays local.
+ */
+static void mag_free_remote(struct kmem_cache *s, struct kmem_cache_cpu *c,
+			    void *obj, int node)
+{
+	struct magazine *a = c->alien[node];
+
+	if (!a) {
+		a = depot_mag_new(s->depot[node]);
+		if (!a) {
+			__atomic_fetch_add(&s->node[node]->remote_frees, 1,
+					   __ATOMIC_RELAXED);
+			slab_free_many(s, &obj, 1);
+			return;
+		}
+		__atomic_store_n(&c->alien[node], a, __ATOMIC_RELEASE);
+	}
+	mag_push(a, obj);
+	if (a->rounds < a->capacity)
+		return;
+	__atomic_fetch_add(&s->node[node]->remote_frees,
+			   (unsigned long)a->rounds, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->alien[node],
+			 depot_get_empty(s, s->depot[node], a),
+			 __ATOMIC_RELEASE);
+}
+
 /* The mirror of mag_alloc_owned(): put @obj away for the owner of @c. */
 static void mag_free_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
 			   struct magazine **mp, void *obj)
 {
 	struct magazine *m = *mp, *prev = c->prev, *empty;
 	struct depot *d = s->depot[c->node];
+	int node = obj_node(obj);
 
+	if (unlikely(node != c->node)) {
+		mag_free_remote(s, c, obj, node);
+		return;
+	}
 	if (m && m->rounds && m->objs[m->rounds - 1] == obj) {
 		cache_bad_free(s, obj, "double free");
 		return;
@@ -349,7 +391,8 @@ static void mag_free_lockpath(struct kmem_cache *s, void *obj)
 	pthread_mutex_lock(&c->lock);
 	m = slot_loaded(c);
 	if (likely(m && m->rounds < m->capacity &&
-		   (!m->rounds || m->objs[m->rounds - 1] != obj))) {
+		   (!m->rounds || m->objs[m->rounds - 1] != obj) &&
+		   obj_node(obj) == c->node)) {
 		mag_push(m, obj);
 		pthread_mutex_unlock(&c->lock);
 		return;
@@ -415,7 +458,8 @@ void mag_free_bulk(struct kmem_cache *s, size_t n, void **p)
 		if (!c)
 			mag_free_nocpu(s, p[i]);
 		else if (m && m->rounds < m->capacity &&
-			 (!m->rounds || m->objs[m->rounds - 1] != p[i]))
+			 (!m->rounds || m->objs[m->rounds - 1] != p[i]) &&
+			 obj_node(p[i]) == c->node)
 			mag_push(m, p[i]);
 		else
 			mag_free_owned(s, c, &m, p[i]);
@@ -433,6 +477,26 @@ static void mag_flush(struct kmem_cache *s, struct magazine *m)
 	slab_free_many(s, m->objs, (size_t)m->rounds);
 	WRITE_ONCE(m->rounds, 0);
 	depot_mag_free(m);
+}
+
+/*
+ * Send @c's alien magazines home: their objects go back to their slabs
+ * (slot lock held; only slow paths touch aliens, so no fence is needed).
+ */
+static void mag_drain_aliens(struct kmem_cache *s, struct kmem_cache_cpu *c)
+{
+	unsigned int node;
+
+	for (node = 0; node < s->nr_nodes; node++) {
+		struct magazine *a = c->alien[node];
+
+		if (!a)
+			continue;
+		__atomic_fetch_add(&s->node[node]->remote_frees,
+				   (unsigned long)a->rounds, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->alien[node], NULL, __ATOMIC_RELEASE);
+		mag_flush(s, a);
+	}
 }
 
 /* CPUs drained per membarrier fence: bounds the stack array. */
@@ -460,6 +524,7 @@ void mag_drain(struct kmem_cache *s)
 							   __ATOMIC_ACQ_REL);
 			taken[2 * i + 1] = c->prev;
 			slot_set_prev(c, NULL);
+			mag_drain_aliens(s, c);
 			pthread_mutex_unlock(&c->lock);
 		}
 		/* Sections that loaded a taken pointer are over after this. */
@@ -475,7 +540,7 @@ void mag_drain(struct kmem_cache *s)
 unsigned long mag_cpu_objects(struct kmem_cache *s)
 {
 	unsigned long n = 0;
-	unsigned int cpu;
+	unsigned int cpu, node;
 
 	if (!s->cpu_slab)
 		return 0;
@@ -494,6 +559,11 @@ unsigned long mag_cpu_objects(struct kmem_cache *s)
 		m = __atomic_load_n(&c->frozen, __ATOMIC_ACQUIRE);
 		if (m)
 			n += (unsigned long)READ_ONCE(m->rounds);
+		for (node = 0; node < s->nr_nodes; node++) {
+			m = __atomic_load_n(&c->alien[node], __ATOMIC_ACQUIRE);
+			if (m)
+				n += (unsigned long)READ_ONCE(m->rounds);
+		}
 	}
 	uslab_rcu_read_unlock();
 	return n;

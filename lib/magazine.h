@@ -39,9 +39,13 @@ mag_alloc_fast(struct kmem_cache *s, void **objp)
 	return true;
 }
 
-/* The mirror of mag_alloc_fast(): push @obj, a validated slot of @s. */
+/*
+ * The mirror of mag_alloc_fast(): push @obj, a validated slot of @s
+ * whose home is @node.  An object of another node is never put in this
+ * CPU's magazines: the slow path batches it for home (remote free).
+ */
 static __attribute__((always_inline)) inline bool
-mag_free_fast(struct kmem_cache *s, void *obj)
+mag_free_fast(struct kmem_cache *s, void *obj, int node)
 {
 	long off = percpu_rseq_off;
 	int cpu, ret;
@@ -49,6 +53,13 @@ mag_free_fast(struct kmem_cache *s, void *obj)
 	do {
 		cpu = rseq_cpu_id(off);
 		if (unlikely((unsigned int)cpu >= nr_cpu_ids))
+			return false;
+		/*
+		 * Checked against the CPU the section will verify: a thread
+		 * that moves to another node after this aborts the section
+		 * and checks again.
+		 */
+		if (unlikely(s->cpu_slab[cpu].node != node))
 			return false;
 		/*
 		 * The CPU orders this push before a later pop on it; TSan
@@ -71,11 +82,11 @@ mag_alloc(struct kmem_cache *s)
 	return mag_alloc_slow(s);
 }
 
-/* Put away @obj, already validated as a slot of @s. */
+/* Put away @obj, already validated as a slot of @s's slab @slab. */
 static __attribute__((always_inline)) inline void
-mag_free(struct kmem_cache *s, void *obj)
+mag_free(struct kmem_cache *s, struct page_desc *slab, void *obj)
 {
-	if (unlikely(!mag_free_fast(s, obj)))
+	if (unlikely(!mag_free_fast(s, obj, slab->node)))
 		mag_free_slow(s, obj);
 }
 

@@ -14,7 +14,10 @@
  * with a binary buddy system.  Memory is committed (made readable and
  * writable) in PAGE_MAX_ORDER chunks as the node's high-water mark grows;
  * a freed block is returned to the OS with MADV_DONTNEED before it goes
- * back to the buddy lists, so free blocks cost no resident memory.
+ * back to the buddy lists, so free blocks cost no resident memory.  On a
+ * real multi-node machine each node's arena is bound to its node with
+ * mbind(MPOL_BIND); the node of an address is (p - base) / arena size,
+ * and every descriptor records it.
  *
  * Locking: one mutex per node (struct page_node.lock) guards that node's
  * buddy lists, its high-water mark and the type/order of its descriptors.
@@ -22,6 +25,7 @@
  * system call that can block for long, except mprotect on growth.
  */
 #include <errno.h>
+#include <numaif.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -55,6 +59,14 @@ void page_set_limit(long pages)
 	WRITE_ONCE(page_limit, pages);
 }
 
+/* Test hook: the same ceiling for one node's resident pages. */
+static long node_limit[MAX_NUMNODES] = { [0 ... MAX_NUMNODES - 1] = -1 };
+
+void page_set_node_limit(int node, long pages)
+{
+	WRITE_ONCE(node_limit[node], pages);
+}
+
 static bool page_over_limit(unsigned int order)
 {
 	long limit = READ_ONCE(page_limit);
@@ -81,6 +93,34 @@ static inline struct page_desc *node_desc(int node, unsigned long pfn)
 void *page_address(const struct page_desc *d)
 {
 	return page_map.base + (desc_pfn(d) << PAGE_SHIFT);
+}
+
+/*
+ * Bind each usable node's arena to that node (MPOL_BIND), so the kernel
+ * places every page committed there on it, whichever CPU first touches
+ * it.  Not for the fake topology (its nodes are labels) nor for one
+ * node.  A refusal is reported once: placement then follows first touch.
+ */
+static void page_bind_nodes(char *base, unsigned long node_bytes,
+			    int nr_nodes)
+{
+	int n;
+
+	if (nr_nodes < 2 || topology_is_fake())
+		return;
+	for (n = 0; n < nr_nodes; n++) {
+		unsigned long mask[(MAX_NUMNODES + 63) / 64] = { 0 };
+
+		if (!topology_node_valid(n))
+			continue;
+		mask[n / 64] = 1UL << (n % 64);
+		if (mbind(base + (unsigned long)n * node_bytes, node_bytes,
+			  MPOL_BIND, mask, MAX_NUMNODES + 1, 0)) {
+			uslab_report("mbind(node %d): %s; pages follow first "
+				     "touch", n, strerror(errno));
+			return;
+		}
+	}
 }
 
 int page_init(int nr_nodes)
@@ -114,6 +154,7 @@ int page_init(int nr_nodes)
 		return -1;
 	}
 
+	page_bind_nodes(base, node_bytes, nr_nodes);
 	page_map.base = base;
 	page_map.end = base + total;
 	page_map.descs = descs;
@@ -164,6 +205,13 @@ struct page_desc *page_alloc(int node, unsigned int order)
 		return NULL;
 	}
 	pthread_mutex_lock(&pn->lock);
+	if (unlikely(READ_ONCE(node_limit[node]) >= 0) &&
+	    (long)(pn->resident + (1UL << order)) >
+	    READ_ONCE(node_limit[node])) {
+		pthread_mutex_unlock(&pn->lock);
+		errno = ENOMEM;
+		return NULL;
+	}
 	for (o = order; o <= PAGE_MAX_ORDER; o++)
 		if (!list_empty(&pn->free_area[o]))
 			break;

@@ -339,20 +339,23 @@ static void *slab_alloc_on_node(struct kmem_cache *s, int node, void *caller)
 
 /*
  * Allocate one object, preferring @node (a valid node).  Unless
- * __GFP_THISNODE, an exhausted node falls back to the others in order.
- * NULL with errno ENOMEM when no node has memory.
+ * __GFP_THISNODE, an exhausted node falls back to the other usable
+ * nodes, nearest first.  NULL with errno ENOMEM when none has memory.
  */
 void *slab_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
 {
-	unsigned int i;
+	const int *order;
+	int i, nr;
 	void *obj;
 
 	obj = slab_alloc_on_node(s, node, caller);
 	if (likely(obj) || (gfp & __GFP_THISNODE))
 		return obj;
-	for (i = 1; i < s->nr_nodes; i++) {
-		obj = slab_alloc_on_node(s, (int)((node + i) % s->nr_nodes),
-					 caller);
+	order = topology_fallback(node, &nr);
+	for (i = 0; i < nr; i++) {
+		if (order[i] == node)
+			continue;
+		obj = slab_alloc_on_node(s, order[i], caller);
 		if (obj)
 			return obj;
 	}

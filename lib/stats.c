@@ -45,6 +45,7 @@ __api int uslab_cache_info(struct kmem_cache *s, struct uslab_cache_info *info)
 		info->frees += n->frees;
 		info->slabs_allocated += n->slabs_allocated;
 		info->slabs_released += n->slabs_released;
+		info->remote_frees += READ_ONCE(n->remote_frees);
 		pthread_mutex_unlock(&n->lock);
 	}
 	for (i = 0; s->cpu_slab && i < s->nr_nodes; i++) {

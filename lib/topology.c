@@ -1,32 +1,131 @@
 // SPDX-License-Identifier: MIT
 /*
- * topology.c - CPUs and NUMA nodes, from libnuma.
+ * topology.c - CPUs and NUMA nodes: which nodes this process may use, the
+ * CPU-to-node map, distances and each node's fallback order.
  *
- * Reads the machine's node count and CPU-to-node map once at start-up.
- * Nodes beyond CONFIG_MAX_NODES are not used (said once on stderr): their
- * CPUs allocate from node 0.  When libnuma reports NUMA as unavailable
- * the machine is one node.  Binding memory to nodes and the fake
- * topology for tests come with the NUMA work.  The map is written
- * once before any cache exists and read-only afterwards: no locking.
+ * Real topology comes from libnuma.  A node is usable when the process
+ * may allocate there (numa_get_mems_allowed(): cpusets, numactl
+ * --membind, set_mempolicy) and it has memory; a CPU of an unusable node
+ * is mapped to the nearest usable one.  Nodes beyond CONFIG_MAX_NODES are
+ * not used (said once on stderr).  When libnuma reports NUMA as
+ * unavailable the machine is one node.
+ *
+ * USLAB_FAKE_NUMA=N (1..CONFIG_MAX_NODES) splits the configured CPUs into
+ * N nodes of consecutive CPU numbers, with distance 10 to itself and 20
+ * to every other node, so that every per-node path (lists, depots,
+ * remote frees, fallback) runs on a one-node machine.  Fake nodes' pages
+ * are labelled in the page descriptors but not bound (page.c asks
+ * topology_is_fake()).
+ *
+ * Locking: everything here is written once by topology_init(), under the
+ * library's pthread_once, before any cache exists; read-only afterwards.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <numa.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
 
 #include "internal.h"
 
 static int nr_nodes = 1;
+static bool usable[MAX_NUMNODES] = { true };
+static int fake_nodes;
 static int nr_cpus_mapped;
-static int *cpu_node;		/* CPU number -> node, or NULL */
+static int *cpu_node;			/* CPU number -> usable node */
+static unsigned char distance[MAX_NUMNODES][MAX_NUMNODES];
+static int fallback[MAX_NUMNODES][MAX_NUMNODES];	/* usable, nearest first */
+static int nr_usable = 1;
 
-int topology_init(void)
+static int parse_fake(void)
 {
-	int cpus, cpu, max;
+	const char *env = getenv("USLAB_FAKE_NUMA");
+	char *end;
+	long n;
 
-	if (numa_available() < 0)
+	if (!env || !*env)
 		return 0;
-	max = numa_max_node() + 1;
+	n = strtol(env, &end, 10);
+	if (*end || n < 1 || n > MAX_NUMNODES) {
+		uslab_report("USLAB_FAKE_NUMA=%s: expected 1..%d; using the "
+			     "real topology", env, MAX_NUMNODES);
+		return 0;
+	}
+	return (int)n;
+}
+
+static int nearest_usable(int node)
+{
+	int best = -1, i;
+
+	for (i = 0; i < nr_nodes; i++)
+		if (usable[i] && (best < 0 ||
+				  distance[node][i] < distance[node][best]))
+			best = i;
+	return best < 0 ? 0 : best;
+}
+
+/* For each node, the usable nodes ordered by distance, then by number. */
+static void build_fallback(void)
+{
+	int from, i, j, n;
+
+	for (from = 0; from < nr_nodes; from++) {
+		n = 0;
+		for (i = 0; i < nr_nodes; i++)
+			if (usable[i])
+				fallback[from][n++] = i;
+		for (i = 1; i < n; i++) {	/* insertion sort, stable */
+			int v = fallback[from][i];
+
+			for (j = i; j > 0 && distance[from][fallback[from][j - 1]] >
+					     distance[from][v]; j--)
+				fallback[from][j] = fallback[from][j - 1];
+			fallback[from][j] = v;
+		}
+		nr_usable = n;
+	}
+}
+
+static int map_cpus(int cpus)
+{
+	int cpu;
+
+	cpu_node = calloc((size_t)cpus, sizeof(*cpu_node));
+	if (!cpu_node)
+		return -1;
+	for (cpu = 0; cpu < cpus; cpu++) {
+		int node = fake_nodes ? (int)((long)cpu * fake_nodes / cpus) :
+			   numa_node_of_cpu(cpu);
+
+		if (node < 0 || node >= nr_nodes || !usable[node])
+			node = nearest_usable(node >= 0 && node < nr_nodes ?
+					      node : 0);
+		cpu_node[cpu] = node;
+	}
+	nr_cpus_mapped = cpus;
+	return 0;
+}
+
+static void init_fake(void)
+{
+	int a, b;
+
+	nr_nodes = fake_nodes;
+	for (a = 0; a < nr_nodes; a++) {
+		usable[a] = true;
+		for (b = 0; b < nr_nodes; b++)
+			distance[a][b] = a == b ? 10 : 20;
+	}
+}
+
+static void init_real(void)
+{
+	struct bitmask *allowed = numa_get_mems_allowed();
+	int max = numa_max_node() + 1, a, b;
+
 	if (max > MAX_NUMNODES) {
 		uslab_report("%d NUMA nodes, built for at most %d "
 			     "(CONFIG_MAX_NODES); using the first %d",
@@ -34,22 +133,39 @@ int topology_init(void)
 		max = MAX_NUMNODES;
 	}
 	nr_nodes = max;
+	for (a = 0; a < nr_nodes; a++) {
+		usable[a] = numa_bitmask_isbitset(allowed, (unsigned int)a) &&
+			    numa_node_size64(a, NULL) > 0;
+		for (b = 0; b < nr_nodes; b++) {
+			int d = numa_distance(a, b);
 
-	cpus = numa_num_configured_cpus();
-	if (cpus <= 0)
-		return 0;
-	cpu_node = calloc((size_t)cpus, sizeof(*cpu_node));
-	if (!cpu_node)
-		return -1;
-	for (cpu = 0; cpu < cpus; cpu++) {
-		int node = numa_node_of_cpu(cpu);
-
-		cpu_node[cpu] = (node >= 0 && node < nr_nodes) ? node : 0;
+			distance[a][b] = (unsigned char)(d > 0 && d < 256 ? d :
+							 a == b ? 10 : 20);
+		}
 	}
-	nr_cpus_mapped = cpus;
-	return 0;
+	numa_bitmask_free(allowed);
+	for (a = 0; a < nr_nodes && !usable[a]; a++)
+		;
+	if (a == nr_nodes)
+		usable[0] = true;	/* libnuma disagrees with itself */
 }
 
+int topology_init(void)
+{
+	int cpus = get_nprocs_conf();
+
+	fake_nodes = parse_fake();
+	if (fake_nodes)
+		init_fake();
+	else if (numa_available() >= 0)
+		init_real();
+	else
+		distance[0][0] = 10;
+	build_fallback();
+	return map_cpus(cpus > 0 ? cpus : 1);
+}
+
+/* Node ids 0..topology_nr_nodes()-1 have arenas; some may be unusable. */
 int topology_nr_nodes(void)
 {
 	return nr_nodes;
@@ -57,10 +173,27 @@ int topology_nr_nodes(void)
 
 bool topology_node_valid(int node)
 {
-	return node >= 0 && node < nr_nodes;
+	return node >= 0 && node < nr_nodes && usable[node];
 }
 
-/* Node of CPU @cpu (0 for CPUs libnuma did not map). */
+bool topology_is_fake(void)
+{
+	return fake_nodes > 0;
+}
+
+int topology_distance(int a, int b)
+{
+	return distance[a][b];
+}
+
+/* Usable nodes nearest first from @node (itself first if usable). */
+const int *topology_fallback(int node, int *nr)
+{
+	*nr = nr_usable;
+	return fallback[node];
+}
+
+/* Node of CPU @cpu (a usable node; 0 for CPUs libnuma did not map). */
 int topology_cpu_node(int cpu)
 {
 	if (cpu < 0 || cpu >= nr_cpus_mapped)
@@ -70,12 +203,7 @@ int topology_cpu_node(int cpu)
 
 int numa_node_id(void)
 {
-	int cpu;
-
 	if (nr_nodes == 1)
 		return 0;
-	cpu = sched_getcpu();
-	if (cpu < 0 || cpu >= nr_cpus_mapped)
-		return 0;
-	return cpu_node[cpu];
+	return topology_cpu_node(sched_getcpu());
 }

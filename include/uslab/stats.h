@@ -41,6 +41,7 @@ struct uslab_cache_info {
 	unsigned long depot_empty;	/* empty magazines in the depots */
 	unsigned long depot_exchanges;	/* magazines handed out by depots */
 	unsigned int mag_capacity;	/* rounds of new magazines (node 0) */
+	unsigned long remote_frees;	/* freed on a CPU of another node */
 	unsigned long slab_bytes;	/* memory in slabs */
 	unsigned long desc_bytes;	/* page descriptors for those slabs */
 	unsigned long allocs;		/* CONFIG_STATS only */

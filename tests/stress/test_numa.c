@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Per-node paths on a fake topology, and real placement where the
+ * machine has the nodes.
+ *
+ * main() runs the "fake" suite twice, with USLAB_FAKE_NUMA=2 and =4
+ * (=4 not under valgrind, which will not reserve four 16 GiB arenas)
+ * (Check forks every test, so each child starts the library with the
+ * topology of that round), then the "real" suite with the machine's own
+ * topology.  The real placement test asks the kernel (move_pages with
+ * NULL nodes) where each touched page of kmem_cache_alloc_node(node)
+ * objects is; on a one-node machine it says SKIP and checks nothing.
+ * It prints one combined Check summary line last.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <numa.h>
+#include <numaif.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include <uslab/slab.h>
+#include <uslab/stats.h>
+
+#include "internal.h"
+
+static struct kmem_cache *mk(const char *name)
+{
+	struct kmem_cache *s = kmem_cache_create(name, 64, 0, 0, NULL);
+
+	ck_assert_ptr_nonnull(s);
+	reaper_set_interval(0);		/* counts below must hold still */
+	return s;
+}
+
+static int node_of(const void *obj)
+{
+	return page_head_of(obj)->node;
+}
+
+/* A CPU of @node, or -1 when no CPU maps there. */
+static int cpu_of_node(int node)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_CONF), cpu;
+
+	for (cpu = 0; cpu < cpus; cpu++)
+		if (topology_cpu_node((int)cpu) == node)
+			return (int)cpu;
+	return -1;
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(set), &set), 0);
+}
+
+/* ---- Fake topology --------------------------------------------------- */
+
+START_TEST(test_topology)
+{
+	int want = atoi(getenv("USLAB_FAKE_NUMA")), n, m, nr;
+	const int *order;
+
+	ck_assert_ptr_nonnull(mk("numa-topo"));
+	ck_assert(topology_is_fake());
+	ck_assert_int_eq(topology_nr_nodes(), want);
+	for (n = 0; n < want; n++) {
+		ck_assert(topology_node_valid(n));
+		order = topology_fallback(n, &nr);
+		ck_assert_int_eq(nr, want);
+		ck_assert_int_eq(order[0], n);	/* itself first */
+		for (m = 0; m < want; m++)
+			ck_assert_int_eq(topology_distance(n, m),
+					 n == m ? 10 : 20);
+	}
+	ck_assert(!topology_node_valid(want));
+	ck_assert(!topology_node_valid(-2));
+	/* CPU 0 is on node 0; the last CPU on the last node with CPUs. */
+	ck_assert_int_eq(topology_cpu_node(0), 0);
+}
+END_TEST
+
+/* alloc_node() on every node gives that node's objects; counts add up. */
+START_TEST(test_alloc_node_everywhere)
+{
+	struct kmem_cache *s = mk("numa-everywhere");
+	int nodes = topology_nr_nodes(), n, i;
+	struct uslab_cache_info info;
+	unsigned long active = 0, total = 0;
+	void *p[8][100];
+
+	for (n = 0; n < nodes; n++)
+		for (i = 0; i < 100; i++) {
+			p[n][i] = kmem_cache_alloc_node(s, GFP_KERNEL, n);
+			ck_assert_ptr_nonnull(p[n][i]);
+			ck_assert_int_eq(node_of(p[n][i]), n);
+		}
+	ck_assert_int_eq(uslab_cache_info(s, &info), 0);
+	for (n = 0; n < nodes; n++) {
+		active += s->node[n]->active_objects;
+		total += s->node[n]->total_objects;
+		ck_assert_uint_ge(s->node[n]->active_objects, 100);
+	}
+	ck_assert_uint_eq(info.active_objs + info.cpu_cached_objs +
+			  info.depot_objs, active);
+	ck_assert_uint_eq(info.total_objs, total);
+	ck_assert_uint_eq(info.active_objs, (unsigned long)nodes * 100);
+
+	/* An invalid node: NULL with EINVAL, as documented. */
+	errno = 0;
+	{
+		struct capture c;
+
+		capture_begin(&c);
+		ck_assert_ptr_null(kmem_cache_alloc_node(s, GFP_KERNEL,
+							 nodes));
+		capture_end(&c);
+		ck_assert_reported(&c, "does not exist");
+	}
+	ck_assert_int_eq(errno, EINVAL);
+
+	for (n = 0; n < nodes; n++)
+		for (i = 0; i < 100; i++)
+			kmem_cache_free(s, p[n][i]);
+	/* Shrink empties every node. */
+	ck_assert_int_eq(kmem_cache_shrink(s), 0);
+	for (n = 0; n < nodes; n++)
+		ck_assert_uint_eq(s->node[n]->nr_partial + s->node[n]->nr_full +
+				  s->node[n]->nr_free, 0);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/*
+ * An object freed on a CPU of another node goes home, batched, and never
+ * into the freeing CPU's magazines; remote frees are counted at home.
+ */
+START_TEST(test_remote_free)
+{
+	struct kmem_cache *s = mk("numa-remote");
+	int home, here = 0, cpu = cpu_of_node(0), i;
+	enum { K = 500 };
+	static void *p[K];
+	struct uslab_cache_info info;
+
+	ck_assert_int_ge(cpu, 0);
+	pin(cpu);
+	home = topology_nr_nodes() - 1;		/* not node 0 */
+	for (i = 0; i < K; i++) {
+		p[i] = kmem_cache_alloc_node(s, GFP_KERNEL, home);
+		ck_assert_int_eq(node_of(p[i]), home);
+	}
+	for (i = 0; i < K; i++)
+		kmem_cache_free(s, p[i]);
+	/* This CPU's own magazines hold none of them. */
+	for (i = 0; i < K; i++) {
+		p[i] = kmem_cache_alloc(s, GFP_KERNEL);
+		ck_assert_int_eq(node_of(p[i]), here);
+	}
+	for (i = 0; i < K; i++)
+		kmem_cache_free(s, p[i]);
+
+	mag_drain(s);
+	ck_assert_uint_eq(s->node[home]->remote_frees, K);
+	ck_assert_uint_eq(s->node[home]->active_objects, 0);
+	ck_assert_uint_eq(s->node[here]->remote_frees, 0);
+	ck_assert_int_eq(uslab_cache_info(s, &info), 0);
+	ck_assert_uint_eq(info.remote_frees, K);
+	ck_assert_uint_eq(info.active_objs, 0);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/* __GFP_THISNODE on an exhausted node fails; without it, fallback. */
+START_TEST(test_thisnode_exhaustion)
+{
+	struct kmem_cache *s = mk("numa-thisnode");
+	int full = topology_nr_nodes() - 1, near, nr;
+	void *a, *b;
+	struct capture c;
+
+	page_set_node_limit(full, 0);
+	capture_begin(&c);
+	errno = 0;
+	a = kmem_cache_alloc_node(s, GFP_KERNEL | __GFP_THISNODE, full);
+	capture_end(&c);
+	ck_assert_ptr_null(a);
+	ck_assert_int_eq(errno, ENOMEM);
+	ck_assert_reported(&c, "out of memory on node");
+
+	b = kmem_cache_alloc_node(s, GFP_KERNEL, full);
+	ck_assert_ptr_nonnull(b);
+	near = topology_fallback(full, &nr)[1];	/* nearest other node */
+	ck_assert_int_eq(node_of(b), near);
+	page_set_node_limit(full, -1);
+	kmem_cache_free(s, b);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+struct pinned {
+	pthread_t th;
+	int cpu;
+	int bad;
+};
+
+static struct kmem_cache *pinned_cache;
+
+static void *pinned_main(void *arg)
+{
+	struct pinned *w = arg;
+	void *p[200];
+	int i, node = topology_cpu_node(w->cpu);
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	for (i = 0; i < 200; i++) {
+		p[i] = kmem_cache_alloc(pinned_cache, GFP_KERNEL);
+		if (!p[i] || node_of(p[i]) != node)
+			w->bad++;
+	}
+	for (i = 0; i < 200; i++)
+		kmem_cache_free(pinned_cache, p[i]);
+	return NULL;
+}
+
+/* Threads pinned to each CPU get their own node's objects. */
+START_TEST(test_pinned_threads_local)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN), i;
+	struct pinned w[64] = { 0 };
+
+	pinned_cache = mk("numa-pinned");
+	cpus = MIN(cpus, 64);
+	for (i = 0; i < cpus; i++) {
+		w[i].cpu = (int)i;
+		ck_assert_int_eq(pthread_create(&w[i].th, NULL, pinned_main,
+						&w[i]), 0);
+	}
+	for (i = 0; i < cpus; i++) {
+		pthread_join(w[i].th, NULL);
+		ck_assert_int_eq(w[i].bad, 0);
+	}
+	ck_assert_uint_eq(pinned_cache->node[0]->remote_frees, 0);
+	kmem_cache_destroy(pinned_cache);
+}
+END_TEST
+
+/* ---- Real placement ------------------------------------------------- */
+
+START_TEST(test_real_placement)
+{
+	struct kmem_cache *s;
+	int nodes, n, i, bad = 0;
+	enum { PER = 64 };
+	void *p[MAX_NUMNODES][PER];
+
+	ck_assert(!topology_is_fake());
+	if (numa_available() < 0 || numa_num_configured_nodes() < 2) {
+		printf("SKIP: real placement needs 2 or more NUMA nodes; "
+		       "this machine has %d\n",
+		       numa_available() < 0 ? 1 : numa_num_configured_nodes());
+		return;
+	}
+	s = kmem_cache_create("numa-place", 4096, 0, 0, NULL);
+	nodes = topology_nr_nodes();
+	for (n = 0; n < nodes; n++) {
+		if (!topology_node_valid(n))
+			continue;
+		for (i = 0; i < PER; i++) {
+			void *page;
+			int status = -1;
+
+			p[n][i] = kmem_cache_alloc_node(s, GFP_KERNEL |
+							__GFP_THISNODE, n);
+			ck_assert_ptr_nonnull(p[n][i]);
+			memset(p[n][i], 0x5a, 4096);	/* touch */
+			page = (void *)((uintptr_t)p[n][i] & ~(PAGE_SIZE - 1));
+			ck_assert_int_eq(move_pages(0, 1, &page, NULL, &status,
+						    0), 0);
+			if (status != n)
+				bad++;
+		}
+		printf("node %d: %d pages checked\n", n, PER);
+	}
+	ck_assert_int_eq(bad, 0);
+	for (n = 0; n < nodes; n++)
+		for (i = 0; topology_node_valid(n) && i < PER; i++)
+			kmem_cache_free(s, p[n][i]);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+static int run_counted(Suite *s, int *checks, int *failed, int *errors)
+{
+	SRunner *sr = srunner_create(s);
+	TestResult **r;
+	int i, n;
+
+	srunner_run_all(sr, CK_NORMAL);
+	n = srunner_ntests_run(sr);
+	r = srunner_results(sr);
+	for (i = 0; i < n; i++) {
+		(*checks)++;
+		if (tr_rtype(r[i]) == CK_FAILURE)
+			(*failed)++;
+		else if (tr_rtype(r[i]) == CK_ERROR)
+			(*errors)++;
+	}
+	free(r);
+	srunner_free(sr);
+	return 0;
+}
+
+static Suite *fake_suite(const char *name)
+{
+	Suite *s = suite_create(name);
+	TCase *tc = tcase_create("fake");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_topology);
+	tcase_add_test(tc, test_alloc_node_everywhere);
+	tcase_add_test(tc, test_remote_free);
+	tcase_add_test(tc, test_thisnode_exhaustion);
+	tcase_add_test(tc, test_pinned_threads_local);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+static Suite *real_suite(void)
+{
+	Suite *s = suite_create("numa-real");
+	TCase *tc = tcase_create("real");
+
+	tcase_add_test(tc, test_real_placement);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	int checks = 0, failed = 0, errors = 0;
+
+	setenv("USLAB_FAKE_NUMA", "2", 1);
+	run_counted(fake_suite("numa-fake-2"), &checks, &failed, &errors);
+	/*
+	 * Four 16 GiB arenas are more address space than valgrind hands
+	 * out; the 2-node round covers the same paths there.
+	 */
+	if (getenv("USLAB_TEST_VALGRIND")) {
+		printf("SKIP: USLAB_FAKE_NUMA=4 under valgrind (address "
+		       "space)\n");
+	} else {
+		setenv("USLAB_FAKE_NUMA", "4", 1);
+		run_counted(fake_suite("numa-fake-4"), &checks, &failed,
+			    &errors);
+	}
+	unsetenv("USLAB_FAKE_NUMA");
+	run_counted(real_suite(), &checks, &failed, &errors);
+	printf("%d%%: Checks: %d, Failures: %d, Errors: %d\n",
+	       checks ? 100 * (checks - failed - errors) / checks : 0,
+	       checks, failed, errors);
+	return failed || errors ? EXIT_FAILURE : EXIT_SUCCESS;
+}
