@@ -193,12 +193,17 @@ static void depot_lock(struct depot *d)
 }
 
 /*
- * Link @m in front of *@head.  The release store publishes m->next (and
- * m's other fields) before m becomes reachable to walkers.
+ * Link @m in front of *@head.  Every store of a link a walker may follow
+ * (a head or a ->next) is a release, and walkers load links with
+ * acquire: whichever path of links a walker takes, each hop carries the
+ * initialisation of the magazine it leads to, which its last writer saw
+ * under the depot lock.  (A relaxed ->next store made a walker that
+ * reached the magazine through a stale ->next see it uninitialised;
+ * TSan caught it.)  On x86-64 these are plain stores.
  */
 static void list_push_locked(struct magazine **head, struct magazine *m)
 {
-	__atomic_store_n(&m->next, *head, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->next, *head, __ATOMIC_RELEASE);
 	__atomic_store_n(head, m, __ATOMIC_RELEASE);
 }
 
@@ -211,7 +216,7 @@ static struct magazine *list_pop_locked(struct magazine **head)
 	struct magazine *m = *head;
 
 	if (m)
-		__atomic_store_n(head, m->next, __ATOMIC_RELAXED);
+		__atomic_store_n(head, m->next, __ATOMIC_RELEASE);
 	return m;
 }
 
@@ -241,7 +246,7 @@ static struct magazine *pop_empty_locked(struct depot *d,
 			return m;
 		}
 		/* Outgrown: free it (after the unlock) and try the next. */
-		__atomic_store_n(&m->next, *dropped, __ATOMIC_RELAXED);
+		__atomic_store_n(&m->next, *dropped, __ATOMIC_RELEASE);
 		*dropped = m;
 	}
 	return NULL;
@@ -338,7 +343,7 @@ static struct magazine *list_cut_tail_locked(struct magazine **head,
 		link = &(*link)->next;
 	tail = *link;
 	/* Walkers past this point finish on the detached chain. */
-	__atomic_store_n(link, NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(link, NULL, __ATOMIC_RELEASE);
 	return tail;
 }
 

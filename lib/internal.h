@@ -215,6 +215,7 @@ struct kmem_cache {
 
 	/* Magazine layer; cpu_slab is NULL for caches that bypass it. */
 	struct kmem_cache_cpu *cpu_slab;	/* [nr_cpu_ids] */
+	struct magazine **cpu_alien;		/* [nr_cpu_ids][nr_nodes] */
 	struct depot *depot[MAX_NUMNODES];
 };
 
@@ -382,13 +383,17 @@ void reaper_set_interval(unsigned int ms);
  * guarded by @lock.
  */
 struct kmem_cache_cpu {
+	/* First line: what the fast path reads. */
 	struct magazine *loaded;
+	int node;
 	struct magazine *prev;
 	pthread_mutex_t lock;
 	struct magazine *frozen;	/* loaded, parked across fork() */
-	int node;
-	/* Other nodes' objects freed here, batched for home (lock). */
-	struct magazine *alien[MAX_NUMNODES];
+	/*
+	 * Other nodes' objects freed here, batched for home (lock):
+	 * nr_nodes pointers, kept outside so the slot stays 128 bytes.
+	 */
+	struct magazine **alien;
 } __cacheline_aligned;
 
 int mag_cache_init(struct kmem_cache *s);

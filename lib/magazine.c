@@ -50,7 +50,11 @@
 
 BUILD_BUG_ON(offsetof(struct magazine, rounds) != 0);
 BUILD_BUG_ON(offsetof(struct magazine, capacity) != 8);
+BUILD_BUG_ON(offsetof(struct magazine, node) != 24);
+/* Slots are indexed by CPU on every call: a shift, not a multiply. */
+BUILD_BUG_ON(!IS_POWER_OF_2(sizeof(struct kmem_cache_cpu)));
 BUILD_BUG_ON(offsetof(struct magazine, objs) != 32);
+BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, node) >= CACHE_LINE_SIZE);
 
 int mag_cache_init(struct kmem_cache *s)
 {
@@ -64,8 +68,10 @@ int mag_cache_init(struct kmem_cache *s)
 		if (!s->depot[i])
 			goto fail;
 	}
+	s->cpu_alien = calloc((size_t)nr_cpu_ids * s->nr_nodes,
+			      sizeof(*s->cpu_alien));
 	s->cpu_slab = aligned_alloc(CACHE_LINE_SIZE, bytes);
-	if (!s->cpu_slab)
+	if (!s->cpu_slab || !s->cpu_alien)
 		goto fail;
 	memset(s->cpu_slab, 0, bytes);
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
@@ -73,6 +79,7 @@ int mag_cache_init(struct kmem_cache *s)
 
 		pthread_mutex_init(&c->lock, NULL);
 		c->node = topology_cpu_node((int)cpu);
+		c->alien = s->cpu_alien + (size_t)cpu * s->nr_nodes;
 	}
 	return 0;
 fail:
@@ -91,6 +98,8 @@ void mag_cache_free(struct kmem_cache *s)
 		free(s->cpu_slab);
 		s->cpu_slab = NULL;
 	}
+	free(s->cpu_alien);
+	s->cpu_alien = NULL;
 	for (i = 0; i < MAX_NUMNODES; i++) {
 		depot_destroy(s->depot[i]);
 		s->depot[i] = NULL;

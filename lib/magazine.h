@@ -55,18 +55,16 @@ mag_free_fast(struct kmem_cache *s, void *obj, int node)
 		if (unlikely((unsigned int)cpu >= nr_cpu_ids))
 			return false;
 		/*
-		 * Checked against the CPU the section will verify: a thread
-		 * that moves to another node after this aborts the section
-		 * and checks again.
-		 */
-		if (unlikely(s->cpu_slab[cpu].node != node))
-			return false;
-		/*
 		 * The CPU orders this push before a later pop on it; TSan
 		 * cannot see that, so say it (no code outside TSan).
 		 */
 		tsan_release(&s->cpu_slab[cpu].loaded);
-		ret = rseq_mag_push(off, cpu, &s->cpu_slab[cpu].loaded, obj);
+		/*
+		 * The section compares @node with the loaded magazine's,
+		 * which is this CPU's node: checked on the CPU it commits on.
+		 */
+		ret = rseq_mag_push(off, cpu, &s->cpu_slab[cpu].loaded, obj,
+				    node);
 	} while (unlikely(ret == RSEQ_ABORTED));
 	return ret == RSEQ_OK;
 }

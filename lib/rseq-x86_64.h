@@ -21,7 +21,8 @@
  * mutex or membarrier(), which order the rest (see magazine.c).
  *
  * The sections read the magazine through fixed offsets, checked by
- * BUILD_BUG_ON in magazine.c: rounds at 0, capacity at 8, objs[] at 32.
+ * BUILD_BUG_ON in magazine.c: rounds at 0, capacity at 8, node at 24,
+ * objs[] at 32.
  *
  * Layout follows the kernel ABI: struct rseq_cs {u32 version, flags;
  * u64 start_ip, post_commit_offset, abort_ip} aligned 32 in __rseq_cs;
@@ -119,17 +120,21 @@ aborted:
 }
 
 /*
- * Push: if *@loadedp is a magazine with room, and its top object is not
- * @obj (the naive double free, left to the slow path to report), write
- * @obj into the next slot and commit rounds + 1.  The slot write before
- * the commit is invisible until the commit: a section aborted after it
- * leaves only a dead slot above rounds.
+ * Push: if *@loadedp is a magazine of node @node with room, and its top
+ * object is not @obj (the naive double free, left to the slow path to
+ * report), write @obj into the next slot and commit rounds + 1.  The
+ * slot write before the commit is invisible until the commit: a section
+ * aborted after it leaves only a dead slot above rounds.  A magazine of
+ * another node (the thread is on another node's CPU) sends the object
+ * to the slow path, which frees it remotely.
  */
 static __attribute__((always_inline)) inline int
-rseq_mag_push(long off, int cpu, void *loadedp, void *obj)
+rseq_mag_push(long off, int cpu, void *loadedp, void *obj, long node)
 {
 	__asm__ goto(__RSEQ_CS_DESC
 		     __RSEQ_LOAD_MAG
+		     "cmpq %[node], 24(%%rax)\n\t"
+		     "jne %l[slow]\n\t"
 		     "cmpq 8(%%rax), %%rcx\n\t"
 		     "jae %l[slow]\n\t"
 		     "testq %%rcx, %%rcx\n\t"
@@ -143,7 +148,7 @@ rseq_mag_push(long off, int cpu, void *loadedp, void *obj)
 		     __RSEQ_ABORT
 		     :
 		     : [off] "r"(off), [cpu] "r"(cpu),
-		       [loaded] "r"(loadedp), [obj] "r"(obj)
+		       [loaded] "r"(loadedp), [obj] "r"(obj), [node] "r"(node)
 		     : "memory", "cc", "rax", "rcx"
 		     : aborted, slow);
 	return RSEQ_OK;

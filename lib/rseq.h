@@ -20,8 +20,8 @@ static inline int rseq_cpu_id(long off) { (void)off; return -1; }
 static inline char *rseq_thread_pointer(void) { return NULL; }
 static inline int rseq_mag_pop(long o, int c, void *l, void **p)
 { (void)o; (void)c; (void)l; (void)p; return RSEQ_ABORTED; }
-static inline int rseq_mag_push(long o, int c, void *l, void *p)
-{ (void)o; (void)c; (void)l; (void)p; return RSEQ_ABORTED; }
+static inline int rseq_mag_push(long o, int c, void *l, void *p, long n)
+{ (void)o; (void)c; (void)l; (void)p; (void)n; return RSEQ_ABORTED; }
 static inline int rseq_take(long o, int c, void *l, void *p)
 { (void)o; (void)c; (void)l; (void)p; return RSEQ_ABORTED; }
 #endif
