@@ -145,6 +145,13 @@ void depot_mag_free(struct magazine *m)
 }
 
 /* Free a chain linked by ->next with one callback (reaping, purging). */
+/* Give every object of @m back to its slab; @m is left empty. */
+void depot_mag_flush(struct kmem_cache *s, struct magazine *m)
+{
+	slab_free_many(s, m->objs, (size_t)m->rounds);
+	WRITE_ONCE(m->rounds, 0);
+}
+
 static void mag_chain_free_rcu(struct rcu_head *head)
 {
 	struct magazine *m = container_of((void *)head, struct magazine, objs);
@@ -296,8 +303,7 @@ struct magazine *depot_get_empty(struct kmem_cache *s, struct depot *d,
 	depot_lock(d);
 	if (full && d->nr_full >= d->max_mags) {
 		pthread_mutex_unlock(&d->lock);
-		slab_free_many(s, full->objs, (size_t)full->rounds);
-		WRITE_ONCE(full->rounds, 0);
+		depot_mag_flush(s, full);
 		if (full->capacity >= READ_ONCE(d->capacity))
 			return full;
 		depot_mag_free(full);	/* outgrown */
@@ -352,20 +358,22 @@ static void flush_chain(struct kmem_cache *s, struct magazine *chain)
 {
 	struct magazine *m;
 
-	for (m = chain; m; m = m->next) {
-		slab_free_many(s, m->objs, (size_t)m->rounds);
-		WRITE_ONCE(m->rounds, 0);
-	}
+	for (m = chain; m; m = m->next)
+		depot_mag_flush(s, m);
 }
 
-static void depot_release(struct kmem_cache *s, unsigned long nfull,
-			  unsigned long nempty, struct depot *d)
+/*
+ * Free the magazines the last interval did not need (the low marks), or
+ * with @all every magazine; either way a new interval starts.
+ */
+static void depot_release(struct kmem_cache *s, struct depot *d, bool all)
 {
 	struct magazine *full, *empty;
+	unsigned long nfull, nempty;
 
-	depot_lock(d);
-	nfull = MIN(nfull, d->nr_full);
-	nempty = MIN(nempty, d->nr_empty);
+	pthread_mutex_lock(&d->lock);	/* not a contended exchange */
+	nfull = all ? d->nr_full : MIN(d->min_full, d->nr_full);
+	nempty = all ? d->nr_empty : MIN(d->min_empty, d->nr_empty);
 	full = list_cut_tail_locked(&d->full, d->nr_full, nfull);
 	empty = list_cut_tail_locked(&d->empty, d->nr_empty, nempty);
 	WRITE_ONCE(d->nr_full, d->nr_full - nfull);
@@ -380,22 +388,15 @@ static void depot_release(struct kmem_cache *s, unsigned long nfull,
 	depot_chain_free(empty);
 }
 
-/* Free the magazines the last interval did not need. */
 void depot_reap(struct kmem_cache *s, struct depot *d)
 {
-	unsigned long nfull, nempty;
-
-	pthread_mutex_lock(&d->lock);
-	nfull = d->min_full;
-	nempty = d->min_empty;
-	pthread_mutex_unlock(&d->lock);
-	depot_release(s, nfull, nempty, d);
+	depot_release(s, d, false);
 }
 
 /* Free every magazine in the depot (shrink, destroy). */
 void depot_purge(struct kmem_cache *s, struct depot *d)
 {
-	depot_release(s, ~0UL, ~0UL, d);
+	depot_release(s, d, true);
 }
 
 /* ---- Lock-free walker --------------------------------------------------- */

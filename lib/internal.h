@@ -361,6 +361,7 @@ struct depot *depot_create(int node, unsigned int object_size);
 void depot_destroy(struct depot *d);
 struct magazine *depot_mag_new(struct depot *d);
 void depot_mag_free(struct magazine *m);
+void depot_mag_flush(struct kmem_cache *s, struct magazine *m);
 struct magazine *depot_get_full(struct depot *d, struct magazine *empty);
 struct magazine *depot_get_empty(struct kmem_cache *s, struct depot *d,
 				 struct magazine *full);

@@ -237,12 +237,31 @@ static inline int obj_node(const void *obj)
 }
 
 /*
+ * What the push section checks, for the owner of @c's slot: @m has room,
+ * @obj is not on top (the naive double free) and is of this CPU's node.
+ * Anything else is mag_free_owned()'s to sort out.
+ */
+static inline bool mag_can_push(struct kmem_cache_cpu *c, struct magazine *m,
+				void *obj)
+{
+	return m && m->rounds < m->capacity &&
+	       (!m->rounds || m->objs[m->rounds - 1] != obj) &&
+	       obj_node(obj) == c->node;
+}
+
+/*
  * Remote free (SLAB's alien caches): @obj's home is @node, not this
  * CPU's.  It goes into this slot's alien magazine for @node; a full one
  * is counted and handed to @node's depot, where that node's CPUs find
  * it (or, past the depot's bound, its objects go back to their slabs).
  * Never into this CPU's own magazines: node-local memory stays local.
  */
+/* Objects of @node freed on other nodes' CPUs, counted as they go home. */
+static void count_remote(struct kmem_cache *s, int node, unsigned long nr)
+{
+	__atomic_fetch_add(&s->node[node]->remote_frees, nr, __ATOMIC_RELAXED);
+}
+
 static void mag_free_remote(struct kmem_cache *s, struct kmem_cache_cpu *c,
 			    void *obj, int node)
 {
@@ -251,8 +270,7 @@ static void mag_free_remote(struct kmem_cache *s, struct kmem_cache_cpu *c,
 	if (!a) {
 		a = depot_mag_new(s->depot[node]);
 		if (!a) {
-			__atomic_fetch_add(&s->node[node]->remote_frees, 1,
-					   __ATOMIC_RELAXED);
+			count_remote(s, node, 1);
 			slab_free_many(s, &obj, 1);
 			return;
 		}
@@ -261,8 +279,7 @@ static void mag_free_remote(struct kmem_cache *s, struct kmem_cache_cpu *c,
 	mag_push(a, obj);
 	if (a->rounds < a->capacity)
 		return;
-	__atomic_fetch_add(&s->node[node]->remote_frees,
-			   (unsigned long)a->rounds, __ATOMIC_RELAXED);
+	count_remote(s, node, (unsigned long)a->rounds);
 	__atomic_store_n(&c->alien[node],
 			 depot_get_empty(s, s->depot[node], a),
 			 __ATOMIC_RELEASE);
@@ -399,9 +416,7 @@ static void mag_free_lockpath(struct kmem_cache *s, void *obj)
 
 	pthread_mutex_lock(&c->lock);
 	m = slot_loaded(c);
-	if (likely(m && m->rounds < m->capacity &&
-		   (!m->rounds || m->objs[m->rounds - 1] != obj) &&
-		   obj_node(obj) == c->node)) {
+	if (likely(mag_can_push(c, m, obj))) {
 		mag_push(m, obj);
 		pthread_mutex_unlock(&c->lock);
 		return;
@@ -466,9 +481,7 @@ void mag_free_bulk(struct kmem_cache *s, size_t n, void **p)
 			continue;
 		if (!c)
 			mag_free_nocpu(s, p[i]);
-		else if (m && m->rounds < m->capacity &&
-			 (!m->rounds || m->objs[m->rounds - 1] != p[i]) &&
-			 obj_node(p[i]) == c->node)
+		else if (mag_can_push(c, m, p[i]))
 			mag_push(m, p[i]);
 		else
 			mag_free_owned(s, c, &m, p[i]);
@@ -483,8 +496,7 @@ static void mag_flush(struct kmem_cache *s, struct magazine *m)
 {
 	if (!m)
 		return;
-	slab_free_many(s, m->objs, (size_t)m->rounds);
-	WRITE_ONCE(m->rounds, 0);
+	depot_mag_flush(s, m);
 	depot_mag_free(m);
 }
 
@@ -501,8 +513,7 @@ static void mag_drain_aliens(struct kmem_cache *s, struct kmem_cache_cpu *c)
 
 		if (!a)
 			continue;
-		__atomic_fetch_add(&s->node[node]->remote_frees,
-				   (unsigned long)a->rounds, __ATOMIC_RELAXED);
+		count_remote(s, (int)node, (unsigned long)a->rounds);
 		__atomic_store_n(&c->alien[node], NULL, __ATOMIC_RELEASE);
 		mag_flush(s, a);
 	}

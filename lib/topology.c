@@ -70,7 +70,7 @@ static int nearest_usable(int node)
 /* For each node, the usable nodes ordered by distance, then by number. */
 static void build_fallback(void)
 {
-	int from, i, j, n;
+	int from, i, j, n = 0;
 
 	for (from = 0; from < nr_nodes; from++) {
 		n = 0;
@@ -85,8 +85,8 @@ static void build_fallback(void)
 				fallback[from][j] = fallback[from][j - 1];
 			fallback[from][j] = v;
 		}
-		nr_usable = n;
 	}
+	nr_usable = n;		/* the same for every node */
 }
 
 static int map_cpus(int cpus)

@@ -14,16 +14,23 @@
 
 /* ---- Pinning: a thread that stays on one CPU uses one magazine slot --- */
 
+/* Pin the calling thread to @cpu; sched_setaffinity()'s result. */
+static inline int pin_to(int cpu)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	return sched_setaffinity(0, sizeof(one), &one);
+}
+
 /* Pin the calling thread to the CPU it is on; *old keeps its mask. */
 static inline void pin_here(cpu_set_t *old)
 {
-	cpu_set_t one;
 	int cpu = sched_getcpu();
 
 	sched_getaffinity(0, sizeof(*old), old);
-	CPU_ZERO(&one);
-	CPU_SET(cpu < 0 ? 0 : cpu, &one);
-	sched_setaffinity(0, sizeof(one), &one);
+	pin_to(cpu < 0 ? 0 : cpu);
 }
 
 static inline void unpin(const cpu_set_t *old)

@@ -96,11 +96,8 @@ struct worker {
 static void move_cpu(struct worker *w, uint64_t *x)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	cpu_set_t set;
 
-	CPU_ZERO(&set);
-	CPU_SET((int)(rnd(x) % (uint64_t)(ncpu > 0 ? ncpu : 1)), &set);
-	if (sched_setaffinity(0, sizeof(set), &set) == 0)
+	if (pin_to((int)(rnd(x) % (uint64_t)(ncpu > 0 ? ncpu : 1))) == 0)
 		w->migrations++;
 }
 

@@ -50,15 +50,6 @@ static int cpu_of_node(int node)
 	return -1;
 }
 
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	ck_assert_int_eq(sched_setaffinity(0, sizeof(set), &set), 0);
-}
-
 /* ---- Fake topology --------------------------------------------------- */
 
 START_TEST(test_topology)
@@ -149,7 +140,7 @@ START_TEST(test_remote_free)
 	struct uslab_cache_info info;
 
 	ck_assert_int_ge(cpu, 0);
-	pin(cpu);
+	ck_assert_int_eq(pin_to(cpu), 0);
 	home = topology_nr_nodes() - 1;		/* not node 0 */
 	for (i = 0; i < K; i++) {
 		p[i] = kmem_cache_alloc_node(s, GFP_KERNEL, home);
@@ -216,11 +207,9 @@ static void *pinned_main(void *arg)
 	struct pinned *w = arg;
 	void *p[200];
 	int i, node = topology_cpu_node(w->cpu);
-	cpu_set_t set;
 
-	CPU_ZERO(&set);
-	CPU_SET(w->cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	if (pin_to(w->cpu))
+		w->bad++;
 	for (i = 0; i < 200; i++) {
 		p[i] = kmem_cache_alloc(pinned_cache, GFP_KERNEL);
 		if (!p[i] || node_of(p[i]) != node)
