@@ -177,6 +177,9 @@ check:
 	@$(MAKE) --no-print-directory $(AUTOCONF)
 	@scripts/run-tests.sh --reset
 	$(call run_build,gcc: unit/api/stress suites (rseq on glibc's area),)
+	@echo "=== gcc: NUMA suite under numactl --membind=0 ==="
+	@USLAB_RUNNER="numactl --membind=0" scripts/run-tests.sh $(O) \
+		$(O)/tests/stress/test_numa || true
 	$(call run_build,gcc: unit/api/stress suites (rseq on our own area),\
 		,$(OWN_RSEQ))
 	$(call run_build,gcc: unit/api/stress suites (per-CPU locks),\

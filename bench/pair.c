@@ -5,7 +5,7 @@
  * run back to back in one process.  Prints the median ns per pair of
  * RUNS runs and the ratios.  A report, not a test: nothing here passes or
  * fails.  The full peer set (jemalloc, tcmalloc, mimalloc, GSlice, DPDK)
- * and the other workloads come with the per-CPU magazine work.
+ * and the other workloads are in bench/objcache.
  */
 #define _GNU_SOURCE
 #include <stdio.h>

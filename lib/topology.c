@@ -4,9 +4,14 @@
  * CPU-to-node map, distances and each node's fallback order.
  *
  * Real topology comes from libnuma.  A node is usable when the process
- * may allocate there (numa_get_mems_allowed(): cpusets, numactl
- * --membind, set_mempolicy) and it has memory; a CPU of an unusable node
- * is mapped to the nearest usable one.  Nodes beyond CONFIG_MAX_NODES are
+ * may allocate there and it has memory: it is in the cpuset's
+ * Mems_allowed (numa_get_mems_allowed()) and, when the process policy is
+ * MPOL_BIND (numactl --membind, set_mempolicy), in the policy's nodes
+ * (numa_get_membind()).  Both are read once, at library init: a policy
+ * set later does not shrink the usable set.  An interleave or preferred
+ * policy leaves every node usable; uslab places each node's range with
+ * its own mbind(), which overrides the process policy for that range.
+ * A CPU of an unusable node is mapped to the nearest usable one.  Nodes beyond CONFIG_MAX_NODES are
  * not used (said once on stderr).  When libnuma reports NUMA as
  * unavailable the machine is one node.
  *
@@ -124,6 +129,7 @@ static void init_fake(void)
 static void init_real(void)
 {
 	struct bitmask *allowed = numa_get_mems_allowed();
+	struct bitmask *bound = numa_get_membind();
 	int max = numa_max_node() + 1, a, b;
 
 	if (max > MAX_NUMNODES) {
@@ -135,6 +141,7 @@ static void init_real(void)
 	nr_nodes = max;
 	for (a = 0; a < nr_nodes; a++) {
 		usable[a] = numa_bitmask_isbitset(allowed, (unsigned int)a) &&
+			    numa_bitmask_isbitset(bound, (unsigned int)a) &&
 			    numa_node_size64(a, NULL) > 0;
 		for (b = 0; b < nr_nodes; b++) {
 			int d = numa_distance(a, b);
@@ -144,6 +151,7 @@ static void init_real(void)
 		}
 	}
 	numa_bitmask_free(allowed);
+	numa_bitmask_free(bound);
 	for (a = 0; a < nr_nodes && !usable[a]; a++)
 		;
 	if (a == nr_nodes)

@@ -10,6 +10,9 @@
  * topology.  The real placement test asks the kernel (move_pages with
  * NULL nodes) where each touched page of kmem_cache_alloc_node(node)
  * objects is; on a one-node machine it says SKIP and checks nothing.
+ * The real suite also places threads with numa_run_on_node() and checks
+ * that an MPOL_BIND policy (numactl --membind) is never left; both run,
+ * trivially satisfied, on one node too.
  * It prints one combined Check summary line last.
  */
 #include "common.h"
@@ -287,6 +290,178 @@ START_TEST(test_real_placement)
 }
 END_TEST
 
+/* The node the kernel placed @obj's (touched) page on, or -errno. */
+static int kernel_node_of(void *obj)
+{
+	void *page = (void *)((uintptr_t)obj & ~(PAGE_SIZE - 1));
+	int status = -1;
+
+	if (move_pages(0, 1, &page, NULL, &status, 0))
+		return -errno;
+	return status;
+}
+
+struct on_node {
+	pthread_t th;
+	int node;
+	int got;	/* objects allocated */
+	int wrong;	/* objects of another node (descriptor or kernel) */
+};
+
+static struct kmem_cache *on_node_cache;
+
+static void *on_node_main(void *arg)
+{
+	struct on_node *w = arg;
+	enum { N = 300 };
+	void *p[N];
+	int i;
+
+	if (numa_run_on_node(w->node)) {
+		w->wrong = -1;
+		return NULL;
+	}
+	for (i = 0; i < N; i++) {
+		p[i] = kmem_cache_alloc(on_node_cache, GFP_KERNEL);
+		if (!p[i])
+			break;
+		memset(p[i], 0xa5, 256);
+		w->got++;
+		if (node_of(p[i]) != w->node ||
+		    kernel_node_of(p[i]) != w->node)
+			w->wrong++;
+	}
+	while (i-- > 0)
+		kmem_cache_free(on_node_cache, p[i]);
+	return NULL;
+}
+
+/*
+ * Threads placed with numa_run_on_node() get their own node's objects
+ * from plain kmem_cache_alloc(), by the descriptors and by the kernel.
+ */
+START_TEST(test_run_on_node)
+{
+	struct on_node w[MAX_NUMNODES] = { 0 };
+	int nodes = topology_nr_nodes(), n;
+
+	ck_assert(!topology_is_fake());
+	on_node_cache = kmem_cache_create("numa-run-on", 256, 0, 0, NULL);
+	ck_assert_ptr_nonnull(on_node_cache);
+	for (n = 0; n < nodes; n++) {
+		w[n].node = n;
+		if (!topology_node_valid(n))
+			continue;
+		ck_assert_int_eq(pthread_create(&w[n].th, NULL, on_node_main,
+						&w[n]), 0);
+	}
+	for (n = 0; n < nodes; n++) {
+		if (!topology_node_valid(n))
+			continue;
+		pthread_join(w[n].th, NULL);
+		printf("numa_run_on_node(%d): %d objects, %d elsewhere\n", n,
+		       w[n].got, w[n].wrong);
+		ck_assert_int_eq(w[n].got, 300);
+		ck_assert_int_eq(w[n].wrong, 0);
+	}
+	kmem_cache_destroy(on_node_cache);
+}
+END_TEST
+
+/*
+ * Under an MPOL_BIND policy (numactl --membind, set_mempolicy) no memory
+ * of another node is ever handed out: only bound nodes are valid, others
+ * are refused with EINVAL, and every page the kernel placed, through
+ * plain, node-directed and fallback allocations from every CPU, is on a
+ * bound node.  Started under numactl --membind the test checks that
+ * policy; otherwise it binds itself to the first usable node before the
+ * library starts (Check runs each test in a fresh child).
+ */
+START_TEST(test_membind)
+{
+	struct bitmask *bound;
+	unsigned long mask = 0;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN), cpu;
+	int mode = -1, n, i, nodes, pages = 0;
+	struct kmem_cache *s;
+	enum { PER = 64 };
+	static void *p[64 + MAX_NUMNODES][PER];
+
+	ck_assert_int_eq(get_mempolicy(&mode, &mask, sizeof(mask) * 8, NULL,
+				       0), 0);
+	if (mode == MPOL_BIND) {
+		printf("membind: started with MPOL_BIND, nodes 0x%lx\n", mask);
+	} else {
+		struct bitmask *mems = numa_get_mems_allowed();
+
+		for (n = 0; !numa_bitmask_isbitset(mems, (unsigned int)n); n++)
+			;
+		numa_bitmask_free(mems);
+		mask = 1UL << n;
+		ck_assert_int_eq(set_mempolicy(MPOL_BIND, &mask,
+					       sizeof(mask) * 8), 0);
+		printf("membind: bound the test to node %d\n", n);
+	}
+
+	s = kmem_cache_create("numa-membind", 4096, 0, 0, NULL);
+	ck_assert_ptr_nonnull(s);
+	bound = numa_get_membind();
+	nodes = topology_nr_nodes();
+	for (n = 0; n < nodes; n++) {
+		void *x;
+
+		if (!numa_bitmask_isbitset(bound, (unsigned int)n)) {
+			struct capture c;
+
+			ck_assert(!topology_node_valid(n));
+			capture_begin(&c);
+			errno = 0;
+			x = kmem_cache_alloc_node(s, GFP_KERNEL, n);
+			capture_end(&c);
+			ck_assert_ptr_null(x);
+			ck_assert_int_eq(errno, EINVAL);
+			continue;
+		}
+		if (!topology_node_valid(n))	/* bound but memoryless */
+			continue;
+		for (i = 0; i < PER; i++) {
+			p[64 + n][i] = kmem_cache_alloc_node(s, GFP_KERNEL, n);
+			ck_assert_ptr_nonnull(p[64 + n][i]);
+		}
+	}
+	/* Plain allocations from every CPU, each mapped to a bound node. */
+	for (cpu = 0; cpu < MIN(cpus, 64); cpu++) {
+		if (pin_to((int)cpu))
+			continue;	/* not in our cpuset */
+		for (i = 0; i < PER; i++) {
+			p[cpu][i] = kmem_cache_alloc(s, GFP_KERNEL);
+			ck_assert_ptr_nonnull(p[cpu][i]);
+		}
+	}
+	for (n = 0; n < 64 + MAX_NUMNODES; n++)
+		for (i = 0; i < PER && p[n][i]; i++) {
+			int where;
+
+			memset(p[n][i], 0x3c, 4096);	/* touch */
+			where = kernel_node_of(p[n][i]);
+			ck_assert_int_ge(where, 0);
+			ck_assert_msg(numa_bitmask_isbitset(bound,
+							    (unsigned int)where),
+				      "page on node %d, outside the bound set",
+				      where);
+			ck_assert(numa_bitmask_isbitset(bound,
+					(unsigned int)node_of(p[n][i])));
+			pages++;
+		}
+	printf("membind: %d pages, all on bound nodes\n", pages);
+	for (n = 0; n < 64 + MAX_NUMNODES; n++)
+		for (i = 0; i < PER && p[n][i]; i++)
+			kmem_cache_free(s, p[n][i]);
+	numa_bitmask_free(bound);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
 static int run_counted(Suite *s, int *checks, int *failed, int *errors)
 {
 	SRunner *sr = srunner_create(s);
@@ -329,6 +504,8 @@ static Suite *real_suite(void)
 	TCase *tc = tcase_create("real");
 
 	tcase_add_test(tc, test_real_placement);
+	tcase_add_test(tc, test_run_on_node);
+	tcase_add_test(tc, test_membind);
 	suite_add_tcase(s, tc);
 	return s;
 }
