@@ -29,6 +29,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +102,31 @@ static void uslab_init(void)
 	pthread_atfork(uslab_fork_prepare, uslab_fork_parent,
 		       uslab_fork_child);
 	reaper_start();
+	export_start();
+}
+
+/*
+ * Start one of the library's own threads, detached and named @name.  It
+ * blocks every signal, so the application's handlers never run on it.
+ * 0, or an error number.
+ */
+int uslab_spawn(void *(*fn)(void *), void *arg, const char *name)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t tid;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&tid, &attr, fn, arg);
+	if (!err)
+		pthread_setname_np(tid, name);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
 }
 
 int uslab_ensure_init(void)
@@ -297,6 +324,34 @@ static __cold void *alloc_failed(struct kmem_cache *s, gfp_t gfp, int node,
 	return NULL;
 }
 
+/* slab_alloc() for the API: the magazine paths count their own. */
+static void *slab_alloc_counted(struct kmem_cache *s, gfp_t gfp, int node,
+				void *caller)
+{
+	void *obj = slab_alloc(s, gfp, node, caller);
+
+	if (obj)
+		stat_obj(s, obj, allocs);
+	return obj;
+}
+
+/* Count @n objects of @p (NULLs skipped) under @field, per node. */
+#define stat_objs(s, p, n, field)					\
+	do {								\
+		unsigned long per[MAX_NUMNODES] = { 0 };		\
+		unsigned int nd;					\
+		size_t k;						\
+									\
+		if (!IS_ENABLED(CONFIG_STATS))				\
+			break;						\
+		for (k = 0; k < (n); k++)				\
+			if ((p)[k])					\
+				per[obj_home((p)[k])]++;		\
+		for (nd = 0; nd < (s)->nr_nodes; nd++)			\
+			if (per[nd])					\
+				stat_add(s, nd, field, per[nd]);	\
+	} while (0)
+
 static __attribute__((always_inline)) inline void *
 cache_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
 {
@@ -310,20 +365,21 @@ cache_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
 		obj = mag_alloc(s);
 	} else if (node == NUMA_NO_NODE) {
 		node = numa_node_id();
-		obj = slab_alloc(s, gfp, node, caller);
+		obj = slab_alloc_counted(s, gfp, node, caller);
 	} else if (unlikely(!topology_node_valid(node))) {
 		return alloc_bad_args(s, gfp, node);
 	} else if (s->cpu_slab && !(gfp & __GFP_THISNODE) &&
 		   node == numa_node_id()) {
 		obj = mag_alloc(s);
 	} else {
-		obj = slab_alloc(s, gfp, node, caller);
+		obj = slab_alloc_counted(s, gfp, node, caller);
 	}
 	if (unlikely(!obj)) {
 		obj = alloc_failed(s, gfp, node == NUMA_NO_NODE ?
 				   numa_node_id() : node, caller);
 		if (!obj)
 			return NULL;
+		stat_obj(s, obj, allocs);
 	}
 	if (unlikely(gfp & __GFP_ZERO))
 		memset(obj, 0, s->object_size);
@@ -440,10 +496,12 @@ static __noinline void cache_free(struct kmem_cache *s, void *obj,
 	slab = cache_check_free(s, obj);
 	if (unlikely(!slab))
 		return;
-	if (s->cpu_slab)
+	if (s->cpu_slab) {
 		mag_free_slow(s, obj);	/* the fast path said no */
-	else
+	} else {
+		stat_obj(s, obj, frees);
 		slab_free(s, slab, obj, caller);
+	}
 }
 
 /* As kmem_cache_alloc(): a leaf fast path, the rest a tail call. */
@@ -463,10 +521,15 @@ __api void kmem_cache_free(struct kmem_cache *s, void *obj)
 static size_t cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, int node,
 			       size_t n, void **p)
 {
+	size_t done;
+
 	if (s->cpu_slab && !(gfp & __GFP_THISNODE))
-		return mag_alloc_bulk(s, n, p);
-	return slab_alloc_bulk(s, gfp & ~__GFP_NOFAIL, node, n, p,
-			       __builtin_return_address(0));
+		done = mag_alloc_bulk(s, n, p);
+	else
+		done = slab_alloc_bulk(s, gfp & ~__GFP_NOFAIL, node, n, p,
+				       __builtin_return_address(0));
+	stat_objs(s, p, done, allocs);
+	return done;
 }
 
 __api int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
@@ -524,6 +587,7 @@ __api void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p)
 		if (p[i] && !cache_check_free(s, p[i]))
 			bad++;
 	if (!bad && s && s->cpu_slab) {
+		stat_objs(s, p, n, frees);
 		mag_free_bulk(s, n, p);
 		return;
 	}
@@ -533,11 +597,35 @@ __api void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p)
 
 		if (!s || !p[i] || !(slab = cache_slot_of(s, p[i])))
 			continue;
-		if (s->cpu_slab)
-			mag_free(s, slab, p[i]);
-		else
+		if (s->cpu_slab) {
+			mag_free(s, slab, p[i]);	/* counts */
+		} else {
+			stat_obj(s, p[i], frees);
 			slab_free(s, slab, p[i], __builtin_return_address(0));
+		}
 	}
+}
+
+__api int uslab_for_each_cache(int (*fn)(struct kmem_cache *s, void *arg),
+				void *arg)
+{
+	struct kmem_cache *s;
+	int ret = 0;
+
+	if (!fn) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (uslab_ensure_init())
+		return -1;
+	pthread_mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &cache_list, list) {
+		ret = fn(s, arg);
+		if (ret)
+			break;
+	}
+	pthread_mutex_unlock(&slab_mutex);
+	return ret;
 }
 
 /* Caches in the registry (destroyed-but-leaked ones included). */
@@ -639,6 +727,7 @@ static void uslab_fork_child(void)
 	urcu_bp_call_rcu_after_fork_child();
 	reaper_fork_child();
 	reaper_start();
+	export_fork_child();
 }
 
 /* ---- Shrink and queries ------------------------------------------------ */

@@ -46,7 +46,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -488,15 +487,11 @@ static void reaper_cond_init(void)
 
 /*
  * Start the reaper once per process (again in a forked child, whose
- * reaper did not survive the fork).  It blocks every signal, so the
- * application's handlers never run on it.
+ * reaper did not survive the fork).
  */
 void reaper_start(void)
 {
 	const char *env = getenv("USLAB_REAP_MS");
-	sigset_t all, old;
-	pthread_attr_t attr;
-	pthread_t tid;
 
 	pthread_mutex_lock(&reaper_lock);
 	if (reaper_running) {
@@ -514,17 +509,11 @@ void reaper_start(void)
 			reap_ms = (unsigned int)v;
 	}
 	reaper_cond_init();
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&tid, &attr, reaper_main, NULL) == 0)
+	if (uslab_spawn(reaper_main, NULL, "uslab-reaper") == 0)
 		reaper_running = true;
 	else
 		uslab_report("cannot start the reaper thread; magazines are "
 			     "reaped only by kmem_cache_shrink()");
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_mutex_unlock(&reaper_lock);
 }
 

@@ -144,6 +144,12 @@ static inline struct page_desc *page_head_of(const void *p)
 	}
 	return type == PT_HEAD ? d : NULL;
 }
+
+/* Home node of @obj, a slot of a live slab. */
+static inline int obj_home(const void *obj)
+{
+	return page_head_of(obj)->node;
+}
 struct page_desc *page_alloc(int node, unsigned int order);
 void page_free(struct page_desc *head);
 void *page_address(const struct page_desc *d);
@@ -178,10 +184,19 @@ struct kmem_cache_node {
 	unsigned long nr_partial, nr_full, nr_free;
 	unsigned long total_objects;	/* laid out in all slabs */
 	unsigned long active_objects;	/* handed out */
-	unsigned long allocs, frees;	/* CONFIG_STATS */
 	unsigned long slabs_allocated, slabs_released;
 	unsigned long free_min;		/* least nr_free since last reap */
-	unsigned long remote_frees;	/* atomic: freed on other nodes' CPUs */
+	/*
+	 * Atomic (relaxed) event counters, on their own line so that the
+	 * slow paths bumping them do not bounce the lock's line.
+	 * allocs/frees (CONFIG_STATS) count this node's objects handed out
+	 * and given back by every path but the rseq fast path, which counts
+	 * per CPU (kmem_cache_cpu).
+	 */
+	struct {
+		unsigned long allocs, frees;
+		unsigned long remote_frees;	/* freed on other nodes' CPUs */
+	} __cacheline_aligned ev;
 } __cacheline_aligned;
 
 struct kmem_cache {
@@ -373,6 +388,11 @@ void depot_note_contention(struct depot *d);
 void depot_snapshot(struct depot *d, struct depot_snapshot *st);
 void reaper_start(void);
 void reaper_fork_child(void);
+
+/* ---- export.c: the statistics segment (include/uslab/export.h) ------ */
+
+void export_start(void);
+void export_fork_child(void);
 void reaper_set_interval(unsigned int ms);
 
 /* ---- magazine.c: per-CPU magazines ---------------------------------- */
@@ -384,17 +404,24 @@ void reaper_set_interval(unsigned int ms);
  * guarded by @lock.
  */
 struct kmem_cache_cpu {
-	/* First line: what the fast path reads. */
+	/* First line: what the fast path reads and writes. */
 	struct magazine *loaded;
 	int node;
+	/*
+	 * CONFIG_STATS: objects the rseq fast path popped and pushed here,
+	 * added just after each commit (rseq-<arch>.h says when one can be
+	 * lost); read without locks.  Every other path counts in
+	 * kmem_cache_node.ev.
+	 */
+	unsigned long allocs, frees;
 	struct magazine *prev;
-	pthread_mutex_t lock;
 	struct magazine *frozen;	/* loaded, parked across fork() */
 	/*
 	 * Other nodes' objects freed here, batched for home (lock):
 	 * nr_nodes pointers, kept outside so the slot stays 128 bytes.
 	 */
 	struct magazine **alien;
+	pthread_mutex_t lock;
 } __cacheline_aligned;
 
 int mag_cache_init(struct kmem_cache *s);
@@ -402,7 +429,9 @@ void mag_cache_free(struct kmem_cache *s);
 size_t mag_alloc_bulk(struct kmem_cache *s, size_t n, void **p);
 void mag_free_bulk(struct kmem_cache *s, size_t n, void **p);
 void mag_drain(struct kmem_cache *s);
-unsigned long mag_cpu_objects(struct kmem_cache *s);
+unsigned long mag_cpu_objects(struct kmem_cache *s, int node);
+void mag_cpu_events(struct kmem_cache *s, int node, unsigned long *allocs,
+		    unsigned long *frees);
 void mag_fork_prepare(struct kmem_cache *s);
 void mag_fork_parent(struct kmem_cache *s);
 void mag_fork_child(struct kmem_cache *s);
@@ -434,6 +463,7 @@ bool debug_free_check(struct kmem_cache *s, struct page_desc *slab,
 
 void uslab_report(const char *fmt, ...) __printf(1, 2) __cold;
 int uslab_ensure_init(void);
+int uslab_spawn(void *(*fn)(void *), void *arg, const char *name);
 void cache_bad_free(struct kmem_cache *s, const void *obj, const char *why)
 	__cold;
 unsigned int cache_count(void);
@@ -441,11 +471,24 @@ void cache_reap_all(void);
 
 /* ---- stats.c -------------------------------------------------------- */
 
-#define stat_inc(n, field)					\
-	do {							\
-		if (IS_ENABLED(CONFIG_STATS))			\
-			(n)->field++;				\
+/*
+ * Count @nr objects handed out (allocs) or given back (frees) for @node
+ * by a path other than the rseq fast path.  Relaxed: a counter orders
+ * nothing, readers only add it up.
+ */
+#define stat_add(s, nid, field, nr)					\
+	do {								\
+		if (IS_ENABLED(CONFIG_STATS))				\
+			__atomic_fetch_add(&(s)->node[nid]->ev.field,	\
+					   (nr), __ATOMIC_RELAXED);	\
 	} while (0)
+
+/* As stat_add() for one object, counted on the node it belongs to. */
+#define stat_obj(s, obj, field)						\
+	stat_add(s, obj_home(obj), field, 1UL)
+
+void stats_node_info(struct kmem_cache *s, unsigned int node,
+		     struct uslab_cache_info *info);
 
 #pragma GCC visibility pop
 

@@ -55,6 +55,8 @@ BUILD_BUG_ON(offsetof(struct magazine, node) != 24);
 BUILD_BUG_ON(!IS_POWER_OF_2(sizeof(struct kmem_cache_cpu)));
 BUILD_BUG_ON(offsetof(struct magazine, objs) != 32);
 BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, node) >= CACHE_LINE_SIZE);
+BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, allocs) != 16);
+BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, frees) != 24);
 
 int mag_cache_init(struct kmem_cache *s)
 {
@@ -231,11 +233,6 @@ pop:
 	return mag_pop(m);
 }
 
-static inline int obj_node(const void *obj)
-{
-	return page_head_of(obj)->node;
-}
-
 /*
  * What the push section checks, for the owner of @c's slot: @m has room,
  * @obj is not on top (the naive double free) and is of this CPU's node.
@@ -246,7 +243,7 @@ static inline bool mag_can_push(struct kmem_cache_cpu *c, struct magazine *m,
 {
 	return m && m->rounds < m->capacity &&
 	       (!m->rounds || m->objs[m->rounds - 1] != obj) &&
-	       obj_node(obj) == c->node;
+	       obj_home(obj) == c->node;
 }
 
 /*
@@ -259,7 +256,7 @@ static inline bool mag_can_push(struct kmem_cache_cpu *c, struct magazine *m,
 /* Objects of @node freed on other nodes' CPUs, counted as they go home. */
 static void count_remote(struct kmem_cache *s, int node, unsigned long nr)
 {
-	__atomic_fetch_add(&s->node[node]->remote_frees, nr, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->node[node]->ev.remote_frees, nr, __ATOMIC_RELAXED);
 }
 
 static void mag_free_remote(struct kmem_cache *s, struct kmem_cache_cpu *c,
@@ -291,7 +288,7 @@ static void mag_free_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
 {
 	struct magazine *m = *mp, *prev = c->prev, *empty;
 	struct depot *d = s->depot[c->node];
-	int node = obj_node(obj);
+	int node = obj_home(obj);
 
 	if (unlikely(node != c->node)) {
 		mag_free_remote(s, c, obj, node);
@@ -361,7 +358,7 @@ static void mag_free_lockpath(struct kmem_cache *s, void *obj);
  * Both slow paths are also where lock mode starts: there the fast path
  * reads cpu_id -1 from an area that is never registered.
  */
-__noinline void *mag_alloc_slow(struct kmem_cache *s)
+static void *mag_alloc_slow_locked(struct kmem_cache *s)
 {
 	struct magazine *m;
 	struct kmem_cache_cpu *c;
@@ -374,11 +371,22 @@ __noinline void *mag_alloc_slow(struct kmem_cache *s)
 	return mag_alloc_owned_release(s, c, m);
 }
 
+/* The fast path counts its own objects; the slow paths count here. */
+__noinline void *mag_alloc_slow(struct kmem_cache *s)
+{
+	void *obj = mag_alloc_slow_locked(s);
+
+	if (obj)
+		stat_obj(s, obj, allocs);
+	return obj;
+}
+
 __noinline void mag_free_slow(struct kmem_cache *s, void *obj)
 {
 	struct magazine *m;
 	struct kmem_cache_cpu *c;
 
+	stat_obj(s, obj, frees);
 	if (percpu_mode == PERCPU_LOCK) {
 		mag_free_lockpath(s, obj);
 		return;
@@ -556,11 +564,23 @@ void mag_drain(struct kmem_cache *s)
 		depot_purge(s, s->depot[i]);
 }
 
-/* Objects in CPU magazines, read without the slot locks (an estimate). */
-unsigned long mag_cpu_objects(struct kmem_cache *s)
+static unsigned long mag_rounds(struct magazine **slot)
+{
+	struct magazine *m = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	return m ? (unsigned long)READ_ONCE(m->rounds) : 0;
+}
+
+/*
+ * Objects of @node (all nodes for -1) in CPU magazines: the loaded,
+ * previous and parked magazines of @node's CPUs, and every CPU's batch
+ * going home to @node.  Read without the slot locks: an estimate while
+ * threads run.
+ */
+unsigned long mag_cpu_objects(struct kmem_cache *s, int node)
 {
 	unsigned long n = 0;
-	unsigned int cpu, node;
+	unsigned int cpu, i;
 
 	if (!s->cpu_slab)
 		return 0;
@@ -568,25 +588,32 @@ unsigned long mag_cpu_objects(struct kmem_cache *s)
 	uslab_rcu_read_lock();
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
 		struct kmem_cache_cpu *c = &s->cpu_slab[cpu];
-		struct magazine *m = __atomic_load_n(&c->loaded,
-						     __ATOMIC_ACQUIRE);
 
-		if (m)
-			n += (unsigned long)READ_ONCE(m->rounds);
-		m = __atomic_load_n(&c->prev, __ATOMIC_ACQUIRE);
-		if (m)
-			n += (unsigned long)READ_ONCE(m->rounds);
-		m = __atomic_load_n(&c->frozen, __ATOMIC_ACQUIRE);
-		if (m)
-			n += (unsigned long)READ_ONCE(m->rounds);
-		for (node = 0; node < s->nr_nodes; node++) {
-			m = __atomic_load_n(&c->alien[node], __ATOMIC_ACQUIRE);
-			if (m)
-				n += (unsigned long)READ_ONCE(m->rounds);
-		}
+		if (node < 0 || c->node == node)
+			n += mag_rounds(&c->loaded) + mag_rounds(&c->prev) +
+			     mag_rounds(&c->frozen);
+		for (i = 0; i < s->nr_nodes; i++)
+			if (node < 0 || (int)i == node)
+				n += mag_rounds(&c->alien[i]);
 	}
 	uslab_rcu_read_unlock();
 	return n;
+}
+
+/* The rseq fast path's counts on @node's CPUs (CONFIG_STATS). */
+void mag_cpu_events(struct kmem_cache *s, int node, unsigned long *allocs,
+		    unsigned long *frees)
+{
+	unsigned int cpu;
+
+	for (cpu = 0; s->cpu_slab && cpu < nr_cpu_ids; cpu++) {
+		struct kmem_cache_cpu *c = &s->cpu_slab[cpu];
+
+		if (c->node != node)
+			continue;
+		*allocs += __atomic_load_n(&c->allocs, __ATOMIC_RELAXED);
+		*frees += __atomic_load_n(&c->frees, __ATOMIC_RELAXED);
+	}
 }
 
 /*

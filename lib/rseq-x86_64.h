@@ -22,7 +22,7 @@
  *
  * The sections read the magazine through fixed offsets, checked by
  * BUILD_BUG_ON in magazine.c: rounds at 0, capacity at 8, node at 24,
- * objs[] at 32.
+ * objs[] at 32; and the slot's counters: allocs at 16, frees at 24.
  *
  * Layout follows the kernel ABI: struct rseq_cs {u32 version, flags;
  * u64 start_ip, post_commit_offset, abort_ip} aligned 32 in __rseq_cs;
@@ -60,6 +60,20 @@
 	"4:\n\t"							\
 	"jmp %l[aborted]\n\t"						\
 	".popsection\n\t"
+
+/*
+ * CONFIG_STATS: add 1 to the slot counter at @off bytes from the slot's
+ * loaded pointer (kmem_cache_cpu.allocs or .frees), just after the
+ * commit and so outside the section: an add inside it would count twice
+ * when the section aborts after it and restarts.  A plain add, no lock
+ * prefix: only a thread preempted between the commit and this add and
+ * moved to another CPU can race with that CPU's own adds (and lose one).
+ */
+#ifdef CONFIG_STATS
+#define __RSEQ_COUNT(off)	"addq $1, " #off "(%[loaded])\n\t"
+#else
+#define __RSEQ_COUNT(off)	""
+#endif
 
 /* rax = *loaded; to @slow if there is no magazine; rcx = its rounds. */
 #define __RSEQ_LOAD_MAG							\
@@ -107,6 +121,7 @@ rseq_mag_pop(long off, int cpu, void *loadedp, void **objp)
 		     "movq 32(%%rax,%%rcx,8), %[obj]\n\t"
 		     "movq %%rcx, (%%rax)\n\t"		/* commit */
 		     __RSEQ_ABORT
+		     __RSEQ_COUNT(16)
 		     : [obj] "=&r"(obj)
 		     : [off] "r"(off), [cpu] "r"(cpu), [loaded] "r"(loadedp)
 		     : "memory", "cc", "rax", "rcx"
@@ -146,6 +161,7 @@ rseq_mag_push(long off, int cpu, void *loadedp, void *obj, long node)
 		     "addq $1, %%rcx\n\t"
 		     "movq %%rcx, (%%rax)\n\t"		/* commit */
 		     __RSEQ_ABORT
+		     __RSEQ_COUNT(24)
 		     :
 		     : [off] "r"(off), [cpu] "r"(cpu),
 		       [loaded] "r"(loadedp), [obj] "r"(obj), [node] "r"(node)

@@ -211,7 +211,6 @@ static void *slab_take_object_locked(struct kmem_cache *s,
 	slab->freelist = get_freepointer(s, obj);
 	slab->inuse++;
 	n->active_objects++;
-	stat_inc(n, allocs);
 	if (slab->inuse == slab->objects)
 		slab_list_move_locked(n, slab, SL_FULL);
 	else if (slab->slab_list != SL_PARTIAL)
@@ -436,7 +435,6 @@ static void slab_free_locked(struct kmem_cache *s, struct kmem_cache_node *n,
 	slab->freelist = obj;
 	slab->inuse--;
 	n->active_objects--;
-	stat_inc(n, frees);
 
 	if (slab->inuse == 0)
 		slab_list_move_locked(n, slab, SL_FREE);

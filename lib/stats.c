@@ -1,29 +1,73 @@
 // SPDX-License-Identifier: MIT
 /*
- * stats.c - per-cache occupancy figures for users, tests and tools.
+ * stats.c - figures of live caches for users, tests and tools: per-node
+ * and per-cache snapshots (uslab_cache_info), and /proc/slabinfo text
+ * (uslab_slabinfo).  export.c publishes the same figures to other
+ * processes.
  *
- * Structural figures are read from each node's counters under that
- * node's lock (one node at a time, so a snapshot of a multi-node cache is
- * consistent per node, not across nodes).  Magazine figures come from
- * lock-free walks under RCU (depot_snapshot, mag_cpu_objects): they
- * never stop an allocating thread and are exact only when none runs.  Event counters exist only
- * with CONFIG_STATS; they are bumped under the node lock the slab path
- * already holds, so they cost no extra atomic.
+ * Nothing here is kept up to date on the fast path.  Structural figures
+ * (slabs, objects) are read from each node's counters under that node's
+ * lock, one node at a time; magazine figures come from lock-free walks
+ * under RCU (depot_snapshot, mag_cpu_objects); the fragmentation figures
+ * are derived from both.  Event counters (CONFIG_STATS) are per-CPU adds
+ * on the rseq fast path and relaxed atomics elsewhere, summed here.
+ *
+ * Locking: a node lock at a time (level 4), after slab_mutex when called
+ * from uslab_for_each_cache(); the walks take no lock.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "internal.h"
 
-__api int uslab_cache_info(struct kmem_cache *s, struct uslab_cache_info *info)
+/* Add node @i's figures to @info (whose layout fields are set). */
+void stats_node_info(struct kmem_cache *s, unsigned int i,
+		     struct uslab_cache_info *info)
 {
-	unsigned long cached;
-	unsigned int i;
+	struct kmem_cache_node *n = s->node[i];
+	unsigned long full, partial, free_slabs, total, out, cached;
+	unsigned long allocs = 0, frees = 0;
+	struct depot_snapshot ds = { 0 };
 
-	if (!s || !info) {
-		errno = EINVAL;
-		return -1;
+	pthread_mutex_lock(&n->lock);
+	full = n->nr_full;
+	partial = n->nr_partial;
+	free_slabs = n->nr_free;
+	total = n->total_objects;
+	out = n->active_objects;	/* taken from slabs */
+	info->slabs_allocated += n->slabs_allocated;
+	info->slabs_released += n->slabs_released;
+	pthread_mutex_unlock(&n->lock);
+
+	if (s->cpu_slab) {
+		depot_snapshot(s->depot[i], &ds);
+		if (!info->mag_capacity)
+			info->mag_capacity = ds.capacity;
 	}
+	cached = mag_cpu_objects(s, (int)i);
+	mag_cpu_events(s, (int)i, &allocs, &frees);
+
+	info->nr_full += full;
+	info->nr_partial += partial;
+	info->nr_free += free_slabs;
+	info->total_objs += total;
+	info->cpu_cached_objs += cached;
+	info->depot_objs += ds.objects;
+	info->depot_full += ds.full;
+	info->depot_empty += ds.empty;
+	info->depot_exchanges += ds.exchanges;
+	/* Taken from slabs, minus what sits in magazines (racy walks). */
+	cached += ds.objects;
+	info->active_objs += out > cached ? out - cached : 0;
+	/* Free in slabs, minus the free slabs' objects: in partial ones. */
+	info->partial_free_objs += total - out - free_slabs * s->objects;
+	info->allocs += allocs + READ_ONCE(n->ev.allocs);
+	info->frees += frees + READ_ONCE(n->ev.frees);
+	info->remote_frees += READ_ONCE(n->ev.remote_frees);
+}
+
+static void stats_begin(struct kmem_cache *s, struct uslab_cache_info *info)
+{
 	memset(info, 0, sizeof(*info));
 	info->name = s->name;
 	info->object_size = s->object_size;
@@ -31,48 +75,117 @@ __api int uslab_cache_info(struct kmem_cache *s, struct uslab_cache_info *info)
 	info->align = s->align;
 	info->objs_per_slab = s->objects;
 	info->slab_size = (unsigned int)slab_bytes(s);
+	info->order = s->order;
+	info->page_size = PAGE_SIZE;
+	info->flags = s->flags;
+	info->bad_frees = READ_ONCE(s->bad_frees);
+}
 
-	for (i = 0; i < s->nr_nodes; i++) {
-		struct kmem_cache_node *n = s->node[i];
+/* What follows from the summed figures. */
+static void stats_derive(struct kmem_cache *s, struct uslab_cache_info *info)
+{
+	unsigned long per_slab_tail = slab_bytes(s) -
+				      (unsigned long)s->objects * s->size;
 
-		pthread_mutex_lock(&n->lock);
-		info->nr_full += n->nr_full;
-		info->nr_partial += n->nr_partial;
-		info->nr_free += n->nr_free;
-		info->total_objs += n->total_objects;
-		info->active_objs += n->active_objects;
-		info->allocs += n->allocs;
-		info->frees += n->frees;
-		info->slabs_allocated += n->slabs_allocated;
-		info->slabs_released += n->slabs_released;
-		info->remote_frees += READ_ONCE(n->remote_frees);
-		pthread_mutex_unlock(&n->lock);
-	}
-	for (i = 0; s->cpu_slab && i < s->nr_nodes; i++) {
-		struct depot_snapshot ds;
-
-		depot_snapshot(s->depot[i], &ds);
-		info->depot_objs += ds.objects;
-		info->depot_full += ds.full;
-		info->depot_empty += ds.empty;
-		info->depot_exchanges += ds.exchanges;
-		if (i == 0)
-			info->mag_capacity = ds.capacity;
-	}
-	info->cpu_cached_objs = mag_cpu_objects(s);
-	cached = info->cpu_cached_objs + info->depot_objs;
-	/* Taken from slabs, minus what sits in magazines. */
-	info->active_objs = info->active_objs > cached ?
-			    info->active_objs - cached : 0;
 	info->nr_slabs = info->nr_full + info->nr_partial + info->nr_free;
 	info->slab_bytes = info->nr_slabs * slab_bytes(s);
 	info->desc_bytes = info->nr_slabs * (1UL << s->order) *
 			   sizeof(struct page_desc);
-	info->bad_frees = READ_ONCE(s->bad_frees);
+	info->padding_bytes = info->total_objs *
+			      (unsigned long)(s->size - s->object_size);
+	info->tail_bytes = info->nr_slabs * per_slab_tail;
+	info->free_bytes = (info->total_objs - MIN(info->total_objs,
+						   info->active_objs)) *
+			   s->size;
 	if (info->slab_bytes)
 		info->efficiency = (double)info->active_objs *
-				   s->object_size /
-				   (double)(info->slab_bytes + info->desc_bytes);
+				   s->object_size / (double)info->slab_bytes;
+}
+
+__api int uslab_cache_info(struct kmem_cache *s, struct uslab_cache_info *info)
+{
+	unsigned int i;
+
+	if (!s || !info) {
+		errno = EINVAL;
+		return -1;
+	}
+	stats_begin(s, info);
+	for (i = 0; i < s->nr_nodes; i++)
+		stats_node_info(s, i, info);
+	stats_derive(s, info);
+	return 0;
+}
+
+__api int uslab_cache_node_info(struct kmem_cache *s, int node,
+				struct uslab_cache_info *info)
+{
+	if (!s || !info || node < 0 || (unsigned int)node >= s->nr_nodes) {
+		errno = EINVAL;
+		return -1;
+	}
+	stats_begin(s, info);
+	stats_node_info(s, (unsigned int)node, info);
+	stats_derive(s, info);
+	return 0;
+}
+
+__api int uslab_nr_nodes(void)
+{
+	if (uslab_ensure_init())
+		return 1;
+	return topology_nr_nodes();
+}
+
+/* ---- /proc/slabinfo -------------------------------------------------- */
+
+/*
+ * The kernel's rows (mm/slab_common.c), with uslab's figures: objsize is
+ * the slot, active_objs what users hold, the tunables the magazine size,
+ * active_slabs those with an object in use, sharedavail the depot's
+ * objects (include/uslab/export.h).
+ */
+static int slabinfo_row(struct kmem_cache *s, void *arg)
+{
+	struct uslab_cache_info info;
+	FILE *f = arg;
+
+	uslab_cache_info(s, &info);
+	if (fprintf(f, "%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u "
+		    ": slabdata %6lu %6lu %6lu\n", s->name, info.active_objs,
+		    info.total_objs, s->size, s->objects, 1 << s->order,
+		    info.mag_capacity, info.mag_capacity, 0U,
+		    info.nr_full + info.nr_partial, info.nr_slabs,
+		    info.depot_objs) < 0)
+		return errno ? errno : EIO;
+	return 0;
+}
+
+__api int uslab_slabinfo(FILE *f)
+{
+	int err;
+
+	if (!f) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (uslab_ensure_init())
+		return -1;
+	if (fputs("slabinfo - version: 2.1\n"
+		  "# name            <active_objs> <num_objs> <objsize> "
+		  "<objperslab> <pagesperslab> : tunables <limit> "
+		  "<batchcount> <sharedfactor> : slabdata <active_slabs> "
+		  "<num_slabs> <sharedavail>\n", f) < 0) {
+		errno = errno ? errno : EIO;
+		return -1;
+	}
+	err = uslab_for_each_cache(slabinfo_row, f);
+	if (!err && fflush(f))
+		err = errno ? errno : EIO;
+	if (err) {
+		errno = err;
+		return -1;
+	}
 	return 0;
 }
 

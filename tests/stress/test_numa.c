@@ -160,9 +160,9 @@ START_TEST(test_remote_free)
 		kmem_cache_free(s, p[i]);
 
 	mag_drain(s);
-	ck_assert_uint_eq(s->node[home]->remote_frees, K);
+	ck_assert_uint_eq(s->node[home]->ev.remote_frees, K);
 	ck_assert_uint_eq(s->node[home]->active_objects, 0);
-	ck_assert_uint_eq(s->node[here]->remote_frees, 0);
+	ck_assert_uint_eq(s->node[here]->ev.remote_frees, 0);
 	ck_assert_int_eq(uslab_cache_info(s, &info), 0);
 	ck_assert_uint_eq(info.remote_frees, K);
 	ck_assert_uint_eq(info.active_objs, 0);
@@ -240,7 +240,7 @@ START_TEST(test_pinned_threads_local)
 		pthread_join(w[i].th, NULL);
 		ck_assert_int_eq(w[i].bad, 0);
 	}
-	ck_assert_uint_eq(pinned_cache->node[0]->remote_frees, 0);
+	ck_assert_uint_eq(pinned_cache->node[0]->ev.remote_frees, 0);
 	kmem_cache_destroy(pinned_cache);
 }
 END_TEST

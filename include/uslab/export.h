@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uslab: the statistics segment a live process publishes for
+ * uslab-slabtop and other readers (format version 1).
+ *
+ * Where: /dev/shm/uslab.<pid> (shm_open name "/uslab.<pid>"), created
+ * at library start with mode 0600 (owner only), rewritten by one
+ * "uslab-export" thread every CONFIG_EXPORT_INTERVAL_MS and whenever a
+ * reader asks, unlinked at exit.  On by default; USLAB_EXPORT=0 or
+ * CONFIG_STATS_EXPORT=n turns it off.  A process killed without running
+ * its exit handlers leaves its segment behind: such a segment is stale
+ * when no process has its pid, or the one that has it started at another
+ * time than @start_time; the next uslab process of the same user removes
+ * it, and readers report it as stale.
+ *
+ * Layout: one struct uslab_export_header, then @max_caches records of
+ * @cache_size + @nr_nodes * @node_size bytes each (a struct
+ * uslab_export_cache followed by its nodes' struct uslab_export_node);
+ * the first @nr_caches are in use, newest cache first.  Native byte
+ * order and alignment; every field is fixed-width.
+ *
+ * Consistent snapshots (a sequence count): the writer makes @seq odd,
+ * writes, then makes it even again (release ordering both times).  A
+ * reader reads @seq, copies the segment, and reads @seq again: the copy
+ * is consistent when both reads are equal and even; otherwise it tries
+ * again.  A fresh snapshot: add 1 to @request and FUTEX_WAKE it (a
+ * shared futex); the writer wakes, writes, and bumps @generation.
+ *
+ * Readers must treat the segment as hostile input: check the magic,
+ * version, sizes and counts against the segment's length, and that
+ * every name is NUL-terminated, before using anything.
+ *
+ * Figures (per node; a cache's are the sums over its nodes):
+ *   total_objs        objects laid out in the node's slabs
+ *   active_objs       objects handed out to users (exact when quiet)
+ *   cpu_cached_objs   free objects in CPU magazines (loaded, previous
+ *                     and the batches going home from other nodes' CPUs)
+ *   depot_objs        free objects in the node's depot
+ *   partial_free_objs free objects stranded in partial slabs
+ *   free slabs hold objs_per_slab free objects each, so
+ *   total = active + cpu_cached + depot + partial_free
+ *           + nr_free * objs_per_slab.
+ * slabinfo 2.1 columns derived from them (uslab_slabinfo() prints these):
+ *   active_objs, num_objs = total_objs, objsize = slot_size,
+ *   objperslab, pagesperslab = slab_size / page_size,
+ *   tunables limit = batchcount = mag_capacity, sharedfactor = 0,
+ *   active_slabs = nr_full + nr_partial, num_slabs = active_slabs +
+ *   nr_free, sharedavail = depot_objs.
+ */
+#ifndef USLAB_EXPORT_H
+#define USLAB_EXPORT_H
+
+#include <stdint.h>
+
+#define USLAB_EXPORT_MAGIC	"USLABSHM"	/* 8 bytes, no NUL */
+#define USLAB_EXPORT_VERSION	1
+#define USLAB_EXPORT_PREFIX	"uslab."	/* in /dev/shm */
+#define USLAB_EXPORT_NAME_MAX	64		/* cache names, NUL included */
+
+/* header.flags */
+#define USLAB_EXPORT_FAKE_NUMA	0x1	/* nodes are USLAB_FAKE_NUMA's */
+
+struct uslab_export_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t header_size;	/* sizeof(struct uslab_export_header) */
+	uint32_t cache_size;	/* sizeof(struct uslab_export_cache) */
+	uint32_t node_size;	/* sizeof(struct uslab_export_node) */
+	uint32_t max_caches;	/* records the segment has room for */
+	uint32_t nr_nodes;	/* node records per cache */
+	uint32_t seq;		/* even: stable; odd: being written */
+	uint32_t request;	/* readers: +1 and FUTEX_WAKE */
+	uint32_t nr_caches;	/* records in use */
+	uint32_t dropped;	/* caches beyond max_caches, not shown */
+	int32_t pid;
+	uint32_t page_size;
+	uint64_t start_time;	/* /proc/<pid>/stat field 22 */
+	uint64_t updated_ns;	/* CLOCK_REALTIME of this snapshot */
+	uint64_t generation;	/* snapshots written so far */
+	uint32_t interval_ms;	/* periodic rewrite */
+	uint32_t flags;
+	char percpu_mode[48];	/* uslab_percpu_mode() */
+	char comm[32];		/* program name */
+	char version_str[16];	/* library version */
+};
+
+struct uslab_export_node {
+	uint64_t total_objs;
+	uint64_t active_objs;
+	uint64_t cpu_cached_objs;
+	uint64_t depot_objs;
+	uint64_t partial_free_objs;
+	uint64_t nr_full;
+	uint64_t nr_partial;
+	uint64_t nr_free;
+	uint64_t depot_full;
+	uint64_t depot_empty;
+	uint64_t depot_exchanges;
+	uint64_t allocs;		/* calls served on this node */
+	uint64_t frees;
+	uint64_t remote_frees;		/* came home from other nodes */
+	uint64_t slabs_allocated;
+	uint64_t slabs_released;
+};
+
+struct uslab_export_cache {
+	char name[USLAB_EXPORT_NAME_MAX];
+	uint32_t object_size;
+	uint32_t slot_size;
+	uint32_t align;
+	uint32_t objs_per_slab;
+	uint32_t slab_size;		/* bytes per slab */
+	uint32_t mag_capacity;		/* 0: no magazines (debug caches) */
+	uint32_t flags;			/* SLAB_* creation flags */
+	uint32_t reserved;
+	uint64_t bad_frees;
+};
+
+#endif /* USLAB_EXPORT_H */

@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: MIT
+/*
+ * export.c - publishes this process's cache statistics for other
+ * processes (uslab-slabtop -p PID) in a shared-memory segment, format
+ * and protocol in include/uslab/export.h.
+ *
+ * One thread, "uslab-export", owns the segment.  It collects every
+ * cache's per-node figures into a private buffer (taking slab_mutex and
+ * each node lock in turn, as uslab_cache_node_info() does), then copies
+ * the buffer into the segment inside a sequence-count window, so the
+ * window is a memcpy long.  It rewrites the segment every
+ * CONFIG_EXPORT_INTERVAL_MS and whenever a reader bumps the header's
+ * request word and wakes it (a shared futex on that word).  Nothing is
+ * added to the allocation paths.
+ *
+ * Life cycle: export_start() at library start creates /dev/shm/
+ * uslab.<pid> with O_EXCL and mode 0600, after removing this user's
+ * stale segments (their process is gone, or its pid now belongs to a
+ * process that started at another time).  An atexit handler unlinks
+ * the segment.  A forked child drops the parent's mapping without
+ * touching the file and starts its own segment and thread.  Any failure
+ * is reported once and leaves the library running without an export.
+ *
+ * Locking: only the export thread writes the segment (after start-up);
+ * export_lock serialises start-up, fork and exit.  Lock order: the
+ * collection takes slab_mutex (level 1) and node locks (level 4).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uslab/export.h>
+
+#include "internal.h"
+
+#ifdef CONFIG_STATS_EXPORT
+
+#define EXPORT_DIR	"/dev/shm"
+
+static pthread_mutex_t export_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct uslab_export_header *seg;	/* the mapping, NULL when off */
+static size_t seg_len;
+static char seg_name[32];		/* "/uslab.<pid>" for shm_open */
+static pid_t seg_pid;			/* the process that created it */
+static void *scratch;			/* the records being collected */
+static bool exit_hooked;
+
+static size_t record_size(unsigned int nr_nodes)
+{
+	return sizeof(struct uslab_export_cache) +
+	       nr_nodes * sizeof(struct uslab_export_node);
+}
+
+/* Field 22 of /proc/<pid>/stat (start time in clock ticks), 0 if gone. */
+static unsigned long long proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long t = 0;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* the command may hold spaces and ')' */
+	if (!p)
+		return 0;
+	/* ") S ppid ...": field 3 is the state; 22 is starttime. */
+	for (field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		t = strtoull(p + 1, NULL, 10);
+	return t;
+}
+
+/*
+ * Is /dev/shm/@name (this user's) a segment whose process is gone?  A
+ * segment with our own pid is stale too: we have not made ours yet.
+ */
+static bool segment_stale(int dirfd, const char *name, pid_t pid)
+{
+	struct uslab_export_header h;
+	bool stale = true;
+	int fd;
+
+	if (pid == getpid())
+		return true;
+	if (kill(pid, 0) && errno == ESRCH)
+		return true;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;	/* cannot tell: leave it */
+	if (pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+	    h.pid == pid && h.start_time == proc_start_time(pid))
+		stale = false;
+	close(fd);
+	return stale;
+}
+
+/* Remove this user's segments left by processes that are gone. */
+static void export_clean_stale(void)
+{
+	DIR *dir = opendir(EXPORT_DIR);
+	struct dirent *e;
+
+	if (!dir)
+		return;
+	while ((e = readdir(dir))) {
+		const char *digits = e->d_name + strlen(USLAB_EXPORT_PREFIX);
+		struct stat st;
+		char *end;
+		long pid;
+
+		if (strncmp(e->d_name, USLAB_EXPORT_PREFIX,
+			    strlen(USLAB_EXPORT_PREFIX)))
+			continue;
+		pid = strtol(digits, &end, 10);
+		if (*end || end == digits || pid <= 0 || pid > INT_MAX)
+			continue;
+		if (fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+			continue;
+		if (segment_stale(dirfd(dir), e->d_name, (pid_t)pid))
+			unlinkat(dirfd(dir), e->d_name, 0);
+	}
+	closedir(dir);
+}
+
+/* ---- Collecting and publishing ------------------------------------- */
+
+struct collect {
+	char *buf;
+	unsigned int nr_nodes, max, nr, dropped;
+};
+
+static void copy_str(char *dst, size_t len, const char *src)
+{
+	strncpy(dst, src ? src : "", len - 1);
+	dst[len - 1] = '\0';
+}
+
+static int collect_cache(struct kmem_cache *s, void *arg)
+{
+	struct collect *c = arg;
+	struct uslab_export_cache *r;
+	struct uslab_export_node *nodes;
+	struct uslab_cache_info info;
+	unsigned int i;
+
+	if (c->nr == c->max) {
+		c->dropped++;
+		return 0;
+	}
+	r = (void *)(c->buf + (size_t)c->nr++ * record_size(c->nr_nodes));
+	nodes = (void *)(r + 1);
+	memset(r, 0, record_size(c->nr_nodes));
+	uslab_cache_info(s, &info);	/* layout and cache-wide figures */
+	copy_str(r->name, sizeof(r->name), info.name);
+	r->object_size = info.object_size;
+	r->slot_size = info.slot_size;
+	r->align = info.align;
+	r->objs_per_slab = info.objs_per_slab;
+	r->slab_size = info.slab_size;
+	r->mag_capacity = info.mag_capacity;
+	r->flags = (uint32_t)info.flags;
+	r->bad_frees = info.bad_frees;
+	for (i = 0; i < c->nr_nodes && i < s->nr_nodes; i++) {
+		struct uslab_export_node *n = &nodes[i];
+
+		uslab_cache_node_info(s, (int)i, &info);
+		n->total_objs = info.total_objs;
+		n->active_objs = info.active_objs;
+		n->cpu_cached_objs = info.cpu_cached_objs;
+		n->depot_objs = info.depot_objs;
+		n->partial_free_objs = info.partial_free_objs;
+		n->nr_full = info.nr_full;
+		n->nr_partial = info.nr_partial;
+		n->nr_free = info.nr_free;
+		n->depot_full = info.depot_full;
+		n->depot_empty = info.depot_empty;
+		n->depot_exchanges = info.depot_exchanges;
+		n->allocs = info.allocs;
+		n->frees = info.frees;
+		n->remote_frees = info.remote_frees;
+		n->slabs_allocated = info.slabs_allocated;
+		n->slabs_released = info.slabs_released;
+	}
+	return 0;
+}
+
+static void export_publish(void)
+{
+	struct uslab_export_header *h = seg;
+	struct collect c = {
+		.buf = scratch,
+		.nr_nodes = h->nr_nodes,
+		.max = h->max_caches,
+	};
+	struct timespec now;
+	uint32_t seq;
+
+	uslab_for_each_cache(collect_cache, &c);
+	clock_gettime(CLOCK_REALTIME, &now);
+
+	seq = __atomic_load_n(&h->seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->seq, seq + 1, __ATOMIC_RELAXED);
+	/*
+	 * Release fence: the odd count is visible before any record store
+	 * below, so a reader that copied part of the new records also
+	 * sees a changed count (the seqlock writer's smp_wmb()).
+	 */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(h + 1, scratch, (size_t)c.nr * record_size(c.nr_nodes));
+	h->nr_caches = c.nr;
+	h->dropped = c.dropped;
+	h->updated_ns = (uint64_t)now.tv_sec * 1000000000ULL +
+			(uint64_t)now.tv_nsec;
+	h->generation++;
+	/* Release: the records are visible before the even count. */
+	__atomic_store_n(&h->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+static long futex(uint32_t *uaddr, int op, uint32_t val,
+		  const struct timespec *timeout)
+{
+	return syscall(SYS_futex, uaddr, op, val, timeout, NULL, 0);
+}
+
+static void *export_main(void *arg)
+{
+	struct uslab_export_header *h = arg;
+	struct timespec tick = {
+		.tv_sec = CONFIG_EXPORT_INTERVAL_MS / 1000,
+		.tv_nsec = (CONFIG_EXPORT_INTERVAL_MS % 1000) * 1000000L,
+	};
+
+	for (;;) {
+		/*
+		 * Acquire pairs with nothing in this process: readers in
+		 * others bump the word; a stale value only costs one more
+		 * snapshot.  Read before publishing, so a request that
+		 * arrives during the write wakes the next wait at once.
+		 */
+		uint32_t req = __atomic_load_n(&h->request, __ATOMIC_ACQUIRE);
+
+		export_publish();
+		/* Shared (no FUTEX_PRIVATE_FLAG): readers are other processes. */
+		futex(&h->request, FUTEX_WAIT, req, &tick);
+	}
+	return NULL;
+}
+
+static void export_unlink_at_exit(void)
+{
+	pthread_mutex_lock(&export_lock);
+	if (seg && seg_pid == getpid())
+		shm_unlink(seg_name);
+	pthread_mutex_unlock(&export_lock);
+}
+
+static bool export_wanted(void)
+{
+	const char *env = getenv("USLAB_EXPORT");
+
+	if (!env || !*env)
+		return true;
+	if (!strcmp(env, "0"))
+		return false;
+	if (strcmp(env, "1"))
+		uslab_report("USLAB_EXPORT=%s: expected 0 or 1; exporting",
+			     env);
+	return true;
+}
+
+static int export_create(void)
+{
+	unsigned int nr_nodes = (unsigned int)topology_nr_nodes();
+	unsigned int max = CONFIG_EXPORT_MAX_CACHES;
+	struct uslab_export_header *h;
+	int fd, tries;
+	size_t len;
+
+	len = sizeof(*h) + (size_t)max * record_size(nr_nodes);
+	snprintf(seg_name, sizeof(seg_name), "/%s%d", USLAB_EXPORT_PREFIX,
+		 (int)getpid());
+	for (tries = 0;; tries++) {
+		fd = shm_open(seg_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+			      0600);
+		if (fd >= 0 || errno != EEXIST || tries)
+			break;
+		shm_unlink(seg_name);	/* ours by pid: a dead process's */
+	}
+	if (fd < 0)
+		return -1;
+	scratch = malloc(len - sizeof(*h));
+	if (!scratch || fchmod(fd, 0600) || ftruncate(fd, (off_t)len))
+		goto fail;
+	h = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (h == MAP_FAILED)
+		goto fail;
+	close(fd);
+
+	memcpy(h->magic, USLAB_EXPORT_MAGIC, sizeof(h->magic));
+	h->version = USLAB_EXPORT_VERSION;
+	h->header_size = sizeof(*h);
+	h->cache_size = sizeof(struct uslab_export_cache);
+	h->node_size = sizeof(struct uslab_export_node);
+	h->max_caches = max;
+	h->nr_nodes = nr_nodes;
+	h->pid = (int32_t)getpid();
+	h->page_size = PAGE_SIZE;
+	h->start_time = proc_start_time(getpid());
+	h->interval_ms = CONFIG_EXPORT_INTERVAL_MS;
+	h->flags = topology_is_fake() ? USLAB_EXPORT_FAKE_NUMA : 0;
+	copy_str(h->percpu_mode, sizeof(h->percpu_mode), percpu_mode_name());
+	copy_str(h->comm, sizeof(h->comm), program_invocation_short_name);
+	copy_str(h->version_str, sizeof(h->version_str), USLAB_VERSION);
+	seg = h;
+	seg_len = len;
+	seg_pid = getpid();
+	return 0;
+fail:
+	close(fd);
+	shm_unlink(seg_name);
+	free(scratch);
+	scratch = NULL;
+	return -1;
+}
+
+/* At library start, and in a forked child: a segment and its thread. */
+void export_start(void)
+{
+	pthread_mutex_lock(&export_lock);
+	if (seg || !export_wanted())
+		goto out;
+	export_clean_stale();
+	if (export_create()) {
+		uslab_report("cannot publish statistics in %s%s (%s); "
+			     "uslab-slabtop -p will not see this process",
+			     EXPORT_DIR, seg_name, strerror(errno));
+		goto out;
+	}
+	if (uslab_spawn(export_main, seg, "uslab-export")) {
+		uslab_report("cannot start the statistics thread; "
+			     "uslab-slabtop -p will not see this process");
+		munmap(seg, seg_len);
+		shm_unlink(seg_name);
+		seg = NULL;
+		goto out;
+	}
+	if (!exit_hooked && !atexit(export_unlink_at_exit))
+		exit_hooked = true;
+out:
+	pthread_mutex_unlock(&export_lock);
+}
+
+/*
+ * In a forked child: the thread is gone, and the mapping is the
+ * parent's segment, which the child must neither write nor unlink.
+ */
+void export_fork_child(void)
+{
+	pthread_mutex_init(&export_lock, NULL);
+	if (seg)
+		munmap(seg, seg_len);
+	seg = NULL;
+	free(scratch);
+	scratch = NULL;
+	export_start();
+}
+
+#else /* !CONFIG_STATS_EXPORT */
+
+void export_start(void)
+{
+}
+
+void export_fork_child(void)
+{
+}
+
+#endif
