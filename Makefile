@@ -2,7 +2,10 @@
 #
 #   make               static + shared library, demo      (build/)
 #   make check         install deps, build, run every test suite:
-#                      gcc, ASan+UBSan, TSan (threaded tests), clang
+#                      gcc, ASan+UBSan, TSan (threaded tests), clang,
+#                      valgrind, install, check-numa-vm
+#   make check-numa-vm prove real NUMA placement: test_numa, linked
+#                      static, in a 2-node QEMU guest (build/numa-vm/)
 #   make run           install deps, build, run the demo
 #   make bench         benchmarks against peers (numbers, not tests)
 #   make install       PREFIX=/usr/local DESTDIR=
@@ -23,12 +26,14 @@ SAN         ?=
 
 KCONFIG_CONFIG ?= .config
 export KCONFIG_CONFIG
-AUTOCONF    := include/generated/autoconf.h
+# Per build directory, so builds of different configurations coexist.
+AUTOCONF    := $(O)/include/generated/autoconf.h
 
 WARN        := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	       -Wmissing-prototypes -Wno-missing-field-initializers
 CFLAGS      ?= -O2 -g
-BASE_CFLAGS := -std=gnu11 $(WARN) -pthread -Iinclude -fno-strict-aliasing
+BASE_CFLAGS := -std=gnu11 $(WARN) -pthread -Iinclude -I$(O)/include \
+	       -fno-strict-aliasing -DUSLAB_VERSION='"$(VERSION)"'
 LIB_CFLAGS  := -fPIC -fvisibility=hidden
 DEP_LIBS    := $(shell pkg-config --libs liburcu-bp numa 2>/dev/null || \
 		 echo -lurcu-bp -lurcu-common -lnuma) -pthread
@@ -61,12 +66,12 @@ TESTS       := $(UNIT_TESTS) $(API_TESTS) $(STRESS_TESTS)
 DEMO        := $(O)/tools/demo/uslab-demo
 BENCHES     := $(patsubst %.c,$(O)/%,$(wildcard bench/*.c))
 
-.PHONY: all bench deps check check-one test-install run install uninstall clean \
-	defconfig olddefconfig menuconfig savedefconfig
+.PHONY: all bench deps check check-one check-numa-vm test-install run install \
+	uninstall clean defconfig olddefconfig menuconfig savedefconfig
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 
-all: $(STATIC_LIB) $(O)/libuslab.so $(DEMO)
+all: $(STATIC_LIB) $(O)/libuslab.so $(DEMO) $(O)/tools/slabtop/uslab-slabtop
 
 # ---- Configuration -------------------------------------------------------
 
@@ -132,6 +137,15 @@ $(DEMO): tools/demo/uslab-demo.c $(STATIC_LIB)
 	@echo "  CCLD    $@"
 	@$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
 
+# The tools suite also links uslab-slabtop's parsers (ground truth, fuzz).
+TOOL_PARSERS := tools/slabtop/segment.c tools/slabtop/slabinfo.c
+$(O)/tests/tools/%: tests/tools/%.c tests/common.h tools/slabtop/slabtop.h \
+		    $(TOOL_PARSERS) $(TEST_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(ALL_CFLAGS) -Ilib -Itests -Itools/slabtop $(ALL_LDFLAGS) \
+		-o $@ $< $(TOOL_PARSERS) $(TEST_LIB) $(DEP_LIBS) $(CHECK_LIBS)
+
 $(O)/tests/%: tests/%.c tests/common.h $(TEST_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
@@ -148,10 +162,16 @@ $(O)/bench/%: bench/%.c $(STATIC_LIB)
 deps:
 	@scripts/install-deps.sh
 
-# Run one build's test programs: SUITES picks unit, api, stress.
-SUITES ?= unit api stress
-check-one: $(foreach s,$(SUITES),$(patsubst %.c,$(O)/%,$(wildcard tests/$(s)/*.c)))
-	@scripts/run-tests.sh "$(O)" $^
+# Run one build's test programs: SUITES picks unit, api, stress, tools.
+# A suite's programs are its .c files (Check runners) and its .sh files
+# (scripts that end with a Check summary line); tools needs the tool.
+SUITES ?= unit api stress tools
+CHECK_PROGS   = $(foreach s,$(SUITES),$(patsubst %.c,$(O)/%,\
+			$(wildcard tests/$(s)/*.c)))
+CHECK_SCRIPTS = $(foreach s,$(SUITES),$(wildcard tests/$(s)/*.sh))
+check-one: $(CHECK_PROGS) $(if $(filter tools,$(SUITES)),\
+		$(O)/tools/slabtop/uslab-slabtop)
+	@scripts/run-tests.sh "$(O)" $(CHECK_PROGS) $(CHECK_SCRIPTS)
 
 # Each build's failure is recorded and the next build still runs; the
 # tally at the end decides the exit status.
@@ -173,7 +193,7 @@ VALGRIND    := valgrind -q --error-exitcode=99 --leak-check=full \
 	       --errors-for-leak-kinds=definite --child-silent-after-fork=no
 
 check:
-	@scripts/install-deps.sh clang valgrind
+	@scripts/install-deps.sh clang valgrind tmux
 	@$(MAKE) --no-print-directory $(AUTOCONF)
 	@scripts/run-tests.sh --reset
 	$(call run_build,gcc: unit/api/stress suites (rseq on glibc's area),)
@@ -193,28 +213,49 @@ check:
 	$(call run_build,valgrind memcheck: threaded suites (no rseq there),\
 		SUITES=stress,USLAB_TEST_QUICK=1 USLAB_TEST_VALGRIND=1 \
 		USLAB_RUNNER="$(VALGRIND)")
-	$(call run_build,clang -Wall -Wextra -Werror: api/stress suites,\
-		O=$(O)/clang CC=clang SUITES="api stress")
+	$(call run_build,clang -Wall -Wextra -Werror: api/stress/tools suites,\
+		O=$(O)/clang CC=clang SUITES="api stress tools")
 	@echo "=== install with DESTDIR, link through pkg-config ==="
 	@$(MAKE) --no-print-directory test-install || \
 		echo "FAIL 0 0 1 [install]" >> $(RESULTS)
+	@echo "=== QEMU guest with 2 NUMA nodes: real placement (check-numa-vm) ==="
+	@scripts/run-tests.sh $(O) scripts/check-numa-vm.sh || true
 	@scripts/run-tests.sh --total
 
 test-install: $(STATIC_LIB) $(O)/libuslab.so
 	@scripts/test-install.sh "$(O)"
+
+# Real placement on two NUMA nodes, in a QEMU guest (TCG, no KVM here);
+# the script builds its own static test_numa in $(O)/numa-vm.
+check-numa-vm:
+	@scripts/check-numa-vm.sh "$(O)/numa-vm"
 
 # Benchmarks report numbers; they never pass or fail on time.
 # bench-objcache (bench/objcache/bench.mk): uslab against its peers.
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
+	@$(MAKE) --no-print-directory bench-stats-cost
 	@$(MAKE) --no-print-directory bench-objcache
 
+# The same bench/pair with CONFIG_STATS off, in its own build directory.
+NOSTATS     := $(O)/nostats
+$(NOSTATS)/.config: $(KCONFIG_CONFIG)
+	@mkdir -p $(dir $@)
+	@sed 's/^CONFIG_STATS=y/# CONFIG_STATS is not set/' $< > $@
+
+.PHONY: bench-stats-cost
+bench-stats-cost: $(O)/bench/pair $(NOSTATS)/.config
+	@$(MAKE) --no-print-directory O=$(NOSTATS) \
+		KCONFIG_CONFIG=$(NOSTATS)/.config $(NOSTATS)/bench/pair
+	@bench/stats-cost.sh $(O)/bench/pair $(NOSTATS)/bench/pair
+
 include bench/objcache/bench.mk
+include tools/slabtop/slabtop.mk
 
 run: deps
-	@$(MAKE) --no-print-directory $(DEMO)
-	@$(DEMO)
+	@$(MAKE) --no-print-directory $(DEMO) $(O)/tools/slabtop/uslab-slabtop
+	@USLAB_SLABTOP=$(O)/tools/slabtop/uslab-slabtop $(DEMO)
 
 # ---- Install ---------------------------------------------------------------
 
@@ -224,7 +265,7 @@ $(O)/uslab.pc: scripts/uslab.pc.in Makefile
 	     -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	     $< > $@
 
-install: $(STATIC_LIB) $(O)/libuslab.so $(O)/uslab.pc
+install: $(STATIC_LIB) $(O)/libuslab.so $(O)/uslab.pc $(SLABTOP)
 	install -d $(DESTDIR)$(INCLUDEDIR)/uslab $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 644 include/uslab/*.h $(DESTDIR)$(INCLUDEDIR)/uslab/
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
@@ -232,12 +273,18 @@ install: $(STATIC_LIB) $(O)/libuslab.so $(O)/uslab.pc
 	ln -sf libuslab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuslab.so.$(SOVERSION)
 	ln -sf libuslab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuslab.so
 	install -m 644 $(O)/uslab.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(SLABTOP) $(DESTDIR)$(PREFIX)/bin/uslab-slabtop
+	install -m 644 tools/slabtop/uslab-slabtop.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man1/uslab-slabtop.1
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/uslab
 	rm -f $(DESTDIR)$(LIBDIR)/libuslab.* $(DESTDIR)$(LIBDIR)/pkgconfig/uslab.pc
+	rm -f $(DESTDIR)$(PREFIX)/bin/uslab-slabtop \
+		$(DESTDIR)$(PREFIX)/share/man/man1/uslab-slabtop.1
 
 clean:
-	rm -rf build $(O) include/generated
+	rm -rf build $(O)
 
 -include $(LIB_OBJS:.o=.d)

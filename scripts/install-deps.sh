@@ -9,7 +9,7 @@
 set -eu
 
 PKGS="gcc make libc6-dev liburcu-dev check libnuma-dev numactl pkg-config"
-PKGS="$PKGS python3-kconfiglib"
+PKGS="$PKGS python3-kconfiglib libncurses-dev"
 PKGS="$PKGS $*"
 
 missing=""

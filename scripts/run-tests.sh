@@ -32,6 +32,8 @@ esac
 
 build=$1
 shift
+# Scripts and tests find the build's programs (uslab-slabtop) here.
+export USLAB_BUILD=$build
 # Check's default 4 s per test is too short under sanitizers; tests that
 # need longer set their own timeouts, scaled by this multiplier.
 case "$build" in

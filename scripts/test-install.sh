@@ -30,6 +30,20 @@ check "headers, libraries and uslab.pc installed" test -f \
 	"$dest/usr/local/lib/libuslab.a" -a -L "$dest/usr/local/lib/libuslab.so" \
 	-a -f "$dest/usr/local/lib/pkgconfig/uslab.pc"
 
+check "uslab-slabtop and its man page installed" test -x \
+	"$dest/usr/local/bin/uslab-slabtop" -a -f \
+	"$dest/usr/local/share/man/man1/uslab-slabtop.1"
+check "uslab-slabtop runs from the install" bash -c \
+	"'$dest/usr/local/bin/uslab-slabtop' -V | grep -q uslab"
+if command -v man >/dev/null; then
+	check "its man page formats without warnings" bash -c \
+		"! LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l \
+		  '$dest/usr/local/share/man/man1/uslab-slabtop.1' \
+		  2>&1 >/dev/null | grep ."
+else
+	echo "SKIP: man page check (no man here)"
+fi
+
 check "static and shared libraries export only the API" bash -c "
 	! nm -g --defined-only '$dest/usr/local/lib/libuslab.a' \
 		'$dest/usr/local/lib/libuslab.so' 2>/dev/null |

@@ -6,16 +6,21 @@
  * slot), requests, and 1 KiB buffers.  Four threads open sessions, attach
  * requests and buffers, and hand finished sessions to the next thread,
  * which frees them: every free of a session is a cross-thread free.  The
- * report then prints each cache's occupancy as uslab counts it.
+ * report then prints each cache's occupancy as uslab counts it, and, when
+ * USLAB_SLABTOP names the uslab-slabtop program (make run sets it), as
+ * `uslab-slabtop -o -p <this pid>` reads it from outside the process.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <uslab/slab.h>
 #include <uslab/stats.h>
@@ -127,6 +132,29 @@ static void report(struct kmem_cache *s)
 	       (in.slab_bytes + in.desc_bytes) / 1024, in.efficiency * 100);
 }
 
+/* This process's caches, read from outside by uslab-slabtop. */
+static void show_slabtop(const char *when)
+{
+	const char *tool = getenv("USLAB_SLABTOP");
+	char pid[16];
+	char *argv[] = { "uslab-slabtop", "-o", "-p", pid, NULL };
+	pid_t child;
+	int status;
+
+	if (!tool)
+		return;
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	printf("\n%s, as `uslab-slabtop -o -p %s` sees this process:\n",
+	       when, pid);
+	fflush(stdout);
+	if (posix_spawn(&child, tool, NULL, NULL, argv, environ) ||
+	    waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		fprintf(stderr, "uslab-demo: %s failed\n", tool);
+		atomic_fetch_add(&failures, 1);
+	}
+}
+
 int main(void)
 {
 	pthread_t th[NTHREADS];
@@ -159,6 +187,7 @@ int main(void)
 	report(session_cache_cachep);
 	report(request_cache_cachep);
 	report(buffer_cache);
+	show_slabtop("With the sessions open");
 	pthread_barrier_wait(&reported);
 	for (i = 0; i < NTHREADS; i++)
 		pthread_join(th[i], NULL);
@@ -178,6 +207,7 @@ int main(void)
 	printf("\n%.2f s, %lu allocation failures; per-CPU path: %s\n",
 	       secs, (unsigned long)atomic_load(&failures),
 	       uslab_percpu_mode());
+	show_slabtop("After closing and shrinking");
 
 	session_cache_destroy();
 	request_cache_destroy();
