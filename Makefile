@@ -196,15 +196,15 @@ check:
 	@scripts/install-deps.sh clang valgrind tmux
 	@$(MAKE) --no-print-directory $(AUTOCONF)
 	@scripts/run-tests.sh --reset
-	$(call run_build,gcc: unit/api/stress suites (rseq on glibc's area),)
+	$(call run_build,gcc: all suites (rseq on glibc's area),)
 	@echo "=== gcc: NUMA suite under numactl --membind=0 ==="
 	@USLAB_RUNNER="numactl --membind=0" scripts/run-tests.sh $(O) \
 		$(O)/tests/stress/test_numa || true
-	$(call run_build,gcc: unit/api/stress suites (rseq on our own area),\
+	$(call run_build,gcc: all suites (rseq on our own area),\
 		,$(OWN_RSEQ))
-	$(call run_build,gcc: unit/api/stress suites (per-CPU locks),\
+	$(call run_build,gcc: all suites (per-CPU locks),\
 		,$(LOCK_PATH))
-	$(call run_build,gcc + ASan/UBSan: unit/api/stress suites,\
+	$(call run_build,gcc + ASan/UBSan: all suites,\
 		O=$(O)/asan SAN=asan)
 	$(call run_build,gcc + TSan: threaded suites (rseq),\
 		O=$(O)/tsan SAN=tsan SUITES=stress)

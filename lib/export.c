@@ -55,6 +55,13 @@ static size_t seg_len;
 static char seg_name[32];		/* "/uslab.<pid>" for shm_open */
 static pid_t seg_pid;			/* the process that created it */
 static void *scratch;			/* the records being collected */
+/*
+ * The segment's geometry, as we made it.  The header's copies are for
+ * readers: any process of this user can rewrite them, so the writer
+ * never sizes anything from the shared header.
+ */
+static unsigned int seg_nodes, seg_max;
+static unsigned long long seg_start_time;
 static bool exit_hooked;
 
 static size_t record_size(unsigned int nr_nodes)
@@ -206,13 +213,36 @@ static int collect_cache(struct kmem_cache *s, void *arg)
 	return 0;
 }
 
+/*
+ * Everything in the header but the counts and snapshot fields, from our
+ * own copies: rewritten with every snapshot, so a scribbled header heals.
+ */
+static void header_fill(struct uslab_export_header *h)
+{
+	memcpy(h->magic, USLAB_EXPORT_MAGIC, sizeof(h->magic));
+	h->version = USLAB_EXPORT_VERSION;
+	h->header_size = sizeof(*h);
+	h->cache_size = sizeof(struct uslab_export_cache);
+	h->node_size = sizeof(struct uslab_export_node);
+	h->max_caches = seg_max;
+	h->nr_nodes = seg_nodes;
+	h->pid = (int32_t)seg_pid;
+	h->page_size = PAGE_SIZE;
+	h->start_time = seg_start_time;
+	h->interval_ms = CONFIG_EXPORT_INTERVAL_MS;
+	h->flags = topology_is_fake() ? USLAB_EXPORT_FAKE_NUMA : 0;
+	copy_str(h->percpu_mode, sizeof(h->percpu_mode), percpu_mode_name());
+	copy_str(h->comm, sizeof(h->comm), program_invocation_short_name);
+	copy_str(h->version_str, sizeof(h->version_str), USLAB_VERSION);
+}
+
 static void export_publish(void)
 {
 	struct uslab_export_header *h = seg;
 	struct collect c = {
 		.buf = scratch,
-		.nr_nodes = h->nr_nodes,
-		.max = h->max_caches,
+		.nr_nodes = seg_nodes,
+		.max = seg_max,
 	};
 	struct timespec now;
 	uint32_t seq;
@@ -220,14 +250,17 @@ static void export_publish(void)
 	uslab_for_each_cache(collect_cache, &c);
 	clock_gettime(CLOCK_REALTIME, &now);
 
-	seq = __atomic_load_n(&h->seq, __ATOMIC_RELAXED);
-	__atomic_store_n(&h->seq, seq + 1, __ATOMIC_RELAXED);
 	/*
-	 * Release fence: the odd count is visible before any record store
-	 * below, so a reader that copied part of the new records also
-	 * sees a changed count (the seqlock writer's smp_wmb()).
+	 * The odd count must be visible before any record store below, so
+	 * that a reader that copied part of the new records also sees a
+	 * changed count (the seqlock writer's smp_wmb()).  An acquire-
+	 * release exchange does it: no later store moves above its acquire
+	 * half (and TSan accepts it, where it refuses a bare fence).  seq
+	 * is ours alone to write; a reader's scribble is just overwritten.
 	 */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	seq = __atomic_load_n(&h->seq, __ATOMIC_RELAXED) & ~1U;
+	__atomic_exchange_n(&h->seq, seq + 1, __ATOMIC_ACQ_REL);
+	header_fill(h);
 	memcpy(h + 1, scratch, (size_t)c.nr * record_size(c.nr_nodes));
 	h->nr_caches = c.nr;
 	h->dropped = c.dropped;
@@ -318,24 +351,13 @@ static int export_create(void)
 		goto fail;
 	close(fd);
 
-	memcpy(h->magic, USLAB_EXPORT_MAGIC, sizeof(h->magic));
-	h->version = USLAB_EXPORT_VERSION;
-	h->header_size = sizeof(*h);
-	h->cache_size = sizeof(struct uslab_export_cache);
-	h->node_size = sizeof(struct uslab_export_node);
-	h->max_caches = max;
-	h->nr_nodes = nr_nodes;
-	h->pid = (int32_t)getpid();
-	h->page_size = PAGE_SIZE;
-	h->start_time = proc_start_time(getpid());
-	h->interval_ms = CONFIG_EXPORT_INTERVAL_MS;
-	h->flags = topology_is_fake() ? USLAB_EXPORT_FAKE_NUMA : 0;
-	copy_str(h->percpu_mode, sizeof(h->percpu_mode), percpu_mode_name());
-	copy_str(h->comm, sizeof(h->comm), program_invocation_short_name);
-	copy_str(h->version_str, sizeof(h->version_str), USLAB_VERSION);
 	seg = h;
 	seg_len = len;
+	seg_nodes = nr_nodes;
+	seg_max = max;
+	seg_start_time = proc_start_time(getpid());
 	seg_pid = getpid();
+	header_fill(h);
 	return 0;
 fail:
 	close(fd);

@@ -13,8 +13,10 @@
  * The slab layer drops (4) before calling into the page layer when it can,
  * and never calls a constructor while holding any of them.
  *
- * RCU (liburcu-bp): read-side sections (uslab_rcu_read_lock) are taken
- * with none of these locks held.  call_rcu() is called with (1), (2) or
+ * RCU (liburcu-bp): read-side sections (uslab_rcu_read_lock) wait for
+ * nothing inside them; they are entered with no lock held, or with (1)
+ * held by the statistics walks under uslab_for_each_cache() (the export
+ * thread, uslab_slabinfo).  call_rcu() is called with (1), (2) or
  * (3) held, never (4) or (5): it may enter a read-side section itself,
  * which fork's hook order allows (see the top of cache.c).
  */

@@ -3,7 +3,8 @@
 #
 # Prove real NUMA placement in a two-node QEMU guest.
 #
-#   scripts/check-numa-vm.sh [BUILD_DIR]       (default build/numa-vm)
+#   scripts/check-numa-vm.sh [BUILD_DIR]   (default $USLAB_BUILD/numa-vm,
+#                                          or build/numa-vm)
 #
 # The development machines have one NUMA node, so test_numa's real
 # placement test only says SKIP there.  This script:
@@ -36,7 +37,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-dir=${1:-build/numa-vm}
+dir=${1:-${USLAB_BUILD:-build}/numa-vm}
 timeout_s=${NUMA_VM_TIMEOUT:-600}
 accel=${NUMA_VM_ACCEL:--accel tcg -cpu max}
 log=$dir/console.log

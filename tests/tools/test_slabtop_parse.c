@@ -376,6 +376,36 @@ START_TEST(test_stale_segment)
 }
 END_TEST
 
+/*
+ * Another process of this user scribbles on our segment's geometry: the
+ * writer sizes nothing from the shared header (ASan would see it write
+ * past its buffer) and the next snapshot heals the header.
+ */
+START_TEST(test_scribbled_header)
+{
+	size_t geometry = offsetof(struct uslab_export_header, seq) - 8;
+	size_t counts = offsetof(struct uslab_export_header, nr_caches);
+	unsigned char ff[64];
+	struct st_snapshot snap;
+	int fd;
+
+	make_known_caches();
+	memset(ff, 0xff, sizeof(ff));
+	fd = open(self_segment(), O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	/* Magic stays; version, record sizes, room and nodes do not. */
+	ck_assert_int_eq(pwrite(fd, ff, geometry, 8), (ssize_t)geometry);
+	/* nr_caches and dropped too; pid and start time (identity) stay. */
+	ck_assert_int_eq(pwrite(fd, ff, 8, (off_t)counts), 8);
+	close(fd);
+	read_self(&snap);	/* asks for, and waits for, a new snapshot */
+	ck_assert_ptr_nonnull(find(&snap, "gt-big"));
+	ck_assert_uint_eq(find(&snap, "gt-big")->active_objs, 58);
+	ck_assert_uint_eq(snap.nr_nodes, 2);
+	st_snapshot_free(&snap);
+}
+END_TEST
+
 /* A live process without a segment, to hold crafted segments. */
 static pid_t sleeper(void)
 {
@@ -705,6 +735,7 @@ int main(void)
 	tcase_add_test(tc, test_ground_truth_tool);
 	tcase_add_test(tc, test_stale_segment);
 	tcase_add_test(tc, test_hostile_files);
+	tcase_add_test(tc, test_scribbled_header);
 	tcase_add_test(tc, test_fuzz_segment);
 	tcase_add_test(tc, test_fuzz_slabinfo);
 	suite_add_tcase(s, tc);
