@@ -163,12 +163,13 @@ deps:
 	@scripts/install-deps.sh
 
 # Run one build's test programs: SUITES picks unit, api, stress, tools.
-# A suite's programs are its .c files (Check runners) and its .sh files
-# (scripts that end with a Check summary line); tools needs the tool.
+# A suite's programs are its .c files (Check runners) and its test_*.sh
+# files (scripts that end with a Check summary line); tools needs the
+# tool.
 SUITES ?= unit api stress tools
 CHECK_PROGS   = $(foreach s,$(SUITES),$(patsubst %.c,$(O)/%,\
 			$(wildcard tests/$(s)/*.c)))
-CHECK_SCRIPTS = $(foreach s,$(SUITES),$(wildcard tests/$(s)/*.sh))
+CHECK_SCRIPTS = $(foreach s,$(SUITES),$(wildcard tests/$(s)/test_*.sh))
 check-one: $(CHECK_PROGS) $(if $(filter tools,$(SUITES)),\
 		$(O)/tools/slabtop/uslab-slabtop)
 	@scripts/run-tests.sh "$(O)" $(CHECK_PROGS) $(CHECK_SCRIPTS)

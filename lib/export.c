@@ -70,34 +70,6 @@ static size_t record_size(unsigned int nr_nodes)
 	       nr_nodes * sizeof(struct uslab_export_node);
 }
 
-/* Field 22 of /proc/<pid>/stat (start time in clock ticks), 0 if gone. */
-static unsigned long long proc_start_time(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long t = 0;
-	ssize_t n;
-	int fd, field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');	/* the command may hold spaces and ')' */
-	if (!p)
-		return 0;
-	/* ") S ppid ...": field 3 is the state; 22 is starttime. */
-	for (field = 2; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		t = strtoull(p + 1, NULL, 10);
-	return t;
-}
-
 /*
  * Is /dev/shm/@name (this user's) a segment whose process is gone?  A
  * segment with our own pid is stale too: we have not made ours yet.
@@ -116,7 +88,7 @@ static bool segment_stale(int dirfd, const char *name, pid_t pid)
 	if (fd < 0)
 		return false;	/* cannot tell: leave it */
 	if (pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
-	    h.pid == pid && h.start_time == proc_start_time(pid))
+	    h.pid == pid && h.start_time == uslab_export_start_time((int)pid))
 		stale = false;
 	close(fd);
 	return stale;
@@ -131,16 +103,10 @@ static void export_clean_stale(void)
 	if (!dir)
 		return;
 	while ((e = readdir(dir))) {
-		const char *digits = e->d_name + strlen(USLAB_EXPORT_PREFIX);
+		int pid = uslab_export_pid(e->d_name);
 		struct stat st;
-		char *end;
-		long pid;
 
-		if (strncmp(e->d_name, USLAB_EXPORT_PREFIX,
-			    strlen(USLAB_EXPORT_PREFIX)))
-			continue;
-		pid = strtol(digits, &end, 10);
-		if (*end || end == digits || pid <= 0 || pid > INT_MAX)
+		if (pid < 0)
 			continue;
 		if (fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
 		    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
@@ -355,7 +321,7 @@ static int export_create(void)
 	seg_len = len;
 	seg_nodes = nr_nodes;
 	seg_max = max;
-	seg_start_time = proc_start_time(getpid());
+	seg_start_time = uslab_export_start_time((int)getpid());
 	seg_pid = getpid();
 	header_fill(h);
 	return 0;

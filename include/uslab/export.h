@@ -116,4 +116,63 @@ struct uslab_export_cache {
 	uint64_t bad_frees;
 };
 
+/*
+ * Helpers for readers and for the library alike (header-only, so that a
+ * reader need not link libuslab).  They use only libc.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The pid in a /dev/shm entry name "uslab.<pid>", or -1 if it is not one. */
+static inline int uslab_export_pid(const char *name)
+{
+	size_t plen = strlen(USLAB_EXPORT_PREFIX);
+	const char *digits = name + plen;
+	char *end;
+	long pid;
+
+	if (strncmp(name, USLAB_EXPORT_PREFIX, plen))
+		return -1;
+	pid = strtol(digits, &end, 10);
+	if (*end || end == digits || *digits == '+' || *digits == '-' ||
+	    pid <= 0 || pid > INT_MAX)
+		return -1;
+	return (int)pid;
+}
+
+/*
+ * Start time of process @pid (field 22 of /proc/<pid>/stat, in clock
+ * ticks since boot), 0 when there is no such process.  A segment whose
+ * start_time differs belongs to a process that is gone.
+ */
+static inline unsigned long long uslab_export_start_time(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long t = 0;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The command, in parentheses, may hold spaces and ')'. */
+	p = strrchr(buf, ')');
+	/* ") S ppid ...": field 3 is the state; 22 is starttime. */
+	for (field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		t = strtoull(p + 1, NULL, 10);
+	return t;
+}
+
 #endif /* USLAB_EXPORT_H */

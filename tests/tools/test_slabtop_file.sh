@@ -28,33 +28,8 @@ PY=/usr/bin/python3
 PROCPS=/usr/bin/slabtop
 export LC_ALL=C		# the name sort is strcoll()'s, as in procps
 
-checks=0
-failures=0
-errors=0
-
-pass() {
-	checks=$((checks + 1))
-	echo "PASS: $*"
-}
-
-fail() {
-	checks=$((checks + 1))
-	failures=$((failures + 1))
-	echo "FAIL: $*"
-}
-
-skip() {
-	echo "SKIP: $*"
-}
-
-finish() {
-	local pct=100
-
-	[ $checks -gt 0 ] && pct=$(((checks - failures - errors) * 100 / checks))
-	echo "${pct}%: Checks: $checks, Failures: $failures, Errors: $errors"
-	[ $failures -eq 0 ] && [ $errors -eq 0 ]
-	exit $?
-}
+# shellcheck source=tests/tools/tally.sh
+. "$(dirname "$0")/tally.sh"
 
 if [ ! -x "$BIN" ] || [ ! -x "$PY" ]; then
 	echo "ERROR: need $BIN (make $BIN) and $PY"

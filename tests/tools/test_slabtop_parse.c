@@ -319,6 +319,20 @@ static void *own_segment(size_t *len)
 	return buf;
 }
 
+/*
+ * A copy of our segment made out to @pid (its start time, 0 for a dead
+ * one), and in @path the name a segment of @pid has.
+ */
+static void *segment_for(pid_t pid, size_t *len, char path[64])
+{
+	struct uslab_export_header *h = own_segment(len);
+
+	h->pid = pid;
+	h->start_time = uslab_export_start_time((int)pid);
+	snprintf(path, 64, "/dev/shm/" USLAB_EXPORT_PREFIX "%d", (int)pid);
+	return h;
+}
+
 static void write_file(const char *path, const void *buf, size_t len,
 		       mode_t mode)
 {
@@ -332,7 +346,6 @@ static void write_file(const char *path, const void *buf, size_t len,
 
 START_TEST(test_stale_segment)
 {
-	struct uslab_export_header *h;
 	struct st_proc *list;
 	struct st_snapshot snap;
 	size_t len, n, i;
@@ -342,12 +355,8 @@ START_TEST(test_stale_segment)
 	void *buf;
 
 	ck_assert_ptr_nonnull(kmem_cache_create("stale", 64, 0, 0, NULL));
-	buf = own_segment(&len);
-	h = buf;
 	dead = dead_pid();
-	h->pid = dead;
-	snprintf(path, sizeof(path), "/dev/shm/" USLAB_EXPORT_PREFIX "%d",
-		 (int)dead);
+	buf = segment_for(dead, &len, path);
 	write_file(path, buf, len, 0600);
 
 	ck_assert_int_eq(st_list_processes(&list, &n, err, sizeof(err)), 0);
@@ -419,23 +428,6 @@ static pid_t sleeper(void)
 	return pid;
 }
 
-static unsigned long long start_time_of(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	int fd, field;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	p = strrchr(buf, ')');
-	for (field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	return p ? strtoull(p + 1, NULL, 10) : 0;
-}
-
 static volatile bool flipping;
 
 /* Keep the crafted segment's count odd: a writer that never finishes. */
@@ -465,13 +457,9 @@ START_TEST(test_hostile_files)
 	void *buf;
 
 	ck_assert_ptr_nonnull(kmem_cache_create("hostile", 64, 0, 0, NULL));
-	buf = own_segment(&len);
-	h = buf;
 	pid = sleeper();
-	h->pid = pid;
-	h->start_time = start_time_of(pid);
-	snprintf(path, sizeof(path), "/dev/shm/" USLAB_EXPORT_PREFIX "%d",
-		 (int)pid);
+	buf = segment_for(pid, &len, path);
+	h = buf;
 
 	/* As crafted, it reads (not refreshed: nobody answers). */
 	write_file(path, buf, len, 0600);

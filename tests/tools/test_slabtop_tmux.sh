@@ -23,29 +23,8 @@ BIN=$(cd "$(dirname "$BUILD/tools/slabtop/uslab-slabtop")" 2>/dev/null &&
 	pwd)/uslab-slabtop
 SOCK=uslab-slabtop-test-$$
 
-checks=0
-failures=0
-errors=0
-
-pass() {
-	checks=$((checks + 1))
-	echo "PASS: $*"
-}
-
-fail() {
-	checks=$((checks + 1))
-	failures=$((failures + 1))
-	echo "FAIL: $*"
-}
-
-finish() {
-	local pct=100
-
-	[ $checks -gt 0 ] && pct=$(((checks - failures - errors) * 100 / checks))
-	echo "${pct}%: Checks: $checks, Failures: $failures, Errors: $errors"
-	[ $failures -eq 0 ] && [ $errors -eq 0 ]
-	exit $?
-}
+# shellcheck source=tests/tools/tally.sh
+. "$(dirname "$0")/tally.sh"
 
 if [ ! -x "$BIN" ] || ! command -v tmux > /dev/null; then
 	echo "ERROR: need $BUILD/tools/slabtop/uslab-slabtop and tmux"

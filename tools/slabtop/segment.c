@@ -264,35 +264,10 @@ int st_parse_segment(const void *buf, size_t len, struct st_snapshot *out,
 
 /* ---- A live process ---------------------------------------------------- */
 
-/* Field 22 of /proc/<pid>/stat, 0 when the process is gone. */
-static unsigned long long proc_start_time(int pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long t = 0;
-	ssize_t n;
-	int fd, field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	for (field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		t = strtoull(p + 1, NULL, 10);
-	return t;
-}
-
 /* Whether the segment's process is gone (or its pid reused). */
 static bool header_stale(const struct uslab_export_header *h, int pid)
 {
-	unsigned long long t = proc_start_time(pid);
+	unsigned long long t = uslab_export_start_time(pid);
 
 	return !t || h->pid != pid || h->start_time != t;
 }
@@ -535,16 +510,10 @@ int st_list_processes(struct st_proc **out, size_t *n, char *err,
 	if (!dir)
 		return fail(err, errlen, SEG_DIR ": %s", strerror(errno));
 	while ((e = readdir(dir))) {
-		const char *digits = e->d_name + strlen(USLAB_EXPORT_PREFIX);
+		int pid = uslab_export_pid(e->d_name);
 		struct stat st;
-		char *end;
-		long pid;
 
-		if (strncmp(e->d_name, USLAB_EXPORT_PREFIX,
-			    strlen(USLAB_EXPORT_PREFIX)))
-			continue;
-		pid = strtol(digits, &end, 10);
-		if (*end || end == digits || pid <= 0 || pid > INT_MAX)
+		if (pid < 0)
 			continue;
 		if (fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
 		    !S_ISREG(st.st_mode) || st.st_uid != geteuid())

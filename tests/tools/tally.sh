@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: MIT
+# Sourced by the tools suite's scripts: PASS/FAIL/SKIP lines and the
+# closing "NN%: Checks: N, Failures: F, Errors: E" line that
+# scripts/run-tests.sh tallies.  A script sets errors=1 when it cannot
+# run at all.
+
+checks=0
+failures=0
+errors=0
+
+pass() {
+	checks=$((checks + 1))
+	echo "PASS: $*"
+}
+
+fail() {
+	checks=$((checks + 1))
+	failures=$((failures + 1))
+	echo "FAIL: $*"
+}
+
+skip() {
+	echo "SKIP: $*"
+}
+
+# Print the summary line and exit 0 only if nothing failed.
+finish() {
+	local pct=100
+
+	[ $checks -gt 0 ] && pct=$(((checks - failures - errors) * 100 / checks))
+	echo "${pct}%: Checks: $checks, Failures: $failures, Errors: $errors"
+	[ $failures -eq 0 ] && [ $errors -eq 0 ]
+	exit $?
+}
