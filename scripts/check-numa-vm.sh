@@ -131,6 +131,9 @@ export PATH=/bin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# uslab publishes its statistics in /dev/shm (include/uslab/export.h).
+mkdir -p /dev/shm
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 exec </dev/console >/dev/console 2>&1
 
 # TCG is slow: give each test minutes (the multiplier scales the

@@ -301,6 +301,26 @@ static int kernel_node_of(void *obj)
 	return status;
 }
 
+/* Nodes with memory in the process policy's (and cpuset's) node set. */
+static int allowed_nodes_with_memory(void)
+{
+	struct bitmask *bound, *mems;
+	int n, count = 0;
+
+	if (numa_available() < 0)
+		return 1;
+	bound = numa_get_membind();
+	mems = numa_get_mems_allowed();
+	for (n = 0; n <= numa_max_node() && n < MAX_NUMNODES; n++)
+		if (numa_bitmask_isbitset(bound, (unsigned int)n) &&
+		    numa_bitmask_isbitset(mems, (unsigned int)n) &&
+		    numa_node_size64(n, NULL) > 0)
+			count++;
+	numa_bitmask_free(bound);
+	numa_bitmask_free(mems);
+	return count;
+}
+
 struct on_node {
 	pthread_t th;
 	int node;
@@ -343,11 +363,12 @@ static void *on_node_main(void *arg)
 START_TEST(test_run_on_node)
 {
 	struct on_node w[MAX_NUMNODES] = { 0 };
-	int nodes = topology_nr_nodes(), n;
+	int nodes, n, ran = 0;
 
-	ck_assert(!topology_is_fake());
 	on_node_cache = kmem_cache_create("numa-run-on", 256, 0, 0, NULL);
 	ck_assert_ptr_nonnull(on_node_cache);
+	ck_assert(!topology_is_fake());
+	nodes = topology_nr_nodes();	/* known once the library started */
 	for (n = 0; n < nodes; n++) {
 		w[n].node = n;
 		if (!topology_node_valid(n))
@@ -363,7 +384,10 @@ START_TEST(test_run_on_node)
 		       w[n].got, w[n].wrong);
 		ck_assert_int_eq(w[n].got, 300);
 		ck_assert_int_eq(w[n].wrong, 0);
+		ran++;
 	}
+	/* Every node with memory that our policy allows was tried. */
+	ck_assert_int_eq(ran, allowed_nodes_with_memory());
 	kmem_cache_destroy(on_node_cache);
 }
 END_TEST
