@@ -1,0 +1,674 @@
+// SPDX-License-Identifier: MIT
+/*
+ * items.c - size classes, items, the memory limit, per-class LRU lists,
+ * eviction and flush_all.
+ *
+ * Size classes.  Class i holds objects of kv_classes[i].size bytes in its
+ * own kmem_cache ("kv_item_<size>").  Sizes grow from KV_MIN_CHUNK by the
+ * factor -f (default 1.05), rounded up to 8 bytes, up to KV_TOP_CHUNK
+ * (uslab's largest object, 256 KiB): 172 classes.  Why 1.05 and not
+ * memcached's 1.25: an item loses on average about (f - 1) / 2 of its
+ * size to rounding up to its class, ~11% at 1.25 and ~2.5% at 1.05.  What
+ * a class costs besides is what stays unused in its partially filled
+ * slab, and there the two allocators differ: memcached hands each class
+ * whole 1 MiB pages, so every class in use strands up to a megabyte,
+ * which is why it keeps classes few; a uslab slab is sized like SLUB's
+ * (16 objects or so, 4 KiB to 2 MiB), so a class in use strands at most
+ * one small slab per node, and a class with no items costs a kmem_cache
+ * and nothing else (magazines come with use).  Many classes are then
+ * cheaper in memory than few; the factor stops at 1.05 so that the
+ * classes fit in uslab's statistics export (256 caches) with room to
+ * spare.
+ *
+ * The memory limit (-m) is a budget of slot bytes: an item charges the
+ * size of its class (plus its chunks) while it is allocated.  Storing an
+ * item that does not fit evicts from the tail of its class's LRU list,
+ * first on the allocating worker's node, then on the others, as memcached
+ * evicts from its slab class; a class with nothing evictable answers
+ * "SERVER_ERROR out of memory storing object".  uslab's own overhead
+ * (the unused part of partial slabs, objects cached in per-CPU magazines,
+ * page descriptors) comes on top; "stats slabs" shows it.
+ *
+ * LRU lists are per class and per NUMA node (struct kv_lru), like the
+ * kernel's per-node lruvecs: a worker's items go on its node's list, so
+ * an eviction on a worker usually frees an object of its own node, which
+ * the very next allocation on that CPU gets back from uslab's magazine.
+ * New items go to the head.  A hit does not move the item (that would
+ * take the LRU lock on every get); it sets ITEM_ACTIVE under the stripe
+ * lock, and the evictor gives an active tail item a second chance by
+ * moving it to the head (CLOCK), which approximates LRU at no cost on
+ * the read path.  Expired and flushed items are dropped lazily: when a
+ * lookup finds them, or when the evictor meets them at the tail.
+ *
+ * flush_all: every item gets a unique, increasing CAS when linked; a
+ * flush records the last CAS handed out in flush_cas, and an item with a
+ * CAS at or below it is dead.  A delayed flush waits in flush_at until
+ * the clock tick reaches it.
+ *
+ * Locking: see kvcache.h.  The stripe lock protects an item's exptime and
+ * state; kv_lru.lock its list links and the list's counters; flush_lock
+ * the pending flush.  The budget (mem_used), cas_id and flush_cas are
+ * atomics.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uslab/stats.h>
+
+#include "kvcache.h"
+
+struct kv_class kv_classes[KV_MAX_CLASSES];
+unsigned int kv_nclasses;
+int kv_nr_nodes = 1;
+uint64_t kv_total_items;
+
+static unsigned long mem_used;	/* slot bytes charged against -m */
+static uint64_t cas_id;		/* last CAS handed out */
+static uint64_t flush_cas;	/* items with cas <= flush_cas are dead */
+static uint32_t flush_at;	/* pending delayed flush, relative time */
+static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Tail items the evictor may look at before giving up. */
+#define EVICT_SEARCH	5
+/* Active tail items it may rotate to the head on one pass. */
+#define EVICT_ROTATE	64
+
+/* ---- Size classes ----------------------------------------------------- */
+
+static int class_create(unsigned int id, unsigned int size)
+{
+	struct kv_class *c = &kv_classes[id];
+	struct uslab_cache_info info;
+	int n;
+
+	c->size = size;
+	snprintf(c->name, sizeof(c->name), "kv_item_%u", size);
+	c->cache = kmem_cache_create(c->name, size, 0, 0, NULL);
+	if (!c->cache)
+		return -1;
+	if (uslab_cache_info(c->cache, &info) == 0) {
+		c->perslab = info.objs_per_slab;
+		c->slab_size = info.slab_size;
+	}
+	c->lru = aligned_alloc(64, sizeof(*c->lru) * (size_t)kv_nr_nodes);
+	if (!c->lru)
+		return -1;
+	memset(c->lru, 0, sizeof(*c->lru) * (size_t)kv_nr_nodes);
+	for (n = 0; n < kv_nr_nodes; n++)
+		pthread_mutex_init(&c->lru[n].lock, NULL);
+	return 0;
+}
+
+int items_init(void)
+{
+	double size = KV_MIN_CHUNK;
+	unsigned int prev = 0;
+
+	/* Starts uslab if need be (USLAB_FAKE_NUMA is read then). */
+	kv_nr_nodes = uslab_nr_nodes();
+	if (kv_nr_nodes > 64)	/* item->node has 6 bits */
+		kv_nr_nodes = 64;
+	for (;;) {
+		unsigned int sz = ((unsigned int)size + 7) & ~7u;
+
+		if (sz <= prev)
+			sz = prev + 8;
+		if (sz >= KV_TOP_CHUNK || kv_nclasses == KV_MAX_CLASSES - 1)
+			sz = KV_TOP_CHUNK;
+		if (class_create(kv_nclasses, sz) < 0) {
+			kv_nclasses++;
+			return -1;
+		}
+		kv_nclasses++;
+		prev = sz;
+		if (sz == KV_TOP_CHUNK)
+			break;
+		size *= settings.factor;
+	}
+	return 0;
+}
+
+void items_destroy(void)
+{
+	unsigned int i;
+	int n;
+
+	for (i = 0; i < kv_nclasses; i++) {
+		struct kv_class *c = &kv_classes[i];
+
+		kmem_cache_destroy(c->cache);
+		c->cache = NULL;
+		if (c->lru) {
+			for (n = 0; n < kv_nr_nodes; n++)
+				pthread_mutex_destroy(&c->lru[n].lock);
+			free(c->lru);
+			c->lru = NULL;
+		}
+	}
+	kv_nclasses = 0;
+}
+
+/* The smallest class holding @size bytes, or -1 above the top class. */
+static int kv_class_of(size_t size)
+{
+	unsigned int lo = 0, hi = kv_nclasses;
+
+	if (size > KV_TOP_CHUNK)
+		return -1;
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+
+		if (kv_classes[mid].size < size)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (int)lo;
+}
+
+/* ---- Layout ----------------------------------------------------------- */
+
+struct item_layout {
+	size_t total;		/* header, key, flags, value (for -I) */
+	unsigned long charge;	/* slot bytes charged against -m */
+	int clsid;		/* class of the head */
+	uint32_t nchunks;	/* 0: the value is in the head */
+	uint32_t head_cap;	/* value bytes in the head */
+	uint32_t last_len;	/* value bytes in the last chunk */
+	int last_cls;
+};
+
+static void item_layout(unsigned int nkey, bool cflags, uint32_t nbytes,
+			struct item_layout *l)
+{
+	size_t hdr = sizeof(struct item) + nkey + (cflags ? 4 : 0);
+	uint32_t n;
+
+	l->total = hdr + nbytes;
+	if (l->total > settings.item_max)
+		return;		/* too large: nothing else is needed */
+	if (l->total <= KV_TOP_CHUNK) {
+		l->clsid = kv_class_of(l->total);
+		l->charge = kv_classes[l->clsid].size;
+		l->nchunks = 0;
+		l->head_cap = nbytes;
+		return;
+	}
+	/* Chunked: n chunk pointers in the head, n chunks after it. */
+	hdr += sizeof(uint32_t);
+	for (n = 1;; n++) {
+		size_t cap = KV_TOP_CHUNK - hdr - n * sizeof(void *);
+
+		if (cap + (size_t)n * KV_TOP_CHUNK >= nbytes)
+			break;
+	}
+	l->nchunks = n;
+	l->head_cap = (uint32_t)(KV_TOP_CHUNK - hdr - n * sizeof(void *));
+	l->last_len = nbytes - l->head_cap - (n - 1) * KV_TOP_CHUNK;
+	l->last_cls = kv_class_of(l->last_len);
+	l->clsid = (int)kv_nclasses - 1;
+	l->charge = (unsigned long)n * KV_TOP_CHUNK +
+		    kv_classes[l->last_cls].size;
+}
+
+/* Where the chunk count and pointers of a chunked item live. */
+static char *item_chunk_table(struct item *it)
+{
+	return it->data + it->nkey + (it->cflags ? 4 : 0);
+}
+
+static void *item_chunk(struct item *it, uint32_t i)
+{
+	void *p;
+
+	memcpy(&p, item_chunk_table(it) + 4 + i * sizeof(void *), sizeof(p));
+	return p;
+}
+
+/* Header + key + flags + value: what "bytes" counts, as memcached's does. */
+static size_t item_total(const struct item *it)
+{
+	return sizeof(*it) + it->nkey + (it->cflags ? 4 : 0) + it->nbytes;
+}
+
+/* The value as segments; returns how many (at most KV_MAX_SEGS). */
+unsigned int item_segs(struct item *it, struct kv_seg *segs)
+{
+	struct item_layout l;
+	uint32_t i;
+
+	if (!it->chunked) {
+		segs[0].p = item_value(it);
+		segs[0].len = it->nbytes;
+		return 1;
+	}
+	item_layout(it->nkey, it->cflags, it->nbytes, &l);
+	segs[0].p = item_chunk_table(it) + 4 + l.nchunks * sizeof(void *);
+	segs[0].len = l.head_cap;
+	for (i = 0; i < l.nchunks; i++) {
+		segs[i + 1].p = item_chunk(it, i);
+		segs[i + 1].len = i + 1 < l.nchunks ? KV_TOP_CHUNK : l.last_len;
+	}
+	return l.nchunks + 1;
+}
+
+/* ---- The budget ------------------------------------------------------- */
+
+/*
+ * Relaxed throughout: mem_used is a budget, not a guard for other data;
+ * the compare-and-swap makes the limit exact, and uslab's own locks order
+ * the memory the budget stands for.
+ */
+static bool mem_try_charge(unsigned long bytes)
+{
+	unsigned long old = __atomic_load_n(&mem_used, __ATOMIC_RELAXED);
+
+	do {
+		if (old + bytes > settings.maxbytes)
+			return false;
+	} while (!__atomic_compare_exchange_n(&mem_used, &old, old + bytes,
+					      true, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return true;
+}
+
+static void mem_uncharge(unsigned long bytes)
+{
+	__atomic_fetch_sub(&mem_used, bytes, __ATOMIC_RELAXED);
+}
+
+unsigned long kv_mem_used(void)
+{
+	return __atomic_load_n(&mem_used, __ATOMIC_RELAXED);
+}
+
+/* ---- Freeing ---------------------------------------------------------- */
+
+static void item_free(struct item *it)
+{
+	struct item_layout l;
+	uint32_t i;
+
+	item_layout(it->nkey, it->cflags, it->nbytes, &l);
+	if (it->chunked)
+		for (i = 0; i < l.nchunks; i++)
+			kmem_cache_free(kv_classes[i + 1 < l.nchunks ?
+						   l.clsid : l.last_cls].cache,
+					item_chunk(it, i));
+	kmem_cache_free(kv_classes[it->clsid].cache, it);
+	mem_uncharge(l.charge);
+}
+
+void item_put(struct item *it)
+{
+	/*
+	 * Release: this holder's reads of the item come before the free
+	 * that the last put makes; acquire (on the last one): every other
+	 * holder's reads come before our free.
+	 */
+	if (__atomic_sub_fetch(&it->refcount, 1, __ATOMIC_ACQ_REL) == 0)
+		item_free(it);
+}
+
+/* ---- LRU -------------------------------------------------------------- */
+
+static struct kv_lru *item_lru(const struct item *it)
+{
+	return &kv_classes[it->clsid].lru[it->node];
+}
+
+static void lru_add_locked(struct kv_lru *l, struct item *it)
+{
+	it->prev = NULL;
+	it->next = l->head;
+	if (l->head)
+		l->head->prev = it;
+	l->head = it;
+	if (!l->tail)
+		l->tail = it;
+}
+
+static void lru_del_locked(struct kv_lru *l, struct item *it)
+{
+	if (it->prev)
+		it->prev->next = it->next;
+	else
+		l->head = it->next;
+	if (it->next)
+		it->next->prev = it->prev;
+	else
+		l->tail = it->prev;
+	it->prev = it->next = NULL;
+}
+
+/* Stripe and LRU locks held: take @it out of both; the caller puts it. */
+static void item_unlink_locked(struct kv_lru *l, struct item *it,
+			       uint64_t hv)
+{
+	assoc_delete(it, hv);
+	it->state &= (uint8_t)~ITEM_LINKED;
+	lru_del_locked(l, it);
+	l->nitems--;
+	l->bytes -= item_total(it);
+}
+
+static bool item_dead(const struct item *it, uint32_t now, bool *flushed)
+{
+	/*
+	 * Relaxed: flush_cas is one word and publishes nothing else.  A
+	 * command that follows a flush_all's "OK" on another connection
+	 * reaches this load through socket system calls, which order it
+	 * after the store.
+	 */
+	if (it->cas <= __atomic_load_n(&flush_cas, __ATOMIC_RELAXED)) {
+		*flushed = true;
+		return true;
+	}
+	*flushed = false;
+	return it->exptime && it->exptime <= now;
+}
+
+/*
+ * Free one item from the tail of @l: an expired or flushed one (reclaimed)
+ * or the least recently used one (evicted).  Skips items whose stripe is
+ * locked (see the lock order) or that a connection still sends.
+ */
+static bool lru_pull_tail(struct kv_lru *l, uint32_t now)
+{
+	struct item *it, *victim = NULL;
+	int search = EVICT_SEARCH, rotate = EVICT_ROTATE;
+	bool flushed;
+
+	pthread_mutex_lock(&l->lock);
+	it = l->tail;
+	while (it && search > 0) {
+		struct item *prev = it->prev;
+		uint64_t hv = kv_hash(item_key(it), it->nkey);
+
+		if (!assoc_trylock(hv)) {
+			search--;
+			it = prev;
+			continue;
+		}
+		/*
+		 * Acquire: pairs with the release of a connection's put, so
+		 * that its last read of the item comes before our free.  No
+		 * new reference can appear: they are taken under the stripe
+		 * lock, which we hold.
+		 */
+		if (__atomic_load_n(&it->refcount, __ATOMIC_ACQUIRE) != 1) {
+			assoc_unlock(hv);
+			search--;
+			it = prev;
+			continue;
+		}
+		if (item_dead(it, now, &flushed)) {
+			l->reclaimed++;
+			if (!(it->state & ITEM_FETCHED))
+				l->expired_unfetched++;
+		} else if ((it->state & ITEM_ACTIVE) && rotate > 0) {
+			it->state &= (uint8_t)~ITEM_ACTIVE;
+			lru_del_locked(l, it);
+			lru_add_locked(l, it);
+			assoc_unlock(hv);
+			rotate--;
+			it = prev;
+			continue;
+		} else {
+			l->evicted++;
+			if (it->exptime)
+				l->evicted_nonzero++;
+			if (!(it->state & ITEM_FETCHED))
+				l->evicted_unfetched++;
+		}
+		item_unlink_locked(l, it, hv);
+		assoc_unlock(hv);
+		victim = it;
+		break;
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (!victim)
+		return false;
+	item_put(victim);
+	return true;
+}
+
+/* Evict from class @c, the worker's node first. */
+static bool class_pull_tail(struct kv_class *c, int node, uint32_t now)
+{
+	int i;
+
+	for (i = 0; i < kv_nr_nodes; i++)
+		if (lru_pull_tail(&c->lru[(node + i) % kv_nr_nodes], now))
+			return true;
+	return false;
+}
+
+/* ---- Allocation ------------------------------------------------------- */
+
+static void *class_alloc(int clsid, int node)
+{
+	return kmem_cache_alloc_node(kv_classes[clsid].cache,
+				     GFP_KERNEL | __GFP_NOWARN, node);
+}
+
+/*
+ * A new, unlinked item with one reference (the caller's), on the node of
+ * worker @w, or NULL with *err set.  The value is left for the caller to
+ * fill.  May evict; may be called with a stripe lock held.
+ */
+struct item *item_alloc(struct kv_worker *w, const char *key,
+			unsigned int nkey, uint32_t flags, uint32_t exptime,
+			uint32_t nbytes, enum kv_alloc_err *err)
+{
+	struct kv_class *c;
+	struct item_layout l;
+	struct item *it;
+	uint32_t now = kv_now(), i;
+	unsigned long tries, max_tries;
+
+	item_layout(nkey, flags != 0, nbytes, &l);
+	if (l.total > settings.item_max) {
+		*err = KV_TOO_LARGE;
+		return NULL;
+	}
+	c = &kv_classes[l.clsid];
+	/* Each eviction frees at least one object of this class. */
+	max_tries = l.charge / c->size + 8;
+	for (tries = 0; !mem_try_charge(l.charge); tries++) {
+		if (tries == max_tries || !class_pull_tail(c, w->node, now)) {
+			struct kv_lru *lru = &c->lru[w->node];
+
+			pthread_mutex_lock(&lru->lock);
+			lru->outofmemory++;
+			pthread_mutex_unlock(&lru->lock);
+			*err = KV_NO_MEMORY;
+			return NULL;
+		}
+	}
+	it = class_alloc(l.clsid, w->alloc_node);
+	if (!it)
+		goto nomem;
+	it->h_next = it->prev = it->next = NULL;
+	it->cas = 0;
+	it->refcount = 1;
+	it->exptime = exptime;
+	it->nbytes = nbytes;
+	it->nkey = (uint8_t)nkey;
+	it->clsid = (uint8_t)l.clsid;
+	it->node = (uint8_t)w->node & 63;
+	it->cflags = flags != 0;
+	it->chunked = l.nchunks != 0;
+	it->state = 0;
+	memcpy(it->data, key, nkey);
+	if (flags)
+		memcpy(it->data + nkey, &flags, sizeof(flags));
+	if (l.nchunks) {
+		char *table = item_chunk_table(it);
+
+		memcpy(table, &l.nchunks, sizeof(l.nchunks));
+		for (i = 0; i < l.nchunks; i++) {
+			void *chunk = class_alloc(i + 1 < l.nchunks ?
+						  l.clsid : l.last_cls,
+						  w->alloc_node);
+
+			if (!chunk) {
+				while (i-- > 0)
+					kmem_cache_free(c->cache,
+							item_chunk(it, i));
+				kmem_cache_free(c->cache, it);
+				goto nomem;
+			}
+			memcpy(table + 4 + i * sizeof(void *), &chunk,
+			       sizeof(chunk));
+		}
+	}
+	return it;
+nomem:
+	mem_uncharge(l.charge);
+	*err = KV_NO_MEMORY;
+	return NULL;
+}
+
+static uint64_t item_next_cas(void)
+{
+	/* Relaxed: only uniqueness and increase matter; flush reads it. */
+	return __atomic_add_fetch(&cas_id, 1, __ATOMIC_RELAXED);
+}
+
+/* ---- Linking (stripe lock held) --------------------------------------- */
+
+/* Link a new item: the table takes a reference of its own. */
+void item_link(struct item *it, uint64_t hv)
+{
+	struct kv_lru *l = item_lru(it);
+
+	it->cas = item_next_cas();
+	it->state |= ITEM_LINKED;
+	/* Relaxed: under the stripe lock, which orders it for evictors. */
+	__atomic_fetch_add(&it->refcount, 1, __ATOMIC_RELAXED);
+	assoc_insert(it, hv);
+	pthread_mutex_lock(&l->lock);
+	lru_add_locked(l, it);
+	l->nitems++;
+	l->bytes += item_total(it);
+	pthread_mutex_unlock(&l->lock);
+	/* Relaxed: a statistic. */
+	__atomic_fetch_add(&kv_total_items, 1, __ATOMIC_RELAXED);
+}
+
+/* Unlink and drop the table's reference. */
+void item_unlink(struct item *it, uint64_t hv)
+{
+	struct kv_lru *l = item_lru(it);
+
+	pthread_mutex_lock(&l->lock);
+	item_unlink_locked(l, it, hv);
+	pthread_mutex_unlock(&l->lock);
+	item_put(it);
+}
+
+void item_replace(struct item *old, struct item *it, uint64_t hv)
+{
+	item_unlink(old, hv);
+	item_link(it, hv);
+}
+
+/*
+ * The live item for @key, without taking a reference; a dead one found
+ * on the way is unlinked and *miss says why.
+ */
+struct item *item_get_locked(const char *key, unsigned int nkey, uint64_t hv,
+			     uint32_t now, int *miss)
+{
+	struct item *it = assoc_find(key, nkey, hv);
+	bool flushed;
+
+	*miss = KV_MISS_NONE;
+	if (it && item_dead(it, now, &flushed)) {
+		*miss = flushed ? KV_MISS_FLUSHED : KV_MISS_EXPIRED;
+		if (!flushed && !(it->state & ITEM_FETCHED)) {
+			struct kv_lru *l = item_lru(it);
+
+			pthread_mutex_lock(&l->lock);
+			l->expired_unfetched++;
+			pthread_mutex_unlock(&l->lock);
+		}
+		item_unlink(it, hv);
+		it = NULL;
+	}
+	return it;
+}
+
+/* ---- flush_all -------------------------------------------------------- */
+
+/*
+ * flush_at is written under flush_lock and peeked at without it by the
+ * clock tick, hence atomic; relaxed, since the lock orders the decisions
+ * and the word publishes nothing else.  flush_cas: see item_dead().
+ */
+
+static void flush_now_locked(void)
+{
+	/* Relaxed: see item_dead(). */
+	__atomic_store_n(&flush_cas, __atomic_load_n(&cas_id, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&flush_at, 0, __ATOMIC_RELAXED);
+}
+
+void item_flush(int64_t delay)
+{
+	pthread_mutex_lock(&flush_lock);
+	if (delay > 0) {
+		uint32_t when = kv_realtime(delay);
+
+		if (when > kv_now())
+			__atomic_store_n(&flush_at, when, __ATOMIC_RELAXED);
+		else
+			flush_now_locked();
+	} else {
+		flush_now_locked();
+	}
+	pthread_mutex_unlock(&flush_lock);
+}
+
+/* The clock thread, each tick: run a delayed flush that is due. */
+void item_clock_tick(uint32_t now)
+{
+	uint32_t when;
+
+	/* Relaxed peek; the decision is taken again under flush_lock. */
+	if (!__atomic_load_n(&flush_at, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&flush_lock);
+	when = __atomic_load_n(&flush_at, __ATOMIC_RELAXED);
+	if (when && when <= now)
+		flush_now_locked();
+	pthread_mutex_unlock(&flush_lock);
+}
+
+/* ---- Shutdown --------------------------------------------------------- */
+
+/* Unlink and free every item; no worker runs any more. */
+void items_free_all(void)
+{
+	unsigned int i;
+	int n;
+
+	for (i = 0; i < kv_nclasses; i++) {
+		for (n = 0; n < kv_nr_nodes; n++) {
+			struct kv_lru *l = &kv_classes[i].lru[n];
+			struct item *it;
+
+			while ((it = l->tail)) {
+				uint64_t hv = kv_hash(item_key(it), it->nkey);
+
+				assoc_lock(hv);
+				item_unlink(it, hv);
+				assoc_unlock(hv);
+			}
+		}
+	}
+}

@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kvcache: an in-memory key-value server speaking memcached's text
+ * protocol, built on uslab's typed caches.
+ *
+ * Files and what each owns:
+ *   main.c    options, start-up, the acceptor and clock thread, shutdown
+ *   worker.c  worker threads (one per CPU, pinned), connections, socket
+ *             I/O, read and write buffers
+ *   proto.c   the text protocol: parsing and every command
+ *   items.c   size classes (one kmem_cache each), items, the memory
+ *             limit, per-class per-node LRU lists, eviction, flush_all
+ *   assoc.c   the hash table: linear hashing over bucket chunks, striped
+ *             locks
+ *   stats.c   "stats", "stats slabs", "stats items", "stats settings"
+ *
+ * LOCK ORDER (outermost first; nothing else nests):
+ *   1. assoc split_lock    one bucket split at a time (assoc.c)
+ *   2. assoc stripe lock   the chains of every bucket whose index is equal
+ *                          to the stripe modulo KV_STRIPES, and the
+ *                          mutable fields of the items on them: exptime,
+ *                          state (assoc.c, items.c)
+ *   3. kv_lru.lock         one LRU list per size class and node, its
+ *                          counters and the prev/next links of its items
+ *                          (items.c)
+ *   4. flush_lock          the pending delayed flush_all (items.c), a leaf
+ *   base_lock (stats.c, the "stats reset" baseline) nests nothing and is
+ *   taken under none of the others.  uslab's own locks are taken inside
+ *   kmem_cache_*() under any of these.
+ * The evictor runs with an LRU lock held and must unlink the victim from
+ * the hash table, which needs the stripe lock (order 3 -> 2): it only
+ * *tries* the stripe lock and skips an item whose stripe is busy, as
+ * memcached does, so no thread ever waits for a stripe while holding an
+ * LRU lock.
+ *
+ * Items are reference counted: a new item has its creator's reference,
+ * the hash table holds one while the item is linked, a connection holds
+ * one per large value it is still sending (small values are copied into
+ * the output buffer under the stripe lock instead).  Once an item is
+ * linked, references are only taken under its stripe lock, so whoever
+ * holds that lock and sees a count of 1 holds the only one; the last put
+ * frees the item.
+ */
+#ifndef KVCACHE_H
+#define KVCACHE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/uio.h>
+
+#include <uslab/slab.h>
+
+#define KV_VERSION	"1.6.0-kvcache"	/* memcached protocol level */
+
+#define KV_KEY_MAX	250		/* protocol.txt: key length limit */
+#define KV_LINE_MAX	2048		/* longest command line */
+#define KV_GETLINE_MAX	(64 * 1024 - 64) /* longest get, gets, gat(s) */
+#define KV_ITEM_MAX_DEFAULT (1024 * 1024)
+#define KV_ITEM_MAX_LIMIT (16 * 1024 * 1024) /* -I ceiling */
+#define KV_MAX_CLASSES	200
+#define KV_MIN_CHUNK	64		/* smallest size class */
+#define KV_TOP_CHUNK	KMEM_CACHE_MAX_SIZE /* largest class; chunk size */
+#define KV_STRIPES	1024		/* hash table lock stripes */
+
+/* ---- Settings (main.c) ------------------------------------------------ */
+
+struct kv_settings {
+	unsigned long maxbytes;		/* -m, bytes */
+	unsigned int maxconns;		/* -c */
+	int port;			/* -p */
+	const char *addr;		/* -l */
+	unsigned int nthreads;		/* -t */
+	unsigned int item_max;		/* -I, bytes */
+	double factor;			/* -f */
+	int verbose;			/* -v, -vv */
+};
+
+extern struct kv_settings settings;
+
+static inline int kv_verbose(void)
+{
+	/* Relaxed: "verbosity" may change it while others log. */
+	return __atomic_load_n(&settings.verbose, __ATOMIC_RELAXED);
+}
+
+/* ---- Time (main.c) ---------------------------------------------------- */
+
+/*
+ * Like memcached, time is kept in seconds relative to process start
+ * (kv_started, a unix time two seconds before start so that relative
+ * time 1 is always in the past: it marks "expired at once").  The clock
+ * thread advances kv_clock; everyone else reads it.
+ */
+extern int64_t kv_started;
+extern uint32_t kv_clock;
+
+static inline uint32_t kv_now(void)
+{
+	/*
+	 * Relaxed: the clock publishes nothing but its own value; a reader
+	 * a tick late sees the previous second, as with memcached's clock.
+	 */
+	return __atomic_load_n(&kv_clock, __ATOMIC_RELAXED);
+}
+
+/* Relative expiry time for a protocol exptime (0 = never). */
+uint32_t kv_realtime(int64_t exptime);
+
+/* Set by the acceptor on SIGTERM/SIGINT; workers leave their loops. */
+extern bool kv_stopping;
+
+/* Logging for -v: one line on stderr. */
+void kv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- Statistics ------------------------------------------------------- */
+
+/* Per-worker counters, written only by their worker. */
+#define KV_THREAD_STATS(X)						\
+	X(cmd_get) X(cmd_set) X(cmd_flush) X(cmd_touch)			\
+	X(get_hits) X(get_misses) X(get_expired) X(get_flushed)		\
+	X(delete_misses) X(delete_hits) X(incr_misses) X(incr_hits)	\
+	X(decr_misses) X(decr_hits) X(cas_misses) X(cas_hits)		\
+	X(cas_badval) X(touch_hits) X(touch_misses)			\
+	X(store_too_large) X(store_no_memory)				\
+	X(bytes_read) X(bytes_written)
+
+/* Per-worker, per-class counters ("stats slabs"). */
+#define KV_CLASS_STATS(X)						\
+	X(get_hits) X(cmd_set) X(delete_hits) X(incr_hits)		\
+	X(decr_hits) X(cas_hits) X(cas_badval) X(touch_hits)
+
+#define KV_STAT_FIELD(name) uint64_t name;
+
+struct kv_thread_stats {
+	KV_THREAD_STATS(KV_STAT_FIELD)
+};
+
+struct kv_class_stats {
+	KV_CLASS_STATS(KV_STAT_FIELD)
+};
+
+/*
+ * Bump a counter that only the calling worker writes.  Readers (the stats
+ * command, on any worker) load it relaxed: the figure is a snapshot, and
+ * the atomic store keeps the access free of data races without a locked
+ * read-modify-write.
+ */
+#define KV_STAT_ADD(field, n)						\
+	__atomic_store_n(&(field),					\
+			 __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n), \
+			 __ATOMIC_RELAXED)
+#define KV_STAT_INC(field) KV_STAT_ADD(field, 1)
+#define KV_STAT_READ(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+/* ---- Items (items.c) -------------------------------------------------- */
+
+/*
+ * One item is one slab object: this 48-byte header, the key, the client
+ * flags when they are not 0, then the value (no NUL after the key, no
+ * "\r\n" after the value: both are written on the way out).  memcached's
+ * header is 56 bytes with CAS, plus a NUL and "\r\n" per item.
+ *
+ * An item larger than the largest class (KV_TOP_CHUNK) is chunked: its
+ * head is a top-class object holding the header, the key, the flags, a
+ * u32 chunk count, the chunk pointers and the first part of the value;
+ * the rest of the value follows in top-class chunks and one last chunk
+ * of the smallest class that fits.  Chunks carry no header.
+ */
+struct item {
+	struct item *h_next;		/* hash chain (stripe lock) */
+	struct item *prev, *next;	/* LRU list (LRU lock) */
+	uint64_t cas;			/* unique, set before linking */
+	uint32_t refcount;		/* atomic */
+	uint32_t exptime;		/* relative time, 0 = never (stripe) */
+	uint32_t nbytes;		/* value length */
+	uint8_t nkey;
+	uint8_t clsid;			/* size class of this object */
+	uint8_t node : 6;		/* LRU list: the allocating node */
+	uint8_t cflags : 1;		/* client flags stored after the key */
+	uint8_t chunked : 1;		/* value in chunks */
+	uint8_t state;			/* ITEM_* below (stripe lock) */
+	char data[];			/* key, [flags], value */
+};
+
+#define ITEM_LINKED	0x1		/* in the hash table and an LRU */
+#define ITEM_ACTIVE	0x2		/* hit since it last was the tail */
+#define ITEM_FETCHED	0x4		/* hit at least once */
+
+struct kv_seg {
+	char *p;
+	uint32_t len;
+};
+
+/* Most segments a value can have: the head's part, chunks, the last. */
+#define KV_MAX_SEGS	(2 + KV_ITEM_MAX_LIMIT / KV_TOP_CHUNK)
+
+struct kv_lru {
+	pthread_mutex_t lock;
+	struct item *head, *tail;
+	unsigned long nitems;		/* linked items on this list */
+	unsigned long bytes;		/* their header, key, flags, value */
+	uint64_t evicted, evicted_nonzero, evicted_unfetched;
+	uint64_t reclaimed, expired_unfetched, outofmemory;
+} __attribute__((aligned(64)));
+
+struct kv_class {
+	unsigned int size;		/* object size of the class's cache */
+	unsigned int perslab;		/* objects per slab, from uslab */
+	unsigned int slab_size;
+	struct kmem_cache *cache;
+	struct kv_lru *lru;		/* [kv_nr_nodes] */
+	char name[24];
+};
+
+extern struct kv_class kv_classes[KV_MAX_CLASSES];
+extern unsigned int kv_nclasses;
+extern int kv_nr_nodes;
+extern uint64_t kv_total_items;		/* atomic, a statistic */
+
+struct kv_worker;
+
+enum kv_alloc_err { KV_ALLOC_OK, KV_TOO_LARGE, KV_NO_MEMORY };
+
+int items_init(void);
+void items_destroy(void);
+struct item *item_alloc(struct kv_worker *w, const char *key,
+			unsigned int nkey, uint32_t flags, uint32_t exptime,
+			uint32_t nbytes, enum kv_alloc_err *err);
+void item_put(struct item *it);
+unsigned int item_segs(struct item *it, struct kv_seg *segs);
+void item_link(struct item *it, uint64_t hv);
+void item_unlink(struct item *it, uint64_t hv);
+void item_replace(struct item *old, struct item *it, uint64_t hv);
+struct item *item_get_locked(const char *key, unsigned int nkey,
+			     uint64_t hv, uint32_t now, int *miss);
+void item_flush(int64_t delay);
+void item_clock_tick(uint32_t now);
+unsigned long kv_mem_used(void);
+void items_free_all(void);
+
+static inline char *item_key(struct item *it)
+{
+	return it->data;
+}
+
+static inline uint32_t item_flags(const struct item *it)
+{
+	uint32_t f = 0;
+
+	if (it->cflags)
+		__builtin_memcpy(&f, it->data + it->nkey, sizeof(f));
+	return f;
+}
+
+/* The value of an unchunked item. */
+static inline char *item_value(struct item *it)
+{
+	return it->data + it->nkey + (it->cflags ? sizeof(uint32_t) : 0);
+}
+
+/* Why item_get_locked() missed. */
+enum { KV_MISS_NONE, KV_MISS_EXPIRED, KV_MISS_FLUSHED };
+
+/* ---- Hash table (assoc.c) --------------------------------------------- */
+
+int assoc_init(unsigned long max_items);
+void assoc_destroy(void);
+uint64_t kv_hash(const char *key, size_t len);
+void assoc_lock(uint64_t hv);
+void assoc_unlock(uint64_t hv);
+bool assoc_trylock(uint64_t hv);
+struct item *assoc_find(const char *key, unsigned int nkey, uint64_t hv);
+void assoc_insert(struct item *it, uint64_t hv);
+void assoc_delete(struct item *it, uint64_t hv);
+void assoc_maybe_grow(void);
+unsigned int assoc_level(void);
+unsigned long assoc_bytes(void);
+
+/* ---- Workers and connections (worker.c) ------------------------------- */
+
+struct kv_rbuf {
+	uint32_t size;			/* bytes of data[] */
+	uint32_t start, end;		/* unconsumed bytes */
+	char data[];
+};
+
+#define KV_RBUF_SIZE	(16 * 1024)	/* object size, header included */
+#define KV_RBUF_BIG	(64 * 1024)	/* for long multi-get lines */
+
+#define KV_OBUF_SIZE	(16 * 1024)
+#define KV_OIOV		128
+#define KV_OREF		32
+
+struct kv_obuf {
+	uint32_t tlen;			/* text[] bytes queued */
+	uint32_t niov;			/* iov[] entries queued */
+	uint32_t iov_done;		/* first iov not fully sent */
+	uint32_t nref;			/* ref[] entries */
+	char *heap;			/* malloc()ed reply, freed when sent */
+	struct iovec iov[KV_OIOV];
+	struct item *ref[KV_OREF];	/* references held until sent */
+	char text[];
+};
+
+#define KV_OBUF_TEXT	(KV_OBUF_SIZE - sizeof(struct kv_obuf))
+
+enum kv_conn_state {
+	CS_CMD,		/* waiting for a command line */
+	CS_NREAD,	/* reading a value into c->it */
+	CS_SWALLOW,	/* discarding a value that will not be stored */
+	CS_GET,		/* a multi-get waiting for output room */
+	CS_CLOSE,	/* close once the output is sent */
+};
+
+struct kv_worker;
+
+struct kv_conn {
+	int fd;
+	uint8_t state;			/* enum kv_conn_state */
+	bool blocked;			/* output full: wait for EPOLLOUT */
+	bool noreply;			/* current command is silent */
+	bool dead;			/* write error or no memory: close */
+	uint8_t cmd;			/* storage command being read */
+	struct kv_worker *w;
+	struct kv_conn *prev, *next;	/* the worker's connections */
+	struct kv_rbuf *rb;		/* NULL while idle */
+	struct kv_obuf *ob;		/* NULL while nothing is queued */
+
+	/* CS_NREAD */
+	struct item *it;
+	uint64_t req_cas;
+	uint32_t left;			/* value bytes still to come */
+	uint32_t seg, seg_off;		/* where they go */
+	uint8_t ntail;			/* bytes of tail[] read */
+	char tail[2];			/* must be "\r\n" */
+
+	/* CS_SWALLOW */
+	uint64_t swallow;
+
+	/* CS_GET: the rest of the line, rb->data[get_pos .. get_end) */
+	uint32_t get_pos, get_end;
+	uint8_t get_kind;
+	uint32_t gat_exptime;
+};
+
+struct kv_worker {
+	pthread_t thread;
+	int id, cpu;
+	int node;			/* uslab's node of the CPU: LRU index */
+	int alloc_node;			/* node, or NUMA_NO_NODE */
+	int epfd;
+	int pipe_rd, pipe_wr;		/* accepted fds from the acceptor */
+	struct kv_conn *conns;		/* every open connection */
+	struct kv_thread_stats st;
+	struct kv_class_stats *cst;	/* [kv_nclasses], worker-allocated */
+} __attribute__((aligned(64)));
+
+extern struct kv_worker *kv_workers;
+extern unsigned int kv_nworkers;
+extern unsigned long kv_curr_conns, kv_total_conns, kv_rejected_conns;
+
+int workers_start(void);
+void workers_stop(void);
+int worker_hand_off(int fd);
+int conns_init(void);
+void conns_destroy(void);
+unsigned long conn_structures(void);
+
+/* Output, for proto.c and stats.c. */
+bool out_make_room(struct kv_conn *c, size_t text, unsigned int iov,
+		   unsigned int ref);
+bool out_drain(struct kv_conn *c);
+char *out_text(struct kv_conn *c, size_t len);
+void out_str(struct kv_conn *c, const char *s, size_t len);
+void out_ref(struct kv_conn *c, struct item *it, const struct kv_seg *segs,
+	     unsigned int nsegs);
+void out_heap(struct kv_conn *c, char *buf, size_t len);
+
+#define OUT_LIT(c, s) out_str((c), s, sizeof(s) - 1)
+
+/* ---- Protocol (proto.c) ----------------------------------------------- */
+
+/*
+ * What proto_run() tells the connection loop: it needs more input, the
+ * output would block, or the connection must close.  KV_CONTINUE is
+ * internal to the protocol code: go on with the connection's next state.
+ */
+enum { KV_MORE, KV_BLOCKED, KV_CLOSE, KV_CONTINUE };
+
+int proto_run(struct kv_conn *c);
+size_t proto_nread_dst(struct kv_conn *c, char **dst);
+void proto_nread_advance(struct kv_conn *c, size_t n);
+
+/* ---- Statistics output (stats.c) -------------------------------------- */
+
+int stats_general(struct kv_conn *c);
+int stats_slabs(struct kv_conn *c);
+int stats_items(struct kv_conn *c);
+int stats_settings(struct kv_conn *c);
+void stats_reset(void);
+
+#endif /* KVCACHE_H */

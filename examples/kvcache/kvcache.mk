@@ -1,0 +1,21 @@
+# kvcache: a memcached-compatible key-value server on uslab, included by
+# the top Makefile (which defines O, CC, ALL_CFLAGS, ALL_LDFLAGS,
+# STATIC_LIB and DEP_LIBS).  Links the static library like any user:
+# only include/uslab/ headers.
+
+KVCACHE      := $(O)/examples/kvcache/kvcache
+KVCACHE_SRCS := $(wildcard examples/kvcache/*.c)
+KVCACHE_OBJS := $(KVCACHE_SRCS:%.c=$(O)/%.o)
+
+$(O)/examples/kvcache/%.o: examples/kvcache/%.c examples/kvcache/kvcache.h \
+			   examples/kvcache/kvcache.mk | $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(KVCACHE): $(KVCACHE_OBJS) $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $(KVCACHE_OBJS) $(STATIC_LIB) $(DEP_LIBS)
+
+-include $(KVCACHE_OBJS:.o=.d)

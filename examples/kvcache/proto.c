@@ -1,0 +1,986 @@
+// SPDX-License-Identifier: MIT
+/*
+ * proto.c - memcached's text protocol (doc/protocol.txt): the command
+ * line parser and every command.
+ *
+ * proto_run() works through what the connection has read, one state at a
+ * time (enum kv_conn_state): a command line, a value being read into its
+ * item, a value being discarded, a multi-get waiting for output room.
+ * Before a command runs, room for its reply is made in the output buffer
+ * (out_make_room(), which sends what is queued when the buffer is full);
+ * if the socket would block, the line stays unconsumed and the command
+ * runs once the client has read its replies.  A command therefore never
+ * stops half done, except a multi-get, which keeps its place in the line
+ * (CS_GET) and continues key by key, so that a get of thousands of keys
+ * needs one output buffer, not one reply of unbounded size.
+ *
+ * Replies and error strings are memcached 1.6's.  Where memcached parses
+ * a storage command's data block as a command after rejecting the line
+ * (a key longer than 250 bytes, bad flags or exptime), this server
+ * discards the block when the line gave a valid length: a data block is
+ * never executed.  Lines longer than KV_LINE_MAX get "CLIENT_ERROR line
+ * too long" and the connection is closed; get, gets, gat and gats lines
+ * may be up to KV_GETLINE_MAX long, as memcached allows long multi-gets.
+ *
+ * Locking: none of its own.  A command takes the stripe lock of its key
+ * (assoc.c) around the lookup and the update, and copies small values
+ * into the output buffer while holding it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvcache.h"
+
+enum { CMD_SET, CMD_ADD, CMD_REPLACE, CMD_APPEND, CMD_PREPEND, CMD_CAS };
+
+#define GET_CAS		0x1	/* gets, gats */
+#define GET_TOUCH	0x2	/* gat, gats */
+
+#define KV_MAX_TOKENS	8
+#define KV_REPLY_MAX	128	/* room made for a one-line reply */
+#define KV_COPY_MAX	2048	/* copy values up to this; hold others */
+#define KV_VALUE_LINE	(sizeof("VALUE  4294967295 4294967295 " \
+				"18446744073709551615\r\n") + KV_KEY_MAX)
+
+struct tok {
+	char *p;
+	size_t len;
+};
+
+#define TOK_IS(t, lit) ((t)->len == sizeof(lit) - 1 &&			\
+			!memcmp((t)->p, lit, sizeof(lit) - 1))
+
+/* ---- Helpers ---------------------------------------------------------- */
+
+static char *kv_utoa(char *dst, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*dst++ = tmp[--n];
+	return dst;
+}
+
+/* Decimal, an optional '+', nothing else (memcached's safe_strtoull). */
+static bool parse_u64(const struct tok *t, uint64_t *v)
+{
+	const char *p = t->p, *end = t->p + t->len;
+	uint64_t x = 0;
+
+	if (p < end && *p == '+')
+		p++;
+	if (p == end)
+		return false;
+	for (; p < end; p++) {
+		unsigned int d = (unsigned int)(unsigned char)*p - '0';
+
+		if (d > 9 || x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+	}
+	*v = x;
+	return true;
+}
+
+static bool parse_u32(const struct tok *t, uint32_t *v)
+{
+	uint64_t x;
+
+	if (!parse_u64(t, &x) || x > UINT32_MAX)
+		return false;
+	*v = (uint32_t)x;
+	return true;
+}
+
+static bool parse_i64(const struct tok *t, int64_t *v)
+{
+	struct tok u = *t;
+	bool neg = u.len && *u.p == '-';
+	uint64_t x;
+
+	if (neg) {
+		u.p++;
+		u.len--;
+		if (u.len && *u.p == '+')
+			return false;
+	}
+	if (!parse_u64(&u, &x) || x > (uint64_t)INT64_MAX + neg)
+		return false;
+	*v = neg ? (int64_t)(0 - x) : (int64_t)x;
+	return true;
+}
+
+/*
+ * protocol.txt: at most 250 bytes, without control characters or
+ * whitespace.  Only the length is checked, as memcached does: clients
+ * use control bytes in keys (memcaslap puts binary bytes in each key's
+ * first eight), and a space cannot be part of a token anyway.
+ */
+static bool key_ok(size_t len)
+{
+	return len && len <= KV_KEY_MAX;
+}
+
+static int tokenize(char *p, char *end, struct tok *t, int max)
+{
+	int n = 0;
+
+	for (;;) {
+		while (p < end && *p == ' ')
+			p++;
+		if (p == end)
+			return n;
+		if (n == max)
+			return max + 1;
+		t[n].p = p;
+		while (p < end && *p != ' ')
+			p++;
+		t[n].len = (size_t)(p - t[n].p);
+		n++;
+	}
+}
+
+static void reply(struct kv_conn *c, const char *s, size_t len)
+{
+	if (!c->noreply)
+		out_str(c, s, len);
+}
+
+#define REPLY(c, lit) reply((c), lit, sizeof(lit) - 1)
+
+/* What proto_run() returns when out_make_room() could not make room. */
+static int out_wait(struct kv_conn *c)
+{
+	return c->dead ? KV_CLOSE : KV_BLOCKED;
+}
+
+static void swallow(struct kv_conn *c, uint64_t bytes)
+{
+	c->swallow = bytes;
+	c->state = CS_SWALLOW;
+}
+
+/* ---- Value segments, for reading values and for append/prepend -------- */
+
+/* Where the next value bytes of c->it go, and how many fit there. */
+size_t proto_nread_dst(struct kv_conn *c, char **dst)
+{
+	struct kv_seg segs[KV_MAX_SEGS];
+	size_t n;
+
+	if (!c->it->chunked) {
+		*dst = item_value(c->it) + c->seg_off;
+		return c->left;
+	}
+	item_segs(c->it, segs);
+	*dst = segs[c->seg].p + c->seg_off;
+	n = segs[c->seg].len - c->seg_off;
+	return n < c->left ? n : c->left;
+}
+
+void proto_nread_advance(struct kv_conn *c, size_t n)
+{
+	struct kv_seg segs[KV_MAX_SEGS];
+
+	c->left -= (uint32_t)n;
+	c->seg_off += (uint32_t)n;
+	if (c->it->chunked && c->left) {
+		item_segs(c->it, segs);
+		if (c->seg_off == segs[c->seg].len) {
+			c->seg++;
+			c->seg_off = 0;
+		}
+	}
+}
+
+/* Copy @src's value into @dst's, from byte @off of @dst's. */
+static void item_copy(struct item *dst, uint32_t off, struct item *src)
+{
+	struct kv_seg d[KV_MAX_SEGS], s[KV_MAX_SEGS];
+	unsigned int nd = item_segs(dst, d), ns = item_segs(src, s);
+	unsigned int di = 0, si;
+
+	while (di < nd && off >= d[di].len && d[di].len) {
+		off -= d[di].len;
+		di++;
+	}
+	for (si = 0; si < ns; si++) {
+		const char *p = s[si].p;
+		uint32_t len = s[si].len;
+
+		while (len) {
+			uint32_t n = d[di].len - off;
+
+			if (n > len)
+				n = len;
+			memcpy(d[di].p + off, p, n);
+			p += n;
+			len -= n;
+			off += n;
+			if (off == d[di].len) {
+				di++;
+				off = 0;
+			}
+		}
+	}
+}
+
+/* ---- Storage commands ------------------------------------------------- */
+
+/* Remove @key: a failed "set" must not leave the old value behind. */
+static void unlink_key(const char *key, size_t nkey)
+{
+	uint64_t hv = kv_hash(key, nkey);
+	struct item *it;
+	int miss;
+
+	assoc_lock(hv);
+	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss);
+	if (it)
+		item_unlink(it, hv);
+	assoc_unlock(hv);
+}
+
+/*
+ * set/add/replace/append/prepend <key> <flags> <exptime> <bytes> [noreply]
+ * cas <key> <flags> <exptime> <bytes> <cas unique> [noreply]
+ */
+static int process_storage(struct kv_conn *c, struct tok *t, int n, int cmd)
+{
+	struct kv_worker *w = c->w;
+	int base = cmd == CMD_CAS ? 6 : 5;
+	enum kv_alloc_err err;
+	int64_t exptime, vlen;
+	uint64_t cas = 0;
+	uint32_t flags;
+	bool len_ok;
+	struct item *it;
+
+	if (n != base && n != base + 1) {
+		REPLY(c, "ERROR\r\n");
+		return KV_CONTINUE;
+	}
+	c->noreply = n == base + 1 && TOK_IS(&t[base], "noreply");
+	len_ok = parse_i64(&t[4], &vlen) && vlen >= 0 && vlen <= INT32_MAX - 2;
+	if (!key_ok(t[1].len) || !parse_u32(&t[2], &flags) ||
+	    !parse_i64(&t[3], &exptime) || !len_ok ||
+	    (cmd == CMD_CAS && !parse_u64(&t[5], &cas))) {
+		REPLY(c, "CLIENT_ERROR bad command line format\r\n");
+		if (len_ok)
+			swallow(c, (uint64_t)vlen + 2);
+		return KV_CONTINUE;
+	}
+	it = item_alloc(w, t[1].p, (unsigned int)t[1].len, flags,
+			kv_realtime(exptime), (uint32_t)vlen, &err);
+	if (!it) {
+		if (err == KV_TOO_LARGE) {
+			KV_STAT_INC(w->st.store_too_large);
+			REPLY(c, "SERVER_ERROR object too large for cache\r\n");
+		} else {
+			KV_STAT_INC(w->st.store_no_memory);
+			REPLY(c, "SERVER_ERROR out of memory storing object\r\n");
+		}
+		swallow(c, (uint64_t)vlen + 2);
+		if (cmd == CMD_SET)
+			unlink_key(t[1].p, t[1].len);
+		return KV_CONTINUE;
+	}
+	KV_STAT_INC(w->st.cmd_set);
+	KV_STAT_INC(w->cst[it->clsid].cmd_set);
+	c->it = it;
+	c->cmd = (uint8_t)cmd;
+	c->req_cas = cas;
+	c->left = (uint32_t)vlen;
+	c->seg = c->seg_off = 0;
+	c->ntail = 0;
+	c->state = CS_NREAD;
+	return KV_CONTINUE;
+}
+
+/* append/prepend: a new item holding both values, or NULL and *r. */
+static struct item *concat(struct kv_conn *c, struct item *old,
+			   struct item *add, const char **r)
+{
+	uint64_t total = (uint64_t)old->nbytes + add->nbytes;
+	bool append = c->cmd == CMD_APPEND;
+	enum kv_alloc_err err = KV_TOO_LARGE;
+	struct item *it = NULL;
+
+	if (total <= UINT32_MAX)
+		it = item_alloc(c->w, item_key(old), old->nkey, item_flags(old),
+				old->exptime, (uint32_t)total, &err);
+	if (!it) {
+		if (err == KV_TOO_LARGE) {
+			KV_STAT_INC(c->w->st.store_too_large);
+			*r = "SERVER_ERROR object too large for cache\r\n";
+		} else {
+			KV_STAT_INC(c->w->st.store_no_memory);
+			*r = "SERVER_ERROR out of memory storing object\r\n";
+		}
+		return NULL;
+	}
+	item_copy(it, 0, append ? old : add);
+	item_copy(it, append ? old->nbytes : add->nbytes, append ? add : old);
+	return it;
+}
+
+/* The value has arrived: store it as c->cmd says. */
+static void store(struct kv_conn *c, struct item *it)
+{
+	struct kv_worker *w = c->w;
+	uint64_t hv = kv_hash(item_key(it), it->nkey);
+	const char *r = "STORED\r\n";
+	struct item *old, *nit;
+	bool linked = false;
+	int miss;
+
+	assoc_lock(hv);
+	old = item_get_locked(item_key(it), it->nkey, hv, kv_now(), &miss);
+	switch (c->cmd) {
+	case CMD_SET:
+		if (old)
+			item_replace(old, it, hv);
+		else
+			item_link(it, hv);
+		linked = true;
+		break;
+	case CMD_ADD:
+		if (old) {
+			old->state |= ITEM_ACTIVE;
+			r = "NOT_STORED\r\n";
+		} else {
+			item_link(it, hv);
+			linked = true;
+		}
+		break;
+	case CMD_REPLACE:
+		if (old) {
+			item_replace(old, it, hv);
+			linked = true;
+		} else {
+			r = "NOT_STORED\r\n";
+		}
+		break;
+	case CMD_APPEND:
+	case CMD_PREPEND:
+		if (!old) {
+			r = "NOT_STORED\r\n";
+		} else if ((nit = concat(c, old, it, &r))) {
+			item_replace(old, nit, hv);
+			item_put(nit);
+			linked = true;
+		}
+		break;
+	case CMD_CAS:
+		if (!old) {
+			KV_STAT_INC(w->st.cas_misses);
+			r = "NOT_FOUND\r\n";
+		} else if (old->cas != c->req_cas) {
+			KV_STAT_INC(w->st.cas_badval);
+			KV_STAT_INC(w->cst[old->clsid].cas_badval);
+			r = "EXISTS\r\n";
+		} else {
+			KV_STAT_INC(w->st.cas_hits);
+			KV_STAT_INC(w->cst[old->clsid].cas_hits);
+			item_replace(old, it, hv);
+			linked = true;
+		}
+		break;
+	}
+	assoc_unlock(hv);
+	if (linked)
+		assoc_maybe_grow();
+	reply(c, r, strlen(r));
+}
+
+/* CS_NREAD: the value, then its "\r\n", then the command. */
+static int proto_nread(struct kv_conn *c)
+{
+	struct kv_rbuf *rb = c->rb;
+	struct item *it;
+
+	while (c->left && rb && rb->start < rb->end) {
+		char *dst;
+		size_t n = proto_nread_dst(c, &dst);
+
+		if (n > rb->end - rb->start)
+			n = rb->end - rb->start;
+		memcpy(dst, rb->data + rb->start, n);
+		rb->start += (uint32_t)n;
+		proto_nread_advance(c, n);
+	}
+	while (!c->left && c->ntail < 2 && rb && rb->start < rb->end)
+		c->tail[c->ntail++] = rb->data[rb->start++];
+	if (c->left || c->ntail < 2)
+		return KV_MORE;
+	if (!out_make_room(c, KV_REPLY_MAX, 2, 0))
+		return out_wait(c);
+	it = c->it;
+	c->it = NULL;
+	c->state = CS_CMD;
+	if (c->tail[0] != '\r' || c->tail[1] != '\n')
+		REPLY(c, "CLIENT_ERROR bad data chunk\r\n");
+	else
+		store(c, it);
+	item_put(it);
+	return KV_CONTINUE;
+}
+
+/* CS_SWALLOW: drop a value that will not be stored. */
+static int proto_swallow(struct kv_conn *c)
+{
+	struct kv_rbuf *rb = c->rb;
+	uint64_t n = rb ? rb->end - rb->start : 0;
+
+	if (n > c->swallow)
+		n = c->swallow;
+	if (rb)
+		rb->start += (uint32_t)n;
+	c->swallow -= n;
+	if (c->swallow)
+		return KV_MORE;
+	c->state = CS_CMD;
+	return KV_CONTINUE;
+}
+
+/* ---- Retrieval -------------------------------------------------------- */
+
+static void get_one(struct kv_conn *c, const char *key, size_t nkey)
+{
+	struct kv_worker *w = c->w;
+	uint64_t hv = kv_hash(key, nkey);
+	struct kv_seg segs[KV_MAX_SEGS];
+	char line[KV_VALUE_LINE], *q = line;
+	unsigned int nsegs;
+	struct item *it;
+	size_t len;
+	int miss;
+
+	KV_STAT_INC(w->st.cmd_get);
+	if (c->get_kind & GET_TOUCH)
+		KV_STAT_INC(w->st.cmd_touch);
+	assoc_lock(hv);
+	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss);
+	if (!it) {
+		assoc_unlock(hv);
+		KV_STAT_INC(w->st.get_misses);
+		if (miss == KV_MISS_EXPIRED)
+			KV_STAT_INC(w->st.get_expired);
+		else if (miss == KV_MISS_FLUSHED)
+			KV_STAT_INC(w->st.get_flushed);
+		if (c->get_kind & GET_TOUCH)
+			KV_STAT_INC(w->st.touch_misses);
+		return;
+	}
+	if (c->get_kind & GET_TOUCH) {
+		it->exptime = c->gat_exptime;
+		KV_STAT_INC(w->st.touch_hits);
+		KV_STAT_INC(w->cst[it->clsid].touch_hits);
+	}
+	if ((it->state & (ITEM_ACTIVE | ITEM_FETCHED)) !=
+	    (ITEM_ACTIVE | ITEM_FETCHED))
+		it->state |= ITEM_ACTIVE | ITEM_FETCHED;
+	KV_STAT_INC(w->st.get_hits);
+	KV_STAT_INC(w->cst[it->clsid].get_hits);
+
+	memcpy(q, "VALUE ", 6);
+	q += 6;
+	memcpy(q, key, nkey);
+	q += nkey;
+	*q++ = ' ';
+	q = kv_utoa(q, item_flags(it));
+	*q++ = ' ';
+	q = kv_utoa(q, it->nbytes);
+	if (c->get_kind & GET_CAS) {
+		*q++ = ' ';
+		q = kv_utoa(q, it->cas);
+	}
+	*q++ = '\r';
+	*q++ = '\n';
+	len = (size_t)(q - line);
+
+	if (!it->chunked && it->nbytes <= KV_COPY_MAX) {
+		char *dst = out_text(c, len + it->nbytes + 2);
+
+		memcpy(dst, line, len);
+		memcpy(dst + len, item_value(it), it->nbytes);
+		memcpy(dst + len + it->nbytes, "\r\n", 2);
+		assoc_unlock(hv);
+		return;
+	}
+	/*
+	 * Relaxed: taken under the stripe lock, which orders it before any
+	 * evictor's or deleter's look at the count.
+	 */
+	__atomic_fetch_add(&it->refcount, 1, __ATOMIC_RELAXED);
+	nsegs = item_segs(it, segs);
+	assoc_unlock(hv);
+	out_str(c, line, len);
+	out_ref(c, it, segs, nsegs);
+	OUT_LIT(c, "\r\n");
+}
+
+/* CS_GET: the keys of c->rb->data[get_pos .. get_end), then END. */
+static int proto_get(struct kv_conn *c)
+{
+	char *base = c->rb->data, *p = base + c->get_pos;
+	char *end = base + c->get_end;
+
+	for (;;) {
+		char *key;
+
+		while (p < end && *p == ' ')
+			p++;
+		if (p == end)
+			break;
+		if (!out_make_room(c, KV_VALUE_LINE + KV_COPY_MAX + 2 + 5,
+				   KV_MAX_SEGS + 2, 1)) {
+			c->get_pos = (uint32_t)(p - base);
+			return out_wait(c);
+		}
+		key = p;
+		while (p < end && *p != ' ')
+			p++;
+		get_one(c, key, (size_t)(p - key));
+	}
+	OUT_LIT(c, "END\r\n");
+	c->state = CS_CMD;
+	return KV_CONTINUE;
+}
+
+/* get|gets <key>*, gat|gats <exptime> <key>*: check the line, then go. */
+static int process_get(struct kv_conn *c, int kind, char *p, char *end)
+{
+	int64_t exptime = 0;
+	size_t nkeys = 0;
+	struct tok t;
+	char *q;
+
+	if (kind & GET_TOUCH) {
+		while (p < end && *p == ' ')
+			p++;
+		t.p = p;
+		while (p < end && *p != ' ')
+			p++;
+		t.len = (size_t)(p - t.p);
+		if (!t.len) {
+			REPLY(c, "ERROR\r\n");
+			return KV_CONTINUE;
+		}
+		if (!parse_i64(&t, &exptime)) {
+			REPLY(c, "CLIENT_ERROR invalid exptime argument\r\n");
+			return KV_CONTINUE;
+		}
+	}
+	for (q = p;;) {
+		char *key;
+
+		while (q < end && *q == ' ')
+			q++;
+		if (q == end)
+			break;
+		key = q;
+		while (q < end && *q != ' ')
+			q++;
+		if (!key_ok((size_t)(q - key))) {
+			REPLY(c, "CLIENT_ERROR bad command line format\r\n");
+			return KV_CONTINUE;
+		}
+		nkeys++;
+	}
+	if (!nkeys) {
+		REPLY(c, "ERROR\r\n");
+		return KV_CONTINUE;
+	}
+	c->get_pos = (uint32_t)(p - c->rb->data);
+	c->get_end = (uint32_t)(end - c->rb->data);
+	c->get_kind = (uint8_t)kind;
+	c->gat_exptime = kv_realtime(exptime);
+	c->state = CS_GET;
+	return KV_CONTINUE;
+}
+
+/* ---- Other commands --------------------------------------------------- */
+
+static void process_delete(struct kv_conn *c, struct tok *t, int n)
+{
+	struct kv_worker *w = c->w;
+	struct item *it;
+	uint64_t hv;
+	int miss;
+
+	c->noreply = n > 2 && TOK_IS(&t[n - 1], "noreply");
+	if (n > 2 && !(n == 3 && (c->noreply || TOK_IS(&t[2], "0"))) &&
+	    !(n == 4 && c->noreply && TOK_IS(&t[2], "0"))) {
+		REPLY(c, "CLIENT_ERROR bad command line format.  "
+			 "Usage: delete <key> [noreply]\r\n");
+		return;
+	}
+	if (!key_ok(t[1].len)) {
+		REPLY(c, "CLIENT_ERROR bad command line format\r\n");
+		return;
+	}
+	hv = kv_hash(t[1].p, t[1].len);
+	assoc_lock(hv);
+	it = item_get_locked(t[1].p, (unsigned int)t[1].len, hv, kv_now(),
+			     &miss);
+	if (it) {
+		KV_STAT_INC(w->cst[it->clsid].delete_hits);
+		item_unlink(it, hv);
+	}
+	assoc_unlock(hv);
+	if (it) {
+		KV_STAT_INC(w->st.delete_hits);
+		REPLY(c, "DELETED\r\n");
+	} else {
+		KV_STAT_INC(w->st.delete_misses);
+		REPLY(c, "NOT_FOUND\r\n");
+	}
+}
+
+/* The value of @it as a decimal u64, memcached's way (spaces allowed). */
+static bool item_u64(struct item *it, uint64_t *v)
+{
+	const char *p, *end;
+	struct tok t;
+
+	if (it->chunked || !it->nbytes || it->nbytes > 64)
+		return false;
+	p = item_value(it);
+	end = p + it->nbytes;
+	while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
+		p++;
+	t.p = (char *)p;
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	t.len = (size_t)(p - t.p);
+	while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
+		p++;
+	return p == end && t.len && parse_u64(&t, v);
+}
+
+/* incr|decr <key> <value> [noreply] */
+static void process_arith(struct kv_conn *c, struct tok *t, int n, bool incr)
+{
+	struct kv_worker *w = c->w;
+	char num[24], *q;
+	const char *r = NULL;
+	struct item *it, *nit;
+	enum kv_alloc_err err;
+	uint64_t delta, v, hv;
+	int miss;
+
+	if (n != 3 && n != 4) {
+		REPLY(c, "ERROR\r\n");
+		return;
+	}
+	c->noreply = n == 4 && TOK_IS(&t[3], "noreply");
+	if (!key_ok(t[1].len)) {
+		REPLY(c, "CLIENT_ERROR bad command line format\r\n");
+		return;
+	}
+	if (!parse_u64(&t[2], &delta)) {
+		REPLY(c, "CLIENT_ERROR invalid numeric delta argument\r\n");
+		return;
+	}
+	hv = kv_hash(t[1].p, t[1].len);
+	assoc_lock(hv);
+	it = item_get_locked(t[1].p, (unsigned int)t[1].len, hv, kv_now(),
+			     &miss);
+	if (!it) {
+		KV_STAT_INC(*(incr ? &w->st.incr_misses :
+				   &w->st.decr_misses));
+		r = "NOT_FOUND\r\n";
+	} else if (!item_u64(it, &v)) {
+		r = "CLIENT_ERROR cannot increment or decrement non-numeric "
+		    "value\r\n";
+	} else {
+		/* protocol.txt: incr wraps at 2^64, decr stops at 0. */
+		v = incr ? v + delta : v < delta ? 0 : v - delta;
+		q = kv_utoa(num, v);
+		nit = item_alloc(w, item_key(it), it->nkey, item_flags(it),
+				 it->exptime, (uint32_t)(q - num), &err);
+		if (!nit) {
+			KV_STAT_INC(w->st.store_no_memory);
+			r = "SERVER_ERROR out of memory\r\n";
+		} else {
+			memcpy(item_value(nit), num, (size_t)(q - num));
+			KV_STAT_INC(*(incr ? &w->st.incr_hits :
+					   &w->st.decr_hits));
+			KV_STAT_INC(*(incr ? &w->cst[nit->clsid].incr_hits :
+					     &w->cst[nit->clsid].decr_hits));
+			item_replace(it, nit, hv);
+			item_put(nit);
+			memcpy(q, "\r\n", 2);
+			q += 2;
+		}
+	}
+	assoc_unlock(hv);
+	if (r)
+		reply(c, r, strlen(r));
+	else
+		reply(c, num, (size_t)(q - num));
+}
+
+/* touch <key> <exptime> [noreply] */
+static void process_touch(struct kv_conn *c, struct tok *t, int n)
+{
+	struct kv_worker *w = c->w;
+	struct item *it;
+	int64_t exptime;
+	uint64_t hv;
+	int miss;
+
+	if (n != 3 && n != 4) {
+		REPLY(c, "ERROR\r\n");
+		return;
+	}
+	c->noreply = n == 4 && TOK_IS(&t[3], "noreply");
+	if (!key_ok(t[1].len)) {
+		REPLY(c, "CLIENT_ERROR bad command line format\r\n");
+		return;
+	}
+	if (!parse_i64(&t[2], &exptime)) {
+		REPLY(c, "CLIENT_ERROR invalid exptime argument\r\n");
+		return;
+	}
+	KV_STAT_INC(w->st.cmd_touch);
+	hv = kv_hash(t[1].p, t[1].len);
+	assoc_lock(hv);
+	it = item_get_locked(t[1].p, (unsigned int)t[1].len, hv, kv_now(),
+			     &miss);
+	if (it) {
+		it->exptime = kv_realtime(exptime);
+		it->state |= ITEM_ACTIVE;
+		KV_STAT_INC(w->cst[it->clsid].touch_hits);
+	}
+	assoc_unlock(hv);
+	if (it) {
+		KV_STAT_INC(w->st.touch_hits);
+		REPLY(c, "TOUCHED\r\n");
+	} else {
+		KV_STAT_INC(w->st.touch_misses);
+		REPLY(c, "NOT_FOUND\r\n");
+	}
+}
+
+/* flush_all [delay] [noreply] */
+static void process_flush(struct kv_conn *c, struct tok *t, int n)
+{
+	int64_t delay = 0;
+
+	if (n > 3) {
+		REPLY(c, "ERROR\r\n");
+		return;
+	}
+	c->noreply = n > 1 && TOK_IS(&t[n - 1], "noreply");
+	if (n - c->noreply >= 2 && !parse_i64(&t[1], &delay)) {
+		REPLY(c, "CLIENT_ERROR invalid exptime argument\r\n");
+		return;
+	}
+	KV_STAT_INC(c->w->st.cmd_flush);
+	item_flush(delay);
+	REPLY(c, "OK\r\n");
+}
+
+/* verbosity <level> [noreply]; "verbose" is accepted too. */
+static void process_verbosity(struct kv_conn *c, struct tok *t, int n)
+{
+	uint32_t level;
+
+	if (n != 2 && n != 3) {
+		REPLY(c, "ERROR\r\n");
+		return;
+	}
+	c->noreply = TOK_IS(&t[n - 1], "noreply");
+	if (n - c->noreply == 2) {
+		if (!parse_u32(&t[1], &level)) {
+			REPLY(c, "CLIENT_ERROR bad command line format\r\n");
+			return;
+		}
+		/* Relaxed: a logging level; a late reader logs one line less. */
+		__atomic_store_n(&settings.verbose,
+				 (int)(level > 2 ? 2 : level), __ATOMIC_RELAXED);
+	}
+	REPLY(c, "OK\r\n");
+}
+
+static int process_stats(struct kv_conn *c, struct tok *t, int n)
+{
+	if (n == 1)
+		return stats_general(c);
+	if (n == 2 && TOK_IS(&t[1], "slabs"))
+		return stats_slabs(c);
+	if (n == 2 && TOK_IS(&t[1], "items"))
+		return stats_items(c);
+	if (n == 2 && TOK_IS(&t[1], "settings"))
+		return stats_settings(c);
+	if (n == 2 && TOK_IS(&t[1], "reset")) {
+		stats_reset();
+		REPLY(c, "RESET\r\n");
+		return KV_CONTINUE;
+	}
+	REPLY(c, "ERROR\r\n");
+	return KV_CONTINUE;
+}
+
+/* ---- Command lines ---------------------------------------------------- */
+
+static bool is_get_line(const char *p, size_t len)
+{
+	while (len && *p == ' ') {
+		p++;
+		len--;
+	}
+	return (len > 4 && (!memcmp(p, "get ", 4) || !memcmp(p, "gat ", 4))) ||
+	       (len > 5 && (!memcmp(p, "gets ", 5) || !memcmp(p, "gats ", 5)));
+}
+
+static int dispatch(struct kv_conn *c, char *p, char *end)
+{
+	struct tok t[KV_MAX_TOKENS + 1];
+	char *cmd;
+	size_t len;
+	int n;
+
+	while (p < end && *p == ' ')
+		p++;
+	cmd = p;
+	while (p < end && *p != ' ')
+		p++;
+	len = (size_t)(p - cmd);
+	if (len == 3 && !memcmp(cmd, "get", 3))
+		return process_get(c, 0, p, end);
+	if (len == 4 && !memcmp(cmd, "gets", 4))
+		return process_get(c, GET_CAS, p, end);
+	if (len == 3 && !memcmp(cmd, "gat", 3))
+		return process_get(c, GET_TOUCH, p, end);
+	if (len == 4 && !memcmp(cmd, "gats", 4))
+		return process_get(c, GET_TOUCH | GET_CAS, p, end);
+
+	n = tokenize(cmd, end, t, KV_MAX_TOKENS);
+	if (n == 0 || n > KV_MAX_TOKENS) {
+		REPLY(c, "ERROR\r\n");
+		return KV_CONTINUE;
+	}
+	if (TOK_IS(&t[0], "set"))
+		return process_storage(c, t, n, CMD_SET);
+	if (TOK_IS(&t[0], "add"))
+		return process_storage(c, t, n, CMD_ADD);
+	if (TOK_IS(&t[0], "replace"))
+		return process_storage(c, t, n, CMD_REPLACE);
+	if (TOK_IS(&t[0], "append"))
+		return process_storage(c, t, n, CMD_APPEND);
+	if (TOK_IS(&t[0], "prepend"))
+		return process_storage(c, t, n, CMD_PREPEND);
+	if (TOK_IS(&t[0], "cas"))
+		return process_storage(c, t, n, CMD_CAS);
+	if (TOK_IS(&t[0], "quit")) {
+		c->state = CS_CLOSE;
+		return KV_CLOSE;
+	}
+	if (TOK_IS(&t[0], "stats"))
+		return process_stats(c, t, n);
+	if (TOK_IS(&t[0], "version")) {
+		REPLY(c, "VERSION " KV_VERSION "\r\n");
+		return KV_CONTINUE;
+	}
+	if (n >= 2) {
+		if (TOK_IS(&t[0], "delete"))
+			process_delete(c, t, n);
+		else if (TOK_IS(&t[0], "incr"))
+			process_arith(c, t, n, true);
+		else if (TOK_IS(&t[0], "decr"))
+			process_arith(c, t, n, false);
+		else if (TOK_IS(&t[0], "touch"))
+			process_touch(c, t, n);
+		else if (TOK_IS(&t[0], "verbosity") || TOK_IS(&t[0], "verbose"))
+			process_verbosity(c, t, n);
+		else if (TOK_IS(&t[0], "flush_all"))
+			process_flush(c, t, n);
+		else
+			REPLY(c, "ERROR\r\n");
+		return KV_CONTINUE;
+	}
+	if (TOK_IS(&t[0], "flush_all"))
+		process_flush(c, t, n);
+	else
+		REPLY(c, "ERROR\r\n");
+	return KV_CONTINUE;
+}
+
+static int line_too_long(struct kv_conn *c)
+{
+	if (kv_verbose())
+		kv_log("<%d line too long, closing", c->fd);
+	if (out_make_room(c, KV_REPLY_MAX, 2, 0))
+		OUT_LIT(c, "CLIENT_ERROR line too long\r\n");
+	c->state = CS_CLOSE;
+	return KV_CLOSE;
+}
+
+/* CS_CMD: one command line, if a whole one has arrived. */
+static int proto_line(struct kv_conn *c)
+{
+	struct kv_rbuf *rb = c->rb;
+	char *p, *nl, *end;
+	size_t avail, len;
+
+	if (!rb || rb->start == rb->end)
+		return KV_MORE;
+	p = rb->data + rb->start;
+	avail = rb->end - rb->start;
+	nl = memchr(p, '\n', avail);
+	len = nl ? (size_t)(nl - p) : avail;
+	if (len > KV_LINE_MAX &&
+	    (len > KV_GETLINE_MAX || !is_get_line(p, len)))
+		return line_too_long(c);
+	if (!nl)
+		return KV_MORE;
+	if (!out_make_room(c, KV_REPLY_MAX, 2, 0))
+		return out_wait(c);
+	rb->start += (uint32_t)len + 1;
+	end = nl;
+	if (end > p && end[-1] == '\r')
+		end--;
+	c->noreply = false;
+	if (kv_verbose() > 1)
+		kv_log("<%d %.*s", c->fd, (int)(end - p > 256 ? 256 : end - p),
+		       p);
+	return dispatch(c, p, end);
+}
+
+int proto_run(struct kv_conn *c)
+{
+	int r;
+
+	for (;;) {
+		if (c->dead)
+			return KV_CLOSE;
+		switch (c->state) {
+		case CS_CMD:
+			r = proto_line(c);
+			break;
+		case CS_NREAD:
+			r = proto_nread(c);
+			break;
+		case CS_SWALLOW:
+			r = proto_swallow(c);
+			break;
+		case CS_GET:
+			r = proto_get(c);
+			break;
+		default:
+			return KV_CLOSE;
+		}
+		if (r != KV_CONTINUE)
+			return r;
+	}
+}

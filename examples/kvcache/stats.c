@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: MIT
+/*
+ * stats.c - the "stats" commands: general figures, "stats slabs" from
+ * uslab's statistics of each item cache, "stats items" from the LRU
+ * lists, "stats settings", and "stats reset".
+ *
+ * A reply is built in a malloc()ed buffer (open_memstream) and queued as
+ * one piece once the connection's earlier replies are sent.
+ *
+ * Locking: worker counters are read with relaxed loads (only their worker
+ * writes them), the connection and item totals likewise (atomic counters
+ * that order nothing); LRU counters under each list's lock; uslab's figures come
+ * from uslab_cache_info(), which takes each node's lock in turn.
+ * "stats reset" cannot zero counters that their workers update without
+ * atomic read-modify-writes, so it records a baseline (under base_lock)
+ * that later reports subtract; LRU counters it zeroes under their locks.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uslab/stats.h>
+
+#include "kvcache.h"
+
+static pthread_mutex_t base_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kv_thread_stats base;
+static struct kv_class_stats base_cls[KV_MAX_CLASSES];
+
+/* Sums over the workers (base_lock held). */
+static void sum_thread_stats(struct kv_thread_stats *s)
+{
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < kv_nworkers; i++) {
+		struct kv_thread_stats *w = &kv_workers[i].st;
+#define X(name) s->name += KV_STAT_READ(w->name);
+		KV_THREAD_STATS(X)
+#undef X
+	}
+}
+
+static void sum_class_stats(unsigned int cls, struct kv_class_stats *s)
+{
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < kv_nworkers; i++) {
+		struct kv_class_stats *w = &kv_workers[i].cst[cls];
+#define X(name) s->name += KV_STAT_READ(w->name);
+		KV_CLASS_STATS(X)
+#undef X
+	}
+}
+
+struct lru_sum {
+	unsigned long nitems, bytes;
+	uint64_t evicted, evicted_nonzero, evicted_unfetched;
+	uint64_t reclaimed, expired_unfetched, outofmemory;
+};
+
+static void sum_lru(unsigned int cls, struct lru_sum *s)
+{
+	int n;
+
+	memset(s, 0, sizeof(*s));
+	for (n = 0; n < kv_nr_nodes; n++) {
+		struct kv_lru *l = &kv_classes[cls].lru[n];
+
+		pthread_mutex_lock(&l->lock);
+		s->nitems += l->nitems;
+		s->bytes += l->bytes;
+		s->evicted += l->evicted;
+		s->evicted_nonzero += l->evicted_nonzero;
+		s->evicted_unfetched += l->evicted_unfetched;
+		s->reclaimed += l->reclaimed;
+		s->expired_unfetched += l->expired_unfetched;
+		s->outofmemory += l->outofmemory;
+		pthread_mutex_unlock(&l->lock);
+	}
+}
+
+/* Queue the reply @f wrote (the output was drained by stats_open()). */
+static int stats_send(struct kv_conn *c, FILE *f, char **buf, size_t *len)
+{
+	fputs("END\r\n", f);
+	if (fclose(f)) {
+		free(*buf);
+		if (out_make_room(c, 128, 1, 0))
+			OUT_LIT(c, "SERVER_ERROR out of memory writing stats "
+				   "response\r\n");
+		return KV_CONTINUE;
+	}
+	out_heap(c, *buf, *len);
+	return KV_CONTINUE;
+}
+
+/*
+ * Begin a reply once the replies before it are sent; NULL and *r to
+ * return when they cannot be yet, or when memory is short.
+ */
+static FILE *stats_open(struct kv_conn *c, char **buf, size_t *len, int *r)
+{
+	FILE *f;
+
+	if (!out_drain(c)) {
+		*r = c->dead ? KV_CLOSE : KV_BLOCKED;
+		return NULL;
+	}
+	*buf = NULL;
+	f = open_memstream(buf, len);
+	if (!f) {
+		if (out_make_room(c, 128, 1, 0))
+			OUT_LIT(c, "SERVER_ERROR out of memory writing stats "
+				   "response\r\n");
+		*r = KV_CONTINUE;
+		return NULL;
+	}
+	return f;
+}
+
+static double tv_secs(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+int stats_general(struct kv_conn *c)
+{
+	struct kv_thread_stats s;
+	struct lru_sum sum, ls;
+	struct rusage ru;
+	unsigned long slab_bytes = 0;
+	unsigned int i;
+	size_t len;
+	char *buf;
+	FILE *f;
+	int r;
+
+	if (!(f = stats_open(c, &buf, &len, &r)))
+		return r;
+	pthread_mutex_lock(&base_lock);
+	sum_thread_stats(&s);
+#define X(name) s.name -= base.name;
+	KV_THREAD_STATS(X)
+#undef X
+	pthread_mutex_unlock(&base_lock);
+	memset(&sum, 0, sizeof(sum));
+	for (i = 0; i < kv_nclasses; i++) {
+		struct uslab_cache_info info;
+
+		sum_lru(i, &ls);
+		sum.nitems += ls.nitems;
+		sum.bytes += ls.bytes;
+		sum.evicted += ls.evicted;
+		sum.reclaimed += ls.reclaimed;
+		sum.expired_unfetched += ls.expired_unfetched;
+		sum.evicted_unfetched += ls.evicted_unfetched;
+		if (!uslab_cache_info(kv_classes[i].cache, &info))
+			slab_bytes += info.slab_bytes;
+	}
+	getrusage(RUSAGE_SELF, &ru);
+
+	fprintf(f, "STAT pid %d\r\n", (int)getpid());
+	fprintf(f, "STAT uptime %u\r\n", kv_now() - 2);
+	fprintf(f, "STAT time %lld\r\n", (long long)(kv_started + kv_now()));
+	fprintf(f, "STAT version %s\r\n", KV_VERSION);
+	fprintf(f, "STAT pointer_size %d\r\n", (int)(8 * sizeof(void *)));
+	fprintf(f, "STAT rusage_user %.6f\r\n", tv_secs(&ru.ru_utime));
+	fprintf(f, "STAT rusage_system %.6f\r\n", tv_secs(&ru.ru_stime));
+	fprintf(f, "STAT max_connections %u\r\n", settings.maxconns);
+	fprintf(f, "STAT curr_connections %lu\r\n",
+		__atomic_load_n(&kv_curr_conns, __ATOMIC_RELAXED));
+	fprintf(f, "STAT total_connections %lu\r\n",
+		__atomic_load_n(&kv_total_conns, __ATOMIC_RELAXED));
+	fprintf(f, "STAT rejected_connections %lu\r\n",
+		__atomic_load_n(&kv_rejected_conns, __ATOMIC_RELAXED));
+	fprintf(f, "STAT connection_structures %lu\r\n", conn_structures());
+#define X(name) fprintf(f, "STAT " #name " %llu\r\n", \
+			(unsigned long long)s.name);
+	KV_THREAD_STATS(X)
+#undef X
+	fprintf(f, "STAT limit_maxbytes %lu\r\n", settings.maxbytes);
+	fprintf(f, "STAT accepting_conns 1\r\n");
+	fprintf(f, "STAT threads %u\r\n", kv_nworkers);
+	fprintf(f, "STAT hash_power_level %u\r\n", assoc_level());
+	fprintf(f, "STAT hash_bytes %lu\r\n", assoc_bytes());
+	fprintf(f, "STAT hash_is_expanding 0\r\n");
+	fprintf(f, "STAT bytes %lu\r\n", sum.bytes);
+	fprintf(f, "STAT curr_items %lu\r\n", sum.nitems);
+	fprintf(f, "STAT total_items %llu\r\n", (unsigned long long)
+		__atomic_load_n(&kv_total_items, __ATOMIC_RELAXED));
+	fprintf(f, "STAT evictions %llu\r\n",
+		(unsigned long long)sum.evicted);
+	fprintf(f, "STAT reclaimed %llu\r\n",
+		(unsigned long long)sum.reclaimed);
+	fprintf(f, "STAT expired_unfetched %llu\r\n",
+		(unsigned long long)sum.expired_unfetched);
+	fprintf(f, "STAT evicted_unfetched %llu\r\n",
+		(unsigned long long)sum.evicted_unfetched);
+	/* uslab's view: what -m charges, what the item slabs hold. */
+	fprintf(f, "STAT slot_bytes %lu\r\n", kv_mem_used());
+	fprintf(f, "STAT total_malloced %lu\r\n", slab_bytes);
+	fprintf(f, "STAT slab_classes %u\r\n", kv_nclasses);
+	fprintf(f, "STAT numa_nodes %d\r\n", kv_nr_nodes);
+	return stats_send(c, f, &buf, &len);
+}
+
+int stats_slabs(struct kv_conn *c)
+{
+	unsigned long malloced = 0;
+	unsigned int i, active = 0;
+	size_t len;
+	char *buf;
+	FILE *f;
+	int r, n;
+
+	if (!(f = stats_open(c, &buf, &len, &r)))
+		return r;
+	for (i = 0; i < kv_nclasses; i++) {
+		struct uslab_cache_info info;
+		struct kv_class_stats s;
+		unsigned int id = i + 1;
+
+		if (uslab_cache_info(kv_classes[i].cache, &info) ||
+		    !info.nr_slabs)
+			continue;
+		active++;
+		malloced += info.slab_bytes;
+		pthread_mutex_lock(&base_lock);
+		sum_class_stats(i, &s);
+#define X(name) s.name -= base_cls[i].name;
+		KV_CLASS_STATS(X)
+#undef X
+		pthread_mutex_unlock(&base_lock);
+		fprintf(f, "STAT %u:chunk_size %u\r\n", id, info.slot_size);
+		fprintf(f, "STAT %u:chunks_per_page %u\r\n", id,
+			info.objs_per_slab);
+		fprintf(f, "STAT %u:total_pages %lu\r\n", id, info.nr_slabs);
+		fprintf(f, "STAT %u:total_chunks %lu\r\n", id, info.total_objs);
+		fprintf(f, "STAT %u:used_chunks %lu\r\n", id, info.active_objs);
+		fprintf(f, "STAT %u:free_chunks %lu\r\n", id,
+			info.total_objs - info.active_objs);
+		fprintf(f, "STAT %u:free_chunks_end 0\r\n", id);
+#define X(name) fprintf(f, "STAT %u:" #name " %llu\r\n", id, \
+			(unsigned long long)s.name);
+		KV_CLASS_STATS(X)
+#undef X
+		/* uslab's extras: slabs, where free chunks are, efficiency. */
+		fprintf(f, "STAT %u:page_size %u\r\n", id, info.slab_size);
+		fprintf(f, "STAT %u:full_pages %lu\r\n", id, info.nr_full);
+		fprintf(f, "STAT %u:partial_pages %lu\r\n", id, info.nr_partial);
+		fprintf(f, "STAT %u:empty_pages %lu\r\n", id, info.nr_free);
+		fprintf(f, "STAT %u:cpu_cached_chunks %lu\r\n", id,
+			info.cpu_cached_objs);
+		fprintf(f, "STAT %u:depot_chunks %lu\r\n", id, info.depot_objs);
+		fprintf(f, "STAT %u:partial_free_chunks %lu\r\n", id,
+			info.partial_free_objs);
+		fprintf(f, "STAT %u:remote_frees %lu\r\n", id,
+			info.remote_frees);
+		fprintf(f, "STAT %u:efficiency %.3f\r\n", id, info.efficiency);
+		for (n = 0; n < kv_nr_nodes; n++) {
+			struct uslab_cache_info ni;
+
+			if (!uslab_cache_node_info(kv_classes[i].cache, n, &ni))
+				fprintf(f, "STAT %u:node%d_used_chunks %lu\r\n",
+					id, n, ni.active_objs);
+		}
+	}
+	fprintf(f, "STAT active_slabs %u\r\n", active);
+	fprintf(f, "STAT total_malloced %lu\r\n", malloced);
+	return stats_send(c, f, &buf, &len);
+}
+
+int stats_items(struct kv_conn *c)
+{
+	unsigned int i;
+	size_t len;
+	char *buf;
+	FILE *f;
+	int r, n;
+
+	if (!(f = stats_open(c, &buf, &len, &r)))
+		return r;
+	for (i = 0; i < kv_nclasses; i++) {
+		unsigned int id = i + 1;
+		struct lru_sum s;
+
+		sum_lru(i, &s);
+		if (!s.nitems && !s.evicted && !s.outofmemory && !s.reclaimed)
+			continue;
+		fprintf(f, "STAT items:%u:number %lu\r\n", id, s.nitems);
+		for (n = 0; n < kv_nr_nodes; n++) {
+			struct kv_lru *l = &kv_classes[i].lru[n];
+			unsigned long num;
+
+			pthread_mutex_lock(&l->lock);
+			num = l->nitems;
+			pthread_mutex_unlock(&l->lock);
+			fprintf(f, "STAT items:%u:number_node%d %lu\r\n", id, n,
+				num);
+		}
+		fprintf(f, "STAT items:%u:mem_requested %lu\r\n", id, s.bytes);
+#define P(name) fprintf(f, "STAT items:%u:" #name " %llu\r\n", id, \
+			(unsigned long long)s.name);
+		P(evicted) P(evicted_nonzero) P(outofmemory) P(reclaimed)
+		P(expired_unfetched) P(evicted_unfetched)
+#undef P
+	}
+	return stats_send(c, f, &buf, &len);
+}
+
+int stats_settings(struct kv_conn *c)
+{
+	size_t len;
+	char *buf;
+	FILE *f;
+	int r;
+
+	if (!(f = stats_open(c, &buf, &len, &r)))
+		return r;
+	fprintf(f, "STAT maxbytes %lu\r\n", settings.maxbytes);
+	fprintf(f, "STAT maxconns %u\r\n", settings.maxconns);
+	fprintf(f, "STAT tcpport %d\r\n", settings.port);
+	fprintf(f, "STAT inter %s\r\n", settings.addr);
+	fprintf(f, "STAT verbosity %d\r\n", kv_verbose());
+	fprintf(f, "STAT evictions on\r\n");
+	fprintf(f, "STAT growth_factor %.2f\r\n", settings.factor);
+	fprintf(f, "STAT chunk_size %u\r\n", kv_classes[0].size);
+	fprintf(f, "STAT num_threads %u\r\n", kv_nworkers);
+	fprintf(f, "STAT cas_enabled yes\r\n");
+	fprintf(f, "STAT tcp_backlog %d\r\n", 1024);
+	fprintf(f, "STAT item_size_max %u\r\n", settings.item_max);
+	fprintf(f, "STAT slab_chunk_max %u\r\n", KV_TOP_CHUNK);
+	fprintf(f, "STAT hash_algorithm murmur64a\r\n");
+	fprintf(f, "STAT numa_nodes %d\r\n", kv_nr_nodes);
+	fprintf(f, "STAT uslab_percpu_mode ");
+	for (const char *p = uslab_percpu_mode(); *p; p++)
+		fputc(*p == ' ' ? '_' : *p, f);	/* one token */
+	fputs("\r\n", f);
+	return stats_send(c, f, &buf, &len);
+}
+
+void stats_reset(void)
+{
+	unsigned int i;
+	int n;
+
+	pthread_mutex_lock(&base_lock);
+	sum_thread_stats(&base);
+	for (i = 0; i < kv_nclasses; i++)
+		sum_class_stats(i, &base_cls[i]);
+	pthread_mutex_unlock(&base_lock);
+	for (i = 0; i < kv_nclasses; i++) {
+		for (n = 0; n < kv_nr_nodes; n++) {
+			struct kv_lru *l = &kv_classes[i].lru[n];
+
+			pthread_mutex_lock(&l->lock);
+			l->evicted = l->evicted_nonzero = 0;
+			l->evicted_unfetched = l->reclaimed = 0;
+			l->expired_unfetched = l->outofmemory = 0;
+			pthread_mutex_unlock(&l->lock);
+		}
+	}
+	/* Relaxed: statistics. */
+	__atomic_store_n(&kv_total_items, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&kv_total_conns, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&kv_rejected_conns, 0, __ATOMIC_RELAXED);
+}

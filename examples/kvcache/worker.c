@@ -1,0 +1,688 @@
+// SPDX-License-Identifier: MIT
+/*
+ * worker.c - worker threads, connections, socket I/O, and the read and
+ * write buffers.
+ *
+ * One worker per CPU the process may run on (or -t of them, spread over
+ * those CPUs in turn), each pinned to its CPU with sched_setaffinity()
+ * and serving its connections from its own epoll instance.  A worker's
+ * node is uslab's node of its CPU: with USLAB_FAKE_NUMA=N, CPU c of
+ * get_nprocs_conf() is on node c * N / ncpus (uslab's documented split),
+ * otherwise numa_node_of_cpu().  Everything a worker allocates (its
+ * connections, their buffers, the items its clients store) comes from
+ * kmem_cache_alloc_node() on that node, which, being the calling CPU's
+ * node, is served from the CPU's magazine.
+ *
+ * A connection is handed to one worker by the acceptor (main.c) and lives
+ * and dies there: nothing in struct kv_conn is shared, so nothing in it is
+ * locked.  The acceptor passes accepted descriptors through a pipe per
+ * worker (4-byte writes, atomic under PIPE_BUF), which also wakes the
+ * worker's epoll; a descriptor of -1 only wakes it (shutdown).
+ *
+ * Memory per connection: the struct kv_conn, from the typed cache
+ * kv_conn_cache.  A read buffer (kv_rbuf, 16 KiB; kv_rbuf_big, 64 KiB
+ * for a long multi-get line) is taken when bytes arrive and given back as
+ * soon as everything read has been consumed; an output buffer (kv_obuf,
+ * 16 KiB) is taken for a reply and given back once it is sent.  So an
+ * idle connection costs one small object however many there are, and a
+ * busy one pays a magazine pop and push per request for its buffers.
+ * Values being read go straight into their item, large ones by read()
+ * into it directly.
+ *
+ * Output is queued as an iovec list (text in the buffer, large values by
+ * reference to their items) and sent with sendmsg().  When the socket
+ * would block, the connection stops reading (EPOLLOUT only) until the
+ * client has taken its replies: a client that sends and never reads
+ * cannot make the server queue without bound.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <numa.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include <uslab/stats.h>
+
+#include "kvcache.h"
+
+#define KV_EVENTS	64
+#define KV_READ_ROUNDS	4	/* reads per wake-up, for fairness */
+#define KV_DIRECT_MIN	4096	/* worth a read() into the item */
+
+DEFINE_KMEM_CACHE(kv_conn_cache, struct kv_conn, SLAB_HWCACHE_ALIGN, NULL)
+
+static struct kmem_cache *rbuf_cache, *rbuf_big_cache, *obuf_cache;
+
+struct kv_worker *kv_workers;
+unsigned int kv_nworkers;
+/* Atomics, relaxed: counters that order nothing. */
+unsigned long kv_curr_conns, kv_total_conns, kv_rejected_conns;
+
+int conns_init(void)
+{
+	if (kv_conn_cache_create() < 0)
+		return -1;
+	rbuf_cache = kmem_cache_create("kv_rbuf", KV_RBUF_SIZE, 0, 0, NULL);
+	rbuf_big_cache = kmem_cache_create("kv_rbuf_big", KV_RBUF_BIG, 0, 0,
+					   NULL);
+	obuf_cache = kmem_cache_create("kv_obuf", KV_OBUF_SIZE, 0, 0, NULL);
+	return rbuf_cache && rbuf_big_cache && obuf_cache ? 0 : -1;
+}
+
+void conns_destroy(void)
+{
+	kmem_cache_destroy(obuf_cache);
+	kmem_cache_destroy(rbuf_big_cache);
+	kmem_cache_destroy(rbuf_cache);
+	kv_conn_cache_destroy();
+}
+
+unsigned long conn_structures(void)
+{
+	struct uslab_cache_info info;
+
+	if (uslab_cache_info(kv_conn_cache_cachep, &info))
+		return 0;
+	return info.active_objs;
+}
+
+/* ---- Buffers ---------------------------------------------------------- */
+
+static struct kv_rbuf *rbuf_alloc(struct kv_conn *c, bool big)
+{
+	struct kv_rbuf *rb = kmem_cache_alloc_node(big ? rbuf_big_cache :
+						   rbuf_cache,
+						   GFP_KERNEL | __GFP_NOWARN,
+						   c->w->alloc_node);
+
+	if (rb) {
+		rb->size = (uint32_t)((big ? KV_RBUF_BIG : KV_RBUF_SIZE) -
+				      sizeof(*rb));
+		rb->start = rb->end = 0;
+	}
+	return rb;
+}
+
+static void rbuf_free(struct kv_conn *c)
+{
+	bool big = c->rb->size + sizeof(*c->rb) == KV_RBUF_BIG;
+
+	kmem_cache_free(big ? rbuf_big_cache : rbuf_cache, c->rb);
+	c->rb = NULL;
+}
+
+/*
+ * Room to read into: a buffer if there is none, the unconsumed bytes
+ * moved to the front when the tail runs short, or a big buffer when a
+ * long multi-get line fills a small one (proto.c refuses longer lines
+ * before that could happen to a big one).
+ */
+static bool rbuf_make_space(struct kv_conn *c)
+{
+	struct kv_rbuf *rb = c->rb, *big;
+
+	if (!rb)
+		return (c->rb = rbuf_alloc(c, false)) != NULL;
+	if (rb->start == rb->end)
+		rb->start = rb->end = 0;
+	if (rb->size - rb->end >= KV_LINE_MAX)
+		return true;
+	if (rb->start > 0) {
+		memmove(rb->data, rb->data + rb->start, rb->end - rb->start);
+		rb->end -= rb->start;
+		rb->start = 0;
+		return true;
+	}
+	if (rb->end < rb->size)
+		return true;
+	if (rb->size + sizeof(*rb) == KV_RBUF_BIG)
+		return false;
+	big = rbuf_alloc(c, true);
+	if (!big)
+		return false;
+	memcpy(big->data, rb->data, rb->end);
+	big->end = rb->end;
+	rbuf_free(c);
+	c->rb = big;
+	return true;
+}
+
+static bool obuf_alloc(struct kv_conn *c)
+{
+	struct kv_obuf *ob = kmem_cache_alloc_node(obuf_cache,
+						   GFP_KERNEL | __GFP_NOWARN,
+						   c->w->alloc_node);
+
+	if (!ob) {
+		c->dead = true;
+		return false;
+	}
+	ob->tlen = ob->niov = ob->iov_done = ob->nref = 0;
+	ob->heap = NULL;
+	c->ob = ob;
+	return true;
+}
+
+static void obuf_release(struct kv_conn *c)
+{
+	struct kv_obuf *ob = c->ob;
+	uint32_t i;
+
+	for (i = 0; i < ob->nref; i++)
+		item_put(ob->ref[i]);
+	free(ob->heap);
+	kmem_cache_free(obuf_cache, ob);
+	c->ob = NULL;
+}
+
+/* Send what is queued: 1 all sent, 0 the socket would block, -1 error. */
+static int conn_flush(struct kv_conn *c)
+{
+	struct kv_obuf *ob = c->ob;
+
+	if (!ob)
+		return 1;
+	while (ob->iov_done < ob->niov) {
+		struct msghdr mh = {
+			.msg_iov = ob->iov + ob->iov_done,
+			.msg_iovlen = ob->niov - ob->iov_done,
+		};
+		ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		KV_STAT_ADD(c->w->st.bytes_written, (uint64_t)n);
+		while (n > 0) {
+			struct iovec *v = &ob->iov[ob->iov_done];
+
+			if ((size_t)n >= v->iov_len) {
+				n -= (ssize_t)v->iov_len;
+				ob->iov_done++;
+			} else {
+				v->iov_base = (char *)v->iov_base + n;
+				v->iov_len -= (size_t)n;
+				n = 0;
+			}
+		}
+	}
+	obuf_release(c);
+	return 1;
+}
+
+/* ---- Output, for proto.c and stats.c ---------------------------------- */
+
+static bool out_room(struct kv_conn *c, size_t text, unsigned int iov,
+		     unsigned int ref)
+{
+	struct kv_obuf *ob = c->ob;
+
+	if (!ob)
+		return true;
+	return ob->tlen + text <= KV_OBUF_TEXT && ob->niov + iov <= KV_OIOV &&
+	       ob->nref + ref <= KV_OREF;
+}
+
+/*
+ * Make room for a reply, sending what is queued if need be.  false: the
+ * socket would block (the caller stops and is called again once it has
+ * drained) or the connection is dead (c->dead).
+ */
+bool out_make_room(struct kv_conn *c, size_t text, unsigned int iov,
+		   unsigned int ref)
+{
+	if (!out_room(c, text, iov, ref)) {
+		int r = conn_flush(c);
+
+		if (r < 0)
+			c->dead = true;
+		if (r <= 0)
+			return false;
+	}
+	return c->ob || obuf_alloc(c);
+}
+
+/* Send everything queued; true when nothing is left. */
+bool out_drain(struct kv_conn *c)
+{
+	int r = conn_flush(c);
+
+	if (r < 0)
+		c->dead = true;
+	return r > 0;
+}
+
+/* Queue @len bytes of text (room made); returns where to write them. */
+char *out_text(struct kv_conn *c, size_t len)
+{
+	struct kv_obuf *ob = c->ob;
+	char *p = ob->text + ob->tlen;
+	struct iovec *last = ob->niov ? &ob->iov[ob->niov - 1] : NULL;
+
+	if (last && (char *)last->iov_base + last->iov_len == p) {
+		last->iov_len += len;
+	} else {
+		ob->iov[ob->niov].iov_base = p;
+		ob->iov[ob->niov].iov_len = len;
+		ob->niov++;
+	}
+	ob->tlen += (uint32_t)len;
+	return p;
+}
+
+void out_str(struct kv_conn *c, const char *s, size_t len)
+{
+	memcpy(out_text(c, len), s, len);
+}
+
+/* Queue a value by reference; the connection now owns one of @it's. */
+void out_ref(struct kv_conn *c, struct item *it, const struct kv_seg *segs,
+	     unsigned int nsegs)
+{
+	struct kv_obuf *ob = c->ob;
+	unsigned int i;
+
+	ob->ref[ob->nref++] = it;
+	for (i = 0; i < nsegs; i++) {
+		if (!segs[i].len)
+			continue;
+		ob->iov[ob->niov].iov_base = segs[i].p;
+		ob->iov[ob->niov].iov_len = segs[i].len;
+		ob->niov++;
+	}
+}
+
+/* Queue a malloc()ed reply (after out_drain()); it is freed once sent. */
+void out_heap(struct kv_conn *c, char *buf, size_t len)
+{
+	if (!c->ob && !obuf_alloc(c)) {
+		free(buf);
+		return;
+	}
+	c->ob->heap = buf;
+	c->ob->iov[c->ob->niov].iov_base = buf;
+	c->ob->iov[c->ob->niov].iov_len = len;
+	c->ob->niov++;
+}
+
+/* ---- Connections ------------------------------------------------------ */
+
+static void epoll_set(struct kv_conn *c, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = c };
+
+	if (epoll_ctl(c->w->epfd, EPOLL_CTL_MOD, c->fd, &ev))
+		c->dead = true;
+}
+
+static void conn_count_drop(void)
+{
+	__atomic_fetch_sub(&kv_curr_conns, 1, __ATOMIC_RELAXED);
+}
+
+static void conn_new(struct kv_worker *w, int fd)
+{
+	struct kv_conn *c = kv_conn_cache_alloc_node(GFP_KERNEL |
+						     __GFP_NOWARN,
+						     w->alloc_node);
+	struct epoll_event ev;
+	int one = 1;
+
+	if (!c) {
+		close(fd);
+		conn_count_drop();
+		return;
+	}
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->w = w;
+	c->state = CS_CMD;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ev.events = EPOLLIN;
+	ev.data.ptr = c;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		close(fd);
+		kv_conn_cache_free(c);
+		conn_count_drop();
+		return;
+	}
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	if (kv_verbose())
+		kv_log("<%d new connection on worker %d", fd, w->id);
+}
+
+static void conn_close(struct kv_conn *c)
+{
+	struct kv_worker *w = c->w;
+
+	if (kv_verbose())
+		kv_log("<%d connection closed", c->fd);
+	close(c->fd);
+	if (c->it)
+		item_put(c->it);
+	if (c->ob)
+		obuf_release(c);
+	if (c->rb)
+		rbuf_free(c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	kv_conn_cache_free(c);
+	conn_count_drop();
+}
+
+/*
+ * Close after "quit" or a fatal protocol error: send what is queued if
+ * the socket takes it, then read what the client already sent, so that
+ * close() sends a FIN rather than a reset that could destroy the reply.
+ */
+static void conn_finish(struct kv_conn *c)
+{
+	char sink[4096];
+	int i;
+
+	if (!c->dead)
+		conn_flush(c);
+	shutdown(c->fd, SHUT_WR);
+	for (i = 0; i < 16 && read(c->fd, sink, sizeof(sink)) > 0; i++)
+		;
+	conn_close(c);
+}
+
+/*
+ * Run the protocol on what has been read and send the replies.  false:
+ * the connection was closed, or waits for the socket to drain.
+ */
+static bool conn_run(struct kv_conn *c)
+{
+	int r = proto_run(c);
+
+	if (r == KV_CLOSE) {
+		conn_finish(c);
+		return false;
+	}
+	if (r == KV_MORE) {
+		r = conn_flush(c);
+		if (r < 0) {
+			conn_close(c);
+			return false;
+		}
+		if (r > 0) {
+			if (c->rb && c->rb->start == c->rb->end)
+				rbuf_free(c);
+			return true;
+		}
+	}
+	c->blocked = true;
+	epoll_set(c, EPOLLOUT);
+	if (c->dead)
+		conn_close(c);
+	return false;
+}
+
+static void conn_read(struct kv_conn *c)
+{
+	int round;
+
+	for (round = 0; round < KV_READ_ROUNDS; round++) {
+		size_t want = 0;
+		ssize_t n;
+		char *dst;
+
+		if (c->state == CS_NREAD &&
+		    (!c->rb || c->rb->start == c->rb->end))
+			want = proto_nread_dst(c, &dst);
+		if (want >= KV_DIRECT_MIN) {
+			n = read(c->fd, dst, want);
+			if (n > 0)
+				proto_nread_advance(c, (size_t)n);
+		} else {
+			if (!rbuf_make_space(c)) {
+				conn_close(c);
+				return;
+			}
+			dst = c->rb->data + c->rb->end;
+			want = c->rb->size - c->rb->end;
+			n = read(c->fd, dst, want);
+			if (n > 0)
+				c->rb->end += (uint32_t)n;
+		}
+		if (n == 0) {
+			conn_close(c);
+			return;
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			conn_close(c);
+			return;
+		}
+		KV_STAT_ADD(c->w->st.bytes_read, (uint64_t)n);
+		if (!conn_run(c) || (size_t)n < want)
+			return;
+	}
+	if (c->rb && c->rb->start == c->rb->end)
+		rbuf_free(c);
+}
+
+static void conn_event(struct kv_conn *c, uint32_t events)
+{
+	int r;
+
+	if (!c->blocked) {
+		conn_read(c);
+		return;
+	}
+	if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		return;
+	r = conn_flush(c);
+	if (r < 0) {
+		conn_close(c);
+		return;
+	}
+	if (r == 0)
+		return;
+	c->blocked = false;
+	epoll_set(c, EPOLLIN);
+	if (c->dead)
+		conn_close(c);
+	else
+		conn_run(c);
+}
+
+/* ---- Workers ---------------------------------------------------------- */
+
+/* uslab's node of @cpu (see the top of the file). */
+static int cpu_node(int cpu)
+{
+	const char *fake = getenv("USLAB_FAKE_NUMA");
+	int node = 0;
+	char *end;
+
+	if (fake && *fake && strtol(fake, &end, 10) == kv_nr_nodes && !*end &&
+	    kv_nr_nodes > 1)
+		node = (int)((long)cpu * kv_nr_nodes / get_nprocs_conf());
+	else if (numa_available() >= 0)
+		node = numa_node_of_cpu(cpu);
+	return node < 0 || node >= kv_nr_nodes ? 0 : node;
+}
+
+static void worker_take_conns(struct kv_worker *w)
+{
+	int fds[64];
+	ssize_t n;
+
+	while ((n = read(w->pipe_rd, fds, sizeof(fds))) > 0) {
+		size_t i;
+
+		for (i = 0; i < (size_t)n / sizeof(int); i++) {
+			if (fds[i] < 0)
+				continue;
+			/* Relaxed: the flag publishes nothing (see main.c). */
+			if (__atomic_load_n(&kv_stopping, __ATOMIC_RELAXED)) {
+				close(fds[i]);
+				conn_count_drop();
+			} else {
+				conn_new(w, fds[i]);
+			}
+		}
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct kv_worker *w = arg;
+	struct epoll_event ev[KV_EVENTS];
+	struct kv_conn *probe;
+	cpu_set_t set;
+	int i, n;
+
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		kv_log("worker %d: cannot pin to CPU %d: %m", w->id, w->cpu);
+	/* A node uslab cannot allocate on (cpuset, policy): let it choose. */
+	probe = kv_conn_cache_alloc_node(GFP_KERNEL | __GFP_NOWARN, w->node);
+	if (probe)
+		kv_conn_cache_free(probe);
+	else if (errno == EINVAL)
+		w->alloc_node = NUMA_NO_NODE;
+	if (kv_verbose())
+		kv_log("worker %d: CPU %d, node %d", w->id, w->cpu, w->node);
+
+	while (!__atomic_load_n(&kv_stopping, __ATOMIC_RELAXED)) {
+		n = epoll_wait(w->epfd, ev, KV_EVENTS, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			kv_log("worker %d: epoll_wait: %m", w->id);
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			if (ev[i].data.ptr)
+				conn_event(ev[i].data.ptr, ev[i].events);
+			else
+				worker_take_conns(w);
+		}
+	}
+	while (w->conns)
+		conn_close(w->conns);
+	worker_take_conns(w);
+	return NULL;
+}
+
+static int worker_init(struct kv_worker *w, int id, int cpu)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	int fds[2];
+
+	w->id = id;
+	w->cpu = cpu;
+	w->node = cpu_node(cpu);
+	w->alloc_node = w->node;
+	w->epfd = -1;
+	w->pipe_rd = w->pipe_wr = -1;
+	w->cst = calloc(kv_nclasses, sizeof(*w->cst));
+	if (!w->cst || pipe2(fds, O_NONBLOCK | O_CLOEXEC))
+		return -1;
+	w->pipe_rd = fds[0];
+	w->pipe_wr = fds[1];
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->epfd < 0 || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->pipe_rd, &ev))
+		return -1;
+	return pthread_create(&w->thread, NULL, worker_main, w) ? -1 : 0;
+}
+
+/* Start the workers on the CPUs this process may use. */
+int workers_start(void)
+{
+	static int cpus[CPU_SETSIZE];
+	cpu_set_t allowed;
+	int ncpu = 0, cpu;
+	unsigned int i;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		return -1;
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &allowed))
+			cpus[ncpu++] = cpu;
+	if (!ncpu)
+		return -1;
+	if (!settings.nthreads)
+		settings.nthreads = (unsigned int)ncpu;
+	kv_workers = aligned_alloc(64, sizeof(*kv_workers) * settings.nthreads);
+	if (!kv_workers)
+		return -1;
+	memset(kv_workers, 0, sizeof(*kv_workers) * settings.nthreads);
+	for (i = 0; i < settings.nthreads; i++) {
+		if (worker_init(&kv_workers[i], (int)i,
+				cpus[i % (unsigned int)ncpu]) < 0) {
+			free(kv_workers[i].cst);
+			if (kv_workers[i].epfd >= 0)
+				close(kv_workers[i].epfd);
+			if (kv_workers[i].pipe_rd >= 0) {
+				close(kv_workers[i].pipe_rd);
+				close(kv_workers[i].pipe_wr);
+			}
+			return -1;
+		}
+		kv_nworkers = i + 1;
+	}
+	return 0;
+}
+
+/* Wake every worker, wait for it to close its connections, free it. */
+void workers_stop(void)
+{
+	unsigned int i;
+	int wake = -1;
+
+	/* Relaxed: the pipe write below is what wakes each worker. */
+	__atomic_store_n(&kv_stopping, true, __ATOMIC_RELAXED);
+	for (i = 0; i < kv_nworkers; i++)
+		if (write(kv_workers[i].pipe_wr, &wake, sizeof(wake)) < 0) {
+			/* A full pipe wakes the worker as well. */
+		}
+	for (i = 0; i < kv_nworkers; i++) {
+		struct kv_worker *w = &kv_workers[i];
+
+		pthread_join(w->thread, NULL);
+		close(w->epfd);
+		close(w->pipe_rd);
+		close(w->pipe_wr);
+		free(w->cst);
+	}
+	free(kv_workers);
+	kv_workers = NULL;
+	kv_nworkers = 0;
+}
+
+/* The acceptor: give @fd to the next worker; -1 if its pipe is full. */
+int worker_hand_off(int fd)
+{
+	static unsigned int next;	/* the acceptor thread only */
+	struct kv_worker *w = &kv_workers[next++ % kv_nworkers];
+
+	return write(w->pipe_wr, &fd, sizeof(fd)) == sizeof(fd) ? 0 : -1;
+}
