@@ -6,7 +6,9 @@
 #                      valgrind, install, check-numa-vm
 #   make check-numa-vm prove real NUMA placement: test_numa, linked
 #                      static, in a 2-node QEMU guest (build/numa-vm/)
-#   make run           install deps, build, run the demo
+#   make run           install deps, build, run the kvcache server under
+#                      a memcached client, show it through uslab-slabtop
+#   make demo          the library's own small demo
 #   make bench         benchmarks against peers (numbers, not tests)
 #   make install       PREFIX=/usr/local DESTDIR=
 #   make defconfig | olddefconfig | menuconfig
@@ -71,7 +73,8 @@ BENCHES     := $(patsubst %.c,$(O)/%,$(wildcard bench/*.c))
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 
-all: $(STATIC_LIB) $(O)/libuslab.so $(DEMO) $(O)/tools/slabtop/uslab-slabtop
+all: $(STATIC_LIB) $(O)/libuslab.so $(DEMO) $(O)/tools/slabtop/uslab-slabtop \
+     $(O)/examples/kvcache/kvcache
 
 # ---- Configuration -------------------------------------------------------
 
@@ -82,6 +85,7 @@ $(KCONFIG_CONFIG):
 $(AUTOCONF): $(KCONFIG_CONFIG) Kconfig
 	@mkdir -p $(dir $@)
 	@$(PYTHON) -m genconfig --header-path $@ Kconfig >/dev/null
+	@touch $@	# genconfig keeps an unchanged header's old date
 	@echo "  GEN     $@"
 
 defconfig:
@@ -162,15 +166,19 @@ $(O)/bench/%: bench/%.c $(STATIC_LIB)
 deps:
 	@scripts/install-deps.sh
 
-# Run one build's test programs: SUITES picks unit, api, stress, tools.
-# A suite's programs are its .c files (Check runners) and its test_*.sh
-# files (scripts that end with a Check summary line); tools needs the
-# tool.
-SUITES ?= unit api stress tools
+# Run one build's test programs: SUITES picks unit, api, stress, tools,
+# kvcache.  A suite's programs are its .c files (Check runners) and its
+# test_*.sh and test_*.py files (scripts that end with a Check summary
+# line); tools needs uslab-slabtop, kvcache the server (built here, so
+# the ASan build tests an ASan server).
+SUITES ?= unit api stress tools kvcache
 CHECK_PROGS   = $(foreach s,$(SUITES),$(patsubst %.c,$(O)/%,\
 			$(wildcard tests/$(s)/*.c)))
-CHECK_SCRIPTS = $(foreach s,$(SUITES),$(wildcard tests/$(s)/test_*.sh))
+CHECK_SCRIPTS = $(foreach s,$(SUITES),$(wildcard tests/$(s)/test_*.sh \
+					      tests/$(s)/test_*.py))
 check-one: $(CHECK_PROGS) $(if $(filter tools,$(SUITES)),\
+		$(O)/tools/slabtop/uslab-slabtop) \
+	   $(if $(filter kvcache,$(SUITES)),$(O)/examples/kvcache/kvcache \
 		$(O)/tools/slabtop/uslab-slabtop)
 	@scripts/run-tests.sh "$(O)" $(CHECK_PROGS) $(CHECK_SCRIPTS)
 
@@ -194,7 +202,7 @@ VALGRIND    := valgrind -q --error-exitcode=99 --leak-check=full \
 	       --errors-for-leak-kinds=definite --child-silent-after-fork=no
 
 check:
-	@scripts/install-deps.sh clang valgrind tmux
+	@scripts/install-deps.sh clang valgrind tmux libmemcached-tools
 	@$(MAKE) --no-print-directory $(AUTOCONF)
 	@scripts/run-tests.sh --reset
 	$(call run_build,gcc: all suites (rseq on glibc's area),)
@@ -214,8 +222,8 @@ check:
 	$(call run_build,valgrind memcheck: threaded suites (no rseq there),\
 		SUITES=stress,USLAB_TEST_QUICK=1 USLAB_TEST_VALGRIND=1 \
 		USLAB_RUNNER="$(VALGRIND)")
-	$(call run_build,clang -Wall -Wextra -Werror: api/stress/tools suites,\
-		O=$(O)/clang CC=clang SUITES="api stress tools")
+	$(call run_build,clang -Wall -Wextra -Werror: api/stress/tools/kvcache suites,\
+		O=$(O)/clang CC=clang SUITES="api stress tools kvcache")
 	@echo "=== install with DESTDIR, link through pkg-config ==="
 	@$(MAKE) --no-print-directory test-install || \
 		echo "FAIL 0 0 1 [install]" >> $(RESULTS)
@@ -237,6 +245,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
 	@$(MAKE) --no-print-directory bench-stats-cost
+	@$(MAKE) --no-print-directory bench-kvcache
 	@$(MAKE) --no-print-directory bench-objcache
 
 # The same bench/pair with CONFIG_STATS off, in its own build directory.
@@ -253,10 +262,23 @@ bench-stats-cost: $(O)/bench/pair $(NOSTATS)/.config
 
 include bench/objcache/bench.mk
 include tools/slabtop/slabtop.mk
+include examples/kvcache/kvcache.mk
 
+# kvcache against Debian's memcached under the same client load.
+.PHONY: bench-kvcache demo
+bench-kvcache: $(KVCACHE) $(SLABTOP)
+	@examples/kvcache/bench.sh $(O)
+
+# The main job: the kvcache server under a memcached client, then its
+# caches through uslab-slabtop (examples/kvcache/run-demo.sh).
 run: deps
-	@$(MAKE) --no-print-directory $(DEMO) $(O)/tools/slabtop/uslab-slabtop
-	@USLAB_SLABTOP=$(O)/tools/slabtop/uslab-slabtop $(DEMO)
+	@$(MAKE) --no-print-directory $(KVCACHE) $(SLABTOP)
+	@examples/kvcache/run-demo.sh $(O)
+
+# The library's own small demo, printing itself through uslab-slabtop.
+demo: deps
+	@$(MAKE) --no-print-directory $(DEMO) $(SLABTOP)
+	@USLAB_SLABTOP=$(SLABTOP) $(DEMO)
 
 # ---- Install ---------------------------------------------------------------
 
