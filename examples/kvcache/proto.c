@@ -667,6 +667,24 @@ static bool item_u64(struct item *it, uint64_t *v)
 }
 
 /* incr|decr <key> <value> [noreply] */
+/*
+ * The start of "<cmd> <key> <arg> [noreply]" (incr, decr, touch): the
+ * token count, noreply and the key.  False when it has answered.
+ */
+static bool key_arg_start(struct kv_conn *c, struct tok *t, int n)
+{
+	if (n != 3 && n != 4) {
+		REPLY(c, "ERROR\r\n");
+		return false;
+	}
+	c->noreply = n == 4 && TOK_IS(&t[3], "noreply");
+	if (!key_ok(t[1].len)) {
+		REPLY(c, "CLIENT_ERROR bad command line format\r\n");
+		return false;
+	}
+	return true;
+}
+
 static void process_arith(struct kv_conn *c, struct tok *t, int n, bool incr)
 {
 	struct kv_worker *w = c->w;
@@ -677,15 +695,8 @@ static void process_arith(struct kv_conn *c, struct tok *t, int n, bool incr)
 	uint64_t delta, v, hv;
 	int miss;
 
-	if (n != 3 && n != 4) {
-		REPLY(c, "ERROR\r\n");
+	if (!key_arg_start(c, t, n))
 		return;
-	}
-	c->noreply = n == 4 && TOK_IS(&t[3], "noreply");
-	if (!key_ok(t[1].len)) {
-		REPLY(c, "CLIENT_ERROR bad command line format\r\n");
-		return;
-	}
 	if (!parse_u64(&t[2], &delta)) {
 		REPLY(c, "CLIENT_ERROR invalid numeric delta argument\r\n");
 		return;
@@ -738,15 +749,8 @@ static void process_touch(struct kv_conn *c, struct tok *t, int n)
 	uint64_t hv;
 	int miss;
 
-	if (n != 3 && n != 4) {
-		REPLY(c, "ERROR\r\n");
+	if (!key_arg_start(c, t, n))
 		return;
-	}
-	c->noreply = n == 4 && TOK_IS(&t[3], "noreply");
-	if (!key_ok(t[1].len)) {
-		REPLY(c, "CLIENT_ERROR bad command line format\r\n");
-		return;
-	}
 	if (!parse_i64(&t[2], &exptime)) {
 		REPLY(c, "CLIENT_ERROR invalid exptime argument\r\n");
 		return;

@@ -21,39 +21,12 @@ SERVER=$BUILD/examples/kvcache/kvcache
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3
 
-checks=0
-failures=0
-errors=0
+# shellcheck source=tests/tally.sh
+. "$ROOT/tests/tally.sh"
 
-pass() {
-	checks=$((checks + 1))
-	echo "PASS: $*"
-}
-
-fail() {
-	checks=$((checks + 1))
-	failures=$((failures + 1))
-	echo "FAIL: $*"
-}
-
-finish() {
-	local total=$((checks + errors)) pct=0
-	[ "$total" -gt 0 ] && pct=$((100 * (total - failures - errors) / total))
-	echo "$pct%: Checks: $total, Failures: $failures, Errors: $errors"
-	[ $((failures + errors)) -eq 0 ]
-	exit $?
-}
-
-if ! "$ROOT/scripts/install-deps.sh" libmemcached-tools; then
-	errors=$((errors + 1))
-	echo "ERROR: libmemcached-tools cannot be installed"
-	finish
-fi
-if [ ! -x "$SERVER" ]; then
-	errors=$((errors + 1))
-	echo "ERROR: $SERVER is not built"
-	finish
-fi
+"$ROOT/scripts/install-deps.sh" libmemcached-tools ||
+	error "libmemcached-tools cannot be installed"
+[ -x "$SERVER" ] || error "$SERVER is not built"
 
 port=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$SERVER" -p "$port" -t 2 -m 256 &

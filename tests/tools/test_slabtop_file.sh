@@ -28,8 +28,8 @@ PY=/usr/bin/python3
 PROCPS=/usr/bin/slabtop
 export LC_ALL=C		# the name sort is strcoll()'s, as in procps
 
-# shellcheck source=tests/tools/tally.sh
-. "$(dirname "$0")/tally.sh"
+# shellcheck source=tests/tally.sh
+. "$(dirname "$0")/../tally.sh"
 
 if [ ! -x "$BIN" ] || [ ! -x "$PY" ]; then
 	echo "ERROR: need $BIN (make $BIN) and $PY"

@@ -23,8 +23,8 @@ BIN=$(cd "$(dirname "$BUILD/tools/slabtop/uslab-slabtop")" 2>/dev/null &&
 	pwd)/uslab-slabtop
 SOCK=uslab-slabtop-test-$$
 
-# shellcheck source=tests/tools/tally.sh
-. "$(dirname "$0")/tally.sh"
+# shellcheck source=tests/tally.sh
+. "$(dirname "$0")/../tally.sh"
 
 if [ ! -x "$BIN" ] || ! command -v tmux > /dev/null; then
 	echo "ERROR: need $BUILD/tools/slabtop/uslab-slabtop and tmux"

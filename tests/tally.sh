@@ -1,8 +1,7 @@
 # SPDX-License-Identifier: MIT
-# Sourced by the tools suite's scripts: PASS/FAIL/SKIP lines and the
-# closing "NN%: Checks: N, Failures: F, Errors: E" line that
-# scripts/run-tests.sh tallies.  A script sets errors=1 when it cannot
-# run at all.
+# Sourced by the test scripts (tests/<suite>/test_*.sh): PASS/FAIL/SKIP
+# lines and the closing "NN%: Checks: N, Failures: F, Errors: E" line
+# that scripts/run-tests.sh tallies.
 
 checks=0
 failures=0
@@ -21,6 +20,14 @@ fail() {
 
 skip() {
 	echo "SKIP: $*"
+}
+
+# The script cannot go on: one errored check, then the summary.
+error() {
+	checks=$((checks + 1))
+	errors=$((errors + 1))
+	echo "ERROR: $*"
+	finish
 }
 
 # Print the summary line and exit 0 only if nothing failed.
