@@ -151,6 +151,17 @@ class Conn:
             out[parts[1].decode()] = parts[2].decode()
 
 
+# Every server started, so that none outlives the test, whatever failed.
+started = []
+
+
+def kill_leftovers():
+    for srv in started:
+        if srv.proc.poll() is None:
+            srv.proc.kill()
+            srv.proc.wait()
+
+
 class Server:
     def __init__(self, *args, env=None):
         self.args = [str(a) for a in args]
@@ -163,6 +174,7 @@ class Server:
             self.proc = subprocess.Popen([SERVER, "-p", str(self.port)] +
                                          self.args, env=e,
                                          stdin=subprocess.DEVNULL)
+            started.append(self)
             if self._wait_ready():
                 return
             self.proc.kill()
@@ -931,4 +943,7 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:
+        kill_leftovers()
