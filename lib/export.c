@@ -88,7 +88,7 @@ static bool segment_stale(int dirfd, const char *name, pid_t pid)
 	if (fd < 0)
 		return false;	/* cannot tell: leave it */
 	if (pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
-	    h.pid == pid && h.start_time == uslab_export_start_time((int)pid))
+	    !uslab_export_stale(&h, (int)pid))
 		stale = false;
 	close(fd);
 	return stale;
@@ -103,15 +103,9 @@ static void export_clean_stale(void)
 	if (!dir)
 		return;
 	while ((e = readdir(dir))) {
-		int pid = uslab_export_pid(e->d_name);
-		struct stat st;
+		int pid = uslab_export_entry(dirfd(dir), e->d_name);
 
-		if (pid < 0)
-			continue;
-		if (fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
-		    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
-			continue;
-		if (segment_stale(dirfd(dir), e->d_name, (pid_t)pid))
+		if (pid > 0 && segment_stale(dirfd(dir), e->d_name, (pid_t)pid))
 			unlinkat(dirfd(dir), e->d_name, 0);
 	}
 	closedir(dir);
@@ -145,20 +139,13 @@ static int collect_cache(struct kmem_cache *s, void *arg)
 	r = (void *)(c->buf + (size_t)c->nr++ * record_size(c->nr_nodes));
 	nodes = (void *)(r + 1);
 	memset(r, 0, record_size(c->nr_nodes));
-	uslab_cache_info(s, &info);	/* layout and cache-wide figures */
-	copy_str(r->name, sizeof(r->name), info.name);
-	r->object_size = info.object_size;
-	r->slot_size = info.slot_size;
-	r->align = info.align;
-	r->objs_per_slab = info.objs_per_slab;
-	r->slab_size = info.slab_size;
-	r->mag_capacity = info.mag_capacity;
-	r->flags = (uint32_t)info.flags;
-	r->bad_frees = info.bad_frees;
 	for (i = 0; i < c->nr_nodes && i < s->nr_nodes; i++) {
 		struct uslab_export_node *n = &nodes[i];
 
 		uslab_cache_node_info(s, (int)i, &info);
+		/* The first depot with a size, as uslab_cache_info() says. */
+		if (!r->mag_capacity)
+			r->mag_capacity = info.mag_capacity;
 		n->total_objs = info.total_objs;
 		n->active_objs = info.active_objs;
 		n->cpu_cached_objs = info.cpu_cached_objs;
@@ -176,6 +163,15 @@ static int collect_cache(struct kmem_cache *s, void *arg)
 		n->slabs_allocated = info.slabs_allocated;
 		n->slabs_released = info.slabs_released;
 	}
+	/* Layout and cache-wide figures: every node's info has them. */
+	copy_str(r->name, sizeof(r->name), info.name);
+	r->object_size = info.object_size;
+	r->slot_size = info.slot_size;
+	r->align = info.align;
+	r->objs_per_slab = info.objs_per_slab;
+	r->slab_size = info.slab_size;
+	r->flags = (uint32_t)info.flags;
+	r->bad_frees = info.bad_frees;
 	return 0;
 }
 

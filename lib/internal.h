@@ -489,9 +489,6 @@ void cache_reap_all(void);
 #define stat_obj(s, obj, field)						\
 	stat_add(s, obj_home(obj), field, 1UL)
 
-void stats_node_info(struct kmem_cache *s, unsigned int node,
-		     struct uslab_cache_info *info);
-
 #pragma GCC visibility pop
 
 #endif /* USLAB_INTERNAL_H */

@@ -21,7 +21,7 @@
 #include "internal.h"
 
 /* Add node @i's figures to @info (whose layout fields are set). */
-void stats_node_info(struct kmem_cache *s, unsigned int i,
+static void stats_node_info(struct kmem_cache *s, unsigned int i,
 		     struct uslab_cache_info *info)
 {
 	struct kmem_cache_node *n = s->node[i];

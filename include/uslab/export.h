@@ -125,6 +125,7 @@ struct uslab_export_cache {
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The pid in a /dev/shm entry name "uslab.<pid>", or -1 if it is not one. */
@@ -173,6 +174,35 @@ static inline unsigned long long uslab_export_start_time(int pid)
 	if (p)
 		t = strtoull(p + 1, NULL, 10);
 	return t;
+}
+
+/*
+ * The pid of entry @name of the directory @dirfd (/dev/shm) when it may
+ * be a segment of this user's: a regular file (a symlink is not
+ * followed) named "uslab.<pid>" and owned by the effective uid; else -1.
+ */
+static inline int uslab_export_entry(int dirfd, const char *name)
+{
+	int pid = uslab_export_pid(name);
+	struct stat st;
+
+	if (pid < 0 || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) ||
+	    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+		return -1;
+	return pid;
+}
+
+/*
+ * Whether @h, the header of the segment named for @pid, was left by a
+ * process that is gone: no process has @pid now, or the one that has it
+ * is not the one that wrote @h (another start time, or another pid).
+ */
+static inline int uslab_export_stale(const struct uslab_export_header *h,
+				     int pid)
+{
+	unsigned long long t = uslab_export_start_time(pid);
+
+	return !t || h->pid != pid || h->start_time != t;
 }
 
 #endif /* USLAB_EXPORT_H */

@@ -264,14 +264,6 @@ int st_parse_segment(const void *buf, size_t len, struct st_snapshot *out,
 
 /* ---- A live process ---------------------------------------------------- */
 
-/* Whether the segment's process is gone (or its pid reused). */
-static bool header_stale(const struct uslab_export_header *h, int pid)
-{
-	unsigned long long t = uslab_export_start_time(pid);
-
-	return !t || h->pid != pid || h->start_time != t;
-}
-
 static sigjmp_buf bus_jmp;
 
 static void on_sigbus(int sig)
@@ -422,7 +414,7 @@ int st_read_process(int pid, struct st_snapshot *out, char *err,
 		close(fd);
 		return fail(err, errlen, "pid %d: segment truncated", pid);
 	}
-	if (header_stale(&h, pid)) {
+	if (uslab_export_stale(&h, pid)) {
 		close(fd);
 		return fail(err, errlen, "pid %d: stale segment (its process "
 			    "is gone)", pid);
@@ -485,7 +477,7 @@ static void describe(struct st_proc *p, int dirfd, const char *name)
 		if (terminated(h.comm, sizeof(h.comm)))
 			copy_clean(p->comm, sizeof(p->comm), h.comm);
 		p->nr_caches = h.nr_caches;
-		p->stale = header_stale(&h, p->pid);
+		p->stale = uslab_export_stale(&h, p->pid);
 	}
 	close(fd);
 }
@@ -510,13 +502,9 @@ int st_list_processes(struct st_proc **out, size_t *n, char *err,
 	if (!dir)
 		return fail(err, errlen, SEG_DIR ": %s", strerror(errno));
 	while ((e = readdir(dir))) {
-		int pid = uslab_export_pid(e->d_name);
-		struct stat st;
+		int pid = uslab_export_entry(dirfd(dir), e->d_name);
 
 		if (pid < 0)
-			continue;
-		if (fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
-		    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
 			continue;
 		if (nr == cap) {
 			struct st_proc *w;
