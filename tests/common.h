@@ -38,6 +38,25 @@ static inline void unpin(const cpu_set_t *old)
 	sched_setaffinity(0, sizeof(*old), old);
 }
 
+/* ---- Statistics --------------------------------------------------------- */
+
+/*
+ * CONFIG_STATS: every object handed out came back to the cache @info
+ * describes (struct uslab_cache_info).  A fast-path count can be lost
+ * when a thread is preempted right after a commit and moves (stats.h):
+ * allow 1 in 100,000.  A macro: IS_ENABLED comes with internal.h.
+ */
+#define ck_assert_events_balanced(info)					\
+	do {								\
+		unsigned long a_ = (info)->allocs, f_ = (info)->frees;	\
+									\
+		if (!IS_ENABLED(CONFIG_STATS))				\
+			break;						\
+		ck_assert_uint_gt(a_, 0);				\
+		ck_assert_uint_le(a_ > f_ ? a_ - f_ : f_ - a_,		\
+				  a_ / 100000);				\
+	} while (0)
+
 /* ---- stderr capture: what the library reported ------------------------ */
 
 struct capture {

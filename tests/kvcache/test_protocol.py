@@ -876,6 +876,18 @@ def test_fake_numa():
     srv.stop("fake NUMA server")
 
 
+def run_tests(tests):
+    """Run (name, fn) pairs; an exception is an error, and the rest go on."""
+    global errors
+    for name, fn in tests:
+        try:
+            fn()
+        except Exception:
+            errors += 1
+            print("ERROR: %s:" % name)
+            traceback.print_exc(file=sys.stdout)
+
+
 def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 4096:
@@ -916,25 +928,13 @@ def main():
             ("parallel", lambda: test_parallel(srv)),
             ("expiry", lambda: test_expiry(srv)),
         ]
-        for name, fn in tests:
-            try:
-                fn()
-            except Exception:
-                errors += 1
-                print("ERROR: %s:" % name)
-                traceback.print_exc(file=sys.stdout)
+        run_tests(tests)
         c.close()
     finally:
         srv.stop("main server")
-    for name, fn in (("eviction", test_eviction),
-                     ("maxconns", test_maxconns),
-                     ("fake NUMA", test_fake_numa)):
-        try:
-            fn()
-        except Exception:
-            errors += 1
-            print("ERROR: %s:" % name)
-            traceback.print_exc(file=sys.stdout)
+    run_tests((("eviction", test_eviction),
+               ("maxconns", test_maxconns),
+               ("fake NUMA", test_fake_numa)))
     total = checks + errors
     pct = 100 * (total - failures - errors) // total if total else 0
     print("%d%%: Checks: %d, Failures: %d, Errors: %d" %

@@ -184,16 +184,7 @@ static void check_conserved(void)
 	ck_assert_int_eq(uslab_cache_info(cache, &info), 0);
 	ck_assert_uint_eq(info.active_objs, 0);
 	ck_assert_uint_eq(info.bad_frees, 0);
-	/*
-	 * CONFIG_STATS: every object handed out came back.  A fast-path
-	 * count can be lost when a thread is preempted right after a
-	 * commit and moves (stats.h): allow 1 in 100,000.
-	 */
-	if (IS_ENABLED(CONFIG_STATS)) {
-		ck_assert_uint_gt(info.allocs, 0);
-		ck_assert_uint_le(info.allocs > info.frees ? info.allocs - info.frees :
-				  info.frees - info.allocs, info.allocs / 100000);
-	}
+	ck_assert_events_balanced(&info);
 
 	mag_drain(cache);
 	ck_assert_int_eq(uslab_cache_info(cache, &info), 0);
