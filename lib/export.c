@@ -130,6 +130,7 @@ static int collect_cache(struct kmem_cache *s, void *arg)
 	struct uslab_export_cache *r;
 	struct uslab_export_node *nodes;
 	struct uslab_cache_info info;
+	uint32_t capacity;
 	unsigned int i;
 
 	if (c->nr == c->max) {
@@ -140,38 +141,19 @@ static int collect_cache(struct kmem_cache *s, void *arg)
 	nodes = (void *)(r + 1);
 	memset(r, 0, record_size(c->nr_nodes));
 	for (i = 0; i < c->nr_nodes && i < s->nr_nodes; i++) {
-		struct uslab_export_node *n = &nodes[i];
-
 		uslab_cache_node_info(s, (int)i, &info);
 		/* The first depot with a size, as uslab_cache_info() says. */
 		if (!r->mag_capacity)
 			r->mag_capacity = info.mag_capacity;
-		n->total_objs = info.total_objs;
-		n->active_objs = info.active_objs;
-		n->cpu_cached_objs = info.cpu_cached_objs;
-		n->depot_objs = info.depot_objs;
-		n->partial_free_objs = info.partial_free_objs;
-		n->nr_full = info.nr_full;
-		n->nr_partial = info.nr_partial;
-		n->nr_free = info.nr_free;
-		n->depot_full = info.depot_full;
-		n->depot_empty = info.depot_empty;
-		n->depot_exchanges = info.depot_exchanges;
-		n->allocs = info.allocs;
-		n->frees = info.frees;
-		n->remote_frees = info.remote_frees;
-		n->slabs_allocated = info.slabs_allocated;
-		n->slabs_released = info.slabs_released;
+		memcpy(nodes[i].count, info.count, sizeof(nodes[i].count));
 	}
 	/* Layout and cache-wide figures: every node's info has them. */
 	copy_str(r->name, sizeof(r->name), info.name);
-	r->object_size = info.object_size;
-	r->slot_size = info.slot_size;
-	r->align = info.align;
-	r->objs_per_slab = info.objs_per_slab;
-	r->slab_size = info.slab_size;
 	r->flags = (uint32_t)info.flags;
-	r->bad_frees = info.bad_frees;
+	capacity = r->mag_capacity;
+	memcpy(r->layout, info.layout, sizeof(r->layout));
+	r->mag_capacity = capacity;
+	memcpy(r->cache_count, info.cache_count, sizeof(r->cache_count));
 	return 0;
 }
 

@@ -20,23 +20,27 @@
 
 #include "internal.h"
 
-/* Add node @i's figures to @info (whose layout fields are set). */
+/*
+ * Add node @i's counts to @info (whose layout is set).  mag_capacity is
+ * the first depot's with magazines, as include/uslab/stat_items.h says.
+ */
 static void stats_node_info(struct kmem_cache *s, unsigned int i,
-		     struct uslab_cache_info *info)
+			    struct uslab_cache_info *info)
 {
 	struct kmem_cache_node *n = s->node[i];
-	unsigned long full, partial, free_slabs, total, out, cached;
-	unsigned long allocs = 0, frees = 0;
+	uint64_t c[USLAB_NR_COUNT_STATS] = { 0 };
+	unsigned long out, cached, allocs = 0, frees = 0;
 	struct depot_snapshot ds = { 0 };
+	unsigned int k;
 
 	pthread_mutex_lock(&n->lock);
-	full = n->nr_full;
-	partial = n->nr_partial;
-	free_slabs = n->nr_free;
-	total = n->total_objects;
+	c[USLAB_STAT_nr_full] = n->nr_full;
+	c[USLAB_STAT_nr_partial] = n->nr_partial;
+	c[USLAB_STAT_nr_free] = n->nr_free;
+	c[USLAB_STAT_total_objs] = n->total_objects;
 	out = n->active_objects;	/* taken from slabs */
-	info->slabs_allocated += n->slabs_allocated;
-	info->slabs_released += n->slabs_released;
+	c[USLAB_STAT_slabs_allocated] = n->slabs_allocated;
+	c[USLAB_STAT_slabs_released] = n->slabs_released;
 	pthread_mutex_unlock(&n->lock);
 
 	if (s->cpu_slab) {
@@ -47,29 +51,30 @@ static void stats_node_info(struct kmem_cache *s, unsigned int i,
 	cached = mag_cpu_objects(s, (int)i);
 	mag_cpu_events(s, (int)i, &allocs, &frees);
 
-	info->nr_full += full;
-	info->nr_partial += partial;
-	info->nr_free += free_slabs;
-	info->total_objs += total;
-	info->cpu_cached_objs += cached;
-	info->depot_objs += ds.objects;
-	info->depot_full += ds.full;
-	info->depot_empty += ds.empty;
-	info->depot_exchanges += ds.exchanges;
+	c[USLAB_STAT_cpu_cached_objs] = cached;
+	c[USLAB_STAT_depot_objs] = ds.objects;
+	c[USLAB_STAT_depot_full] = ds.full;
+	c[USLAB_STAT_depot_empty] = ds.empty;
+	c[USLAB_STAT_depot_exchanges] = ds.exchanges;
 	/* Taken from slabs, minus what sits in magazines (racy walks). */
 	cached += ds.objects;
-	info->active_objs += out > cached ? out - cached : 0;
+	c[USLAB_STAT_active_objs] = out > cached ? out - cached : 0;
 	/* Free in slabs, minus the free slabs' objects: in partial ones. */
-	info->partial_free_objs += total - out - free_slabs * s->objects;
-	info->allocs += allocs + READ_ONCE(n->ev.allocs);
-	info->frees += frees + READ_ONCE(n->ev.frees);
-	info->remote_frees += READ_ONCE(n->ev.remote_frees);
+	c[USLAB_STAT_partial_free_objs] = c[USLAB_STAT_total_objs] - out -
+		c[USLAB_STAT_nr_free] * s->objects;
+	c[USLAB_STAT_allocs] = allocs + READ_ONCE(n->ev.allocs);
+	c[USLAB_STAT_frees] = frees + READ_ONCE(n->ev.frees);
+	c[USLAB_STAT_remote_frees] = READ_ONCE(n->ev.remote_frees);
+
+	for (k = 0; k < USLAB_NR_COUNT_STATS; k++)
+		info->count[k] += c[k];
 }
 
 static void stats_begin(struct kmem_cache *s, struct uslab_cache_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->name = s->name;
+	info->flags = s->flags;
 	info->object_size = s->object_size;
 	info->slot_size = s->size;
 	info->align = s->align;
@@ -77,29 +82,16 @@ static void stats_begin(struct kmem_cache *s, struct uslab_cache_info *info)
 	info->slab_size = (unsigned int)slab_bytes(s);
 	info->order = s->order;
 	info->page_size = PAGE_SIZE;
-	info->flags = s->flags;
+	info->desc_size = sizeof(struct page_desc);
 	info->bad_frees = READ_ONCE(s->bad_frees);
 }
 
-/* What follows from the summed figures. */
-static void stats_derive(struct kmem_cache *s, struct uslab_cache_info *info)
+/* What follows from the summed figures: the one rule readers use too. */
+static void stats_derive(struct uslab_cache_info *info)
 {
-	unsigned long per_slab_tail = slab_bytes(s) -
-				      (unsigned long)s->objects * s->size;
-
-	info->nr_slabs = info->nr_full + info->nr_partial + info->nr_free;
-	info->slab_bytes = info->nr_slabs * slab_bytes(s);
-	info->desc_bytes = info->nr_slabs * (1UL << s->order) *
-			   sizeof(struct page_desc);
-	info->padding_bytes = info->total_objs *
-			      (unsigned long)(s->size - s->object_size);
-	info->tail_bytes = info->nr_slabs * per_slab_tail;
-	info->free_bytes = (info->total_objs - MIN(info->total_objs,
-						   info->active_objs)) *
-			   s->size;
-	if (info->slab_bytes)
-		info->efficiency = (double)info->active_objs *
-				   s->object_size / (double)info->slab_bytes;
+	/* Figures read under the node locks always pass its checks. */
+	uslab_stat_derive(info->layout, info->count, info->derived,
+			  &info->efficiency);
 }
 
 __api int uslab_cache_info(struct kmem_cache *s, struct uslab_cache_info *info)
@@ -113,7 +105,7 @@ __api int uslab_cache_info(struct kmem_cache *s, struct uslab_cache_info *info)
 	stats_begin(s, info);
 	for (i = 0; i < s->nr_nodes; i++)
 		stats_node_info(s, i, info);
-	stats_derive(s, info);
+	stats_derive(info);
 	return 0;
 }
 
@@ -126,7 +118,7 @@ __api int uslab_cache_node_info(struct kmem_cache *s, int node,
 	}
 	stats_begin(s, info);
 	stats_node_info(s, (unsigned int)node, info);
-	stats_derive(s, info);
+	stats_derive(info);
 	return 0;
 }
 
@@ -153,10 +145,9 @@ static int slabinfo_row(struct kmem_cache *s, void *arg)
 	uslab_cache_info(s, &info);
 	if (fprintf(f, "%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u "
 		    ": slabdata %6lu %6lu %6lu\n", s->name, info.active_objs,
-		    info.total_objs, s->size, s->objects, 1 << s->order,
-		    info.mag_capacity, info.mag_capacity, 0U,
-		    info.nr_full + info.nr_partial, info.nr_slabs,
-		    info.depot_objs) < 0)
+		    info.total_objs, info.slot_size, info.objs_per_slab,
+		    1 << info.order, info.mag_capacity, info.mag_capacity, 0U,
+		    info.active_slabs, info.nr_slabs, info.depot_objs) < 0)
 		return errno ? errno : EIO;
 	return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * uslab: the statistics segment a live process publishes for
- * uslab-slabtop and other readers (format version 1).
+ * uslab-slabtop and other readers (format version 2).
  *
  * Where: /dev/shm/uslab.<pid> (shm_open name "/uslab.<pid>"), created
  * at library start with mode 0600 (owner only), rewritten by one
@@ -30,30 +30,25 @@
  * version, sizes and counts against the segment's length, and that
  * every name is NUL-terminated, before using anything.
  *
- * Figures (per node; a cache's are the sums over its nodes):
- *   total_objs        objects laid out in the node's slabs
- *   active_objs       objects handed out to users (exact when quiet)
- *   cpu_cached_objs   free objects in CPU magazines (loaded, previous
- *                     and the batches going home from other nodes' CPUs)
- *   depot_objs        free objects in the node's depot
- *   partial_free_objs free objects stranded in partial slabs
- *   free slabs hold objs_per_slab free objects each, so
- *   total = active + cpu_cached + depot + partial_free
- *           + nr_free * objs_per_slab.
+ * Figures: every name and its meaning is in <uslab/stat_items.h>; a
+ * record carries the layout and the counts, and readers derive the rest
+ * with uslab_stat_derive(), as the library does.  A cache's counts are
+ * the sums over its nodes.
+ *
  * slabinfo 2.1 columns derived from them (uslab_slabinfo() prints these):
  *   active_objs, num_objs = total_objs, objsize = slot_size,
  *   objperslab, pagesperslab = slab_size / page_size,
  *   tunables limit = batchcount = mag_capacity, sharedfactor = 0,
- *   active_slabs = nr_full + nr_partial, num_slabs = active_slabs +
- *   nr_free, sharedavail = depot_objs.
+ *   active_slabs, num_slabs = nr_slabs, sharedavail = depot_objs.
  */
 #ifndef USLAB_EXPORT_H
 #define USLAB_EXPORT_H
 
 #include <stdint.h>
+#include <uslab/stat_items.h>
 
 #define USLAB_EXPORT_MAGIC	"USLABSHM"	/* 8 bytes, no NUL */
-#define USLAB_EXPORT_VERSION	1
+#define USLAB_EXPORT_VERSION	2
 #define USLAB_EXPORT_PREFIX	"uslab."	/* in /dev/shm */
 #define USLAB_EXPORT_NAME_MAX	64		/* cache names, NUL included */
 
@@ -84,36 +79,26 @@ struct uslab_export_header {
 	char version_str[16];	/* library version */
 };
 
+/*
+ * One node's counts: the USLAB_STAT_COUNTS list of <uslab/stat_items.h>,
+ * in its order, by name or as count[USLAB_STAT_<name>].
+ */
 struct uslab_export_node {
-	uint64_t total_objs;
-	uint64_t active_objs;
-	uint64_t cpu_cached_objs;
-	uint64_t depot_objs;
-	uint64_t partial_free_objs;
-	uint64_t nr_full;
-	uint64_t nr_partial;
-	uint64_t nr_free;
-	uint64_t depot_full;
-	uint64_t depot_empty;
-	uint64_t depot_exchanges;
-	uint64_t allocs;		/* calls served on this node */
-	uint64_t frees;
-	uint64_t remote_frees;		/* came home from other nodes */
-	uint64_t slabs_allocated;
-	uint64_t slabs_released;
+	USLAB_STAT_FIELDS_U64(USLAB_STAT_COUNTS, count, USLAB_NR_COUNT_STATS);
 };
 
+/*
+ * A cache: its name, SLAB_* flags, layout (USLAB_STAT_LAYOUT) and
+ * cache-wide counts (USLAB_STAT_CACHE).  The derived figures are not
+ * stored: readers compute them with uslab_stat_derive().
+ */
 struct uslab_export_cache {
 	char name[USLAB_EXPORT_NAME_MAX];
-	uint32_t object_size;
-	uint32_t slot_size;
-	uint32_t align;
-	uint32_t objs_per_slab;
-	uint32_t slab_size;		/* bytes per slab */
-	uint32_t mag_capacity;		/* 0: no magazines (debug caches) */
 	uint32_t flags;			/* SLAB_* creation flags */
-	uint32_t reserved;
-	uint64_t bad_frees;
+	USLAB_STAT_FIELDS_U32(USLAB_STAT_LAYOUT, layout,
+			      USLAB_NR_LAYOUT_STATS);
+	USLAB_STAT_FIELDS_U64(USLAB_STAT_CACHE, cache_count,
+			      USLAB_NR_CACHE_STATS);
 };
 
 /*

@@ -30,49 +30,21 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <uslab/slab.h>
+#include <uslab/stat_items.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/*
+ * Every figure is named, with its meaning, in <uslab/stat_items.h>; this
+ * struct has each as a field (info.total_objs), and each list also as an
+ * array indexed by its enum (info.count[USLAB_STAT_total_objs]).
+ */
 struct uslab_cache_info {
 	const char *name;		/* valid while the cache lives */
-	unsigned int object_size;	/* size asked for */
-	unsigned int slot_size;		/* object + metadata + alignment */
-	unsigned int align;
-	unsigned int objs_per_slab;
-	unsigned int slab_size;		/* bytes per slab */
-	unsigned long nr_slabs;		/* full + partial + free */
-	unsigned long nr_full;
-	unsigned long nr_partial;
-	unsigned long nr_free;		/* empty slabs kept for reuse */
-	unsigned long total_objs;	/* objects laid out in all slabs */
-	unsigned long active_objs;	/* objects handed out to users */
-	unsigned long cpu_cached_objs;	/* free, in per-CPU magazines */
-	unsigned long depot_objs;	/* free, in the depots' magazines */
-	unsigned long depot_full;	/* full magazines in the depots */
-	unsigned long depot_empty;	/* empty magazines in the depots */
-	unsigned long depot_exchanges;	/* magazines handed out by depots */
-	unsigned int mag_capacity;	/* rounds of new magazines (node 0) */
-	unsigned long remote_frees;	/* freed on a CPU of another node */
-	unsigned long slab_bytes;	/* memory in slabs */
-	unsigned long desc_bytes;	/* page descriptors for those slabs */
-	unsigned long allocs;		/* CONFIG_STATS only */
-	unsigned long frees;		/* CONFIG_STATS only */
-	unsigned long slabs_allocated;
-	unsigned long slabs_released;
-	unsigned long bad_frees;	/* rejected kmem_cache_free() calls */
-	/* live object bytes / slab bytes, 0 when there is no slab */
-	double efficiency;
-
-	/* Layout and the fragmentation picture. */
-	unsigned int order;		/* slab = 2^order pages */
-	unsigned int page_size;
 	slab_flags_t flags;		/* SLAB_* given at creation */
-	unsigned long partial_free_objs; /* free, stranded in partial slabs */
-	unsigned long padding_bytes;	/* (slot - object size) per object */
-	unsigned long tail_bytes;	/* slab bytes no slot uses, all slabs */
-	unsigned long free_bytes;	/* slot bytes of every free object */
+	USLAB_STAT_ALL_FIELDS;
 };
 
 /* Fill @info for @s; 0, or -1 with errno EINVAL when @s or @info is NULL. */

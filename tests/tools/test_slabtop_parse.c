@@ -202,6 +202,7 @@ END_TEST
 
 START_TEST(test_ground_truth_segment)
 {
+	struct uslab_cache_info in;
 	struct st_snapshot snap;
 	const struct st_cache *c;
 	struct stat st;
@@ -223,21 +224,35 @@ START_TEST(test_ground_truth_segment)
 	ck_assert_uint_eq(c->node[0].active_objs, 37);
 	ck_assert_uint_eq(c->node[1].active_objs, 21);
 	ck_assert_uint_eq(c->node[0].partial_free_objs, 11);
-	ck_assert_uint_eq(c->partial_free_objs, 22);
+	ck_assert_uint_eq(c->ext.partial_free_objs, 22);
 	ck_assert_uint_eq(c->num_slabs, 5);
 	ck_assert_uint_eq(c->pagesperslab, 4);
-	ck_assert_uint_eq(c->tail_bytes, 5 * 384);
-	ck_assert_uint_eq(c->padding_bytes, 0);
-	ck_assert_uint_eq(c->slab_bytes, 5 * 16384);
-	ck_assert_double_eq_tol(c->efficiency, 58.0 * 1000 / (5 * 16384),
+	ck_assert_uint_eq(c->ext.tail_bytes, 5 * 384);
+	ck_assert_uint_eq(c->ext.padding_bytes, 0);
+	ck_assert_uint_eq(c->ext.slab_bytes, 5 * 16384);
+	ck_assert_double_eq_tol(c->ext.efficiency, 58.0 * 1000 / (5 * 16384),
 				1e-9);
+	/*
+	 * One vocabulary, one rule: every figure the tool read or derived
+	 * is the library's own (the process is quiet: exact).
+	 */
+	ck_assert_int_eq(uslab_cache_info(big, &in), 0);
+	ck_assert_mem_eq(c->ext.layout, in.layout, sizeof(in.layout));
+	ck_assert_mem_eq(c->ext.count, in.count, sizeof(in.count));
+	ck_assert_mem_eq(c->ext.cache_count, in.cache_count,
+			 sizeof(in.cache_count));
+	ck_assert_mem_eq(c->ext.derived, in.derived, sizeof(in.derived));
+	ck_assert_double_eq(c->ext.efficiency, in.efficiency);
+	ck_assert_uint_eq(c->ext.flags, in.flags);
+	ck_assert_uint_eq(c->node[1].total_objs + c->node[0].total_objs,
+			  in.total_objs);
 	c = find(&snap, "gt-small");
 	ck_assert_ptr_nonnull(c);
 	ck_assert_uint_eq(c->active_objs, 400);
-	ck_assert_uint_eq(c->padding_bytes, 4 * c->num_objs);
+	ck_assert_uint_eq(c->ext.padding_bytes, 4 * c->num_objs);
 	if (IS_ENABLED(CONFIG_STATS)) {
-		ck_assert_uint_eq(c->allocs, 500);
-		ck_assert_uint_eq(c->frees, 100);
+		ck_assert_uint_eq(c->ext.allocs, 500);
+		ck_assert_uint_eq(c->ext.frees, 100);
 	}
 	st_snapshot_free(&snap);
 
@@ -283,6 +298,59 @@ START_TEST(test_ground_truth_tool)
 	}
 	ck_assert_int_eq(pclose(p), 0);
 	ck_assert_int_eq(seen, 2);
+}
+END_TEST
+
+/* Output of @cmd, NUL-terminated, malloc'd; the command must succeed. */
+static char *run_output(const char *cmd)
+{
+	size_t len = 0, cap = 1 << 16;
+	char *buf = malloc(cap);
+	FILE *p = popen(cmd, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(p);
+	while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+		len += n;
+		if (len + 1 == cap)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	ck_assert_int_eq(pclose(p), 0);
+	return buf;
+}
+
+/*
+ * --fields lists the vocabulary; every figure in it is a JSON key of a
+ * uslab cache's record, and the columns of the views are its headings.
+ */
+START_TEST(test_fields_are_json_keys)
+{
+	const char *build = getenv("USLAB_BUILD");
+	char cmd[512], *fields, *json, *line, *save;
+	int keys = 0;
+
+	make_known_caches();
+	snprintf(cmd, sizeof(cmd), "%s/tools/slabtop/uslab-slabtop --fields",
+		 build ? build : "build");
+	fields = run_output(cmd);
+	snprintf(cmd, sizeof(cmd), "%s/tools/slabtop/uslab-slabtop --json "
+		 "-p %d", build ? build : "build", (int)getpid());
+	json = run_output(cmd);
+	for (line = strtok_r(fields, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char key[64], quoted[80];
+
+		if (sscanf(line, "  %63s", key) != 1 || line[0] != ' ')
+			continue;
+		snprintf(quoted, sizeof(quoted), "\"%s\": ", key);
+		ck_assert_msg(strstr(json, quoted), "%s not in --json", key);
+		keys++;
+	}
+	ck_assert_int_eq(keys, USLAB_NR_LAYOUT_STATS + USLAB_NR_COUNT_STATS +
+			 USLAB_NR_CACHE_STATS + USLAB_NR_DERIVED_STATS + 1);
+	free(fields);
+	free(json);
 }
 END_TEST
 
@@ -445,6 +513,31 @@ static void *flip_main(void *arg)
 	close(fd);
 	return NULL;
 }
+
+/* A segment of another format version is refused, saying which. */
+START_TEST(test_other_version)
+{
+	struct uslab_export_header *h;
+	struct st_snapshot snap;
+	size_t len;
+
+	make_known_caches();
+	h = own_segment(&len);
+	ck_assert_int_eq(st_parse_segment(h, len, &snap, err, sizeof(err)),
+			 0);
+	st_snapshot_free(&snap);
+	h->version = USLAB_EXPORT_VERSION - 1;
+	ck_assert_int_eq(st_parse_segment(h, len, &snap, err, sizeof(err)),
+			 -1);
+	ck_assert_msg(strstr(err, "older uslab") &&
+		      strstr(err, "format version 1"), "%s", err);
+	h->version = USLAB_EXPORT_VERSION + 1;
+	ck_assert_int_eq(st_parse_segment(h, len, &snap, err, sizeof(err)),
+			 -1);
+	ck_assert_msg(strstr(err, "newer uslab"), "%s", err);
+	free(h);
+}
+END_TEST
 
 START_TEST(test_hostile_files)
 {
@@ -724,6 +817,8 @@ int main(void)
 	tcase_add_test(tc, test_stale_segment);
 	tcase_add_test(tc, test_hostile_files);
 	tcase_add_test(tc, test_scribbled_header);
+	tcase_add_test(tc, test_other_version);
+	tcase_add_test(tc, test_fields_are_json_keys);
 	tcase_add_test(tc, test_fuzz_segment);
 	tcase_add_test(tc, test_fuzz_slabinfo);
 	suite_add_tcase(s, tc);

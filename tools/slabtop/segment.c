@@ -71,49 +71,21 @@ static void copy_clean(char *dst, size_t dstlen, const char *src)
 	dst[i] = '\0';
 }
 
-/* *sum += v, false on overflow. */
-static bool add_ok(uint64_t *sum, uint64_t v)
-{
-	return !__builtin_add_overflow(*sum, v, sum);
-}
-
+/* One node's counts into @c, added to the cache's sums (no overflow). */
 static int node_into(struct st_cache *c, unsigned int i,
 		     const struct uslab_export_node *n)
 {
-	struct st_node *d = &c->node[i];
+	unsigned int k;
 
-	d->total_objs = n->total_objs;
-	d->active_objs = n->active_objs;
-	d->cpu_cached_objs = n->cpu_cached_objs;
-	d->depot_objs = n->depot_objs;
-	d->partial_free_objs = n->partial_free_objs;
-	d->nr_full = n->nr_full;
-	d->nr_partial = n->nr_partial;
-	d->nr_free = n->nr_free;
-	d->allocs = n->allocs;
-	d->frees = n->frees;
-	d->remote_frees = n->remote_frees;
-	d->depot_exchanges = n->depot_exchanges;
-	d->slabs_allocated = n->slabs_allocated;
-	d->slabs_released = n->slabs_released;
+	c->node[i] = (struct st_node){ 0 };
+	memcpy(c->node[i].count, n->count, sizeof(n->count));
 	if (n->active_objs > n->total_objs)
 		return -1;
-	return add_ok(&c->num_objs, n->total_objs) &&
-	       add_ok(&c->active_objs, n->active_objs) &&
-	       add_ok(&c->cpu_cached_objs, n->cpu_cached_objs) &&
-	       add_ok(&c->depot_objs, n->depot_objs) &&
-	       add_ok(&c->partial_free_objs, n->partial_free_objs) &&
-	       add_ok(&c->nr_full, n->nr_full) &&
-	       add_ok(&c->nr_partial, n->nr_partial) &&
-	       add_ok(&c->nr_free, n->nr_free) &&
-	       add_ok(&c->depot_full, n->depot_full) &&
-	       add_ok(&c->depot_empty, n->depot_empty) &&
-	       add_ok(&c->depot_exchanges, n->depot_exchanges) &&
-	       add_ok(&c->allocs, n->allocs) &&
-	       add_ok(&c->frees, n->frees) &&
-	       add_ok(&c->remote_frees, n->remote_frees) &&
-	       add_ok(&c->slabs_allocated, n->slabs_allocated) &&
-	       add_ok(&c->slabs_released, n->slabs_released) ? 0 : -1;
+	for (k = 0; k < USLAB_NR_COUNT_STATS; k++)
+		if (__builtin_add_overflow(c->ext.count[k], n->count[k],
+					   &c->ext.count[k]))
+			return -1;
+	return 0;
 }
 
 /* One checked record into @c; a message in @why when it is damaged. */
@@ -122,7 +94,7 @@ static int cache_into(struct st_cache *c, const struct uslab_export_cache *r,
 		      unsigned int nr_nodes, uint32_t page_size,
 		      const char **why)
 {
-	uint64_t tail, live, room;
+	struct st_ext *x = &c->ext;
 	unsigned int i;
 
 	memset(c, 0, sizeof(*c));
@@ -133,20 +105,15 @@ static int cache_into(struct st_cache *c, const struct uslab_export_cache *r,
 	copy_clean(c->name, sizeof(c->name), r->name);
 	if (!r->object_size || r->slot_size < r->object_size ||
 	    !r->objs_per_slab || !r->slab_size ||
-	    r->slab_size % page_size ||
+	    r->page_size != page_size || r->slab_size % page_size ||
 	    (uint64_t)r->objs_per_slab * r->slot_size > r->slab_size) {
 		*why = "impossible layout (sizes)";
 		return -1;
 	}
 	c->has_ext = true;
-	c->object_size = r->object_size;
-	c->objsize = r->slot_size;
-	c->objperslab = r->objs_per_slab;
-	c->slab_size = r->slab_size;
-	c->pagesperslab = r->slab_size / page_size;
-	c->mag_capacity = r->mag_capacity;
-	c->limit = c->batchcount = r->mag_capacity;
-	c->bad_frees = r->bad_frees;
+	x->flags = r->flags;
+	memcpy(x->layout, r->layout, sizeof(x->layout));
+	memcpy(x->cache_count, r->cache_count, sizeof(x->cache_count));
 	c->node = calloc(nr_nodes, sizeof(*c->node));
 	if (!c->node) {
 		*why = "out of memory";
@@ -158,27 +125,22 @@ static int cache_into(struct st_cache *c, const struct uslab_export_cache *r,
 			*why = "impossible or overflowing counts";
 			return -1;
 		}
-	c->active_slabs = c->nr_full + c->nr_partial;
-	c->num_slabs = c->active_slabs + c->nr_free;
-	c->sharedavail = c->depot_objs;
-	tail = r->slab_size - (uint64_t)r->objs_per_slab * r->slot_size;
-	if (__builtin_mul_overflow(c->num_slabs, (uint64_t)r->slab_size,
-				   &c->slab_bytes) ||
-	    __builtin_mul_overflow(c->num_objs,
-				   (uint64_t)(r->slot_size - r->object_size),
-				   &c->padding_bytes) ||
-	    __builtin_mul_overflow(c->num_slabs, tail, &c->tail_bytes) ||
-	    __builtin_mul_overflow(c->num_objs - c->active_objs,
-				   (uint64_t)r->slot_size, &c->free_bytes) ||
-	    __builtin_mul_overflow(c->active_objs, (uint64_t)r->object_size,
-				   &live) ||
-	    __builtin_mul_overflow(c->num_slabs, (uint64_t)r->objs_per_slab,
-				   &room) || c->num_objs > room) {
+	/* The library's own rule, which also checks the counts fit. */
+	if (uslab_stat_derive(x->layout, x->count, x->derived,
+			      &x->efficiency)) {
 		*why = "counts do not fit the slabs";
 		return -1;
 	}
-	c->efficiency = c->slab_bytes ? (double)live / (double)c->slab_bytes :
-			0.0;
+	/* The slabinfo columns, as uslab_slabinfo() prints them. */
+	c->active_objs = x->active_objs;
+	c->num_objs = x->total_objs;
+	c->objsize = x->slot_size;
+	c->objperslab = x->objs_per_slab;
+	c->pagesperslab = x->slab_size / page_size;
+	c->limit = c->batchcount = x->mag_capacity;
+	c->active_slabs = x->active_slabs;
+	c->num_slabs = x->nr_slabs;
+	c->sharedavail = x->depot_objs;
 	return 0;
 }
 
@@ -196,8 +158,11 @@ int st_parse_segment(const void *buf, size_t len, struct st_snapshot *out,
 		return fail(err, errlen, "not a uslab statistics segment "
 			    "(bad magic)");
 	if (h->version != USLAB_EXPORT_VERSION)
-		return fail(err, errlen, "segment format version %u; this "
-			    "uslab-slabtop reads version %d", h->version,
+		return fail(err, errlen, "segment written by %s uslab (format "
+			    "version %u); this uslab-slabtop reads version %d "
+			    "only: use the uslab-slabtop that came with the "
+			    "process's uslab", h->version < USLAB_EXPORT_VERSION ?
+			    "an older" : "a newer", h->version,
 			    USLAB_EXPORT_VERSION);
 	if (h->header_size != sizeof(*h) ||
 	    h->cache_size != sizeof(struct uslab_export_cache) ||
@@ -471,8 +436,9 @@ static void describe(struct st_proc *p, int dirfd, const char *name)
 	} else if (memcmp(h.magic, USLAB_EXPORT_MAGIC, sizeof(h.magic))) {
 		snprintf(p->why, sizeof(p->why), "not a uslab segment");
 	} else if (h.version != USLAB_EXPORT_VERSION) {
-		snprintf(p->why, sizeof(p->why), "format version %u",
-			 h.version);
+		snprintf(p->why, sizeof(p->why), "format version %u (%s "
+			 "uslab)", h.version, h.version < USLAB_EXPORT_VERSION ?
+			 "older" : "newer");
 	} else {
 		if (terminated(h.comm, sizeof(h.comm)))
 			copy_clean(p->comm, sizeof(p->comm), h.comm);

@@ -379,25 +379,103 @@ static bool out_full(const struct out *o)
 	return o->curses && o->y >= o->maxy;
 }
 
+/* ---- The vocabulary (<uslab/stat_items.h>) ----------------------------- */
+
+#define HEAD_(name, column, doc) column,
+#define KEY_(name, column, doc) #name,
+#define DOC_(name, column, doc) doc,
+
+enum stat_src { SRC_LAYOUT, SRC_COUNT, SRC_CACHE, SRC_DERIVED, NR_SRCS };
+
+static const struct stat_list {
+	const char *title;
+	unsigned int nr;
+	const char *const *head, *const *key, *const *doc;
+} stat_lists[NR_SRCS] = {
+	[SRC_LAYOUT] = {
+		"layout (one per cache)", USLAB_NR_LAYOUT_STATS,
+		(const char *const[]){ USLAB_STAT_LAYOUT(HEAD_) },
+		(const char *const[]){ USLAB_STAT_LAYOUT(KEY_) },
+		(const char *const[]){ USLAB_STAT_LAYOUT(DOC_) },
+	},
+	[SRC_COUNT] = {
+		"counts (per node; a cache's are the sums)",
+		USLAB_NR_COUNT_STATS,
+		(const char *const[]){ USLAB_STAT_COUNTS(HEAD_) },
+		(const char *const[]){ USLAB_STAT_COUNTS(KEY_) },
+		(const char *const[]){ USLAB_STAT_COUNTS(DOC_) },
+	},
+	[SRC_CACHE] = {
+		"cache-wide counts", USLAB_NR_CACHE_STATS,
+		(const char *const[]){ USLAB_STAT_CACHE(HEAD_) },
+		(const char *const[]){ USLAB_STAT_CACHE(KEY_) },
+		(const char *const[]){ USLAB_STAT_CACHE(DOC_) },
+	},
+	[SRC_DERIVED] = {
+		"derived (computed by readers)", USLAB_NR_DERIVED_STATS,
+		(const char *const[]){ USLAB_STAT_DERIVED(HEAD_) },
+		(const char *const[]){ USLAB_STAT_DERIVED(KEY_) },
+		(const char *const[]){ USLAB_STAT_DERIVED(DOC_) },
+	},
+};
+
+/* Figure @id of list @src of a cache's uslab figures. */
+static uint64_t stat_value(const struct st_ext *x, enum stat_src src,
+			   unsigned int id)
+{
+	switch (src) {
+	case SRC_LAYOUT:
+		return x->layout[id];
+	case SRC_COUNT:
+		return x->count[id];
+	case SRC_CACHE:
+		return x->cache_count[id];
+	default:
+		return x->derived[id];
+	}
+}
+
+/* --fields: every figure, its column and what it is. */
+static int print_fields(void)
+{
+	unsigned int s, i;
+
+	for (s = 0; s < NR_SRCS; s++) {
+		const struct stat_list *l = &stat_lists[s];
+
+		printf("%s%s:\n", s ? "\n" : "", l->title);
+		for (i = 0; i < l->nr; i++)
+			printf("  %-18s %-11s %s\n", l->key[i], l->head[i],
+			       l->doc[i]);
+	}
+	printf("  %-18s %-11s %s\n", "efficiency",
+	       USLAB_STAT_EFFICIENCY_COLUMN, USLAB_STAT_EFFICIENCY_DOC);
+	return 0;
+}
+
 /* ---- Summary (procps's print_summary) ---------------------------------- */
 
 struct totals {
 	uint64_t aobjs, objs, aslabs, slabs, acaches, caches;
 	uint64_t asize, tsize;			/* bytes */
 	uint64_t min, avg, max;			/* object size */
+	/* Over the caches with uslab figures (ext). */
 	bool ext;
-	uint64_t slab_bytes, live_bytes, padding, tail, free_bytes;
-	uint64_t cpu_cached, depot, partial_free, depot_full, depot_empty;
+	uint64_t live_bytes;			/* active * object size */
+	uint64_t count[USLAB_NR_COUNT_STATS];
+	uint64_t derived[USLAB_NR_DERIVED_STATS];
 };
 
 static void totals_of(const struct st_snapshot *snap, struct totals *t)
 {
 	size_t i;
+	unsigned int k;
 
 	memset(t, 0, sizeof(*t));
 	t->min = snap->nr_caches ? UINT64_MAX : 0;
 	for (i = 0; i < snap->nr_caches; i++) {
 		const struct st_cache *c = &snap->caches[i];
+		const struct st_ext *x = &c->ext;
 
 		t->aobjs = sat_add(t->aobjs, c->active_objs);
 		t->objs = sat_add(t->objs, c->num_objs);
@@ -416,19 +494,13 @@ static void totals_of(const struct st_snapshot *snap, struct totals *t)
 		if (!c->has_ext)
 			continue;
 		t->ext = true;
-		t->slab_bytes = sat_add(t->slab_bytes, c->slab_bytes);
 		t->live_bytes = sat_add(t->live_bytes,
-					sat_mul(c->active_objs,
-						c->object_size));
-		t->padding = sat_add(t->padding, c->padding_bytes);
-		t->tail = sat_add(t->tail, c->tail_bytes);
-		t->free_bytes = sat_add(t->free_bytes, c->free_bytes);
-		t->cpu_cached = sat_add(t->cpu_cached, c->cpu_cached_objs);
-		t->depot = sat_add(t->depot, c->depot_objs);
-		t->partial_free = sat_add(t->partial_free,
-					  c->partial_free_objs);
-		t->depot_full = sat_add(t->depot_full, c->depot_full);
-		t->depot_empty = sat_add(t->depot_empty, c->depot_empty);
+					sat_mul(x->active_objs,
+						x->object_size));
+		for (k = 0; k < USLAB_NR_COUNT_STATS; k++)
+			t->count[k] = sat_add(t->count[k], x->count[k]);
+		for (k = 0; k < USLAB_NR_DERIVED_STATS; k++)
+			t->derived[k] = sat_add(t->derived[k], x->derived[k]);
 	}
 	if (t->objs)
 		t->avg = t->tsize / t->objs;
@@ -497,25 +569,33 @@ static void print_summary(struct out *o, const struct totals *t,
 		 (double)t->avg / 1024.0, (double)t->max / 1024.0);
 
 	if (t->ext && view == VIEW_FRAG) {
+		uint64_t slab = t->derived[USLAB_STAT_slab_bytes];
+
 		out_line(o, 0, " %-35s: %s / %s (%.1f%%)\n",
 			 "Live / Slab Memory (efficiency)",
 			 fmt_human(t->live_bytes, a, sizeof(a)),
-			 fmt_human(t->slab_bytes, b, sizeof(b)),
-			 pct((double)t->live_bytes, (double)t->slab_bytes));
+			 fmt_human(slab, b, sizeof(b)),
+			 pct((double)t->live_bytes, (double)slab));
 		out_line(o, 0, " %-35s: %s / %s / %s\n",
 			 "Padding / Tail / Free Bytes",
-			 fmt_human(t->padding, a, sizeof(a)),
-			 fmt_human(t->tail, b, sizeof(b)),
-			 fmt_human(t->free_bytes, c, sizeof(c)));
+			 fmt_human(t->derived[USLAB_STAT_padding_bytes], a,
+				   sizeof(a)),
+			 fmt_human(t->derived[USLAB_STAT_tail_bytes], b,
+				   sizeof(b)),
+			 fmt_human(t->derived[USLAB_STAT_free_bytes], c,
+				   sizeof(c)));
 	} else if (t->ext && view == VIEW_MAGS) {
 		out_line(o, 0,
 			 " %-35s: %" PRIu64 " / %" PRIu64 " (%.1f%% of objects)\n",
-			 "CPU / Depot Cached Objects", t->cpu_cached, t->depot,
-			 pct((double)sat_add(t->cpu_cached, t->depot),
+			 "CPU / Depot Cached Objects",
+			 t->count[USLAB_STAT_cpu_cached_objs],
+			 t->count[USLAB_STAT_depot_objs],
+			 pct((double)t->derived[USLAB_STAT_cached_objs],
 			     (double)t->objs));
 		out_line(o, 0, " %-35s: %" PRIu64 " / %" PRIu64 "\n",
-			 "Depot Full / Empty Magazines", t->depot_full,
-			 t->depot_empty);
+			 "Depot Full / Empty Magazines",
+			 t->count[USLAB_STAT_depot_full],
+			 t->count[USLAB_STAT_depot_empty]);
 	}
 	out_line(o, 0, "\n");
 }
@@ -545,142 +625,149 @@ static void rows_slabs(struct out *o, const struct st_snapshot *snap,
 	}
 }
 
-#define NODES_FMT "%-22s %4s %8s %8s %9s %8s %9s %9s %11s %11s\n"
+/*
+ * The uslab views are tables of figures of the vocabulary: each column
+ * names its list and item, and takes its heading from there.
+ */
+enum col_fmt { F_NUM, F_BYTES, F_CAP, F_EFF };
 
-static void node_row(struct out *o, const char *name, const char *node,
-		     uint64_t objs, uint64_t active, uint64_t cpu,
-		     uint64_t depot, uint64_t pfree, uint64_t rfree,
-		     uint64_t allocs, uint64_t frees)
+struct column {
+	enum stat_src src;
+	unsigned int id;
+	enum col_fmt fmt;
+};
+
+#define COUNT(x)	{ SRC_COUNT, USLAB_STAT_##x, F_NUM }
+#define BYTES(x)	{ SRC_DERIVED, USLAB_STAT_##x, F_BYTES }
+
+static const struct column nodes_cols[] = {
+	COUNT(total_objs), COUNT(active_objs), COUNT(cpu_cached_objs),
+	COUNT(depot_objs), COUNT(partial_free_objs), COUNT(remote_frees),
+	COUNT(allocs), COUNT(frees),
+};
+
+static const struct column frag_cols[] = {
+	{ SRC_DERIVED, 0, F_EFF }, BYTES(slab_bytes), BYTES(padding_bytes),
+	BYTES(tail_bytes), BYTES(free_bytes), COUNT(partial_free_objs),
+	{ SRC_DERIVED, USLAB_STAT_cached_objs, F_NUM }, COUNT(nr_partial),
+	{ SRC_LAYOUT, USLAB_STAT_object_size, F_NUM },
+	{ SRC_LAYOUT, USLAB_STAT_slot_size, F_NUM },
+};
+
+static const struct column mags_cols[] = {
+	{ SRC_LAYOUT, USLAB_STAT_mag_capacity, F_CAP },
+	COUNT(cpu_cached_objs), COUNT(depot_objs), COUNT(depot_full),
+	COUNT(depot_empty), COUNT(depot_exchanges), COUNT(allocs),
+	COUNT(frees), COUNT(remote_frees),
+	{ SRC_CACHE, USLAB_STAT_bad_frees, F_NUM },
+};
+
+#undef COUNT
+#undef BYTES
+
+static const char *col_head(const struct column *col)
 {
-	char v[8][24];
-
-	snprintf(v[0], sizeof(v[0]), "%" PRIu64, objs);
-	snprintf(v[1], sizeof(v[1]), "%" PRIu64, active);
-	snprintf(v[2], sizeof(v[2]), "%" PRIu64, cpu);
-	snprintf(v[3], sizeof(v[3]), "%" PRIu64, depot);
-	snprintf(v[4], sizeof(v[4]), "%" PRIu64, pfree);
-	snprintf(v[5], sizeof(v[5]), "%" PRIu64, rfree);
-	snprintf(v[6], sizeof(v[6]), "%" PRIu64, allocs);
-	snprintf(v[7], sizeof(v[7]), "%" PRIu64, frees);
-	out_line(o, 0, NODES_FMT, name, node, v[0], v[1], v[2], v[3], v[4],
-		 v[5], v[6], v[7]);
+	if (col->fmt == F_EFF)
+		return USLAB_STAT_EFFICIENCY_COLUMN;
+	return stat_lists[col->src].head[col->id];
 }
 
-static void rows_nodes(struct out *o, const struct st_snapshot *snap,
-		       const size_t *order)
+/* Wide enough for its heading and for its figures. */
+static int col_width(const struct column *col)
+{
+	int w = col->fmt == F_NUM ? 9 : 6;
+	int h = (int)strlen(col_head(col));
+
+	return h > w ? h : w;
+}
+
+/* Figure @col of @x (a node's counts in @node, when given) as text. */
+static const char *col_text(const struct column *col,
+			    const struct st_ext *x, const struct st_node *node,
+			    char *buf, size_t n)
+{
+	uint64_t v;
+	double eff;
+
+	if (!x) {
+		snprintf(buf, n, "-");
+		return buf;
+	}
+	if (col->fmt == F_EFF) {
+		eff = x->efficiency * 100.0;
+		if (!isfinite(eff) || eff < 0)
+			eff = 0;
+		snprintf(buf, n, "%.1f%%", eff > 999 ? 999 : eff);
+		return buf;
+	}
+	v = node && col->src == SRC_COUNT ? node->count[col->id] :
+					      stat_value(x, col->src, col->id);
+	if (col->fmt == F_BYTES)
+		return fmt_human(v, buf, n);
+	if (col->fmt == F_CAP && !v)
+		snprintf(buf, n, "-");
+	else
+		snprintf(buf, n, "%" PRIu64, v);
+	return buf;
+}
+
+/*
+ * One line of a table: @name, @node (NULL: no node column), then every
+ * column's heading (@x NULL and @heading) or figure.
+ */
+static void table_line(struct out *o, const struct column *cols, size_t nr,
+		       const char *name, const char *node,
+		       const struct st_ext *x, const struct st_node *nd,
+		       bool heading)
+{
+	char line[LINE_MAX_LEN], v[32];
+	size_t i, len;
+
+	len = (size_t)snprintf(line, sizeof(line), "%-22s", name);
+	if (node)
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+					" %4s", node);
+	for (i = 0; i < nr && len < sizeof(line); i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+					" %*s", col_width(&cols[i]),
+					heading ? col_head(&cols[i]) :
+					col_text(&cols[i], x, nd, v,
+						 sizeof(v)));
+	out_line(o, heading ? A_REVERSE : 0, "%s\n", line);
+}
+
+static void rows_table(struct out *o, const struct st_snapshot *snap,
+		       const size_t *order, const struct column *cols,
+		       size_t nr, bool per_node)
 {
 	char name[ST_NAME_MAX], node[16];
 	size_t i;
 	uint32_t n;
 
-	out_line(o, A_REVERSE, NODES_FMT, "NAME", "NODE", "OBJS", "ACTIVE",
-		 "CPU-CACHE", "DEPOT", "PART-FREE", "REM-FREES", "ALLOCS",
-		 "FREES");
+	table_line(o, cols, nr, "NAME", per_node ? "NODE" : NULL, NULL, NULL,
+		   true);
 	for (i = 0; i < snap->nr_caches && !out_full(o); i++) {
 		const struct st_cache *c = &snap->caches[order[i]];
+		const struct st_ext *x = c->has_ext ? &c->ext : NULL;
 
 		safe(c->name, name, sizeof(name));
-		if (!c->has_ext) {
-			out_line(o, 0, "%-22s %4s %8" PRIu64 " %8" PRIu64
-				 "  (no uslab figures)\n", name, "-",
-				 c->num_objs, c->active_objs);
-			continue;
-		}
-		if (!c->nr_nodes) {
-			node_row(o, name, "all", c->num_objs, c->active_objs,
-				 c->cpu_cached_objs, c->depot_objs,
-				 c->partial_free_objs, c->remote_frees,
-				 c->allocs, c->frees);
+		if (!per_node || !x || !c->nr_nodes) {
+			table_line(o, cols, nr, name,
+				   per_node ? (x ? "all" : "-") : NULL, x,
+				   NULL, false);
 			continue;
 		}
 		for (n = 0; n < c->nr_nodes && !out_full(o); n++) {
-			const struct st_node *nd = &c->node[n];
-
 			snprintf(node, sizeof(node), "%u", n);
-			node_row(o, name, node, nd->total_objs,
-				 nd->active_objs, nd->cpu_cached_objs,
-				 nd->depot_objs, nd->partial_free_objs,
-				 nd->remote_frees, nd->allocs, nd->frees);
+			table_line(o, cols, nr, name, node, x, &c->node[n],
+				   false);
 		}
 	}
 }
 
-#define FRAG_FMT "%-22s %6s %9s %9s %9s %9s %9s %8s %8s %7s %6s\n"
-
-static void rows_frag(struct out *o, const struct st_snapshot *snap,
-		      const size_t *order)
-{
-	char name[ST_NAME_MAX], v[10][32];
-	size_t i;
-
-	out_line(o, A_REVERSE, FRAG_FMT, "NAME", "EFF%", "SLAB-MEM",
-		 "PADDING", "TAIL", "FREE", "PART-FREE", "CACHED", "PARTIAL",
-		 "OBJSIZE", "SLOT");
-	for (i = 0; i < snap->nr_caches && !out_full(o); i++) {
-		const struct st_cache *c = &snap->caches[order[i]];
-		double eff = c->efficiency * 100.0;
-
-		safe(c->name, name, sizeof(name));
-		if (!c->has_ext) {
-			out_line(o, 0, FRAG_FMT, name, "-", "-", "-", "-", "-",
-				 "-", "-", "-", "-", "-");
-			continue;
-		}
-		if (!isfinite(eff) || eff < 0)
-			eff = 0;
-		snprintf(v[0], sizeof(v[0]), "%.1f%%", eff > 999 ? 999 : eff);
-		fmt_human(c->slab_bytes, v[1], sizeof(v[1]));
-		fmt_human(c->padding_bytes, v[2], sizeof(v[2]));
-		fmt_human(c->tail_bytes, v[3], sizeof(v[3]));
-		fmt_human(c->free_bytes, v[4], sizeof(v[4]));
-		snprintf(v[5], sizeof(v[5]), "%" PRIu64, c->partial_free_objs);
-		snprintf(v[6], sizeof(v[6]), "%" PRIu64,
-			 sat_add(c->cpu_cached_objs, c->depot_objs));
-		snprintf(v[7], sizeof(v[7]), "%" PRIu64, c->nr_partial);
-		snprintf(v[8], sizeof(v[8]), "%u", c->object_size);
-		snprintf(v[9], sizeof(v[9]), "%u", c->objsize);
-		out_line(o, 0, FRAG_FMT, name, v[0], v[1], v[2], v[3], v[4],
-			 v[5], v[6], v[7], v[8], v[9]);
-	}
-}
-
-#define MAGS_FMT "%-22s %4s %8s %10s %5s %5s %10s %11s %11s %10s %5s\n"
-
-static void rows_mags(struct out *o, const struct st_snapshot *snap,
-		      const size_t *order)
-{
-	char name[ST_NAME_MAX], v[10][24];
-	size_t i;
-
-	out_line(o, A_REVERSE, MAGS_FMT, "NAME", "CAP", "CPU-OBJS",
-		 "DEPOT-OBJS", "FULL", "EMPTY", "EXCHANGES", "ALLOCS",
-		 "FREES", "REM-FREES", "BAD");
-	for (i = 0; i < snap->nr_caches && !out_full(o); i++) {
-		const struct st_cache *c = &snap->caches[order[i]];
-
-		safe(c->name, name, sizeof(name));
-		if (!c->has_ext) {
-			out_line(o, 0, MAGS_FMT, name, "-", "-", "-", "-", "-",
-				 "-", "-", "-", "-", "-");
-			continue;
-		}
-		if (c->mag_capacity)
-			snprintf(v[0], sizeof(v[0]), "%u", c->mag_capacity);
-		else
-			snprintf(v[0], sizeof(v[0]), "-");
-		snprintf(v[1], sizeof(v[1]), "%" PRIu64, c->cpu_cached_objs);
-		snprintf(v[2], sizeof(v[2]), "%" PRIu64, c->depot_objs);
-		snprintf(v[3], sizeof(v[3]), "%" PRIu64, c->depot_full);
-		snprintf(v[4], sizeof(v[4]), "%" PRIu64, c->depot_empty);
-		snprintf(v[5], sizeof(v[5]), "%" PRIu64, c->depot_exchanges);
-		snprintf(v[6], sizeof(v[6]), "%" PRIu64, c->allocs);
-		snprintf(v[7], sizeof(v[7]), "%" PRIu64, c->frees);
-		snprintf(v[8], sizeof(v[8]), "%" PRIu64, c->remote_frees);
-		snprintf(v[9], sizeof(v[9]), "%" PRIu64, c->bad_frees);
-		out_line(o, 0, MAGS_FMT, name, v[0], v[1], v[2], v[3], v[4],
-			 v[5], v[6], v[7], v[8], v[9]);
-	}
-}
+#define ROWS(o, snap, order, cols, per_node) \
+	rows_table(o, snap, order, cols, sizeof(cols) / sizeof(cols[0]), \
+		   per_node)
 
 static void not_available(char *buf, size_t n, const struct st_snapshot *snap,
 			  enum view view)
@@ -707,13 +794,13 @@ static void render(struct out *o, const struct st_snapshot *snap,
 	}
 	switch (view) {
 	case VIEW_NODES:
-		rows_nodes(o, snap, order);
+		ROWS(o, snap, order, nodes_cols, true);
 		break;
 	case VIEW_FRAG:
-		rows_frag(o, snap, order);
+		ROWS(o, snap, order, frag_cols, false);
 		break;
 	case VIEW_MAGS:
-		rows_mags(o, snap, order);
+		ROWS(o, snap, order, mags_cols, false);
 		break;
 	default:
 		rows_slabs(o, snap, order, human);
@@ -786,28 +873,46 @@ static double json_num(double d)
 
 #define JU(key, val) fprintf(f, ", \"" key "\": %" PRIu64, (uint64_t)(val))
 
+/*
+ * The keys procps's columns and summary already give: a figure of the
+ * vocabulary with the same name and meaning is not written twice.
+ */
+static bool procps_key(const char *key)
+{
+	static const char *const keys[] = { "active_objs", "num_objs",
+					    "active_slabs", "num_slabs" };
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(key, keys[i]))
+			return true;
+	return false;
+}
+
+/* Every figure of list @src in @v, keyed by its name. */
+static void json_list(FILE *f, enum stat_src src, const uint64_t *v,
+		      bool skip_procps)
+{
+	const struct stat_list *l = &stat_lists[src];
+	unsigned int i;
+
+	for (i = 0; i < l->nr; i++)
+		if (!skip_procps || !procps_key(l->key[i]))
+			fprintf(f, ", \"%s\": %" PRIu64, l->key[i], v[i]);
+}
+
 static void json_node(FILE *f, const struct st_node *n, uint32_t id)
 {
 	fprintf(f, "{\"node\": %u", id);
-	JU("total_objs", n->total_objs);
-	JU("active_objs", n->active_objs);
-	JU("cpu_cached_objs", n->cpu_cached_objs);
-	JU("depot_objs", n->depot_objs);
-	JU("partial_free_objs", n->partial_free_objs);
-	JU("nr_full", n->nr_full);
-	JU("nr_partial", n->nr_partial);
-	JU("nr_free", n->nr_free);
-	JU("allocs", n->allocs);
-	JU("frees", n->frees);
-	JU("remote_frees", n->remote_frees);
-	JU("depot_exchanges", n->depot_exchanges);
-	JU("slabs_allocated", n->slabs_allocated);
-	JU("slabs_released", n->slabs_released);
+	json_list(f, SRC_COUNT, n->count, false);
 	putc('}', f);
 }
 
 static void json_cache(FILE *f, const struct st_cache *c, uint32_t pg)
 {
+	const struct st_ext *x = &c->ext;
+	uint64_t layout[USLAB_NR_LAYOUT_STATS];
+	unsigned int i;
 	uint32_t n;
 
 	fputs("    {\"name\": ", f);
@@ -830,29 +935,14 @@ static void json_cache(FILE *f, const struct st_cache *c, uint32_t pg)
 		putc('}', f);
 		return;
 	}
-	JU("object_size", c->object_size);
-	JU("slab_size", c->slab_size);
-	JU("mag_capacity", c->mag_capacity);
-	JU("cpu_cached_objs", c->cpu_cached_objs);
-	JU("depot_objs", c->depot_objs);
-	JU("partial_free_objs", c->partial_free_objs);
-	JU("nr_full", c->nr_full);
-	JU("nr_partial", c->nr_partial);
-	JU("nr_free", c->nr_free);
-	JU("depot_full", c->depot_full);
-	JU("depot_empty", c->depot_empty);
-	JU("depot_exchanges", c->depot_exchanges);
-	JU("allocs", c->allocs);
-	JU("frees", c->frees);
-	JU("remote_frees", c->remote_frees);
-	JU("slabs_allocated", c->slabs_allocated);
-	JU("slabs_released", c->slabs_released);
-	JU("bad_frees", c->bad_frees);
-	JU("slab_bytes", c->slab_bytes);
-	JU("padding_bytes", c->padding_bytes);
-	JU("tail_bytes", c->tail_bytes);
-	JU("free_bytes", c->free_bytes);
-	fprintf(f, ", \"efficiency\": %.6f", json_num(c->efficiency));
+	JU("flags", x->flags);
+	for (i = 0; i < USLAB_NR_LAYOUT_STATS; i++)
+		layout[i] = x->layout[i];
+	json_list(f, SRC_LAYOUT, layout, true);
+	json_list(f, SRC_COUNT, x->count, true);
+	json_list(f, SRC_CACHE, x->cache_count, true);
+	json_list(f, SRC_DERIVED, x->derived, true);
+	fprintf(f, ", \"efficiency\": %.6f", json_num(x->efficiency));
 	JU("nr_nodes", c->nr_nodes);
 	fputs(",\n     \"nodes\": [", f);
 	for (n = 0; n < c->nr_nodes; n++) {
@@ -900,20 +990,13 @@ static void print_json(const struct st_snapshot *snap, const size_t *order)
 	JU("avg_obj_size", t.avg);
 	JU("max_obj_size", t.max);
 	if (t.ext) {
-		JU("slab_bytes", t.slab_bytes);
+		uint64_t slab = t.derived[USLAB_STAT_slab_bytes];
+
 		JU("live_bytes", t.live_bytes);
-		JU("padding_bytes", t.padding);
-		JU("tail_bytes", t.tail);
-		JU("free_bytes", t.free_bytes);
-		JU("cpu_cached_objs", t.cpu_cached);
-		JU("depot_objs", t.depot);
-		JU("partial_free_objs", t.partial_free);
-		JU("depot_full", t.depot_full);
-		JU("depot_empty", t.depot_empty);
+		json_list(f, SRC_COUNT, t.count, true);
+		json_list(f, SRC_DERIVED, t.derived, true);
 		fprintf(f, ", \"efficiency\": %.6f",
-			t.slab_bytes ? (double)t.live_bytes /
-					       (double)t.slab_bytes :
-				       0.0);
+			slab ? (double)t.live_bytes / (double)slab : 0.0);
 	}
 	fputs("},\n  \"caches\": [", f);
 	for (i = 0; i < snap->nr_caches; i++) {
@@ -1246,6 +1329,7 @@ static void __attribute__((noreturn)) usage(void)
 	       " --frag              fragmentation view (uslab processes)\n"
 	       " --mags              magazine and depot view (uslab processes)\n"
 	       " --json              print everything as one JSON document, then exit\n"
+	       " --fields            list every uslab figure: JSON key, column, meaning\n"
 	       "\n -h, --help     display this help and exit\n"
 	       " -V, --version  output version information and exit\n"
 	       "\nThe following are valid sort criteria:\n"
@@ -1287,6 +1371,7 @@ enum {
 	OPT_FRAG,
 	OPT_MAGS,
 	OPT_JSON,
+	OPT_FIELDS,
 };
 
 static void parse_opts(int argc, char **argv, struct opts *op)
@@ -1305,6 +1390,7 @@ static void parse_opts(int argc, char **argv, struct opts *op)
 		{ "frag", no_argument, NULL, OPT_FRAG },
 		{ "mags", no_argument, NULL, OPT_MAGS },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "fields", no_argument, NULL, OPT_FIELDS },
 		{ NULL, 0, NULL, 0 }
 	};
 	bool view_set = false;
@@ -1374,6 +1460,8 @@ static void parse_opts(int argc, char **argv, struct opts *op)
 			view_set = true;
 			break;
 		}
+		case OPT_FIELDS:
+			exit(print_fields() ? EXIT_FAILURE : EXIT_SUCCESS);
 		case OPT_JSON:
 			if (op->delay)
 				die("Cannot combine -d and --json options");

@@ -14,22 +14,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uslab/stat_items.h>
+
 #define ST_NAME_MAX	64	/* cache names, NUL included */
 #define ST_MAX_NODES	64
 #define ST_MAX_CACHES	100000	/* more rows than this is a damaged input */
 
-/* One node's share of a uslab cache (uslab sources only). */
+/* One node's counts of a uslab cache (<uslab/stat_items.h>). */
 struct st_node {
-	uint64_t total_objs;		/* laid out in this node's slabs */
-	uint64_t active_objs;		/* handed out to users */
-	uint64_t cpu_cached_objs;	/* free, in CPU magazines */
-	uint64_t depot_objs;		/* free, in the depot */
-	uint64_t partial_free_objs;	/* free, stranded in partial slabs */
-	uint64_t nr_full, nr_partial, nr_free;
-	uint64_t allocs, frees;		/* calls made on this node's CPUs */
-	uint64_t remote_frees;		/* came home from other nodes' CPUs */
-	uint64_t depot_exchanges;
-	uint64_t slabs_allocated, slabs_released;
+	USLAB_STAT_FIELDS_U64(USLAB_STAT_COUNTS, count, USLAB_NR_COUNT_STATS);
+};
+
+/* A uslab cache's own figures: the vocabulary of <uslab/stat_items.h>. */
+struct st_ext {
+	uint32_t flags;			/* SLAB_* creation flags */
+	USLAB_STAT_ALL_FIELDS;		/* counts summed over the nodes */
 };
 
 struct st_cache {
@@ -46,22 +45,9 @@ struct st_cache {
 	uint64_t num_slabs;
 	uint64_t sharedavail;
 
-	/* uslab only (has_ext): totals over the nodes, and the picture. */
+	/* uslab sources only (has_ext): every figure, and each node's. */
 	bool has_ext;
-	uint32_t object_size;		/* what the user asked for */
-	uint32_t slab_size;		/* bytes per slab */
-	uint32_t mag_capacity;		/* rounds per new magazine, 0: none */
-	uint64_t cpu_cached_objs, depot_objs, partial_free_objs;
-	uint64_t nr_full, nr_partial, nr_free;
-	uint64_t depot_full, depot_empty, depot_exchanges;
-	uint64_t allocs, frees, remote_frees;
-	uint64_t slabs_allocated, slabs_released, bad_frees;
-	/* Fragmentation, bytes. */
-	uint64_t slab_bytes;		/* num_slabs * slab_size */
-	uint64_t padding_bytes;		/* (slot - object size) * num_objs */
-	uint64_t tail_bytes;		/* unused slab tail * num_slabs */
-	uint64_t free_bytes;		/* free slots * slot size */
-	double efficiency;		/* live object bytes / slab_bytes */
+	struct st_ext ext;
 	uint32_t nr_nodes;
 	struct st_node *node;		/* nr_nodes, malloc'd; NULL for text */
 };
