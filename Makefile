@@ -69,7 +69,7 @@ DEMO        := $(O)/tools/demo/uslab-demo
 BENCHES     := $(patsubst %.c,$(O)/%,$(wildcard bench/*.c))
 
 .PHONY: all bench deps check check-one check-numa-vm test-install run install \
-	uninstall clean defconfig olddefconfig menuconfig savedefconfig
+	uninstall clean defconfig olddefconfig menuconfig savedefconfig FORCE
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 
@@ -282,8 +282,20 @@ demo: deps
 
 # ---- Install ---------------------------------------------------------------
 
-$(O)/uslab.pc: scripts/uslab.pc.in Makefile
+# uslab.pc names the install directories, so it must follow PREFIX,
+# LIBDIR, INCLUDEDIR and VERSION, not only the Makefile: their values go
+# into a stamp that is rewritten only when they change, and uslab.pc
+# depends on it.
+PC_VARS := prefix=$(PREFIX) libdir=$(LIBDIR) includedir=$(INCLUDEDIR) \
+	   version=$(VERSION)
+$(O)/uslab.pc.vars: FORCE
 	@mkdir -p $(dir $@)
+	@printf '%s\n' '$(PC_VARS)' | cmp -s - $@ || \
+		printf '%s\n' '$(PC_VARS)' > $@
+
+$(O)/uslab.pc: scripts/uslab.pc.in Makefile $(O)/uslab.pc.vars
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
 	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	     -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	     $< > $@
@@ -309,5 +321,7 @@ uninstall:
 
 clean:
 	rm -rf build $(O)
+
+FORCE:
 
 -include $(LIB_OBJS:.o=.d)

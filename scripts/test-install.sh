@@ -1,7 +1,8 @@
 #!/bin/bash
 # make install into an empty DESTDIR, then build and run a 10-line
 # program against it with nothing but `pkg-config --cflags --libs uslab`,
-# once against the shared library and once statically.
+# once against the shared library and once statically; then install
+# again to another PREFIX and LIBDIR and check uslab.pc follows them.
 # Prints PASS/FAIL lines and a Check-style summary for the tally.
 set -u
 build=${1:-build}
@@ -75,6 +76,17 @@ check "run (shared)" bash -c "LD_LIBRARY_PATH='$dest/usr/local/lib' \
 check "link with pkg-config --static" \
 	bash -c "cc -static -o '$dest/hello-static' '$dest/hello.c' $static_flags 2>/dev/null"
 check "run (static)" bash -c "'$dest/hello-static' | grep -qx 'point: 42'"
+
+# Installing again with other directories must not ship the first
+# install's uslab.pc: it has to name the new prefix and libdir.
+check "make install again, PREFIX=/opt/uslab LIBDIR=/opt/uslab/lib64" \
+	make --no-print-directory -s O="$build" PREFIX=/opt/uslab \
+	LIBDIR=/opt/uslab/lib64 DESTDIR="$dest/again" install
+pc2="$dest/again/opt/uslab/lib64/pkgconfig/uslab.pc"
+check "the second uslab.pc names the second prefix and libdir" bash -c "
+	grep -qx 'prefix=/opt/uslab' '$pc2' &&
+	grep -qx 'libdir=/opt/uslab/lib64' '$pc2' &&
+	grep -qx 'includedir=/opt/uslab/include' '$pc2'"
 
 total=$((pass + fail))
 echo "$((pass * 100 / total))%: Checks: $total, Failures: $fail, Errors: 0"
