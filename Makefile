@@ -15,7 +15,8 @@
 #   make clean
 #
 # O=<dir> builds out of tree (default build/); SAN=asan|tsan adds
-# sanitizers to a build; CC=clang works too.
+# sanitizers to a build; CC=clang works too; V=1 prints every compiler
+# and linker command in full.
 
 VERSION     := 0.1.0
 SOVERSION   := 0
@@ -25,6 +26,15 @@ LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
 O           ?= build
 SAN         ?=
+
+# Quiet by default: one "  CC  file" line per step.  V=1 shows the
+# commands themselves.
+V           ?= 0
+ifeq ($(V),1)
+Q           :=
+else
+Q           := @
+endif
 
 KCONFIG_CONFIG ?= .config
 export KCONFIG_CONFIG
@@ -108,26 +118,26 @@ savedefconfig:
 $(O)/lib/%.o: lib/%.c $(AUTOCONF)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	@$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(TEST_LIB): $(LIB_OBJS)
 	@echo "  AR      $@"
-	@rm -f $@ && $(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 # One relocatable object whose hidden (internal) symbols are made local,
 # so a program linking libuslab.a statically cannot clash with names
 # such as page_alloc or slab_free.
 $(STATIC_LIB): $(LIB_OBJS)
 	@echo "  AR      $@"
-	@$(LD) -r -o $(O)/uslab-all.o $^
-	@objcopy --localize-hidden $(O)/uslab-all.o
-	@rm -f $@ && $(AR) rcs $@ $(O)/uslab-all.o
+	$(Q)$(LD) -r -o $(O)/uslab-all.o $^
+	$(Q)objcopy --localize-hidden $(O)/uslab-all.o
+	$(Q)rm -f $@ && $(AR) rcs $@ $(O)/uslab-all.o
 
 # -z nodelete: dlclose() must never unmap the rseq critical sections a
 # thread's rseq area may still point at.
 $(SHARED_LIB): $(LIB_OBJS)
 	@echo "  LD      $@"
-	@$(CC) -shared -Wl,-soname,libuslab.so.$(SOVERSION) -Wl,-z,nodelete \
+	$(Q)$(CC) -shared -Wl,-soname,libuslab.so.$(SOVERSION) -Wl,-z,nodelete \
 		$(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 $(O)/libuslab.so: $(SHARED_LIB)
@@ -139,7 +149,7 @@ $(O)/libuslab.so: $(SHARED_LIB)
 $(DEMO): tools/demo/uslab-demo.c $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	@$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
 
 # The tools suite also links uslab-slabtop's parsers (ground truth, fuzz).
 TOOL_PARSERS := tools/slabtop/segment.c tools/slabtop/slabinfo.c
@@ -147,19 +157,19 @@ $(O)/tests/tools/%: tests/tools/%.c tests/common.h tools/slabtop/slabtop.h \
 		    $(TOOL_PARSERS) $(TEST_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	@$(CC) $(ALL_CFLAGS) -Ilib -Itests -Itools/slabtop $(ALL_LDFLAGS) \
+	$(Q)$(CC) $(ALL_CFLAGS) -Ilib -Itests -Itools/slabtop $(ALL_LDFLAGS) \
 		-o $@ $< $(TOOL_PARSERS) $(TEST_LIB) $(DEP_LIBS) $(CHECK_LIBS)
 
 $(O)/tests/%: tests/%.c tests/common.h $(TEST_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	@$(CC) $(ALL_CFLAGS) -Ilib -Itests $(ALL_LDFLAGS) -o $@ $< \
+	$(Q)$(CC) $(ALL_CFLAGS) -Ilib -Itests $(ALL_LDFLAGS) -o $@ $< \
 		$(TEST_LIB) $(DEP_LIBS) $(CHECK_LIBS)
 
 $(O)/bench/%: bench/%.c $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	@$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
 
 # ---- Top-level jobs --------------------------------------------------------
 
