@@ -11,6 +11,8 @@
 #   make demo          the library's own small demo
 #   make bench         benchmarks against peers (numbers, not tests)
 #   make install       PREFIX=/usr/local DESTDIR=
+#   make format-check  list the sources clang-format (.clang-format) would
+#                      change; make format rewrites them in place
 #   make defconfig | olddefconfig | menuconfig
 #   make clean
 #
@@ -79,7 +81,8 @@ DEMO        := $(O)/tools/demo/uslab-demo
 BENCHES     := $(patsubst %.c,$(O)/%,$(wildcard bench/*.c))
 
 .PHONY: all bench deps check check-one check-numa-vm test-install run install \
-	uninstall clean defconfig olddefconfig menuconfig savedefconfig FORCE
+	uninstall clean defconfig olddefconfig menuconfig savedefconfig FORCE \
+	format format-check
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 
@@ -289,6 +292,44 @@ run: deps
 demo: deps
 	@$(MAKE) --no-print-directory $(DEMO) $(SLABTOP)
 	@USLAB_SLABTOP=$(SLABTOP) $(DEMO)
+
+# ---- Source formatting -----------------------------------------------------
+
+# The project's C sources and headers, formatted by .clang-format; never
+# anything generated in a build directory.
+FORMAT_SRCS := $(filter-out $(O)/% build/%,$(sort $(wildcard \
+		lib/*.[ch] include/uslab/*.h tools/*/*.[ch] tests/*.[ch] \
+		tests/*/*.[ch] bench/*.[ch] bench/*/*.[ch] examples/*/*.[ch])))
+CLANG_FORMAT ?= clang-format
+
+# List every file clang-format would change, and fail if there is one;
+# a clang-format that cannot run (a bad .clang-format) fails with its
+# own message rather than blaming every file.
+format-check:
+	@scripts/install-deps.sh clang-format
+	@bad=; for f in $(FORMAT_SRCS); do \
+		out=$$($(CLANG_FORMAT) --style=file --dry-run -Werror "$$f" 2>&1) \
+			&& continue; \
+		case "$$out" in \
+		*clang-format-violations*) bad="$$bad $$f" ;; \
+		*) echo "$$out" >&2; echo "format-check: $(CLANG_FORMAT)" \
+			"failed on $$f" >&2; exit 2 ;; \
+		esac; \
+	done; \
+	if [ -n "$$bad" ]; then \
+		echo "format-check: $$(echo $$bad | wc -w) of" \
+		     "$(words $(FORMAT_SRCS)) files differ from .clang-format" \
+		     "(make format rewrites them):"; \
+		for f in $$bad; do echo "  $$f"; done; \
+		exit 1; \
+	fi; \
+	echo "format-check: $(words $(FORMAT_SRCS)) files formatted"
+
+# Rewrite those files in place.
+format:
+	@scripts/install-deps.sh clang-format
+	@echo "  FORMAT  $(words $(FORMAT_SRCS)) files"
+	$(Q)$(CLANG_FORMAT) --style=file -i $(FORMAT_SRCS)
 
 # ---- Install ---------------------------------------------------------------
 
