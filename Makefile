@@ -10,7 +10,8 @@
 #                      a memcached client, show it through uslab-slabtop
 #   make demo          the library's own small demo
 #   make bench         benchmarks against peers (numbers, not tests)
-#   make install       PREFIX=/usr/local DESTDIR=
+#   make install       PREFIX=/usr/local DESTDIR= (also LIBDIR, INCLUDEDIR,
+#                      MANDIR); make uninstall the same
 #   make format-check  list the sources clang-format (.clang-format) would
 #                      change; make format rewrites them in place
 #   make defconfig | olddefconfig | menuconfig
@@ -26,6 +27,7 @@ PYTHON      ?= /usr/bin/python3
 PREFIX      ?= /usr/local
 LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
+MANDIR      ?= $(PREFIX)/share/man
 O           ?= build
 SAN         ?=
 
@@ -247,6 +249,9 @@ check:
 test-install: $(STATIC_LIB) $(O)/libuslab.so
 	@scripts/test-install.sh "$(O)"
 
+# The section-3 pages of the API: full pages and one-line .so aliases.
+MAN3_PAGES  := $(sort $(wildcard Documentation/man/man3/*.3))
+
 # Real placement on two NUMA nodes, in a QEMU guest (TCG, no KVM here);
 # the script builds its own static test_numa in $(O)/numa-vm.
 check-numa-vm:
@@ -359,16 +364,19 @@ install: $(STATIC_LIB) $(O)/libuslab.so $(O)/uslab.pc $(SLABTOP)
 	ln -sf libuslab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuslab.so.$(SOVERSION)
 	ln -sf libuslab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuslab.so
 	install -m 644 $(O)/uslab.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man3
 	install -m 755 $(SLABTOP) $(DESTDIR)$(PREFIX)/bin/uslab-slabtop
 	install -m 644 tools/slabtop/uslab-slabtop.1 \
-		$(DESTDIR)$(PREFIX)/share/man/man1/uslab-slabtop.1
+		$(DESTDIR)$(MANDIR)/man1/uslab-slabtop.1
+	install -m 644 $(MAN3_PAGES) $(DESTDIR)$(MANDIR)/man3/
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/uslab
 	rm -f $(DESTDIR)$(LIBDIR)/libuslab.* $(DESTDIR)$(LIBDIR)/pkgconfig/uslab.pc
 	rm -f $(DESTDIR)$(PREFIX)/bin/uslab-slabtop \
-		$(DESTDIR)$(PREFIX)/share/man/man1/uslab-slabtop.1
+		$(DESTDIR)$(MANDIR)/man1/uslab-slabtop.1
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3_PAGES)))
 
 clean:
 	rm -rf build $(O)
