@@ -12,6 +12,7 @@
 #   make bench         benchmarks against peers (numbers, not tests)
 #   make install       PREFIX=/usr/local DESTDIR= (also LIBDIR, INCLUDEDIR,
 #                      MANDIR); make uninstall the same
+#   make check-man     format every man page, fail on any groff warning
 #   make format-check  list the sources clang-format (.clang-format) would
 #                      change; make format rewrites them in place
 #   make defconfig | olddefconfig | menuconfig
@@ -84,7 +85,7 @@ BENCHES     := $(patsubst %.c,$(O)/%,$(wildcard bench/*.c))
 
 .PHONY: all bench deps check check-one check-numa-vm test-install run install \
 	uninstall clean defconfig olddefconfig menuconfig savedefconfig FORCE \
-	format format-check
+	format format-check check-man
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 
@@ -217,7 +218,8 @@ VALGRIND    := valgrind -q --error-exitcode=99 --leak-check=full \
 	       --errors-for-leak-kinds=definite --child-silent-after-fork=no
 
 check:
-	@scripts/install-deps.sh clang valgrind tmux libmemcached-tools
+	@scripts/install-deps.sh clang valgrind tmux libmemcached-tools \
+		groff-base man-db
 	@$(MAKE) --no-print-directory $(AUTOCONF)
 	@scripts/run-tests.sh --reset
 	$(call run_build,gcc: all suites (rseq on glibc's area),)
@@ -242,6 +244,9 @@ check:
 	@echo "=== install with DESTDIR, link through pkg-config ==="
 	@$(MAKE) --no-print-directory test-install || \
 		echo "FAIL 0 0 1 [install]" >> $(RESULTS)
+	@echo "=== man pages format without warnings (check-man) ==="
+	@$(MAKE) --no-print-directory check-man || \
+		echo "FAIL 0 0 1 [check-man]" >> $(RESULTS)
 	@echo "=== QEMU guest with 2 NUMA nodes: real placement (check-numa-vm) ==="
 	@scripts/run-tests.sh $(O) scripts/check-numa-vm.sh || true
 	@scripts/run-tests.sh --total
@@ -249,8 +254,13 @@ check:
 test-install: $(STATIC_LIB) $(O)/libuslab.so
 	@scripts/test-install.sh "$(O)"
 
-# The section-3 pages of the API: full pages and one-line .so aliases.
+# The section-3 pages of the API (Documentation/man/man3: full pages and
+# one-line .so aliases) and uslab-slabtop's page, through groff -ww.
 MAN3_PAGES  := $(sort $(wildcard Documentation/man/man3/*.3))
+MAN_PAGES   := tools/slabtop/uslab-slabtop.1 $(MAN3_PAGES)
+check-man:
+	@scripts/install-deps.sh groff-base
+	@scripts/check-man.sh "$(VERSION)" $(MAN_PAGES)
 
 # Real placement on two NUMA nodes, in a QEMU guest (TCG, no KVM here);
 # the script builds its own static test_numa in $(O)/numa-vm.
