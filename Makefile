@@ -10,12 +10,17 @@
 #                      a memcached client, show it through uslab-slabtop
 #   make demo          the library's own small demo
 #   make bench         benchmarks against peers (numbers, not tests)
-#   make install       PREFIX=/usr/local DESTDIR=
+#   make install       PREFIX=/usr/local DESTDIR= (also LIBDIR, INCLUDEDIR,
+#                      MANDIR); make uninstall the same
+#   make check-man     format every man page, fail on any groff warning
+#   make format-check  list the sources clang-format (.clang-format) would
+#                      change; make format rewrites them in place
 #   make defconfig | olddefconfig | menuconfig
 #   make clean
 #
 # O=<dir> builds out of tree (default build/); SAN=asan|tsan adds
-# sanitizers to a build; CC=clang works too.
+# sanitizers to a build; CC=clang works too; V=1 prints every compiler
+# and linker command in full.
 
 VERSION     := 0.1.0
 SOVERSION   := 0
@@ -23,8 +28,18 @@ PYTHON      ?= /usr/bin/python3
 PREFIX      ?= /usr/local
 LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
+MANDIR      ?= $(PREFIX)/share/man
 O           ?= build
 SAN         ?=
+
+# Quiet by default: one "  CC  file" line per step.  V=1 shows the
+# commands themselves.
+V           ?= 0
+ifeq ($(V),1)
+Q           :=
+else
+Q           := @
+endif
 
 KCONFIG_CONFIG ?= .config
 export KCONFIG_CONFIG
@@ -69,7 +84,8 @@ DEMO        := $(O)/tools/demo/uslab-demo
 BENCHES     := $(patsubst %.c,$(O)/%,$(wildcard bench/*.c))
 
 .PHONY: all bench deps check check-one check-numa-vm test-install run install \
-	uninstall clean defconfig olddefconfig menuconfig savedefconfig
+	uninstall clean defconfig olddefconfig menuconfig savedefconfig FORCE \
+	format format-check check-man
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 
@@ -108,26 +124,26 @@ savedefconfig:
 $(O)/lib/%.o: lib/%.c $(AUTOCONF)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	@$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(TEST_LIB): $(LIB_OBJS)
 	@echo "  AR      $@"
-	@rm -f $@ && $(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 # One relocatable object whose hidden (internal) symbols are made local,
 # so a program linking libuslab.a statically cannot clash with names
 # such as page_alloc or slab_free.
 $(STATIC_LIB): $(LIB_OBJS)
 	@echo "  AR      $@"
-	@$(LD) -r -o $(O)/uslab-all.o $^
-	@objcopy --localize-hidden $(O)/uslab-all.o
-	@rm -f $@ && $(AR) rcs $@ $(O)/uslab-all.o
+	$(Q)$(LD) -r -o $(O)/uslab-all.o $^
+	$(Q)objcopy --localize-hidden $(O)/uslab-all.o
+	$(Q)rm -f $@ && $(AR) rcs $@ $(O)/uslab-all.o
 
 # -z nodelete: dlclose() must never unmap the rseq critical sections a
 # thread's rseq area may still point at.
 $(SHARED_LIB): $(LIB_OBJS)
 	@echo "  LD      $@"
-	@$(CC) -shared -Wl,-soname,libuslab.so.$(SOVERSION) -Wl,-z,nodelete \
+	$(Q)$(CC) -shared -Wl,-soname,libuslab.so.$(SOVERSION) -Wl,-z,nodelete \
 		$(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 $(O)/libuslab.so: $(SHARED_LIB)
@@ -139,7 +155,7 @@ $(O)/libuslab.so: $(SHARED_LIB)
 $(DEMO): tools/demo/uslab-demo.c $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	@$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
 
 # The tools suite also links uslab-slabtop's parsers (ground truth, fuzz).
 TOOL_PARSERS := tools/slabtop/segment.c tools/slabtop/slabinfo.c
@@ -147,19 +163,19 @@ $(O)/tests/tools/%: tests/tools/%.c tests/common.h tools/slabtop/slabtop.h \
 		    $(TOOL_PARSERS) $(TEST_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	@$(CC) $(ALL_CFLAGS) -Ilib -Itests -Itools/slabtop $(ALL_LDFLAGS) \
+	$(Q)$(CC) $(ALL_CFLAGS) -Ilib -Itests -Itools/slabtop $(ALL_LDFLAGS) \
 		-o $@ $< $(TOOL_PARSERS) $(TEST_LIB) $(DEP_LIBS) $(CHECK_LIBS)
 
 $(O)/tests/%: tests/%.c tests/common.h $(TEST_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	@$(CC) $(ALL_CFLAGS) -Ilib -Itests $(ALL_LDFLAGS) -o $@ $< \
+	$(Q)$(CC) $(ALL_CFLAGS) -Ilib -Itests $(ALL_LDFLAGS) -o $@ $< \
 		$(TEST_LIB) $(DEP_LIBS) $(CHECK_LIBS)
 
 $(O)/bench/%: bench/%.c $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	@$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
 
 # ---- Top-level jobs --------------------------------------------------------
 
@@ -202,7 +218,8 @@ VALGRIND    := valgrind -q --error-exitcode=99 --leak-check=full \
 	       --errors-for-leak-kinds=definite --child-silent-after-fork=no
 
 check:
-	@scripts/install-deps.sh clang valgrind tmux libmemcached-tools
+	@scripts/install-deps.sh clang valgrind tmux libmemcached-tools \
+		groff-base man-db
 	@$(MAKE) --no-print-directory $(AUTOCONF)
 	@scripts/run-tests.sh --reset
 	$(call run_build,gcc: all suites (rseq on glibc's area),)
@@ -227,12 +244,23 @@ check:
 	@echo "=== install with DESTDIR, link through pkg-config ==="
 	@$(MAKE) --no-print-directory test-install || \
 		echo "FAIL 0 0 1 [install]" >> $(RESULTS)
+	@echo "=== man pages format without warnings (check-man) ==="
+	@$(MAKE) --no-print-directory check-man || \
+		echo "FAIL 0 0 1 [check-man]" >> $(RESULTS)
 	@echo "=== QEMU guest with 2 NUMA nodes: real placement (check-numa-vm) ==="
 	@scripts/run-tests.sh $(O) scripts/check-numa-vm.sh || true
 	@scripts/run-tests.sh --total
 
 test-install: $(STATIC_LIB) $(O)/libuslab.so
 	@scripts/test-install.sh "$(O)"
+
+# The section-3 pages of the API (Documentation/man/man3: full pages and
+# one-line .so aliases) and uslab-slabtop's page, through groff -ww.
+MAN3_PAGES  := $(sort $(wildcard Documentation/man/man3/*.3))
+MAN_PAGES   := tools/slabtop/uslab-slabtop.1 $(MAN3_PAGES)
+check-man:
+	@scripts/install-deps.sh groff-base
+	@scripts/check-man.sh "$(VERSION)" $(MAN_PAGES)
 
 # Real placement on two NUMA nodes, in a QEMU guest (TCG, no KVM here);
 # the script builds its own static test_numa in $(O)/numa-vm.
@@ -280,10 +308,60 @@ demo: deps
 	@$(MAKE) --no-print-directory $(DEMO) $(SLABTOP)
 	@USLAB_SLABTOP=$(SLABTOP) $(DEMO)
 
+# ---- Source formatting -----------------------------------------------------
+
+# The project's C sources and headers, formatted by .clang-format; never
+# anything generated in a build directory.
+FORMAT_SRCS := $(filter-out $(O)/% build/%,$(sort $(wildcard \
+		lib/*.[ch] include/uslab/*.h tools/*/*.[ch] tests/*.[ch] \
+		tests/*/*.[ch] bench/*.[ch] bench/*/*.[ch] examples/*/*.[ch])))
+CLANG_FORMAT ?= clang-format
+
+# List every file clang-format would change, and fail if there is one;
+# a clang-format that cannot run (a bad .clang-format) fails with its
+# own message rather than blaming every file.
+format-check:
+	@scripts/install-deps.sh clang-format
+	@bad=; for f in $(FORMAT_SRCS); do \
+		out=$$($(CLANG_FORMAT) --style=file --dry-run -Werror "$$f" 2>&1) \
+			&& continue; \
+		case "$$out" in \
+		*clang-format-violations*) bad="$$bad $$f" ;; \
+		*) echo "$$out" >&2; echo "format-check: $(CLANG_FORMAT)" \
+			"failed on $$f" >&2; exit 2 ;; \
+		esac; \
+	done; \
+	if [ -n "$$bad" ]; then \
+		echo "format-check: $$(echo $$bad | wc -w) of" \
+		     "$(words $(FORMAT_SRCS)) files differ from .clang-format" \
+		     "(make format rewrites them):"; \
+		for f in $$bad; do echo "  $$f"; done; \
+		exit 1; \
+	fi; \
+	echo "format-check: $(words $(FORMAT_SRCS)) files formatted"
+
+# Rewrite those files in place.
+format:
+	@scripts/install-deps.sh clang-format
+	@echo "  FORMAT  $(words $(FORMAT_SRCS)) files"
+	$(Q)$(CLANG_FORMAT) --style=file -i $(FORMAT_SRCS)
+
 # ---- Install ---------------------------------------------------------------
 
-$(O)/uslab.pc: scripts/uslab.pc.in Makefile
+# uslab.pc names the install directories, so it must follow PREFIX,
+# LIBDIR, INCLUDEDIR and VERSION, not only the Makefile: their values go
+# into a stamp that is rewritten only when they change, and uslab.pc
+# depends on it.
+PC_VARS := prefix=$(PREFIX) libdir=$(LIBDIR) includedir=$(INCLUDEDIR) \
+	   version=$(VERSION)
+$(O)/uslab.pc.vars: FORCE
 	@mkdir -p $(dir $@)
+	@printf '%s\n' '$(PC_VARS)' | cmp -s - $@ || \
+		printf '%s\n' '$(PC_VARS)' > $@
+
+$(O)/uslab.pc: scripts/uslab.pc.in Makefile $(O)/uslab.pc.vars
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
 	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	     -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	     $< > $@
@@ -296,18 +374,23 @@ install: $(STATIC_LIB) $(O)/libuslab.so $(O)/uslab.pc $(SLABTOP)
 	ln -sf libuslab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuslab.so.$(SOVERSION)
 	ln -sf libuslab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuslab.so
 	install -m 644 $(O)/uslab.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man3
 	install -m 755 $(SLABTOP) $(DESTDIR)$(PREFIX)/bin/uslab-slabtop
 	install -m 644 tools/slabtop/uslab-slabtop.1 \
-		$(DESTDIR)$(PREFIX)/share/man/man1/uslab-slabtop.1
+		$(DESTDIR)$(MANDIR)/man1/uslab-slabtop.1
+	install -m 644 $(MAN3_PAGES) $(DESTDIR)$(MANDIR)/man3/
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/uslab
 	rm -f $(DESTDIR)$(LIBDIR)/libuslab.* $(DESTDIR)$(LIBDIR)/pkgconfig/uslab.pc
 	rm -f $(DESTDIR)$(PREFIX)/bin/uslab-slabtop \
-		$(DESTDIR)$(PREFIX)/share/man/man1/uslab-slabtop.1
+		$(DESTDIR)$(MANDIR)/man1/uslab-slabtop.1
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3_PAGES)))
 
 clean:
 	rm -rf build $(O)
+
+FORCE:
 
 -include $(LIB_OBJS:.o=.d)

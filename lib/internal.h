@@ -278,11 +278,14 @@ void slab_shrink(struct kmem_cache *s);
 void slab_count(struct kmem_cache *s, unsigned long *slabs,
 		unsigned long *active);
 
-/* ---- RCU: the one place the liburcu flavour is named ----------------- */
+/* ---- RCU: read-side and call_rcu wrappers over urcu-bp --------------- */
 
 /*
  * urcu-bp: no thread registration asked of users, fork hooks provided
- * (rationale and costs: depot.c).  The wrappers also tell TSan about
+ * (rationale and costs: depot.c).  The flavour is named here and in the
+ * includes above, and also outside these wrappers: cache.c (call_rcu
+ * worker at start-up, fork hooks), slab.c (urcu_bp_barrier()) and the
+ * link flags (liburcu-bp).  The wrappers also tell TSan about
  * grace periods, which it cannot see in the uninstrumented liburcu: a
  * reader's unlock releases, a callback acquires, on one token.
  */

@@ -21,9 +21,9 @@
  *   free     inuse == 0             kept for reuse; the reaper releases
  *                                   those that sat unused for a whole
  *                                   interval beyond min_partial, shrink
- *                                   all of them (the grace period of
- *                                   DESIGN §3: a burst of frees costs
- *                                   no madvise() and no page faults)
+ *                                   all of them (a grace period, so
+ *                                   that a burst of frees costs no
+ *                                   madvise() and no page faults)
  *
  * Locking: kmem_cache_node.lock guards the three lists, their counters,
  * and the freelist/inuse of every slab on them.  A new slab is laid out

@@ -1,7 +1,10 @@
 #!/bin/bash
-# make install into an empty DESTDIR, then build and run a 10-line
-# program against it with nothing but `pkg-config --cflags --libs uslab`,
-# once against the shared library and once statically.
+# make install into an empty DESTDIR (libraries, headers, uslab.pc,
+# uslab-slabtop and every man page, the section-3 aliases resolving),
+# then build and run a 10-line program against it with nothing but
+# `pkg-config --cflags --libs uslab`, once against the shared library and
+# once statically; make uninstall must leave no file behind; then install
+# again to another PREFIX and LIBDIR and check uslab.pc follows them.
 # Prints PASS/FAIL lines and a Check-style summary for the tally.
 set -u
 build=${1:-build}
@@ -44,6 +47,34 @@ else
 	echo "SKIP: man page check (no man here)"
 fi
 
+# The API's section-3 pages: every page and alias of Documentation/man/man3
+# installed, and each alias (a one-line .so file) leads to its page.
+man3="$dest/usr/local/share/man/man3"
+check "section-3 man pages installed" bash -c '
+	for f in Documentation/man/man3/*.3; do
+		test -f "$0/${f##*/}" || { echo "missing: $0/${f##*/}"; exit 1; }
+	done' "$man3"
+check "section-3 man page aliases resolve to their pages" bash -c '
+	cd "$0/.." || exit 1
+	n=0
+	for f in man3/*.3; do
+		target=$(sed -n "1s/^\.so //p" "$f")
+		[ -n "$target" ] || continue
+		n=$((n + 1))
+		name=$(basename "$f" .3)
+		# groff follows .so from the top of the man tree, as man does.
+		out=$(groff -ww -man -Tutf8 "$f" 2>&1 >/dev/null)
+		[ -z "$out" ] || { echo "$f: $out"; exit 1; }
+		groff -man -Tutf8 "$f" 2>/dev/null | grep -q "$name" ||
+			{ echo "$f: page does not mention $name"; exit 1; }
+		if command -v man >/dev/null; then
+			got=$(LC_ALL=C man -M "$PWD" -w 3 "$name") &&
+			[ "$got" = "$PWD/$target" ] ||
+				{ echo "man -w $name: $got, not $PWD/$target"; exit 1; }
+		fi
+	done
+	[ $n -gt 0 ]' "$man3"
+
 check "static and shared libraries export only the API" bash -c "
 	! nm -g --defined-only '$dest/usr/local/lib/libuslab.a' \
 		'$dest/usr/local/lib/libuslab.so' 2>/dev/null |
@@ -75,6 +106,22 @@ check "run (shared)" bash -c "LD_LIBRARY_PATH='$dest/usr/local/lib' \
 check "link with pkg-config --static" \
 	bash -c "cc -static -o '$dest/hello-static' '$dest/hello.c' $static_flags 2>/dev/null"
 check "run (static)" bash -c "'$dest/hello-static' | grep -qx 'point: 42'"
+
+check "make uninstall removes every installed file" bash -c "
+	make --no-print-directory -s O='$build' PREFIX=/usr/local \
+		DESTDIR='$dest' uninstall &&
+	test -z \"\$(find '$dest/usr/local' ! -type d)\""
+
+# Installing again with other directories must not ship the first
+# install's uslab.pc: it has to name the new prefix and libdir.
+check "make install again, PREFIX=/opt/uslab LIBDIR=/opt/uslab/lib64" \
+	make --no-print-directory -s O="$build" PREFIX=/opt/uslab \
+	LIBDIR=/opt/uslab/lib64 DESTDIR="$dest/again" install
+pc2="$dest/again/opt/uslab/lib64/pkgconfig/uslab.pc"
+check "the second uslab.pc names the second prefix and libdir" bash -c "
+	grep -qx 'prefix=/opt/uslab' '$pc2' &&
+	grep -qx 'libdir=/opt/uslab/lib64' '$pc2' &&
+	grep -qx 'includedir=/opt/uslab/include' '$pc2'"
 
 total=$((pass + fail))
 echo "$((pass * 100 / total))%: Checks: $total, Failures: $fail, Errors: 0"

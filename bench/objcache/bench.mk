@@ -54,7 +54,7 @@ objcache-deps:
 define objcache_peer
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	@if $(CC) $(OBJCACHE_CFLAGS) $(1) $(ALL_LDFLAGS) -o $@ \
+	$(Q)if $(CC) $(OBJCACHE_CFLAGS) $(1) $(ALL_LDFLAGS) -o $@ \
 		$(OBJCACHE_SRC) $(2) >$@.log 2>&1; then \
 		rm -f $@.log; \
 	else \
@@ -68,7 +68,7 @@ endef
 $(OBJCACHE_OUT)/objbench-glibc: $(OBJCACHE_SRC) $(STATIC_LIB) | objcache-deps
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	@$(CC) $(OBJCACHE_CFLAGS) -DOBJBENCH_USLAB '-DOBJBENCH_MALLOC="glibc"' \
+	$(Q)$(CC) $(OBJCACHE_CFLAGS) -DOBJBENCH_USLAB '-DOBJBENCH_MALLOC="glibc"' \
 		$(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
 
 $(OBJCACHE_OUT)/objbench-jemalloc: $(OBJCACHE_SRC) | objcache-deps
@@ -100,4 +100,4 @@ $(OBJCACHE_OUT)/objbench-dpdk: $(OBJCACHE_SRC) | objcache-deps
 $(OBJCACHE_OUT)/objcache-report: bench/objcache/report.c | objcache-deps
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	@$(CC) $(OBJCACHE_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+	$(Q)$(CC) $(OBJCACHE_CFLAGS) $(ALL_LDFLAGS) -o $@ $<

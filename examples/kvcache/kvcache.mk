@@ -11,11 +11,11 @@ $(O)/examples/kvcache/%.o: examples/kvcache/%.c examples/kvcache/kvcache.h \
 			   examples/kvcache/kvcache.mk | $(AUTOCONF)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	@$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(KVCACHE): $(KVCACHE_OBJS) $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	@$(CC) $(ALL_LDFLAGS) -o $@ $(KVCACHE_OBJS) $(STATIC_LIB) $(DEP_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(KVCACHE_OBJS) $(STATIC_LIB) $(DEP_LIBS)
 
 -include $(KVCACHE_OBJS:.o=.d)

@@ -16,11 +16,11 @@ $(O)/tools/slabtop/%.o: tools/slabtop/%.c tools/slabtop/slabtop.h \
 			tools/slabtop/slabtop.mk | $(AUTOCONF)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	@$(CC) $(ALL_CFLAGS) $(SLABTOP_CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(SLABTOP_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(SLABTOP): $(SLABTOP_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SLABTOP_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SLABTOP_LIBS)
 
 -include $(SLABTOP_OBJS:.o=.d)
