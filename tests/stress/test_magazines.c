@@ -364,8 +364,14 @@ START_TEST(test_reaper_returns_idle_memory)
 	enum { N = 20000 };
 	static void *p[N];
 	struct uslab_cache_info info;
+	cpu_set_t old;
 	int i, tries;
 
+	/*
+	 * One CPU's slot: a thread that moved mid-loop would leave full
+	 * magazines (and the slabs of their objects) on two CPUs.
+	 */
+	pin_here(&old);
 	setup_cache("mag-reap");
 	for (i = 0; i < N; i++)
 		p[i] = kmem_cache_alloc(cache, GFP_KERNEL);
@@ -395,6 +401,7 @@ START_TEST(test_reaper_returns_idle_memory)
 	ck_assert_uint_le(info.nr_free, cache->min_partial);
 	ck_assert_uint_le(info.nr_slabs, 2 + cache->min_partial);
 	kmem_cache_destroy(cache);
+	unpin(&old);
 }
 END_TEST
 
