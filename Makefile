@@ -2,8 +2,8 @@
 #
 #   make               static + shared library, demo      (build/)
 #   make check         install deps, build, run every test suite:
-#                      gcc, ASan+UBSan, TSan (threaded tests), clang,
-#                      valgrind, install, check-numa-vm
+#                      gcc, ASan+UBSan, TSan (threaded tests), self-checks,
+#                      clang, valgrind, install, check-numa-vm
 #   make check-numa-vm prove real NUMA placement: test_numa, linked
 #                      static, in a 2-node QEMU guest (build/numa-vm/)
 #   make run           install deps, build, run the kvcache server under
@@ -236,6 +236,13 @@ check:
 		O=$(O)/tsan SAN=tsan SUITES=stress)
 	$(call run_build,gcc + TSan: threaded suites (per-CPU locks),\
 		O=$(O)/tsan SAN=tsan SUITES=stress,$(LOCK_PATH))
+	@$(MAKE) --no-print-directory $(SELFCHECK)/.config
+	$(call run_build,gcc + self-checks (CONFIG_DEBUG_CHECKS): unit and stress suites (rseq),\
+		O=$(SELFCHECK) KCONFIG_CONFIG=$(SELFCHECK)/.config \
+		SUITES="unit stress")
+	$(call run_build,gcc + self-checks: stress suites (per-CPU locks),\
+		O=$(SELFCHECK) KCONFIG_CONFIG=$(SELFCHECK)/.config \
+		SUITES=stress,$(LOCK_PATH))
 	$(call run_build,valgrind memcheck: threaded suites (no rseq there),\
 		SUITES=stress,USLAB_TEST_QUICK=1 USLAB_TEST_VALGRIND=1 \
 		USLAB_RUNNER="$(VALGRIND)")
@@ -277,6 +284,15 @@ bench: deps
 	@$(MAKE) --no-print-directory bench-objcache
 
 # The same bench/pair with CONFIG_STATS off, in its own build directory.
+# The suites with uslab's self-checks on (assertions, lock witness):
+# the build's configuration plus CONFIG_DEBUG_CHECKS(_EXPENSIVE).
+SELFCHECK   := $(O)/selfcheck
+$(SELFCHECK)/.config: $(KCONFIG_CONFIG)
+	@mkdir -p $(dir $@)
+	@{ grep -v 'CONFIG_DEBUG_CHECKS' $<; \
+	   echo CONFIG_DEBUG_CHECKS=y; \
+	   echo CONFIG_DEBUG_CHECKS_EXPENSIVE=y; } > $@
+
 NOSTATS     := $(O)/nostats
 $(NOSTATS)/.config: $(KCONFIG_CONFIG)
 	@mkdir -p $(dir $@)

@@ -35,6 +35,7 @@
 
 #include "compiler.h"
 #include "list.h"
+#include "selfcheck.h"
 
 /* Library-internal: direct, not GOT, access from the -fPIC build. */
 #pragma GCC visibility push(hidden)
