@@ -30,12 +30,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "internal.h"
 #include "magazine.h"
@@ -52,25 +49,6 @@ static slab_flags_t default_debug_flags;
 	 SLAB_PANIC | SLAB_TYPESAFE_BY_RCU | SLAB_NO_MERGE)
 
 /* ---- Reporting -------------------------------------------------------- */
-
-/* One line on stderr, written with a single write() so lines never mix. */
-void uslab_report(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	memcpy(buf, "uslab: ", 7);
-	va_start(ap, fmt);
-	n = vsnprintf(buf + 7, sizeof(buf) - 8, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	n = MIN(n + 7, (int)sizeof(buf) - 1);
-	buf[n++] = '\n';
-	if (write(STDERR_FILENO, buf, (size_t)n) < 0)
-		return;
-}
 
 void cache_bad_free(struct kmem_cache *s, const void *obj, const char *why)
 {
@@ -103,30 +81,6 @@ static void uslab_init(void)
 		       uslab_fork_child);
 	reaper_start();
 	export_start();
-}
-
-/*
- * Start one of the library's own threads, detached and named @name.  It
- * blocks every signal, so the application's handlers never run on it.
- * 0, or an error number.
- */
-int uslab_spawn(void *(*fn)(void *), void *arg, const char *name)
-{
-	sigset_t all, old;
-	pthread_attr_t attr;
-	pthread_t tid;
-	int err;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = pthread_create(&tid, &attr, fn, arg);
-	if (!err)
-		pthread_setname_np(tid, name);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return err;
 }
 
 int uslab_ensure_init(void)

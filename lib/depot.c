@@ -124,8 +124,6 @@ struct magazine *depot_mag_new(struct depot *d)
 	return m;
 }
 
-char uslab_rcu_token;
-
 static void mag_free_rcu(struct rcu_head *head)
 {
 	struct magazine *m = container_of((void *)head, struct magazine, objs);

@@ -463,13 +463,16 @@ bool debug_free_check(struct kmem_cache *s, struct page_desc *slab,
 
 /* ---- cache.c: the API and registry ---------------------------------- */
 
-void uslab_report(const char *fmt, ...) __printf(1, 2) __cold;
 int uslab_ensure_init(void);
-int uslab_spawn(void *(*fn)(void *), void *arg, const char *name);
 void cache_bad_free(struct kmem_cache *s, const void *obj, const char *why)
 	__cold;
 unsigned int cache_count(void);
 void cache_reap_all(void);
+
+/* ---- util.c: reports and the library's threads, for every layer ---- */
+
+void uslab_report(const char *fmt, ...) __printf(1, 2) __cold;
+int uslab_spawn(void *(*fn)(void *), void *arg, const char *name);
 
 /* ---- stats.c -------------------------------------------------------- */
 
