@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * cache.c - the kmem_cache API: argument checks, the cache registry,
- * create/destroy, alloc/free entry points, bulk, shrink.
+ * create/destroy, alloc/free entry points, bulk, shrink; library start-up,
+ * fork handlers and the reaper thread.
  *
  * Every public call validates what it is given and reports misuse on
  * stderr in one line ("uslab: ..."), with errno set where the call can
@@ -14,9 +15,16 @@
  * Allocation and free go through the per-CPU magazines (magazine.c);
  * debug caches, and allocations for another node, go to the slab layer.
  *
+ * The reaper thread lives here, at the top, because its pass walks the
+ * registry: every CONFIG_REAP_INTERVAL_MS (USLAB_REAP_MS overrides; 0
+ * turns it off) it calls depot_reap() and slab_reap_node() for every
+ * cache and node.
+ *
  * Locking: slab_mutex guards the registry (cache_list) and is taken only
  * by create, destroy, the reaper and other walkers; allocation and free
- * never take it.  Library start-up runs once under pthread_once.
+ * never take it.  reaper_lock guards the reaper's interval and start-up
+ * and is never held with another uslab lock.  Library start-up runs once
+ * under pthread_once.
  *
  * fork(): the atfork handlers take every uslab lock in the documented
  * order (internal.h) and park every CPU's loaded magazine, so the child
@@ -33,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "magazine.h"
@@ -60,6 +69,7 @@ void cache_bad_free(struct kmem_cache *s, const void *obj, const char *why)
 
 /* ---- Start-up --------------------------------------------------------- */
 
+static void reaper_start(void);
 static void uslab_fork_prepare(void);
 static void uslab_fork_parent(void);
 static void uslab_fork_child(void);
@@ -595,13 +605,15 @@ unsigned int cache_count(void)
 	return n;
 }
 
+/* ---- The reaper thread ------------------------------------------------- */
+
 /*
- * The reaper's pass (depot.c): each cache's depots give back the
- * magazines the last interval did not need, and its nodes the empty
- * slabs nobody took.  slab_mutex keeps caches from being destroyed under
- * it; it takes depot and node locks below it.
+ * One pass: each cache's depots give back the magazines the last
+ * interval did not need, and its nodes the empty slabs nobody took.
+ * slab_mutex keeps caches from being destroyed under it; it takes depot
+ * and node locks below it.
  */
-void cache_reap_all(void)
+static void cache_reap_all(void)
 {
 	struct kmem_cache *s;
 	unsigned int i;
@@ -615,6 +627,111 @@ void cache_reap_all(void)
 		}
 	}
 	pthread_mutex_unlock(&slab_mutex);
+}
+
+static pthread_mutex_t reaper_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reaper_cond;	/* wakes the reaper */
+static pthread_cond_t reaper_idle = PTHREAD_COND_INITIALIZER;
+static bool reaper_running, reaper_busy;
+static unsigned int reap_ms = CONFIG_REAP_INTERVAL_MS;
+
+static void *reaper_main(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	pthread_mutex_lock(&reaper_lock);
+	for (;;) {
+		unsigned int ms = reap_ms;
+
+		if (!ms) {
+			pthread_cond_wait(&reaper_cond, &reaper_lock);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += ms / 1000;
+		ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&reaper_cond, &reaper_lock, &ts) !=
+		    ETIMEDOUT)
+			continue;	/* interval changed: start over */
+		reaper_busy = true;
+		pthread_mutex_unlock(&reaper_lock);
+		cache_reap_all();
+		pthread_mutex_lock(&reaper_lock);
+		reaper_busy = false;
+		pthread_cond_broadcast(&reaper_idle);
+	}
+	return NULL;
+}
+
+static void reaper_cond_init(void)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&reaper_cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+/*
+ * Start the reaper once per process (again in a forked child, whose
+ * reaper did not survive the fork).
+ */
+static void reaper_start(void)
+{
+	const char *env = getenv("USLAB_REAP_MS");
+
+	pthread_mutex_lock(&reaper_lock);
+	if (reaper_running) {
+		pthread_mutex_unlock(&reaper_lock);
+		return;
+	}
+	if (env && *env) {
+		char *end;
+		unsigned long v = strtoul(env, &end, 10);
+
+		if (*end || v > 3600000UL)
+			uslab_report("USLAB_REAP_MS=%s: expected milliseconds "
+				     "0..3600000; using %u", env, reap_ms);
+		else
+			reap_ms = (unsigned int)v;
+	}
+	reaper_cond_init();
+	if (uslab_spawn(reaper_main, NULL, "uslab-reaper") == 0)
+		reaper_running = true;
+	else
+		uslab_report("cannot start the reaper thread; magazines are "
+			     "reaped only by kmem_cache_shrink()");
+	pthread_mutex_unlock(&reaper_lock);
+}
+
+/*
+ * Tests: change the interval (0 = never) and wake the reaper.  Returns
+ * once no pass is running, so after reaper_set_interval(0) no magazine
+ * is in the reaper's hands.
+ */
+void reaper_set_interval(unsigned int ms)
+{
+	pthread_mutex_lock(&reaper_lock);
+	reap_ms = ms;
+	pthread_cond_signal(&reaper_cond);
+	while (reaper_busy)
+		pthread_cond_wait(&reaper_idle, &reaper_lock);
+	pthread_mutex_unlock(&reaper_lock);
+}
+
+/* In a forked child: the thread is gone and its lock state is unknown. */
+static void reaper_fork_child(void)
+{
+	pthread_mutex_init(&reaper_lock, NULL);
+	pthread_cond_init(&reaper_idle, NULL);
+	reaper_running = false;
+	reaper_busy = false;
 }
 
 /* ---- fork() ----------------------------------------------------------- */

@@ -388,14 +388,11 @@ void depot_purge(struct kmem_cache *s, struct depot *d);
 void depot_reap(struct kmem_cache *s, struct depot *d);
 void depot_note_contention(struct depot *d);
 void depot_snapshot(struct depot *d, struct depot_snapshot *st);
-void reaper_start(void);
-void reaper_fork_child(void);
 
 /* ---- export.c: the statistics segment (include/uslab/export.h) ------ */
 
 void export_start(void);
 void export_fork_child(void);
-void reaper_set_interval(unsigned int ms);
 
 /* ---- magazine.c: per-CPU magazines ---------------------------------- */
 
@@ -467,7 +464,7 @@ int uslab_ensure_init(void);
 void cache_bad_free(struct kmem_cache *s, const void *obj, const char *why)
 	__cold;
 unsigned int cache_count(void);
-void cache_reap_all(void);
+void reaper_set_interval(unsigned int ms);	/* tests: 0 = never */
 
 /* ---- util.c: reports and the library's threads, for every layer ---- */
 
