@@ -50,7 +50,6 @@ static pthread_mutex_t slab_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct list_head cache_list = LIST_HEAD_INIT(cache_list);
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_error;
-static slab_flags_t default_debug_flags;
 
 #define CACHE_CREATE_MASK						\
 	(SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON |	\
@@ -67,21 +66,137 @@ void cache_bad_free(struct kmem_cache *s, const void *obj, const char *why)
 		     s ? s->name : "NULL", obj, why);
 }
 
+/* ---- The reaper thread ------------------------------------------------- */
+
+/*
+ * One pass: each cache's depots give back the magazines the last
+ * interval did not need, and its nodes the empty slabs nobody took.
+ * slab_mutex keeps caches from being destroyed under it; it takes depot
+ * and node locks below it.
+ */
+static void cache_reap_all(void)
+{
+	struct kmem_cache *s;
+	unsigned int i;
+
+	pthread_mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &cache_list, list) {
+		for (i = 0; i < s->nr_nodes; i++) {
+			if (s->cpu_slab)
+				depot_reap(s, s->depot[i]);
+			slab_reap_node(s, (int)i);
+		}
+	}
+	pthread_mutex_unlock(&slab_mutex);
+}
+
+static pthread_mutex_t reaper_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reaper_cond;	/* wakes the reaper */
+static pthread_cond_t reaper_idle = PTHREAD_COND_INITIALIZER;
+static bool reaper_running, reaper_busy;
+static unsigned int reap_ms;	/* uslab_env's, or reaper_set_interval()'s */
+
+static void *reaper_main(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	pthread_mutex_lock(&reaper_lock);
+	for (;;) {
+		unsigned int ms = reap_ms;
+
+		if (!ms) {
+			pthread_cond_wait(&reaper_cond, &reaper_lock);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += ms / 1000;
+		ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&reaper_cond, &reaper_lock, &ts) !=
+		    ETIMEDOUT)
+			continue;	/* interval changed: start over */
+		reaper_busy = true;
+		pthread_mutex_unlock(&reaper_lock);
+		cache_reap_all();
+		pthread_mutex_lock(&reaper_lock);
+		reaper_busy = false;
+		pthread_cond_broadcast(&reaper_idle);
+	}
+	return NULL;
+}
+
+static void reaper_cond_init(void)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&reaper_cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+/*
+ * Start the reaper once per process (again in a forked child, whose
+ * reaper did not survive the fork).
+ */
+static void reaper_start(void)
+{
+	pthread_mutex_lock(&reaper_lock);
+	if (reaper_running) {
+		pthread_mutex_unlock(&reaper_lock);
+		return;
+	}
+	reaper_cond_init();
+	if (uslab_spawn(reaper_main, NULL, "uslab-reaper") == 0)
+		reaper_running = true;
+	else
+		uslab_report("cannot start the reaper thread; magazines are "
+			     "reaped only by kmem_cache_shrink()");
+	pthread_mutex_unlock(&reaper_lock);
+}
+
+/*
+ * Tests: change the interval (0 = never) and wake the reaper.  Returns
+ * once no pass is running, so after reaper_set_interval(0) no magazine
+ * is in the reaper's hands.
+ */
+void reaper_set_interval(unsigned int ms)
+{
+	pthread_mutex_lock(&reaper_lock);
+	reap_ms = ms;
+	pthread_cond_signal(&reaper_cond);
+	while (reaper_busy)
+		pthread_cond_wait(&reaper_idle, &reaper_lock);
+	pthread_mutex_unlock(&reaper_lock);
+}
+
+/* In a forked child: the thread is gone and its lock state is unknown. */
+static void reaper_fork_child(void)
+{
+	pthread_mutex_init(&reaper_lock, NULL);
+	pthread_cond_init(&reaper_idle, NULL);
+	reaper_running = false;
+	reaper_busy = false;
+}
+
 /* ---- Start-up --------------------------------------------------------- */
 
-static void reaper_start(void);
 static void uslab_fork_prepare(void);
 static void uslab_fork_parent(void);
 static void uslab_fork_child(void);
 
 static void uslab_init(void)
 {
+	env_init();
 	if (topology_init() || page_init(topology_nr_nodes()) ||
 	    percpu_init()) {
 		init_error = errno ? errno : ENOMEM;
 		return;
 	}
-	default_debug_flags = debug_default_flags();
 	/*
 	 * Create call_rcu's worker now: the first call_rcu() would take
 	 * call_rcu_mutex to do it, which the fork hooks hold (see top).
@@ -89,6 +204,7 @@ static void uslab_init(void)
 	urcu_bp_get_default_call_rcu_data();
 	pthread_atfork(uslab_fork_prepare, uslab_fork_parent,
 		       uslab_fork_child);
+	reap_ms = uslab_env.reap_ms;
 	reaper_start();
 	export_start();
 }
@@ -164,7 +280,7 @@ __api struct kmem_cache *kmem_cache_create(const char *name,
 	}
 	s->object_size = size;
 	s->align = align;
-	s->flags = flags | default_debug_flags;
+	s->flags = flags | uslab_env.debug_flags;
 	s->ctor = ctor;
 	slab_calculate_sizes(s);
 	if (slab_cache_init_nodes(s, topology_nr_nodes()) ||
@@ -605,135 +721,6 @@ unsigned int cache_count(void)
 	return n;
 }
 
-/* ---- The reaper thread ------------------------------------------------- */
-
-/*
- * One pass: each cache's depots give back the magazines the last
- * interval did not need, and its nodes the empty slabs nobody took.
- * slab_mutex keeps caches from being destroyed under it; it takes depot
- * and node locks below it.
- */
-static void cache_reap_all(void)
-{
-	struct kmem_cache *s;
-	unsigned int i;
-
-	pthread_mutex_lock(&slab_mutex);
-	list_for_each_entry(s, &cache_list, list) {
-		for (i = 0; i < s->nr_nodes; i++) {
-			if (s->cpu_slab)
-				depot_reap(s, s->depot[i]);
-			slab_reap_node(s, (int)i);
-		}
-	}
-	pthread_mutex_unlock(&slab_mutex);
-}
-
-static pthread_mutex_t reaper_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t reaper_cond;	/* wakes the reaper */
-static pthread_cond_t reaper_idle = PTHREAD_COND_INITIALIZER;
-static bool reaper_running, reaper_busy;
-static unsigned int reap_ms = CONFIG_REAP_INTERVAL_MS;
-
-static void *reaper_main(void *arg)
-{
-	struct timespec ts;
-
-	(void)arg;
-	pthread_mutex_lock(&reaper_lock);
-	for (;;) {
-		unsigned int ms = reap_ms;
-
-		if (!ms) {
-			pthread_cond_wait(&reaper_cond, &reaper_lock);
-			continue;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += ms / 1000;
-		ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		if (pthread_cond_timedwait(&reaper_cond, &reaper_lock, &ts) !=
-		    ETIMEDOUT)
-			continue;	/* interval changed: start over */
-		reaper_busy = true;
-		pthread_mutex_unlock(&reaper_lock);
-		cache_reap_all();
-		pthread_mutex_lock(&reaper_lock);
-		reaper_busy = false;
-		pthread_cond_broadcast(&reaper_idle);
-	}
-	return NULL;
-}
-
-static void reaper_cond_init(void)
-{
-	pthread_condattr_t attr;
-
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&reaper_cond, &attr);
-	pthread_condattr_destroy(&attr);
-}
-
-/*
- * Start the reaper once per process (again in a forked child, whose
- * reaper did not survive the fork).
- */
-static void reaper_start(void)
-{
-	const char *env = getenv("USLAB_REAP_MS");
-
-	pthread_mutex_lock(&reaper_lock);
-	if (reaper_running) {
-		pthread_mutex_unlock(&reaper_lock);
-		return;
-	}
-	if (env && *env) {
-		char *end;
-		unsigned long v = strtoul(env, &end, 10);
-
-		if (*end || v > 3600000UL)
-			uslab_report("USLAB_REAP_MS=%s: expected milliseconds "
-				     "0..3600000; using %u", env, reap_ms);
-		else
-			reap_ms = (unsigned int)v;
-	}
-	reaper_cond_init();
-	if (uslab_spawn(reaper_main, NULL, "uslab-reaper") == 0)
-		reaper_running = true;
-	else
-		uslab_report("cannot start the reaper thread; magazines are "
-			     "reaped only by kmem_cache_shrink()");
-	pthread_mutex_unlock(&reaper_lock);
-}
-
-/*
- * Tests: change the interval (0 = never) and wake the reaper.  Returns
- * once no pass is running, so after reaper_set_interval(0) no magazine
- * is in the reaper's hands.
- */
-void reaper_set_interval(unsigned int ms)
-{
-	pthread_mutex_lock(&reaper_lock);
-	reap_ms = ms;
-	pthread_cond_signal(&reaper_cond);
-	while (reaper_busy)
-		pthread_cond_wait(&reaper_idle, &reaper_lock);
-	pthread_mutex_unlock(&reaper_lock);
-}
-
-/* In a forked child: the thread is gone and its lock state is unknown. */
-static void reaper_fork_child(void)
-{
-	pthread_mutex_init(&reaper_lock, NULL);
-	pthread_cond_init(&reaper_idle, NULL);
-	reaper_running = false;
-	reaper_busy = false;
-}
-
 /* ---- fork() ----------------------------------------------------------- */
 
 /* Every lock of every cache, in the order internal.h gives. */
@@ -798,6 +785,7 @@ static void uslab_fork_child(void)
 	urcu_bp_call_rcu_after_fork_child();
 	reaper_fork_child();
 	reaper_start();
+	env_fork_child();
 	export_fork_child();
 }
 

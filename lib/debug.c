@@ -4,8 +4,8 @@
  *
  * Enabled per cache by SLAB_POISON (P), SLAB_RED_ZONE (Z),
  * SLAB_CONSISTENCY_CHECKS (F) and SLAB_STORE_USER (U); for every cache by
- * CONFIG_SLAB_DEBUG_ON or by the environment variable USLAB_DEBUG, which
- * takes the kernel's slab_debug letters ("FZPU", "ZP", "-" for none).
+ * CONFIG_SLAB_DEBUG_ON or by the environment variable USLAB_DEBUG (the
+ * kernel's slab_debug letters, parsed by env.c).
  * Slot layout of a debugged cache (slab.c computes the offsets):
  *
  *   [object][red zone to inuse][free pointer][alloc track][free track][pad]
@@ -19,7 +19,6 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,30 +30,6 @@ static bool poisoned(const struct kmem_cache *s)
 {
 	return (s->flags & SLAB_POISON) &&
 	       !s->ctor && !(s->flags & SLAB_TYPESAFE_BY_RCU);
-}
-
-slab_flags_t debug_default_flags(void)
-{
-	const char *env = getenv("USLAB_DEBUG");
-	slab_flags_t flags = 0;
-
-	if (!env)
-		return IS_ENABLED(CONFIG_SLAB_DEBUG_ON) ? SLAB_DEBUG_FLAGS : 0;
-	if (!*env)
-		return SLAB_DEBUG_FLAGS;	/* like a bare slab_debug */
-	for (; *env; env++) {
-		switch (*env) {
-		case 'f': case 'F': flags |= SLAB_CONSISTENCY_CHECKS; break;
-		case 'z': case 'Z': flags |= SLAB_RED_ZONE; break;
-		case 'p': case 'P': flags |= SLAB_POISON; break;
-		case 'u': case 'U': flags |= SLAB_STORE_USER; break;
-		case '-': flags = 0; break;
-		default:
-			uslab_report("USLAB_DEBUG: unknown option '%c' "
-				     "ignored (use F, Z, P, U or -)", *env);
-		}
-	}
-	return flags;
 }
 
 static struct debug_track *get_track(const struct kmem_cache *s, void *obj,

@@ -450,8 +450,6 @@ struct debug_track {
 	unsigned long when_ns;	/* CLOCK_MONOTONIC */
 };
 
-slab_flags_t debug_default_flags(void);
-
 void debug_init_object(struct kmem_cache *s, void *obj);
 bool debug_alloc_check(struct kmem_cache *s, struct page_desc *slab,
 		       void *obj, void *caller);
@@ -465,6 +463,29 @@ void cache_bad_free(struct kmem_cache *s, const void *obj, const char *why)
 	__cold;
 unsigned int cache_count(void);
 void reaper_set_interval(unsigned int ms);	/* tests: 0 = never */
+
+/* ---- env.c: the USLAB_* environment, parsed once --------------------- */
+
+enum percpu_want {
+	PERCPU_WANT_AUTO,	/* unset, empty or "auto" */
+	PERCPU_WANT_RSEQ,
+	PERCPU_WANT_LOCK,
+};
+
+struct uslab_env {
+	slab_flags_t debug_flags;	/* USLAB_DEBUG (or CONFIG_SLAB_DEBUG_ON) */
+	unsigned int reap_ms;		/* USLAB_REAP_MS (or the Kconfig value) */
+	int fake_numa;			/* USLAB_FAKE_NUMA; 0: real topology */
+	enum percpu_want percpu;	/* USLAB_PERCPU */
+	bool export;			/* USLAB_EXPORT */
+};
+
+/* Set by env_init() at start-up (export again in a forked child). */
+extern struct uslab_env uslab_env;
+
+void env_parse(struct uslab_env *e);	/* tests: parse into @e */
+void env_init(void);
+void env_fork_child(void);
 
 /* ---- util.c: reports and the library's threads, for every layer ---- */
 
