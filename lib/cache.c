@@ -56,16 +56,6 @@ static int init_error;
 	 SLAB_HWCACHE_ALIGN | SLAB_STORE_USER | SLAB_RECLAIM_ACCOUNT |	\
 	 SLAB_PANIC | SLAB_TYPESAFE_BY_RCU | SLAB_NO_MERGE)
 
-/* ---- Reporting -------------------------------------------------------- */
-
-void cache_bad_free(struct kmem_cache *s, const void *obj, const char *why)
-{
-	if (s)
-		__atomic_fetch_add(&s->bad_frees, 1, __ATOMIC_RELAXED);
-	uslab_report("kmem_cache_free(%s, %p): %s; object not freed",
-		     s ? s->name : "NULL", obj, why);
-}
-
 /* ---- The reaper thread ------------------------------------------------- */
 
 /*
@@ -534,7 +524,7 @@ static __cold void cache_free_refused(struct kmem_cache *s, const void *obj)
 	char why[160];
 
 	if (!slab) {
-		cache_bad_free(s, obj, page_in_arena(obj) ?
+		debug_bad_free(s, obj, page_in_arena(obj) ?
 			       "not in an allocated slab" :
 			       "not a uslab object (foreign pointer)");
 		return;
@@ -543,10 +533,10 @@ static __cold void cache_free_refused(struct kmem_cache *s, const void *obj)
 	if (owner != s) {
 		snprintf(why, sizeof(why), "object belongs to cache '%s'",
 			 owner ? owner->name : "(none)");
-		cache_bad_free(s, obj, why);
+		debug_bad_free(s, obj, why);
 		return;
 	}
-	cache_bad_free(s, obj, "pointer into the middle of an object");
+	debug_bad_free(s, obj, "pointer into the middle of an object");
 }
 
 /* cache_slot_of(), reporting a bad pointer. */
@@ -556,7 +546,7 @@ cache_check_free(struct kmem_cache *s, const void *obj)
 	struct page_desc *slab;
 
 	if (unlikely(!s)) {
-		cache_bad_free(s, obj, "cache is NULL");
+		debug_bad_free(s, obj, "cache is NULL");
 		return NULL;
 	}
 	slab = cache_slot_of(s, obj);

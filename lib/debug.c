@@ -12,7 +12,9 @@
  *
  * Byte values are the kernel's (poison.h).  Every hook is called from
  * slab.c with the owning node lock held, so two racing frees of one
- * object are serialised and the second is caught.  Reports follow the
+ * object are serialised and the second is caught.  debug_bad_free(), the
+ * report of a free refused before those checks, takes no lock: cache.c,
+ * magazine.c and slab.c call it.  Reports follow the
  * kernel's "BUG <cache>: <reason>" shape and go to stderr in one write.
  */
 #define _GNU_SOURCE
@@ -281,4 +283,18 @@ bool debug_free_check(struct kmem_cache *s, struct page_desc *slab,
 	if (s->flags & SLAB_STORE_USER)
 		set_track(s, obj, 1, caller);
 	return true;
+}
+
+/*
+ * A free refused before it reached the checks above (a foreign pointer,
+ * another cache's object, a double free a magazine or freelist head
+ * shows): counted in @s's bad_frees when there is a cache, and reported
+ * in one line.  Any layer may call it; it takes no lock.
+ */
+void debug_bad_free(struct kmem_cache *s, const void *obj, const char *why)
+{
+	if (s)
+		__atomic_fetch_add(&s->bad_frees, 1, __ATOMIC_RELAXED);
+	uslab_report("kmem_cache_free(%s, %p): %s; object not freed",
+		     s ? s->name : "NULL", obj, why);
 }

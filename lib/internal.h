@@ -455,12 +455,12 @@ bool debug_alloc_check(struct kmem_cache *s, struct page_desc *slab,
 		       void *obj, void *caller);
 bool debug_free_check(struct kmem_cache *s, struct page_desc *slab,
 		      void *obj, void *caller);
+void debug_bad_free(struct kmem_cache *s, const void *obj, const char *why)
+	__cold;
 
 /* ---- cache.c: the API and registry ---------------------------------- */
 
 int uslab_ensure_init(void);
-void cache_bad_free(struct kmem_cache *s, const void *obj, const char *why)
-	__cold;
 unsigned int cache_count(void);
 void reaper_set_interval(unsigned int ms);	/* tests: 0 = never */
 

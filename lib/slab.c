@@ -428,7 +428,7 @@ static void slab_free_locked(struct kmem_cache *s, struct kmem_cache_node *n,
 			     struct page_desc *slab, void *obj)
 {
 	if (unlikely(slab->freelist == obj)) {
-		cache_bad_free(s, obj, "double free");
+		debug_bad_free(s, obj, "double free");
 		return;
 	}
 	set_freepointer(s, obj, slab->freelist);
