@@ -26,9 +26,11 @@
  * and is never held with another uslab lock.  Library start-up runs once
  * under pthread_once.
  *
- * fork(): the atfork handlers take every uslab lock in the documented
- * order (internal.h) and park every CPU's loaded magazine, so the child
- * inherits consistent lists and can allocate at once.  liburcu's own
+ * fork(): the atfork handlers have each layer take its own locks
+ * (mag_, depot_, slab_, page_fork_prepare()) in the documented order
+ * (internal.h); the magazine layer also parks every CPU's loaded
+ * magazine, so the child inherits consistent lists and can allocate at
+ * once.  liburcu's own
  * fork hooks go around ours: call_rcu_before_fork() first (its worker
  * finishes the callback it runs, which may take our page locks), then
  * our locks, then urcu_bp_before_fork() last (a thread holding one of our
@@ -713,11 +715,14 @@ unsigned int cache_count(void)
 
 /* ---- fork() ----------------------------------------------------------- */
 
-/* Every lock of every cache, in the order internal.h gives. */
+/*
+ * Every lock of every cache, in the order internal.h gives: each layer
+ * takes its own for one cache (mag_, depot_, slab_fork_prepare()), level
+ * by level over all caches, then the page layer its node locks.
+ */
 static void uslab_fork_prepare(void)
 {
 	struct kmem_cache *s;
-	unsigned int i;
 
 	urcu_bp_call_rcu_before_fork();
 	pthread_mutex_lock(&slab_mutex);
@@ -726,11 +731,9 @@ static void uslab_fork_prepare(void)
 	/* No section may still be writing a parked magazine. */
 	percpu_fence_all();
 	list_for_each_entry(s, &cache_list, list)
-		for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
-			pthread_mutex_lock(&s->depot[i]->lock);
+		depot_fork_prepare(s);
 	list_for_each_entry(s, &cache_list, list)
-		for (i = 0; i < s->nr_nodes; i++)
-			pthread_mutex_lock(&s->node[i]->lock);
+		slab_fork_prepare(s);
 	page_fork_prepare();
 	urcu_bp_before_fork();
 }
@@ -738,15 +741,12 @@ static void uslab_fork_prepare(void)
 static void uslab_fork_parent(void)
 {
 	struct kmem_cache *s;
-	unsigned int i;
 
 	urcu_bp_after_fork_parent();
 	page_fork_parent();
 	list_for_each_entry(s, &cache_list, list) {
-		for (i = 0; i < s->nr_nodes; i++)
-			pthread_mutex_unlock(&s->node[i]->lock);
-		for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
-			pthread_mutex_unlock(&s->depot[i]->lock);
+		slab_fork_parent(s);
+		depot_fork_parent(s);
 		mag_fork_parent(s);
 	}
 	pthread_mutex_unlock(&slab_mutex);
@@ -760,15 +760,12 @@ static void uslab_fork_parent(void)
 static void uslab_fork_child(void)
 {
 	struct kmem_cache *s;
-	unsigned int i;
 
 	urcu_bp_after_fork_child();
 	page_fork_child();
 	list_for_each_entry(s, &cache_list, list) {
-		for (i = 0; i < s->nr_nodes; i++)
-			mutex_init_adaptive(&s->node[i]->lock);
-		for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
-			mutex_init_adaptive(&s->depot[i]->lock);
+		slab_fork_child(s);
+		depot_fork_child(s);
 		mag_fork_child(s);
 	}
 	pthread_mutex_init(&slab_mutex, NULL);

@@ -4,7 +4,8 @@
  * a list of full and a list of empty magazines; magazine memory; reaping
  * of the unused working set.
  *
- * Locking: depot.lock guards both lists, their counts and low marks.
+ * Locking: depot.lock guards both lists, their counts and low marks;
+ * depot_fork_prepare() holds every depot lock of a cache across fork().
  * Counts that walkers read without it are written with WRITE_ONCE.
  * Pushes and pops happen only under it, which is what makes them ABA-safe:
  * the classic lock-free pop (read head, read head->next, CAS head) breaks
@@ -427,4 +428,36 @@ void depot_snapshot(struct depot *d, struct depot_snapshot *st)
 	uslab_rcu_read_unlock();
 	st->exchanges = READ_ONCE(d->exchanges);
 	st->capacity = READ_ONCE(d->capacity);
+}
+
+/* ---- fork() --------------------------------------------------------------- */
+
+/*
+ * cache.c's atfork handlers, for each cache with magazines: hold every
+ * depot lock of @s across fork(), after the slots (level 2) and before
+ * the slab node locks (level 4).
+ */
+void depot_fork_prepare(struct kmem_cache *s)
+{
+	unsigned int i;
+
+	for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
+		pthread_mutex_lock(&s->depot[i]->lock);
+}
+
+void depot_fork_parent(struct kmem_cache *s)
+{
+	unsigned int i;
+
+	for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
+		pthread_mutex_unlock(&s->depot[i]->lock);
+}
+
+/* The child has one thread: re-initialise rather than unlock. */
+void depot_fork_child(struct kmem_cache *s)
+{
+	unsigned int i;
+
+	for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
+		mutex_init_adaptive(&s->depot[i]->lock);
 }

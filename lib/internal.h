@@ -156,11 +156,11 @@ struct page_desc *page_alloc(int node, unsigned int order);
 void page_free(struct page_desc *head);
 void *page_address(const struct page_desc *d);
 unsigned long page_resident_bytes(int node);
-void page_set_limit(long pages);
+void page_set_limit(long pages);		/* tests: -1 = no limit */
 void page_set_node_limit(int node, long pages);	/* tests: -1 = none */
 void page_fork_prepare(void);
 void page_fork_parent(void);
-void page_fork_child(void);	/* tests: -1 = no limit */
+void page_fork_child(void);
 unsigned long page_total_resident(void);
 
 /* ---- topology.c: CPUs and nodes ------------------------------------- */
@@ -277,6 +277,9 @@ void slab_shrink_node(struct kmem_cache *s, int node);
 void slab_shrink(struct kmem_cache *s);
 void slab_count(struct kmem_cache *s, unsigned long *slabs,
 		unsigned long *active);
+void slab_fork_prepare(struct kmem_cache *s);
+void slab_fork_parent(struct kmem_cache *s);
+void slab_fork_child(struct kmem_cache *s);
 
 /* ---- RCU: the one place the liburcu flavour is named ----------------- */
 
@@ -388,6 +391,9 @@ void depot_purge(struct kmem_cache *s, struct depot *d);
 void depot_reap(struct kmem_cache *s, struct depot *d);
 void depot_note_contention(struct depot *d);
 void depot_snapshot(struct depot *d, struct depot_snapshot *st);
+void depot_fork_prepare(struct kmem_cache *s);
+void depot_fork_parent(struct kmem_cache *s);
+void depot_fork_child(struct kmem_cache *s);
 
 /* ---- export.c: the statistics segment (include/uslab/export.h) ------ */
 

@@ -31,6 +31,7 @@
  * node lock.  Page blocks are returned to page.c after the node lock is
  * dropped.  Debug checks (debug.c) run under the node lock so that two
  * racing frees of one object are caught, not both accepted.
+ * slab_fork_prepare() holds every node lock of a cache across fork().
  *
  * This is the slow path under the per-CPU magazines (magazine.c), which
  * move objects in and out in batches (slab_alloc_bulk, slab_free_many);
@@ -570,4 +571,35 @@ void slab_count(struct kmem_cache *s, unsigned long *slabs,
 		*active += n->active_objects;
 		pthread_mutex_unlock(&n->lock);
 	}
+}
+
+/* ---- fork() ------------------------------------------------------------ */
+
+/*
+ * cache.c's atfork handlers: hold every node lock of @s across fork(),
+ * after the depot locks (level 3) and before page.c's (level 5).
+ */
+void slab_fork_prepare(struct kmem_cache *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nr_nodes; i++)
+		pthread_mutex_lock(&s->node[i]->lock);
+}
+
+void slab_fork_parent(struct kmem_cache *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nr_nodes; i++)
+		pthread_mutex_unlock(&s->node[i]->lock);
+}
+
+/* The child has one thread: re-initialise rather than unlock. */
+void slab_fork_child(struct kmem_cache *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nr_nodes; i++)
+		mutex_init_adaptive(&s->node[i]->lock);
 }
