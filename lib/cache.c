@@ -500,10 +500,10 @@ __api void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t gfp)
  * The slab of @obj if it is the start of a slot of one of @s's slabs
  * (@s not NULL), else NULL.  Reports nothing; on the free fast path.
  */
-static __attribute__((always_inline)) inline struct page_desc *
+static __attribute__((always_inline)) inline struct slab *
 cache_slot_of(struct kmem_cache *s, const void *obj)
 {
-	struct page_desc *slab = page_head_of(obj);
+	struct slab *slab = virt_to_slab(obj);
 	unsigned long off;
 	unsigned int idx;
 
@@ -521,7 +521,7 @@ cache_slot_of(struct kmem_cache *s, const void *obj)
 /* Say why cache_slot_of() refused @obj. */
 static __cold void cache_free_refused(struct kmem_cache *s, const void *obj)
 {
-	struct page_desc *slab = page_head_of(obj);
+	struct slab *slab = virt_to_slab(obj);
 	struct kmem_cache *owner;
 	char why[160];
 
@@ -542,10 +542,10 @@ static __cold void cache_free_refused(struct kmem_cache *s, const void *obj)
 }
 
 /* cache_slot_of(), reporting a bad pointer. */
-static __attribute__((always_inline)) inline struct page_desc *
+static __attribute__((always_inline)) inline struct slab *
 cache_check_free(struct kmem_cache *s, const void *obj)
 {
-	struct page_desc *slab;
+	struct slab *slab;
 
 	if (unlikely(!s)) {
 		debug_bad_free(s, obj, "cache is NULL");
@@ -561,7 +561,7 @@ cache_check_free(struct kmem_cache *s, const void *obj)
 static __noinline void cache_free(struct kmem_cache *s, void *obj,
 				  void *caller)
 {
-	struct page_desc *slab;
+	struct slab *slab;
 
 	if (!obj)
 		return;
@@ -579,11 +579,11 @@ static __noinline void cache_free(struct kmem_cache *s, void *obj,
 /* As kmem_cache_alloc(): a leaf fast path, the rest a tail call. */
 __api void kmem_cache_free(struct kmem_cache *s, void *obj)
 {
-	struct page_desc *slab;
+	struct slab *slab;
 
 	if (likely(obj && s && s->cpu_slab) &&
 	    likely(slab = cache_slot_of(s, obj)) &&
-	    likely(mag_free_fast(s, obj, slab->node)))
+	    likely(mag_free_fast(s, obj, slab_nid(slab))))
 		return;
 	cache_free(s, obj, __builtin_return_address(0));
 }
@@ -665,7 +665,7 @@ __api void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p)
 	}
 	/* Bad pointers were reported and are skipped; free the rest. */
 	for (i = 0; i < n; i++) {
-		struct page_desc *slab;
+		struct slab *slab;
 
 		if (!s || !p[i] || !(slab = cache_slot_of(s, p[i])))
 			continue;

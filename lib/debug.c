@@ -97,15 +97,15 @@ static void report_begin(struct report *r, const struct kmem_cache *s,
 }
 
 static void report_object(struct report *r, const struct kmem_cache *s,
-			  const struct page_desc *slab, void *obj)
+			  const struct slab *slab, void *obj)
 {
 	static const char *const what[] = { "Allocated", "Freed" };
 	int i;
 
-	rp(r, "Slab %p objects=%u used=%u fp=%p\n", page_address(slab),
+	rp(r, "Slab %p objects=%u used=%u fp=%p\n", page_address(slab_page(slab)),
 	   slab->objects, slab->inuse, slab->freelist);
 	rp(r, "Object %p @offset=%lu\n", obj,
-	   (unsigned long)((char *)obj - (char *)page_address(slab)));
+	   (unsigned long)((char *)obj - (char *)page_address(slab_page(slab))));
 	if (!(s->flags & SLAB_STORE_USER))
 		return;
 	for (i = 0; i < 2; i++) {
@@ -125,7 +125,7 @@ static void report_end(struct report *r)
 }
 
 /* Report damage to [start, start+len) that should hold @val, and mend it. */
-static bool check_area(struct kmem_cache *s, struct page_desc *slab,
+static bool check_area(struct kmem_cache *s, struct slab *slab,
 		       void *obj, const char *what, unsigned char *start,
 		       unsigned char val, size_t len)
 {
@@ -157,7 +157,7 @@ static void poison_object(struct kmem_cache *s, void *obj)
 	p[s->object_size - 1] = POISON_END;
 }
 
-static bool check_poison(struct kmem_cache *s, struct page_desc *slab,
+static bool check_poison(struct kmem_cache *s, struct slab *slab,
 			 void *obj)
 {
 	unsigned char *p = obj;
@@ -183,7 +183,7 @@ static size_t red_zone_len(const struct kmem_cache *s)
  * Is @obj on @slab's freelist?  1 if it is, 0 if not, -1 (after a
  * report) if the chain is corrupt and must not be extended.
  */
-static int on_freelist(struct kmem_cache *s, struct page_desc *slab,
+static int on_freelist(struct kmem_cache *s, struct slab *slab,
 		       void *obj)
 {
 	unsigned int steps = 0;
@@ -227,7 +227,7 @@ void debug_init_object(struct kmem_cache *s, void *obj)
  * patterns (a write after free, an overflow from its neighbour) is
  * reported and mended; the object is still handed out.
  */
-bool debug_alloc_check(struct kmem_cache *s, struct page_desc *slab,
+bool debug_alloc_check(struct kmem_cache *s, struct slab *slab,
 		       void *obj, void *caller)
 {
 	bool ok = true;
@@ -251,7 +251,7 @@ bool debug_alloc_check(struct kmem_cache *s, struct page_desc *slab,
  * checks) the slab's freelist is corrupt.  An overwritten red zone
  * is reported and mended, and the free goes ahead.
  */
-bool debug_free_check(struct kmem_cache *s, struct page_desc *slab,
+bool debug_free_check(struct kmem_cache *s, struct slab *slab,
 		      void *obj, void *caller)
 {
 	int listed = 0;

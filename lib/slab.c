@@ -12,8 +12,10 @@
  * red-zoned.  The constructor runs once per slot, when the slab is laid
  * out; objects are expected back in constructed state.
  *
- * Slab state lives in the head page descriptor: cache, freelist, inuse,
- * objects, s_mem and the list it sits on.  Per cache and node, a struct
+ * Slab state (struct slab: cache, freelist, inuse, objects, s_mem and
+ * the list it sits on) overlays the head page descriptor of its block,
+ * as the kernel's struct slab overlays struct page; internal.h checks at
+ * compile time that page.c's fields keep their offsets.  Per cache and node, a struct
  * kmem_cache_node keeps three lists:
  *
  *   partial  0 < inuse < objects    allocation takes from the head
@@ -180,7 +182,7 @@ void slab_cache_free_nodes(struct kmem_cache *s)
 /* ---- List helpers (node lock held) ----------------------------------- */
 
 static void slab_list_move_locked(struct kmem_cache_node *n,
-				  struct page_desc *slab, enum slab_list to)
+				  struct slab *slab, enum slab_list to)
 {
 	static const size_t counter[] = {
 		[SL_PARTIAL] = offsetof(struct kmem_cache_node, nr_partial),
@@ -205,7 +207,7 @@ static void slab_list_move_locked(struct kmem_cache_node *n,
 /* Pop one object from @slab, which must have a free one. */
 static void *slab_take_object_locked(struct kmem_cache *s,
 				     struct kmem_cache_node *n,
-				     struct page_desc *slab, void *caller)
+				     struct slab *slab, void *caller)
 {
 	void *obj = slab->freelist;
 
@@ -222,12 +224,12 @@ static void *slab_take_object_locked(struct kmem_cache *s,
 }
 
 /* A slab with a free object on @n, or NULL. */
-static struct page_desc *slab_get_partial_locked(struct kmem_cache_node *n)
+static struct slab *slab_get_partial_locked(struct kmem_cache_node *n)
 {
 	if (!list_empty(&n->partial))
-		return list_first_entry(&n->partial, struct page_desc, list);
+		return list_first_entry(&n->partial, struct slab, list);
 	if (!list_empty(&n->free))
-		return list_first_entry(&n->free, struct page_desc, list);
+		return list_first_entry(&n->free, struct slab, list);
 	return NULL;
 }
 
@@ -238,17 +240,18 @@ static struct page_desc *slab_get_partial_locked(struct kmem_cache_node *n)
  * freelist, constructors, debug patterns.  No lock is held; the slab is
  * private to the caller until slab_publish_locked().
  */
-static struct page_desc *new_slab(struct kmem_cache *s, int node)
+static struct slab *new_slab(struct kmem_cache *s, int node)
 {
-	struct page_desc *slab = page_alloc(node, s->order);
+	struct page_desc *page = page_alloc(node, s->order);
+	struct slab *slab = page_slab(page);
 	unsigned int colour, i;
 	char *obj, *next;
 
-	if (!slab)
+	if (!page)
 		return NULL;
 	colour = __atomic_fetch_add(&s->colour_next, 1, __ATOMIC_RELAXED) %
 		 s->colours;
-	slab->s_mem = (char *)page_address(slab) + colour * s->colour_off;
+	slab->s_mem = (char *)page_address(page) + colour * s->colour_off;
 	slab->objects = s->objects;
 	slab->inuse = 0;
 	slab->slab_list = SL_NONE;
@@ -275,7 +278,7 @@ static struct page_desc *new_slab(struct kmem_cache *s, int node)
 
 static void slab_publish_locked(struct kmem_cache *s,
 				struct kmem_cache_node *n,
-				struct page_desc *slab)
+				struct slab *slab)
 {
 	n->total_objects += slab->objects;
 	n->slabs_allocated++;
@@ -283,14 +286,25 @@ static void slab_publish_locked(struct kmem_cache *s,
 	(void)s;
 }
 
+/*
+ * Hand @slab's block back to page.c.  ->cache goes first: from here on
+ * kmem_cache_free()'s lock-free ownership check refuses the slab's
+ * addresses, and page.c never writes those bytes.
+ */
+static void slab_release(struct slab *slab)
+{
+	WRITE_ONCE(slab->cache, NULL);
+	page_free(slab_page(slab));
+}
+
 static void slab_rcu_free(struct rcu_head *head)
 {
 	uslab_rcu_callback(head);
-	page_free(container_of(head, struct page_desc, rcu));
+	slab_release(container_of(head, struct slab, rcu));
 }
 
 /* Give an empty slab, already off every list, back to page.c. */
-static void discard_slab(struct kmem_cache *s, struct page_desc *slab)
+static void discard_slab(struct kmem_cache *s, struct slab *slab)
 {
 	if (s->flags & SLAB_TYPESAFE_BY_RCU) {
 		/*
@@ -301,7 +315,7 @@ static void discard_slab(struct kmem_cache *s, struct page_desc *slab)
 		uslab_call_rcu(&slab->rcu, slab_rcu_free);
 		return;
 	}
-	page_free(slab);
+	slab_release(slab);
 }
 
 void slab_rcu_barrier(void)
@@ -315,7 +329,7 @@ void slab_rcu_barrier(void)
 static void *slab_alloc_on_node(struct kmem_cache *s, int node, void *caller)
 {
 	struct kmem_cache_node *n = s->node[node];
-	struct page_desc *slab;
+	struct slab *slab;
 	void *obj;
 
 	pthread_mutex_lock(&n->lock);
@@ -375,7 +389,7 @@ static size_t slab_alloc_many(struct kmem_cache *s, gfp_t gfp, int node,
 			      size_t n, void **p, void *caller, bool refill)
 {
 	struct kmem_cache_node *kn = s->node[node];
-	struct page_desc *slab;
+	struct slab *slab;
 	size_t done = 0;
 
 	while (done < n) {
@@ -426,7 +440,7 @@ size_t slab_alloc_refill(struct kmem_cache *s, int node, size_t n, void **p)
  * burst of frees.
  */
 static void slab_free_locked(struct kmem_cache *s, struct kmem_cache_node *n,
-			     struct page_desc *slab, void *obj)
+			     struct slab *slab, void *obj)
 {
 	if (unlikely(slab->freelist == obj)) {
 		debug_bad_free(s, obj, "double free");
@@ -445,7 +459,7 @@ static void slab_free_locked(struct kmem_cache *s, struct kmem_cache_node *n,
 
 static void discard_slabs(struct kmem_cache *s, struct list_head *gone)
 {
-	struct page_desc *slab, *tmp;
+	struct slab *slab, *tmp;
 
 	list_for_each_entry_safe(slab, tmp, gone, list) {
 		list_del(&slab->list);
@@ -457,10 +471,10 @@ static void discard_slabs(struct kmem_cache *s, struct list_head *gone)
  * Return @obj (validated by the caller: a slot of @slab, which belongs to
  * @s) to its slab, with the debug checks.
  */
-void slab_free(struct kmem_cache *s, struct page_desc *slab, void *obj,
+void slab_free(struct kmem_cache *s, struct slab *slab, void *obj,
 	       void *caller)
 {
-	struct kmem_cache_node *n = s->node[slab->node];
+	struct kmem_cache_node *n = s->node[slab_nid(slab)];
 
 	pthread_mutex_lock(&n->lock);
 	if (unlikely(s->flags & SLAB_DEBUG_FLAGS) &&
@@ -484,8 +498,8 @@ void slab_free_many(struct kmem_cache *s, void **objs, size_t nr)
 	size_t i;
 
 	for (i = 0; i < nr; i++) {
-		struct page_desc *slab = page_head_of(objs[i]);
-		struct kmem_cache_node *kn = s->node[slab->node];
+		struct slab *slab = virt_to_slab(objs[i]);
+		struct kmem_cache_node *kn = s->node[slab_nid(slab)];
 
 		if (kn != n) {
 			if (n)
@@ -503,10 +517,10 @@ void slab_free_many(struct kmem_cache *s, void **objs, size_t nr)
 static void slab_take_free_locked(struct kmem_cache_node *n,
 				  unsigned long max, struct list_head *gone)
 {
-	struct page_desc *slab;
+	struct slab *slab;
 
 	while (max-- && !list_empty(&n->free)) {
-		slab = list_last_entry(&n->free, struct page_desc, list);
+		slab = list_last_entry(&n->free, struct slab, list);
 		slab_list_move_locked(n, slab, SL_NONE);
 		n->total_objects -= slab->objects;
 		n->slabs_released++;

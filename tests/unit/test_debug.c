@@ -82,7 +82,7 @@ START_TEST(test_corrupt_freechain_refuses_free)
 						 SLAB_CONSISTENCY_CHECKS, NULL);
 	void *a = kmem_cache_alloc(s, GFP_KERNEL);
 	void *b = kmem_cache_alloc(s, GFP_KERNEL);
-	struct page_desc *slab = page_head_of(a);
+	struct slab *slab = virt_to_slab(a);
 	struct uslab_cache_info info;
 	struct capture c;
 
