@@ -229,7 +229,17 @@ check:
 		echo "FAIL 0 0 1 [install]" >> $(RESULTS)
 	@echo "=== QEMU guest with 2 NUMA nodes: real placement (check-numa-vm) ==="
 	@scripts/run-tests.sh $(O) scripts/check-numa-vm.sh || true
+	@echo "=== calls only go down the layers (check-layers) ==="
+	@$(MAKE) --no-print-directory check-layers || \
+		echo "FAIL 0 0 1 [layers]" >> $(RESULTS)
 	@scripts/run-tests.sh --total
+
+# Every call between lib/ files goes down the order in
+# Documentation/design.md; the self-test proves the check can fail.
+.PHONY: check-layers
+check-layers: $(LIB_OBJS)
+	@scripts/check-layers.sh "$(O)"
+	@scripts/check-layers.sh --self-test "$(O)"
 
 test-install: $(STATIC_LIB) $(O)/libuslab.so
 	@scripts/test-install.sh "$(O)"
