@@ -86,7 +86,7 @@ static pthread_mutex_t reaper_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t reaper_cond;	/* wakes the reaper */
 static pthread_cond_t reaper_idle = PTHREAD_COND_INITIALIZER;
 static bool reaper_running, reaper_busy;
-static unsigned int reap_ms;	/* uslab_env's, or reaper_set_interval()'s */
+static unsigned int reap_ms;	/* from uslab_env; tests change it */
 
 static void *reaper_main(void *arg)
 {

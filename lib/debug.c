@@ -100,12 +100,13 @@ static void report_object(struct report *r, const struct kmem_cache *s,
 			  const struct slab *slab, void *obj)
 {
 	static const char *const what[] = { "Allocated", "Freed" };
+	char *base = page_address(slab_page(slab));
 	int i;
 
-	rp(r, "Slab %p objects=%u used=%u fp=%p\n", page_address(slab_page(slab)),
+	rp(r, "Slab %p objects=%u used=%u fp=%p\n", (void *)base,
 	   slab->objects, slab->inuse, slab->freelist);
 	rp(r, "Object %p @offset=%lu\n", obj,
-	   (unsigned long)((char *)obj - (char *)page_address(slab_page(slab))));
+	   (unsigned long)((char *)obj - base));
 	if (!(s->flags & SLAB_STORE_USER))
 		return;
 	for (i = 0; i < 2; i++) {

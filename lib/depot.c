@@ -430,7 +430,7 @@ void depot_snapshot(struct depot *d, struct depot_snapshot *st)
 	st->capacity = READ_ONCE(d->capacity);
 }
 
-/* ---- fork() --------------------------------------------------------------- */
+/* ---- fork() ------------------------------------------------------------- */
 
 /*
  * cache.c's atfork handlers, for each cache with magazines: hold every

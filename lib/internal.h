@@ -91,7 +91,7 @@ enum page_type {
  */
 struct page_desc {
 	unsigned long __owner_a[2];	/* the block owner's */
-	struct list_head buddy;		/* (p) free list, first page of a block */
+	struct list_head buddy;		/* (p) free block's list link */
 	unsigned long __owner_b[2];	/* the block owner's */
 	uint8_t type;			/* enum page_type, (p) */
 	uint8_t order;			/* block order (head/buddy) */
@@ -181,13 +181,13 @@ struct slab {
 	struct kmem_cache *cache;	/* owning cache; NULL once released */
 	void *freelist;			/* (n) first free object */
 	union {
-		struct list_head list;	/* (n) partial, full or free list */
+		struct list_head list;	/* (n) partial/full/free list */
 		struct rcu_head rcu;	/* SLAB_TYPESAFE_BY_RCU release */
 	};
 	char *s_mem;			/* first object (after colouring) */
 	unsigned int inuse;		/* (n) objects handed out */
 	unsigned int objects;		/* objects laid out in this slab */
-	uint8_t __page_type;		/* page.c's type, order, node, head_off */
+	uint8_t __page_type;		/* page.c's, never written here */
 	uint8_t __page_order;
 	uint16_t __page_node;
 	uint32_t __page_head_off;
@@ -546,9 +546,9 @@ enum percpu_want {
 };
 
 struct uslab_env {
-	slab_flags_t debug_flags;	/* USLAB_DEBUG (or CONFIG_SLAB_DEBUG_ON) */
-	unsigned int reap_ms;		/* USLAB_REAP_MS (or the Kconfig value) */
-	int fake_numa;			/* USLAB_FAKE_NUMA; 0: real topology */
+	slab_flags_t debug_flags;	/* USLAB_DEBUG, CONFIG_SLAB_DEBUG_ON */
+	unsigned int reap_ms;		/* USLAB_REAP_MS, Kconfig's */
+	int fake_numa;			/* USLAB_FAKE_NUMA; 0: real */
 	enum percpu_want percpu;	/* USLAB_PERCPU */
 	bool export;			/* USLAB_EXPORT */
 };

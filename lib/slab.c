@@ -15,8 +15,8 @@
  * Slab state (struct slab: cache, freelist, inuse, objects, s_mem and
  * the list it sits on) overlays the head page descriptor of its block,
  * as the kernel's struct slab overlays struct page; internal.h checks at
- * compile time that page.c's fields keep their offsets.  Per cache and node, a struct
- * kmem_cache_node keeps three lists:
+ * compile time that page.c's fields keep their offsets.  Per cache and
+ * node, a struct kmem_cache_node keeps three lists:
  *
  *   partial  0 < inuse < objects    allocation takes from the head
  *   full     inuse == objects

@@ -8,8 +8,8 @@
 # nm gives each object's defined and undefined symbols; each undefined
 # symbol that another lib/ object defines is a call (or a data
 # reference) from one file to the other, and one that goes up the order,
-# or sideways without leave, is printed as "caller callee symbol" and
-# fails the check.
+# or sideways without leave, is printed ("a.c calls up to b.c: symbol")
+# and fails the check.
 #
 #   scripts/check-layers.sh BUILD_DIR [DOC]   check BUILD_DIR/lib/*.o
 #   scripts/check-layers.sh --self-test BUILD_DIR
@@ -26,17 +26,66 @@ order_lines() {
 	     on { sub(/#.*/, ""); if (NF) print }' "$1"
 }
 
+# The verdict, from lines "rank R FILE", "peer A B" (A may call B),
+# "src FILE" (a lib/*.c), "def FILE SYM" and "use FILE SYM".
+verdict='
+function fail(msg) { print "layers: " msg; bad++ }
+$1 == "rank" { rank[$3] = $2; next }
+$1 == "peer" { peer[$2 " " $3] = 0; next }
+$1 == "src" { src[$2] = 1; next }
+$1 == "def" { def[$3] = $2; next }
+$1 == "use" { n++; caller[n] = $2; sym[n] = $3; next }
+END {
+	for (f in src)
+		if (!(f in rank))
+			fail("lib/" f " is not in the order")
+	for (f in rank)
+		if (!(f in src))
+			fail(f " is in the order but not in lib/")
+	for (p in peer) {
+		split(p, ab, " ")
+		if (!(ab[1] in rank) || rank[ab[1]] != rank[ab[2]])
+			fail("\"" ab[1] " -> " ab[2] "\": not one rank")
+	}
+	for (i = 1; i <= n; i++) {
+		f = caller[i]
+		g = def[sym[i]]
+		if (g == "" || g == f)
+			continue	# outside lib/, or its own
+		calls++
+		if ((f in rank) && (g in rank) && rank[g] > rank[f])
+			continue
+		if (((f " " g) in peer) && rank[f] == rank[g]) {
+			peer[f " " g]++
+			continue
+		}
+		how = rank[f] == rank[g] ? " calls its peer " : " calls up to "
+		fail(f how g ": " sym[i])
+	}
+	for (p in peer)
+		if (!peer[p] && split(p, ab, " "))
+			print "layers: note: \"" ab[1] " -> " ab[2] "\"" \
+			      " is allowed but not used"
+	if (bad) {
+		print "layers: " bad " problem(s); the order is the layers" \
+		      " block of Documentation/design.md"
+		exit 1
+	}
+	print "layers: " calls " references between " length(src) \
+	      " files, all down the order"
+}'
+
 check() {
-	local build=$1 doc=$2 o f
+	local build=$1 doc=$2 f
 
 	if [ -z "$(order_lines "$doc")" ]; then
-		echo "layers: no \`\`\`layers block in $doc"
+		echo "layers: no layers block in $doc"
 		return 1
 	fi
 	for f in "$root"/lib/*.c; do
-		o=$build/lib/$(basename "$f" .c).o
-		if [ ! -f "$o" ]; then
-			echo "layers: $o missing (build first)"
+		f=$build/lib/$(basename "$f" .c).o
+		if [ ! -f "$f" ]; then
+			echo "layers: $f missing (build first)"
 			return 1
 		fi
 	done
@@ -52,59 +101,12 @@ check() {
 			nm -u "$build/lib/$f.o" |
 				awk -v f="$f.c" '{ print "use", f, $NF }'
 		done
-	} | awk '
-		$1 == "rank" { rank[$3] = $2; next }
-		$1 == "peer" { peer[$2 " " $3] = 0; next }
-		$1 == "src" { src[$2] = 1; next }
-		$1 == "def" { def[$3] = $2; next }
-		$1 == "use" { n++; caller[n] = $2; sym[n] = $3; next }
-		END {
-			for (f in src)
-				if (!(f in rank)) {
-					printf "layers: lib/%s is not in the order\n", f
-					bad++
-				}
-			for (f in rank)
-				if (!(f in src)) {
-					printf "layers: %s is in the order but not in lib/\n", f
-					bad++
-				}
-			for (p in peer) {
-				split(p, ab, " ")
-				if (rank[ab[1]] != rank[ab[2]] || !(ab[1] in rank)) {
-					printf "layers: \"%s -> %s\": not files of one rank\n", ab[1], ab[2]
-					bad++
-				}
-			}
-			for (i = 1; i <= n; i++) {
-				f = caller[i]
-				if (!(sym[i] in def) || def[sym[i]] == f)
-					continue	# outside lib/, or its own
-				g = def[sym[i]]
-				calls++
-				if ((f in rank) && (g in rank) && rank[g] > rank[f])
-					continue
-				if ((f " " g) in peer && rank[f] == rank[g]) {
-					peer[f " " g]++
-					continue
-				}
-				printf "layers: %s calls %s %s: %s\n", f,
-				       rank[f] == rank[g] ? "its peer" : "up to", g, sym[i]
-				bad++
-			}
-			for (p in peer)
-				if (!peer[p])
-					printf "layers: note: \"%s\" is allowed but not used\n", p
-			if (bad) {
-				printf "layers: %d problem(s); the order is the ```layers block of Documentation/design.md\n", bad
-				exit 1
-			}
-			printf "layers: %d references between %d files, all down the order\n", calls, length(src)
-		}'
+	} | awk "$verdict"
 }
 
 self_test() {
 	local build=$1 doc=$root/Documentation/design.md tmp name status=0
+	local fence='```layers'
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' RETURN
 
@@ -124,7 +126,8 @@ self_test() {
 	{ sed '$d' "$tmp/ranks"; cat "$tmp/peers"; } > "$tmp/missing"
 
 	for name in reversed merged missing; do
-		{ echo '```layers'; cat "$tmp/$name"; echo '```'; } > "$tmp/$name.md"
+		{ echo "$fence"; cat "$tmp/$name"; echo '```'; } \
+			> "$tmp/$name.md"
 		if check "$build" "$tmp/$name.md" > "$tmp/$name.out"; then
 			echo "FAIL: check-layers accepted the $name order:"
 			cat "$tmp/$name.md"

@@ -196,7 +196,7 @@ START_TEST(test_typesafe_by_rcu_defers_release)
 	pthread_mutex_unlock(&rd_lock);
 	pthread_join(th, NULL);
 	slab_rcu_barrier();
-	ck_assert_int_ne(slab_page(slab)->type, PT_HEAD);	/* now released */
+	ck_assert_int_ne(slab_page(slab)->type, PT_HEAD); /* released */
 	kmem_cache_destroy(s);
 }
 END_TEST

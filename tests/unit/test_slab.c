@@ -253,8 +253,9 @@ START_TEST(test_colouring)
 		objs[i] = kmem_cache_alloc(s, GFP_KERNEL);
 	for (i = 0; i < s->objects * 8; i += s->objects) {
 		struct slab *slab = virt_to_slab(objs[i]);
-		unsigned long c = (unsigned long)(slab->s_mem -
-				  (char *)page_address(slab_page(slab))) / s->colour_off;
+		char *base = page_address(slab_page(slab));
+		unsigned long c = (unsigned long)(slab->s_mem - base) /
+				  s->colour_off;
 
 		ck_assert_uint_lt(c, 2);
 		seen[c]++;
