@@ -3,7 +3,8 @@
 #   make               static + shared library, demo      (build/)
 #   make check         install deps, build, run every test suite:
 #                      gcc, ASan+UBSan, TSan (threaded tests), self-checks,
-#                      clang, valgrind, install, check-numa-vm
+#                      clang, valgrind, install, man pages, check-numa-vm,
+#                      check-layers
 #   make check-numa-vm prove real NUMA placement: test_numa, linked
 #                      static, in a 2-node QEMU guest (build/numa-vm/)
 #   make run           install deps, build, run the kvcache server under
@@ -13,6 +14,7 @@
 #   make install       PREFIX=/usr/local DESTDIR= (also LIBDIR, INCLUDEDIR,
 #                      MANDIR); make uninstall the same
 #   make check-man     format every man page, fail on any groff warning
+#   make check-layers  fail on a call up the layer order of design.md
 #   make format-check  list the sources clang-format (.clang-format) would
 #                      change; make format rewrites them in place
 #   make defconfig | olddefconfig | menuconfig
@@ -256,7 +258,17 @@ check:
 		echo "FAIL 0 0 1 [check-man]" >> $(RESULTS)
 	@echo "=== QEMU guest with 2 NUMA nodes: real placement (check-numa-vm) ==="
 	@scripts/run-tests.sh $(O) scripts/check-numa-vm.sh || true
+	@echo "=== calls only go down the layers (check-layers) ==="
+	@$(MAKE) --no-print-directory check-layers || \
+		echo "FAIL 0 0 1 [layers]" >> $(RESULTS)
 	@scripts/run-tests.sh --total
+
+# Every call between lib/ files goes down the order in
+# Documentation/design.md; the self-test proves the check can fail.
+.PHONY: check-layers
+check-layers: $(LIB_OBJS)
+	@scripts/check-layers.sh "$(O)"
+	@scripts/check-layers.sh --self-test "$(O)"
 
 test-install: $(STATIC_LIB) $(O)/libuslab.so
 	@scripts/test-install.sh "$(O)"

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * cache.c - the kmem_cache API: argument checks, the cache registry,
- * create/destroy, alloc/free entry points, bulk, shrink.
+ * create/destroy, alloc/free entry points, bulk, shrink; library start-up,
+ * fork handlers and the reaper thread.
  *
  * Every public call validates what it is given and reports misuse on
  * stderr in one line ("uslab: ..."), with errno set where the call can
@@ -14,13 +15,22 @@
  * Allocation and free go through the per-CPU magazines (magazine.c);
  * debug caches, and allocations for another node, go to the slab layer.
  *
+ * The reaper thread lives here, at the top, because its pass walks the
+ * registry: every CONFIG_REAP_INTERVAL_MS (USLAB_REAP_MS overrides; 0
+ * turns it off) it calls depot_reap() and slab_reap_node() for every
+ * cache and node.
+ *
  * Locking: slab_mutex guards the registry (cache_list) and is taken only
  * by create, destroy, the reaper and other walkers; allocation and free
- * never take it.  Library start-up runs once under pthread_once.
+ * never take it.  reaper_lock guards the reaper's interval and start-up
+ * and is never held with another uslab lock.  Library start-up runs once
+ * under pthread_once.
  *
- * fork(): the atfork handlers take every uslab lock in the documented
- * order (internal.h) and park every CPU's loaded magazine, so the child
- * inherits consistent lists and can allocate at once.  liburcu's own
+ * fork(): the atfork handlers have each layer take its own locks
+ * (mag_, depot_, slab_, page_fork_prepare()) in the documented order
+ * (internal.h); the magazine layer also parks every CPU's loaded
+ * magazine, so the child inherits consistent lists and can allocate at
+ * once.  liburcu's own
  * fork hooks go around ours: call_rcu_before_fork() first (its worker
  * finishes the callback it runs, which may take our page locks), then
  * our locks, then urcu_bp_before_fork() last (a thread holding one of our
@@ -30,12 +40,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "internal.h"
 #include "magazine.h"
@@ -44,40 +52,127 @@ static pthread_mutex_t slab_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct list_head cache_list = LIST_HEAD_INIT(cache_list);
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_error;
-static slab_flags_t default_debug_flags;
 
 #define CACHE_CREATE_MASK						\
 	(SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON |	\
 	 SLAB_HWCACHE_ALIGN | SLAB_STORE_USER | SLAB_RECLAIM_ACCOUNT |	\
 	 SLAB_PANIC | SLAB_TYPESAFE_BY_RCU | SLAB_NO_MERGE)
 
-/* ---- Reporting -------------------------------------------------------- */
+/* ---- The reaper thread ------------------------------------------------- */
 
-/* One line on stderr, written with a single write() so lines never mix. */
-void uslab_report(const char *fmt, ...)
+/*
+ * One pass: each cache's depots give back the magazines the last
+ * interval did not need, and its nodes the empty slabs nobody took.
+ * slab_mutex keeps caches from being destroyed under it; it takes depot
+ * and node locks below it.
+ */
+static void cache_reap_all(void)
 {
-	char buf[512];
-	va_list ap;
-	int n;
+	struct kmem_cache *s;
+	unsigned int i;
 
-	memcpy(buf, "uslab: ", 7);
-	va_start(ap, fmt);
-	n = vsnprintf(buf + 7, sizeof(buf) - 8, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	n = MIN(n + 7, (int)sizeof(buf) - 1);
-	buf[n++] = '\n';
-	if (write(STDERR_FILENO, buf, (size_t)n) < 0)
-		return;
+	pthread_mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &cache_list, list) {
+		for (i = 0; i < s->nr_nodes; i++) {
+			if (s->cpu_slab)
+				depot_reap(s, s->depot[i]);
+			slab_reap_node(s, (int)i);
+		}
+	}
+	pthread_mutex_unlock(&slab_mutex);
 }
 
-void cache_bad_free(struct kmem_cache *s, const void *obj, const char *why)
+static pthread_mutex_t reaper_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reaper_cond;	/* wakes the reaper */
+static pthread_cond_t reaper_idle = PTHREAD_COND_INITIALIZER;
+static bool reaper_running, reaper_busy;
+static unsigned int reap_ms;	/* from uslab_env; tests change it */
+
+static void *reaper_main(void *arg)
 {
-	if (s)
-		__atomic_fetch_add(&s->bad_frees, 1, __ATOMIC_RELAXED);
-	uslab_report("kmem_cache_free(%s, %p): %s; object not freed",
-		     s ? s->name : "NULL", obj, why);
+	struct timespec ts;
+
+	(void)arg;
+	pthread_mutex_lock(&reaper_lock);
+	for (;;) {
+		unsigned int ms = reap_ms;
+
+		if (!ms) {
+			pthread_cond_wait(&reaper_cond, &reaper_lock);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += ms / 1000;
+		ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&reaper_cond, &reaper_lock, &ts) !=
+		    ETIMEDOUT)
+			continue;	/* interval changed: start over */
+		reaper_busy = true;
+		pthread_mutex_unlock(&reaper_lock);
+		cache_reap_all();
+		pthread_mutex_lock(&reaper_lock);
+		reaper_busy = false;
+		pthread_cond_broadcast(&reaper_idle);
+	}
+	return NULL;
+}
+
+static void reaper_cond_init(void)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&reaper_cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+/*
+ * Start the reaper once per process (again in a forked child, whose
+ * reaper did not survive the fork).
+ */
+static void reaper_start(void)
+{
+	pthread_mutex_lock(&reaper_lock);
+	if (reaper_running) {
+		pthread_mutex_unlock(&reaper_lock);
+		return;
+	}
+	reaper_cond_init();
+	if (uslab_spawn(reaper_main, NULL, "uslab-reaper") == 0)
+		reaper_running = true;
+	else
+		uslab_report("cannot start the reaper thread; magazines are "
+			     "reaped only by kmem_cache_shrink()");
+	pthread_mutex_unlock(&reaper_lock);
+}
+
+/*
+ * Tests: change the interval (0 = never) and wake the reaper.  Returns
+ * once no pass is running, so after reaper_set_interval(0) no magazine
+ * is in the reaper's hands.
+ */
+void reaper_set_interval(unsigned int ms)
+{
+	pthread_mutex_lock(&reaper_lock);
+	reap_ms = ms;
+	pthread_cond_signal(&reaper_cond);
+	while (reaper_busy)
+		pthread_cond_wait(&reaper_idle, &reaper_lock);
+	pthread_mutex_unlock(&reaper_lock);
+}
+
+/* In a forked child: the thread is gone and its lock state is unknown. */
+static void reaper_fork_child(void)
+{
+	pthread_mutex_init(&reaper_lock, NULL);
+	pthread_cond_init(&reaper_idle, NULL);
+	reaper_running = false;
+	reaper_busy = false;
 }
 
 /* ---- Start-up --------------------------------------------------------- */
@@ -88,12 +183,12 @@ static void uslab_fork_child(void);
 
 static void uslab_init(void)
 {
+	env_init();
 	if (topology_init() || page_init(topology_nr_nodes()) ||
 	    percpu_init()) {
 		init_error = errno ? errno : ENOMEM;
 		return;
 	}
-	default_debug_flags = debug_default_flags();
 	/*
 	 * Create call_rcu's worker now: the first call_rcu() would take
 	 * call_rcu_mutex to do it, which the fork hooks hold (see top).
@@ -101,32 +196,9 @@ static void uslab_init(void)
 	urcu_bp_get_default_call_rcu_data();
 	pthread_atfork(uslab_fork_prepare, uslab_fork_parent,
 		       uslab_fork_child);
+	reap_ms = uslab_env.reap_ms;
 	reaper_start();
 	export_start();
-}
-
-/*
- * Start one of the library's own threads, detached and named @name.  It
- * blocks every signal, so the application's handlers never run on it.
- * 0, or an error number.
- */
-int uslab_spawn(void *(*fn)(void *), void *arg, const char *name)
-{
-	sigset_t all, old;
-	pthread_attr_t attr;
-	pthread_t tid;
-	int err;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = pthread_create(&tid, &attr, fn, arg);
-	if (!err)
-		pthread_setname_np(tid, name);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return err;
 }
 
 int uslab_ensure_init(void)
@@ -200,7 +272,7 @@ __api struct kmem_cache *kmem_cache_create(const char *name,
 	}
 	s->object_size = size;
 	s->align = align;
-	s->flags = flags | default_debug_flags;
+	s->flags = flags | uslab_env.debug_flags;
 	s->ctor = ctor;
 	slab_calculate_sizes(s);
 	if (slab_cache_init_nodes(s, topology_nr_nodes()) ||
@@ -428,10 +500,10 @@ __api void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t gfp)
  * The slab of @obj if it is the start of a slot of one of @s's slabs
  * (@s not NULL), else NULL.  Reports nothing; on the free fast path.
  */
-static __attribute__((always_inline)) inline struct page_desc *
+static __attribute__((always_inline)) inline struct slab *
 cache_slot_of(struct kmem_cache *s, const void *obj)
 {
-	struct page_desc *slab = page_head_of(obj);
+	struct slab *slab = virt_to_slab(obj);
 	unsigned long off;
 	unsigned int idx;
 
@@ -449,12 +521,12 @@ cache_slot_of(struct kmem_cache *s, const void *obj)
 /* Say why cache_slot_of() refused @obj. */
 static __cold void cache_free_refused(struct kmem_cache *s, const void *obj)
 {
-	struct page_desc *slab = page_head_of(obj);
+	struct slab *slab = virt_to_slab(obj);
 	struct kmem_cache *owner;
 	char why[160];
 
 	if (!slab) {
-		cache_bad_free(s, obj, page_in_arena(obj) ?
+		debug_bad_free(s, obj, page_in_arena(obj) ?
 			       "not in an allocated slab" :
 			       "not a uslab object (foreign pointer)");
 		return;
@@ -463,20 +535,20 @@ static __cold void cache_free_refused(struct kmem_cache *s, const void *obj)
 	if (owner != s) {
 		snprintf(why, sizeof(why), "object belongs to cache '%s'",
 			 owner ? owner->name : "(none)");
-		cache_bad_free(s, obj, why);
+		debug_bad_free(s, obj, why);
 		return;
 	}
-	cache_bad_free(s, obj, "pointer into the middle of an object");
+	debug_bad_free(s, obj, "pointer into the middle of an object");
 }
 
 /* cache_slot_of(), reporting a bad pointer. */
-static __attribute__((always_inline)) inline struct page_desc *
+static __attribute__((always_inline)) inline struct slab *
 cache_check_free(struct kmem_cache *s, const void *obj)
 {
-	struct page_desc *slab;
+	struct slab *slab;
 
 	if (unlikely(!s)) {
-		cache_bad_free(s, obj, "cache is NULL");
+		debug_bad_free(s, obj, "cache is NULL");
 		return NULL;
 	}
 	slab = cache_slot_of(s, obj);
@@ -489,7 +561,7 @@ cache_check_free(struct kmem_cache *s, const void *obj)
 static __noinline void cache_free(struct kmem_cache *s, void *obj,
 				  void *caller)
 {
-	struct page_desc *slab;
+	struct slab *slab;
 
 	if (!obj)
 		return;
@@ -507,11 +579,11 @@ static __noinline void cache_free(struct kmem_cache *s, void *obj,
 /* As kmem_cache_alloc(): a leaf fast path, the rest a tail call. */
 __api void kmem_cache_free(struct kmem_cache *s, void *obj)
 {
-	struct page_desc *slab;
+	struct slab *slab;
 
 	if (likely(obj && s && s->cpu_slab) &&
 	    likely(slab = cache_slot_of(s, obj)) &&
-	    likely(mag_free_fast(s, obj, slab->node)))
+	    likely(mag_free_fast(s, obj, slab_nid(slab))))
 		return;
 	cache_free(s, obj, __builtin_return_address(0));
 }
@@ -593,7 +665,7 @@ __api void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p)
 	}
 	/* Bad pointers were reported and are skipped; free the rest. */
 	for (i = 0; i < n; i++) {
-		struct page_desc *slab;
+		struct slab *slab;
 
 		if (!s || !p[i] || !(slab = cache_slot_of(s, p[i])))
 			continue;
@@ -641,35 +713,16 @@ unsigned int cache_count(void)
 	return n;
 }
 
-/*
- * The reaper's pass (depot.c): each cache's depots give back the
- * magazines the last interval did not need, and its nodes the empty
- * slabs nobody took.  slab_mutex keeps caches from being destroyed under
- * it; it takes depot and node locks below it.
- */
-void cache_reap_all(void)
-{
-	struct kmem_cache *s;
-	unsigned int i;
-
-	pthread_mutex_lock(&slab_mutex);
-	list_for_each_entry(s, &cache_list, list) {
-		for (i = 0; i < s->nr_nodes; i++) {
-			if (s->cpu_slab)
-				depot_reap(s, s->depot[i]);
-			slab_reap_node(s, (int)i);
-		}
-	}
-	pthread_mutex_unlock(&slab_mutex);
-}
-
 /* ---- fork() ----------------------------------------------------------- */
 
-/* Every lock of every cache, in the order internal.h gives. */
+/*
+ * Every lock of every cache, in the order internal.h gives: each layer
+ * takes its own for one cache (mag_, depot_, slab_fork_prepare()), level
+ * by level over all caches, then the page layer its node locks.
+ */
 static void uslab_fork_prepare(void)
 {
 	struct kmem_cache *s;
-	unsigned int i;
 
 	urcu_bp_call_rcu_before_fork();
 	pthread_mutex_lock(&slab_mutex);
@@ -678,11 +731,9 @@ static void uslab_fork_prepare(void)
 	/* No section may still be writing a parked magazine. */
 	percpu_fence_all();
 	list_for_each_entry(s, &cache_list, list)
-		for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
-			pthread_mutex_lock(&s->depot[i]->lock);
+		depot_fork_prepare(s);
 	list_for_each_entry(s, &cache_list, list)
-		for (i = 0; i < s->nr_nodes; i++)
-			pthread_mutex_lock(&s->node[i]->lock);
+		slab_fork_prepare(s);
 	page_fork_prepare();
 	urcu_bp_before_fork();
 }
@@ -690,15 +741,12 @@ static void uslab_fork_prepare(void)
 static void uslab_fork_parent(void)
 {
 	struct kmem_cache *s;
-	unsigned int i;
 
 	urcu_bp_after_fork_parent();
 	page_fork_parent();
 	list_for_each_entry(s, &cache_list, list) {
-		for (i = 0; i < s->nr_nodes; i++)
-			pthread_mutex_unlock(&s->node[i]->lock);
-		for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
-			pthread_mutex_unlock(&s->depot[i]->lock);
+		slab_fork_parent(s);
+		depot_fork_parent(s);
 		mag_fork_parent(s);
 	}
 	pthread_mutex_unlock(&slab_mutex);
@@ -712,21 +760,19 @@ static void uslab_fork_parent(void)
 static void uslab_fork_child(void)
 {
 	struct kmem_cache *s;
-	unsigned int i;
 
 	urcu_bp_after_fork_child();
 	page_fork_child();
 	list_for_each_entry(s, &cache_list, list) {
-		for (i = 0; i < s->nr_nodes; i++)
-			mutex_init_adaptive(&s->node[i]->lock);
-		for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
-			mutex_init_adaptive(&s->depot[i]->lock);
+		slab_fork_child(s);
+		depot_fork_child(s);
 		mag_fork_child(s);
 	}
 	pthread_mutex_init(&slab_mutex, NULL);
 	urcu_bp_call_rcu_after_fork_child();
 	reaper_fork_child();
 	reaper_start();
+	env_fork_child();
 	export_fork_child();
 }
 

@@ -4,22 +4,23 @@
  *
  * Enabled per cache by SLAB_POISON (P), SLAB_RED_ZONE (Z),
  * SLAB_CONSISTENCY_CHECKS (F) and SLAB_STORE_USER (U); for every cache by
- * CONFIG_SLAB_DEBUG_ON or by the environment variable USLAB_DEBUG, which
- * takes the kernel's slab_debug letters ("FZPU", "ZP", "-" for none).
+ * CONFIG_SLAB_DEBUG_ON or by the environment variable USLAB_DEBUG (the
+ * kernel's slab_debug letters, parsed by env.c).
  * Slot layout of a debugged cache (slab.c computes the offsets):
  *
  *   [object][red zone to inuse][free pointer][alloc track][free track][pad]
  *
  * Byte values are the kernel's (poison.h).  Every hook is called from
  * slab.c with the owning node lock held, so two racing frees of one
- * object are serialised and the second is caught.  Reports follow the
+ * object are serialised and the second is caught.  debug_bad_free(), the
+ * report of a free refused before those checks, takes no lock: cache.c,
+ * magazine.c and slab.c call it.  Reports follow the
  * kernel's "BUG <cache>: <reason>" shape and go to stderr in one write.
  */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,30 +32,6 @@ static bool poisoned(const struct kmem_cache *s)
 {
 	return (s->flags & SLAB_POISON) &&
 	       !s->ctor && !(s->flags & SLAB_TYPESAFE_BY_RCU);
-}
-
-slab_flags_t debug_default_flags(void)
-{
-	const char *env = getenv("USLAB_DEBUG");
-	slab_flags_t flags = 0;
-
-	if (!env)
-		return IS_ENABLED(CONFIG_SLAB_DEBUG_ON) ? SLAB_DEBUG_FLAGS : 0;
-	if (!*env)
-		return SLAB_DEBUG_FLAGS;	/* like a bare slab_debug */
-	for (; *env; env++) {
-		switch (*env) {
-		case 'f': case 'F': flags |= SLAB_CONSISTENCY_CHECKS; break;
-		case 'z': case 'Z': flags |= SLAB_RED_ZONE; break;
-		case 'p': case 'P': flags |= SLAB_POISON; break;
-		case 'u': case 'U': flags |= SLAB_STORE_USER; break;
-		case '-': flags = 0; break;
-		default:
-			uslab_report("USLAB_DEBUG: unknown option '%c' "
-				     "ignored (use F, Z, P, U or -)", *env);
-		}
-	}
-	return flags;
 }
 
 static struct debug_track *get_track(const struct kmem_cache *s, void *obj,
@@ -120,15 +97,16 @@ static void report_begin(struct report *r, const struct kmem_cache *s,
 }
 
 static void report_object(struct report *r, const struct kmem_cache *s,
-			  const struct page_desc *slab, void *obj)
+			  const struct slab *slab, void *obj)
 {
 	static const char *const what[] = { "Allocated", "Freed" };
+	char *base = page_address(slab_page(slab));
 	int i;
 
-	rp(r, "Slab %p objects=%u used=%u fp=%p\n", page_address(slab),
+	rp(r, "Slab %p objects=%u used=%u fp=%p\n", (void *)base,
 	   slab->objects, slab->inuse, slab->freelist);
 	rp(r, "Object %p @offset=%lu\n", obj,
-	   (unsigned long)((char *)obj - (char *)page_address(slab)));
+	   (unsigned long)((char *)obj - base));
 	if (!(s->flags & SLAB_STORE_USER))
 		return;
 	for (i = 0; i < 2; i++) {
@@ -148,7 +126,7 @@ static void report_end(struct report *r)
 }
 
 /* Report damage to [start, start+len) that should hold @val, and mend it. */
-static bool check_area(struct kmem_cache *s, struct page_desc *slab,
+static bool check_area(struct kmem_cache *s, struct slab *slab,
 		       void *obj, const char *what, unsigned char *start,
 		       unsigned char val, size_t len)
 {
@@ -180,7 +158,7 @@ static void poison_object(struct kmem_cache *s, void *obj)
 	p[s->object_size - 1] = POISON_END;
 }
 
-static bool check_poison(struct kmem_cache *s, struct page_desc *slab,
+static bool check_poison(struct kmem_cache *s, struct slab *slab,
 			 void *obj)
 {
 	unsigned char *p = obj;
@@ -206,7 +184,7 @@ static size_t red_zone_len(const struct kmem_cache *s)
  * Is @obj on @slab's freelist?  1 if it is, 0 if not, -1 (after a
  * report) if the chain is corrupt and must not be extended.
  */
-static int on_freelist(struct kmem_cache *s, struct page_desc *slab,
+static int on_freelist(struct kmem_cache *s, struct slab *slab,
 		       void *obj)
 {
 	unsigned int steps = 0;
@@ -250,7 +228,7 @@ void debug_init_object(struct kmem_cache *s, void *obj)
  * patterns (a write after free, an overflow from its neighbour) is
  * reported and mended; the object is still handed out.
  */
-bool debug_alloc_check(struct kmem_cache *s, struct page_desc *slab,
+bool debug_alloc_check(struct kmem_cache *s, struct slab *slab,
 		       void *obj, void *caller)
 {
 	bool ok = true;
@@ -274,7 +252,7 @@ bool debug_alloc_check(struct kmem_cache *s, struct page_desc *slab,
  * checks) the slab's freelist is corrupt.  An overwritten red zone
  * is reported and mended, and the free goes ahead.
  */
-bool debug_free_check(struct kmem_cache *s, struct page_desc *slab,
+bool debug_free_check(struct kmem_cache *s, struct slab *slab,
 		      void *obj, void *caller)
 {
 	int listed = 0;
@@ -306,4 +284,18 @@ bool debug_free_check(struct kmem_cache *s, struct page_desc *slab,
 	if (s->flags & SLAB_STORE_USER)
 		set_track(s, obj, 1, caller);
 	return true;
+}
+
+/*
+ * A free refused before it reached the checks above (a foreign pointer,
+ * another cache's object, a double free a magazine or freelist head
+ * shows): counted in @s's bad_frees when there is a cache, and reported
+ * in one line.  Any layer may call it; it takes no lock.
+ */
+void debug_bad_free(struct kmem_cache *s, const void *obj, const char *why)
+{
+	if (s)
+		__atomic_fetch_add(&s->bad_frees, 1, __ATOMIC_RELAXED);
+	uslab_report("kmem_cache_free(%s, %p): %s; object not freed",
+		     s ? s->name : "NULL", obj, why);
 }

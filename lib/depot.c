@@ -2,9 +2,10 @@
 /*
  * depot.c - the magazine depot (Bonwick & Adams): per cache and per node,
  * a list of full and a list of empty magazines; magazine memory; reaping
- * of the unused working set, and the reaper thread that drives it.
+ * of the unused working set.
  *
- * Locking: depot.lock guards both lists, their counts and low marks.
+ * Locking: depot.lock guards both lists, their counts and low marks;
+ * depot_fork_prepare() holds every depot lock of a cache across fork().
  * Counts that walkers read without it are written with WRITE_ONCE.
  * Pushes and pops happen only under it, which is what makes them ABA-safe:
  * the classic lock-free pop (read head, read head->next, CAS head) breaks
@@ -40,15 +41,12 @@
  * taking them from the cold end of the list and giving full magazines'
  * objects back to the slab layer.  Contention (lock waits counted since
  * the last reap) grows the capacity of new magazines at once, up to a
- * bound (depot_note_contention).
- * The reaper thread wakes every CONFIG_REAP_INTERVAL_MS (USLAB_REAP_MS in
- * the environment overrides; 0 turns it off) and calls cache_reap_all().
+ * bound (depot_note_contention).  The reaper thread (cache.c) calls
+ * depot_reap() for every depot once per interval.
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "internal.h"
 
@@ -123,8 +121,6 @@ struct magazine *depot_mag_new(struct depot *d)
 	m->node = d->node;
 	return m;
 }
-
-char uslab_rcu_token;
 
 static void mag_free_rcu(struct rcu_head *head)
 {
@@ -434,109 +430,34 @@ void depot_snapshot(struct depot *d, struct depot_snapshot *st)
 	st->capacity = READ_ONCE(d->capacity);
 }
 
-/* ---- The reaper thread -------------------------------------------------- */
-
-static pthread_mutex_t reaper_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t reaper_cond;	/* wakes the reaper */
-static pthread_cond_t reaper_idle = PTHREAD_COND_INITIALIZER;
-static bool reaper_running, reaper_busy;
-static unsigned int reap_ms = CONFIG_REAP_INTERVAL_MS;
-
-static void *reaper_main(void *arg)
-{
-	struct timespec ts;
-
-	(void)arg;
-	pthread_mutex_lock(&reaper_lock);
-	for (;;) {
-		unsigned int ms = reap_ms;
-
-		if (!ms) {
-			pthread_cond_wait(&reaper_cond, &reaper_lock);
-			continue;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += ms / 1000;
-		ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		if (pthread_cond_timedwait(&reaper_cond, &reaper_lock, &ts) !=
-		    ETIMEDOUT)
-			continue;	/* interval changed: start over */
-		reaper_busy = true;
-		pthread_mutex_unlock(&reaper_lock);
-		cache_reap_all();
-		pthread_mutex_lock(&reaper_lock);
-		reaper_busy = false;
-		pthread_cond_broadcast(&reaper_idle);
-	}
-	return NULL;
-}
-
-static void reaper_cond_init(void)
-{
-	pthread_condattr_t attr;
-
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&reaper_cond, &attr);
-	pthread_condattr_destroy(&attr);
-}
+/* ---- fork() ------------------------------------------------------------- */
 
 /*
- * Start the reaper once per process (again in a forked child, whose
- * reaper did not survive the fork).
+ * cache.c's atfork handlers, for each cache with magazines: hold every
+ * depot lock of @s across fork(), after the slots (level 2) and before
+ * the slab node locks (level 4).
  */
-void reaper_start(void)
+void depot_fork_prepare(struct kmem_cache *s)
 {
-	const char *env = getenv("USLAB_REAP_MS");
+	unsigned int i;
 
-	pthread_mutex_lock(&reaper_lock);
-	if (reaper_running) {
-		pthread_mutex_unlock(&reaper_lock);
-		return;
-	}
-	if (env && *env) {
-		char *end;
-		unsigned long v = strtoul(env, &end, 10);
-
-		if (*end || v > 3600000UL)
-			uslab_report("USLAB_REAP_MS=%s: expected milliseconds "
-				     "0..3600000; using %u", env, reap_ms);
-		else
-			reap_ms = (unsigned int)v;
-	}
-	reaper_cond_init();
-	if (uslab_spawn(reaper_main, NULL, "uslab-reaper") == 0)
-		reaper_running = true;
-	else
-		uslab_report("cannot start the reaper thread; magazines are "
-			     "reaped only by kmem_cache_shrink()");
-	pthread_mutex_unlock(&reaper_lock);
+	for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
+		pthread_mutex_lock(&s->depot[i]->lock);
 }
 
-/*
- * Tests: change the interval (0 = never) and wake the reaper.  Returns
- * once no pass is running, so after reaper_set_interval(0) no magazine
- * is in the reaper's hands.
- */
-void reaper_set_interval(unsigned int ms)
+void depot_fork_parent(struct kmem_cache *s)
 {
-	pthread_mutex_lock(&reaper_lock);
-	reap_ms = ms;
-	pthread_cond_signal(&reaper_cond);
-	while (reaper_busy)
-		pthread_cond_wait(&reaper_idle, &reaper_lock);
-	pthread_mutex_unlock(&reaper_lock);
+	unsigned int i;
+
+	for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
+		pthread_mutex_unlock(&s->depot[i]->lock);
 }
 
-/* In a forked child: the thread is gone and its lock state is unknown. */
-void reaper_fork_child(void)
+/* The child has one thread: re-initialise rather than unlock. */
+void depot_fork_child(struct kmem_cache *s)
 {
-	pthread_mutex_init(&reaper_lock, NULL);
-	pthread_cond_init(&reaper_idle, NULL);
-	reaper_running = false;
-	reaper_busy = false;
+	unsigned int i;
+
+	for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
+		mutex_init_adaptive(&s->depot[i]->lock);
 }

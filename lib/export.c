@@ -253,20 +253,6 @@ static void export_unlink_at_exit(void)
 	pthread_mutex_unlock(&export_lock);
 }
 
-static bool export_wanted(void)
-{
-	const char *env = getenv("USLAB_EXPORT");
-
-	if (!env || !*env)
-		return true;
-	if (!strcmp(env, "0"))
-		return false;
-	if (strcmp(env, "1"))
-		uslab_report("USLAB_EXPORT=%s: expected 0 or 1; exporting",
-			     env);
-	return true;
-}
-
 static int export_create(void)
 {
 	unsigned int nr_nodes = (unsigned int)topology_nr_nodes();
@@ -315,7 +301,7 @@ fail:
 void export_start(void)
 {
 	pthread_mutex_lock(&export_lock);
-	if (seg || !export_wanted())
+	if (seg || !uslab_env.export)
 		goto out;
 	export_clean_stale();
 	if (export_create()) {

@@ -80,29 +80,25 @@ enum page_type {
 
 /*
  * One descriptor per 4 KiB page of the arena, in a flat array, so that an
- * address maps to its descriptor by a subtraction and a shift.  The head
- * descriptor of a slab carries the slab's state (the kernel's struct slab
- * overlaying struct page); tail descriptors point back to it.
- * Fields marked (n) are guarded by the owning cache's node lock,
- * (p) by the page node lock; the rest are set while the block is private
- * to one thread and stay fixed while it is allocated.
+ * address maps to its descriptor by a subtraction and a shift.  page.c
+ * owns type, order, node and head_off, and the buddy link of a free
+ * block's first page; the rest is opaque to it.  While a block is
+ * allocated, its owner overlays its own state on the head descriptor
+ * (the slab layer's struct slab, as the kernel's overlays struct page),
+ * the buddy link's bytes included; tail descriptors point back to it.
+ * Fields marked (p) are guarded by the page node lock; the rest are set
+ * while the block is private to one thread and stay fixed while it is
+ * allocated.
  */
 struct page_desc {
-	struct kmem_cache *cache;	/* owning cache; NULL if not a slab */
-	void *freelist;			/* (n) first free object */
-	union {
-		struct list_head list;	/* (n) slab list, or (p) buddy list */
-		struct rcu_head rcu;	/* SLAB_TYPESAFE_BY_RCU release */
-	};
-	char *s_mem;			/* first object (after colouring) */
-	unsigned int inuse;		/* (n) objects handed out */
-	unsigned int objects;		/* objects laid out in this slab */
+	unsigned long __owner_a[2];	/* the block owner's */
+	struct list_head buddy;		/* (p) free block's list link */
+	unsigned long __owner_b[2];	/* the block owner's */
 	uint8_t type;			/* enum page_type, (p) */
 	uint8_t order;			/* block order (head/buddy) */
 	uint16_t node;			/* home node of the page */
 	uint32_t head_off;		/* tail: pages back to the head */
-	uint8_t slab_list;		/* (n) enum slab_list it sits on */
-	uint8_t pad[7];
+	unsigned long __owner_c;	/* the block owner's */
 };
 BUILD_BUG_ON(sizeof(struct page_desc) != 64);
 
@@ -148,20 +144,15 @@ static inline struct page_desc *page_head_of(const void *p)
 	return type == PT_HEAD ? d : NULL;
 }
 
-/* Home node of @obj, a slot of a live slab. */
-static inline int obj_home(const void *obj)
-{
-	return page_head_of(obj)->node;
-}
 struct page_desc *page_alloc(int node, unsigned int order);
 void page_free(struct page_desc *head);
 void *page_address(const struct page_desc *d);
 unsigned long page_resident_bytes(int node);
-void page_set_limit(long pages);
+void page_set_limit(long pages);		/* tests: -1 = no limit */
 void page_set_node_limit(int node, long pages);	/* tests: -1 = none */
 void page_fork_prepare(void);
 void page_fork_parent(void);
-void page_fork_child(void);	/* tests: -1 = no limit */
+void page_fork_child(void);
 unsigned long page_total_resident(void);
 
 /* ---- topology.c: CPUs and nodes ------------------------------------- */
@@ -178,6 +169,82 @@ const int *topology_fallback(int node, int *nr);
 /* ---- slab.c: slabs of one cache ------------------------------------- */
 
 enum slab_list { SL_NONE, SL_PARTIAL, SL_FULL, SL_FREE };
+
+/*
+ * A slab's state, overlaid on the head descriptor of its page block as
+ * the kernel's struct slab overlays struct page: page.c's fields keep
+ * their offsets (the __page_ fields, never touched here) and the slab
+ * layer has the rest.  Fields marked (n) are guarded by the owning
+ * cache's node lock; the rest are set while the slab is private to one
+ * thread (new_slab()) and stay fixed until it is released.
+ */
+struct slab {
+	struct kmem_cache *cache;	/* owning cache; NULL once released */
+	void *freelist;			/* (n) first free object */
+	union {
+		struct list_head list;	/* (n) partial/full/free list */
+		struct rcu_head rcu;	/* SLAB_TYPESAFE_BY_RCU release */
+	};
+	char *s_mem;			/* first object (after colouring) */
+	unsigned int inuse;		/* (n) objects handed out */
+	unsigned int objects;		/* objects laid out in this slab */
+	uint8_t __page_type;		/* page.c's, never written here */
+	uint8_t __page_order;
+	uint16_t __page_node;
+	uint32_t __page_head_off;
+	uint8_t slab_list;		/* (n) enum slab_list it sits on */
+	uint8_t pad[7];
+};
+
+/* The overlay is exact: one size, page.c's fields at page.c's offsets. */
+#define SLAB_MATCH(pg, sl)						\
+	BUILD_BUG_ON(offsetof(struct page_desc, pg) !=			\
+		     offsetof(struct slab, sl))
+SLAB_MATCH(type, __page_type);
+SLAB_MATCH(order, __page_order);
+SLAB_MATCH(node, __page_node);
+SLAB_MATCH(head_off, __page_head_off);
+#undef SLAB_MATCH
+BUILD_BUG_ON(sizeof(struct slab) != sizeof(struct page_desc));
+/* The slab's fields lie in the opaque space and the buddy link only. */
+BUILD_BUG_ON(offsetof(struct slab, objects) + sizeof(unsigned int) >
+	     offsetof(struct page_desc, type));
+BUILD_BUG_ON(offsetof(struct slab, slab_list) <
+	     offsetof(struct page_desc, head_off) + sizeof(uint32_t));
+/*
+ * ->cache is read without locks by kmem_cache_free(): page.c never writes
+ * its bytes, so a released slab's cache stays NULL while page.c has it.
+ */
+BUILD_BUG_ON(offsetof(struct slab, cache) + sizeof(void *) >
+	     offsetof(struct page_desc, buddy));
+
+/* Conversions are casts: no code. */
+static inline struct slab *page_slab(const struct page_desc *page)
+{
+	return (struct slab *)page;
+}
+
+static inline struct page_desc *slab_page(const struct slab *slab)
+{
+	return (struct page_desc *)slab;
+}
+
+static inline int slab_nid(const struct slab *slab)
+{
+	return slab_page(slab)->node;
+}
+
+/* The slab holding @p, or NULL (page_head_of()'s rules). */
+static inline struct slab *virt_to_slab(const void *p)
+{
+	return page_slab(page_head_of(p));
+}
+
+/* Home node of @obj, a slot of a live slab. */
+static inline int obj_home(const void *obj)
+{
+	return page_head_of(obj)->node;
+}
 
 struct kmem_cache_node {
 	pthread_mutex_t lock;
@@ -268,7 +335,7 @@ void slab_cache_free_nodes(struct kmem_cache *s);
 void *slab_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller);
 size_t slab_alloc_bulk(struct kmem_cache *s, gfp_t gfp, int node, size_t n,
 		       void **p, void *caller);
-void slab_free(struct kmem_cache *s, struct page_desc *slab, void *obj,
+void slab_free(struct kmem_cache *s, struct slab *slab, void *obj,
 	       void *caller);
 size_t slab_alloc_refill(struct kmem_cache *s, int node, size_t n, void **p);
 void slab_free_many(struct kmem_cache *s, void **objs, size_t nr);
@@ -278,6 +345,9 @@ void slab_shrink_node(struct kmem_cache *s, int node);
 void slab_shrink(struct kmem_cache *s);
 void slab_count(struct kmem_cache *s, unsigned long *slabs,
 		unsigned long *active);
+void slab_fork_prepare(struct kmem_cache *s);
+void slab_fork_parent(struct kmem_cache *s);
+void slab_fork_child(struct kmem_cache *s);
 
 /* ---- RCU: read-side and call_rcu wrappers over urcu-bp --------------- */
 
@@ -392,14 +462,14 @@ void depot_purge(struct kmem_cache *s, struct depot *d);
 void depot_reap(struct kmem_cache *s, struct depot *d);
 void depot_note_contention(struct depot *d);
 void depot_snapshot(struct depot *d, struct depot_snapshot *st);
-void reaper_start(void);
-void reaper_fork_child(void);
+void depot_fork_prepare(struct kmem_cache *s);
+void depot_fork_parent(struct kmem_cache *s);
+void depot_fork_child(struct kmem_cache *s);
 
 /* ---- export.c: the statistics segment (include/uslab/export.h) ------ */
 
 void export_start(void);
 void export_fork_child(void);
-void reaper_set_interval(unsigned int ms);
 
 /* ---- magazine.c: per-CPU magazines ---------------------------------- */
 
@@ -457,23 +527,47 @@ struct debug_track {
 	unsigned long when_ns;	/* CLOCK_MONOTONIC */
 };
 
-slab_flags_t debug_default_flags(void);
-
 void debug_init_object(struct kmem_cache *s, void *obj);
-bool debug_alloc_check(struct kmem_cache *s, struct page_desc *slab,
+bool debug_alloc_check(struct kmem_cache *s, struct slab *slab,
 		       void *obj, void *caller);
-bool debug_free_check(struct kmem_cache *s, struct page_desc *slab,
+bool debug_free_check(struct kmem_cache *s, struct slab *slab,
 		      void *obj, void *caller);
+void debug_bad_free(struct kmem_cache *s, const void *obj, const char *why)
+	__cold;
 
 /* ---- cache.c: the API and registry ---------------------------------- */
 
-void uslab_report(const char *fmt, ...) __printf(1, 2) __cold;
 int uslab_ensure_init(void);
-int uslab_spawn(void *(*fn)(void *), void *arg, const char *name);
-void cache_bad_free(struct kmem_cache *s, const void *obj, const char *why)
-	__cold;
 unsigned int cache_count(void);
-void cache_reap_all(void);
+void reaper_set_interval(unsigned int ms);	/* tests: 0 = never */
+
+/* ---- env.c: the USLAB_* environment, parsed once --------------------- */
+
+enum percpu_want {
+	PERCPU_WANT_AUTO,	/* unset, empty or "auto" */
+	PERCPU_WANT_RSEQ,
+	PERCPU_WANT_LOCK,
+};
+
+struct uslab_env {
+	slab_flags_t debug_flags;	/* USLAB_DEBUG, CONFIG_SLAB_DEBUG_ON */
+	unsigned int reap_ms;		/* USLAB_REAP_MS, Kconfig's */
+	int fake_numa;			/* USLAB_FAKE_NUMA; 0: real */
+	enum percpu_want percpu;	/* USLAB_PERCPU */
+	bool export;			/* USLAB_EXPORT */
+};
+
+/* Set by env_init() at start-up (export again in a forked child). */
+extern struct uslab_env uslab_env;
+
+void env_parse(struct uslab_env *e);	/* tests: parse into @e */
+void env_init(void);
+void env_fork_child(void);
+
+/* ---- util.c: reports and the library's threads, for every layer ---- */
+
+void uslab_report(const char *fmt, ...) __printf(1, 2) __cold;
+int uslab_spawn(void *(*fn)(void *), void *arg, const char *name);
 
 /* ---- stats.c -------------------------------------------------------- */
 

@@ -295,7 +295,7 @@ static void mag_free_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
 		return;
 	}
 	if (m && m->rounds && m->objs[m->rounds - 1] == obj) {
-		cache_bad_free(s, obj, "double free");
+		debug_bad_free(s, obj, "double free");
 		return;
 	}
 	if (m && m->rounds < m->capacity)

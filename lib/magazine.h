@@ -82,9 +82,9 @@ mag_alloc(struct kmem_cache *s)
 
 /* Put away @obj, already validated as a slot of @s's slab @slab. */
 static __attribute__((always_inline)) inline void
-mag_free(struct kmem_cache *s, struct page_desc *slab, void *obj)
+mag_free(struct kmem_cache *s, struct slab *slab, void *obj)
 {
-	if (unlikely(!mag_free_fast(s, obj, slab->node)))
+	if (unlikely(!mag_free_fast(s, obj, slab_nid(slab))))
 		mag_free_slow(s, obj);
 }
 

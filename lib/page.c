@@ -7,8 +7,11 @@
  * CONFIG_ARENA_SIZE_GB each.  A flat array of 64-byte page descriptors
  * covers the whole reserve; it is mapped without reservation too, so only
  * the descriptors of pages in use ever take memory.  page_desc_of() is
- * one subtraction and one shift, which is what lets kmem_cache_free()
- * find an object's slab and cache without any lookup structure.
+ * one subtraction and one shift, which is what lets the layers above
+ * find the block holding an address without any lookup structure.
+ * page.c owns only each descriptor's type, order, node and head_off, and the
+ * buddy link; the rest belongs to whoever holds the block (slab.c
+ * overlays its struct slab on the head descriptor).
  *
  * Each node hands out blocks of 2^order pages (order 0..PAGE_MAX_ORDER)
  * with a binary buddy system.  Memory is committed (made readable and
@@ -225,8 +228,9 @@ struct page_desc *page_alloc(int node, unsigned int order)
 		pfn = (unsigned long)grown;
 		o = PAGE_MAX_ORDER;
 	} else {
-		d = list_first_entry(&pn->free_area[o], struct page_desc, list);
-		list_del(&d->list);
+		d = list_first_entry(&pn->free_area[o], struct page_desc,
+				     buddy);
+		list_del(&d->buddy);
 		WRITE_ONCE(d->type, PT_NONE);
 		pfn = desc_pfn(d) - (unsigned long)node * arena.node_pages;
 	}
@@ -239,7 +243,7 @@ struct page_desc *page_alloc(int node, unsigned int order)
 		b = node_desc(node, pfn + (1UL << o));
 		b->order = (uint8_t)o;
 		WRITE_ONCE(b->type, PT_BUDDY);
-		list_add(&b->list, &pn->free_area[o]);
+		list_add(&b->buddy, &pn->free_area[o]);
 	}
 
 	d = node_desc(node, pfn);
@@ -265,7 +269,6 @@ void page_free(struct page_desc *head)
 	unsigned int order = head->order;
 	unsigned long pfn, i;
 
-	WRITE_ONCE(head->cache, NULL);
 	madvise(page_address(head), PAGE_SIZE << order, MADV_DONTNEED);
 
 	pthread_mutex_lock(&pn->lock);
@@ -285,7 +288,7 @@ void page_free(struct page_desc *head)
 		b = node_desc(node, bpfn);
 		if (b->type != PT_BUDDY || b->order != order)
 			break;
-		list_del(&b->list);
+		list_del(&b->buddy);
 		WRITE_ONCE(b->type, PT_NONE);
 		pfn &= ~(1UL << order);
 		order++;
@@ -293,7 +296,7 @@ void page_free(struct page_desc *head)
 	head = node_desc(node, pfn);
 	head->order = (uint8_t)order;
 	WRITE_ONCE(head->type, PT_BUDDY);
-	list_add(&head->list, &pn->free_area[order]);
+	list_add(&head->buddy, &pn->free_area[order]);
 	pthread_mutex_unlock(&pn->lock);
 }
 

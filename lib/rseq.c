@@ -13,8 +13,8 @@
  *               or membarrier's rseq fence is missing, or the user set
  *               USLAB_PERCPU=lock: a mutex per CPU slot, indexed by
  *               sched_getcpu().
- * USLAB_PERCPU=rseq|lock|auto (default auto) chooses; rseq falls back to
- * lock with a message when it cannot work.
+ * USLAB_PERCPU=rseq|lock|auto (default auto, parsed by env.c) chooses;
+ * rseq falls back to lock with a message when it cannot work.
  *
  * A thread in an rseq mode that cannot register (someone else's area is
  * registered, EBUSY) gets cpu -1 and allocates through the slab layer
@@ -101,15 +101,10 @@ static bool own_rseq_usable(void)
 
 static void choose_mode(void)
 {
-	const char *env = getenv("USLAB_PERCPU");
-
-	if (env && !strcmp(env, "lock")) {
+	if (uslab_env.percpu == PERCPU_WANT_LOCK) {
 		lock_reason = "USLAB_PERCPU=lock";
 		return;
 	}
-	if (env && *env && strcmp(env, "rseq") && strcmp(env, "auto"))
-		uslab_report("USLAB_PERCPU=%s: expected rseq, lock or auto; "
-			     "using auto", env);
 
 #ifdef RSEQ_ARCH_NONE
 	if (true) {
@@ -129,7 +124,7 @@ static void choose_mode(void)
 	} else {
 		lock_reason = "the kernel refuses rseq";
 	}
-	if (env && !strcmp(env, "rseq"))
+	if (uslab_env.percpu == PERCPU_WANT_RSEQ)
 		uslab_report("USLAB_PERCPU=rseq: %s; using per-CPU locks",
 			     lock_reason);
 }

@@ -12,9 +12,11 @@
  * red-zoned.  The constructor runs once per slot, when the slab is laid
  * out; objects are expected back in constructed state.
  *
- * Slab state lives in the head page descriptor: cache, freelist, inuse,
- * objects, s_mem and the list it sits on.  Per cache and node, a struct
- * kmem_cache_node keeps three lists:
+ * Slab state (struct slab: cache, freelist, inuse, objects, s_mem and
+ * the list it sits on) overlays the head page descriptor of its block,
+ * as the kernel's struct slab overlays struct page; internal.h checks at
+ * compile time that page.c's fields keep their offsets.  Per cache and
+ * node, a struct kmem_cache_node keeps three lists:
  *
  *   partial  0 < inuse < objects    allocation takes from the head
  *   full     inuse == objects
@@ -31,6 +33,7 @@
  * node lock.  Page blocks are returned to page.c after the node lock is
  * dropped.  Debug checks (debug.c) run under the node lock so that two
  * racing frees of one object are caught, not both accepted.
+ * slab_fork_prepare() holds every node lock of a cache across fork().
  *
  * This is the slow path under the per-CPU magazines (magazine.c), which
  * move objects in and out in batches (slab_alloc_bulk, slab_free_many);
@@ -179,7 +182,7 @@ void slab_cache_free_nodes(struct kmem_cache *s)
 /* ---- List helpers (node lock held) ----------------------------------- */
 
 static void slab_list_move_locked(struct kmem_cache_node *n,
-				  struct page_desc *slab, enum slab_list to)
+				  struct slab *slab, enum slab_list to)
 {
 	static const size_t counter[] = {
 		[SL_PARTIAL] = offsetof(struct kmem_cache_node, nr_partial),
@@ -204,7 +207,7 @@ static void slab_list_move_locked(struct kmem_cache_node *n,
 /* Pop one object from @slab, which must have a free one. */
 static void *slab_take_object_locked(struct kmem_cache *s,
 				     struct kmem_cache_node *n,
-				     struct page_desc *slab, void *caller)
+				     struct slab *slab, void *caller)
 {
 	void *obj = slab->freelist;
 
@@ -221,12 +224,12 @@ static void *slab_take_object_locked(struct kmem_cache *s,
 }
 
 /* A slab with a free object on @n, or NULL. */
-static struct page_desc *slab_get_partial_locked(struct kmem_cache_node *n)
+static struct slab *slab_get_partial_locked(struct kmem_cache_node *n)
 {
 	if (!list_empty(&n->partial))
-		return list_first_entry(&n->partial, struct page_desc, list);
+		return list_first_entry(&n->partial, struct slab, list);
 	if (!list_empty(&n->free))
-		return list_first_entry(&n->free, struct page_desc, list);
+		return list_first_entry(&n->free, struct slab, list);
 	return NULL;
 }
 
@@ -237,17 +240,18 @@ static struct page_desc *slab_get_partial_locked(struct kmem_cache_node *n)
  * freelist, constructors, debug patterns.  No lock is held; the slab is
  * private to the caller until slab_publish_locked().
  */
-static struct page_desc *new_slab(struct kmem_cache *s, int node)
+static struct slab *new_slab(struct kmem_cache *s, int node)
 {
-	struct page_desc *slab = page_alloc(node, s->order);
+	struct page_desc *page = page_alloc(node, s->order);
+	struct slab *slab = page_slab(page);
 	unsigned int colour, i;
 	char *obj, *next;
 
-	if (!slab)
+	if (!page)
 		return NULL;
 	colour = __atomic_fetch_add(&s->colour_next, 1, __ATOMIC_RELAXED) %
 		 s->colours;
-	slab->s_mem = (char *)page_address(slab) + colour * s->colour_off;
+	slab->s_mem = (char *)page_address(page) + colour * s->colour_off;
 	slab->objects = s->objects;
 	slab->inuse = 0;
 	slab->slab_list = SL_NONE;
@@ -274,7 +278,7 @@ static struct page_desc *new_slab(struct kmem_cache *s, int node)
 
 static void slab_publish_locked(struct kmem_cache *s,
 				struct kmem_cache_node *n,
-				struct page_desc *slab)
+				struct slab *slab)
 {
 	n->total_objects += slab->objects;
 	n->slabs_allocated++;
@@ -282,14 +286,25 @@ static void slab_publish_locked(struct kmem_cache *s,
 	(void)s;
 }
 
+/*
+ * Hand @slab's block back to page.c.  ->cache goes first: from here on
+ * kmem_cache_free()'s lock-free ownership check refuses the slab's
+ * addresses, and page.c never writes those bytes.
+ */
+static void slab_release(struct slab *slab)
+{
+	WRITE_ONCE(slab->cache, NULL);
+	page_free(slab_page(slab));
+}
+
 static void slab_rcu_free(struct rcu_head *head)
 {
 	uslab_rcu_callback(head);
-	page_free(container_of(head, struct page_desc, rcu));
+	slab_release(container_of(head, struct slab, rcu));
 }
 
 /* Give an empty slab, already off every list, back to page.c. */
-static void discard_slab(struct kmem_cache *s, struct page_desc *slab)
+static void discard_slab(struct kmem_cache *s, struct slab *slab)
 {
 	if (s->flags & SLAB_TYPESAFE_BY_RCU) {
 		/*
@@ -300,7 +315,7 @@ static void discard_slab(struct kmem_cache *s, struct page_desc *slab)
 		uslab_call_rcu(&slab->rcu, slab_rcu_free);
 		return;
 	}
-	page_free(slab);
+	slab_release(slab);
 }
 
 void slab_rcu_barrier(void)
@@ -314,7 +329,7 @@ void slab_rcu_barrier(void)
 static void *slab_alloc_on_node(struct kmem_cache *s, int node, void *caller)
 {
 	struct kmem_cache_node *n = s->node[node];
-	struct page_desc *slab;
+	struct slab *slab;
 	void *obj;
 
 	pthread_mutex_lock(&n->lock);
@@ -374,7 +389,7 @@ static size_t slab_alloc_many(struct kmem_cache *s, gfp_t gfp, int node,
 			      size_t n, void **p, void *caller, bool refill)
 {
 	struct kmem_cache_node *kn = s->node[node];
-	struct page_desc *slab;
+	struct slab *slab;
 	size_t done = 0;
 
 	while (done < n) {
@@ -425,10 +440,10 @@ size_t slab_alloc_refill(struct kmem_cache *s, int node, size_t n, void **p)
  * burst of frees.
  */
 static void slab_free_locked(struct kmem_cache *s, struct kmem_cache_node *n,
-			     struct page_desc *slab, void *obj)
+			     struct slab *slab, void *obj)
 {
 	if (unlikely(slab->freelist == obj)) {
-		cache_bad_free(s, obj, "double free");
+		debug_bad_free(s, obj, "double free");
 		return;
 	}
 	set_freepointer(s, obj, slab->freelist);
@@ -444,7 +459,7 @@ static void slab_free_locked(struct kmem_cache *s, struct kmem_cache_node *n,
 
 static void discard_slabs(struct kmem_cache *s, struct list_head *gone)
 {
-	struct page_desc *slab, *tmp;
+	struct slab *slab, *tmp;
 
 	list_for_each_entry_safe(slab, tmp, gone, list) {
 		list_del(&slab->list);
@@ -456,10 +471,10 @@ static void discard_slabs(struct kmem_cache *s, struct list_head *gone)
  * Return @obj (validated by the caller: a slot of @slab, which belongs to
  * @s) to its slab, with the debug checks.
  */
-void slab_free(struct kmem_cache *s, struct page_desc *slab, void *obj,
+void slab_free(struct kmem_cache *s, struct slab *slab, void *obj,
 	       void *caller)
 {
-	struct kmem_cache_node *n = s->node[slab->node];
+	struct kmem_cache_node *n = s->node[slab_nid(slab)];
 
 	pthread_mutex_lock(&n->lock);
 	if (unlikely(s->flags & SLAB_DEBUG_FLAGS) &&
@@ -483,8 +498,8 @@ void slab_free_many(struct kmem_cache *s, void **objs, size_t nr)
 	size_t i;
 
 	for (i = 0; i < nr; i++) {
-		struct page_desc *slab = page_head_of(objs[i]);
-		struct kmem_cache_node *kn = s->node[slab->node];
+		struct slab *slab = virt_to_slab(objs[i]);
+		struct kmem_cache_node *kn = s->node[slab_nid(slab)];
 
 		if (kn != n) {
 			if (n)
@@ -502,10 +517,10 @@ void slab_free_many(struct kmem_cache *s, void **objs, size_t nr)
 static void slab_take_free_locked(struct kmem_cache_node *n,
 				  unsigned long max, struct list_head *gone)
 {
-	struct page_desc *slab;
+	struct slab *slab;
 
 	while (max-- && !list_empty(&n->free)) {
-		slab = list_last_entry(&n->free, struct page_desc, list);
+		slab = list_last_entry(&n->free, struct slab, list);
 		slab_list_move_locked(n, slab, SL_NONE);
 		n->total_objects -= slab->objects;
 		n->slabs_released++;
@@ -570,4 +585,35 @@ void slab_count(struct kmem_cache *s, unsigned long *slabs,
 		*active += n->active_objects;
 		pthread_mutex_unlock(&n->lock);
 	}
+}
+
+/* ---- fork() ------------------------------------------------------------ */
+
+/*
+ * cache.c's atfork handlers: hold every node lock of @s across fork(),
+ * after the depot locks (level 3) and before page.c's (level 5).
+ */
+void slab_fork_prepare(struct kmem_cache *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nr_nodes; i++)
+		pthread_mutex_lock(&s->node[i]->lock);
+}
+
+void slab_fork_parent(struct kmem_cache *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nr_nodes; i++)
+		pthread_mutex_unlock(&s->node[i]->lock);
+}
+
+/* The child has one thread: re-initialise rather than unlock. */
+void slab_fork_child(struct kmem_cache *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nr_nodes; i++)
+		mutex_init_adaptive(&s->node[i]->lock);
 }

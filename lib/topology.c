@@ -15,12 +15,12 @@
  * not used (said once on stderr).  When libnuma reports NUMA as
  * unavailable the machine is one node.
  *
- * USLAB_FAKE_NUMA=N (1..CONFIG_MAX_NODES) splits the configured CPUs into
- * N nodes of consecutive CPU numbers, with distance 10 to itself and 20
- * to every other node, so that every per-node path (lists, depots,
- * remote frees, fallback) runs on a one-node machine.  Fake nodes' pages
- * are labelled in the page descriptors but not bound (page.c asks
- * topology_is_fake()).
+ * USLAB_FAKE_NUMA=N (1..CONFIG_MAX_NODES, parsed by env.c) splits the
+ * configured CPUs into N nodes of consecutive CPU numbers, with distance
+ * 10 to itself and 20 to every other node, so that every per-node path
+ * (lists, depots, remote frees, fallback) runs on a one-node machine.
+ * Fake nodes' pages are labelled in the page descriptors but not bound
+ * (page.c asks topology_is_fake()).
  *
  * Locking: everything here is written once by topology_init(), under the
  * library's pthread_once, before any cache exists; read-only afterwards.
@@ -43,23 +43,6 @@ static int *cpu_node;			/* CPU number -> usable node */
 static unsigned char distance[MAX_NUMNODES][MAX_NUMNODES];
 static int fallback[MAX_NUMNODES][MAX_NUMNODES];	/* usable, nearest first */
 static int nr_usable = 1;
-
-static int parse_fake(void)
-{
-	const char *env = getenv("USLAB_FAKE_NUMA");
-	char *end;
-	long n;
-
-	if (!env || !*env)
-		return 0;
-	n = strtol(env, &end, 10);
-	if (*end || n < 1 || n > MAX_NUMNODES) {
-		uslab_report("USLAB_FAKE_NUMA=%s: expected 1..%d; using the "
-			     "real topology", env, MAX_NUMNODES);
-		return 0;
-	}
-	return (int)n;
-}
 
 static int nearest_usable(int node)
 {
@@ -162,7 +145,7 @@ int topology_init(void)
 {
 	int cpus = get_nprocs_conf();
 
-	fake_nodes = parse_fake();
+	fake_nodes = uslab_env.fake_numa;
 	if (fake_nodes)
 		init_fake();
 	else if (numa_available() >= 0)

@@ -170,13 +170,13 @@ START_TEST(test_typesafe_by_rcu_defers_release)
 {
 	struct kmem_cache *s = kmem_cache_create("rcu", 128, 0,
 						 SLAB_TYPESAFE_BY_RCU, NULL);
-	struct page_desc *slab;
+	struct slab *slab;
 	pthread_t th;
 	void *p;
 
 	ck_assert_uint_ge(s->offset, 128);	/* fp outside the object */
 	p = kmem_cache_alloc(s, GFP_KERNEL);
-	slab = page_head_of(p);
+	slab = virt_to_slab(p);
 	pthread_create(&th, NULL, rcu_reader, NULL);
 	pthread_mutex_lock(&rd_lock);
 	while (rd_state != 1)
@@ -187,7 +187,7 @@ START_TEST(test_typesafe_by_rcu_defers_release)
 	ck_assert_int_eq(kmem_cache_shrink(s), 0);	/* off the lists */
 	usleep(100 * 1000);
 	/* A reader is inside: the slab's memory must keep its type. */
-	ck_assert_int_eq(slab->type, PT_HEAD);
+	ck_assert_int_eq(slab_page(slab)->type, PT_HEAD);
 	ck_assert_ptr_eq(slab->cache, s);
 
 	pthread_mutex_lock(&rd_lock);
@@ -196,7 +196,7 @@ START_TEST(test_typesafe_by_rcu_defers_release)
 	pthread_mutex_unlock(&rd_lock);
 	pthread_join(th, NULL);
 	slab_rcu_barrier();
-	ck_assert_int_ne(slab->type, PT_HEAD);	/* now released */
+	ck_assert_int_ne(slab_page(slab)->type, PT_HEAD); /* released */
 	kmem_cache_destroy(s);
 }
 END_TEST

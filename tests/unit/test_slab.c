@@ -69,7 +69,7 @@ static void *salloc(struct kmem_cache *s)
 
 static void sfree(struct kmem_cache *s, void *obj)
 {
-	slab_free(s, page_head_of(obj), obj, NULL);
+	slab_free(s, virt_to_slab(obj), obj, NULL);
 }
 
 START_TEST(test_layout_all_sizes)
@@ -120,7 +120,7 @@ START_TEST(test_objects_in_real_slabs)
 	for (f = 0; f < 2; f++) {
 		for (size = 1; size <= 4096; size += (size < 300 ? 1 : 61)) {
 			struct kmem_cache *s;
-			struct page_desc *slab;
+			struct slab *slab;
 			char *prev_end = NULL, *base;
 			void **objs;
 
@@ -130,14 +130,14 @@ START_TEST(test_objects_in_real_slabs)
 			objs = malloc(s->objects * sizeof(*objs));
 			for (i = 0; i < s->objects; i++)
 				objs[i] = salloc(s);
-			slab = page_head_of(objs[0]);
-			base = page_address(slab);
+			slab = virt_to_slab(objs[0]);
+			base = page_address(slab_page(slab));
 			/* One slab, full, objects in address order. */
 			ck_assert_int_eq(slab->slab_list, SL_FULL);
 			for (i = 0; i < s->objects; i++) {
 				char *o = objs[i];
 
-				ck_assert_ptr_eq(page_head_of(o), slab);
+				ck_assert_ptr_eq(virt_to_slab(o), slab);
 				ck_assert_uint_eq((uintptr_t)o % s->align, 0);
 				ck_assert(o >= base);
 				ck_assert(o + s->size <= base + slab_bytes(s));
@@ -159,14 +159,14 @@ START_TEST(test_freelist_and_lists)
 {
 	struct kmem_cache *s = kmem_cache_create("freelist", 96, 0, 0, NULL);
 	struct kmem_cache_node *n;
-	struct page_desc *slab;
+	struct slab *slab;
 	void *first, **objs;
 	unsigned int i, walked = 0;
 	char *fp;
 
 	first = salloc(s);
-	slab = page_head_of(first);
-	n = s->node[slab->node];
+	slab = virt_to_slab(first);
+	n = s->node[slab_nid(slab)];
 	ck_assert_int_eq(slab->slab_list, SL_PARTIAL);
 	ck_assert_uint_eq(n->nr_partial, 1);
 	ck_assert_uint_eq(slab->inuse, 1);
@@ -188,7 +188,7 @@ START_TEST(test_freelist_and_lists)
 	objs[0] = first;
 	for (i = 1; i < s->objects; i++) {
 		objs[i] = salloc(s);
-		ck_assert_ptr_eq(page_head_of(objs[i]), slab);
+		ck_assert_ptr_eq(virt_to_slab(objs[i]), slab);
 	}
 	ck_assert_int_eq(slab->slab_list, SL_FULL);
 	ck_assert_ptr_null(slab->freelist);
@@ -252,9 +252,10 @@ START_TEST(test_colouring)
 	for (i = 0; i < s->objects * 8; i++)
 		objs[i] = kmem_cache_alloc(s, GFP_KERNEL);
 	for (i = 0; i < s->objects * 8; i += s->objects) {
-		struct page_desc *slab = page_head_of(objs[i]);
-		unsigned long c = (unsigned long)(slab->s_mem -
-				  (char *)page_address(slab)) / s->colour_off;
+		struct slab *slab = virt_to_slab(objs[i]);
+		char *base = page_address(slab_page(slab));
+		unsigned long c = (unsigned long)(slab->s_mem - base) /
+				  s->colour_off;
 
 		ck_assert_uint_lt(c, 2);
 		seen[c]++;

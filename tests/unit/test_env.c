@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of lib/env.c: every USLAB_* variable, valid values and junk.
+ * Junk is reported in one line naming the variable and the default is
+ * used; numbers take decimal digits only (no sign, space or suffix).
+ */
+#include "common.h"
+
+#include "internal.h"
+
+/* Parse with @name set to @value (NULL: unset); what was reported in @c. */
+static struct uslab_env parse_with(const char *name, const char *value,
+				   struct capture *c)
+{
+	struct uslab_env e;
+
+	if (value)
+		setenv(name, value, 1);
+	else
+		unsetenv(name);
+	capture_begin(c);
+	env_parse(&e);
+	capture_end(c);
+	unsetenv(name);
+	return e;
+}
+
+/* @name=@value is refused: one line naming it and @expected. */
+#define ck_assert_refused(c, name, value, expected)			\
+	do {								\
+		ck_assert_int_eq((c)->lines, 1);			\
+		ck_assert_reported(c, "uslab: " name "=");		\
+		ck_assert_reported(c, value);				\
+		ck_assert_reported(c, expected);			\
+	} while (0)
+
+static const char *const bad_numbers[] = {
+	" 2", "2 ", "+5", "-1", "2x", "0x10", "1e3", "", "99999999999",
+	"18446744073709551617", "99999999999999999999999999999999",
+};
+
+static void clear_all(void)
+{
+	unsetenv("USLAB_DEBUG");
+	unsetenv("USLAB_REAP_MS");
+	unsetenv("USLAB_FAKE_NUMA");
+	unsetenv("USLAB_PERCPU");
+	unsetenv("USLAB_EXPORT");
+}
+
+START_TEST(test_defaults)
+{
+	struct uslab_env e;
+	struct capture c;
+
+	clear_all();
+	e = parse_with("USLAB_REAP_MS", NULL, &c);
+	ck_assert_str_eq(c.text, "");
+	ck_assert_uint_eq(e.debug_flags,
+			  IS_ENABLED(CONFIG_SLAB_DEBUG_ON) ?
+			  SLAB_DEBUG_FLAGS : 0);
+	ck_assert_uint_eq(e.reap_ms, CONFIG_REAP_INTERVAL_MS);
+	ck_assert_int_eq(e.fake_numa, 0);
+	ck_assert_int_eq(e.percpu, PERCPU_WANT_AUTO);
+	ck_assert(e.export);
+}
+END_TEST
+
+START_TEST(test_reap_ms)
+{
+	struct uslab_env e;
+	struct capture c;
+	size_t i;
+
+	clear_all();
+	e = parse_with("USLAB_REAP_MS", "0", &c);
+	ck_assert_uint_eq(e.reap_ms, 0);
+	e = parse_with("USLAB_REAP_MS", "250", &c);
+	ck_assert_uint_eq(e.reap_ms, 250);
+	e = parse_with("USLAB_REAP_MS", "3600000", &c);
+	ck_assert_uint_eq(e.reap_ms, 3600000);
+	e = parse_with("USLAB_REAP_MS", "007", &c);
+	ck_assert_uint_eq(e.reap_ms, 7);
+	ck_assert_str_eq(c.text, "");
+
+	e = parse_with("USLAB_REAP_MS", "3600001", &c);
+	ck_assert_uint_eq(e.reap_ms, CONFIG_REAP_INTERVAL_MS);
+	ck_assert_refused(&c, "USLAB_REAP_MS", "3600001",
+			  "expected milliseconds 0..3600000; using");
+	for (i = 0; i < ARRAY_SIZE(bad_numbers); i++) {
+		e = parse_with("USLAB_REAP_MS", bad_numbers[i], &c);
+		ck_assert_uint_eq(e.reap_ms, CONFIG_REAP_INTERVAL_MS);
+		ck_assert_refused(&c, "USLAB_REAP_MS", bad_numbers[i],
+				  "expected milliseconds 0..3600000; using");
+	}
+}
+END_TEST
+
+START_TEST(test_fake_numa)
+{
+	struct uslab_env e;
+	struct capture c;
+	char max[16], above[16];
+	size_t i;
+
+	clear_all();
+	snprintf(max, sizeof(max), "%d", MAX_NUMNODES);
+	snprintf(above, sizeof(above), "%d", MAX_NUMNODES + 1);
+	e = parse_with("USLAB_FAKE_NUMA", "1", &c);
+	ck_assert_int_eq(e.fake_numa, 1);
+	e = parse_with("USLAB_FAKE_NUMA", max, &c);
+	ck_assert_int_eq(e.fake_numa, MAX_NUMNODES);
+	ck_assert_str_eq(c.text, "");
+
+	e = parse_with("USLAB_FAKE_NUMA", "0", &c);
+	ck_assert_int_eq(e.fake_numa, 0);
+	ck_assert_refused(&c, "USLAB_FAKE_NUMA", "0",
+			  "using the real topology");
+	e = parse_with("USLAB_FAKE_NUMA", above, &c);
+	ck_assert_int_eq(e.fake_numa, 0);
+	ck_assert_refused(&c, "USLAB_FAKE_NUMA", above,
+			  "using the real topology");
+	for (i = 0; i < ARRAY_SIZE(bad_numbers); i++) {
+		e = parse_with("USLAB_FAKE_NUMA", bad_numbers[i], &c);
+		ck_assert_int_eq(e.fake_numa, 0);
+		ck_assert_refused(&c, "USLAB_FAKE_NUMA", bad_numbers[i],
+				  "expected 1..");
+	}
+}
+END_TEST
+
+START_TEST(test_percpu)
+{
+	static const char *const bad[] = { "LOCK", " lock", "rseq ", "x" };
+	struct uslab_env e;
+	struct capture c;
+	size_t i;
+
+	clear_all();
+	e = parse_with("USLAB_PERCPU", "lock", &c);
+	ck_assert_int_eq(e.percpu, PERCPU_WANT_LOCK);
+	e = parse_with("USLAB_PERCPU", "rseq", &c);
+	ck_assert_int_eq(e.percpu, PERCPU_WANT_RSEQ);
+	e = parse_with("USLAB_PERCPU", "auto", &c);
+	ck_assert_int_eq(e.percpu, PERCPU_WANT_AUTO);
+	e = parse_with("USLAB_PERCPU", "", &c);
+	ck_assert_int_eq(e.percpu, PERCPU_WANT_AUTO);
+	ck_assert_str_eq(c.text, "");
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		e = parse_with("USLAB_PERCPU", bad[i], &c);
+		ck_assert_int_eq(e.percpu, PERCPU_WANT_AUTO);
+		ck_assert_refused(&c, "USLAB_PERCPU", bad[i],
+				  "expected rseq, lock or auto; using auto");
+	}
+}
+END_TEST
+
+START_TEST(test_export)
+{
+	static const char *const bad[] = { " 0", "+0", "00", "2", "no" };
+	struct uslab_env e;
+	struct capture c;
+	size_t i;
+
+	clear_all();
+	e = parse_with("USLAB_EXPORT", "0", &c);
+	ck_assert(!e.export);
+	e = parse_with("USLAB_EXPORT", "1", &c);
+	ck_assert(e.export);
+	e = parse_with("USLAB_EXPORT", "", &c);
+	ck_assert(e.export);
+	ck_assert_str_eq(c.text, "");
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		e = parse_with("USLAB_EXPORT", bad[i], &c);
+		ck_assert(e.export);
+		ck_assert_refused(&c, "USLAB_EXPORT", bad[i],
+				  "expected 0 or 1; exporting");
+	}
+}
+END_TEST
+
+START_TEST(test_debug)
+{
+	struct uslab_env e;
+	struct capture c;
+
+	clear_all();
+	e = parse_with("USLAB_DEBUG", "ZP", &c);
+	ck_assert_uint_eq(e.debug_flags, SLAB_RED_ZONE | SLAB_POISON);
+	e = parse_with("USLAB_DEBUG", "fzpu", &c);
+	ck_assert_uint_eq(e.debug_flags, SLAB_DEBUG_FLAGS);
+	e = parse_with("USLAB_DEBUG", "", &c);
+	ck_assert_uint_eq(e.debug_flags, SLAB_DEBUG_FLAGS);
+	e = parse_with("USLAB_DEBUG", "FU-", &c);
+	ck_assert_uint_eq(e.debug_flags, 0);
+	ck_assert_str_eq(c.text, "");
+
+	e = parse_with("USLAB_DEBUG", "Fx", &c);
+	ck_assert_uint_eq(e.debug_flags, SLAB_CONSISTENCY_CHECKS);
+	ck_assert_int_eq(c.lines, 1);
+	ck_assert_reported(&c, "USLAB_DEBUG: unknown option 'x'");
+}
+END_TEST
+
+/* Every bad variable at once: one line each, every default kept. */
+START_TEST(test_all_junk)
+{
+	struct uslab_env e;
+	struct capture c;
+
+	setenv("USLAB_REAP_MS", "+5", 1);
+	setenv("USLAB_FAKE_NUMA", " 2", 1);
+	setenv("USLAB_PERCPU", "fast", 1);
+	setenv("USLAB_EXPORT", "yes", 1);
+	setenv("USLAB_DEBUG", "q", 1);
+	capture_begin(&c);
+	env_parse(&e);
+	capture_end(&c);
+	clear_all();
+	ck_assert_int_eq(c.lines, 5);
+	ck_assert_uint_eq(e.reap_ms, CONFIG_REAP_INTERVAL_MS);
+	ck_assert_int_eq(e.fake_numa, 0);
+	ck_assert_int_eq(e.percpu, PERCPU_WANT_AUTO);
+	ck_assert(e.export);
+	ck_assert_uint_eq(e.debug_flags, 0);
+}
+END_TEST
+
+static Suite *env_suite(void)
+{
+	Suite *s = suite_create("unit-env");
+	TCase *tc = tcase_create("env");
+
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_reap_ms);
+	tcase_add_test(tc, test_fake_numa);
+	tcase_add_test(tc, test_percpu);
+	tcase_add_test(tc, test_export);
+	tcase_add_test(tc, test_debug);
+	tcase_add_test(tc, test_all_junk);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(env_suite());
+}
