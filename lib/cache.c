@@ -71,7 +71,7 @@ static void cache_reap_all(void)
 	struct kmem_cache *s;
 	unsigned int i;
 
-	pthread_mutex_lock(&slab_mutex);
+	uslab_lock(&slab_mutex, RANK_SLAB_MUTEX);
 	list_for_each_entry(s, &cache_list, list) {
 		for (i = 0; i < s->nr_nodes; i++) {
 			if (s->cpu_slab)
@@ -79,7 +79,7 @@ static void cache_reap_all(void)
 			slab_reap_node(s, (int)i);
 		}
 	}
-	pthread_mutex_unlock(&slab_mutex);
+	uslab_unlock(&slab_mutex);
 }
 
 static pthread_mutex_t reaper_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -284,9 +284,9 @@ __api struct kmem_cache *kmem_cache_create(const char *name,
 				     "out of memory");
 	}
 
-	pthread_mutex_lock(&slab_mutex);
+	uslab_lock(&slab_mutex, RANK_SLAB_MUTEX);
 	list_add(&s->list, &cache_list);
-	pthread_mutex_unlock(&slab_mutex);
+	uslab_unlock(&slab_mutex);
 	return s;
 }
 
@@ -304,14 +304,14 @@ __api void kmem_cache_destroy(struct kmem_cache *s)
 		uslab_report("kmem_cache_destroy(%s): %lu object%s still "
 			     "allocated; cache leaked", s->name, live,
 			     live == 1 ? "" : "s");
-		pthread_mutex_lock(&slab_mutex);
+		uslab_lock(&slab_mutex, RANK_SLAB_MUTEX);
 		s->leaked = true;
-		pthread_mutex_unlock(&slab_mutex);
+		uslab_unlock(&slab_mutex);
 		return;
 	}
-	pthread_mutex_lock(&slab_mutex);
+	uslab_lock(&slab_mutex, RANK_SLAB_MUTEX);
 	list_del(&s->list);
-	pthread_mutex_unlock(&slab_mutex);
+	uslab_unlock(&slab_mutex);
 	/*
 	 * Wait for the call_rcu() callbacks that use this cache's state:
 	 * SLAB_TYPESAFE_BY_RCU slab releases.  Magazine frees queued by the
@@ -348,12 +348,12 @@ static __cold void cache_shrink_all(void)
 {
 	struct kmem_cache *s;
 
-	pthread_mutex_lock(&slab_mutex);
+	uslab_lock(&slab_mutex, RANK_SLAB_MUTEX);
 	list_for_each_entry(s, &cache_list, list) {
 		mag_drain(s);
 		slab_shrink(s);
 	}
-	pthread_mutex_unlock(&slab_mutex);
+	uslab_unlock(&slab_mutex);
 }
 
 static __cold void alloc_report_enomem(struct kmem_cache *s, gfp_t gfp,
@@ -690,13 +690,13 @@ __api int uslab_for_each_cache(int (*fn)(struct kmem_cache *s, void *arg),
 	}
 	if (uslab_ensure_init())
 		return -1;
-	pthread_mutex_lock(&slab_mutex);
+	uslab_lock(&slab_mutex, RANK_SLAB_MUTEX);
 	list_for_each_entry(s, &cache_list, list) {
 		ret = fn(s, arg);
 		if (ret)
 			break;
 	}
-	pthread_mutex_unlock(&slab_mutex);
+	uslab_unlock(&slab_mutex);
 	return ret;
 }
 
@@ -706,10 +706,10 @@ unsigned int cache_count(void)
 	struct kmem_cache *s;
 	unsigned int n = 0;
 
-	pthread_mutex_lock(&slab_mutex);
+	uslab_lock(&slab_mutex, RANK_SLAB_MUTEX);
 	list_for_each_entry(s, &cache_list, list)
 		n++;
-	pthread_mutex_unlock(&slab_mutex);
+	uslab_unlock(&slab_mutex);
 	return n;
 }
 
@@ -725,7 +725,8 @@ static void uslab_fork_prepare(void)
 	struct kmem_cache *s;
 
 	urcu_bp_call_rcu_before_fork();
-	pthread_mutex_lock(&slab_mutex);
+	witness_fork_prepare();
+	uslab_lock(&slab_mutex, RANK_SLAB_MUTEX);
 	list_for_each_entry(s, &cache_list, list)
 		mag_fork_prepare(s);
 	/* No section may still be writing a parked magazine. */
@@ -749,7 +750,8 @@ static void uslab_fork_parent(void)
 		depot_fork_parent(s);
 		mag_fork_parent(s);
 	}
-	pthread_mutex_unlock(&slab_mutex);
+	uslab_unlock(&slab_mutex);
+	witness_fork_parent();
 	urcu_bp_call_rcu_after_fork_parent();
 }
 
@@ -769,6 +771,7 @@ static void uslab_fork_child(void)
 		mag_fork_child(s);
 	}
 	pthread_mutex_init(&slab_mutex, NULL);
+	witness_fork_child();
 	urcu_bp_call_rcu_after_fork_child();
 	reaper_fork_child();
 	reaper_start();

@@ -188,8 +188,8 @@ void depot_note_contention(struct depot *d)
 
 static void depot_lock(struct depot *d)
 {
-	if (pthread_mutex_trylock(&d->lock)) {
-		pthread_mutex_lock(&d->lock);
+	if (uslab_trylock(&d->lock, RANK_DEPOT)) {
+		uslab_lock(&d->lock, RANK_DEPOT);
 		depot_note_contention(d);
 	}
 }
@@ -203,8 +203,10 @@ static void depot_lock(struct depot *d)
  * reached the magazine through a stale ->next see it uninitialised;
  * TSan caught it.)  On x86-64 these are plain stores.
  */
-static void list_push_locked(struct magazine **head, struct magazine *m)
+static void list_push_locked(struct depot *d, struct magazine **head,
+			     struct magazine *m)
 {
+	lock_assert_held(&d->lock);
 	__atomic_store_n(&m->next, *head, __ATOMIC_RELEASE);
 	__atomic_store_n(head, m, __ATOMIC_RELEASE);
 }
@@ -213,10 +215,12 @@ static void list_push_locked(struct magazine **head, struct magazine *m)
  * Unlink the first magazine.  Walkers standing on it keep a valid ->next
  * (we leave it), and it is not freed before they are done (call_rcu).
  */
-static struct magazine *list_pop_locked(struct magazine **head)
+static struct magazine *list_pop_locked(struct depot *d,
+					struct magazine **head)
 {
 	struct magazine *m = *head;
 
+	lock_assert_held(&d->lock);
 	if (m)
 		__atomic_store_n(head, m->next, __ATOMIC_RELEASE);
 	return m;
@@ -224,9 +228,10 @@ static struct magazine *list_pop_locked(struct magazine **head)
 
 static struct magazine *pop_full_locked(struct depot *d)
 {
-	struct magazine *m = list_pop_locked(&d->full);
+	struct magazine *m = list_pop_locked(d, &d->full);
 
 	if (m) {
+		uslab_assert(d->nr_full > 0 && m->rounds == m->capacity);
 		WRITE_ONCE(d->nr_full, d->nr_full - 1);
 		d->min_full = MIN(d->min_full, d->nr_full);
 		WRITE_ONCE(d->exchanges, d->exchanges + 1);
@@ -240,7 +245,8 @@ static struct magazine *pop_empty_locked(struct depot *d,
 {
 	struct magazine *m;
 
-	while ((m = list_pop_locked(&d->empty))) {
+	while ((m = list_pop_locked(d, &d->empty))) {
+		uslab_assert(d->nr_empty > 0 && m->rounds == 0);
 		WRITE_ONCE(d->nr_empty, d->nr_empty - 1);
 		d->min_empty = MIN(d->min_empty, d->nr_empty);
 		if (m->capacity >= d->capacity) {
@@ -271,13 +277,13 @@ struct magazine *depot_get_full(struct depot *d, struct magazine *empty)
 	m = pop_full_locked(d);
 	if (m && empty) {
 		if (d->nr_empty < d->max_empty) {
-			list_push_locked(&d->empty, empty);
+			list_push_locked(d, &d->empty, empty);
 			WRITE_ONCE(d->nr_empty, d->nr_empty + 1);
 		} else {
 			drop = empty;	/* enough empties kept */
 		}
 	}
-	pthread_mutex_unlock(&d->lock);
+	uslab_unlock(&d->lock);
 	if (drop)
 		depot_mag_free(drop);
 	return m;
@@ -297,7 +303,7 @@ struct magazine *depot_get_empty(struct kmem_cache *s, struct depot *d,
 
 	depot_lock(d);
 	if (full && d->nr_full >= d->max_mags) {
-		pthread_mutex_unlock(&d->lock);
+		uslab_unlock(&d->lock);
 		depot_mag_flush(s, full);
 		if (full->capacity >= READ_ONCE(d->capacity))
 			return full;
@@ -305,11 +311,11 @@ struct magazine *depot_get_empty(struct kmem_cache *s, struct depot *d,
 		return NULL;
 	}
 	if (full) {
-		list_push_locked(&d->full, full);
+		list_push_locked(d, &d->full, full);
 		WRITE_ONCE(d->nr_full, d->nr_full + 1);
 	}
 	m = pop_empty_locked(d, &dropped);
-	pthread_mutex_unlock(&d->lock);
+	uslab_unlock(&d->lock);
 	depot_chain_free(dropped);
 	return m;
 }
@@ -317,29 +323,32 @@ struct magazine *depot_get_empty(struct kmem_cache *s, struct depot *d,
 void depot_put_full(struct depot *d, struct magazine *m)
 {
 	depot_lock(d);
-	list_push_locked(&d->full, m);
+	list_push_locked(d, &d->full, m);
 	WRITE_ONCE(d->nr_full, d->nr_full + 1);
-	pthread_mutex_unlock(&d->lock);
+	uslab_unlock(&d->lock);
 }
 
 void depot_put_empty(struct depot *d, struct magazine *m)
 {
 	depot_lock(d);
-	list_push_locked(&d->empty, m);
+	list_push_locked(d, &d->empty, m);
 	WRITE_ONCE(d->nr_empty, d->nr_empty + 1);
-	pthread_mutex_unlock(&d->lock);
+	uslab_unlock(&d->lock);
 }
 
 /* ---- Reaping and purging ------------------------------------------------ */
 
 /* Cut the last @n magazines off the list at *@head; returns them. */
-static struct magazine *list_cut_tail_locked(struct magazine **head,
+static struct magazine *list_cut_tail_locked(struct depot *d,
+					     struct magazine **head,
 					     unsigned long len,
 					     unsigned long n)
 {
 	struct magazine **link = head, *tail;
 	unsigned long keep = len - n;
 
+	lock_assert_held(&d->lock);
+	uslab_assert(n <= len);
 	while (keep--)
 		link = &(*link)->next;
 	tail = *link;
@@ -366,17 +375,17 @@ static void depot_release(struct kmem_cache *s, struct depot *d, bool all)
 	struct magazine *full, *empty;
 	unsigned long nfull, nempty;
 
-	pthread_mutex_lock(&d->lock);	/* not a contended exchange */
+	uslab_lock(&d->lock, RANK_DEPOT);	/* not a contended exchange */
 	nfull = all ? d->nr_full : MIN(d->min_full, d->nr_full);
 	nempty = all ? d->nr_empty : MIN(d->min_empty, d->nr_empty);
-	full = list_cut_tail_locked(&d->full, d->nr_full, nfull);
-	empty = list_cut_tail_locked(&d->empty, d->nr_empty, nempty);
+	full = list_cut_tail_locked(d, &d->full, d->nr_full, nfull);
+	empty = list_cut_tail_locked(d, &d->empty, d->nr_empty, nempty);
 	WRITE_ONCE(d->nr_full, d->nr_full - nfull);
 	WRITE_ONCE(d->nr_empty, d->nr_empty - nempty);
 	d->contended = 0;	/* a new interval */
 	d->min_full = d->nr_full;
 	d->min_empty = d->nr_empty;
-	pthread_mutex_unlock(&d->lock);
+	uslab_unlock(&d->lock);
 
 	flush_chain(s, full);
 	depot_chain_free(full);
@@ -442,7 +451,7 @@ void depot_fork_prepare(struct kmem_cache *s)
 	unsigned int i;
 
 	for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
-		pthread_mutex_lock(&s->depot[i]->lock);
+		uslab_lock_nested(&s->depot[i]->lock, RANK_DEPOT);
 }
 
 void depot_fork_parent(struct kmem_cache *s)
@@ -450,7 +459,7 @@ void depot_fork_parent(struct kmem_cache *s)
 	unsigned int i;
 
 	for (i = 0; s->cpu_slab && i < s->nr_nodes; i++)
-		pthread_mutex_unlock(&s->depot[i]->lock);
+		uslab_unlock(&s->depot[i]->lock);
 }
 
 /* The child has one thread: re-initialise rather than unlock. */

@@ -127,7 +127,7 @@ static struct kmem_cache_cpu *slot_own(struct kmem_cache *s,
 
 	if (percpu_mode == PERCPU_LOCK) {
 		c = &s->cpu_slab[percpu_lock_index()];
-		pthread_mutex_lock(&c->lock);
+		uslab_lock(&c->lock, RANK_CPU_SLOT);
 		*mp = slot_loaded(c);
 		return c;
 	}
@@ -136,13 +136,13 @@ static struct kmem_cache_cpu *slot_own(struct kmem_cache *s,
 		if (cpu < 0)
 			return NULL;
 		c = &s->cpu_slab[cpu];
-		pthread_mutex_lock(&c->lock);
+		uslab_lock(&c->lock, RANK_CPU_SLOT);
 		if (rseq_take(percpu_rseq_off, cpu, &c->loaded, mp) ==
 		    RSEQ_OK) {
 			tsan_acquire(&c->loaded);	/* see mag_free() */
 			return c;
 		}
-		pthread_mutex_unlock(&c->lock);	/* moved: follow the thread */
+		uslab_unlock(&c->lock);	/* moved: follow the thread */
 	}
 }
 
@@ -165,7 +165,7 @@ static void slot_release(struct kmem_cache_cpu *c, struct magazine *m)
 	 * with a section's commit (sections only write inside magazines).
 	 */
 	__atomic_store_n(&c->loaded, m, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&c->lock);
+	uslab_unlock(&c->lock);
 }
 
 static inline void *mag_pop(struct magazine *m)
@@ -199,6 +199,7 @@ static void *mag_alloc_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
 	struct depot *d = s->depot[c->node];
 	size_t got;
 
+	lock_assert_held(&c->lock);
 	if (m && m->rounds)
 		goto pop;
 	if (prev && prev->rounds) {
@@ -290,6 +291,7 @@ static void mag_free_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
 	struct depot *d = s->depot[c->node];
 	int node = obj_home(obj);
 
+	lock_assert_held(&c->lock);
 	if (unlikely(node != c->node)) {
 		mag_free_remote(s, c, obj, node);
 		return;
@@ -358,7 +360,7 @@ static void mag_free_lockpath(struct kmem_cache *s, void *obj);
  * Both slow paths are also where lock mode starts: there the fast path
  * reads cpu_id -1 from an area that is never registered.
  */
-static void *mag_alloc_slow_locked(struct kmem_cache *s)
+static void *__mag_alloc_slow(struct kmem_cache *s)
 {
 	struct magazine *m;
 	struct kmem_cache_cpu *c;
@@ -374,7 +376,7 @@ static void *mag_alloc_slow_locked(struct kmem_cache *s)
 /* The fast path counts its own objects; the slow paths count here. */
 __noinline void *mag_alloc_slow(struct kmem_cache *s)
 {
-	void *obj = mag_alloc_slow_locked(s);
+	void *obj = __mag_alloc_slow(s);
 
 	if (obj)
 		stat_obj(s, obj, allocs);
@@ -407,11 +409,11 @@ static void *mag_alloc_lockpath(struct kmem_cache *s)
 	struct magazine *m;
 	void *obj;
 
-	pthread_mutex_lock(&c->lock);
+	uslab_lock(&c->lock, RANK_CPU_SLOT);
 	m = slot_loaded(c);
 	if (likely(m && m->rounds)) {
 		obj = mag_pop(m);
-		pthread_mutex_unlock(&c->lock);
+		uslab_unlock(&c->lock);
 		return obj;
 	}
 	return mag_alloc_owned_release(s, c, m);
@@ -422,11 +424,11 @@ static void mag_free_lockpath(struct kmem_cache *s, void *obj)
 	struct kmem_cache_cpu *c = &s->cpu_slab[percpu_lock_index()];
 	struct magazine *m;
 
-	pthread_mutex_lock(&c->lock);
+	uslab_lock(&c->lock, RANK_CPU_SLOT);
 	m = slot_loaded(c);
 	if (likely(mag_can_push(c, m, obj))) {
 		mag_push(m, obj);
-		pthread_mutex_unlock(&c->lock);
+		uslab_unlock(&c->lock);
 		return;
 	}
 	mag_free_owned(s, c, &m, obj);
@@ -546,14 +548,14 @@ void mag_drain(struct kmem_cache *s)
 		for (i = 0; i < nr; i++) {
 			struct kmem_cache_cpu *c = &s->cpu_slab[first + i];
 
-			pthread_mutex_lock(&c->lock);
+			uslab_lock(&c->lock, RANK_CPU_SLOT);
 			/* Acquire: see what the last section put in it. */
 			taken[2 * i] = __atomic_exchange_n(&c->loaded, NULL,
 							   __ATOMIC_ACQ_REL);
 			taken[2 * i + 1] = c->prev;
 			slot_set_prev(c, NULL);
 			mag_drain_aliens(s, c);
-			pthread_mutex_unlock(&c->lock);
+			uslab_unlock(&c->lock);
 		}
 		/* Sections that loaded a taken pointer are over after this. */
 		percpu_fence_all();
@@ -631,7 +633,8 @@ void mag_fork_prepare(struct kmem_cache *s)
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
 		struct kmem_cache_cpu *c = &s->cpu_slab[cpu];
 
-		pthread_mutex_lock(&c->lock);
+		/* All of them, in CPU order: nested by that order. */
+		uslab_lock_nested(&c->lock, RANK_CPU_SLOT);
 		__atomic_store_n(&c->frozen,
 				 __atomic_exchange_n(&c->loaded, NULL,
 						     __ATOMIC_ACQ_REL),
@@ -653,7 +656,7 @@ static void mag_fork_thaw(struct kmem_cache *s, bool child)
 		if (child)
 			pthread_mutex_init(&c->lock, NULL);
 		else
-			pthread_mutex_unlock(&c->lock);
+			uslab_unlock(&c->lock);
 	}
 }
 

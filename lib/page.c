@@ -180,6 +180,7 @@ static long page_grow_locked(int node)
 	unsigned long pfn = pn->committed;
 	char *addr;
 
+	lock_assert_held(&pn->lock);
 	if (pfn + CHUNK_PAGES > arena.node_pages) {
 		errno = ENOMEM;
 		return -1;
@@ -207,11 +208,11 @@ struct page_desc *page_alloc(int node, unsigned int order)
 		errno = ENOMEM;
 		return NULL;
 	}
-	pthread_mutex_lock(&pn->lock);
+	uslab_lock(&pn->lock, RANK_PAGE_NODE);
 	if (unlikely(READ_ONCE(node_limit[node]) >= 0) &&
 	    (long)(pn->resident + (1UL << order)) >
 	    READ_ONCE(node_limit[node])) {
-		pthread_mutex_unlock(&pn->lock);
+		uslab_unlock(&pn->lock);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -222,7 +223,7 @@ struct page_desc *page_alloc(int node, unsigned int order)
 		long grown = page_grow_locked(node);
 
 		if (grown < 0) {
-			pthread_mutex_unlock(&pn->lock);
+			uslab_unlock(&pn->lock);
 			return NULL;
 		}
 		pfn = (unsigned long)grown;
@@ -257,7 +258,7 @@ struct page_desc *page_alloc(int node, unsigned int order)
 	WRITE_ONCE(d->type, PT_HEAD);
 	pn->resident += 1UL << order;
 	__atomic_fetch_add(&total_resident, 1UL << order, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&pn->lock);
+	uslab_unlock(&pn->lock);
 	return d;
 }
 
@@ -271,7 +272,7 @@ void page_free(struct page_desc *head)
 
 	madvise(page_address(head), PAGE_SIZE << order, MADV_DONTNEED);
 
-	pthread_mutex_lock(&pn->lock);
+	uslab_lock(&pn->lock, RANK_PAGE_NODE);
 	for (i = 1; i < (1UL << order); i++)
 		WRITE_ONCE(head[i].type, PT_NONE);
 	WRITE_ONCE(head->type, PT_NONE);
@@ -297,7 +298,7 @@ void page_free(struct page_desc *head)
 	head->order = (uint8_t)order;
 	WRITE_ONCE(head->type, PT_BUDDY);
 	list_add(&head->buddy, &pn->free_area[order]);
-	pthread_mutex_unlock(&pn->lock);
+	uslab_unlock(&pn->lock);
 }
 
 /* Pages handed out as blocks on all nodes. */
@@ -312,9 +313,9 @@ unsigned long page_resident_bytes(int node)
 	struct page_node *pn = &arena.nodes[node];
 	unsigned long r;
 
-	pthread_mutex_lock(&pn->lock);
+	uslab_lock(&pn->lock, RANK_PAGE_NODE);
 	r = pn->resident;
-	pthread_mutex_unlock(&pn->lock);
+	uslab_unlock(&pn->lock);
 	return r << PAGE_SHIFT;
 }
 
@@ -324,7 +325,7 @@ void page_fork_prepare(void)
 	int n;
 
 	for (n = 0; n < arena.nr_nodes; n++)
-		pthread_mutex_lock(&arena.nodes[n].lock);
+		uslab_lock_nested(&arena.nodes[n].lock, RANK_PAGE_NODE);
 }
 
 void page_fork_parent(void)
@@ -332,7 +333,7 @@ void page_fork_parent(void)
 	int n;
 
 	for (n = 0; n < arena.nr_nodes; n++)
-		pthread_mutex_unlock(&arena.nodes[n].lock);
+		uslab_unlock(&arena.nodes[n].lock);
 }
 
 void page_fork_child(void)

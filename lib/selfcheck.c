@@ -10,7 +10,9 @@
  * with both locks' places, and the process aborts.  Between fork's
  * prepare and its parent or child hook the forking thread holds every
  * lock, more than the table has room for: the witness then counts that
- * thread as holding them all, and checks nothing.
+ * thread as holding them all, and checks only that the walk takes the
+ * levels in order (all of one level, ordered by the walk, then the
+ * next).
  *
  * Locking: none.  Everything is thread-local.
  */
@@ -42,6 +44,7 @@ struct witness_entry {
 static __thread struct witness_entry held[WITNESS_MAX];
 static __thread unsigned int nr_held;
 static __thread bool forking;
+static __thread enum lock_rank fork_rank;	/* highest taken by fork */
 
 static const char *const rank_names[] = {
 	[RANK_SLAB_MUTEX] = "slab_mutex",
@@ -79,8 +82,12 @@ void witness_lock(pthread_mutex_t *m, enum lock_rank rank, bool nested,
 {
 	unsigned int i;
 
-	if (forking)
+	if (forking) {
+		if (rank < fork_rank)
+			witness_fail("fork() taking", NULL, rank, file, line);
+		fork_rank = rank;
 		return;
+	}
 	for (i = 0; i < nr_held; i++) {
 		const struct witness_entry *e = &held[i];
 
@@ -140,6 +147,7 @@ void witness_fork_prepare(void)
 		witness_fail("fork() entered holding", &held[nr_held - 1],
 			     held[nr_held - 1].rank, __FILE__, __LINE__);
 	forking = true;
+	fork_rank = 0;
 }
 
 void witness_fork_parent(void)

@@ -181,6 +181,42 @@ void slab_cache_free_nodes(struct kmem_cache *s)
 
 /* ---- List helpers (node lock held) ----------------------------------- */
 
+/*
+ * CONFIG_DEBUG_CHECKS_EXPENSIVE: @slab's free list has exactly its free
+ * objects, each a slot of the slab.
+ */
+static bool slab_freelist_ok(const struct slab *slab)
+{
+	const struct kmem_cache *s = slab->cache;
+	unsigned long nr = 0;
+	char *obj;
+
+	for (obj = slab->freelist; obj; obj = get_freepointer(s, obj)) {
+		unsigned long off = (unsigned long)(obj - slab->s_mem);
+
+		if (obj < slab->s_mem || off % s->size ||
+		    off / s->size >= slab->objects || ++nr > slab->objects)
+			return false;
+	}
+	return nr == slab->objects - slab->inuse;
+}
+
+/* The same: @n's list counts are its lists' lengths. */
+static bool slab_node_counts_ok(const struct kmem_cache_node *n)
+{
+	unsigned long partial = 0, full = 0, free_slabs = 0;
+	const struct list_head *p;
+
+	for (p = n->partial.next; p != &n->partial; p = p->next)
+		partial++;
+	for (p = n->full.next; p != &n->full; p = p->next)
+		full++;
+	for (p = n->free.next; p != &n->free; p = p->next)
+		free_slabs++;
+	return partial == n->nr_partial && full == n->nr_full &&
+	       free_slabs == n->nr_free;
+}
+
 static void slab_list_move_locked(struct kmem_cache_node *n,
 				  struct slab *slab, enum slab_list to)
 {
@@ -192,6 +228,8 @@ static void slab_list_move_locked(struct kmem_cache_node *n,
 	struct list_head *head = to == SL_PARTIAL ? &n->partial :
 				 to == SL_FULL ? &n->full : &n->free;
 
+	lock_assert_held(&n->lock);
+	uslab_assert_expensive(slab_freelist_ok(slab));
 	if (slab->slab_list != SL_NONE) {
 		list_del(&slab->list);
 		(*(unsigned long *)((char *)n + counter[slab->slab_list]))--;
@@ -211,6 +249,8 @@ static void *slab_take_object_locked(struct kmem_cache *s,
 {
 	void *obj = slab->freelist;
 
+	lock_assert_held(&n->lock);
+	uslab_assert(obj && slab->inuse < slab->objects);
 	slab->freelist = get_freepointer(s, obj);
 	slab->inuse++;
 	n->active_objects++;
@@ -226,6 +266,7 @@ static void *slab_take_object_locked(struct kmem_cache *s,
 /* A slab with a free object on @n, or NULL. */
 static struct slab *slab_get_partial_locked(struct kmem_cache_node *n)
 {
+	lock_assert_held(&n->lock);
 	if (!list_empty(&n->partial))
 		return list_first_entry(&n->partial, struct slab, list);
 	if (!list_empty(&n->free))
@@ -280,6 +321,7 @@ static void slab_publish_locked(struct kmem_cache *s,
 				struct kmem_cache_node *n,
 				struct slab *slab)
 {
+	lock_assert_held(&n->lock);
 	n->total_objects += slab->objects;
 	n->slabs_allocated++;
 	slab_list_move_locked(n, slab, SL_PARTIAL);
@@ -332,22 +374,22 @@ static void *slab_alloc_on_node(struct kmem_cache *s, int node, void *caller)
 	struct slab *slab;
 	void *obj;
 
-	pthread_mutex_lock(&n->lock);
+	uslab_lock(&n->lock, RANK_SLAB_NODE);
 	slab = slab_get_partial_locked(n);
 	if (likely(slab)) {
 		obj = slab_take_object_locked(s, n, slab, caller);
-		pthread_mutex_unlock(&n->lock);
+		uslab_unlock(&n->lock);
 		return obj;
 	}
-	pthread_mutex_unlock(&n->lock);
+	uslab_unlock(&n->lock);
 
 	slab = new_slab(s, node);
 	if (!slab)
 		return NULL;
-	pthread_mutex_lock(&n->lock);
+	uslab_lock(&n->lock, RANK_SLAB_NODE);
 	slab_publish_locked(s, n, slab);
 	obj = slab_take_object_locked(s, n, slab, caller);
-	pthread_mutex_unlock(&n->lock);
+	uslab_unlock(&n->lock);
 	return obj;
 }
 
@@ -393,10 +435,10 @@ static size_t slab_alloc_many(struct kmem_cache *s, gfp_t gfp, int node,
 	size_t done = 0;
 
 	while (done < n) {
-		pthread_mutex_lock(&kn->lock);
+		uslab_lock(&kn->lock, RANK_SLAB_NODE);
 		while (done < n && (slab = slab_get_partial_locked(kn)))
 			p[done++] = slab_take_object_locked(s, kn, slab, caller);
-		pthread_mutex_unlock(&kn->lock);
+		uslab_unlock(&kn->lock);
 		if (done == n || refill)
 			break;
 
@@ -409,11 +451,11 @@ static size_t slab_alloc_many(struct kmem_cache *s, gfp_t gfp, int node,
 			done++;
 			continue;
 		}
-		pthread_mutex_lock(&kn->lock);
+		uslab_lock(&kn->lock, RANK_SLAB_NODE);
 		slab_publish_locked(s, kn, slab);
 		while (done < n && slab->freelist)
 			p[done++] = slab_take_object_locked(s, kn, slab, caller);
-		pthread_mutex_unlock(&kn->lock);
+		uslab_unlock(&kn->lock);
 	}
 	return done;
 }
@@ -442,10 +484,12 @@ size_t slab_alloc_refill(struct kmem_cache *s, int node, size_t n, void **p)
 static void slab_free_locked(struct kmem_cache *s, struct kmem_cache_node *n,
 			     struct slab *slab, void *obj)
 {
+	lock_assert_held(&n->lock);
 	if (unlikely(slab->freelist == obj)) {
 		debug_bad_free(s, obj, "double free");
 		return;
 	}
+	uslab_assert(slab->inuse > 0 && n->active_objects > 0);
 	set_freepointer(s, obj, slab->freelist);
 	slab->freelist = obj;
 	slab->inuse--;
@@ -476,15 +520,15 @@ void slab_free(struct kmem_cache *s, struct slab *slab, void *obj,
 {
 	struct kmem_cache_node *n = s->node[slab_nid(slab)];
 
-	pthread_mutex_lock(&n->lock);
+	uslab_lock(&n->lock, RANK_SLAB_NODE);
 	if (unlikely(s->flags & SLAB_DEBUG_FLAGS) &&
 	    !debug_free_check(s, slab, obj, caller)) {
-		pthread_mutex_unlock(&n->lock);
+		uslab_unlock(&n->lock);
 		__atomic_fetch_add(&s->bad_frees, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	slab_free_locked(s, n, slab, obj);
-	pthread_mutex_unlock(&n->lock);
+	uslab_unlock(&n->lock);
 }
 
 /*
@@ -503,14 +547,14 @@ void slab_free_many(struct kmem_cache *s, void **objs, size_t nr)
 
 		if (kn != n) {
 			if (n)
-				pthread_mutex_unlock(&n->lock);
+				uslab_unlock(&n->lock);
 			n = kn;
-			pthread_mutex_lock(&n->lock);
+			uslab_lock(&n->lock, RANK_SLAB_NODE);
 		}
 		slab_free_locked(s, n, slab, objs[i]);
 	}
 	if (n)
-		pthread_mutex_unlock(&n->lock);
+		uslab_unlock(&n->lock);
 }
 
 /* Take up to @max empty slabs of @n off its lists, coldest first. */
@@ -519,6 +563,8 @@ static void slab_take_free_locked(struct kmem_cache_node *n,
 {
 	struct slab *slab;
 
+	lock_assert_held(&n->lock);
+	uslab_assert_expensive(slab_node_counts_ok(n));
 	while (max-- && !list_empty(&n->free)) {
 		slab = list_last_entry(&n->free, struct slab, list);
 		slab_list_move_locked(n, slab, SL_NONE);
@@ -535,10 +581,10 @@ void slab_shrink_node(struct kmem_cache *s, int node)
 	struct list_head gone;
 
 	INIT_LIST_HEAD(&gone);
-	pthread_mutex_lock(&n->lock);
+	uslab_lock(&n->lock, RANK_SLAB_NODE);
 	slab_take_free_locked(n, ~0UL, &gone);
 	n->free_min = 0;
-	pthread_mutex_unlock(&n->lock);
+	uslab_unlock(&n->lock);
 	discard_slabs(s, &gone);
 }
 
@@ -553,11 +599,11 @@ void slab_reap_node(struct kmem_cache *s, int node)
 	struct list_head gone;
 
 	INIT_LIST_HEAD(&gone);
-	pthread_mutex_lock(&n->lock);
+	uslab_lock(&n->lock, RANK_SLAB_NODE);
 	if (n->free_min > s->min_partial)
 		slab_take_free_locked(n, n->free_min - s->min_partial, &gone);
 	n->free_min = n->nr_free;
-	pthread_mutex_unlock(&n->lock);
+	uslab_unlock(&n->lock);
 	discard_slabs(s, &gone);
 }
 
@@ -580,10 +626,10 @@ void slab_count(struct kmem_cache *s, unsigned long *slabs,
 	for (i = 0; i < s->nr_nodes; i++) {
 		struct kmem_cache_node *n = s->node[i];
 
-		pthread_mutex_lock(&n->lock);
+		uslab_lock(&n->lock, RANK_SLAB_NODE);
 		*slabs += n->nr_partial + n->nr_full + n->nr_free;
 		*active += n->active_objects;
-		pthread_mutex_unlock(&n->lock);
+		uslab_unlock(&n->lock);
 	}
 }
 
@@ -598,7 +644,7 @@ void slab_fork_prepare(struct kmem_cache *s)
 	unsigned int i;
 
 	for (i = 0; i < s->nr_nodes; i++)
-		pthread_mutex_lock(&s->node[i]->lock);
+		uslab_lock_nested(&s->node[i]->lock, RANK_SLAB_NODE);
 }
 
 void slab_fork_parent(struct kmem_cache *s)
@@ -606,7 +652,7 @@ void slab_fork_parent(struct kmem_cache *s)
 	unsigned int i;
 
 	for (i = 0; i < s->nr_nodes; i++)
-		pthread_mutex_unlock(&s->node[i]->lock);
+		uslab_unlock(&s->node[i]->lock);
 }
 
 /* The child has one thread: re-initialise rather than unlock. */

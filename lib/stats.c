@@ -33,7 +33,7 @@ static void stats_node_info(struct kmem_cache *s, unsigned int i,
 	struct depot_snapshot ds = { 0 };
 	unsigned int k;
 
-	pthread_mutex_lock(&n->lock);
+	uslab_lock(&n->lock, RANK_SLAB_NODE);
 	c[USLAB_STAT_nr_full] = n->nr_full;
 	c[USLAB_STAT_nr_partial] = n->nr_partial;
 	c[USLAB_STAT_nr_free] = n->nr_free;
@@ -41,7 +41,7 @@ static void stats_node_info(struct kmem_cache *s, unsigned int i,
 	out = n->active_objects;	/* taken from slabs */
 	c[USLAB_STAT_slabs_allocated] = n->slabs_allocated;
 	c[USLAB_STAT_slabs_released] = n->slabs_released;
-	pthread_mutex_unlock(&n->lock);
+	uslab_unlock(&n->lock);
 
 	if (s->cpu_slab) {
 		depot_snapshot(s->depot[i], &ds);
