@@ -4,7 +4,7 @@
 #   make check         install deps, build, run every test suite:
 #                      gcc, ASan+UBSan, TSan (threaded tests), self-checks,
 #                      clang, valgrind, install, man pages, check-numa-vm,
-#                      check-layers
+#                      format-check, check-layers
 #   make check-numa-vm prove real NUMA placement: test_numa, linked
 #                      static, in a 2-node QEMU guest (build/numa-vm/)
 #   make run           install deps, build, run the kvcache server under
@@ -258,6 +258,9 @@ check:
 		echo "FAIL 0 0 1 [check-man]" >> $(RESULTS)
 	@echo "=== QEMU guest with 2 NUMA nodes: real placement (check-numa-vm) ==="
 	@scripts/run-tests.sh $(O) scripts/check-numa-vm.sh || true
+	@echo "=== sources formatted as .clang-format says (format-check) ==="
+	@$(MAKE) --no-print-directory format-check || \
+		echo "FAIL 0 0 1 [format-check]" >> $(RESULTS)
 	@echo "=== calls only go down the layers (check-layers) ==="
 	@$(MAKE) --no-print-directory check-layers || \
 		echo "FAIL 0 0 1 [layers]" >> $(RESULTS)

@@ -28,9 +28,9 @@
 #include <uslab/slab.h>
 #include <uslab/stats.h>
 
-#define RUNS	7
-#define BATCH	1000
-#define BATCHES	1000		/* per run and kind: 1,000,000 objects */
+#define RUNS 7
+#define BATCH 1000
+#define BATCHES 1000 /* per run and kind: 1,000,000 objects */
 
 enum { LOCAL, REMOTE };
 
@@ -115,7 +115,8 @@ int main(void)
 	uslab_cache_info(s, &info);
 
 	printf("numa: fake %s-node topology, 64 B objects, batches of %d, "
-	       "thread on CPU 0 (node 0)\n", getenv("USLAB_FAKE_NUMA"), BATCH);
+	       "thread on CPU 0 (node 0)\n",
+	       getenv("USLAB_FAKE_NUMA"), BATCH);
 	printf("median of %d runs of %d objects per kind (ns/object)\n", RUNS,
 	       BATCHES * BATCH);
 	printf("%-28s %9s %9s %14s\n", "", "local", "remote", "remote/local");
@@ -123,8 +124,8 @@ int main(void)
 	a[REMOTE] = median(alloc[REMOTE], RUNS);
 	f[LOCAL] = median(freed[LOCAL], RUNS);
 	f[REMOTE] = median(freed[REMOTE], RUNS);
-	printf("%-28s %9.2f %9.2f %14.2f\n", "kmem_cache_alloc_node",
-	       a[LOCAL], a[REMOTE], a[REMOTE] / a[LOCAL]);
+	printf("%-28s %9.2f %9.2f %14.2f\n", "kmem_cache_alloc_node", a[LOCAL],
+	       a[REMOTE], a[REMOTE] / a[LOCAL]);
 	printf("%-28s %9.2f %9.2f %14.2f\n", "kmem_cache_free", f[LOCAL],
 	       f[REMOTE], f[REMOTE] / f[LOCAL]);
 	printf("free throughput (Mops/s)     %9.1f %9.1f %14.2f\n",

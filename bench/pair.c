@@ -14,8 +14,8 @@
 
 #include <uslab/slab.h>
 
-#define RUNS	7
-#define PAIRS	2000000L
+#define RUNS 7
+#define PAIRS 2000000L
 
 static struct kmem_cache *cache;
 static unsigned int obj_size;

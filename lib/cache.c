@@ -53,9 +53,9 @@ static struct list_head cache_list = LIST_HEAD_INIT(cache_list);
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_error;
 
-#define CACHE_CREATE_MASK						\
-	(SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON |	\
-	 SLAB_HWCACHE_ALIGN | SLAB_STORE_USER | SLAB_RECLAIM_ACCOUNT |	\
+#define CACHE_CREATE_MASK                                              \
+	(SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON |       \
+	 SLAB_HWCACHE_ALIGN | SLAB_STORE_USER | SLAB_RECLAIM_ACCOUNT | \
 	 SLAB_PANIC | SLAB_TYPESAFE_BY_RCU | SLAB_NO_MERGE)
 
 /* ---- The reaper thread ------------------------------------------------- */
@@ -83,10 +83,10 @@ static void cache_reap_all(void)
 }
 
 static pthread_mutex_t reaper_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t reaper_cond;	/* wakes the reaper */
+static pthread_cond_t reaper_cond; /* wakes the reaper */
 static pthread_cond_t reaper_idle = PTHREAD_COND_INITIALIZER;
 static bool reaper_running, reaper_busy;
-static unsigned int reap_ms;	/* from uslab_env; tests change it */
+static unsigned int reap_ms; /* from uslab_env; tests change it */
 
 static void *reaper_main(void *arg)
 {
@@ -110,7 +110,7 @@ static void *reaper_main(void *arg)
 		}
 		if (pthread_cond_timedwait(&reaper_cond, &reaper_lock, &ts) !=
 		    ETIMEDOUT)
-			continue;	/* interval changed: start over */
+			continue; /* interval changed: start over */
 		reaper_busy = true;
 		pthread_mutex_unlock(&reaper_lock);
 		cache_reap_all();
@@ -194,8 +194,7 @@ static void uslab_init(void)
 	 * call_rcu_mutex to do it, which the fork hooks hold (see top).
 	 */
 	urcu_bp_get_default_call_rcu_data();
-	pthread_atfork(uslab_fork_prepare, uslab_fork_parent,
-		       uslab_fork_child);
+	pthread_atfork(uslab_fork_prepare, uslab_fork_parent, uslab_fork_child);
 	reap_ms = uslab_env.reap_ms;
 	reaper_start();
 	export_start();
@@ -243,14 +242,13 @@ static __cold struct kmem_cache *create_failed(const char *name,
 			     name ? name : "NULL", size, why);
 		abort();
 	}
-	uslab_report("kmem_cache_create(%s, %u): %s",
-		     name ? name : "NULL", size, why);
+	uslab_report("kmem_cache_create(%s, %u): %s", name ? name : "NULL",
+		     size, why);
 	errno = err;
 	return NULL;
 }
 
-__api struct kmem_cache *kmem_cache_create(const char *name,
-					   unsigned int size,
+__api struct kmem_cache *kmem_cache_create(const char *name, unsigned int size,
 					   unsigned int align,
 					   slab_flags_t flags,
 					   void (*ctor)(void *))
@@ -302,8 +300,8 @@ __api void kmem_cache_destroy(struct kmem_cache *s)
 	if (live) {
 		/* Keep everything mapped: the user still points into it. */
 		uslab_report("kmem_cache_destroy(%s): %lu object%s still "
-			     "allocated; cache leaked", s->name, live,
-			     live == 1 ? "" : "s");
+			     "allocated; cache leaked",
+			     s->name, live, live == 1 ? "" : "s");
 		uslab_lock(&slab_mutex, RANK_SLAB_MUTEX);
 		s->leaked = true;
 		uslab_unlock(&slab_mutex);
@@ -338,7 +336,8 @@ static __cold void *alloc_bad_args(struct kmem_cache *s, gfp_t gfp, int node)
 			     s->name, gfp & ~__GFP_VALID_MASK);
 	else
 		uslab_report("kmem_cache_alloc_node(%s): node %d does not "
-			     "exist", s->name, node);
+			     "exist",
+			     s->name, node);
 	errno = EINVAL;
 	return NULL;
 }
@@ -357,7 +356,7 @@ static __cold void cache_shrink_all(void)
 }
 
 static __cold void alloc_report_enomem(struct kmem_cache *s, gfp_t gfp,
-					int node)
+				       int node)
 {
 	unsigned long pages = 0;
 	unsigned int i;
@@ -389,7 +388,8 @@ static __cold void *alloc_failed(struct kmem_cache *s, gfp_t gfp, int node,
 		return obj;
 	if (gfp & __GFP_NOFAIL) {
 		uslab_report("kmem_cache_alloc(%s): out of memory with "
-			     "__GFP_NOFAIL", s->name);
+			     "__GFP_NOFAIL",
+			     s->name);
 		abort();
 	}
 	alloc_report_enomem(s, gfp, node);
@@ -408,20 +408,20 @@ static void *slab_alloc_counted(struct kmem_cache *s, gfp_t gfp, int node,
 }
 
 /* Count @n objects of @p (NULLs skipped) under @field, per node. */
-#define stat_objs(s, p, n, field)					\
-	do {								\
-		unsigned long per[MAX_NUMNODES] = { 0 };		\
-		unsigned int nd;					\
-		size_t k;						\
-									\
-		if (!IS_ENABLED(CONFIG_STATS))				\
-			break;						\
-		for (k = 0; k < (n); k++)				\
-			if ((p)[k])					\
-				per[obj_home((p)[k])]++;		\
-		for (nd = 0; nd < (s)->nr_nodes; nd++)			\
-			if (per[nd])					\
-				stat_add(s, nd, field, per[nd]);	\
+#define stat_objs(s, p, n, field)                                \
+	do {                                                     \
+		unsigned long per[MAX_NUMNODES] = { 0 };         \
+		unsigned int nd;                                 \
+		size_t k;                                        \
+                                                                 \
+		if (!IS_ENABLED(CONFIG_STATS))                   \
+			break;                                   \
+		for (k = 0; k < (n); k++)                        \
+			if ((p)[k])                              \
+				per[obj_home((p)[k])]++;         \
+		for (nd = 0; nd < (s)->nr_nodes; nd++)           \
+			if (per[nd])                             \
+				stat_add(s, nd, field, per[nd]); \
 	} while (0)
 
 static __attribute__((always_inline)) inline void *
@@ -447,8 +447,9 @@ cache_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
 		obj = slab_alloc_counted(s, gfp, node, caller);
 	}
 	if (unlikely(!obj)) {
-		obj = alloc_failed(s, gfp, node == NUMA_NO_NODE ?
-				   numa_node_id() : node, caller);
+		obj = alloc_failed(s, gfp,
+				   node == NUMA_NO_NODE ? numa_node_id() : node,
+				   caller);
 		if (!obj)
 			return NULL;
 		stat_obj(s, obj, allocs);
@@ -459,7 +460,7 @@ cache_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
 }
 
 /* gfp bits that take an allocation off the fast path. */
-#define GFP_NOT_FAST	(~__GFP_VALID_MASK | __GFP_THISNODE | __GFP_ZERO)
+#define GFP_NOT_FAST (~__GFP_VALID_MASK | __GFP_THISNODE | __GFP_ZERO)
 
 /* kmem_cache_alloc() off its fast path (out of line: no frame there). */
 static __noinline void *cache_alloc_slow(struct kmem_cache *s, gfp_t gfp,
@@ -511,8 +512,7 @@ cache_slot_of(struct kmem_cache *s, const void *obj)
 		return NULL;
 	off = (unsigned long)((const char *)obj - slab->s_mem);
 	idx = obj_index(s, off);
-	if (unlikely((const char *)obj < slab->s_mem ||
-		     idx >= slab->objects ||
+	if (unlikely((const char *)obj < slab->s_mem || idx >= slab->objects ||
 		     (unsigned long)idx * s->size != off))
 		return NULL;
 	return slab;
@@ -526,9 +526,10 @@ static __cold void cache_free_refused(struct kmem_cache *s, const void *obj)
 	char why[160];
 
 	if (!slab) {
-		debug_bad_free(s, obj, page_in_arena(obj) ?
-			       "not in an allocated slab" :
-			       "not a uslab object (foreign pointer)");
+		debug_bad_free(s, obj,
+			       page_in_arena(obj) ?
+				       "not in an allocated slab" :
+				       "not a uslab object (foreign pointer)");
 		return;
 	}
 	owner = READ_ONCE(slab->cache);
@@ -558,8 +559,7 @@ cache_check_free(struct kmem_cache *s, const void *obj)
 }
 
 /* Everything but a valid object going into a magazine. */
-static __noinline void cache_free(struct kmem_cache *s, void *obj,
-				  void *caller)
+static __noinline void cache_free(struct kmem_cache *s, void *obj, void *caller)
 {
 	struct slab *slab;
 
@@ -569,7 +569,7 @@ static __noinline void cache_free(struct kmem_cache *s, void *obj,
 	if (unlikely(!slab))
 		return;
 	if (s->cpu_slab) {
-		mag_free_slow(s, obj);	/* the fast path said no */
+		mag_free_slow(s, obj); /* the fast path said no */
 	} else {
 		stat_obj(s, obj, frees);
 		slab_free(s, slab, obj, caller);
@@ -622,7 +622,8 @@ __api int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
 		return 0;
 	if (n > (size_t)__INT_MAX__) {
 		uslab_report("kmem_cache_alloc_bulk(%s): %zu objects is more "
-			     "than an int can report", s->name, n);
+			     "than an int can report",
+			     s->name, n);
 		errno = EINVAL;
 		return 0;
 	}
@@ -670,7 +671,7 @@ __api void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p)
 		if (!s || !p[i] || !(slab = cache_slot_of(s, p[i])))
 			continue;
 		if (s->cpu_slab) {
-			mag_free(s, slab, p[i]);	/* counts */
+			mag_free(s, slab, p[i]); /* counts */
 		} else {
 			stat_obj(s, p[i], frees);
 			slab_free(s, slab, p[i], __builtin_return_address(0));
@@ -679,7 +680,7 @@ __api void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p)
 }
 
 __api int uslab_for_each_cache(int (*fn)(struct kmem_cache *s, void *arg),
-				void *arg)
+			       void *arg)
 {
 	struct kmem_cache *s;
 	int ret = 0;

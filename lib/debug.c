@@ -30,8 +30,8 @@
 /* The kernel does not poison objects that have a ctor or are RCU-typed. */
 static bool poisoned(const struct kmem_cache *s)
 {
-	return (s->flags & SLAB_POISON) &&
-	       !s->ctor && !(s->flags & SLAB_TYPESAFE_BY_RCU);
+	return (s->flags & SLAB_POISON) && !s->ctor &&
+	       !(s->flags & SLAB_TYPESAFE_BY_RCU);
 }
 
 static struct debug_track *get_track(const struct kmem_cache *s, void *obj,
@@ -103,8 +103,8 @@ static void report_object(struct report *r, const struct kmem_cache *s,
 	char *base = page_address(slab_page(slab));
 	int i;
 
-	rp(r, "Slab %p objects=%u used=%u fp=%p\n", (void *)base,
-	   slab->objects, slab->inuse, slab->freelist);
+	rp(r, "Slab %p objects=%u used=%u fp=%p\n", (void *)base, slab->objects,
+	   slab->inuse, slab->freelist);
 	rp(r, "Object %p @offset=%lu\n", obj,
 	   (unsigned long)((char *)obj - base));
 	if (!(s->flags & SLAB_STORE_USER))
@@ -126,8 +126,8 @@ static void report_end(struct report *r)
 }
 
 /* Report damage to [start, start+len) that should hold @val, and mend it. */
-static bool check_area(struct kmem_cache *s, struct slab *slab,
-		       void *obj, const char *what, unsigned char *start,
+static bool check_area(struct kmem_cache *s, struct slab *slab, void *obj,
+		       const char *what, unsigned char *start,
 		       unsigned char val, size_t len)
 {
 	unsigned char *bad = check_bytes(start, val, len), *end;
@@ -158,8 +158,7 @@ static void poison_object(struct kmem_cache *s, void *obj)
 	p[s->object_size - 1] = POISON_END;
 }
 
-static bool check_poison(struct kmem_cache *s, struct slab *slab,
-			 void *obj)
+static bool check_poison(struct kmem_cache *s, struct slab *slab, void *obj)
 {
 	unsigned char *p = obj;
 	bool ok;
@@ -167,7 +166,8 @@ static bool check_poison(struct kmem_cache *s, struct slab *slab,
 	ok = check_area(s, slab, obj, "Poison overwritten", p, POISON_FREE,
 			s->object_size - 1);
 	return check_area(s, slab, obj, "End Poison overwritten",
-			  p + s->object_size - 1, POISON_END, 1) && ok;
+			  p + s->object_size - 1, POISON_END, 1) &&
+	       ok;
 }
 
 static unsigned char *red_zone(const struct kmem_cache *s, void *obj)
@@ -184,8 +184,7 @@ static size_t red_zone_len(const struct kmem_cache *s)
  * Is @obj on @slab's freelist?  1 if it is, 0 if not, -1 (after a
  * report) if the chain is corrupt and must not be extended.
  */
-static int on_freelist(struct kmem_cache *s, struct slab *slab,
-		       void *obj)
+static int on_freelist(struct kmem_cache *s, struct slab *slab, void *obj)
 {
 	unsigned int steps = 0;
 	char *fp;
@@ -198,8 +197,10 @@ static int on_freelist(struct kmem_cache *s, struct slab *slab,
 			struct report r;
 
 			report_begin(&r, s, "Freechain corrupt");
-			rp(&r, "Free pointer %p is not an object of this "
-			       "slab\n", (void *)fp);
+			rp(&r,
+			   "Free pointer %p is not an object of this "
+			   "slab\n",
+			   (void *)fp);
 			report_object(&r, s, slab, obj);
 			rp(&r, "FIX %s: Object at %p not freed\n", s->name,
 			   obj);
@@ -228,8 +229,8 @@ void debug_init_object(struct kmem_cache *s, void *obj)
  * patterns (a write after free, an overflow from its neighbour) is
  * reported and mended; the object is still handed out.
  */
-bool debug_alloc_check(struct kmem_cache *s, struct slab *slab,
-		       void *obj, void *caller)
+bool debug_alloc_check(struct kmem_cache *s, struct slab *slab, void *obj,
+		       void *caller)
 {
 	bool ok = true;
 
@@ -252,19 +253,19 @@ bool debug_alloc_check(struct kmem_cache *s, struct slab *slab,
  * checks) the slab's freelist is corrupt.  An overwritten red zone
  * is reported and mended, and the free goes ahead.
  */
-bool debug_free_check(struct kmem_cache *s, struct slab *slab,
-		      void *obj, void *caller)
+bool debug_free_check(struct kmem_cache *s, struct slab *slab, void *obj,
+		      void *caller)
 {
 	int listed = 0;
 
 	if (s->flags & SLAB_CONSISTENCY_CHECKS) {
 		listed = on_freelist(s, slab, obj);
 		if (listed < 0)
-			return false;	/* reported; leave the chain alone */
+			return false; /* reported; leave the chain alone */
 	}
-	if (listed || ((s->flags & SLAB_RED_ZONE) &&
-		       !check_bytes(red_zone(s, obj), RED_INACTIVE,
-				    red_zone_len(s)))) {
+	if (listed ||
+	    ((s->flags & SLAB_RED_ZONE) &&
+	     !check_bytes(red_zone(s, obj), RED_INACTIVE, red_zone_len(s)))) {
 		struct report r;
 
 		report_begin(&r, s, "Object already free");

@@ -51,9 +51,9 @@
 #include "internal.h"
 
 /* Lock waits per reap interval above which magazines grow. */
-#define DEPOT_CONTENTION_GROW	16
+#define DEPOT_CONTENTION_GROW 16
 /* Full and empty magazines a depot always may keep (and 2 per CPU). */
-#define DEPOT_MIN_MAGS		8
+#define DEPOT_MIN_MAGS 8
 
 /* max_mags for the current capacity; depot lock held or not yet shared. */
 static void depot_set_bounds(struct depot *d)
@@ -61,8 +61,8 @@ static void depot_set_bounds(struct depot *d)
 	unsigned long floor = MAX(DEPOT_MIN_MAGS, 2UL * nr_cpu_ids);
 	unsigned long bytes = (unsigned long)CONFIG_DEPOT_KIB << 10;
 
-	d->max_mags = MAX(floor, bytes / ((unsigned long)d->capacity *
-					  d->object_size));
+	d->max_mags = MAX(
+		floor, bytes / ((unsigned long)d->capacity * d->object_size));
 	d->max_empty = d->max_mags;
 }
 
@@ -73,7 +73,8 @@ static unsigned int mag_capacity_for(unsigned int size)
 	unsigned int cap = CONFIG_MAGAZINE_SIZE;
 
 	if (size > 256)
-		cap = (unsigned int)MAX(4UL, CONFIG_MAGAZINE_SIZE * 256UL / size);
+		cap = (unsigned int)MAX(4UL,
+					CONFIG_MAGAZINE_SIZE * 256UL / size);
 	return cap;
 }
 
@@ -87,7 +88,8 @@ struct depot *depot_create(int node, unsigned int object_size)
 	mutex_init_adaptive(&d->lock);
 	d->node = node;
 	d->capacity = mag_capacity_for(object_size);
-	d->max_capacity = MIN(d->capacity * 8, (unsigned int)CONFIG_MAGAZINE_MAX);
+	d->max_capacity =
+		MIN(d->capacity * 8, (unsigned int)CONFIG_MAGAZINE_MAX);
 	d->max_capacity = MAX(d->max_capacity, d->capacity);
 	d->object_size = object_size;
 	depot_set_bounds(d);
@@ -109,9 +111,9 @@ struct magazine *depot_mag_new(struct depot *d)
 {
 	unsigned int cap = READ_ONCE(d->capacity);
 	/* Whole cache lines: no false sharing with another CPU's magazine. */
-	struct magazine *m = aligned_alloc(CACHE_LINE_SIZE,
-					   ALIGN(sizeof(*m) + cap * sizeof(void *),
-						 CACHE_LINE_SIZE));
+	struct magazine *m = aligned_alloc(
+		CACHE_LINE_SIZE,
+		ALIGN(sizeof(*m) + cap * sizeof(void *), CACHE_LINE_SIZE));
 
 	if (!m)
 		return NULL;
@@ -182,7 +184,7 @@ void depot_note_contention(struct depot *d)
 	d->contended = 0;
 	if (d->capacity < d->max_capacity) {
 		WRITE_ONCE(d->capacity, MIN(d->capacity * 2, d->max_capacity));
-		depot_set_bounds(d);	/* the same bytes, fewer magazines */
+		depot_set_bounds(d); /* the same bytes, fewer magazines */
 	}
 }
 
@@ -215,8 +217,7 @@ static void list_push_locked(struct depot *d, struct magazine **head,
  * Unlink the first magazine.  Walkers standing on it keep a valid ->next
  * (we leave it), and it is not freed before they are done (call_rcu).
  */
-static struct magazine *list_pop_locked(struct depot *d,
-					struct magazine **head)
+static struct magazine *list_pop_locked(struct depot *d, struct magazine **head)
 {
 	struct magazine *m = *head;
 
@@ -272,7 +273,7 @@ struct magazine *depot_get_full(struct depot *d, struct magazine *empty)
 	struct magazine *m, *drop = NULL;
 
 	if (!READ_ONCE(d->nr_full))
-		return NULL;	/* racy peek; a miss only means a slab refill */
+		return NULL; /* racy peek; a miss only means a slab refill */
 	depot_lock(d);
 	m = pop_full_locked(d);
 	if (m && empty) {
@@ -280,7 +281,7 @@ struct magazine *depot_get_full(struct depot *d, struct magazine *empty)
 			list_push_locked(d, &d->empty, empty);
 			WRITE_ONCE(d->nr_empty, d->nr_empty + 1);
 		} else {
-			drop = empty;	/* enough empties kept */
+			drop = empty; /* enough empties kept */
 		}
 	}
 	uslab_unlock(&d->lock);
@@ -307,7 +308,7 @@ struct magazine *depot_get_empty(struct kmem_cache *s, struct depot *d,
 		depot_mag_flush(s, full);
 		if (full->capacity >= READ_ONCE(d->capacity))
 			return full;
-		depot_mag_free(full);	/* outgrown */
+		depot_mag_free(full); /* outgrown */
 		return NULL;
 	}
 	if (full) {
@@ -341,8 +342,7 @@ void depot_put_empty(struct depot *d, struct magazine *m)
 /* Cut the last @n magazines off the list at *@head; returns them. */
 static struct magazine *list_cut_tail_locked(struct depot *d,
 					     struct magazine **head,
-					     unsigned long len,
-					     unsigned long n)
+					     unsigned long len, unsigned long n)
 {
 	struct magazine **link = head, *tail;
 	unsigned long keep = len - n;
@@ -375,14 +375,14 @@ static void depot_release(struct kmem_cache *s, struct depot *d, bool all)
 	struct magazine *full, *empty;
 	unsigned long nfull, nempty;
 
-	uslab_lock(&d->lock, RANK_DEPOT);	/* not a contended exchange */
+	uslab_lock(&d->lock, RANK_DEPOT); /* not a contended exchange */
 	nfull = all ? d->nr_full : MIN(d->min_full, d->nr_full);
 	nempty = all ? d->nr_empty : MIN(d->min_empty, d->nr_empty);
 	full = list_cut_tail_locked(d, &d->full, d->nr_full, nfull);
 	empty = list_cut_tail_locked(d, &d->empty, d->nr_empty, nempty);
 	WRITE_ONCE(d->nr_full, d->nr_full - nfull);
 	WRITE_ONCE(d->nr_empty, d->nr_empty - nempty);
-	d->contended = 0;	/* a new interval */
+	d->contended = 0; /* a new interval */
 	d->min_full = d->nr_full;
 	d->min_empty = d->nr_empty;
 	uslab_unlock(&d->lock);

@@ -41,7 +41,7 @@ static bool parse_uint(const char *v, unsigned long min, unsigned long max,
 		if (*v < '0' || *v > '9')
 			return false;
 		if (d > max || n > (max - d) / 10)
-			return false;	/* above @max, and no overflow */
+			return false; /* above @max, and no overflow */
 		n = n * 10 + d;
 	}
 	if (n < min)
@@ -58,17 +58,32 @@ static slab_flags_t parse_debug(const char *env)
 	if (!env)
 		return IS_ENABLED(CONFIG_SLAB_DEBUG_ON) ? SLAB_DEBUG_FLAGS : 0;
 	if (!*env)
-		return SLAB_DEBUG_FLAGS;	/* like a bare slab_debug */
+		return SLAB_DEBUG_FLAGS; /* like a bare slab_debug */
 	for (; *env; env++) {
 		switch (*env) {
-		case 'f': case 'F': flags |= SLAB_CONSISTENCY_CHECKS; break;
-		case 'z': case 'Z': flags |= SLAB_RED_ZONE; break;
-		case 'p': case 'P': flags |= SLAB_POISON; break;
-		case 'u': case 'U': flags |= SLAB_STORE_USER; break;
-		case '-': flags = 0; break;
+		case 'f':
+		case 'F':
+			flags |= SLAB_CONSISTENCY_CHECKS;
+			break;
+		case 'z':
+		case 'Z':
+			flags |= SLAB_RED_ZONE;
+			break;
+		case 'p':
+		case 'P':
+			flags |= SLAB_POISON;
+			break;
+		case 'u':
+		case 'U':
+			flags |= SLAB_STORE_USER;
+			break;
+		case '-':
+			flags = 0;
+			break;
 		default:
 			uslab_report("USLAB_DEBUG: unknown option '%c' "
-				     "ignored (use F, Z, P, U or -)", *env);
+				     "ignored (use F, Z, P, U or -)",
+				     *env);
 		}
 	}
 	return flags;
@@ -84,7 +99,8 @@ static unsigned int parse_reap_ms(const char *env)
 		return def;
 	if (!parse_uint(env, 0, 3600000UL, &v)) {
 		uslab_report("USLAB_REAP_MS=%s: expected milliseconds "
-			     "0..3600000; using %u", env, def);
+			     "0..3600000; using %u",
+			     env, def);
 		return def;
 	}
 	return (unsigned int)v;
@@ -99,7 +115,8 @@ static int parse_fake_numa(const char *env)
 		return 0;
 	if (!parse_uint(env, 1, MAX_NUMNODES, &v)) {
 		uslab_report("USLAB_FAKE_NUMA=%s: expected 1..%d; using the "
-			     "real topology", env, MAX_NUMNODES);
+			     "real topology",
+			     env, MAX_NUMNODES);
 		return 0;
 	}
 	return (int)v;
@@ -115,7 +132,8 @@ static enum percpu_want parse_percpu(const char *env)
 	if (!strcmp(env, "lock"))
 		return PERCPU_WANT_LOCK;
 	uslab_report("USLAB_PERCPU=%s: expected rseq, lock or auto; "
-		     "using auto", env);
+		     "using auto",
+		     env);
 	return PERCPU_WANT_AUTO;
 }
 

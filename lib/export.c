@@ -47,14 +47,14 @@
 
 #ifdef CONFIG_STATS_EXPORT
 
-#define EXPORT_DIR	"/dev/shm"
+#define EXPORT_DIR "/dev/shm"
 
 static pthread_mutex_t export_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct uslab_export_header *seg;	/* the mapping, NULL when off */
+static struct uslab_export_header *seg; /* the mapping, NULL when off */
 static size_t seg_len;
-static char seg_name[32];		/* "/uslab.<pid>" for shm_open */
-static pid_t seg_pid;			/* the process that created it */
-static void *scratch;			/* the records being collected */
+static char seg_name[32]; /* "/uslab.<pid>" for shm_open */
+static pid_t seg_pid; /* the process that created it */
+static void *scratch; /* the records being collected */
 /*
  * The segment's geometry, as we made it.  The header's copies are for
  * readers: any process of this user can rewrite them, so the writer
@@ -86,7 +86,7 @@ static bool segment_stale(int dirfd, const char *name, pid_t pid)
 		return true;
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return false;	/* cannot tell: leave it */
+		return false; /* cannot tell: leave it */
 	if (pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
 	    !uslab_export_stale(&h, (int)pid))
 		stale = false;
@@ -208,8 +208,8 @@ static void export_publish(void)
 	memcpy(h + 1, scratch, (size_t)c.nr * record_size(c.nr_nodes));
 	h->nr_caches = c.nr;
 	h->dropped = c.dropped;
-	h->updated_ns = (uint64_t)now.tv_sec * 1000000000ULL +
-			(uint64_t)now.tv_nsec;
+	h->updated_ns =
+		(uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
 	h->generation++;
 	/* Release: the records are visible before the even count. */
 	__atomic_store_n(&h->seq, seq + 2, __ATOMIC_RELEASE);
@@ -269,7 +269,7 @@ static int export_create(void)
 			      0600);
 		if (fd >= 0 || errno != EEXIST || tries)
 			break;
-		shm_unlink(seg_name);	/* ours by pid: a dead process's */
+		shm_unlink(seg_name); /* ours by pid: a dead process's */
 	}
 	if (fd < 0)
 		return -1;

@@ -26,7 +26,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <urcu/urcu-bp.h>	/* before call-rcu.h: maps its names */
+#include <urcu/urcu-bp.h> /* before call-rcu.h: maps its names */
 #include <urcu/call-rcu.h>
 
 #include <generated/autoconf.h>
@@ -40,17 +40,17 @@
 /* Library-internal: direct, not GOT, access from the -fPIC build. */
 #pragma GCC visibility push(hidden)
 
-#define PAGE_SHIFT	12
-#define PAGE_SIZE	(1UL << PAGE_SHIFT)
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (1UL << PAGE_SHIFT)
 
 /* Page blocks come in orders 0..PAGE_MAX_ORDER; slabs use the same. */
-#define PAGE_MAX_ORDER	9
-#define MAX_SLAB_ORDER	PAGE_MAX_ORDER
-#define MAX_SLAB_SIZE	(PAGE_SIZE << MAX_SLAB_ORDER)
-#define MIN_OBJ_ALIGN	8	/* ARCH_SLAB_MINALIGN */
-#define MAX_OBJ_ALIGN	PAGE_SIZE
+#define PAGE_MAX_ORDER 9
+#define MAX_SLAB_ORDER PAGE_MAX_ORDER
+#define MAX_SLAB_SIZE (PAGE_SIZE << MAX_SLAB_ORDER)
+#define MIN_OBJ_ALIGN 8 /* ARCH_SLAB_MINALIGN */
+#define MAX_OBJ_ALIGN PAGE_SIZE
 
-#define MAX_NUMNODES	CONFIG_MAX_NODES
+#define MAX_NUMNODES CONFIG_MAX_NODES
 
 BUILD_BUG_ON(KMEM_CACHE_MAX_SIZE * 4 > MAX_SLAB_SIZE);
 
@@ -72,10 +72,10 @@ static inline void mutex_init_adaptive(pthread_mutex_t *m)
 /* ---- page.c: backing memory and page descriptors ------------------- */
 
 enum page_type {
-	PT_NONE = 0,	/* not handed out (never committed, or free tail) */
-	PT_BUDDY,	/* first page of a free block of 2^order pages */
-	PT_HEAD,	/* first page of an allocated block (a slab) */
-	PT_TAIL,	/* later page of an allocated block */
+	PT_NONE = 0, /* not handed out (never committed, or free tail) */
+	PT_BUDDY, /* first page of a free block of 2^order pages */
+	PT_HEAD, /* first page of an allocated block (a slab) */
+	PT_TAIL, /* later page of an allocated block */
 };
 
 /*
@@ -91,14 +91,14 @@ enum page_type {
  * allocated.
  */
 struct page_desc {
-	unsigned long __owner_a[2];	/* the block owner's */
-	struct list_head buddy;		/* (p) free block's list link */
-	unsigned long __owner_b[2];	/* the block owner's */
-	uint8_t type;			/* enum page_type, (p) */
-	uint8_t order;			/* block order (head/buddy) */
-	uint16_t node;			/* home node of the page */
-	uint32_t head_off;		/* tail: pages back to the head */
-	unsigned long __owner_c;	/* the block owner's */
+	unsigned long __owner_a[2]; /* the block owner's */
+	struct list_head buddy; /* (p) free block's list link */
+	unsigned long __owner_b[2]; /* the block owner's */
+	uint8_t type; /* enum page_type, (p) */
+	uint8_t order; /* block order (head/buddy) */
+	uint16_t node; /* home node of the page */
+	uint32_t head_off; /* tail: pages back to the head */
+	unsigned long __owner_c; /* the block owner's */
 };
 BUILD_BUG_ON(sizeof(struct page_desc) != 64);
 
@@ -120,8 +120,7 @@ static inline struct page_desc *page_desc_of(const void *p)
 {
 	if (!page_in_arena(p))
 		return NULL;
-	return &page_map.descs[((const char *)p - page_map.base) >>
-			       PAGE_SHIFT];
+	return &page_map.descs[((const char *)p - page_map.base) >> PAGE_SHIFT];
 }
 
 /*
@@ -148,8 +147,8 @@ struct page_desc *page_alloc(int node, unsigned int order);
 void page_free(struct page_desc *head);
 void *page_address(const struct page_desc *d);
 unsigned long page_resident_bytes(int node);
-void page_set_limit(long pages);		/* tests: -1 = no limit */
-void page_set_node_limit(int node, long pages);	/* tests: -1 = none */
+void page_set_limit(long pages); /* tests: -1 = no limit */
+void page_set_node_limit(int node, long pages); /* tests: -1 = none */
 void page_fork_prepare(void);
 void page_fork_parent(void);
 void page_fork_child(void);
@@ -159,10 +158,10 @@ unsigned long page_total_resident(void);
 
 int topology_init(void);
 int topology_nr_nodes(void);
-int numa_node_id(void);		/* node of the calling CPU */
+int numa_node_id(void); /* node of the calling CPU */
 int topology_cpu_node(int cpu);
-bool topology_node_valid(int node);	/* exists and may be used */
-bool topology_is_fake(void);		/* USLAB_FAKE_NUMA */
+bool topology_node_valid(int node); /* exists and may be used */
+bool topology_is_fake(void); /* USLAB_FAKE_NUMA */
 int topology_distance(int a, int b);
 const int *topology_fallback(int node, int *nr);
 
@@ -179,26 +178,26 @@ enum slab_list { SL_NONE, SL_PARTIAL, SL_FULL, SL_FREE };
  * thread (new_slab()) and stay fixed until it is released.
  */
 struct slab {
-	struct kmem_cache *cache;	/* owning cache; NULL once released */
-	void *freelist;			/* (n) first free object */
+	struct kmem_cache *cache; /* owning cache; NULL once released */
+	void *freelist; /* (n) first free object */
 	union {
-		struct list_head list;	/* (n) partial/full/free list */
-		struct rcu_head rcu;	/* SLAB_TYPESAFE_BY_RCU release */
+		struct list_head list; /* (n) partial/full/free list */
+		struct rcu_head rcu; /* SLAB_TYPESAFE_BY_RCU release */
 	};
-	char *s_mem;			/* first object (after colouring) */
-	unsigned int inuse;		/* (n) objects handed out */
-	unsigned int objects;		/* objects laid out in this slab */
-	uint8_t __page_type;		/* page.c's, never written here */
+	char *s_mem; /* first object (after colouring) */
+	unsigned int inuse; /* (n) objects handed out */
+	unsigned int objects; /* objects laid out in this slab */
+	uint8_t __page_type; /* page.c's, never written here */
 	uint8_t __page_order;
 	uint16_t __page_node;
 	uint32_t __page_head_off;
-	uint8_t slab_list;		/* (n) enum slab_list it sits on */
+	uint8_t slab_list; /* (n) enum slab_list it sits on */
 	uint8_t pad[7];
 };
 
 /* The overlay is exact: one size, page.c's fields at page.c's offsets. */
-#define SLAB_MATCH(pg, sl)						\
-	BUILD_BUG_ON(offsetof(struct page_desc, pg) !=			\
+#define SLAB_MATCH(pg, sl)                             \
+	BUILD_BUG_ON(offsetof(struct page_desc, pg) != \
 		     offsetof(struct slab, sl))
 SLAB_MATCH(type, __page_type);
 SLAB_MATCH(order, __page_order);
@@ -248,14 +247,14 @@ static inline int obj_home(const void *obj)
 
 struct kmem_cache_node {
 	pthread_mutex_t lock;
-	struct list_head partial;	/* some objects free */
-	struct list_head full;		/* no object free */
-	struct list_head free;		/* all objects free, memory kept */
+	struct list_head partial; /* some objects free */
+	struct list_head full; /* no object free */
+	struct list_head free; /* all objects free, memory kept */
 	unsigned long nr_partial, nr_full, nr_free;
-	unsigned long total_objects;	/* laid out in all slabs */
-	unsigned long active_objects;	/* handed out */
+	unsigned long total_objects; /* laid out in all slabs */
+	unsigned long active_objects; /* handed out */
 	unsigned long slabs_allocated, slabs_released;
-	unsigned long free_min;		/* least nr_free since last reap */
+	unsigned long free_min; /* least nr_free since last reap */
 	/*
 	 * Atomic (relaxed) event counters, on their own line so that the
 	 * slow paths bumping them do not bounce the lock's line.
@@ -265,42 +264,42 @@ struct kmem_cache_node {
 	 */
 	struct {
 		unsigned long allocs, frees;
-		unsigned long remote_frees;	/* freed on other nodes' CPUs */
+		unsigned long remote_frees; /* freed on other nodes' CPUs */
 	} __cacheline_aligned ev;
 } __cacheline_aligned;
 
 struct kmem_cache {
 	/* Read-mostly, on every alloc and free. */
-	unsigned int object_size;	/* what the user asked for */
-	unsigned int size;		/* slot stride */
-	unsigned int offset;		/* free pointer offset in the slot */
-	unsigned int inuse;		/* object + red zone, before metadata */
-	unsigned int order;		/* slab = 2^order pages */
-	unsigned int objects;		/* objects per slab */
-	uint64_t reciprocal_size;	/* for obj_index() */
+	unsigned int object_size; /* what the user asked for */
+	unsigned int size; /* slot stride */
+	unsigned int offset; /* free pointer offset in the slot */
+	unsigned int inuse; /* object + red zone, before metadata */
+	unsigned int order; /* slab = 2^order pages */
+	unsigned int objects; /* objects per slab */
+	uint64_t reciprocal_size; /* for obj_index() */
 	slab_flags_t flags;
 	void (*ctor)(void *);
 
 	/* Layout. */
 	unsigned int align;
-	unsigned int colour_off;	/* colouring step */
-	unsigned int colours;		/* distinct colours per slab */
-	unsigned int colour_next;	/* atomic, next slab's colour */
-	unsigned int min_partial;	/* empty slabs kept per node */
-	unsigned int track_off;		/* SLAB_STORE_USER records */
+	unsigned int colour_off; /* colouring step */
+	unsigned int colours; /* distinct colours per slab */
+	unsigned int colour_next; /* atomic, next slab's colour */
+	unsigned int min_partial; /* empty slabs kept per node */
+	unsigned int track_off; /* SLAB_STORE_USER records */
 
 	/* Registry (slab_mutex). */
 	char *name;
 	struct list_head list;
-	bool leaked;			/* destroyed with live objects */
+	bool leaked; /* destroyed with live objects */
 
-	unsigned long bad_frees;	/* atomic */
+	unsigned long bad_frees; /* atomic */
 	unsigned int nr_nodes;
 	struct kmem_cache_node *node[MAX_NUMNODES];
 
 	/* Magazine layer; cpu_slab is NULL for caches that bypass it. */
-	struct kmem_cache_cpu *cpu_slab;	/* [nr_cpu_ids] */
-	struct magazine **cpu_alien;		/* [nr_cpu_ids][nr_nodes] */
+	struct kmem_cache_cpu *cpu_slab; /* [nr_cpu_ids] */
+	struct magazine **cpu_alien; /* [nr_cpu_ids][nr_nodes] */
 	struct depot *depot[MAX_NUMNODES];
 };
 
@@ -390,20 +389,20 @@ static inline void uslab_rcu_callback(struct rcu_head *head)
 /* ---- rseq.c: how this process runs per-CPU critical sections --------- */
 
 enum percpu_mode {
-	PERCPU_LOCK,		/* per-CPU mutex indexed by sched_getcpu() */
-	PERCPU_RSEQ_GLIBC,	/* rseq on the area glibc registered */
-	PERCPU_RSEQ_OWN,	/* rseq on our own thread-local area */
+	PERCPU_LOCK, /* per-CPU mutex indexed by sched_getcpu() */
+	PERCPU_RSEQ_GLIBC, /* rseq on the area glibc registered */
+	PERCPU_RSEQ_OWN, /* rseq on our own thread-local area */
 };
 
-extern enum percpu_mode percpu_mode;	/* fixed by percpu_init() */
-extern long percpu_rseq_off;		/* area offset from %fs */
-extern unsigned int nr_cpu_ids;		/* per-CPU arrays' length */
+extern enum percpu_mode percpu_mode; /* fixed by percpu_init() */
+extern long percpu_rseq_off; /* area offset from %fs */
+extern unsigned int nr_cpu_ids; /* per-CPU arrays' length */
 
 int percpu_init(void);
 const char *percpu_mode_name(void);
-int percpu_thread_cpu(void);	/* rseq modes: slow cpu_id, -1 if none */
-int percpu_lock_index(void);	/* lock mode: slot for this thread */
-void percpu_fence_all(void);	/* end every CPU's in-flight sections */
+int percpu_thread_cpu(void); /* rseq modes: slow cpu_id, -1 if none */
+int percpu_lock_index(void); /* lock mode: slot for this thread */
+void percpu_fence_all(void); /* end every CPU's in-flight sections */
 
 /* ---- depot.c: full and empty magazines per cache and node ----------- */
 
@@ -427,23 +426,23 @@ struct magazine {
 
 struct depot {
 	pthread_mutex_t lock;
-	struct magazine *full;		/* rounds == capacity */
-	struct magazine *empty;		/* rounds == 0 */
+	struct magazine *full; /* rounds == capacity */
+	struct magazine *empty; /* rounds == 0 */
 	unsigned long nr_full, nr_empty;
 	unsigned long min_full, min_empty; /* working-set low marks */
-	unsigned long contended;	/* lock waits since last reap */
-	unsigned long exchanges;	/* magazines handed out */
-	unsigned int capacity;		/* rounds of new magazines */
+	unsigned long contended; /* lock waits since last reap */
+	unsigned long exchanges; /* magazines handed out */
+	unsigned int capacity; /* rounds of new magazines */
 	unsigned int max_capacity;
-	unsigned long max_mags;		/* full ones kept */
-	unsigned long max_empty;	/* empty ones kept */
+	unsigned long max_mags; /* full ones kept */
+	unsigned long max_empty; /* empty ones kept */
 	unsigned int object_size;
 	int node;
 } __cacheline_aligned;
 
 struct depot_snapshot {
-	unsigned long full, empty;	/* magazines */
-	unsigned long objects;		/* in full magazines */
+	unsigned long full, empty; /* magazines */
+	unsigned long objects; /* in full magazines */
 	unsigned long exchanges;
 	unsigned int capacity;
 };
@@ -491,7 +490,7 @@ struct kmem_cache_cpu {
 	 */
 	unsigned long allocs, frees;
 	struct magazine *prev;
-	struct magazine *frozen;	/* loaded, parked across fork() */
+	struct magazine *frozen; /* loaded, parked across fork() */
 	/*
 	 * Other nodes' objects freed here, batched for home (lock):
 	 * nr_nodes pointers, kept outside so the slot stays 128 bytes.
@@ -514,53 +513,53 @@ void mag_fork_child(struct kmem_cache *s);
 
 /* ---- debug.c: poison, red zones, owner tracking --------------------- */
 
-#define POISON_FREE	0x6b	/* body of a free, poisoned object */
-#define POISON_END	0xa5	/* its last byte */
-#define RED_INACTIVE	0xbb	/* red zone of a free object */
-#define RED_ACTIVE	0xcc	/* red zone of an allocated object */
+#define POISON_FREE 0x6b /* body of a free, poisoned object */
+#define POISON_END 0xa5 /* its last byte */
+#define RED_INACTIVE 0xbb /* red zone of a free object */
+#define RED_ACTIVE 0xcc /* red zone of an allocated object */
 
 /* SLAB_STORE_USER: who last allocated / freed a slot. */
 struct debug_track {
-	void *addr;		/* caller's return address */
+	void *addr; /* caller's return address */
 	int cpu;
 	int tid;
-	unsigned long when_ns;	/* CLOCK_MONOTONIC */
+	unsigned long when_ns; /* CLOCK_MONOTONIC */
 };
 
 void debug_init_object(struct kmem_cache *s, void *obj);
-bool debug_alloc_check(struct kmem_cache *s, struct slab *slab,
-		       void *obj, void *caller);
-bool debug_free_check(struct kmem_cache *s, struct slab *slab,
-		      void *obj, void *caller);
-void debug_bad_free(struct kmem_cache *s, const void *obj, const char *why)
-	__cold;
+bool debug_alloc_check(struct kmem_cache *s, struct slab *slab, void *obj,
+		       void *caller);
+bool debug_free_check(struct kmem_cache *s, struct slab *slab, void *obj,
+		      void *caller);
+void debug_bad_free(struct kmem_cache *s, const void *obj,
+		    const char *why) __cold;
 
 /* ---- cache.c: the API and registry ---------------------------------- */
 
 int uslab_ensure_init(void);
 unsigned int cache_count(void);
-void reaper_set_interval(unsigned int ms);	/* tests: 0 = never */
+void reaper_set_interval(unsigned int ms); /* tests: 0 = never */
 
 /* ---- env.c: the USLAB_* environment, parsed once --------------------- */
 
 enum percpu_want {
-	PERCPU_WANT_AUTO,	/* unset, empty or "auto" */
+	PERCPU_WANT_AUTO, /* unset, empty or "auto" */
 	PERCPU_WANT_RSEQ,
 	PERCPU_WANT_LOCK,
 };
 
 struct uslab_env {
-	slab_flags_t debug_flags;	/* USLAB_DEBUG, CONFIG_SLAB_DEBUG_ON */
-	unsigned int reap_ms;		/* USLAB_REAP_MS, Kconfig's */
-	int fake_numa;			/* USLAB_FAKE_NUMA; 0: real */
-	enum percpu_want percpu;	/* USLAB_PERCPU */
-	bool export;			/* USLAB_EXPORT */
+	slab_flags_t debug_flags; /* USLAB_DEBUG, CONFIG_SLAB_DEBUG_ON */
+	unsigned int reap_ms; /* USLAB_REAP_MS, Kconfig's */
+	int fake_numa; /* USLAB_FAKE_NUMA; 0: real */
+	enum percpu_want percpu; /* USLAB_PERCPU */
+	bool export; /* USLAB_EXPORT */
 };
 
 /* Set by env_init() at start-up (export again in a forked child). */
 extern struct uslab_env uslab_env;
 
-void env_parse(struct uslab_env *e);	/* tests: parse into @e */
+void env_parse(struct uslab_env *e); /* tests: parse into @e */
 void env_init(void);
 void env_fork_child(void);
 
@@ -576,16 +575,15 @@ int uslab_spawn(void *(*fn)(void *), void *arg, const char *name);
  * by a path other than the rseq fast path.  Relaxed: a counter orders
  * nothing, readers only add it up.
  */
-#define stat_add(s, nid, field, nr)					\
-	do {								\
-		if (IS_ENABLED(CONFIG_STATS))				\
-			__atomic_fetch_add(&(s)->node[nid]->ev.field,	\
-					   (nr), __ATOMIC_RELAXED);	\
+#define stat_add(s, nid, field, nr)                                         \
+	do {                                                                \
+		if (IS_ENABLED(CONFIG_STATS))                               \
+			__atomic_fetch_add(&(s)->node[nid]->ev.field, (nr), \
+					   __ATOMIC_RELAXED);               \
 	} while (0)
 
 /* As stat_add() for one object, counted on the node it belongs to. */
-#define stat_obj(s, obj, field)						\
-	stat_add(s, obj_home(obj), field, 1UL)
+#define stat_obj(s, obj, field) stat_add(s, obj_home(obj), field, 1UL)
 
 #pragma GCC visibility pop
 

@@ -70,8 +70,8 @@ int mag_cache_init(struct kmem_cache *s)
 		if (!s->depot[i])
 			goto fail;
 	}
-	s->cpu_alien = calloc((size_t)nr_cpu_ids * s->nr_nodes,
-			      sizeof(*s->cpu_alien));
+	s->cpu_alien =
+		calloc((size_t)nr_cpu_ids * s->nr_nodes, sizeof(*s->cpu_alien));
 	s->cpu_slab = aligned_alloc(CACHE_LINE_SIZE, bytes);
 	if (!s->cpu_slab || !s->cpu_alien)
 		goto fail;
@@ -139,10 +139,10 @@ static struct kmem_cache_cpu *slot_own(struct kmem_cache *s,
 		uslab_lock(&c->lock, RANK_CPU_SLOT);
 		if (rseq_take(percpu_rseq_off, cpu, &c->loaded, mp) ==
 		    RSEQ_OK) {
-			tsan_acquire(&c->loaded);	/* see mag_free() */
+			tsan_acquire(&c->loaded); /* see mag_free() */
 			return c;
 		}
-		uslab_unlock(&c->lock);	/* moved: follow the thread */
+		uslab_unlock(&c->lock); /* moved: follow the thread */
 	}
 }
 
@@ -257,7 +257,8 @@ static inline bool mag_can_push(struct kmem_cache_cpu *c, struct magazine *m,
 /* Objects of @node freed on other nodes' CPUs, counted as they go home. */
 static void count_remote(struct kmem_cache *s, int node, unsigned long nr)
 {
-	__atomic_fetch_add(&s->node[node]->ev.remote_frees, nr, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->node[node]->ev.remote_frees, nr,
+			   __ATOMIC_RELAXED);
 }
 
 static void mag_free_remote(struct kmem_cache *s, struct kmem_cache_cpu *c,
@@ -278,8 +279,7 @@ static void mag_free_remote(struct kmem_cache *s, struct kmem_cache_cpu *c,
 	if (a->rounds < a->capacity)
 		return;
 	count_remote(s, node, (unsigned long)a->rounds);
-	__atomic_store_n(&c->alien[node],
-			 depot_get_empty(s, s->depot[node], a),
+	__atomic_store_n(&c->alien[node], depot_get_empty(s, s->depot[node], a),
 			 __ATOMIC_RELEASE);
 }
 
@@ -530,7 +530,7 @@ static void mag_drain_aliens(struct kmem_cache *s, struct kmem_cache_cpu *c)
 }
 
 /* CPUs drained per membarrier fence: bounds the stack array. */
-#define DRAIN_BATCH	64
+#define DRAIN_BATCH 64
 
 /*
  * Give every object cached for @s back to the slab layer: each CPU's
@@ -635,10 +635,10 @@ void mag_fork_prepare(struct kmem_cache *s)
 
 		/* All of them, in CPU order: nested by that order. */
 		uslab_lock_nested(&c->lock, RANK_CPU_SLOT);
-		__atomic_store_n(&c->frozen,
-				 __atomic_exchange_n(&c->loaded, NULL,
-						     __ATOMIC_ACQ_REL),
-				 __ATOMIC_RELEASE);
+		__atomic_store_n(
+			&c->frozen,
+			__atomic_exchange_n(&c->loaded, NULL, __ATOMIC_ACQ_REL),
+			__ATOMIC_RELEASE);
 	}
 }
 

@@ -35,7 +35,7 @@ mag_alloc_fast(struct kmem_cache *s, void **objp)
 	} while (unlikely(ret == RSEQ_ABORTED));
 	if (ret != RSEQ_OK)
 		return false;
-	tsan_acquire(&s->cpu_slab[cpu].loaded);	/* pairs with mag_free */
+	tsan_acquire(&s->cpu_slab[cpu].loaded); /* pairs with mag_free */
 	return true;
 }
 

@@ -36,8 +36,8 @@
 
 struct page_node {
 	pthread_mutex_t lock;
-	unsigned long committed;	/* pages made accessible */
-	unsigned long resident;		/* pages in allocated blocks */
+	unsigned long committed; /* pages made accessible */
+	unsigned long resident; /* pages in allocated blocks */
 	struct list_head free_area[PAGE_MAX_ORDER + 1];
 } __cacheline_aligned;
 
@@ -45,7 +45,7 @@ struct page_node {
 struct page_map page_map;
 
 static struct {
-	unsigned long node_pages;	/* pages per node arena */
+	unsigned long node_pages; /* pages per node arena */
 	int nr_nodes;
 	struct page_node nodes[MAX_NUMNODES];
 } arena;
@@ -55,7 +55,7 @@ static struct {
  * page_alloc() fails as if the arena were exhausted; -1 means none.
  */
 static long page_limit = -1;
-static unsigned long total_resident;	/* pages, atomic */
+static unsigned long total_resident; /* pages, atomic */
 
 void page_set_limit(long pages)
 {
@@ -76,7 +76,7 @@ static bool page_over_limit(unsigned int order)
 
 	return unlikely(limit >= 0) &&
 	       READ_ONCE(total_resident) + (1UL << order) >
-	       (unsigned long)limit;
+		       (unsigned long)limit;
 }
 
 #define CHUNK_ORDER PAGE_MAX_ORDER
@@ -104,8 +104,7 @@ void *page_address(const struct page_desc *d)
  * it.  Not for the fake topology (its nodes are labels) nor for one
  * node.  A refusal is reported once: placement then follows first touch.
  */
-static void page_bind_nodes(char *base, unsigned long node_bytes,
-			    int nr_nodes)
+static void page_bind_nodes(char *base, unsigned long node_bytes, int nr_nodes)
 {
 	int n;
 
@@ -120,7 +119,8 @@ static void page_bind_nodes(char *base, unsigned long node_bytes,
 		if (mbind(base + (unsigned long)n * node_bytes, node_bytes,
 			  MPOL_BIND, mask, MAX_NUMNODES + 1, 0)) {
 			uslab_report("mbind(node %d): %s; pages follow first "
-				     "touch", n, strerror(errno));
+				     "touch",
+				     n, strerror(errno));
 			return;
 		}
 	}
@@ -187,7 +187,7 @@ static long page_grow_locked(int node)
 	}
 	addr = page_address(node_desc(node, pfn));
 	if (mprotect(addr, CHUNK_PAGES << PAGE_SHIFT, PROT_READ | PROT_WRITE))
-		return -1;	/* errno ENOMEM from the kernel */
+		return -1; /* errno ENOMEM from the kernel */
 	pn->committed += CHUNK_PAGES;
 	return (long)pfn;
 }
@@ -211,7 +211,7 @@ struct page_desc *page_alloc(int node, unsigned int order)
 	uslab_lock(&pn->lock, RANK_PAGE_NODE);
 	if (unlikely(READ_ONCE(node_limit[node]) >= 0) &&
 	    (long)(pn->resident + (1UL << order)) >
-	    READ_ONCE(node_limit[node])) {
+		    READ_ONCE(node_limit[node])) {
 		uslab_unlock(&pn->lock);
 		errno = ENOMEM;
 		return NULL;

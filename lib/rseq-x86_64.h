@@ -32,33 +32,33 @@
 #ifndef USLAB_RSEQ_X86_64_H
 #define USLAB_RSEQ_X86_64_H
 
-#define RSEQ_SIG	0x53053053	/* glibc's and librseq's x86 value */
+#define RSEQ_SIG 0x53053053 /* glibc's and librseq's x86 value */
 
-#define RSEQ_OK		0
-#define RSEQ_SLOW	1	/* magazine absent, empty or full */
-#define RSEQ_ABORTED	(-1)	/* preempted or migrated: retry */
+#define RSEQ_OK 0
+#define RSEQ_SLOW 1 /* magazine absent, empty or full */
+#define RSEQ_ABORTED (-1) /* preempted or migrated: retry */
 
 /* Descriptor 3, start 1, post-commit 2, abort 4 (local labels). */
-#define __RSEQ_CS_DESC							\
-	".pushsection __rseq_cs, \"aw\"\n\t"				\
-	".balign 32\n\t"						\
-	"3:\n\t"							\
-	".long 0x0, 0x0\n\t"						\
-	".quad 1f, (2f - 1f), 4f\n\t"					\
-	".popsection\n\t"						\
-	"leaq 3b(%%rip), %%rax\n\t"					\
-	"movq %%rax, %%fs:8(%[off])\n\t"				\
-	"1:\n\t"							\
-	"cmpl %[cpu], %%fs:4(%[off])\n\t"				\
+#define __RSEQ_CS_DESC                       \
+	".pushsection __rseq_cs, \"aw\"\n\t" \
+	".balign 32\n\t"                     \
+	"3:\n\t"                             \
+	".long 0x0, 0x0\n\t"                 \
+	".quad 1f, (2f - 1f), 4f\n\t"        \
+	".popsection\n\t"                    \
+	"leaq 3b(%%rip), %%rax\n\t"          \
+	"movq %%rax, %%fs:8(%[off])\n\t"     \
+	"1:\n\t"                             \
+	"cmpl %[cpu], %%fs:4(%[off])\n\t"    \
 	"jnz %l[aborted]\n\t"
 
-#define __RSEQ_ABORT							\
-	"2:\n\t"							\
-	".pushsection __rseq_failure, \"ax\"\n\t"			\
-	".byte 0x0f, 0xb9, 0x3d\n\t"					\
-	".long 0x53053053\n\t"						\
-	"4:\n\t"							\
-	"jmp %l[aborted]\n\t"						\
+#define __RSEQ_ABORT                              \
+	"2:\n\t"                                  \
+	".pushsection __rseq_failure, \"ax\"\n\t" \
+	".byte 0x0f, 0xb9, 0x3d\n\t"              \
+	".long 0x53053053\n\t"                    \
+	"4:\n\t"                                  \
+	"jmp %l[aborted]\n\t"                     \
 	".popsection\n\t"
 
 /*
@@ -70,16 +70,16 @@
  * moved to another CPU can race with that CPU's own adds (and lose one).
  */
 #ifdef CONFIG_STATS
-#define __RSEQ_COUNT(off)	"addq $1, " #off "(%[loaded])\n\t"
+#define __RSEQ_COUNT(off) "addq $1, " #off "(%[loaded])\n\t"
 #else
-#define __RSEQ_COUNT(off)	""
+#define __RSEQ_COUNT(off) ""
 #endif
 
 /* rax = *loaded; to @slow if there is no magazine; rcx = its rounds. */
-#define __RSEQ_LOAD_MAG							\
-	"movq (%[loaded]), %%rax\n\t"					\
-	"testq %%rax, %%rax\n\t"					\
-	"jz %l[slow]\n\t"						\
+#define __RSEQ_LOAD_MAG               \
+	"movq (%[loaded]), %%rax\n\t" \
+	"testq %%rax, %%rax\n\t"      \
+	"jz %l[slow]\n\t"             \
 	"movq (%%rax), %%rcx\n\t"
 
 /* CPU number the kernel keeps in the area; negative when unregistered. */
@@ -88,7 +88,9 @@ static inline int rseq_cpu_id(long off)
 	int cpu;
 
 	__asm__ __volatile__("movl %%fs:4(%1), %0"
-			     : "=r"(cpu) : "r"(off) : "memory");
+			     : "=r"(cpu)
+			     : "r"(off)
+			     : "memory");
 	return cpu;
 }
 
@@ -113,15 +115,13 @@ rseq_mag_pop(long off, int cpu, void *loadedp, void **objp)
 	void *obj;
 
 	/* An output of asm goto: valid on the fall-through (commit) path. */
-	__asm__ goto(__RSEQ_CS_DESC
-		     __RSEQ_LOAD_MAG
+	__asm__ goto(__RSEQ_CS_DESC __RSEQ_LOAD_MAG
 		     "testq %%rcx, %%rcx\n\t"
 		     "jz %l[slow]\n\t"
 		     "subq $1, %%rcx\n\t"
 		     "movq 32(%%rax,%%rcx,8), %[obj]\n\t"
-		     "movq %%rcx, (%%rax)\n\t"		/* commit */
-		     __RSEQ_ABORT
-		     __RSEQ_COUNT(16)
+		     "movq %%rcx, (%%rax)\n\t" /* commit */
+		     __RSEQ_ABORT __RSEQ_COUNT(16)
 		     : [obj] "=&r"(obj)
 		     : [off] "r"(off), [cpu] "r"(cpu), [loaded] "r"(loadedp)
 		     : "memory", "cc", "rax", "rcx"
@@ -146,8 +146,7 @@ aborted:
 static __attribute__((always_inline)) inline int
 rseq_mag_push(long off, int cpu, void *loadedp, void *obj, long node)
 {
-	__asm__ goto(__RSEQ_CS_DESC
-		     __RSEQ_LOAD_MAG
+	__asm__ goto(__RSEQ_CS_DESC __RSEQ_LOAD_MAG
 		     "cmpq %[node], 24(%%rax)\n\t"
 		     "jne %l[slow]\n\t"
 		     "cmpq 8(%%rax), %%rcx\n\t"
@@ -159,12 +158,11 @@ rseq_mag_push(long off, int cpu, void *loadedp, void *obj, long node)
 		     "5:\n\t"
 		     "movq %[obj], 32(%%rax,%%rcx,8)\n\t"
 		     "addq $1, %%rcx\n\t"
-		     "movq %%rcx, (%%rax)\n\t"		/* commit */
-		     __RSEQ_ABORT
-		     __RSEQ_COUNT(24)
+		     "movq %%rcx, (%%rax)\n\t" /* commit */
+		     __RSEQ_ABORT __RSEQ_COUNT(24)
 		     :
-		     : [off] "r"(off), [cpu] "r"(cpu),
-		       [loaded] "r"(loadedp), [obj] "r"(obj), [node] "r"(node)
+		     : [off] "r"(off), [cpu] "r"(cpu), [loaded] "r"(loadedp),
+		       [obj] "r"(obj), [node] "r"(node)
 		     : "memory", "cc", "rax", "rcx"
 		     : aborted, slow);
 	return RSEQ_OK;
@@ -181,14 +179,13 @@ aborted:
 static __attribute__((always_inline)) inline int
 rseq_take(long off, int cpu, void *slotp, void *outp)
 {
-	__asm__ goto(__RSEQ_CS_DESC
-		     "movq (%[slot]), %%rax\n\t"
-		     "movq %%rax, (%[out])\n\t"
-		     "movq $0, (%[slot])\n\t"		/* commit */
+	__asm__ goto(__RSEQ_CS_DESC "movq (%[slot]), %%rax\n\t"
+				    "movq %%rax, (%[out])\n\t"
+				    "movq $0, (%[slot])\n\t" /* commit */
 		     __RSEQ_ABORT
 		     :
-		     : [off] "r"(off), [cpu] "r"(cpu),
-		       [slot] "r"(slotp), [out] "r"(outp)
+		     : [off] "r"(off), [cpu] "r"(cpu), [slot] "r"(slotp),
+		       [out] "r"(outp)
 		     : "memory", "cc", "rax"
 		     : aborted);
 	return RSEQ_OK;

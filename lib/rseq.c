@@ -111,8 +111,9 @@ static void choose_mode(void)
 		lock_reason = "no rseq sections for this architecture";
 	} else
 #endif
-	if (sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ,
-			   0, 0)) {
+		if (sys_membarrier(
+			    MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0,
+			    0)) {
 		lock_reason = "membarrier rseq fence unavailable";
 	} else if (glibc_rseq_usable()) {
 		percpu_mode = PERCPU_RSEQ_GLIBC;
@@ -136,8 +137,8 @@ int percpu_init(void)
 	nr_cpu_ids = n > 0 ? (unsigned int)n : 1;
 	choose_mode();
 	if (percpu_mode == PERCPU_LOCK)
-		percpu_rseq_off = (long)((char *)&own_area -
-					 rseq_thread_pointer());
+		percpu_rseq_off =
+			(long)((char *)&own_area - rseq_thread_pointer());
 	return 0;
 }
 

@@ -11,19 +11,45 @@
 #include "rseq-x86_64.h"
 #else
 /* No sections written for this architecture: percpu_init() picks lock. */
-#define RSEQ_ARCH_NONE	1
-#define RSEQ_SIG	0
-#define RSEQ_OK		0
-#define RSEQ_SLOW	1
-#define RSEQ_ABORTED	(-1)
-static inline int rseq_cpu_id(long off) { (void)off; return -1; }
-static inline char *rseq_thread_pointer(void) { return NULL; }
+#define RSEQ_ARCH_NONE 1
+#define RSEQ_SIG 0
+#define RSEQ_OK 0
+#define RSEQ_SLOW 1
+#define RSEQ_ABORTED (-1)
+static inline int rseq_cpu_id(long off)
+{
+	(void)off;
+	return -1;
+}
+static inline char *rseq_thread_pointer(void)
+{
+	return NULL;
+}
 static inline int rseq_mag_pop(long o, int c, void *l, void **p)
-{ (void)o; (void)c; (void)l; (void)p; return RSEQ_ABORTED; }
+{
+	(void)o;
+	(void)c;
+	(void)l;
+	(void)p;
+	return RSEQ_ABORTED;
+}
 static inline int rseq_mag_push(long o, int c, void *l, void *p, long n)
-{ (void)o; (void)c; (void)l; (void)p; (void)n; return RSEQ_ABORTED; }
+{
+	(void)o;
+	(void)c;
+	(void)l;
+	(void)p;
+	(void)n;
+	return RSEQ_ABORTED;
+}
 static inline int rseq_take(long o, int c, void *l, void *p)
-{ (void)o; (void)c; (void)l; (void)p; return RSEQ_ABORTED; }
+{
+	(void)o;
+	(void)c;
+	(void)l;
+	(void)p;
+	return RSEQ_ABORTED;
+}
 #endif
 
 #endif /* USLAB_RSEQ_H */

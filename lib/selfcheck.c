@@ -32,7 +32,7 @@ void uslab_assert_fail(const char *file, int line, const char *cond)
 #ifdef CONFIG_DEBUG_CHECKS
 
 /* More than the five levels: a few same-rank nestings fit too. */
-#define WITNESS_MAX	16
+#define WITNESS_MAX 16
 
 struct witness_entry {
 	const pthread_mutex_t *lock;
@@ -44,7 +44,7 @@ struct witness_entry {
 static __thread struct witness_entry held[WITNESS_MAX];
 static __thread unsigned int nr_held;
 static __thread bool forking;
-static __thread enum lock_rank fork_rank;	/* highest taken by fork */
+static __thread enum lock_rank fork_rank; /* highest taken by fork */
 
 static const char *const rank_names[] = {
 	[RANK_SLAB_MUTEX] = "slab_mutex",
@@ -58,8 +58,8 @@ static void __attribute__((noreturn, cold))
 witness_fail(const char *what, const struct witness_entry *e,
 	     enum lock_rank rank, const char *file, int line)
 {
-	fprintf(stderr, "uslab: %s:%d: lock order: %s %s (rank %d)",
-		file, line, what, rank_names[rank], (int)rank);
+	fprintf(stderr, "uslab: %s:%d: lock order: %s %s (rank %d)", file, line,
+		what, rank_names[rank], (int)rank);
 	if (e)
 		fprintf(stderr, " while holding %s (rank %d) taken at %s:%d",
 			rank_names[e->rank], (int)e->rank, e->file, e->line);
@@ -118,8 +118,10 @@ void witness_unlock(pthread_mutex_t *m, const char *file, int line)
 		held[i] = held[--nr_held];
 		return;
 	}
-	fprintf(stderr, "uslab: %s:%d: unlocking a lock this thread does not "
-		"hold\n", file, line);
+	fprintf(stderr,
+		"uslab: %s:%d: unlocking a lock this thread does not "
+		"hold\n",
+		file, line);
 	fflush(stderr);
 	abort();
 }

@@ -36,11 +36,11 @@
 
 /* The levels of internal.h's lock order, outermost first. */
 enum lock_rank {
-	RANK_SLAB_MUTEX = 1,	/* cache.c: the cache registry */
-	RANK_CPU_SLOT,		/* magazine.c: a cache's slot on a CPU */
-	RANK_DEPOT,		/* depot.c: a cache's depot on a node */
-	RANK_SLAB_NODE,		/* slab.c: a cache's slab lists on a node */
-	RANK_PAGE_NODE,		/* page.c: a node's free page blocks */
+	RANK_SLAB_MUTEX = 1, /* cache.c: the cache registry */
+	RANK_CPU_SLOT, /* magazine.c: a cache's slot on a CPU */
+	RANK_DEPOT, /* depot.c: a cache's depot on a node */
+	RANK_SLAB_NODE, /* slab.c: a cache's slab lists on a node */
+	RANK_PAGE_NODE, /* page.c: a node's free page blocks */
 };
 
 #pragma GCC visibility push(hidden)
@@ -50,10 +50,10 @@ void uslab_assert_fail(const char *file, int line, const char *cond)
 
 #ifdef CONFIG_DEBUG_CHECKS
 
-#define uslab_assert(cond)						\
-	do {								\
-		if (unlikely(!(cond)))					\
-			uslab_assert_fail(__FILE__, __LINE__, #cond);	\
+#define uslab_assert(cond)                                            \
+	do {                                                          \
+		if (unlikely(!(cond)))                                \
+			uslab_assert_fail(__FILE__, __LINE__, #cond); \
 	} while (0)
 
 void witness_lock(pthread_mutex_t *m, enum lock_rank rank, bool nested,
@@ -65,29 +65,29 @@ void witness_fork_prepare(void);
 void witness_fork_parent(void);
 void witness_fork_child(void);
 
-#define lock_assert_held(m)						\
-	do {								\
-		if (unlikely(!witness_held(m)))				\
-			uslab_assert_fail(__FILE__, __LINE__,		\
-					  "lock held: " #m);		\
+#define lock_assert_held(m)                                   \
+	do {                                                  \
+		if (unlikely(!witness_held(m)))               \
+			uslab_assert_fail(__FILE__, __LINE__, \
+					  "lock held: " #m);  \
 	} while (0)
 
-#define uslab_lock(m, rank)						\
-	do {								\
-		witness_lock((m), (rank), false, __FILE__, __LINE__);	\
-		pthread_mutex_lock(m);					\
+#define uslab_lock(m, rank)                                           \
+	do {                                                          \
+		witness_lock((m), (rank), false, __FILE__, __LINE__); \
+		pthread_mutex_lock(m);                                \
 	} while (0)
 
-#define uslab_lock_nested(m, rank)					\
-	do {								\
-		witness_lock((m), (rank), true, __FILE__, __LINE__);	\
-		pthread_mutex_lock(m);					\
+#define uslab_lock_nested(m, rank)                                   \
+	do {                                                         \
+		witness_lock((m), (rank), true, __FILE__, __LINE__); \
+		pthread_mutex_lock(m);                               \
 	} while (0)
 
-#define uslab_unlock(m)							\
-	do {								\
-		witness_unlock((m), __FILE__, __LINE__);		\
-		pthread_mutex_unlock(m);				\
+#define uslab_unlock(m)                                  \
+	do {                                             \
+		witness_unlock((m), __FILE__, __LINE__); \
+		pthread_mutex_unlock(m);                 \
 	} while (0)
 
 static inline int uslab_trylock(pthread_mutex_t *m, enum lock_rank rank)
@@ -102,13 +102,13 @@ static inline int uslab_trylock(pthread_mutex_t *m, enum lock_rank rank)
 #else /* !CONFIG_DEBUG_CHECKS */
 
 /* Type-checked, never evaluated. */
-#define uslab_assert(cond)	((void)sizeof(!(cond)))
-#define lock_assert_held(m)	((void)sizeof(m))
+#define uslab_assert(cond) ((void)sizeof(!(cond)))
+#define lock_assert_held(m) ((void)sizeof(m))
 
-#define uslab_lock(m, rank)		pthread_mutex_lock(m)
-#define uslab_lock_nested(m, rank)	pthread_mutex_lock(m)
-#define uslab_unlock(m)			pthread_mutex_unlock(m)
-#define uslab_trylock(m, rank)		pthread_mutex_trylock(m)
+#define uslab_lock(m, rank) pthread_mutex_lock(m)
+#define uslab_lock_nested(m, rank) pthread_mutex_lock(m)
+#define uslab_unlock(m) pthread_mutex_unlock(m)
+#define uslab_trylock(m, rank) pthread_mutex_trylock(m)
 
 static inline void witness_fork_prepare(void)
 {
@@ -124,10 +124,11 @@ static inline void witness_fork_child(void)
 
 #endif /* CONFIG_DEBUG_CHECKS */
 
+/* Its helpers exist only with the option: the condition is dropped. */
 #ifdef CONFIG_DEBUG_CHECKS_EXPENSIVE
-#define uslab_assert_expensive(cond)	uslab_assert(cond)
+#define uslab_assert_expensive(cond) uslab_assert(cond)
 #else
-#define uslab_assert_expensive(cond)	((void)sizeof(!(cond)))
+#define uslab_assert_expensive(cond) ((void)0)
 #endif
 
 #pragma GCC visibility pop

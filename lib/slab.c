@@ -137,7 +137,8 @@ int slab_calculate_sizes(struct kmem_cache *s)
 	s->colour_off = MAX(CACHE_LINE_SIZE, align);
 	s->colours = (unsigned int)((slab_bytes(s) -
 				     (unsigned long)s->objects * size) /
-				    s->colour_off) + 1;
+				    s->colour_off) +
+		     1;
 	s->reciprocal_size = (1ULL << RECIPROCAL_SHIFT) / size + 1;
 	s->min_partial = MIN(MAX(ilog2(size) / 2, 5u), 10u);
 	return 0;
@@ -181,6 +182,7 @@ void slab_cache_free_nodes(struct kmem_cache *s)
 
 /* ---- List helpers (node lock held) ----------------------------------- */
 
+#ifdef CONFIG_DEBUG_CHECKS_EXPENSIVE
 /*
  * CONFIG_DEBUG_CHECKS_EXPENSIVE: @slab's free list has exactly its free
  * objects, each a slot of the slab.
@@ -216,9 +218,10 @@ static bool slab_node_counts_ok(const struct kmem_cache_node *n)
 	return partial == n->nr_partial && full == n->nr_full &&
 	       free_slabs == n->nr_free;
 }
+#endif
 
-static void slab_list_move_locked(struct kmem_cache_node *n,
-				  struct slab *slab, enum slab_list to)
+static void slab_list_move_locked(struct kmem_cache_node *n, struct slab *slab,
+				  enum slab_list to)
 {
 	static const size_t counter[] = {
 		[SL_PARTIAL] = offsetof(struct kmem_cache_node, nr_partial),
@@ -226,7 +229,8 @@ static void slab_list_move_locked(struct kmem_cache_node *n,
 		[SL_FREE] = offsetof(struct kmem_cache_node, nr_free),
 	};
 	struct list_head *head = to == SL_PARTIAL ? &n->partial :
-				 to == SL_FULL ? &n->full : &n->free;
+				 to == SL_FULL	  ? &n->full :
+						    &n->free;
 
 	lock_assert_held(&n->lock);
 	uslab_assert_expensive(slab_freelist_ok(slab));
@@ -317,8 +321,7 @@ static struct slab *new_slab(struct kmem_cache *s, int node)
 	return slab;
 }
 
-static void slab_publish_locked(struct kmem_cache *s,
-				struct kmem_cache_node *n,
+static void slab_publish_locked(struct kmem_cache *s, struct kmem_cache_node *n,
 				struct slab *slab)
 {
 	lock_assert_held(&n->lock);
@@ -437,7 +440,8 @@ static size_t slab_alloc_many(struct kmem_cache *s, gfp_t gfp, int node,
 	while (done < n) {
 		uslab_lock(&kn->lock, RANK_SLAB_NODE);
 		while (done < n && (slab = slab_get_partial_locked(kn)))
-			p[done++] = slab_take_object_locked(s, kn, slab, caller);
+			p[done++] =
+				slab_take_object_locked(s, kn, slab, caller);
 		uslab_unlock(&kn->lock);
 		if (done == n || refill)
 			break;
@@ -454,7 +458,8 @@ static size_t slab_alloc_many(struct kmem_cache *s, gfp_t gfp, int node,
 		uslab_lock(&kn->lock, RANK_SLAB_NODE);
 		slab_publish_locked(s, kn, slab);
 		while (done < n && slab->freelist)
-			p[done++] = slab_take_object_locked(s, kn, slab, caller);
+			p[done++] =
+				slab_take_object_locked(s, kn, slab, caller);
 		uslab_unlock(&kn->lock);
 	}
 	return done;
@@ -515,8 +520,7 @@ static void discard_slabs(struct kmem_cache *s, struct list_head *gone)
  * Return @obj (validated by the caller: a slot of @slab, which belongs to
  * @s) to its slab, with the debug checks.
  */
-void slab_free(struct kmem_cache *s, struct slab *slab, void *obj,
-	       void *caller)
+void slab_free(struct kmem_cache *s, struct slab *slab, void *obj, void *caller)
 {
 	struct kmem_cache_node *n = s->node[slab_nid(slab)];
 
@@ -558,8 +562,8 @@ void slab_free_many(struct kmem_cache *s, void **objs, size_t nr)
 }
 
 /* Take up to @max empty slabs of @n off its lists, coldest first. */
-static void slab_take_free_locked(struct kmem_cache_node *n,
-				  unsigned long max, struct list_head *gone)
+static void slab_take_free_locked(struct kmem_cache_node *n, unsigned long max,
+				  struct list_head *gone)
 {
 	struct slab *slab;
 

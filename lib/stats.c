@@ -38,7 +38,7 @@ static void stats_node_info(struct kmem_cache *s, unsigned int i,
 	c[USLAB_STAT_nr_partial] = n->nr_partial;
 	c[USLAB_STAT_nr_free] = n->nr_free;
 	c[USLAB_STAT_total_objs] = n->total_objects;
-	out = n->active_objects;	/* taken from slabs */
+	out = n->active_objects; /* taken from slabs */
 	c[USLAB_STAT_slabs_allocated] = n->slabs_allocated;
 	c[USLAB_STAT_slabs_released] = n->slabs_released;
 	uslab_unlock(&n->lock);
@@ -61,7 +61,7 @@ static void stats_node_info(struct kmem_cache *s, unsigned int i,
 	c[USLAB_STAT_active_objs] = out > cached ? out - cached : 0;
 	/* Free in slabs, minus the free slabs' objects: in partial ones. */
 	c[USLAB_STAT_partial_free_objs] = c[USLAB_STAT_total_objs] - out -
-		c[USLAB_STAT_nr_free] * s->objects;
+					  c[USLAB_STAT_nr_free] * s->objects;
 	c[USLAB_STAT_allocs] = allocs + READ_ONCE(n->ev.allocs);
 	c[USLAB_STAT_frees] = frees + READ_ONCE(n->ev.frees);
 	c[USLAB_STAT_remote_frees] = READ_ONCE(n->ev.remote_frees);
@@ -143,11 +143,13 @@ static int slabinfo_row(struct kmem_cache *s, void *arg)
 	FILE *f = arg;
 
 	uslab_cache_info(s, &info);
-	if (fprintf(f, "%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u "
-		    ": slabdata %6lu %6lu %6lu\n", s->name, info.active_objs,
-		    info.total_objs, info.slot_size, info.objs_per_slab,
-		    1 << info.order, info.mag_capacity, info.mag_capacity, 0U,
-		    info.active_slabs, info.nr_slabs, info.depot_objs) < 0)
+	if (fprintf(f,
+		    "%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u "
+		    ": slabdata %6lu %6lu %6lu\n",
+		    s->name, info.active_objs, info.total_objs, info.slot_size,
+		    info.objs_per_slab, 1 << info.order, info.mag_capacity,
+		    info.mag_capacity, 0U, info.active_slabs, info.nr_slabs,
+		    info.depot_objs) < 0)
 		return errno ? errno : EIO;
 	return 0;
 }
@@ -166,7 +168,8 @@ __api int uslab_slabinfo(FILE *f)
 		  "# name            <active_objs> <num_objs> <objsize> "
 		  "<objperslab> <pagesperslab> : tunables <limit> "
 		  "<batchcount> <sharedfactor> : slabdata <active_slabs> "
-		  "<num_slabs> <sharedavail>\n", f) < 0) {
+		  "<num_slabs> <sharedavail>\n",
+		  f) < 0) {
 		errno = errno ? errno : EIO;
 		return -1;
 	}

@@ -39,9 +39,9 @@ static int nr_nodes = 1;
 static bool usable[MAX_NUMNODES] = { true };
 static int fake_nodes;
 static int nr_cpus_mapped;
-static int *cpu_node;			/* CPU number -> usable node */
+static int *cpu_node; /* CPU number -> usable node */
 static unsigned char distance[MAX_NUMNODES][MAX_NUMNODES];
-static int fallback[MAX_NUMNODES][MAX_NUMNODES];	/* usable, nearest first */
+static int fallback[MAX_NUMNODES][MAX_NUMNODES]; /* usable, nearest first */
 static int nr_usable = 1;
 
 static int nearest_usable(int node)
@@ -49,8 +49,8 @@ static int nearest_usable(int node)
 	int best = -1, i;
 
 	for (i = 0; i < nr_nodes; i++)
-		if (usable[i] && (best < 0 ||
-				  distance[node][i] < distance[node][best]))
+		if (usable[i] &&
+		    (best < 0 || distance[node][i] < distance[node][best]))
 			best = i;
 	return best < 0 ? 0 : best;
 }
@@ -65,16 +65,18 @@ static void build_fallback(void)
 		for (i = 0; i < nr_nodes; i++)
 			if (usable[i])
 				fallback[from][n++] = i;
-		for (i = 1; i < n; i++) {	/* insertion sort, stable */
+		for (i = 1; i < n; i++) { /* insertion sort, stable */
 			int v = fallback[from][i];
 
-			for (j = i; j > 0 && distance[from][fallback[from][j - 1]] >
-					     distance[from][v]; j--)
+			for (j = i;
+			     j > 0 && distance[from][fallback[from][j - 1]] >
+					      distance[from][v];
+			     j--)
 				fallback[from][j] = fallback[from][j - 1];
 			fallback[from][j] = v;
 		}
 	}
-	nr_usable = n;		/* the same for every node */
+	nr_usable = n; /* the same for every node */
 }
 
 static int map_cpus(int cpus)
@@ -86,11 +88,11 @@ static int map_cpus(int cpus)
 		return -1;
 	for (cpu = 0; cpu < cpus; cpu++) {
 		int node = fake_nodes ? (int)((long)cpu * fake_nodes / cpus) :
-			   numa_node_of_cpu(cpu);
+					numa_node_of_cpu(cpu);
 
 		if (node < 0 || node >= nr_nodes || !usable[node])
-			node = nearest_usable(node >= 0 && node < nr_nodes ?
-					      node : 0);
+			node = nearest_usable(
+				node >= 0 && node < nr_nodes ? node : 0);
 		cpu_node[cpu] = node;
 	}
 	nr_cpus_mapped = cpus;
@@ -130,7 +132,8 @@ static void init_real(void)
 			int d = numa_distance(a, b);
 
 			distance[a][b] = (unsigned char)(d > 0 && d < 256 ? d :
-							 a == b ? 10 : 20);
+							 a == b		  ? 10 :
+									    20);
 		}
 	}
 	numa_bitmask_free(allowed);
@@ -138,7 +141,7 @@ static void init_real(void)
 	for (a = 0; a < nr_nodes && !usable[a]; a++)
 		;
 	if (a == nr_nodes)
-		usable[0] = true;	/* libnuma disagrees with itself */
+		usable[0] = true; /* libnuma disagrees with itself */
 }
 
 int topology_init(void)

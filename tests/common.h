@@ -46,15 +46,14 @@ static inline void unpin(const cpu_set_t *old)
  * when a thread is preempted right after a commit and moves (stats.h):
  * allow 1 in 100,000.  A macro: IS_ENABLED comes with internal.h.
  */
-#define ck_assert_events_balanced(info)					\
-	do {								\
-		unsigned long a_ = (info)->allocs, f_ = (info)->frees;	\
-									\
-		if (!IS_ENABLED(CONFIG_STATS))				\
-			break;						\
-		ck_assert_uint_gt(a_, 0);				\
-		ck_assert_uint_le(a_ > f_ ? a_ - f_ : f_ - a_,		\
-				  a_ / 100000);				\
+#define ck_assert_events_balanced(info)                                      \
+	do {                                                                 \
+		unsigned long a_ = (info)->allocs, f_ = (info)->frees;       \
+                                                                             \
+		if (!IS_ENABLED(CONFIG_STATS))                               \
+			break;                                               \
+		ck_assert_uint_gt(a_, 0);                                    \
+		ck_assert_uint_le(a_ > f_ ? a_ - f_ : f_ - a_, a_ / 100000); \
 	} while (0)
 
 /* ---- stderr capture: what the library reported ------------------------ */
@@ -94,9 +93,9 @@ static inline void capture_end(struct capture *c)
 			c->lines++;
 }
 
-#define ck_assert_reported(c, needle)					\
-	ck_assert_msg(strstr((c)->text, (needle)) != NULL,		\
-		      "expected \"%s\" on stderr, got \"%s\"", (needle),	\
+#define ck_assert_reported(c, needle)                                    \
+	ck_assert_msg(strstr((c)->text, (needle)) != NULL,               \
+		      "expected \"%s\" on stderr, got \"%s\"", (needle), \
 		      (c)->text)
 
 /* ---- memory ------------------------------------------------------------ */

@@ -69,14 +69,14 @@
 #define OBJBENCH_MALLOC "glibc"
 #endif
 
-#define always_inline	inline __attribute__((always_inline))
-#define unlikely(x)	__builtin_expect(!!(x), 0)
+#define always_inline inline __attribute__((always_inline))
+#define unlikely(x) __builtin_expect(!!(x), 0)
 
-#define RING_SIZE	1024u		/* xthread's ring, a power of 2 */
-#define CHURN_SEED	0x9e3779b97f4a7c15ull
-#define DPDK_CACHE	256u		/* per-lcore mempool cache */
-#define MAX_THREADS	64u
-#define TIMEOUT_S	120u		/* a stuck run dies of SIGALRM */
+#define RING_SIZE 1024u /* xthread's ring, a power of 2 */
+#define CHURN_SEED 0x9e3779b97f4a7c15ull
+#define DPDK_CACHE 256u /* per-lcore mempool cache */
+#define MAX_THREADS 64u
+#define TIMEOUT_S 120u /* a stuck run dies of SIGALRM */
 
 enum kind { K_MALLOC, K_NAIVE, K_USLAB, K_GSLICE, K_DPDK };
 enum workload { W_PAIR, W_BATCH, W_XTHREAD, W_CHURN };
@@ -86,7 +86,9 @@ static const char *const kind_names[] = {
 	[K_GSLICE] = "gslice", [K_DPDK] = "dpdk",
 };
 static const char *const workload_names[] = {
-	[W_PAIR] = "pair", [W_BATCH] = "batch", [W_XTHREAD] = "xthread",
+	[W_PAIR] = "pair",
+	[W_BATCH] = "batch",
+	[W_XTHREAD] = "xthread",
 	[W_CHURN] = "churn",
 };
 
@@ -106,13 +108,13 @@ static struct {
 struct worker {
 	pthread_t tid;
 	unsigned int idx;
-	void **arr;		/* batch: N slots, bench-owned memory */
-	double t0, t1;		/* the timed pass */
+	void **arr; /* batch: N slots, bench-owned memory */
+	double t0, t1; /* the timed pass */
 } __attribute__((aligned(64)));
 
 static struct worker workers[MAX_THREADS];
 static pthread_barrier_t barrier;
-static _Atomic unsigned int start_line;	/* spin barrier before timing */
+static _Atomic unsigned int start_line; /* spin barrier before timing */
 
 static void die(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
@@ -357,10 +359,10 @@ static always_inline void batch_loop(enum kind k, struct worker *w, long ops)
  * single-producer/single-consumer ring to thread 1, which frees it.
  */
 static struct ring {
-	_Alignas(64) _Atomic unsigned long head;	/* producer's */
-	_Alignas(64) _Atomic unsigned long tail;	/* consumer's */
+	_Alignas(64) _Atomic unsigned long head; /* producer's */
+	_Alignas(64) _Atomic unsigned long tail; /* consumer's */
 	_Alignas(64) void *slot[RING_SIZE];
-} *ring;
+} * ring;
 
 static always_inline void cpu_relax(void)
 {
@@ -372,10 +374,10 @@ static always_inline void cpu_relax(void)
 static always_inline void xthread_produce(enum kind k, long ops)
 {
 	const size_t size = B.size;
-	unsigned long head = atomic_load_explicit(&ring->head,
-						  memory_order_relaxed);
-	unsigned long tail = atomic_load_explicit(&ring->tail,
-						  memory_order_acquire);
+	unsigned long head =
+		atomic_load_explicit(&ring->head, memory_order_relaxed);
+	unsigned long tail =
+		atomic_load_explicit(&ring->tail, memory_order_acquire);
 
 	for (long i = 0; i < ops; i++) {
 		void *p = obj_alloc(k, size);
@@ -396,10 +398,10 @@ static always_inline void xthread_produce(enum kind k, long ops)
 static always_inline void xthread_consume(enum kind k, long ops)
 {
 	const size_t size = B.size;
-	unsigned long tail = atomic_load_explicit(&ring->tail,
-						  memory_order_relaxed);
-	unsigned long head = atomic_load_explicit(&ring->head,
-						  memory_order_acquire);
+	unsigned long tail =
+		atomic_load_explicit(&ring->tail, memory_order_relaxed);
+	unsigned long head =
+		atomic_load_explicit(&ring->head, memory_order_acquire);
 
 	for (long i = 0; i < ops; i++) {
 		void *p;
@@ -436,8 +438,7 @@ static always_inline uint64_t xorshift64s(uint64_t *s)
 	return x * 0x2545f4914f6cdd1dull;
 }
 
-static always_inline unsigned long churn_pick(uint64_t *s,
-					       unsigned long nslots)
+static always_inline unsigned long churn_pick(uint64_t *s, unsigned long nslots)
 {
 	return (unsigned long)(((xorshift64s(s) >> 32) * nslots) >> 32);
 }
@@ -645,26 +646,34 @@ static long max_live(void)
  */
 static void dpdk_setup(void)
 {
-	long n = max_live() + (long)(B.nthreads + 1) * (DPDK_CACHE * 3 / 2 + 1)
-		 + 64;
+	long n = max_live() +
+		 (long)(B.nthreads + 1) * (DPDK_CACHE * 3 / 2 + 1) + 64;
 	long mib = 64 + (long)(2 * (size_t)n * (B.size + 128) >> 20);
 	char lcore[16], mem[32];
 	char *argv[] = {
-		"objbench-dpdk", "-l", lcore, "-m", mem, "--no-huge",
-		"--no-pci", "--no-shconf", "--no-telemetry",
-		"--log-level=*:error", NULL,
+		"objbench-dpdk",
+		"-l",
+		lcore,
+		"-m",
+		mem,
+		"--no-huge",
+		"--no-pci",
+		"--no-shconf",
+		"--no-telemetry",
+		"--log-level=*:error",
+		NULL,
 	};
 
 	snprintf(lcore, sizeof(lcore), "%d", B.cpus[0]);
 	snprintf(mem, sizeof(mem), "%ld", mib);
 	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0)
 		unavailable("rte_eal_init(-l %s -m %s --no-huge --no-pci "
-			    "--no-shconf): %s", lcore, mem,
-			    rte_strerror(rte_errno));
+			    "--no-shconf): %s",
+			    lcore, mem, rte_strerror(rte_errno));
 	pool = rte_mempool_create("objbench", (unsigned int)n,
 				  (unsigned int)B.size, DPDK_CACHE, 0, NULL,
 				  NULL, NULL, NULL, SOCKET_ID_ANY, 0);
-	if (!pool)	/* this configuration only: not unavailable() */
+	if (!pool) /* this configuration only: not unavailable() */
 		die("rte_mempool_create(%ld x %zu bytes, cache %u): %s", n,
 		    B.size, DPDK_CACHE, rte_strerror(rte_errno));
 }
@@ -691,14 +700,15 @@ static void malloc_origin(char *buf, size_t len)
  */
 static void check_malloc(void)
 {
-	const char *want = strcmp(OBJBENCH_MALLOC, "glibc") ? OBJBENCH_MALLOC
-							     : "libc.so";
+	const char *want =
+		strcmp(OBJBENCH_MALLOC, "glibc") ? OBJBENCH_MALLOC : "libc.so";
 	char origin[128];
 
 	malloc_origin(origin, sizeof(origin));
 	if (!strstr(origin, want))
 		unavailable("malloc comes from %s, not %s: the library did "
-			    "not interpose", origin, OBJBENCH_MALLOC);
+			    "not interpose",
+			    origin, OBJBENCH_MALLOC);
 }
 
 static void setup(void)
@@ -805,7 +815,7 @@ static void *worker_main(void *arg)
 		die("rte_thread_register: %s", rte_strerror(rte_errno));
 #endif
 	if (B.wl == W_CHURN)
-		churn_setup();		/* untimed, on the worker's CPU */
+		churn_setup(); /* untimed, on the worker's CPU */
 	pthread_barrier_wait(&barrier);
 	pass(w, B.warm_ops);
 	/*
@@ -858,9 +868,9 @@ static void parse_args(int argc, char **argv)
 	B.kind = (enum kind)lookup(argv[1], kind_names,
 				   sizeof(kind_names) / sizeof(*kind_names),
 				   "allocator");
-	B.wl = (enum workload)lookup(argv[2], workload_names,
-				     sizeof(workload_names) /
-				     sizeof(*workload_names), "workload");
+	B.wl = (enum workload)lookup(
+		argv[2], workload_names,
+		sizeof(workload_names) / sizeof(*workload_names), "workload");
 	B.size = (size_t)parse_long(argv[3], "size", (long)sizeof(void *));
 	B.nthreads = (unsigned int)parse_long(argv[4], "thread count", 1);
 	B.n = parse_long(argv[5], "N", 0);
@@ -878,8 +888,8 @@ static void parse_args(int argc, char **argv)
 	if (B.wl == W_BATCH) {
 		/* Whole batches only; at least one of warm-up. */
 		B.ops = B.ops < B.n ? B.n : B.ops - B.ops % B.n;
-		B.warm_ops = B.warm_ops < B.n ? B.n
-					      : B.warm_ops - B.warm_ops % B.n;
+		B.warm_ops =
+			B.warm_ops < B.n ? B.n : B.warm_ops - B.warm_ops % B.n;
 	}
 
 	/* The CPUs we may run on, before DPDK's EAL pins the main thread. */
@@ -906,8 +916,8 @@ int main(int argc, char **argv)
 	for (t = 0; t < B.nthreads; t++) {
 		workers[t].idx = t;
 		if (B.wl == W_BATCH)
-			workers[t].arr = bench_mem((size_t)B.n *
-						   sizeof(void *));
+			workers[t].arr =
+				bench_mem((size_t)B.n * sizeof(void *));
 	}
 	if (B.wl == W_XTHREAD)
 		ring = bench_mem(sizeof(*ring));

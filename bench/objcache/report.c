@@ -37,17 +37,17 @@
 
 extern char **environ;
 
-#define DEFAULT_RUNS	7
-#define MAX_RUNS	25
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define DEFAULT_RUNS 7
+#define MAX_RUNS 25
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* One column of the report: an allocator as run by one binary. */
 struct row {
 	const char *label;
-	const char *bin;	/* objbench-* in the bin directory */
-	const char *kind;	/* objbench's KIND argument */
-	const char *env;	/* NAME=value added to its environment */
-	int peer;		/* competes for "best peer" */
+	const char *bin; /* objbench-* in the bin directory */
+	const char *kind; /* objbench's KIND argument */
+	const char *env; /* NAME=value added to its environment */
+	int peer; /* competes for "best peer" */
 };
 
 static const struct row rows[] = {
@@ -61,19 +61,19 @@ static const struct row rows[] = {
 	{ "gslice", "objbench-gslice", "gslice", NULL, 1 },
 	{ "dpdk", "objbench-dpdk", "dpdk", NULL, 1 },
 };
-#define NROWS	ARRAY_SIZE(rows)
-#define R_USLAB	0
-#define R_LOCK	1
-#define R_NAIVE	2
+#define NROWS ARRAY_SIZE(rows)
+#define R_USLAB 0
+#define R_LOCK 1
+#define R_NAIVE 2
 
 /* One line of the report: a workload at one size and thread count. */
 struct config {
-	const char *name;	/* as reported */
-	const char *wl;		/* objbench's WORKLOAD argument */
+	const char *name; /* as reported */
+	const char *wl; /* objbench's WORKLOAD argument */
 	unsigned int size;
 	unsigned int threads;
 	long n;
-	long ops;		/* per thread, before --scale */
+	long ops; /* per thread, before --scale */
 };
 
 static const struct config configs[] = {
@@ -89,19 +89,19 @@ static const struct config configs[] = {
 	{ "churn", "churn", 64, 1, 50000, 2000000 },
 };
 #define NCONFIGS ARRAY_SIZE(configs)
-#define C_CHURN	 (NCONFIGS - 1)
+#define C_CHURN (NCONFIGS - 1)
 
 struct cell {
-	int n;			/* successful runs */
+	int n; /* successful runs */
 	double ns[MAX_RUNS], mops[MAX_RUNS], peak[MAX_RUNS], setup[MAX_RUNS];
-	char *failed;		/* why a run failed, or NULL */
+	char *failed; /* why a run failed, or NULL */
 	/* medians, once all rounds are in */
 	double med_ns, min_ns, max_ns, med_mops, med_peak, med_setup;
 };
 
 static struct cell cells[NCONFIGS][NROWS];
-static char *row_unavailable[NROWS];	/* not built, or cannot start */
-static char *row_info[NROWS];		/* what the binary says it ran */
+static char *row_unavailable[NROWS]; /* not built, or cannot start */
+static char *row_info[NROWS]; /* what the binary says it ran */
 static int row_enabled[NROWS];
 static int config_enabled[NCONFIGS];
 
@@ -112,8 +112,8 @@ static int runs = DEFAULT_RUNS;
 static double scale = 1.0;
 static FILE *log_file;
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
-						      noreturn));
+static void die(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
 {
 	va_list ap;
@@ -195,12 +195,13 @@ static char **row_environ(const struct row *r)
  * Run one process: its stdout comes back in out, its stderr goes to the
  * log.  Returns the wait status, or -1 if it could not be started.
  */
-static int run_child(const struct row *r, const struct config *c,
-		     char *out, size_t outlen)
+static int run_child(const struct row *r, const struct config *c, char *out,
+		     size_t outlen)
 {
 	char path[PATH_MAX], size[16], thr[16], n[32], ops[32];
-	char *argv[] = { path, (char *)r->kind, (char *)c->wl, size, thr, n,
-			 ops, NULL };
+	char *argv[] = {
+		path, (char *)r->kind, (char *)c->wl, size, thr, n, ops, NULL
+	};
 	posix_spawn_file_actions_t fa;
 	char **env = row_environ(r);
 	size_t got = 0;
@@ -294,13 +295,13 @@ static void measure(size_t ri, size_t ci)
 	if (!strncmp(out, "failed\t", 7))
 		cell->failed = xasprintf("%s", out + 7);
 	else if (WIFSIGNALED(st))
-		cell->failed = xasprintf("killed by signal %d (%s)%s",
-					 WTERMSIG(st), strsignal(WTERMSIG(st)),
-					 WTERMSIG(st) == SIGALRM ?
-					 ", timed out" : "");
+		cell->failed =
+			xasprintf("killed by signal %d (%s)%s", WTERMSIG(st),
+				  strsignal(WTERMSIG(st)),
+				  WTERMSIG(st) == SIGALRM ? ", timed out" : "");
 	else
-		cell->failed = xasprintf("exited %d, see the log",
-					 WEXITSTATUS(st));
+		cell->failed =
+			xasprintf("exited %d, see the log", WEXITSTATUS(st));
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -351,8 +352,7 @@ static int best_peer(size_t ci)
 
 	for (size_t ri = 0; ri < NROWS; ri++)
 		if (rows[ri].peer && ok(ci, ri) &&
-		    (best < 0 || cells[ci][ri].med_ns <
-				 cells[ci][best].med_ns))
+		    (best < 0 || cells[ci][ri].med_ns < cells[ci][best].med_ns))
 			best = (int)ri;
 	return best;
 }
@@ -476,8 +476,8 @@ static void print_scaling(void)
 		const struct config *a = &configs[ci], *b = &configs[ci + 1];
 
 		if (strcmp(a->name, b->name) || a->size != b->size ||
-		    a->threads != 1 || b->threads != 2 ||
-		    !config_enabled[ci] || !config_enabled[ci + 1])
+		    a->threads != 1 || b->threads != 2 || !config_enabled[ci] ||
+		    !config_enabled[ci + 1])
 			continue;
 		if (!any++) {
 			print_head("2-thread scaling: aggregate throughput "
@@ -488,8 +488,9 @@ static void print_scaling(void)
 			if (!row_enabled[ri])
 				continue;
 			if (ok(ci, ri) && ok(ci + 1, ri))
-				printf(" %10.2f", cells[ci + 1][ri].med_mops /
-						  cells[ci][ri].med_mops);
+				printf(" %10.2f",
+				       cells[ci + 1][ri].med_mops /
+					       cells[ci][ri].med_mops);
 			else
 				printf(" %10s", "-");
 		}
@@ -504,13 +505,13 @@ static void print_churn(void)
 	if (!config_enabled[C_CHURN])
 		return;
 	printf("\nchurn: %ld live %u-byte objects, %ld random steps "
-	       "(op = one step: an alloc or a free)\n", c->n, c->size,
-	       config_ops(c));
+	       "(op = one step: an alloc or a free)\n",
+	       c->n, c->size, config_ops(c));
 	printf("(peak RSS = VmHWM after the run minus VmRSS before the "
 	       "allocator was set up;\n setup = what the allocator's setup "
 	       "alone added, e.g. DPDK's EAL and prefilled pool)\n");
-	printf("%-10s %9s %9s %8s %14s %14s\n", "allocator", "ns/op",
-	       "Mops/s", "x limit", "peak RSS KiB", "setup RSS KiB");
+	printf("%-10s %9s %9s %8s %14s %14s\n", "allocator", "ns/op", "Mops/s",
+	       "x limit", "peak RSS KiB", "setup RSS KiB");
 	for (size_t ri = 0; ri < NROWS; ri++) {
 		const struct cell *cc = &cells[C_CHURN][ri];
 
@@ -545,8 +546,8 @@ static void print_status(void)
 			       row_unavailable[ri]);
 		else
 			printf("  %-10s %s\n", rows[ri].label,
-			       row_info[ri] ? row_info[ri]
-					    : "no successful run");
+			       row_info[ri] ? row_info[ri] :
+					      "no successful run");
 	}
 	for (size_t ci = 0; ci < NCONFIGS; ci++)
 		for (size_t ri = 0; ri < NROWS; ri++)
@@ -605,18 +606,19 @@ static int write_tsv(void)
 			tsv_num(f, have && ok(ci, R_NAIVE), "%.3f",
 				cc->med_ns / cells[ci][R_NAIVE].med_ns);
 			tsv_num(f, have && best >= 0, "%.3f",
-				best >= 0 ? cc->med_ns / cells[ci][best].med_ns
-					  : 0);
+				best >= 0 ?
+					cc->med_ns / cells[ci][best].med_ns :
+					0);
 			fprintf(f, "\t%s", best >= 0 ? rows[best].label : "NA");
 			/* Only churn writes its objects: RSS there only. */
-			tsv_num(f, have && ci == C_CHURN, "%.0f",
-				cc->med_peak);
+			tsv_num(f, have && ci == C_CHURN, "%.0f", cc->med_peak);
 			tsv_num(f, have && ci == C_CHURN, "%.0f",
 				cc->med_setup);
 			fprintf(f, "\t%d\t%s\n", cc->n,
 				row_unavailable[ri] ? row_unavailable[ri] :
-				cc->failed ? cc->failed :
-				have ? "ok" : "no run");
+				cc->failed	    ? cc->failed :
+				have		    ? "ok" :
+						      "no run");
 		}
 	}
 	if (fclose(f)) {
@@ -665,11 +667,10 @@ static const char *config_name(size_t i)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: objcache-report [--bindir DIR] [--tsv FILE] "
-		"[--log FILE] [--runs N]\n"
-		"                       [--scale X] [--only ROW,...] "
-		"[--workload NAME,...]\n");
+	fprintf(stderr, "usage: objcache-report [--bindir DIR] [--tsv FILE] "
+			"[--log FILE] [--runs N]\n"
+			"                       [--scale X] [--only ROW,...] "
+			"[--workload NAME,...]\n");
 	exit(2);
 }
 
@@ -748,14 +749,14 @@ int main(int argc, char **argv)
 
 		snprintf(path, sizeof(path), "%s/%s", bindir, rows[ri].bin);
 		if (row_enabled[ri] && access(path, X_OK))
-			row_unavailable[ri] =
-				xasprintf("not built: no %s (see %s.log)",
-					  path, path);
+			row_unavailable[ri] = xasprintf(
+				"not built: no %s (see %s.log)", path, path);
 	}
 
-	fprintf(stderr, "objcache: %d rounds x %zu configurations x up to "
-		"%zu allocators, one process each (log: %s)\n", runs,
-		NCONFIGS, NROWS, log_path);
+	fprintf(stderr,
+		"objcache: %d rounds x %zu configurations x up to "
+		"%zu allocators, one process each (log: %s)\n",
+		runs, NCONFIGS, NROWS, log_path);
 	for (int r = 0; r < runs; r++) {
 		for (size_t ci = 0; ci < NCONFIGS; ci++)
 			for (size_t ri = 0; ri < NROWS; ri++)
@@ -775,7 +776,8 @@ int main(int argc, char **argv)
 	       "pinned over %ld CPUs; ops scaled x%g;\nload average %.2f "
 	       "before the run, %.2f after (the benchmark alone adds\nabout "
 	       "1-2; more means other work, which also shows in the TSV's "
-	       "max_ns_per_op)\n", runs, ncpu, scale, load0, load1);
+	       "max_ns_per_op)\n",
+	       runs, ncpu, scale, load0, load1);
 	printf("op: pair/batch = one alloc + one free; xthread = one object "
 	       "allocated on\nCPU 0 and freed on CPU 1 (wall time per object);"
 	       " churn = one random step.\nns/op is per thread (each "

@@ -45,13 +45,13 @@
 
 #include "kvcache.h"
 
-#define BUCKETS_PER_CHUNK	512
-#define ASSOC_MIN_LEVEL		12	/* 4096 buckets at start */
-#define ASSOC_MAX_LEVEL		31
-#define SPLITS_PER_CALL		4
+#define BUCKETS_PER_CHUNK 512
+#define ASSOC_MIN_LEVEL 12 /* 4096 buckets at start */
+#define ASSOC_MAX_LEVEL 31
+#define SPLITS_PER_CALL 4
 
 _Static_assert(KV_STRIPES <= (1u << ASSOC_MIN_LEVEL) &&
-	       (KV_STRIPES & (KV_STRIPES - 1)) == 0,
+		       (KV_STRIPES & (KV_STRIPES - 1)) == 0,
 	       "stripes must divide the smallest table");
 
 struct bucket_chunk {
@@ -64,11 +64,11 @@ static struct {
 	pthread_mutex_t lock;
 } __attribute__((aligned(64))) stripes[KV_STRIPES];
 
-static struct bucket_chunk **dir;	/* entries atomic (relaxed) */
+static struct bucket_chunk **dir; /* entries atomic (relaxed) */
 static unsigned long dir_len;
-static unsigned long nchunks;		/* split_lock */
-static uint64_t table_state;		/* level << 32 | split; atomic */
-static unsigned long nitems;		/* atomic */
+static unsigned long nchunks; /* split_lock */
+static uint64_t table_state; /* level << 32 | split; atomic */
+static unsigned long nitems; /* atomic */
 static pthread_mutex_t split_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t hash_seed;
 
@@ -133,8 +133,8 @@ static struct item **bucket_slot(unsigned long b)
 	 * bucket in it, and that split is ordered before us by split_lock
 	 * and the stripe mutex.
 	 */
-	struct bucket_chunk *ch = __atomic_load_n(&dir[b / BUCKETS_PER_CHUNK],
-						  __ATOMIC_RELAXED);
+	struct bucket_chunk *ch =
+		__atomic_load_n(&dir[b / BUCKETS_PER_CHUNK], __ATOMIC_RELAXED);
 
 	return &ch->b[b % BUCKETS_PER_CHUNK];
 }
@@ -239,7 +239,7 @@ void assoc_delete(struct item *it, uint64_t hv)
 		pp = &(*pp)->h_next;
 	*pp = it->h_next;
 	it->h_next = NULL;
-	__atomic_fetch_sub(&nitems, 1, __ATOMIC_RELAXED);	/* as above */
+	__atomic_fetch_sub(&nitems, 1, __ATOMIC_RELAXED); /* as above */
 }
 
 /* ---- Growth ----------------------------------------------------------- */
@@ -269,7 +269,7 @@ static bool split_one(void)
 		return false;
 	next = src + 1 == 1UL << level ? (uint64_t)(level + 1) << 32 : st + 1;
 
-	assoc_lock(src);		/* dst has the same stripe */
+	assoc_lock(src); /* dst has the same stripe */
 	from = bucket_slot(src);
 	to = bucket_slot(dst);
 	while (*from) {
@@ -306,8 +306,8 @@ void assoc_maybe_grow(void)
 /* For "stats": relaxed, a snapshot. */
 unsigned int assoc_level(void)
 {
-	return (unsigned int)(__atomic_load_n(&table_state,
-					      __ATOMIC_RELAXED) >> 32);
+	return (unsigned int)(__atomic_load_n(&table_state, __ATOMIC_RELAXED) >>
+			      32);
 }
 
 unsigned long assoc_bytes(void)

@@ -64,16 +64,16 @@ unsigned int kv_nclasses;
 int kv_nr_nodes = 1;
 uint64_t kv_total_items;
 
-static unsigned long mem_used;	/* slot bytes charged against -m */
-static uint64_t cas_id;		/* last CAS handed out */
-static uint64_t flush_cas;	/* items with cas <= flush_cas are dead */
-static uint32_t flush_at;	/* pending delayed flush, relative time */
+static unsigned long mem_used; /* slot bytes charged against -m */
+static uint64_t cas_id; /* last CAS handed out */
+static uint64_t flush_cas; /* items with cas <= flush_cas are dead */
+static uint32_t flush_at; /* pending delayed flush, relative time */
 static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Tail items the evictor may look at before giving up. */
-#define EVICT_SEARCH	5
+#define EVICT_SEARCH 5
 /* Active tail items it may rotate to the head on one pass. */
-#define EVICT_ROTATE	64
+#define EVICT_ROTATE 64
 
 /* ---- Size classes ----------------------------------------------------- */
 
@@ -108,7 +108,7 @@ int items_init(void)
 
 	/* Starts uslab if need be (USLAB_FAKE_NUMA is read then). */
 	kv_nr_nodes = uslab_nr_nodes();
-	if (kv_nr_nodes > 64)	/* item->node has 6 bits */
+	if (kv_nr_nodes > 64) /* item->node has 6 bits */
 		kv_nr_nodes = 64;
 	for (;;) {
 		unsigned int sz = ((unsigned int)size + 7) & ~7u;
@@ -171,12 +171,12 @@ static int kv_class_of(size_t size)
 /* ---- Layout ----------------------------------------------------------- */
 
 struct item_layout {
-	size_t total;		/* header, key, flags, value (for -I) */
-	unsigned long charge;	/* slot bytes charged against -m */
-	int clsid;		/* class of the head */
-	uint32_t nchunks;	/* 0: the value is in the head */
-	uint32_t head_cap;	/* value bytes in the head */
-	uint32_t last_len;	/* value bytes in the last chunk */
+	size_t total; /* header, key, flags, value (for -I) */
+	unsigned long charge; /* slot bytes charged against -m */
+	int clsid; /* class of the head */
+	uint32_t nchunks; /* 0: the value is in the head */
+	uint32_t head_cap; /* value bytes in the head */
+	uint32_t last_len; /* value bytes in the last chunk */
 	int last_cls;
 };
 
@@ -188,7 +188,7 @@ static void item_layout(unsigned int nkey, bool cflags, uint32_t nbytes,
 
 	l->total = hdr + nbytes;
 	if (l->total > settings.item_max)
-		return;		/* too large: nothing else is needed */
+		return; /* too large: nothing else is needed */
 	if (l->total <= KV_TOP_CHUNK) {
 		l->clsid = kv_class_of(l->total);
 		l->charge = kv_classes[l->clsid].size;
@@ -209,8 +209,8 @@ static void item_layout(unsigned int nkey, bool cflags, uint32_t nbytes,
 	l->last_len = nbytes - l->head_cap - (n - 1) * KV_TOP_CHUNK;
 	l->last_cls = kv_class_of(l->last_len);
 	l->clsid = (int)kv_nclasses - 1;
-	l->charge = (unsigned long)n * KV_TOP_CHUNK +
-		    kv_classes[l->last_cls].size;
+	l->charge =
+		(unsigned long)n * KV_TOP_CHUNK + kv_classes[l->last_cls].size;
 }
 
 /* Where the chunk count and pointers of a chunked item live. */
@@ -294,9 +294,11 @@ static void item_free(struct item *it)
 	item_layout(it->nkey, it->cflags, it->nbytes, &l);
 	if (it->chunked)
 		for (i = 0; i < l.nchunks; i++)
-			kmem_cache_free(kv_classes[i + 1 < l.nchunks ?
-						   l.clsid : l.last_cls].cache,
-					item_chunk(it, i));
+			kmem_cache_free(
+				kv_classes[i + 1 < l.nchunks ? l.clsid :
+							       l.last_cls]
+					.cache,
+				item_chunk(it, i));
 	kmem_cache_free(kv_classes[it->clsid].cache, it);
 	mem_uncharge(l.charge);
 }
@@ -344,8 +346,7 @@ static void lru_del_locked(struct kv_lru *l, struct item *it)
 }
 
 /* Stripe and LRU locks held: take @it out of both; the caller puts it. */
-static void item_unlink_locked(struct kv_lru *l, struct item *it,
-			       uint64_t hv)
+static void item_unlink_locked(struct kv_lru *l, struct item *it, uint64_t hv)
 {
 	assoc_delete(it, hv);
 	it->state &= (uint8_t)~ITEM_LINKED;
@@ -459,9 +460,9 @@ static void *class_alloc(int clsid, int node)
  * worker @w, or NULL with *err set.  The value is left for the caller to
  * fill.  May evict; may be called with a stripe lock held.
  */
-struct item *item_alloc(struct kv_worker *w, const char *key,
-			unsigned int nkey, uint32_t flags, uint32_t exptime,
-			uint32_t nbytes, enum kv_alloc_err *err)
+struct item *item_alloc(struct kv_worker *w, const char *key, unsigned int nkey,
+			uint32_t flags, uint32_t exptime, uint32_t nbytes,
+			enum kv_alloc_err *err)
 {
 	struct kv_class *c;
 	struct item_layout l;
@@ -510,9 +511,9 @@ struct item *item_alloc(struct kv_worker *w, const char *key,
 
 		memcpy(table, &l.nchunks, sizeof(l.nchunks));
 		for (i = 0; i < l.nchunks; i++) {
-			void *chunk = class_alloc(i + 1 < l.nchunks ?
-						  l.clsid : l.last_cls,
-						  w->alloc_node);
+			void *chunk = class_alloc(
+				i + 1 < l.nchunks ? l.clsid : l.last_cls,
+				w->alloc_node);
 
 			if (!chunk) {
 				while (i-- > 0)

@@ -53,29 +53,29 @@
 
 #include <uslab/slab.h>
 
-#define KV_VERSION	"1.6.0-kvcache"	/* memcached protocol level */
+#define KV_VERSION "1.6.0-kvcache" /* memcached protocol level */
 
-#define KV_KEY_MAX	250		/* protocol.txt: key length limit */
-#define KV_LINE_MAX	2048		/* longest command line */
-#define KV_GETLINE_MAX	(64 * 1024 - 64) /* longest get, gets, gat(s) */
+#define KV_KEY_MAX 250 /* protocol.txt: key length limit */
+#define KV_LINE_MAX 2048 /* longest command line */
+#define KV_GETLINE_MAX (64 * 1024 - 64) /* longest get, gets, gat(s) */
 #define KV_ITEM_MAX_DEFAULT (1024 * 1024)
 #define KV_ITEM_MAX_LIMIT (16 * 1024 * 1024) /* -I ceiling */
-#define KV_MAX_CLASSES	200
-#define KV_MIN_CHUNK	64		/* smallest size class */
-#define KV_TOP_CHUNK	KMEM_CACHE_MAX_SIZE /* largest class; chunk size */
-#define KV_STRIPES	1024		/* hash table lock stripes */
+#define KV_MAX_CLASSES 200
+#define KV_MIN_CHUNK 64 /* smallest size class */
+#define KV_TOP_CHUNK KMEM_CACHE_MAX_SIZE /* largest class; chunk size */
+#define KV_STRIPES 1024 /* hash table lock stripes */
 
 /* ---- Settings (main.c) ------------------------------------------------ */
 
 struct kv_settings {
-	unsigned long maxbytes;		/* -m, bytes */
-	unsigned int maxconns;		/* -c */
-	int port;			/* -p */
-	const char *addr;		/* -l */
-	unsigned int nthreads;		/* -t */
-	unsigned int item_max;		/* -I, bytes */
-	double factor;			/* -f */
-	int verbose;			/* -v, -vv */
+	unsigned long maxbytes; /* -m, bytes */
+	unsigned int maxconns; /* -c */
+	int port; /* -p */
+	const char *addr; /* -l */
+	unsigned int nthreads; /* -t */
+	unsigned int item_max; /* -I, bytes */
+	double factor; /* -f */
+	int verbose; /* -v, -vv */
 };
 
 extern struct kv_settings settings;
@@ -118,19 +118,45 @@ void kv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ---- Statistics ------------------------------------------------------- */
 
 /* Per-worker counters, written only by their worker. */
-#define KV_THREAD_STATS(X)						\
-	X(cmd_get) X(cmd_set) X(cmd_flush) X(cmd_touch)			\
-	X(get_hits) X(get_misses) X(get_expired) X(get_flushed)		\
-	X(delete_misses) X(delete_hits) X(incr_misses) X(incr_hits)	\
-	X(decr_misses) X(decr_hits) X(cas_misses) X(cas_hits)		\
-	X(cas_badval) X(touch_hits) X(touch_misses)			\
-	X(store_too_large) X(store_no_memory)				\
-	X(bytes_read) X(bytes_written)
+/* clang-format off */
+#define KV_THREAD_STATS(X)                                              \
+	X(cmd_get)                                                      \
+	X(cmd_set)                                                      \
+	X(cmd_flush)                                                    \
+	X(cmd_touch)                                                    \
+	X(get_hits)                                                     \
+	X(get_misses)                                                   \
+	X(get_expired)                                                  \
+	X(get_flushed)                                                  \
+	X(delete_misses)                                                \
+	X(delete_hits)                                                  \
+	X(incr_misses)                                                  \
+	X(incr_hits)                                                    \
+	X(decr_misses)                                                  \
+	X(decr_hits)                                                    \
+	X(cas_misses)                                                   \
+	X(cas_hits)                                                     \
+	X(cas_badval)                                                   \
+	X(touch_hits)                                                   \
+	X(touch_misses)                                                 \
+	X(store_too_large)                                              \
+	X(store_no_memory)                                              \
+	X(bytes_read)                                                   \
+	X(bytes_written)
+/* clang-format on */
 
 /* Per-worker, per-class counters ("stats slabs"). */
-#define KV_CLASS_STATS(X)						\
-	X(get_hits) X(cmd_set) X(delete_hits) X(incr_hits)		\
-	X(decr_hits) X(cas_hits) X(cas_badval) X(touch_hits)
+/* clang-format off */
+#define KV_CLASS_STATS(X)                                               \
+	X(get_hits)                                                     \
+	X(cmd_set)                                                      \
+	X(delete_hits)                                                  \
+	X(incr_hits)                                                    \
+	X(decr_hits)                                                    \
+	X(cas_hits)                                                     \
+	X(cas_badval)                                                   \
+	X(touch_hits)
+/* clang-format on */
 
 #define KV_STAT_FIELD(name) uint64_t name;
 
@@ -148,8 +174,8 @@ struct kv_class_stats {
  * the atomic store keeps the access free of data races without a locked
  * read-modify-write.
  */
-#define KV_STAT_ADD(field, n)						\
-	__atomic_store_n(&(field),					\
+#define KV_STAT_ADD(field, n)                                               \
+	__atomic_store_n(&(field),                                          \
 			 __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n), \
 			 __ATOMIC_RELAXED)
 #define KV_STAT_INC(field) KV_STAT_ADD(field, 1)
@@ -170,24 +196,24 @@ struct kv_class_stats {
  * of the smallest class that fits.  Chunks carry no header.
  */
 struct item {
-	struct item *h_next;		/* hash chain (stripe lock) */
-	struct item *prev, *next;	/* LRU list (LRU lock) */
-	uint64_t cas;			/* unique, set before linking */
-	uint32_t refcount;		/* atomic */
-	uint32_t exptime;		/* relative time, 0 = never (stripe) */
-	uint32_t nbytes;		/* value length */
+	struct item *h_next; /* hash chain (stripe lock) */
+	struct item *prev, *next; /* LRU list (LRU lock) */
+	uint64_t cas; /* unique, set before linking */
+	uint32_t refcount; /* atomic */
+	uint32_t exptime; /* relative time, 0 = never (stripe) */
+	uint32_t nbytes; /* value length */
 	uint8_t nkey;
-	uint8_t clsid;			/* size class of this object */
-	uint8_t node : 6;		/* LRU list: the allocating node */
-	uint8_t cflags : 1;		/* client flags stored after the key */
-	uint8_t chunked : 1;		/* value in chunks */
-	uint8_t state;			/* ITEM_* below (stripe lock) */
-	char data[];			/* key, [flags], value */
+	uint8_t clsid; /* size class of this object */
+	uint8_t node : 6; /* LRU list: the allocating node */
+	uint8_t cflags : 1; /* client flags stored after the key */
+	uint8_t chunked : 1; /* value in chunks */
+	uint8_t state; /* ITEM_* below (stripe lock) */
+	char data[]; /* key, [flags], value */
 };
 
-#define ITEM_LINKED	0x1		/* in the hash table and an LRU */
-#define ITEM_ACTIVE	0x2		/* hit since it last was the tail */
-#define ITEM_FETCHED	0x4		/* hit at least once */
+#define ITEM_LINKED 0x1 /* in the hash table and an LRU */
+#define ITEM_ACTIVE 0x2 /* hit since it last was the tail */
+#define ITEM_FETCHED 0x4 /* hit at least once */
 
 struct kv_seg {
 	char *p;
@@ -195,30 +221,30 @@ struct kv_seg {
 };
 
 /* Most segments a value can have: the head's part, chunks, the last. */
-#define KV_MAX_SEGS	(2 + KV_ITEM_MAX_LIMIT / KV_TOP_CHUNK)
+#define KV_MAX_SEGS (2 + KV_ITEM_MAX_LIMIT / KV_TOP_CHUNK)
 
 struct kv_lru {
 	pthread_mutex_t lock;
 	struct item *head, *tail;
-	unsigned long nitems;		/* linked items on this list */
-	unsigned long bytes;		/* their header, key, flags, value */
+	unsigned long nitems; /* linked items on this list */
+	unsigned long bytes; /* their header, key, flags, value */
 	uint64_t evicted, evicted_nonzero, evicted_unfetched;
 	uint64_t reclaimed, expired_unfetched, outofmemory;
 } __attribute__((aligned(64)));
 
 struct kv_class {
-	unsigned int size;		/* object size of the class's cache */
-	unsigned int perslab;		/* objects per slab, from uslab */
+	unsigned int size; /* object size of the class's cache */
+	unsigned int perslab; /* objects per slab, from uslab */
 	unsigned int slab_size;
 	struct kmem_cache *cache;
-	struct kv_lru *lru;		/* [kv_nr_nodes] */
+	struct kv_lru *lru; /* [kv_nr_nodes] */
 	char name[24];
 };
 
 extern struct kv_class kv_classes[KV_MAX_CLASSES];
 extern unsigned int kv_nclasses;
 extern int kv_nr_nodes;
-extern uint64_t kv_total_items;		/* atomic, a statistic */
+extern uint64_t kv_total_items; /* atomic, a statistic */
 
 struct kv_worker;
 
@@ -226,16 +252,16 @@ enum kv_alloc_err { KV_ALLOC_OK, KV_TOO_LARGE, KV_NO_MEMORY };
 
 int items_init(void);
 void items_destroy(void);
-struct item *item_alloc(struct kv_worker *w, const char *key,
-			unsigned int nkey, uint32_t flags, uint32_t exptime,
-			uint32_t nbytes, enum kv_alloc_err *err);
+struct item *item_alloc(struct kv_worker *w, const char *key, unsigned int nkey,
+			uint32_t flags, uint32_t exptime, uint32_t nbytes,
+			enum kv_alloc_err *err);
 void item_put(struct item *it);
 unsigned int item_segs(struct item *it, struct kv_seg *segs);
 void item_link(struct item *it, uint64_t hv);
 void item_unlink(struct item *it, uint64_t hv);
 void item_replace(struct item *old, struct item *it, uint64_t hv);
-struct item *item_get_locked(const char *key, unsigned int nkey,
-			     uint64_t hv, uint32_t now, int *miss);
+struct item *item_get_locked(const char *key, unsigned int nkey, uint64_t hv,
+			     uint32_t now, int *miss);
 void item_flush(int64_t delay);
 void item_clock_tick(uint32_t now);
 unsigned long kv_mem_used(void);
@@ -282,60 +308,60 @@ unsigned long assoc_bytes(void);
 /* ---- Workers and connections (worker.c) ------------------------------- */
 
 struct kv_rbuf {
-	uint32_t size;			/* bytes of data[] */
-	uint32_t start, end;		/* unconsumed bytes */
+	uint32_t size; /* bytes of data[] */
+	uint32_t start, end; /* unconsumed bytes */
 	char data[];
 };
 
-#define KV_RBUF_SIZE	(16 * 1024)	/* object size, header included */
-#define KV_RBUF_BIG	(64 * 1024)	/* for long multi-get lines */
+#define KV_RBUF_SIZE (16 * 1024) /* object size, header included */
+#define KV_RBUF_BIG (64 * 1024) /* for long multi-get lines */
 
-#define KV_OBUF_SIZE	(16 * 1024)
-#define KV_OIOV		128
-#define KV_OREF		32
+#define KV_OBUF_SIZE (16 * 1024)
+#define KV_OIOV 128
+#define KV_OREF 32
 
 struct kv_obuf {
-	uint32_t tlen;			/* text[] bytes queued */
-	uint32_t niov;			/* iov[] entries queued */
-	uint32_t iov_done;		/* first iov not fully sent */
-	uint32_t nref;			/* ref[] entries */
-	char *heap;			/* malloc()ed reply, freed when sent */
+	uint32_t tlen; /* text[] bytes queued */
+	uint32_t niov; /* iov[] entries queued */
+	uint32_t iov_done; /* first iov not fully sent */
+	uint32_t nref; /* ref[] entries */
+	char *heap; /* malloc()ed reply, freed when sent */
 	struct iovec iov[KV_OIOV];
-	struct item *ref[KV_OREF];	/* references held until sent */
+	struct item *ref[KV_OREF]; /* references held until sent */
 	char text[];
 };
 
-#define KV_OBUF_TEXT	(KV_OBUF_SIZE - sizeof(struct kv_obuf))
+#define KV_OBUF_TEXT (KV_OBUF_SIZE - sizeof(struct kv_obuf))
 
 enum kv_conn_state {
-	CS_CMD,		/* waiting for a command line */
-	CS_NREAD,	/* reading a value into c->it */
-	CS_SWALLOW,	/* discarding a value that will not be stored */
-	CS_GET,		/* a multi-get waiting for output room */
-	CS_CLOSE,	/* close once the output is sent */
+	CS_CMD, /* waiting for a command line */
+	CS_NREAD, /* reading a value into c->it */
+	CS_SWALLOW, /* discarding a value that will not be stored */
+	CS_GET, /* a multi-get waiting for output room */
+	CS_CLOSE, /* close once the output is sent */
 };
 
 struct kv_worker;
 
 struct kv_conn {
 	int fd;
-	uint8_t state;			/* enum kv_conn_state */
-	bool blocked;			/* output full: wait for EPOLLOUT */
-	bool noreply;			/* current command is silent */
-	bool dead;			/* write error or no memory: close */
-	uint8_t cmd;			/* storage command being read */
+	uint8_t state; /* enum kv_conn_state */
+	bool blocked; /* output full: wait for EPOLLOUT */
+	bool noreply; /* current command is silent */
+	bool dead; /* write error or no memory: close */
+	uint8_t cmd; /* storage command being read */
 	struct kv_worker *w;
-	struct kv_conn *prev, *next;	/* the worker's connections */
-	struct kv_rbuf *rb;		/* NULL while idle */
-	struct kv_obuf *ob;		/* NULL while nothing is queued */
+	struct kv_conn *prev, *next; /* the worker's connections */
+	struct kv_rbuf *rb; /* NULL while idle */
+	struct kv_obuf *ob; /* NULL while nothing is queued */
 
 	/* CS_NREAD */
 	struct item *it;
 	uint64_t req_cas;
-	uint32_t left;			/* value bytes still to come */
-	uint32_t seg, seg_off;		/* where they go */
-	uint8_t ntail;			/* bytes of tail[] read */
-	char tail[2];			/* must be "\r\n" */
+	uint32_t left; /* value bytes still to come */
+	uint32_t seg, seg_off; /* where they go */
+	uint8_t ntail; /* bytes of tail[] read */
+	char tail[2]; /* must be "\r\n" */
 
 	/* CS_SWALLOW */
 	uint64_t swallow;
@@ -349,13 +375,13 @@ struct kv_conn {
 struct kv_worker {
 	pthread_t thread;
 	int id, cpu;
-	int node;			/* uslab's node of the CPU: LRU index */
-	int alloc_node;			/* node, or NUMA_NO_NODE */
+	int node; /* uslab's node of the CPU: LRU index */
+	int alloc_node; /* node, or NUMA_NO_NODE */
 	int epfd;
-	int pipe_rd, pipe_wr;		/* accepted fds from the acceptor */
-	struct kv_conn *conns;		/* every open connection */
+	int pipe_rd, pipe_wr; /* accepted fds from the acceptor */
+	struct kv_conn *conns; /* every open connection */
 	struct kv_thread_stats st;
-	struct kv_class_stats *cst;	/* [kv_nclasses], worker-allocated */
+	struct kv_class_stats *cst; /* [kv_nclasses], worker-allocated */
 } __attribute__((aligned(64)));
 
 extern struct kv_worker *kv_workers;

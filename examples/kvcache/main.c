@@ -49,8 +49,8 @@
 
 #include "kvcache.h"
 
-#define TICK_NS		(100 * 1000 * 1000)
-#define LISTEN_BACKLOG	1024
+#define TICK_NS (100 * 1000 * 1000)
+#define LISTEN_BACKLOG 1024
 
 struct kv_settings settings = {
 	.maxbytes = 64UL << 20,
@@ -98,8 +98,8 @@ uint32_t kv_realtime(int64_t exptime)
 	if (exptime == 0)
 		return 0;
 	if (exptime < 0)
-		return 1;			/* already expired */
-	if (exptime > 60 * 60 * 24 * 30) {	/* absolute unix time */
+		return 1; /* already expired */
+	if (exptime > 60 * 60 * 24 * 30) { /* absolute unix time */
 		if (exptime <= kv_started)
 			return 1;
 		t = exptime - kv_started;
@@ -452,8 +452,8 @@ int main(int argc, char **argv)
 		       "%u size classes (%u..%u bytes), -m %lu MB, -c %u",
 		       KV_VERSION, settings.addr, settings.port, kv_nworkers,
 		       kv_nr_nodes, kv_nclasses, kv_classes[0].size,
-		       kv_classes[kv_nclasses - 1].size, settings.maxbytes >> 20,
-		       settings.maxconns);
+		       kv_classes[kv_nclasses - 1].size,
+		       settings.maxbytes >> 20, settings.maxconns);
 
 	main_loop(sfd, tfd);
 

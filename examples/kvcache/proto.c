@@ -35,22 +35,24 @@
 
 enum { CMD_SET, CMD_ADD, CMD_REPLACE, CMD_APPEND, CMD_PREPEND, CMD_CAS };
 
-#define GET_CAS		0x1	/* gets, gats */
-#define GET_TOUCH	0x2	/* gat, gats */
+#define GET_CAS 0x1 /* gets, gats */
+#define GET_TOUCH 0x2 /* gat, gats */
 
-#define KV_MAX_TOKENS	8
-#define KV_REPLY_MAX	128	/* room made for a one-line reply */
-#define KV_COPY_MAX	2048	/* copy values up to this; hold others */
-#define KV_VALUE_LINE	(sizeof("VALUE  4294967295 4294967295 " \
-				"18446744073709551615\r\n") + KV_KEY_MAX)
+#define KV_MAX_TOKENS 8
+#define KV_REPLY_MAX 128 /* room made for a one-line reply */
+#define KV_COPY_MAX 2048 /* copy values up to this; hold others */
+#define KV_VALUE_LINE                           \
+	(sizeof("VALUE  4294967295 4294967295 " \
+		"18446744073709551615\r\n") +   \
+	 KV_KEY_MAX)
 
 struct tok {
 	char *p;
 	size_t len;
 };
 
-#define TOK_IS(t, lit) ((t)->len == sizeof(lit) - 1 &&			\
-			!memcmp((t)->p, lit, sizeof(lit) - 1))
+#define TOK_IS(t, lit) \
+	((t)->len == sizeof(lit) - 1 && !memcmp((t)->p, lit, sizeof(lit) - 1))
 
 /* ---- Helpers ---------------------------------------------------------- */
 
@@ -285,7 +287,8 @@ static int process_storage(struct kv_conn *c, struct tok *t, int n, int cmd)
 			REPLY(c, "SERVER_ERROR object too large for cache\r\n");
 		} else {
 			KV_STAT_INC(w->st.store_no_memory);
-			REPLY(c, "SERVER_ERROR out of memory storing object\r\n");
+			REPLY(c,
+			      "SERVER_ERROR out of memory storing object\r\n");
 		}
 		swallow(c, (uint64_t)vlen + 2);
 		if (cmd == CMD_SET)
@@ -706,8 +709,7 @@ static void process_arith(struct kv_conn *c, struct tok *t, int n, bool incr)
 	it = item_get_locked(t[1].p, (unsigned int)t[1].len, hv, kv_now(),
 			     &miss);
 	if (!it) {
-		KV_STAT_INC(*(incr ? &w->st.incr_misses :
-				   &w->st.decr_misses));
+		KV_STAT_INC(*(incr ? &w->st.incr_misses : &w->st.decr_misses));
 		r = "NOT_FOUND\r\n";
 	} else if (!item_u64(it, &v)) {
 		r = "CLIENT_ERROR cannot increment or decrement non-numeric "
@@ -723,8 +725,8 @@ static void process_arith(struct kv_conn *c, struct tok *t, int n, bool incr)
 			r = "SERVER_ERROR out of memory\r\n";
 		} else {
 			memcpy(item_value(nit), num, (size_t)(q - num));
-			KV_STAT_INC(*(incr ? &w->st.incr_hits :
-					   &w->st.decr_hits));
+			KV_STAT_INC(
+				*(incr ? &w->st.incr_hits : &w->st.decr_hits));
 			KV_STAT_INC(*(incr ? &w->cst[nit->clsid].incr_hits :
 					     &w->cst[nit->clsid].decr_hits));
 			item_replace(it, nit, hv);
@@ -811,7 +813,8 @@ static void process_verbosity(struct kv_conn *c, struct tok *t, int n)
 		}
 		/* Relaxed: a logging level; a late reader logs one line less. */
 		__atomic_store_n(&settings.verbose,
-				 (int)(level > 2 ? 2 : level), __ATOMIC_RELAXED);
+				 (int)(level > 2 ? 2 : level),
+				 __ATOMIC_RELAXED);
 	}
 	REPLY(c, "OK\r\n");
 }
@@ -943,8 +946,7 @@ static int proto_line(struct kv_conn *c)
 	avail = rb->end - rb->start;
 	nl = memchr(p, '\n', avail);
 	len = nl ? (size_t)(nl - p) : avail;
-	if (len > KV_LINE_MAX &&
-	    (len > KV_GETLINE_MAX || !is_get_line(p, len)))
+	if (len > KV_LINE_MAX && (len > KV_GETLINE_MAX || !is_get_line(p, len)))
 		return line_too_long(c);
 	if (!nl)
 		return KV_MORE;

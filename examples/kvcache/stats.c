@@ -179,8 +179,8 @@ int stats_general(struct kv_conn *c)
 	fprintf(f, "STAT rejected_connections %lu\r\n",
 		__atomic_load_n(&kv_rejected_conns, __ATOMIC_RELAXED));
 	fprintf(f, "STAT connection_structures %lu\r\n", conn_structures());
-#define X(name) fprintf(f, "STAT " #name " %llu\r\n", \
-			(unsigned long long)s.name);
+#define X(name) \
+	fprintf(f, "STAT " #name " %llu\r\n", (unsigned long long)s.name);
 	KV_THREAD_STATS(X)
 #undef X
 	fprintf(f, "STAT limit_maxbytes %lu\r\n", settings.maxbytes);
@@ -191,10 +191,10 @@ int stats_general(struct kv_conn *c)
 	fprintf(f, "STAT hash_is_expanding 0\r\n");
 	fprintf(f, "STAT bytes %lu\r\n", sum.bytes);
 	fprintf(f, "STAT curr_items %lu\r\n", sum.nitems);
-	fprintf(f, "STAT total_items %llu\r\n", (unsigned long long)
-		__atomic_load_n(&kv_total_items, __ATOMIC_RELAXED));
-	fprintf(f, "STAT evictions %llu\r\n",
-		(unsigned long long)sum.evicted);
+	fprintf(f, "STAT total_items %llu\r\n",
+		(unsigned long long)__atomic_load_n(&kv_total_items,
+						    __ATOMIC_RELAXED));
+	fprintf(f, "STAT evictions %llu\r\n", (unsigned long long)sum.evicted);
 	fprintf(f, "STAT reclaimed %llu\r\n",
 		(unsigned long long)sum.reclaimed);
 	fprintf(f, "STAT expired_unfetched %llu\r\n",
@@ -245,14 +245,16 @@ int stats_slabs(struct kv_conn *c)
 		fprintf(f, "STAT %u:free_chunks %lu\r\n", id,
 			info.total_objs - info.active_objs);
 		fprintf(f, "STAT %u:free_chunks_end 0\r\n", id);
-#define X(name) fprintf(f, "STAT %u:" #name " %llu\r\n", id, \
-			(unsigned long long)s.name);
+#define X(name)                                      \
+	fprintf(f, "STAT %u:" #name " %llu\r\n", id, \
+		(unsigned long long)s.name);
 		KV_CLASS_STATS(X)
 #undef X
 		/* uslab's extras: slabs, where free chunks are, efficiency. */
 		fprintf(f, "STAT %u:page_size %u\r\n", id, info.slab_size);
 		fprintf(f, "STAT %u:full_pages %lu\r\n", id, info.nr_full);
-		fprintf(f, "STAT %u:partial_pages %lu\r\n", id, info.nr_partial);
+		fprintf(f, "STAT %u:partial_pages %lu\r\n", id,
+			info.nr_partial);
 		fprintf(f, "STAT %u:empty_pages %lu\r\n", id, info.nr_free);
 		fprintf(f, "STAT %u:cpu_cached_chunks %lu\r\n", id,
 			info.cpu_cached_objs);
@@ -304,10 +306,15 @@ int stats_items(struct kv_conn *c)
 				num);
 		}
 		fprintf(f, "STAT items:%u:mem_requested %lu\r\n", id, s.bytes);
-#define P(name) fprintf(f, "STAT items:%u:" #name " %llu\r\n", id, \
-			(unsigned long long)s.name);
-		P(evicted) P(evicted_nonzero) P(outofmemory) P(reclaimed)
-		P(expired_unfetched) P(evicted_unfetched)
+#define P(name)                                            \
+	fprintf(f, "STAT items:%u:" #name " %llu\r\n", id, \
+		(unsigned long long)s.name)
+		P(evicted);
+		P(evicted_nonzero);
+		P(outofmemory);
+		P(reclaimed);
+		P(expired_unfetched);
+		P(evicted_unfetched);
 #undef P
 	}
 	return stats_send(c, f, &buf, &len);
@@ -339,7 +346,7 @@ int stats_settings(struct kv_conn *c)
 	fprintf(f, "STAT numa_nodes %d\r\n", kv_nr_nodes);
 	fprintf(f, "STAT uslab_percpu_mode ");
 	for (const char *p = uslab_percpu_mode(); *p; p++)
-		fputc(*p == ' ' ? '_' : *p, f);	/* one token */
+		fputc(*p == ' ' ? '_' : *p, f); /* one token */
 	fputs("\r\n", f);
 	return stats_send(c, f, &buf, &len);
 }

@@ -54,9 +54,9 @@
 
 #include "kvcache.h"
 
-#define KV_EVENTS	64
-#define KV_READ_ROUNDS	4	/* reads per wake-up, for fairness */
-#define KV_DIRECT_MIN	4096	/* worth a read() into the item */
+#define KV_EVENTS 64
+#define KV_READ_ROUNDS 4 /* reads per wake-up, for fairness */
+#define KV_DIRECT_MIN 4096 /* worth a read() into the item */
 
 DEFINE_KMEM_CACHE(kv_conn_cache, struct kv_conn, SLAB_HWCACHE_ALIGN, NULL)
 
@@ -72,8 +72,8 @@ int conns_init(void)
 	if (kv_conn_cache_create() < 0)
 		return -1;
 	rbuf_cache = kmem_cache_create("kv_rbuf", KV_RBUF_SIZE, 0, 0, NULL);
-	rbuf_big_cache = kmem_cache_create("kv_rbuf_big", KV_RBUF_BIG, 0, 0,
-					   NULL);
+	rbuf_big_cache =
+		kmem_cache_create("kv_rbuf_big", KV_RBUF_BIG, 0, 0, NULL);
 	obuf_cache = kmem_cache_create("kv_obuf", KV_OBUF_SIZE, 0, 0, NULL);
 	return rbuf_cache && rbuf_big_cache && obuf_cache ? 0 : -1;
 }
@@ -99,10 +99,9 @@ unsigned long conn_structures(void)
 
 static struct kv_rbuf *rbuf_alloc(struct kv_conn *c, bool big)
 {
-	struct kv_rbuf *rb = kmem_cache_alloc_node(big ? rbuf_big_cache :
-						   rbuf_cache,
-						   GFP_KERNEL | __GFP_NOWARN,
-						   c->w->alloc_node);
+	struct kv_rbuf *rb = kmem_cache_alloc_node(
+		big ? rbuf_big_cache : rbuf_cache, GFP_KERNEL | __GFP_NOWARN,
+		c->w->alloc_node);
 
 	if (rb) {
 		rb->size = (uint32_t)((big ? KV_RBUF_BIG : KV_RBUF_SIZE) -
@@ -158,9 +157,8 @@ static bool rbuf_make_space(struct kv_conn *c)
 
 static bool obuf_alloc(struct kv_conn *c)
 {
-	struct kv_obuf *ob = kmem_cache_alloc_node(obuf_cache,
-						   GFP_KERNEL | __GFP_NOWARN,
-						   c->w->alloc_node);
+	struct kv_obuf *ob = kmem_cache_alloc_node(
+		obuf_cache, GFP_KERNEL | __GFP_NOWARN, c->w->alloc_node);
 
 	if (!ob) {
 		c->dead = true;
@@ -335,8 +333,7 @@ static void conn_count_drop(void)
 
 static void conn_new(struct kv_worker *w, int fd)
 {
-	struct kv_conn *c = kv_conn_cache_alloc_node(GFP_KERNEL |
-						     __GFP_NOWARN,
+	struct kv_conn *c = kv_conn_cache_alloc_node(GFP_KERNEL | __GFP_NOWARN,
 						     w->alloc_node);
 	struct epoll_event ev;
 	int one = 1;
@@ -681,7 +678,7 @@ void workers_stop(void)
 /* The acceptor: give @fd to the next worker; -1 if its pipe is full. */
 int worker_hand_off(int fd)
 {
-	static unsigned int next;	/* the acceptor thread only */
+	static unsigned int next; /* the acceptor thread only */
 	struct kv_worker *w = &kv_workers[next++ % kv_nworkers];
 
 	return write(w->pipe_wr, &fd, sizeof(fd)) == sizeof(fd) ? 0 : -1;

@@ -47,36 +47,36 @@
 #include <stdint.h>
 #include <uslab/stat_items.h>
 
-#define USLAB_EXPORT_MAGIC	"USLABSHM"	/* 8 bytes, no NUL */
-#define USLAB_EXPORT_VERSION	2
-#define USLAB_EXPORT_PREFIX	"uslab."	/* in /dev/shm */
-#define USLAB_EXPORT_NAME_MAX	64		/* cache names, NUL included */
+#define USLAB_EXPORT_MAGIC "USLABSHM" /* 8 bytes, no NUL */
+#define USLAB_EXPORT_VERSION 2
+#define USLAB_EXPORT_PREFIX "uslab." /* in /dev/shm */
+#define USLAB_EXPORT_NAME_MAX 64 /* cache names, NUL included */
 
 /* header.flags */
-#define USLAB_EXPORT_FAKE_NUMA	0x1	/* nodes are USLAB_FAKE_NUMA's */
+#define USLAB_EXPORT_FAKE_NUMA 0x1 /* nodes are USLAB_FAKE_NUMA's */
 
 struct uslab_export_header {
 	char magic[8];
 	uint32_t version;
-	uint32_t header_size;	/* sizeof(struct uslab_export_header) */
-	uint32_t cache_size;	/* sizeof(struct uslab_export_cache) */
-	uint32_t node_size;	/* sizeof(struct uslab_export_node) */
-	uint32_t max_caches;	/* records the segment has room for */
-	uint32_t nr_nodes;	/* node records per cache */
-	uint32_t seq;		/* even: stable; odd: being written */
-	uint32_t request;	/* readers: +1 and FUTEX_WAKE */
-	uint32_t nr_caches;	/* records in use */
-	uint32_t dropped;	/* caches beyond max_caches, not shown */
+	uint32_t header_size; /* sizeof(struct uslab_export_header) */
+	uint32_t cache_size; /* sizeof(struct uslab_export_cache) */
+	uint32_t node_size; /* sizeof(struct uslab_export_node) */
+	uint32_t max_caches; /* records the segment has room for */
+	uint32_t nr_nodes; /* node records per cache */
+	uint32_t seq; /* even: stable; odd: being written */
+	uint32_t request; /* readers: +1 and FUTEX_WAKE */
+	uint32_t nr_caches; /* records in use */
+	uint32_t dropped; /* caches beyond max_caches, not shown */
 	int32_t pid;
 	uint32_t page_size;
-	uint64_t start_time;	/* /proc/<pid>/stat field 22 */
-	uint64_t updated_ns;	/* CLOCK_REALTIME of this snapshot */
-	uint64_t generation;	/* snapshots written so far */
-	uint32_t interval_ms;	/* periodic rewrite */
+	uint64_t start_time; /* /proc/<pid>/stat field 22 */
+	uint64_t updated_ns; /* CLOCK_REALTIME of this snapshot */
+	uint64_t generation; /* snapshots written so far */
+	uint32_t interval_ms; /* periodic rewrite */
 	uint32_t flags;
-	char percpu_mode[48];	/* uslab_percpu_mode() */
-	char comm[32];		/* program name */
-	char version_str[16];	/* library version */
+	char percpu_mode[48]; /* uslab_percpu_mode() */
+	char comm[32]; /* program name */
+	char version_str[16]; /* library version */
 };
 
 /*
@@ -94,9 +94,8 @@ struct uslab_export_node {
  */
 struct uslab_export_cache {
 	char name[USLAB_EXPORT_NAME_MAX];
-	uint32_t flags;			/* SLAB_* creation flags */
-	USLAB_STAT_FIELDS_U32(USLAB_STAT_LAYOUT, layout,
-			      USLAB_NR_LAYOUT_STATS);
+	uint32_t flags; /* SLAB_* creation flags */
+	USLAB_STAT_FIELDS_U32(USLAB_STAT_LAYOUT, layout, USLAB_NR_LAYOUT_STATS);
 	USLAB_STAT_FIELDS_U64(USLAB_STAT_CACHE, cache_count,
 			      USLAB_NR_CACHE_STATS);
 };

@@ -20,18 +20,19 @@ extern "C" {
 typedef unsigned long slab_flags_t;
 
 /* Cache flags; the values are Linux's historic ones. */
-#define SLAB_CONSISTENCY_CHECKS	0x00000100UL /* check free pointers (debug) */
-#define SLAB_RED_ZONE		0x00000400UL /* guard bytes after objects */
-#define SLAB_POISON		0x00000800UL /* fill free objects with 0x6b */
-#define SLAB_HWCACHE_ALIGN	0x00002000UL /* align objects to cache lines */
-#define SLAB_STORE_USER		0x00010000UL /* record last alloc/free caller */
-#define SLAB_RECLAIM_ACCOUNT	0x00020000UL /* accepted, no effect */
-#define SLAB_PANIC		0x00040000UL /* abort if creation fails */
-#define SLAB_TYPESAFE_BY_RCU	0x00080000UL /* slab memory outlives RCU readers */
-#define SLAB_NO_MERGE		0x01000000UL /* accepted: uslab never merges */
+#define SLAB_CONSISTENCY_CHECKS 0x00000100UL /* check free pointers (debug) */
+#define SLAB_RED_ZONE 0x00000400UL /* guard bytes after objects */
+#define SLAB_POISON 0x00000800UL /* fill free objects with 0x6b */
+#define SLAB_HWCACHE_ALIGN 0x00002000UL /* align objects to cache lines */
+#define SLAB_STORE_USER 0x00010000UL /* record last alloc/free caller */
+#define SLAB_RECLAIM_ACCOUNT 0x00020000UL /* accepted, no effect */
+#define SLAB_PANIC 0x00040000UL /* abort if creation fails */
+#define SLAB_TYPESAFE_BY_RCU 0x00080000UL /* slab memory outlives RCU readers */
+#define SLAB_NO_MERGE 0x01000000UL /* accepted: uslab never merges */
 
-#define SLAB_DEBUG_FLAGS (SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | \
-			  SLAB_POISON | SLAB_STORE_USER)
+#define SLAB_DEBUG_FLAGS                                         \
+	(SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | \
+	 SLAB_STORE_USER)
 
 #define NUMA_NO_NODE (-1)
 
@@ -50,8 +51,7 @@ void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t gfp, int node);
 void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t gfp);
 void kmem_cache_free(struct kmem_cache *s, void *obj);
 
-int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
-			  void **p);
+int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n, void **p);
 void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p);
 
 int kmem_cache_shrink(struct kmem_cache *s);
@@ -59,8 +59,8 @@ unsigned int kmem_cache_size(struct kmem_cache *s);
 const char *kmem_cache_name(struct kmem_cache *s);
 
 /* A cache named after a struct, sized and aligned for it. */
-#define KMEM_CACHE(__struct, __flags)					\
-	kmem_cache_create(#__struct, sizeof(struct __struct),		\
+#define KMEM_CACHE(__struct, __flags)                         \
+	kmem_cache_create(#__struct, sizeof(struct __struct), \
 			  __alignof__(struct __struct), (__flags), NULL)
 
 /*
@@ -83,51 +83,51 @@ const char *kmem_cache_name(struct kmem_cache *s);
  */
 #define __KMEM_CACHE_FN static inline __attribute__((unused))
 
-#define DEFINE_KMEM_CACHE(name, type, flags, ctor)			\
-	static struct kmem_cache *name##_cachep;			\
-	static __attribute__((unused)) void name##_ctor_thunk(void *obj)			\
-	{								\
-		void (*fn)(type *) = (ctor);				\
-		fn((type *)obj);					\
-	}								\
-	__KMEM_CACHE_FN int name##_create(void)				\
-	{								\
-		void (*fn)(type *) = (ctor);				\
-		name##_cachep = kmem_cache_create(#name, sizeof(type),	\
-				__alignof__(type), (flags),		\
-				fn ? name##_ctor_thunk : NULL);		\
-		return name##_cachep ? 0 : -1;				\
-	}								\
-	__KMEM_CACHE_FN void name##_destroy(void)				\
-	{								\
-		kmem_cache_destroy(name##_cachep);			\
-		name##_cachep = NULL;					\
-	}								\
-	__KMEM_CACHE_FN type *name##_alloc(gfp_t gfp)			\
-	{								\
-		return (type *)kmem_cache_alloc(name##_cachep, gfp);	\
-	}								\
-	__KMEM_CACHE_FN type *name##_zalloc(gfp_t gfp)			\
-	{								\
-		return (type *)kmem_cache_zalloc(name##_cachep, gfp);	\
-	}								\
-	__KMEM_CACHE_FN type *name##_alloc_node(gfp_t gfp, int node)	\
-	{								\
-		return (type *)kmem_cache_alloc_node(name##_cachep, gfp, \
-						     node);		\
-	}								\
-	__KMEM_CACHE_FN void name##_free(type *obj)			\
-	{								\
-		kmem_cache_free(name##_cachep, obj);			\
-	}								\
+#define DEFINE_KMEM_CACHE(name, type, flags, ctor)                           \
+	static struct kmem_cache *name##_cachep;                             \
+	static __attribute__((unused)) void name##_ctor_thunk(void *obj)     \
+	{                                                                    \
+		void (*fn)(type *) = (ctor);                                 \
+		fn((type *)obj);                                             \
+	}                                                                    \
+	__KMEM_CACHE_FN int name##_create(void)                              \
+	{                                                                    \
+		void (*fn)(type *) = (ctor);                                 \
+		name##_cachep = kmem_cache_create(                           \
+			#name, sizeof(type), __alignof__(type), (flags),     \
+			fn ? name##_ctor_thunk : NULL);                      \
+		return name##_cachep ? 0 : -1;                               \
+	}                                                                    \
+	__KMEM_CACHE_FN void name##_destroy(void)                            \
+	{                                                                    \
+		kmem_cache_destroy(name##_cachep);                           \
+		name##_cachep = NULL;                                        \
+	}                                                                    \
+	__KMEM_CACHE_FN type *name##_alloc(gfp_t gfp)                        \
+	{                                                                    \
+		return (type *)kmem_cache_alloc(name##_cachep, gfp);         \
+	}                                                                    \
+	__KMEM_CACHE_FN type *name##_zalloc(gfp_t gfp)                       \
+	{                                                                    \
+		return (type *)kmem_cache_zalloc(name##_cachep, gfp);        \
+	}                                                                    \
+	__KMEM_CACHE_FN type *name##_alloc_node(gfp_t gfp, int node)         \
+	{                                                                    \
+		return (type *)kmem_cache_alloc_node(name##_cachep, gfp,     \
+						     node);                  \
+	}                                                                    \
+	__KMEM_CACHE_FN void name##_free(type *obj)                          \
+	{                                                                    \
+		kmem_cache_free(name##_cachep, obj);                         \
+	}                                                                    \
 	__KMEM_CACHE_FN int name##_alloc_bulk(gfp_t gfp, size_t n, type **p) \
-	{								\
-		return kmem_cache_alloc_bulk(name##_cachep, gfp, n,	\
-					     (void **)p);		\
-	}								\
-	__KMEM_CACHE_FN void name##_free_bulk(size_t n, type **p)		\
-	{								\
-		kmem_cache_free_bulk(name##_cachep, n, (void **)p);	\
+	{                                                                    \
+		return kmem_cache_alloc_bulk(name##_cachep, gfp, n,          \
+					     (void **)p);                    \
+	}                                                                    \
+	__KMEM_CACHE_FN void name##_free_bulk(size_t n, type **p)            \
+	{                                                                    \
+		kmem_cache_free_bulk(name##_cachep, n, (void **)p);          \
 	}
 
 #ifdef __cplusplus

@@ -35,69 +35,81 @@
 
 #include <stdint.h>
 
-#define USLAB_STAT_LAYOUT(X)						\
-	X(object_size,	 "OBJSIZE",   "bytes asked for at creation")	\
-	X(slot_size,	 "SLOT",      "bytes per slot: object, metadata "	\
-				      "and alignment")			\
-	X(align,	 "ALIGN",     "object alignment in bytes")	\
-	X(objs_per_slab, "OBJ/SLAB",  "objects laid out in each slab")	\
-	X(slab_size,	 "SLAB-SIZE", "bytes per slab")			\
-	X(order,	 "ORDER",     "a slab is 2^order pages")	\
-	X(page_size,	 "PAGE",      "bytes per page")			\
-	X(desc_size,	 "DESC",      "bytes of page descriptor per page") \
-	X(mag_capacity,	 "CAP",       "rounds of a new magazine; 0: the " \
-				      "cache has no magazines")
+#define USLAB_STAT_LAYOUT(X)                                          \
+	X(object_size, "OBJSIZE", "bytes asked for at creation")      \
+	X(slot_size, "SLOT",                                          \
+	  "bytes per slot: object, metadata "                         \
+	  "and alignment")                                            \
+	X(align, "ALIGN", "object alignment in bytes")                \
+	X(objs_per_slab, "OBJ/SLAB", "objects laid out in each slab") \
+	X(slab_size, "SLAB-SIZE", "bytes per slab")                   \
+	X(order, "ORDER", "a slab is 2^order pages")                  \
+	X(page_size, "PAGE", "bytes per page")                        \
+	X(desc_size, "DESC", "bytes of page descriptor per page")     \
+	X(mag_capacity, "CAP",                                        \
+	  "rounds of a new magazine; 0: the "                         \
+	  "cache has no magazines")
 
-#define USLAB_STAT_COUNTS(X)						\
-	X(total_objs,	     "OBJS",	  "objects laid out in slabs")	\
-	X(active_objs,	     "ACTIVE",	  "objects handed out to users")	\
-	X(cpu_cached_objs,   "CPU-OBJS",  "free objects in CPU magazines " \
-					  "(loaded, previous, going home)") \
-	X(depot_objs,	     "DEPOT-OBJS", "free objects in the depot's " \
-					  "full magazines")		\
+#define USLAB_STAT_COUNTS(X)                                               \
+	X(total_objs, "OBJS", "objects laid out in slabs")                 \
+	X(active_objs, "ACTIVE", "objects handed out to users")            \
+	X(cpu_cached_objs, "CPU-OBJS",                                     \
+	  "free objects in CPU magazines "                                 \
+	  "(loaded, previous, going home)")                                \
+	X(depot_objs, "DEPOT-OBJS",                                        \
+	  "free objects in the depot's "                                   \
+	  "full magazines")                                                \
 	X(partial_free_objs, "PART-FREE", "free objects in partial slabs") \
-	X(nr_full,	     "FULL",	  "slabs with every object taken") \
-	X(nr_partial,	     "PARTIAL",	  "slabs with some objects taken") \
-	X(nr_free,	     "EMPTY",	  "empty slabs kept for reuse")	\
-	X(depot_full,	     "MAG-FULL",  "full magazines in the depot")	\
-	X(depot_empty,	     "MAG-EMPTY", "empty magazines in the depot") \
-	X(depot_exchanges,   "EXCHANGES", "magazines the depot handed out") \
-	X(allocs,	     "ALLOCS",	  "objects allocated (CONFIG_STATS)") \
-	X(frees,	     "FREES",	  "objects freed (CONFIG_STATS)")	\
-	X(remote_frees,	     "REM-FREES", "objects freed on another "	\
-					  "node's CPU, sent home")	\
-	X(slabs_allocated,   "SLABS-NEW", "slabs laid out")		\
-	X(slabs_released,    "SLABS-GONE", "slabs given back to the pages")
+	X(nr_full, "FULL", "slabs with every object taken")                \
+	X(nr_partial, "PARTIAL", "slabs with some objects taken")          \
+	X(nr_free, "EMPTY", "empty slabs kept for reuse")                  \
+	X(depot_full, "MAG-FULL", "full magazines in the depot")           \
+	X(depot_empty, "MAG-EMPTY", "empty magazines in the depot")        \
+	X(depot_exchanges, "EXCHANGES", "magazines the depot handed out")  \
+	X(allocs, "ALLOCS", "objects allocated (CONFIG_STATS)")            \
+	X(frees, "FREES", "objects freed (CONFIG_STATS)")                  \
+	X(remote_frees, "REM-FREES",                                       \
+	  "objects freed on another "                                      \
+	  "node's CPU, sent home")                                         \
+	X(slabs_allocated, "SLABS-NEW", "slabs laid out")                  \
+	X(slabs_released, "SLABS-GONE", "slabs given back to the pages")
 
-#define USLAB_STAT_CACHE(X)						\
-	X(bad_frees,	"BAD",	"kmem_cache_free() calls refused")
+#define USLAB_STAT_CACHE(X) \
+	X(bad_frees, "BAD", "kmem_cache_free() calls refused")
 
-#define USLAB_STAT_DERIVED(X)						\
-	X(nr_slabs,	"SLABS",    "full + partial + empty slabs")	\
-	X(active_slabs,	"ACT-SLABS", "slabs with an object taken "	\
-				    "(full + partial)")			\
-	X(cached_objs,	"CACHED",   "free objects in magazines (CPU + depot)") \
-	X(slab_bytes,	"SLAB-MEM", "bytes of memory in slabs")		\
-	X(desc_bytes,	"DESC-MEM", "bytes of page descriptors for them") \
+#define USLAB_STAT_DERIVED(X)                                               \
+	X(nr_slabs, "SLABS", "full + partial + empty slabs")                \
+	X(active_slabs, "ACT-SLABS",                                        \
+	  "slabs with an object taken "                                     \
+	  "(full + partial)")                                               \
+	X(cached_objs, "CACHED", "free objects in magazines (CPU + depot)") \
+	X(slab_bytes, "SLAB-MEM", "bytes of memory in slabs")               \
+	X(desc_bytes, "DESC-MEM", "bytes of page descriptors for them")     \
 	X(padding_bytes, "PADDING", "(slot - object size) of every object") \
-	X(tail_bytes,	"TAIL",	    "slab bytes no slot uses, all slabs") \
-	X(free_bytes,	"FREE",	    "slot bytes of every object not "	\
-				    "handed out")
+	X(tail_bytes, "TAIL", "slab bytes no slot uses, all slabs")         \
+	X(free_bytes, "FREE",                                               \
+	  "slot bytes of every object not "                                 \
+	  "handed out")
 
 /* The one figure that is not a count; efficiency in a struct. */
-#define USLAB_STAT_EFFICIENCY_COLUMN	"EFF%"
-#define USLAB_STAT_EFFICIENCY_DOC	"bytes users asked for in the " \
-					"objects they hold / slab bytes"
+#define USLAB_STAT_EFFICIENCY_COLUMN "EFF%"
+#define USLAB_STAT_EFFICIENCY_DOC       \
+	"bytes users asked for in the " \
+	"objects they hold / slab bytes"
 
 #define USLAB_STAT_ENUM_(name, column, doc) USLAB_STAT_##name,
-enum uslab_stat_layout_item { USLAB_STAT_LAYOUT(USLAB_STAT_ENUM_)
-			      USLAB_NR_LAYOUT_STATS };
-enum uslab_stat_count_item { USLAB_STAT_COUNTS(USLAB_STAT_ENUM_)
-			     USLAB_NR_COUNT_STATS };
-enum uslab_stat_cache_item { USLAB_STAT_CACHE(USLAB_STAT_ENUM_)
-			     USLAB_NR_CACHE_STATS };
-enum uslab_stat_derived_item { USLAB_STAT_DERIVED(USLAB_STAT_ENUM_)
-			       USLAB_NR_DERIVED_STATS };
+enum uslab_stat_layout_item {
+	USLAB_STAT_LAYOUT(USLAB_STAT_ENUM_) USLAB_NR_LAYOUT_STATS
+};
+enum uslab_stat_count_item {
+	USLAB_STAT_COUNTS(USLAB_STAT_ENUM_) USLAB_NR_COUNT_STATS
+};
+enum uslab_stat_cache_item {
+	USLAB_STAT_CACHE(USLAB_STAT_ENUM_) USLAB_NR_CACHE_STATS
+};
+enum uslab_stat_derived_item {
+	USLAB_STAT_DERIVED(USLAB_STAT_ENUM_) USLAB_NR_DERIVED_STATS
+};
 
 #define USLAB_STAT_U32_(name, column, doc) uint32_t name;
 #define USLAB_STAT_U64_(name, column, doc) uint64_t name;
@@ -107,27 +119,30 @@ enum uslab_stat_derived_item { USLAB_STAT_DERIVED(USLAB_STAT_ENUM_)
  * anonymous struct in an anonymous union is C11; __extension__ keeps
  * C++ compilers (where it is a GNU extension) quiet under -pedantic.
  */
-#define USLAB_STAT_FIELDS_U32(list, arr, nr)				\
-	__extension__ union {						\
-		__extension__ struct { list(USLAB_STAT_U32_) };		\
-		uint32_t arr[nr];					\
+#define USLAB_STAT_FIELDS_U32(list, arr, nr)  \
+	__extension__ union {                 \
+		__extension__ struct {        \
+			list(USLAB_STAT_U32_) \
+		};                            \
+		uint32_t arr[nr];             \
 	}
-#define USLAB_STAT_FIELDS_U64(list, arr, nr)				\
-	__extension__ union {						\
-		__extension__ struct { list(USLAB_STAT_U64_) };		\
-		uint64_t arr[nr];					\
+#define USLAB_STAT_FIELDS_U64(list, arr, nr)  \
+	__extension__ union {                 \
+		__extension__ struct {        \
+			list(USLAB_STAT_U64_) \
+		};                            \
+		uint64_t arr[nr];             \
 	}
 
 /* Every figure of a cache, as struct uslab_cache_info holds them. */
-#define USLAB_STAT_ALL_FIELDS						\
-	USLAB_STAT_FIELDS_U32(USLAB_STAT_LAYOUT, layout,		\
-			      USLAB_NR_LAYOUT_STATS);			\
-	USLAB_STAT_FIELDS_U64(USLAB_STAT_COUNTS, count,			\
-			      USLAB_NR_COUNT_STATS);			\
-	USLAB_STAT_FIELDS_U64(USLAB_STAT_CACHE, cache_count,		\
-			      USLAB_NR_CACHE_STATS);			\
-	USLAB_STAT_FIELDS_U64(USLAB_STAT_DERIVED, derived,		\
-			      USLAB_NR_DERIVED_STATS);			\
+#define USLAB_STAT_ALL_FIELDS                                                  \
+	USLAB_STAT_FIELDS_U32(USLAB_STAT_LAYOUT, layout,                       \
+			      USLAB_NR_LAYOUT_STATS);                          \
+	USLAB_STAT_FIELDS_U64(USLAB_STAT_COUNTS, count, USLAB_NR_COUNT_STATS); \
+	USLAB_STAT_FIELDS_U64(USLAB_STAT_CACHE, cache_count,                   \
+			      USLAB_NR_CACHE_STATS);                           \
+	USLAB_STAT_FIELDS_U64(USLAB_STAT_DERIVED, derived,                     \
+			      USLAB_NR_DERIVED_STATS);                         \
 	double efficiency
 
 /*

@@ -42,8 +42,8 @@ extern "C" {
  * array indexed by its enum (info.count[USLAB_STAT_total_objs]).
  */
 struct uslab_cache_info {
-	const char *name;		/* valid while the cache lives */
-	slab_flags_t flags;		/* SLAB_* given at creation */
+	const char *name; /* valid while the cache lives */
+	slab_flags_t flags; /* SLAB_* given at creation */
 	USLAB_STAT_ALL_FIELDS;
 };
 
@@ -66,8 +66,7 @@ int uslab_nr_nodes(void);
  * (that value is returned; 0 when all were visited).  The registry lock
  * is held throughout: @fn must not create or destroy caches.
  */
-int uslab_for_each_cache(int (*fn)(struct kmem_cache *s, void *arg),
-			 void *arg);
+int uslab_for_each_cache(int (*fn)(struct kmem_cache *s, void *arg), void *arg);
 
 /*
  * Print every cache to @f as the kernel's /proc/slabinfo does (version

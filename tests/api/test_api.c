@@ -47,7 +47,7 @@ START_TEST(test_alloc_free_roundtrip)
 	for (i = 0; i < 1000; i++)
 		kmem_cache_free(s, p[i]);
 	ck_assert_uint_eq(info_of(s).active_objs, 0);
-	kmem_cache_free(s, NULL);	/* no-op, like kfree(NULL) */
+	kmem_cache_free(s, NULL); /* no-op, like kfree(NULL) */
 	kmem_cache_destroy(s);
 }
 END_TEST
@@ -101,8 +101,8 @@ static void ctor_fn(void *p)
 
 START_TEST(test_ctor_once)
 {
-	struct kmem_cache *s = kmem_cache_create("ctor", sizeof(struct ctor_obj),
-						 0, 0, ctor_fn);
+	struct kmem_cache *s = kmem_cache_create(
+		"ctor", sizeof(struct ctor_obj), 0, 0, ctor_fn);
 	enum { N = 600 };
 	struct ctor_obj *p[N], *freed[N / 2];
 	struct uslab_cache_info info;
@@ -135,7 +135,8 @@ START_TEST(test_ctor_once)
 	ck_assert_int_gt(reused, N / 4);
 	info = info_of(s);
 	/* The ctor ran once per object laid out, not once per alloc. */
-	ck_assert_uint_eq(ctor_calls, info.slabs_allocated * info.objs_per_slab);
+	ck_assert_uint_eq(ctor_calls,
+			  info.slabs_allocated * info.objs_per_slab);
 	ck_assert_uint_lt(ctor_calls, N + N / 2);
 	for (i = 0; i < N; i++)
 		kmem_cache_free(s, p[i]);
@@ -169,7 +170,7 @@ START_TEST(test_typed_cache)
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(c->fd, -1);
 	ck_assert_int_gt(conn_ctor_calls, 0);
-	ck_assert_uint_eq((uintptr_t)c % 64, 0);	/* HWCACHE_ALIGN */
+	ck_assert_uint_eq((uintptr_t)c % 64, 0); /* HWCACHE_ALIGN */
 	conn_cache_free(c);
 	ck_assert_int_eq(conn_cache_alloc_bulk(GFP_KERNEL, 10, bulk), 10);
 	conn_cache_free_bulk(10, bulk);
@@ -252,8 +253,8 @@ START_TEST(test_bulk)
 	kmem_cache_free_bulk(s, 5000, p);
 	ck_assert_uint_eq(info_of(s).active_objs, 0);
 
-	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL | __GFP_ZERO,
-					       100, p), 100);
+	ck_assert_int_eq(
+		kmem_cache_alloc_bulk(s, GFP_KERNEL | __GFP_ZERO, 100, p), 100);
 	for (i = 0; i < 100; i++)
 		for (j = 0; j < 48; j++)
 			ck_assert_uint_eq(((unsigned char *)p[i])[j], 0);
@@ -371,10 +372,10 @@ START_TEST(test_bad_free)
 	heap = malloc(64);
 
 	capture_begin(&c);
-	kmem_cache_free(a, pb);		/* another cache's object */
-	kmem_cache_free(a, heap);	/* malloc's */
-	kmem_cache_free(a, stack);	/* the stack */
-	kmem_cache_free(a, pa + 8);	/* interior */
+	kmem_cache_free(a, pb); /* another cache's object */
+	kmem_cache_free(a, heap); /* malloc's */
+	kmem_cache_free(a, stack); /* the stack */
+	kmem_cache_free(a, pa + 8); /* interior */
 	kmem_cache_free(a, pa + 4096 * 64); /* arena, but not a slab */
 	capture_end(&c);
 	ck_assert_int_eq(c.lines, 5);
@@ -392,7 +393,7 @@ START_TEST(test_bad_free)
 	kmem_cache_free(a, pa);
 	kmem_cache_free(b, pb);
 	capture_begin(&c);
-	kmem_cache_free(a, pa);		/* naive double free */
+	kmem_cache_free(a, pa); /* naive double free */
 	capture_end(&c);
 	ck_assert_reported(&c, "double free");
 	for (i = 0; i < 16; i++) {
@@ -443,7 +444,7 @@ START_TEST(test_shrink_returns_memory)
 {
 	/* 16 KiB objects: 2 MiB-class slabs, so RSS moves measurably. */
 	struct kmem_cache *s = kmem_cache_create("shrink", 16384, 0, 0, NULL);
-	enum { N = 4096 };	/* 64 MiB */
+	enum { N = 4096 }; /* 64 MiB */
 	static void *p[N];
 	long before, full, freed, shrunk;
 	struct uslab_cache_info info;
@@ -467,7 +468,7 @@ START_TEST(test_shrink_returns_memory)
 	ck_assert_uint_lt(info.cpu_cached_objs + info.depot_objs, N / 4);
 	ck_assert_uint_gt(info.nr_free, 0);
 	freed = rss_bytes();
-	ck_assert_int_eq(kmem_cache_shrink(s), 0);	/* no slab left */
+	ck_assert_int_eq(kmem_cache_shrink(s), 0); /* no slab left */
 	shrunk = rss_bytes();
 	info = info_of(s);
 	ck_assert_uint_eq(info.nr_slabs, 0);
@@ -490,8 +491,8 @@ START_TEST(test_many_caches)
 	for (round = 0; round < 2; round++) {
 		for (i = 0; i < NCACHES; i++) {
 			snprintf(name, sizeof(name), "many-%d", i);
-			caches[i] = kmem_cache_create(name, 8 + (unsigned)i % 2000,
-						      0, 0, NULL);
+			caches[i] = kmem_cache_create(
+				name, 8 + (unsigned)i % 2000, 0, 0, NULL);
 			ck_assert_ptr_nonnull(caches[i]);
 			objs[i] = kmem_cache_alloc(caches[i], GFP_KERNEL);
 			ck_assert_ptr_nonnull(objs[i]);
@@ -538,8 +539,8 @@ static void check_efficiency(unsigned int size, double bound)
 	ratio = (double)(info.slab_bytes + info.desc_bytes) /
 		((double)N * size);
 	printf("efficiency: %d live %u-byte objects in %lu slab + %lu "
-	       "descriptor bytes = %.4fx (bound %.2fx)\n", N, size,
-	       info.slab_bytes, info.desc_bytes, ratio, bound);
+	       "descriptor bytes = %.4fx (bound %.2fx)\n",
+	       N, size, info.slab_bytes, info.desc_bytes, ratio, bound);
 	ck_assert_msg(ratio <= bound, "%u-byte objects: %.4fx > %.2fx", size,
 		      ratio, bound);
 	for (i = 0; i < N; i++)
@@ -577,7 +578,9 @@ static Suite *api_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bad-input");
-	tcase_add_loop_test(tc, test_bad_create, 0, (int)(sizeof(bad_creates) / sizeof(bad_creates[0])));
+	tcase_add_loop_test(
+		tc, test_bad_create, 0,
+		(int)(sizeof(bad_creates) / sizeof(bad_creates[0])));
 	tcase_add_test(tc, test_bad_gfp_and_null_cache);
 	tcase_add_test(tc, test_bad_free);
 	tcase_add_test(tc, test_destroy_null_and_leak);

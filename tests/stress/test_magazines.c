@@ -32,12 +32,12 @@
 
 #include "internal.h"
 
-#define TAG_FREE	0x0f0f0f0fU
-#define MAX_THREADS	8
-#define HELD		256	/* objects a worker keeps at most */
+#define TAG_FREE 0x0f0f0f0fU
+#define MAX_THREADS 8
+#define HELD 256 /* objects a worker keeps at most */
 
 struct tobj {
-	atomic_uint tag;	/* TAG_FREE, 0 (never used) or owner */
+	atomic_uint tag; /* TAG_FREE, 0 (never used) or owner */
 	uint32_t serial;
 	/* The free pointer of a ctor-less 64-byte cache lives at 32. */
 	char pad[56];
@@ -88,8 +88,8 @@ struct worker {
 	pthread_t th;
 	unsigned int id;
 	long ops;
-	bool migrate;		/* move to another CPU every few ops */
-	bool bulk;		/* mix in kmem_cache_{alloc,free}_bulk */
+	bool migrate; /* move to another CPU every few ops */
+	bool bulk; /* mix in kmem_cache_{alloc,free}_bulk */
 	long migrations;
 };
 
@@ -155,8 +155,8 @@ static void run_workers(struct worker *w, int nr)
 
 	for (i = 0; i < nr; i++) {
 		w[i].id = (unsigned int)i;
-		ck_assert_int_eq(pthread_create(&w[i].th, NULL, worker_main,
-						&w[i]), 0);
+		ck_assert_int_eq(
+			pthread_create(&w[i].th, NULL, worker_main, &w[i]), 0);
 	}
 	for (i = 0; i < nr; i++)
 		pthread_join(w[i].th, NULL);
@@ -202,8 +202,7 @@ static void check_conserved(void)
 		struct uslab_cache_info after;
 
 		ck_assert_int_eq(uslab_cache_info(cache, &after), 0);
-		ck_assert_uint_eq(after.slabs_allocated,
-				  info.slabs_allocated);
+		ck_assert_uint_eq(after.slabs_allocated, info.slabs_allocated);
 		ck_assert_uint_eq(after.active_objs, info.total_objs);
 	}
 	for (i = 0; i < info.total_objs; i++) {
@@ -333,10 +332,9 @@ START_TEST(test_depot_storm)
 
 	setup_cache("mag-storm");
 	reaper_set_interval(1);
-	ck_assert_int_eq(pthread_create(&walker, NULL, walker_main, &walks),
-			 0);
-	ck_assert_int_eq(pthread_create(&shrinker, NULL, shrinker_main,
-					&shrinks), 0);
+	ck_assert_int_eq(pthread_create(&walker, NULL, walker_main, &walks), 0);
+	ck_assert_int_eq(
+		pthread_create(&shrinker, NULL, shrinker_main, &shrinks), 0);
 	for (i = 0; i < 4; i++) {
 		w[i].ops = 400000 / scale;
 		w[i].bulk = true;
@@ -451,8 +449,8 @@ START_TEST(test_fork_while_busy)
 		w[i].id = (unsigned int)i;
 		w[i].ops = 20000;
 		w[i].bulk = true;
-		ck_assert_int_eq(pthread_create(&w[i].th, NULL, busy_main,
-						&w[i]), 0);
+		ck_assert_int_eq(
+			pthread_create(&w[i].th, NULL, busy_main, &w[i]), 0);
 	}
 	for (f = 0; f < forks; f++) {
 		pid_t pid;

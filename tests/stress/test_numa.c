@@ -33,7 +33,7 @@ static struct kmem_cache *mk(const char *name)
 	struct kmem_cache *s = kmem_cache_create(name, 64, 0, 0, NULL);
 
 	ck_assert_ptr_nonnull(s);
-	reaper_set_interval(0);		/* counts below must hold still */
+	reaper_set_interval(0); /* counts below must hold still */
 	return s;
 }
 
@@ -67,7 +67,7 @@ START_TEST(test_topology)
 		ck_assert(topology_node_valid(n));
 		order = topology_fallback(n, &nr);
 		ck_assert_int_eq(nr, want);
-		ck_assert_int_eq(order[0], n);	/* itself first */
+		ck_assert_int_eq(order[0], n); /* itself first */
 		for (m = 0; m < want; m++)
 			ck_assert_int_eq(topology_distance(n, m),
 					 n == m ? 10 : 20);
@@ -101,7 +101,8 @@ START_TEST(test_alloc_node_everywhere)
 		ck_assert_uint_ge(s->node[n]->active_objects, 100);
 	}
 	ck_assert_uint_eq(info.active_objs + info.cpu_cached_objs +
-			  info.depot_objs, active);
+				  info.depot_objs,
+			  active);
 	ck_assert_uint_eq(info.total_objs, total);
 	ck_assert_uint_eq(info.active_objs, (unsigned long)nodes * 100);
 
@@ -111,8 +112,7 @@ START_TEST(test_alloc_node_everywhere)
 		struct capture c;
 
 		capture_begin(&c);
-		ck_assert_ptr_null(kmem_cache_alloc_node(s, GFP_KERNEL,
-							 nodes));
+		ck_assert_ptr_null(kmem_cache_alloc_node(s, GFP_KERNEL, nodes));
 		capture_end(&c);
 		ck_assert_reported(&c, "does not exist");
 	}
@@ -125,7 +125,8 @@ START_TEST(test_alloc_node_everywhere)
 	ck_assert_int_eq(kmem_cache_shrink(s), 0);
 	for (n = 0; n < nodes; n++)
 		ck_assert_uint_eq(s->node[n]->nr_partial + s->node[n]->nr_full +
-				  s->node[n]->nr_free, 0);
+					  s->node[n]->nr_free,
+				  0);
 	kmem_cache_destroy(s);
 }
 END_TEST
@@ -144,7 +145,7 @@ START_TEST(test_remote_free)
 
 	ck_assert_int_ge(cpu, 0);
 	ck_assert_int_eq(pin_to(cpu), 0);
-	home = topology_nr_nodes() - 1;		/* not node 0 */
+	home = topology_nr_nodes() - 1; /* not node 0 */
 	for (i = 0; i < K; i++) {
 		p[i] = kmem_cache_alloc_node(s, GFP_KERNEL, home);
 		ck_assert_int_eq(node_of(p[i]), home);
@@ -189,7 +190,7 @@ START_TEST(test_thisnode_exhaustion)
 
 	b = kmem_cache_alloc_node(s, GFP_KERNEL, full);
 	ck_assert_ptr_nonnull(b);
-	near = topology_fallback(full, &nr)[1];	/* nearest other node */
+	near = topology_fallback(full, &nr)[1]; /* nearest other node */
 	ck_assert_int_eq(node_of(b), near);
 	page_set_node_limit(full, -1);
 	kmem_cache_free(s, b);
@@ -233,8 +234,8 @@ START_TEST(test_pinned_threads_local)
 	cpus = MIN(cpus, 64);
 	for (i = 0; i < cpus; i++) {
 		w[i].cpu = (int)i;
-		ck_assert_int_eq(pthread_create(&w[i].th, NULL, pinned_main,
-						&w[i]), 0);
+		ck_assert_int_eq(
+			pthread_create(&w[i].th, NULL, pinned_main, &w[i]), 0);
 	}
 	for (i = 0; i < cpus; i++) {
 		pthread_join(w[i].th, NULL);
@@ -280,12 +281,12 @@ START_TEST(test_real_placement)
 		for (i = 0; i < PER; i++) {
 			int where;
 
-			p[n][i] = kmem_cache_alloc_node(s, GFP_KERNEL |
-							__GFP_THISNODE, n);
+			p[n][i] = kmem_cache_alloc_node(
+				s, GFP_KERNEL | __GFP_THISNODE, n);
 			ck_assert_ptr_nonnull(p[n][i]);
-			memset(p[n][i], 0x5a, 4096);	/* touch */
+			memset(p[n][i], 0x5a, 4096); /* touch */
 			where = kernel_node_of(p[n][i]);
-			ck_assert_int_ge(where, 0);	/* move_pages worked */
+			ck_assert_int_ge(where, 0); /* move_pages worked */
 			if (where != n)
 				bad++;
 		}
@@ -322,8 +323,8 @@ static int allowed_nodes_with_memory(void)
 struct on_node {
 	pthread_t th;
 	int node;
-	int got;	/* objects allocated */
-	int wrong;	/* objects of another node (descriptor or kernel) */
+	int got; /* objects allocated */
+	int wrong; /* objects of another node (descriptor or kernel) */
 };
 
 static struct kmem_cache *on_node_cache;
@@ -345,8 +346,7 @@ static void *on_node_main(void *arg)
 			break;
 		memset(p[i], 0xa5, 256);
 		w->got++;
-		if (node_of(p[i]) != w->node ||
-		    kernel_node_of(p[i]) != w->node)
+		if (node_of(p[i]) != w->node || kernel_node_of(p[i]) != w->node)
 			w->wrong++;
 	}
 	while (i-- > 0)
@@ -366,13 +366,13 @@ START_TEST(test_run_on_node)
 	on_node_cache = kmem_cache_create("numa-run-on", 256, 0, 0, NULL);
 	ck_assert_ptr_nonnull(on_node_cache);
 	ck_assert(!topology_is_fake());
-	nodes = topology_nr_nodes();	/* known once the library started */
+	nodes = topology_nr_nodes(); /* known once the library started */
 	for (n = 0; n < nodes; n++) {
 		w[n].node = n;
 		if (!topology_node_valid(n))
 			continue;
-		ck_assert_int_eq(pthread_create(&w[n].th, NULL, on_node_main,
-						&w[n]), 0);
+		ck_assert_int_eq(
+			pthread_create(&w[n].th, NULL, on_node_main, &w[n]), 0);
 	}
 	for (n = 0; n < nodes; n++) {
 		if (!topology_node_valid(n))
@@ -409,8 +409,8 @@ START_TEST(test_membind)
 	enum { PER = 64 };
 	static void *p[64 + MAX_NUMNODES][PER];
 
-	ck_assert_int_eq(get_mempolicy(&mode, &mask, sizeof(mask) * 8, NULL,
-				       0), 0);
+	ck_assert_int_eq(get_mempolicy(&mode, &mask, sizeof(mask) * 8, NULL, 0),
+			 0);
 	if (mode == MPOL_BIND) {
 		printf("membind: started with MPOL_BIND, nodes 0x%lx\n", mask);
 	} else {
@@ -420,8 +420,8 @@ START_TEST(test_membind)
 			;
 		numa_bitmask_free(mems);
 		mask = 1UL << n;
-		ck_assert_int_eq(set_mempolicy(MPOL_BIND, &mask,
-					       sizeof(mask) * 8), 0);
+		ck_assert_int_eq(
+			set_mempolicy(MPOL_BIND, &mask, sizeof(mask) * 8), 0);
 		printf("membind: bound the test to node %d\n", n);
 	}
 
@@ -444,7 +444,7 @@ START_TEST(test_membind)
 			ck_assert_int_eq(errno, EINVAL);
 			continue;
 		}
-		if (!topology_node_valid(n))	/* bound but memoryless */
+		if (!topology_node_valid(n)) /* bound but memoryless */
 			continue;
 		for (i = 0; i < PER; i++) {
 			p[64 + n][i] = kmem_cache_alloc_node(s, GFP_KERNEL, n);
@@ -454,7 +454,7 @@ START_TEST(test_membind)
 	/* Plain allocations from every CPU, each mapped to a bound node. */
 	for (cpu = 0; cpu < MIN(cpus, 64); cpu++) {
 		if (pin_to((int)cpu))
-			continue;	/* not in our cpuset */
+			continue; /* not in our cpuset */
 		for (i = 0; i < PER; i++) {
 			p[cpu][i] = kmem_cache_alloc(s, GFP_KERNEL);
 			ck_assert_ptr_nonnull(p[cpu][i]);
@@ -464,15 +464,15 @@ START_TEST(test_membind)
 		for (i = 0; i < PER && p[n][i]; i++) {
 			int where;
 
-			memset(p[n][i], 0x3c, 4096);	/* touch */
+			memset(p[n][i], 0x3c, 4096); /* touch */
 			where = kernel_node_of(p[n][i]);
 			ck_assert_int_ge(where, 0);
-			ck_assert_msg(numa_bitmask_isbitset(bound,
-							    (unsigned int)where),
+			ck_assert_msg(numa_bitmask_isbitset(
+					      bound, (unsigned int)where),
 				      "page on node %d, outside the bound set",
 				      where);
-			ck_assert(numa_bitmask_isbitset(bound,
-					(unsigned int)node_of(p[n][i])));
+			ck_assert(numa_bitmask_isbitset(
+				bound, (unsigned int)node_of(p[n][i])));
 			pages++;
 		}
 	printf("membind: %d pages, all on bound nodes\n", pages);
@@ -553,7 +553,7 @@ int main(void)
 	unsetenv("USLAB_FAKE_NUMA");
 	run_counted(real_suite(), &checks, &failed, &errors);
 	printf("%d%%: Checks: %d, Failures: %d, Errors: %d\n",
-	       checks ? 100 * (checks - failed - errors) / checks : 0,
-	       checks, failed, errors);
+	       checks ? 100 * (checks - failed - errors) / checks : 0, checks,
+	       failed, errors);
 	return failed || errors ? EXIT_FAILURE : EXIT_SUCCESS;
 }

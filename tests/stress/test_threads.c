@@ -26,7 +26,7 @@
 #define BULK 16
 
 struct tobj {
-	atomic_int in_use;	/* 1 while handed out */
+	atomic_int in_use; /* 1 while handed out */
 	uint32_t owner;
 	uint64_t serial;
 	uint64_t check;
@@ -39,18 +39,19 @@ struct config {
 	unsigned int size;
 	slab_flags_t flags;
 	bool ctor;
-	long ops;		/* per thread */
+	long ops; /* per thread */
 };
 
 static const struct config configs[] = {
 	{ "stress-64", 64, 0, false, 1000000 },
 	{ "stress-ctor-200", 200, SLAB_HWCACHE_ALIGN, true, 500000 },
-	{ "stress-debug", 64, SLAB_RED_ZONE | SLAB_CONSISTENCY_CHECKS |
-			  SLAB_STORE_USER, true, 200000 },
+	{ "stress-debug", 64,
+	  SLAB_RED_ZONE | SLAB_CONSISTENCY_CHECKS | SLAB_STORE_USER, true,
+	  200000 },
 };
 
 static struct kmem_cache *cache;
-static long scale = 1;		/* USLAB_TEST_QUICK=1 (valgrind): 1/20 */
+static long scale = 1; /* USLAB_TEST_QUICK=1 (valgrind): 1/20 */
 static const struct config *cur_cfg;
 static _Atomic(struct tobj *) slots[NSLOTS];
 static atomic_long errors, allocated, freed;
@@ -71,7 +72,7 @@ static uint64_t mix(uint32_t owner, uint64_t serial)
 static void tag(struct tobj *o, uint32_t owner, uint64_t serial)
 {
 	if (atomic_exchange(&o->in_use, 1) != 0)
-		atomic_fetch_add(&errors, 1);	/* handed out twice */
+		atomic_fetch_add(&errors, 1); /* handed out twice */
 	o->owner = owner;
 	o->serial = serial;
 	o->check = mix(owner, serial);
@@ -80,9 +81,9 @@ static void tag(struct tobj *o, uint32_t owner, uint64_t serial)
 static void untag(struct tobj *o)
 {
 	if (o->check != mix(o->owner, o->serial))
-		atomic_fetch_add(&errors, 1);	/* damaged while live */
+		atomic_fetch_add(&errors, 1); /* damaged while live */
 	if (atomic_exchange(&o->in_use, 0) != 1)
-		atomic_fetch_add(&errors, 1);	/* not in use */
+		atomic_fetch_add(&errors, 1); /* not in use */
 }
 
 static void *worker(void *arg)
@@ -132,7 +133,7 @@ static void *worker(void *arg)
 		nalloc++;
 		tag(o, id, ++serial);
 		o = atomic_exchange(&slots[slot], o);
-		if (o) {	/* another thread filled it meanwhile */
+		if (o) { /* another thread filled it meanwhile */
 			untag(o);
 			kmem_cache_free(cache, o);
 			nfree++;
@@ -162,7 +163,8 @@ START_TEST(test_threads_mixed)
 
 	for (i = 0; i < NTHREADS; i++)
 		ck_assert_int_eq(pthread_create(&th[i], NULL, worker,
-						(void *)(uintptr_t)(i + 1)), 0);
+						(void *)(uintptr_t)(i + 1)),
+				 0);
 	for (i = 0; i < NTHREADS; i++)
 		pthread_join(th[i], NULL);
 
@@ -176,7 +178,8 @@ START_TEST(test_threads_mixed)
 			atomic_fetch_add(&freed, 1);
 		}
 	}
-	ck_assert_msg(atomic_load(&errors) == 0, "%ld objects handed out twice or damaged",
+	ck_assert_msg(atomic_load(&errors) == 0,
+		      "%ld objects handed out twice or damaged",
 		      atomic_load(&errors));
 	ck_assert_int_eq(atomic_load(&allocated), atomic_load(&freed));
 	ck_assert_int_ge(atomic_load(&allocated),
@@ -209,14 +212,16 @@ START_TEST(test_threads_mixed)
 	ck_assert_int_eq(uslab_cache_info(cache, &after), 0);
 	ck_assert_uint_eq(after.slabs_allocated, before.slabs_allocated);
 	ck_assert_uint_eq(after.nr_full, after.nr_slabs);
-	ck_assert_msg(atomic_load(&errors) == 0, "%ld objects handed out twice or damaged",
-		      atomic_load(&errors));	/* all distinct */
+	ck_assert_msg(atomic_load(&errors) == 0,
+		      "%ld objects handed out twice or damaged",
+		      atomic_load(&errors)); /* all distinct */
 	for (i = 0; i < before.total_objs; i++) {
 		untag(all[i]);
 		kmem_cache_free(cache, all[i]);
 	}
 	free(all);
-	ck_assert_msg(atomic_load(&errors) == 0, "%ld objects handed out twice or damaged",
+	ck_assert_msg(atomic_load(&errors) == 0,
+		      "%ld objects handed out twice or damaged",
 		      atomic_load(&errors));
 	unpin(&old_mask);
 	reaper_set_interval(CONFIG_REAP_INTERVAL_MS);

@@ -58,8 +58,8 @@ static char seg_path[64];
 
 static const char *self_segment(void)
 {
-	snprintf(seg_path, sizeof(seg_path), "/dev/shm/" USLAB_EXPORT_PREFIX
-		 "%d", (int)getpid());
+	snprintf(seg_path, sizeof(seg_path),
+		 "/dev/shm/" USLAB_EXPORT_PREFIX "%d", (int)getpid());
 	return seg_path;
 }
 
@@ -85,8 +85,8 @@ static void make_known_caches(void)
 	ck_assert_ptr_nonnull(big);
 	ck_assert_ptr_nonnull(small);
 	for (i = 0; i < 58; i++) {
-		objs_big[i] = kmem_cache_alloc_node(big, GFP_KERNEL |
-						    __GFP_THISNODE, i < 37 ? 0 : 1);
+		objs_big[i] = kmem_cache_alloc_node(
+			big, GFP_KERNEL | __GFP_THISNODE, i < 37 ? 0 : 1);
 		ck_assert_ptr_nonnull(objs_big[i]);
 	}
 	for (i = 0; i < 500; i++)
@@ -117,8 +117,7 @@ START_TEST(test_ground_truth_info)
 	ck_assert_uint_eq(in.padding_bytes, 0);
 	ck_assert_uint_eq(in.tail_bytes, 5 * 384);
 	ck_assert_uint_eq(in.free_bytes, 22 * 1000);
-	ck_assert_double_eq_tol(in.efficiency, 58.0 * 1000 / (5 * 16384),
-				1e-9);
+	ck_assert_double_eq_tol(in.efficiency, 58.0 * 1000 / (5 * 16384), 1e-9);
 	if (IS_ENABLED(CONFIG_STATS)) {
 		ck_assert_uint_eq(in.allocs, 58);
 		ck_assert_uint_eq(n1.allocs, 21);
@@ -171,9 +170,10 @@ START_TEST(test_ground_truth_slabinfo)
 		  strstr(text, "\ngt-small ") < strstr(text, "\ngt-big "));
 	ck_assert_int_eq(sscanf(strstr(text, "\ngt-big ") + 1,
 				"%63s %lu %lu %u %u %u : tunables %u %u %u : "
-				"slabdata %lu %lu %lu", name, &a, &t, &sz, &per,
-				&pages, &lim, &batch, &shared, &as, &ns,
-				&avail), 12);
+				"slabdata %lu %lu %lu",
+				name, &a, &t, &sz, &per, &pages, &lim, &batch,
+				&shared, &as, &ns, &avail),
+			 12);
 	uslab_cache_info(big, &in);
 	ck_assert_uint_eq(a, 58);
 	ck_assert_uint_eq(t, 80);
@@ -186,11 +186,12 @@ START_TEST(test_ground_truth_slabinfo)
 	ck_assert_uint_eq(avail, in.depot_objs);
 	/* The row is in the kernel's column widths. */
 	ck_assert(strstr(text, "\ngt-big                58     80   1000   16"
-			 "    4 : tunables "));
+			       "    4 : tunables "));
 
 	/* uslab-slabtop's parser reads the same figures back. */
-	ck_assert_msg(st_parse_slabinfo(text, len, &snap, err,
-					sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(st_parse_slabinfo(text, len, &snap, err, sizeof(err)) ==
+			      0,
+		      "%s", err);
 	c = find(&snap, "gt-small");
 	ck_assert_ptr_nonnull(c);
 	ck_assert_uint_eq(c->active_objs, 400);
@@ -334,8 +335,10 @@ START_TEST(test_fields_are_json_keys)
 	snprintf(cmd, sizeof(cmd), "%s/tools/slabtop/uslab-slabtop --fields",
 		 build ? build : "build");
 	fields = run_output(cmd);
-	snprintf(cmd, sizeof(cmd), "%s/tools/slabtop/uslab-slabtop --json "
-		 "-p %d", build ? build : "build", (int)getpid());
+	snprintf(cmd, sizeof(cmd),
+		 "%s/tools/slabtop/uslab-slabtop --json "
+		 "-p %d",
+		 build ? build : "build", (int)getpid());
 	json = run_output(cmd);
 	for (line = strtok_r(fields, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -348,7 +351,8 @@ START_TEST(test_fields_are_json_keys)
 		keys++;
 	}
 	ck_assert_int_eq(keys, USLAB_NR_LAYOUT_STATS + USLAB_NR_COUNT_STATS +
-			 USLAB_NR_CACHE_STATS + USLAB_NR_DERIVED_STATS + 1);
+				       USLAB_NR_CACHE_STATS +
+				       USLAB_NR_DERIVED_STATS + 1);
 	free(fields);
 	free(json);
 }
@@ -375,7 +379,7 @@ static void *own_segment(size_t *len)
 	void *buf;
 	int fd;
 
-	read_self(&snap);		/* a fresh, settled snapshot */
+	read_self(&snap); /* a fresh, settled snapshot */
 	st_snapshot_free(&snap);
 	fd = open(self_segment(), O_RDONLY);
 	ck_assert_int_ge(fd, 0);
@@ -446,7 +450,7 @@ START_TEST(test_stale_segment)
 	/* The next uslab process of this user removes it. */
 	child = fork();
 	if (child == 0)
-		_exit(0);	/* the fork hook started its export */
+		_exit(0); /* the fork hook started its export */
 	waitpid(child, &status, 0);
 	ck_assert_int_eq(access(path, F_OK), -1);
 	free(buf);
@@ -475,7 +479,7 @@ START_TEST(test_scribbled_header)
 	/* nr_caches and dropped too; pid and start time (identity) stay. */
 	ck_assert_int_eq(pwrite(fd, ff, 8, (off_t)counts), 8);
 	close(fd);
-	read_self(&snap);	/* asks for, and waits for, a new snapshot */
+	read_self(&snap); /* asks for, and waits for, a new snapshot */
 	ck_assert_ptr_nonnull(find(&snap, "gt-big"));
 	ck_assert_uint_eq(find(&snap, "gt-big")->active_objs, 58);
 	ck_assert_uint_eq(snap.nr_nodes, 2);
@@ -492,7 +496,7 @@ static pid_t sleeper(void)
 		execlp("sleep", "sleep", "30", (char *)NULL);
 		_exit(127);
 	}
-	usleep(100000);		/* exec'd: its start time is final */
+	usleep(100000); /* exec'd: its start time is final */
 	return pid;
 }
 
@@ -523,17 +527,15 @@ START_TEST(test_other_version)
 
 	make_known_caches();
 	h = own_segment(&len);
-	ck_assert_int_eq(st_parse_segment(h, len, &snap, err, sizeof(err)),
-			 0);
+	ck_assert_int_eq(st_parse_segment(h, len, &snap, err, sizeof(err)), 0);
 	st_snapshot_free(&snap);
 	h->version = USLAB_EXPORT_VERSION - 1;
-	ck_assert_int_eq(st_parse_segment(h, len, &snap, err, sizeof(err)),
-			 -1);
+	ck_assert_int_eq(st_parse_segment(h, len, &snap, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "older uslab") &&
-		      strstr(err, "format version 1"), "%s", err);
+			      strstr(err, "format version 1"),
+		      "%s", err);
 	h->version = USLAB_EXPORT_VERSION + 1;
-	ck_assert_int_eq(st_parse_segment(h, len, &snap, err, sizeof(err)),
-			 -1);
+	ck_assert_int_eq(st_parse_segment(h, len, &snap, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "newer uslab"), "%s", err);
 	free(h);
 }
@@ -556,8 +558,8 @@ START_TEST(test_hostile_files)
 
 	/* As crafted, it reads (not refreshed: nobody answers). */
 	write_file(path, buf, len, 0600);
-	ck_assert_msg(st_read_process(pid, &snap, err, sizeof(err)) == 0,
-		      "%s", err);
+	ck_assert_msg(st_read_process(pid, &snap, err, sizeof(err)) == 0, "%s",
+		      err);
 	ck_assert(strstr(snap.origin, "not refreshed"));
 	st_snapshot_free(&snap);
 
@@ -590,7 +592,8 @@ START_TEST(test_hostile_files)
 	pthread_create(&th, NULL, flip_main, path);
 	ck_assert_int_eq(st_read_process(pid, &snap, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "keeps changing") ||
-		      strstr(err, "being written"), "%s", err);
+			      strstr(err, "being written"),
+		      "%s", err);
 	flipping = false;
 	pthread_join(th, NULL);
 
@@ -626,9 +629,19 @@ static uint64_t next(void)
 /* Values that break naive arithmetic. */
 static uint64_t nasty(void)
 {
-	static const uint64_t v[] = { 0, 1, 2, 0x7f, 0xff, 0x100, 4095, 4096,
-				      0x7fffffff, 0x80000000, 0xffffffff,
-				      0x100000000ULL, 0x7fffffffffffffffULL,
+	static const uint64_t v[] = { 0,
+				      1,
+				      2,
+				      0x7f,
+				      0xff,
+				      0x100,
+				      4095,
+				      4096,
+				      0x7fffffff,
+				      0x80000000,
+				      0xffffffff,
+				      0x100000000ULL,
+				      0x7fffffffffffffffULL,
 				      0xffffffffffffffffULL };
 
 	return next() & 1 ? v[next() % (sizeof(v) / sizeof(v[0]))] : next();
@@ -641,17 +654,17 @@ static size_t mutate(unsigned char *buf, size_t len, size_t cap, bool text)
 	uint64_t v;
 
 	switch (next() % 8) {
-	case 0:	/* flip bits */
+	case 0: /* flip bits */
 		if (len)
 			buf[at] ^= (unsigned char)(1u << (next() % 8));
 		return len;
-	case 1:	/* a random byte */
+	case 1: /* a random byte */
 		if (len)
 			buf[at] = (unsigned char)next();
 		return len;
-	case 2:	/* truncate */
+	case 2: /* truncate */
 		return len ? next() % len : 0;
-	case 3:	/* a nasty number over 4 or 8 bytes */
+	case 3: /* a nasty number over 4 or 8 bytes */
 		v = nasty();
 		k = next() & 1 ? 8 : 4;
 		if (text) {
@@ -665,27 +678,28 @@ static size_t mutate(unsigned char *buf, size_t len, size_t cap, bool text)
 			memcpy(buf + at, &v, k);
 		}
 		return len;
-	case 4:	/* duplicate a chunk (grow) */
+	case 4: /* duplicate a chunk (grow) */
 		k = next() % 256;
 		if (len + k <= cap && at + k <= len) {
 			memmove(buf + at + k, buf + at, len - at);
 			return len + k;
 		}
 		return len;
-	case 5:	/* delete a chunk */
+	case 5: /* delete a chunk */
 		k = next() % 64;
 		if (at + k <= len) {
 			memmove(buf + at, buf + at + k, len - at - k);
 			return len - k;
 		}
 		return len;
-	case 6:	/* header-sized fields: aim at the start */
+	case 6: /* header-sized fields: aim at the start */
 		if (!text && len >= 64) {
 			v = nasty();
 			memcpy(buf + (next() % 16) * 4, &v, 4);
 		} else if (len) {
-			buf[next() % MIN(len, (size_t)200)] = (unsigned char)
-				" \n:#0123456789-abc\t\xff"[next() % 21];
+			buf[next() % MIN(len, (size_t)200)] =
+				(unsigned char)" \n:#0123456789-abc\t\xff"
+					[next() % 21];
 		}
 		return len;
 	default: /* overwrite with text or digits */
@@ -701,8 +715,8 @@ static void check_snapshot(const struct st_snapshot *s)
 
 	ck_assert_uint_le(s->nr_caches, ST_MAX_CACHES);
 	for (i = 0; i < s->nr_caches; i++) {
-		ck_assert_ptr_nonnull(memchr(s->caches[i].name, '\0',
-					     ST_NAME_MAX));
+		ck_assert_ptr_nonnull(
+			memchr(s->caches[i].name, '\0', ST_NAME_MAX));
 		ck_assert_uint_le(s->caches[i].active_objs,
 				  s->caches[i].num_objs);
 	}
@@ -761,8 +775,8 @@ START_TEST(test_fuzz_segment)
 	/* Only the records in use: mutations then hit what is parsed. */
 	len = sizeof(struct uslab_export_header) +
 	      ((struct uslab_export_header *)seed)->nr_caches *
-	      (sizeof(struct uslab_export_cache) +
-	       2 * sizeof(struct uslab_export_node));
+		      (sizeof(struct uslab_export_cache) +
+		       2 * sizeof(struct uslab_export_node));
 	fuzz(seed, len, false, fuzz_rounds(), &accepted, &refused);
 	printf("fuzz segment: %d mutated segments, %d accepted, %d refused\n",
 	       accepted + refused, accepted, refused);

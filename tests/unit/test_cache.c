@@ -77,7 +77,7 @@ START_TEST(test_bulk_all_or_nothing)
 	ck_assert_int_eq(errno, ENOMEM);
 	ck_assert_reported(&c, "out of memory");
 	ck_assert_int_eq(uslab_cache_info(s, &info), 0);
-	ck_assert_uint_eq(info.active_objs, 0);	/* all given back */
+	ck_assert_uint_eq(info.active_objs, 0); /* all given back */
 
 	/* Within what is left it succeeds. */
 	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, s->objects, p),
@@ -102,7 +102,7 @@ START_TEST(test_enomem_single)
 	ck_assert_int_eq(errno, ENOMEM);
 	ck_assert_ptr_null(kmem_cache_alloc(s, GFP_KERNEL | __GFP_NOWARN));
 	capture_end(&c);
-	ck_assert_int_eq(c.lines, 1);	/* NOWARN kept the second quiet */
+	ck_assert_int_eq(c.lines, 1); /* NOWARN kept the second quiet */
 	ck_assert_reported(&c, "kmem_cache_alloc(oom): out of memory");
 	page_set_limit(-1);
 	kmem_cache_free(s, kmem_cache_alloc(s, GFP_KERNEL));
@@ -113,8 +113,7 @@ END_TEST
 START_TEST(test_nofail_reclaims_other_caches)
 {
 	struct kmem_cache *keep = kmem_cache_create("keeper", 4096, 0, 0, NULL);
-	struct kmem_cache *s = kmem_cache_create("nofail-ok", 4096, 0, 0,
-						 NULL);
+	struct kmem_cache *s = kmem_cache_create("nofail-ok", 4096, 0, 0, NULL);
 	void *p;
 
 	/*
@@ -150,7 +149,7 @@ END_TEST
 
 static pthread_mutex_t rd_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t rd_cond = PTHREAD_COND_INITIALIZER;
-static int rd_state;	/* 1: reader inside, 2: reader may leave */
+static int rd_state; /* 1: reader inside, 2: reader may leave */
 
 static void *rcu_reader(void *arg)
 {
@@ -168,13 +167,13 @@ static void *rcu_reader(void *arg)
 
 START_TEST(test_typesafe_by_rcu_defers_release)
 {
-	struct kmem_cache *s = kmem_cache_create("rcu", 128, 0,
-						 SLAB_TYPESAFE_BY_RCU, NULL);
+	struct kmem_cache *s =
+		kmem_cache_create("rcu", 128, 0, SLAB_TYPESAFE_BY_RCU, NULL);
 	struct slab *slab;
 	pthread_t th;
 	void *p;
 
-	ck_assert_uint_ge(s->offset, 128);	/* fp outside the object */
+	ck_assert_uint_ge(s->offset, 128); /* fp outside the object */
 	p = kmem_cache_alloc(s, GFP_KERNEL);
 	slab = virt_to_slab(p);
 	pthread_create(&th, NULL, rcu_reader, NULL);
@@ -184,7 +183,7 @@ START_TEST(test_typesafe_by_rcu_defers_release)
 	pthread_mutex_unlock(&rd_lock);
 
 	kmem_cache_free(s, p);
-	ck_assert_int_eq(kmem_cache_shrink(s), 0);	/* off the lists */
+	ck_assert_int_eq(kmem_cache_shrink(s), 0); /* off the lists */
 	usleep(100 * 1000);
 	/* A reader is inside: the slab's memory must keep its type. */
 	ck_assert_int_eq(slab_page(slab)->type, PT_HEAD);

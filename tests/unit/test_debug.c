@@ -9,14 +9,14 @@
 
 START_TEST(test_redzone_overflow)
 {
-	struct kmem_cache *s = kmem_cache_create("rz", 40, 0, SLAB_RED_ZONE,
-						 NULL);
+	struct kmem_cache *s =
+		kmem_cache_create("rz", 40, 0, SLAB_RED_ZONE, NULL);
 	unsigned char *p = kmem_cache_alloc(s, GFP_KERNEL);
 	struct uslab_cache_info info;
 	struct capture c;
 
 	ck_assert_uint_eq(p[40], RED_ACTIVE);
-	p[40] = 0;			/* one byte past the end */
+	p[40] = 0; /* one byte past the end */
 	capture_begin(&c);
 	kmem_cache_free(s, p);
 	capture_end(&c);
@@ -32,9 +32,8 @@ END_TEST
 
 START_TEST(test_double_free_redzone)
 {
-	struct kmem_cache *s = kmem_cache_create("rz2", 64, 0,
-						 SLAB_RED_ZONE | SLAB_STORE_USER,
-						 NULL);
+	struct kmem_cache *s = kmem_cache_create(
+		"rz2", 64, 0, SLAB_RED_ZONE | SLAB_STORE_USER, NULL);
 	void *p = kmem_cache_alloc(s, GFP_KERNEL), *q;
 	struct uslab_cache_info info;
 	struct capture c;
@@ -60,14 +59,14 @@ END_TEST
 
 START_TEST(test_double_free_consistency)
 {
-	struct kmem_cache *s = kmem_cache_create("cc", 64, 0,
-						 SLAB_CONSISTENCY_CHECKS, NULL);
+	struct kmem_cache *s =
+		kmem_cache_create("cc", 64, 0, SLAB_CONSISTENCY_CHECKS, NULL);
 	void *a = kmem_cache_alloc(s, GFP_KERNEL);
 	void *b = kmem_cache_alloc(s, GFP_KERNEL);
 	struct capture c;
 
 	kmem_cache_free(s, a);
-	kmem_cache_free(s, b);	/* a is no longer the freelist head */
+	kmem_cache_free(s, b); /* a is no longer the freelist head */
 	capture_begin(&c);
 	kmem_cache_free(s, a);
 	capture_end(&c);
@@ -87,13 +86,13 @@ START_TEST(test_corrupt_freechain_refuses_free)
 	struct capture c;
 
 	kmem_cache_free(s, a);
-	set_freepointer(s, a, (char *)a + 3);	/* scribble after free */
+	set_freepointer(s, a, (char *)a + 3); /* scribble after free */
 	capture_begin(&c);
 	kmem_cache_free(s, b);
 	capture_end(&c);
 	ck_assert_reported(&c, "Freechain corrupt");
 	ck_assert_reported(&c, "not freed");
-	ck_assert_ptr_eq(slab->freelist, a);	/* chain not extended */
+	ck_assert_ptr_eq(slab->freelist, a); /* chain not extended */
 	ck_assert_int_eq(uslab_cache_info(s, &info), 0);
 	ck_assert_uint_eq(info.bad_frees, 1);
 	ck_assert_uint_eq(info.active_objs, 1);
@@ -102,8 +101,8 @@ END_TEST
 
 START_TEST(test_use_after_free_poison)
 {
-	struct kmem_cache *s = kmem_cache_create("poison", 32, 0, SLAB_POISON,
-						 NULL);
+	struct kmem_cache *s =
+		kmem_cache_create("poison", 32, 0, SLAB_POISON, NULL);
 	unsigned char *p = kmem_cache_alloc(s, GFP_KERNEL), *q;
 	struct capture c;
 	int i;
@@ -112,9 +111,9 @@ START_TEST(test_use_after_free_poison)
 	for (i = 0; i < 31; i++)
 		ck_assert_uint_eq(p[i], POISON_FREE);
 	ck_assert_uint_eq(p[31], POISON_END);
-	p[5] = 0x42;			/* write after free */
+	p[5] = 0x42; /* write after free */
 	capture_begin(&c);
-	q = kmem_cache_alloc(s, GFP_KERNEL);	/* LIFO: the same object */
+	q = kmem_cache_alloc(s, GFP_KERNEL); /* LIFO: the same object */
 	capture_end(&c);
 	ck_assert_ptr_eq(p, q);
 	ck_assert_reported(&c, "Poison overwritten");
@@ -132,22 +131,22 @@ static void fill_ctor(void *p)
 START_TEST(test_poison_skipped_with_ctor)
 {
 	/* As in the kernel, a constructed object is never poisoned. */
-	struct kmem_cache *s = kmem_cache_create("poison-ctor", 32, 0,
-						 SLAB_POISON, fill_ctor);
+	struct kmem_cache *s =
+		kmem_cache_create("poison-ctor", 32, 0, SLAB_POISON, fill_ctor);
 	unsigned char *p = kmem_cache_alloc(s, GFP_KERNEL);
 	int i;
 
 	kmem_cache_free(s, p);
 	for (i = 0; i < 32; i++)
-		ck_assert_uint_eq(p[i], 0x11);	/* constructed state kept */
+		ck_assert_uint_eq(p[i], 0x11); /* constructed state kept */
 	kmem_cache_destroy(s);
 }
 END_TEST
 
 START_TEST(test_clean_run_reports_nothing)
 {
-	struct kmem_cache *s = kmem_cache_create("clean", 100, 0,
-						 SLAB_DEBUG_FLAGS, NULL);
+	struct kmem_cache *s =
+		kmem_cache_create("clean", 100, 0, SLAB_DEBUG_FLAGS, NULL);
 	void *p[300];
 	struct capture c;
 	int i;

@@ -17,7 +17,7 @@ static struct kmem_cache *mk(const char *name)
 
 	ck_assert_ptr_nonnull(s);
 	ck_assert_ptr_nonnull(s->cpu_slab);
-	reaper_set_interval(0);		/* these tests reap by hand */
+	reaper_set_interval(0); /* these tests reap by hand */
 	return s;
 }
 
@@ -27,8 +27,8 @@ static struct magazine *full_mag(struct kmem_cache *s, struct depot *d)
 	struct magazine *m = depot_mag_new(d);
 
 	ck_assert_ptr_nonnull(m);
-	m->rounds = (long)slab_alloc_bulk(s, 0, 0, (size_t)m->capacity,
-					  m->objs, NULL);
+	m->rounds = (long)slab_alloc_bulk(s, 0, 0, (size_t)m->capacity, m->objs,
+					  NULL);
 	ck_assert_int_eq(m->rounds, m->capacity);
 	return m;
 }
@@ -105,9 +105,8 @@ START_TEST(test_reap_working_set)
 	ck_assert_uint_eq(d->nr_full, 6);
 
 	depot_reap(s, d);
-	ck_assert_uint_eq(d->nr_full, 2);	/* the four idle ones went */
-	ck_assert_uint_eq(node_active(s),
-			  2UL * CONFIG_MAGAZINE_SIZE);
+	ck_assert_uint_eq(d->nr_full, 2); /* the four idle ones went */
+	ck_assert_uint_eq(node_active(s), 2UL * CONFIG_MAGAZINE_SIZE);
 	/* The two kept are the hot ones, on top. */
 	got = depot_get_full(d, NULL);
 	ck_assert_ptr_eq(got, m[0]);
@@ -127,7 +126,7 @@ static void contend(struct depot *d, int waits)
 {
 	pthread_mutex_lock(&d->lock);
 	while (waits--)
-		depot_note_contention(d);	/* what depot_lock() does */
+		depot_note_contention(d); /* what depot_lock() does */
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -173,10 +172,9 @@ START_TEST(test_capacity_by_size)
 {
 	struct kmem_cache *a = kmem_cache_create("cap-64", 64, 0, 0, NULL);
 	struct kmem_cache *b = kmem_cache_create("cap-1k", 1024, 0, 0, NULL);
-	struct kmem_cache *c = kmem_cache_create("cap-64k", 65536, 0, 0,
-						 NULL);
-	struct kmem_cache *dbg = kmem_cache_create("cap-dbg", 64, 0,
-						   SLAB_POISON, NULL);
+	struct kmem_cache *c = kmem_cache_create("cap-64k", 65536, 0, 0, NULL);
+	struct kmem_cache *dbg =
+		kmem_cache_create("cap-dbg", 64, 0, SLAB_POISON, NULL);
 
 	ck_assert_uint_eq(a->depot[0]->capacity, CONFIG_MAGAZINE_SIZE);
 	ck_assert_uint_eq(b->depot[0]->capacity, CONFIG_MAGAZINE_SIZE / 4);
@@ -202,8 +200,7 @@ START_TEST(test_bulk_and_drain)
 	int i;
 
 	ck_assert_ptr_nonnull(p);
-	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, (size_t)N, p),
-			 N);
+	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, (size_t)N, p), N);
 	kmem_cache_free_bulk(s, (size_t)N, p);
 	ck_assert_int_eq(uslab_cache_info(s, &info), 0);
 	ck_assert_uint_eq(info.active_objs, 0);
@@ -212,8 +209,7 @@ START_TEST(test_bulk_and_drain)
 	 * the rest went back to the slabs.
 	 */
 	ck_assert_uint_eq(info.depot_full, s->depot[0]->max_mags);
-	ck_assert_uint_le(info.cpu_cached_objs,
-			  2UL * CONFIG_MAGAZINE_SIZE);
+	ck_assert_uint_le(info.cpu_cached_objs, 2UL * CONFIG_MAGAZINE_SIZE);
 	ck_assert_uint_eq(info.depot_objs,
 			  s->depot[0]->max_mags * CONFIG_MAGAZINE_SIZE);
 	ck_assert_uint_eq(node_active(s),
@@ -221,12 +217,10 @@ START_TEST(test_bulk_and_drain)
 	exch = info.depot_exchanges;
 
 	/* Again: the depot's full magazines first, then the slabs. */
-	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, (size_t)N, p),
-			 N);
+	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, (size_t)N, p), N);
 	ck_assert_int_eq(uslab_cache_info(s, &info), 0);
 	ck_assert_uint_eq(info.active_objs, (unsigned long)N);
-	ck_assert_uint_eq(info.depot_exchanges,
-			  exch + s->depot[0]->max_mags);
+	ck_assert_uint_eq(info.depot_exchanges, exch + s->depot[0]->max_mags);
 	ck_assert_uint_eq(info.depot_full, 0);
 	for (i = 0; i < N; i++)
 		kmem_cache_free(s, p[i]);
@@ -253,7 +247,7 @@ START_TEST(test_depot_bound)
 
 	/* About CONFIG_DEPOT_KIB of objects, in magazines of this size. */
 	ck_assert_uint_eq(d->max_mags, ((unsigned long)CONFIG_DEPOT_KIB << 10) /
-			  (64UL * CONFIG_MAGAZINE_SIZE));
+					       (64UL * CONFIG_MAGAZINE_SIZE));
 	ck_assert_uint_ge(d->max_empty, 8);
 	for (i = 0; i < d->max_mags; i++)
 		ck_assert_ptr_null(depot_get_empty(s, d, full_mag(s, d)));
@@ -262,8 +256,8 @@ START_TEST(test_depot_bound)
 	ck_assert_ptr_eq(depot_get_empty(s, d, f), f);
 	ck_assert_int_eq(f->rounds, 0);
 	ck_assert_uint_eq(d->nr_full, d->max_mags);
-	ck_assert_uint_eq(node_active(s), d->max_mags * (unsigned long)
-			  f->capacity);
+	ck_assert_uint_eq(node_active(s),
+			  d->max_mags * (unsigned long)f->capacity);
 	depot_mag_free(f);
 
 	/* Empty ones: at most max_empty kept, the rest freed. */

@@ -26,17 +26,26 @@ static struct uslab_env parse_with(const char *name, const char *value,
 }
 
 /* @name=@value is refused: one line naming it and @expected. */
-#define ck_assert_refused(c, name, value, expected)			\
-	do {								\
-		ck_assert_int_eq((c)->lines, 1);			\
-		ck_assert_reported(c, "uslab: " name "=");		\
-		ck_assert_reported(c, value);				\
-		ck_assert_reported(c, expected);			\
+#define ck_assert_refused(c, name, value, expected)        \
+	do {                                               \
+		ck_assert_int_eq((c)->lines, 1);           \
+		ck_assert_reported(c, "uslab: " name "="); \
+		ck_assert_reported(c, value);              \
+		ck_assert_reported(c, expected);           \
 	} while (0)
 
 static const char *const bad_numbers[] = {
-	" 2", "2 ", "+5", "-1", "2x", "0x10", "1e3", "", "99999999999",
-	"18446744073709551617", "99999999999999999999999999999999",
+	" 2",
+	"2 ",
+	"+5",
+	"-1",
+	"2x",
+	"0x10",
+	"1e3",
+	"",
+	"99999999999",
+	"18446744073709551617",
+	"99999999999999999999999999999999",
 };
 
 static void clear_all(void)
@@ -56,9 +65,9 @@ START_TEST(test_defaults)
 	clear_all();
 	e = parse_with("USLAB_REAP_MS", NULL, &c);
 	ck_assert_str_eq(c.text, "");
-	ck_assert_uint_eq(e.debug_flags,
-			  IS_ENABLED(CONFIG_SLAB_DEBUG_ON) ?
-			  SLAB_DEBUG_FLAGS : 0);
+	ck_assert_uint_eq(e.debug_flags, IS_ENABLED(CONFIG_SLAB_DEBUG_ON) ?
+						 SLAB_DEBUG_FLAGS :
+						 0);
 	ck_assert_uint_eq(e.reap_ms, CONFIG_REAP_INTERVAL_MS);
 	ck_assert_int_eq(e.fake_numa, 0);
 	ck_assert_int_eq(e.percpu, PERCPU_WANT_AUTO);

@@ -33,7 +33,7 @@ START_TEST(test_descriptor_lookup)
 	}
 	ck_assert_int_eq(d->node, 0);
 	page_free(d);
-	ck_assert_ptr_null(page_head_of(base));	/* no longer handed out */
+	ck_assert_ptr_null(page_head_of(base)); /* no longer handed out */
 }
 END_TEST
 
@@ -117,7 +117,8 @@ START_TEST(test_many_blocks_distinct)
 		unsigned long len = PAGE_SIZE << (i % 4);
 
 		/* Nobody else wrote over this block. */
-		ck_assert_uint_eq((unsigned char)addr[i][0], (unsigned)(i & 0xff));
+		ck_assert_uint_eq((unsigned char)addr[i][0],
+				  (unsigned)(i & 0xff));
 		ck_assert_uint_eq((unsigned char)addr[i][len - 1],
 				  (unsigned)(i & 0xff));
 		for (j = i + 1; j < N; j++)
@@ -140,7 +141,7 @@ START_TEST(test_resident_limit)
 	ck_assert_ptr_nonnull(ok);
 	ck_assert_ptr_null(fail);
 	page_free(ok);
-	again = page_alloc(0, 0);	/* freed pages count again */
+	again = page_alloc(0, 0); /* freed pages count again */
 	ck_assert_ptr_nonnull(again);
 	page_free(again);
 	page_set_limit(-1);

@@ -32,7 +32,7 @@ START_TEST(test_wrappers_lock)
 	uslab_lock(&a, RANK_DEPOT);
 	pthread_create(&t, NULL, try_from_other_thread, &a);
 	pthread_join(t, &ret);
-	ck_assert_int_ne((int)(long)ret, 0);	/* busy */
+	ck_assert_int_ne((int)(long)ret, 0); /* busy */
 	lock_assert_held(&a);
 	uslab_unlock(&a);
 	pthread_create(&t, NULL, try_from_other_thread, &a);
@@ -71,14 +71,14 @@ END_TEST
 START_TEST(test_upwards_aborts)
 {
 	uslab_lock(&a, RANK_SLAB_NODE);
-	uslab_lock(&b, RANK_DEPOT);	/* depot after slab node: wrong */
+	uslab_lock(&b, RANK_DEPOT); /* depot after slab node: wrong */
 }
 END_TEST
 
 START_TEST(test_same_rank_aborts)
 {
 	uslab_lock(&a, RANK_SLAB_NODE);
-	uslab_lock(&b, RANK_SLAB_NODE);	/* two nodes, no order given */
+	uslab_lock(&b, RANK_SLAB_NODE); /* two nodes, no order given */
 }
 END_TEST
 
@@ -109,7 +109,7 @@ START_TEST(test_trylock_recorded)
 {
 	ck_assert_int_eq(uslab_trylock(&a, RANK_PAGE_NODE), 0);
 	lock_assert_held(&a);
-	uslab_lock(&b, RANK_SLAB_NODE);		/* above a held rank 5 */
+	uslab_lock(&b, RANK_SLAB_NODE); /* above a held rank 5 */
 }
 END_TEST
 

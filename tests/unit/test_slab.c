@@ -54,8 +54,7 @@ static void check_layout(unsigned int size, unsigned int align,
 		      "size %u: %lu bytes of %lu wasted", size, waste,
 		      slab_bytes(&s));
 	ck_assert_uint_ge(s.colours, 1);
-	ck_assert_uint_le((unsigned long)(s.colours - 1) * s.colour_off,
-			  waste);
+	ck_assert_uint_le((unsigned long)(s.colours - 1) * s.colour_off, waste);
 }
 
 /*
@@ -104,7 +103,8 @@ START_TEST(test_obj_index_exact)
 			ck_assert_uint_eq(obj_index(&s, off), i);
 			ck_assert_uint_eq(obj_index(&s, off + s.size - 1), i);
 			if (i)
-				ck_assert_uint_eq(obj_index(&s, off - 1), i - 1);
+				ck_assert_uint_eq(obj_index(&s, off - 1),
+						  i - 1);
 		}
 	}
 }
@@ -125,7 +125,8 @@ START_TEST(test_objects_in_real_slabs)
 			void **objs;
 
 			snprintf(name, sizeof(name), "layout-%u", size);
-			s = kmem_cache_create(name, size, 0, flag_sets[f], NULL);
+			s = kmem_cache_create(name, size, 0, flag_sets[f],
+					      NULL);
 			ck_assert_ptr_nonnull(s);
 			objs = malloc(s->objects * sizeof(*objs));
 			for (i = 0; i < s->objects; i++)
@@ -199,7 +200,7 @@ START_TEST(test_freelist_and_lists)
 	ck_assert_ptr_eq(salloc(s), objs[3]);
 	for (i = 0; i < s->objects; i++)
 		sfree(s, objs[i]);
-	ck_assert_int_eq(slab->slab_list, SL_FREE);	/* kept for reuse */
+	ck_assert_int_eq(slab->slab_list, SL_FREE); /* kept for reuse */
 	ck_assert_uint_eq(n->nr_free, 1);
 	ck_assert_uint_eq(n->active_objects, 0);
 	free(objs);
@@ -209,8 +210,8 @@ END_TEST
 
 START_TEST(test_min_partial_bound)
 {
-	struct kmem_cache *s = kmem_cache_create("minpartial", 1024, 0, 0,
-						 NULL);
+	struct kmem_cache *s =
+		kmem_cache_create("minpartial", 1024, 0, 0, NULL);
 	unsigned int total = s->objects * (s->min_partial + 5), i;
 	struct kmem_cache_node *n = s->node[0];
 	void **objs = malloc(total * sizeof(*objs));
@@ -254,8 +255,8 @@ START_TEST(test_colouring)
 	for (i = 0; i < s->objects * 8; i += s->objects) {
 		struct slab *slab = virt_to_slab(objs[i]);
 		char *base = page_address(slab_page(slab));
-		unsigned long c = (unsigned long)(slab->s_mem - base) /
-				  s->colour_off;
+		unsigned long c =
+			(unsigned long)(slab->s_mem - base) / s->colour_off;
 
 		ck_assert_uint_lt(c, 2);
 		seen[c]++;

@@ -25,15 +25,15 @@
 #include <uslab/slab.h>
 #include <uslab/stats.h>
 
-#define NTHREADS	4
-#define ROUNDS		200000
-#define LIVE		4096	/* sessions each thread keeps open */
+#define NTHREADS 4
+#define ROUNDS 200000
+#define LIVE 4096 /* sessions each thread keeps open */
 
 struct session {
 	uint64_t id;
 	int state;
 	struct request *first;
-	char peer[32];	/* 56 bytes: with the free pointer, one line */
+	char peer[32]; /* 56 bytes: with the free pointer, one line */
 };
 
 struct request {
@@ -57,7 +57,7 @@ static struct kmem_cache *buffer_cache;
 /* Sessions handed from thread i to thread i+1 (one slot each, spin). */
 static _Atomic(struct session *) handoff[NTHREADS];
 static atomic_ulong failures;
-static pthread_barrier_t done, reported;	/* main + workers */
+static pthread_barrier_t done, reported; /* main + workers */
 
 static void session_close(struct session *s)
 {
@@ -68,7 +68,7 @@ static void session_close(struct session *s)
 		kmem_cache_free(buffer_cache, r->buf);
 		request_cache_free(r);
 	}
-	s->first = NULL;	/* back to constructed state */
+	s->first = NULL; /* back to constructed state */
 	s->state = 0;
 	session_cache_free(s);
 }
@@ -103,7 +103,8 @@ static void *worker(void *arg)
 		old = live[k];
 		live[k] = s;
 		if (old) {
-			old = atomic_exchange(&handoff[(id + 1) % NTHREADS], old);
+			old = atomic_exchange(&handoff[(id + 1) % NTHREADS],
+					      old);
 			if (old)
 				session_close(old);
 		}
@@ -144,8 +145,8 @@ static void show_slabtop(const char *when)
 	if (!tool)
 		return;
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	printf("\n%s, as `uslab-slabtop -o -p %s` sees this process:\n",
-	       when, pid);
+	printf("\n%s, as `uslab-slabtop -o -p %s` sees this process:\n", when,
+	       pid);
 	fflush(stdout);
 	if (posix_spawn(&child, tool, NULL, NULL, argv, environ) ||
 	    waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
@@ -170,7 +171,8 @@ int main(void)
 		return 1;
 
 	printf("uslab demo: %d threads x %d rounds, %d live sessions each, "
-	       "sessions closed by the next thread\n\n", NTHREADS, ROUNDS, LIVE);
+	       "sessions closed by the next thread\n\n",
+	       NTHREADS, ROUNDS, LIVE);
 	pthread_barrier_init(&done, NULL, NTHREADS + 1);
 	pthread_barrier_init(&reported, NULL, NTHREADS + 1);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -204,9 +206,8 @@ int main(void)
 	report(session_cache_cachep);
 	report(request_cache_cachep);
 	report(buffer_cache);
-	printf("\n%.2f s, %lu allocation failures; per-CPU path: %s\n",
-	       secs, (unsigned long)atomic_load(&failures),
-	       uslab_percpu_mode());
+	printf("\n%.2f s, %lu allocation failures; per-CPU path: %s\n", secs,
+	       (unsigned long)atomic_load(&failures), uslab_percpu_mode());
 	show_slabtop("After closing and shrinking");
 
 	session_cache_destroy();

@@ -36,10 +36,10 @@
 
 #include "slabtop.h"
 
-#define SEG_DIR		"/dev/shm"
-#define SEG_MAX_BYTES	(256UL << 20)
-#define SEQ_TRIES	200
-#define FRESH_WAIT_MS	500
+#define SEG_DIR "/dev/shm"
+#define SEG_MAX_BYTES (256UL << 20)
+#define SEQ_TRIES 200
+#define FRESH_WAIT_MS 500
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -67,7 +67,8 @@ static void copy_clean(char *dst, size_t dstlen, const char *src)
 
 	for (i = 0; i + 1 < dstlen && src[i]; i++)
 		dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ?
-			 '?' : src[i];
+				 '?' :
+				 src[i];
 	dst[i] = '\0';
 }
 
@@ -104,8 +105,8 @@ static int cache_into(struct st_cache *c, const struct uslab_export_cache *r,
 	}
 	copy_clean(c->name, sizeof(c->name), r->name);
 	if (!r->object_size || r->slot_size < r->object_size ||
-	    !r->objs_per_slab || !r->slab_size ||
-	    r->page_size != page_size || r->slab_size % page_size ||
+	    !r->objs_per_slab || !r->slab_size || r->page_size != page_size ||
+	    r->slab_size % page_size ||
 	    (uint64_t)r->objs_per_slab * r->slot_size > r->slab_size) {
 		*why = "impossible layout (sizes)";
 		return -1;
@@ -152,32 +153,42 @@ int st_parse_segment(const void *buf, size_t len, struct st_snapshot *out,
 
 	memset(out, 0, sizeof(*out));
 	if (len < sizeof(*h))
-		return fail(err, errlen, "segment truncated: %zu bytes, the "
-			    "header alone is %zu", len, sizeof(*h));
+		return fail(err, errlen,
+			    "segment truncated: %zu bytes, the "
+			    "header alone is %zu",
+			    len, sizeof(*h));
 	if (memcmp(h->magic, USLAB_EXPORT_MAGIC, sizeof(h->magic)))
-		return fail(err, errlen, "not a uslab statistics segment "
+		return fail(err, errlen,
+			    "not a uslab statistics segment "
 			    "(bad magic)");
 	if (h->version != USLAB_EXPORT_VERSION)
-		return fail(err, errlen, "segment written by %s uslab (format "
+		return fail(err, errlen,
+			    "segment written by %s uslab (format "
 			    "version %u); this uslab-slabtop reads version %d "
 			    "only: use the uslab-slabtop that came with the "
-			    "process's uslab", h->version < USLAB_EXPORT_VERSION ?
-			    "an older" : "a newer", h->version,
-			    USLAB_EXPORT_VERSION);
+			    "process's uslab",
+			    h->version < USLAB_EXPORT_VERSION ? "an older" :
+								"a newer",
+			    h->version, USLAB_EXPORT_VERSION);
 	if (h->header_size != sizeof(*h) ||
 	    h->cache_size != sizeof(struct uslab_export_cache) ||
 	    h->node_size != sizeof(struct uslab_export_node))
-		return fail(err, errlen, "segment layout does not match "
+		return fail(err, errlen,
+			    "segment layout does not match "
 			    "format version %d (record sizes)",
 			    USLAB_EXPORT_VERSION);
 	if (h->seq & 1)
 		return fail(err, errlen, "snapshot is being written");
 	if (!h->nr_nodes || h->nr_nodes > ST_MAX_NODES)
-		return fail(err, errlen, "segment claims %u NUMA nodes "
-			    "(1..%d)", h->nr_nodes, ST_MAX_NODES);
+		return fail(err, errlen,
+			    "segment claims %u NUMA nodes "
+			    "(1..%d)",
+			    h->nr_nodes, ST_MAX_NODES);
 	if (h->nr_caches > h->max_caches || h->nr_caches > ST_MAX_CACHES)
-		return fail(err, errlen, "segment claims %u caches in room "
-			    "for %u", h->nr_caches, h->max_caches);
+		return fail(err, errlen,
+			    "segment claims %u caches in room "
+			    "for %u",
+			    h->nr_caches, h->max_caches);
 	if (h->page_size < 512 || h->page_size & (h->page_size - 1))
 		return fail(err, errlen, "segment claims a page size of %u",
 			    h->page_size);
@@ -185,19 +196,21 @@ int st_parse_segment(const void *buf, size_t len, struct st_snapshot *out,
 		 (size_t)h->nr_nodes * sizeof(struct uslab_export_node);
 	if (__builtin_mul_overflow((size_t)h->nr_caches, stride, &need) ||
 	    __builtin_add_overflow(need, sizeof(*h), &need) || need > len)
-		return fail(err, errlen, "segment truncated: %u caches need "
-			    "more than its %zu bytes", h->nr_caches, len);
+		return fail(err, errlen,
+			    "segment truncated: %u caches need "
+			    "more than its %zu bytes",
+			    h->nr_caches, len);
 	if (!terminated(h->percpu_mode, sizeof(h->percpu_mode)) ||
 	    !terminated(h->comm, sizeof(h->comm)) ||
 	    !terminated(h->version_str, sizeof(h->version_str)))
-		return fail(err, errlen, "segment header strings are not "
+		return fail(err, errlen,
+			    "segment header strings are not "
 			    "terminated");
 
 	out->kind = ST_PROCESS;
 	out->pid = h->pid;
 	copy_clean(out->comm, sizeof(out->comm), h->comm);
-	copy_clean(out->percpu_mode, sizeof(out->percpu_mode),
-		   h->percpu_mode);
+	copy_clean(out->percpu_mode, sizeof(out->percpu_mode), h->percpu_mode);
 	snprintf(out->origin, sizeof(out->origin), "pid %d (%s)", h->pid,
 		 out->comm);
 	out->page_size = h->page_size;
@@ -205,8 +218,8 @@ int st_parse_segment(const void *buf, size_t len, struct st_snapshot *out,
 	out->fake_numa = h->flags & USLAB_EXPORT_FAKE_NUMA;
 	out->updated_ns = h->updated_ns;
 	out->dropped = h->dropped;
-	out->caches = calloc(h->nr_caches ? h->nr_caches : 1,
-			     sizeof(*out->caches));
+	out->caches =
+		calloc(h->nr_caches ? h->nr_caches : 1, sizeof(*out->caches));
 	if (!out->caches)
 		return fail(err, errlen, "out of memory for %u caches",
 			    h->nr_caches);
@@ -214,11 +227,12 @@ int st_parse_segment(const void *buf, size_t len, struct st_snapshot *out,
 		const char *rec = (const char *)(h + 1) + i * stride;
 		const char *why = NULL;
 
-		out->nr_caches = i + 1;	/* st_snapshot_free() frees its nodes */
-		if (cache_into(&out->caches[i], (const void *)rec,
-			       (const void *)(rec +
-					      sizeof(struct uslab_export_cache)),
-			       h->nr_nodes, h->page_size, &why)) {
+		out->nr_caches = i + 1; /* st_snapshot_free() frees its nodes */
+		if (cache_into(
+			    &out->caches[i], (const void *)rec,
+			    (const void *)(rec +
+					   sizeof(struct uslab_export_cache)),
+			    h->nr_nodes, h->page_size, &why)) {
 			st_snapshot_free(out);
 			return fail(err, errlen, "segment cache record %zu: %s",
 				    i, why);
@@ -248,8 +262,7 @@ static void request_snapshot(int fd)
 	struct uslab_export_header *volatile h;
 	long page = sysconf(_SC_PAGESIZE);
 
-	h = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		 0);
+	h = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (h == MAP_FAILED)
 		return;
 	sigemptyset(&sa.sa_mask);
@@ -289,10 +302,13 @@ static int read_consistent(int fd, void **bufp, size_t *lenp, char *err,
 			return fail(err, errlen, "cannot stat the segment: %s",
 				    strerror(errno));
 		if ((size_t)st.st_size < sizeof(*copy))
-			return fail(err, errlen, "segment truncated: %lld "
-				    "bytes", (long long)st.st_size);
+			return fail(err, errlen,
+				    "segment truncated: %lld "
+				    "bytes",
+				    (long long)st.st_size);
 		if ((unsigned long)st.st_size > SEG_MAX_BYTES)
-			return fail(err, errlen, "segment is %lld bytes, more "
+			return fail(err, errlen,
+				    "segment is %lld bytes, more "
 				    "than a uslab segment can be",
 				    (long long)st.st_size);
 		copy = malloc((size_t)st.st_size);
@@ -308,12 +324,15 @@ static int read_consistent(int fd, void **bufp, size_t *lenp, char *err,
 		}
 		free(copy);
 		if (n >= 0 && n < (ssize_t)sizeof(*copy))
-			return fail(err, errlen, "segment truncated while "
+			return fail(err, errlen,
+				    "segment truncated while "
 				    "reading");
 		sleep_ms(1);
 	}
-	return fail(err, errlen, "segment keeps changing: no consistent "
-		    "snapshot in %d tries", SEQ_TRIES);
+	return fail(err, errlen,
+		    "segment keeps changing: no consistent "
+		    "snapshot in %d tries",
+		    SEQ_TRIES);
 }
 
 /* Open @pid's segment: ours, a regular file, mode 0600. */
@@ -323,8 +342,7 @@ static int open_segment(int pid, bool *writable, char *err, size_t errlen)
 	struct stat st;
 	int fd;
 
-	snprintf(path, sizeof(path), SEG_DIR "/" USLAB_EXPORT_PREFIX "%d",
-		 pid);
+	snprintf(path, sizeof(path), SEG_DIR "/" USLAB_EXPORT_PREFIX "%d", pid);
 	*writable = true;
 	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == EACCES) {
@@ -338,8 +356,10 @@ static int open_segment(int pid, bool *writable, char *err, size_t errlen)
 		if (kill(pid, 0) && errno == ESRCH)
 			return fail(err, errlen, "pid %d: no such process",
 				    pid);
-		return fail(err, errlen, "pid %d is not a uslab process (no "
-			    "%s; or it runs with USLAB_EXPORT=0)", pid, path);
+		return fail(err, errlen,
+			    "pid %d is not a uslab process (no "
+			    "%s; or it runs with USLAB_EXPORT=0)",
+			    pid, path);
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		close(fd);
@@ -347,21 +367,22 @@ static int open_segment(int pid, bool *writable, char *err, size_t errlen)
 	}
 	if (st.st_uid != geteuid()) {
 		close(fd);
-		return fail(err, errlen, "%s belongs to uid %u, not to you: "
-			    "refusing another user's segment", path,
-			    (unsigned int)st.st_uid);
+		return fail(err, errlen,
+			    "%s belongs to uid %u, not to you: "
+			    "refusing another user's segment",
+			    path, (unsigned int)st.st_uid);
 	}
 	if (st.st_mode & 077) {
 		close(fd);
-		return fail(err, errlen, "%s has mode %04o; a uslab segment "
-			    "is 0600: refusing it", path,
-			    (unsigned int)(st.st_mode & 07777));
+		return fail(err, errlen,
+			    "%s has mode %04o; a uslab segment "
+			    "is 0600: refusing it",
+			    path, (unsigned int)(st.st_mode & 07777));
 	}
 	return fd;
 }
 
-int st_read_process(int pid, struct st_snapshot *out, char *err,
-		    size_t errlen)
+int st_read_process(int pid, struct st_snapshot *out, char *err, size_t errlen)
 {
 	struct uslab_export_header h;
 	bool writable, fresh = false;
@@ -381,8 +402,10 @@ int st_read_process(int pid, struct st_snapshot *out, char *err,
 	}
 	if (uslab_export_stale(&h, pid)) {
 		close(fd);
-		return fail(err, errlen, "pid %d: stale segment (its process "
-			    "is gone)", pid);
+		return fail(err, errlen,
+			    "pid %d: stale segment (its process "
+			    "is gone)",
+			    pid);
 	}
 	if (writable) {
 		uint64_t gen = h.generation;
@@ -410,8 +433,10 @@ int st_read_process(int pid, struct st_snapshot *out, char *err,
 			    h.pid);
 	}
 	if (!fresh)
-		strncat(out->origin, " [not refreshed: the process did not "
-			"answer]", sizeof(out->origin) - strlen(out->origin) - 1);
+		strncat(out->origin,
+			" [not refreshed: the process did not "
+			"answer]",
+			sizeof(out->origin) - strlen(out->origin) - 1);
 	return 0;
 }
 
@@ -436,9 +461,11 @@ static void describe(struct st_proc *p, int dirfd, const char *name)
 	} else if (memcmp(h.magic, USLAB_EXPORT_MAGIC, sizeof(h.magic))) {
 		snprintf(p->why, sizeof(p->why), "not a uslab segment");
 	} else if (h.version != USLAB_EXPORT_VERSION) {
-		snprintf(p->why, sizeof(p->why), "format version %u (%s "
-			 "uslab)", h.version, h.version < USLAB_EXPORT_VERSION ?
-			 "older" : "newer");
+		snprintf(p->why, sizeof(p->why),
+			 "format version %u (%s "
+			 "uslab)",
+			 h.version,
+			 h.version < USLAB_EXPORT_VERSION ? "older" : "newer");
 	} else {
 		if (terminated(h.comm, sizeof(h.comm)))
 			copy_clean(p->comm, sizeof(p->comm), h.comm);
@@ -455,8 +482,7 @@ static int cmp_proc(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-int st_list_processes(struct st_proc **out, size_t *n, char *err,
-		      size_t errlen)
+int st_list_processes(struct st_proc **out, size_t *n, char *err, size_t errlen)
 {
 	DIR *dir = opendir(SEG_DIR);
 	struct st_proc *v = NULL;

@@ -42,10 +42,10 @@
 #include "slabtop.h"
 
 /* The most st_read_slabinfo_file() reads: far beyond any real slabinfo. */
-#define ST_FILE_MAX	((size_t)64 << 20)
+#define ST_FILE_MAX ((size_t)64 << 20)
 
 /* name, 5 numbers, ":", "tunables", 3, ":", "slabdata", 3 */
-#define ROW_FIELDS	16
+#define ROW_FIELDS 16
 
 static void __attribute__((format(printf, 3, 4)))
 seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -100,12 +100,11 @@ void st_snapshot_free(struct st_snapshot *snap)
 
 struct line {
 	const char *s;
-	size_t n;		/* without the '\n' (and a '\r' before it) */
+	size_t n; /* without the '\n' (and a '\r' before it) */
 };
 
 /* The line starting at *pos; false at the end of the text. */
-static bool next_line(const char *text, size_t len, size_t *pos,
-		      struct line *l)
+static bool next_line(const char *text, size_t len, size_t *pos, struct line *l)
 {
 	const char *nl;
 
@@ -287,12 +286,12 @@ static int parse_row(const struct line *l, size_t lineno, struct st_cache *c,
 		quote(q, 32, tok[t].s, tok[t].n);
 		if (rc == -2)
 			seterr(err, errlen,
-			       "line %zu: %s %s is too large (at most %" PRIu64 ")",
+			       "line %zu: %s %s is too large (at most %" PRIu64
+			       ")",
 			       lineno, fields[f].name, q, fields[f].max);
 		else if (tok[t].s[0] == '-')
-			seterr(err, errlen,
-			       "line %zu: %s %s is negative", lineno,
-			       fields[f].name, q);
+			seterr(err, errlen, "line %zu: %s %s is negative",
+			       lineno, fields[f].name, q);
 		else
 			seterr(err, errlen,
 			       "line %zu: %s \"%s\" is not an unsigned decimal number",
@@ -301,13 +300,15 @@ static int parse_row(const struct line *l, size_t lineno, struct st_cache *c,
 	}
 	if (v[0] > v[1]) {
 		seterr(err, errlen,
-		       "line %zu: active_objs %" PRIu64 " is more than num_objs %" PRIu64,
+		       "line %zu: active_objs %" PRIu64
+		       " is more than num_objs %" PRIu64,
 		       lineno, v[0], v[1]);
 		return -1;
 	}
 	if (v[8] > v[9]) {
 		seterr(err, errlen,
-		       "line %zu: active_slabs %" PRIu64 " is more than num_slabs %" PRIu64,
+		       "line %zu: active_slabs %" PRIu64
+		       " is more than num_slabs %" PRIu64,
 		       lineno, v[8], v[9]);
 		return -1;
 	}
@@ -366,8 +367,7 @@ int st_parse_slabinfo(const char *text, size_t len, struct st_snapshot *out,
 		       "empty input: no \"slabinfo - version: 2.x\" line");
 		return -1;
 	}
-	if (check_chars(&l, 1, err, errlen) ||
-	    parse_version(&l, err, errlen))
+	if (check_chars(&l, 1, err, errlen) || parse_version(&l, err, errlen))
 		return -1;
 
 	/* Count the rows first: a huge input fails before any allocation. */
@@ -403,8 +403,8 @@ int st_parse_slabinfo(const char *text, size_t len, struct st_snapshot *out,
 	pg = sysconf(_SC_PAGESIZE);
 	out->page_size = pg > 0 ? (uint32_t)pg : 4096;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	out->updated_ns = (uint64_t)ts.tv_sec * 1000000000u +
-			  (uint64_t)ts.tv_nsec;
+	out->updated_ns =
+		(uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	out->nr_caches = n;
 	out->caches = caches;
 	return 0;
@@ -486,8 +486,8 @@ fail:
 	return -1;
 }
 
-int st_read_slabinfo_file(const char *path, struct st_snapshot *out,
-			  char *err, size_t errlen)
+int st_read_slabinfo_file(const char *path, struct st_snapshot *out, char *err,
+			  size_t errlen)
 {
 	bool is_stdin = !strcmp(path, "-");
 	const char *name = is_stdin ? "standard input" : path;

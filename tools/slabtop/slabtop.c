@@ -38,17 +38,17 @@
 
 #include "slabtop.h"
 
-#define PROG		"uslab-slabtop"
+#define PROG "uslab-slabtop"
 #ifndef USLAB_VERSION
-#define USLAB_VERSION	"unknown"
+#define USLAB_VERSION "unknown"
 #endif
 
-#define DEFAULT_DELAY	3
-#define DEFAULT_SORT	'o'
-#define MIN_ROWS	10
-#define MIN_COLS	40
-#define LINE_MAX_LEN	512
-#define PROC_SLABINFO	"/proc/slabinfo"
+#define DEFAULT_DELAY 3
+#define DEFAULT_SORT 'o'
+#define MIN_ROWS 10
+#define MIN_COLS 40
+#define LINE_MAX_LEN 512
+#define PROC_SLABINFO "/proc/slabinfo"
 
 enum view { VIEW_SLABS, VIEW_NODES, VIEW_FRAG, VIEW_MAGS, NR_VIEWS };
 
@@ -62,18 +62,18 @@ static const char *const view_needs[NR_VIEWS] = {
 };
 
 struct opts {
-	long delay;		/* 0: not given */
+	long delay; /* 0: not given */
 	bool once, json, human, list;
 	char sort;
 	enum view view;
-	int pid;		/* 0: not given */
-	const char *file;	/* NULL: not given */
+	int pid; /* 0: not given */
+	const char *file; /* NULL: not given */
 };
 
 struct source {
-	int pid;		/* > 0: a uslab process */
-	const char *file;	/* otherwise slabinfo text, "-": stdin */
-	char note[128];		/* appended to the source line */
+	int pid; /* > 0: a uslab process */
+	const char *file; /* otherwise slabinfo text, "-": stdin */
+	char note[128]; /* appended to the source line */
 };
 
 /* ---- Errors ------------------------------------------------------------ */
@@ -276,7 +276,7 @@ static int sort_cmp(const void *pa, const void *pb)
 	}
 	if (r)
 		return r < 0 ? -1 : 1;
-	return ia < ib ? -1 : ia > ib;	/* ties keep the input's order */
+	return ia < ib ? -1 : ia > ib; /* ties keep the input's order */
 }
 
 /* The caches' indices in display order; NULL only when out of memory. */
@@ -336,12 +336,12 @@ static const char *fmt_kib(uint64_t bytes, bool human, char *buf, size_t n)
 
 struct out {
 	bool curses;
-	int y, maxy;		/* curses: next row, first row not to use */
+	int y, maxy; /* curses: next row, first row not to use */
 };
 
 static void out_vline(struct out *o, int attr, const char *fmt, va_list ap)
 {
-	char buf[2 * LINE_MAX_LEN];	/* the longest line is under 600 */
+	char buf[2 * LINE_MAX_LEN]; /* the longest line is under 600 */
 	size_t n;
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -448,8 +448,8 @@ static int print_fields(void)
 			printf("  %-18s %-11s %s\n", l->key[i], l->head[i],
 			       l->doc[i]);
 	}
-	printf("  %-18s %-11s %s\n", "efficiency",
-	       USLAB_STAT_EFFICIENCY_COLUMN, USLAB_STAT_EFFICIENCY_DOC);
+	printf("  %-18s %-11s %s\n", "efficiency", USLAB_STAT_EFFICIENCY_COLUMN,
+	       USLAB_STAT_EFFICIENCY_DOC);
 	return 0;
 }
 
@@ -457,11 +457,11 @@ static int print_fields(void)
 
 struct totals {
 	uint64_t aobjs, objs, aslabs, slabs, acaches, caches;
-	uint64_t asize, tsize;			/* bytes */
-	uint64_t min, avg, max;			/* object size */
+	uint64_t asize, tsize; /* bytes */
+	uint64_t min, avg, max; /* object size */
 	/* Over the caches with uslab figures (ext). */
 	bool ext;
-	uint64_t live_bytes;			/* active * object size */
+	uint64_t live_bytes; /* active * object size */
 	uint64_t count[USLAB_NR_COUNT_STATS];
 	uint64_t derived[USLAB_NR_DERIVED_STATS];
 };
@@ -484,8 +484,8 @@ static void totals_of(const struct st_snapshot *snap, struct totals *t)
 		t->caches++;
 		if (c->num_objs)
 			t->acaches++;
-		t->asize = sat_add(t->asize,
-				   sat_mul(c->active_objs, c->objsize));
+		t->asize =
+			sat_add(t->asize, sat_mul(c->active_objs, c->objsize));
 		t->tsize = sat_add(t->tsize, sat_mul(c->num_objs, c->objsize));
 		if (c->objsize < t->min)
 			t->min = c->objsize;
@@ -494,9 +494,8 @@ static void totals_of(const struct st_snapshot *snap, struct totals *t)
 		if (!c->has_ext)
 			continue;
 		t->ext = true;
-		t->live_bytes = sat_add(t->live_bytes,
-					sat_mul(x->active_objs,
-						x->object_size));
+		t->live_bytes = sat_add(
+			t->live_bytes, sat_mul(x->active_objs, x->object_size));
 		for (k = 0; k < USLAB_NR_COUNT_STATS; k++)
 			t->count[k] = sat_add(t->count[k], x->count[k]);
 		for (k = 0; k < USLAB_NR_DERIVED_STATS; k++)
@@ -518,16 +517,14 @@ static void source_text(const struct st_snapshot *snap,
 	len = strlen(buf);
 	if (snap->kind == ST_PROCESS) {
 		if (snap->nr_nodes)
-			len += (size_t)snprintf(buf + len, n - len,
-						", %u node%s%s", snap->nr_nodes,
-						snap->nr_nodes == 1 ? "" : "s",
-						snap->fake_numa ? " (fake)" :
-								  "");
+			len += (size_t)snprintf(
+				buf + len, n - len, ", %u node%s%s",
+				snap->nr_nodes, snap->nr_nodes == 1 ? "" : "s",
+				snap->fake_numa ? " (fake)" : "");
 		if (len < n && snap->percpu_mode[0])
-			len += (size_t)snprintf(buf + len, n - len,
-						", per-CPU %s",
-						safe(snap->percpu_mode, tmp,
-						     sizeof(tmp)));
+			len += (size_t)snprintf(
+				buf + len, n - len, ", per-CPU %s",
+				safe(snap->percpu_mode, tmp, sizeof(tmp)));
 		if (len < n && snap->dropped)
 			len += (size_t)snprintf(buf + len, n - len,
 						", %u caches not exported",
@@ -545,8 +542,8 @@ static void source_text(const struct st_snapshot *snap,
 	}
 }
 
-static void print_summary(struct out *o, const struct totals *t,
-			  enum view view, bool human)
+static void print_summary(struct out *o, const struct totals *t, enum view view,
+			  bool human)
 {
 	char a[32], b[32], c[32];
 
@@ -586,7 +583,8 @@ static void print_summary(struct out *o, const struct totals *t,
 				   sizeof(c)));
 	} else if (t->ext && view == VIEW_MAGS) {
 		out_line(o, 0,
-			 " %-35s: %" PRIu64 " / %" PRIu64 " (%.1f%% of objects)\n",
+			 " %-35s: %" PRIu64 " / %" PRIu64
+			 " (%.1f%% of objects)\n",
 			 "CPU / Depot Cached Objects",
 			 t->count[USLAB_STAT_cpu_cached_objs],
 			 t->count[USLAB_STAT_depot_objs],
@@ -610,8 +608,9 @@ static void rows_slabs(struct out *o, const struct st_snapshot *snap,
 	size_t i;
 
 	/* procps pads the header to 80 columns. */
-	out_line(o, A_REVERSE, "%-80s\n",
-		 "    OBJS   ACTIVE  USE OBJ SIZE  SLABS OBJ/SLAB CACHE SIZE NAME");
+	out_line(
+		o, A_REVERSE, "%-80s\n",
+		"    OBJS   ACTIVE  USE OBJ SIZE  SLABS OBJ/SLAB CACHE SIZE NAME");
 	for (i = 0; i < snap->nr_caches && !out_full(o); i++) {
 		const struct st_cache *c = &snap->caches[order[i]];
 
@@ -637,28 +636,49 @@ struct column {
 	enum col_fmt fmt;
 };
 
-#define COUNT(x)	{ SRC_COUNT, USLAB_STAT_##x, F_NUM }
-#define BYTES(x)	{ SRC_DERIVED, USLAB_STAT_##x, F_BYTES }
+#define COUNT(x)                                 \
+	{                                        \
+		SRC_COUNT, USLAB_STAT_##x, F_NUM \
+	}
+#define BYTES(x)                                     \
+	{                                            \
+		SRC_DERIVED, USLAB_STAT_##x, F_BYTES \
+	}
 
 static const struct column nodes_cols[] = {
-	COUNT(total_objs), COUNT(active_objs), COUNT(cpu_cached_objs),
-	COUNT(depot_objs), COUNT(partial_free_objs), COUNT(remote_frees),
-	COUNT(allocs), COUNT(frees),
+	COUNT(total_objs),
+	COUNT(active_objs),
+	COUNT(cpu_cached_objs),
+	COUNT(depot_objs),
+	COUNT(partial_free_objs),
+	COUNT(remote_frees),
+	COUNT(allocs),
+	COUNT(frees),
 };
 
 static const struct column frag_cols[] = {
-	{ SRC_DERIVED, 0, F_EFF }, BYTES(slab_bytes), BYTES(padding_bytes),
-	BYTES(tail_bytes), BYTES(free_bytes), COUNT(partial_free_objs),
-	{ SRC_DERIVED, USLAB_STAT_cached_objs, F_NUM }, COUNT(nr_partial),
+	{ SRC_DERIVED, 0, F_EFF },
+	BYTES(slab_bytes),
+	BYTES(padding_bytes),
+	BYTES(tail_bytes),
+	BYTES(free_bytes),
+	COUNT(partial_free_objs),
+	{ SRC_DERIVED, USLAB_STAT_cached_objs, F_NUM },
+	COUNT(nr_partial),
 	{ SRC_LAYOUT, USLAB_STAT_object_size, F_NUM },
 	{ SRC_LAYOUT, USLAB_STAT_slot_size, F_NUM },
 };
 
 static const struct column mags_cols[] = {
 	{ SRC_LAYOUT, USLAB_STAT_mag_capacity, F_CAP },
-	COUNT(cpu_cached_objs), COUNT(depot_objs), COUNT(depot_full),
-	COUNT(depot_empty), COUNT(depot_exchanges), COUNT(allocs),
-	COUNT(frees), COUNT(remote_frees),
+	COUNT(cpu_cached_objs),
+	COUNT(depot_objs),
+	COUNT(depot_full),
+	COUNT(depot_empty),
+	COUNT(depot_exchanges),
+	COUNT(allocs),
+	COUNT(frees),
+	COUNT(remote_frees),
 	{ SRC_CACHE, USLAB_STAT_bad_frees, F_NUM },
 };
 
@@ -682,9 +702,8 @@ static int col_width(const struct column *col)
 }
 
 /* Figure @col of @x (a node's counts in @node, when given) as text. */
-static const char *col_text(const struct column *col,
-			    const struct st_ext *x, const struct st_node *node,
-			    char *buf, size_t n)
+static const char *col_text(const struct column *col, const struct st_ext *x,
+			    const struct st_node *node, char *buf, size_t n)
 {
 	uint64_t v;
 	double eff;
@@ -701,7 +720,7 @@ static const char *col_text(const struct column *col,
 		return buf;
 	}
 	v = node && col->src == SRC_COUNT ? node->count[col->id] :
-					      stat_value(x, col->src, col->id);
+					    stat_value(x, col->src, col->id);
 	if (col->fmt == F_BYTES)
 		return fmt_human(v, buf, n);
 	if (col->fmt == F_CAP && !v)
@@ -725,14 +744,14 @@ static void table_line(struct out *o, const struct column *cols, size_t nr,
 
 	len = (size_t)snprintf(line, sizeof(line), "%-22s", name);
 	if (node)
-		len += (size_t)snprintf(line + len, sizeof(line) - len,
-					" %4s", node);
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " %4s",
+					node);
 	for (i = 0; i < nr && len < sizeof(line); i++)
-		len += (size_t)snprintf(line + len, sizeof(line) - len,
-					" %*s", col_width(&cols[i]),
-					heading ? col_head(&cols[i]) :
-					col_text(&cols[i], x, nd, v,
-						 sizeof(v)));
+		len += (size_t)snprintf(
+			line + len, sizeof(line) - len, " %*s",
+			col_width(&cols[i]),
+			heading ? col_head(&cols[i]) :
+				  col_text(&cols[i], x, nd, v, sizeof(v)));
 	out_line(o, heading ? A_REVERSE : 0, "%s\n", line);
 }
 
@@ -753,8 +772,8 @@ static void rows_table(struct out *o, const struct st_snapshot *snap,
 		safe(c->name, name, sizeof(name));
 		if (!per_node || !x || !c->nr_nodes) {
 			table_line(o, cols, nr, name,
-				   per_node ? (x ? "all" : "-") : NULL, x,
-				   NULL, false);
+				   per_node ? (x ? "all" : "-") : NULL, x, NULL,
+				   false);
 			continue;
 		}
 		for (n = 0; n < c->nr_nodes && !out_full(o); n++) {
@@ -765,7 +784,7 @@ static void rows_table(struct out *o, const struct st_snapshot *snap,
 	}
 }
 
-#define ROWS(o, snap, order, cols, per_node) \
+#define ROWS(o, snap, order, cols, per_node)                             \
 	rows_table(o, snap, order, cols, sizeof(cols) / sizeof(cols[0]), \
 		   per_node)
 
@@ -773,9 +792,10 @@ static void not_available(char *buf, size_t n, const struct st_snapshot *snap,
 			  enum view view)
 {
 	(void)snap;
-	snprintf(buf, n,
-		 "%s: not available in slabinfo text (use -p PID of a uslab process)",
-		 view_needs[view]);
+	snprintf(
+		buf, n,
+		"%s: not available in slabinfo text (use -p PID of a uslab process)",
+		view_needs[view]);
 }
 
 /* The whole screen or -o output of @view, below the source line. */
@@ -961,7 +981,8 @@ static void print_json(const struct st_snapshot *snap, const size_t *order)
 
 	totals_of(snap, &t);
 	fputs("{\n  \"tool\": \"" PROG "\", \"version\": \"" USLAB_VERSION
-	      "\",\n  \"source\": {\"kind\": ", f);
+	      "\",\n  \"source\": {\"kind\": ",
+	      f);
 	json_str(f, snap->kind == ST_PROCESS ? "process" : "slabinfo");
 	fputs(", \"origin\": ", f);
 	json_str(f, snap->origin);
@@ -1055,10 +1076,11 @@ static void print_list(const struct st_proc *p, size_t n)
 		if (p[i].stale || why[0])
 			snprintf(caches, sizeof(caches), "-");
 		else
-			snprintf(caches, sizeof(caches), "%zu",
-				 p[i].nr_caches);
+			snprintf(caches, sizeof(caches), "%zu", p[i].nr_caches);
 		printf("%7d %-16s %6s %s%s%s\n", p[i].pid, comm, caches,
-		       p[i].stale ? "stale" : why[0] ? "unreadable" : "live",
+		       p[i].stale ? "stale" :
+		       why[0]	  ? "unreadable" :
+				    "live",
 		       why[0] ? ": " : "", why);
 	}
 }
@@ -1089,8 +1111,7 @@ static void choose_default(struct source *src)
 
 	if (st_list_processes(&p, &n, err, sizeof(err)) == 0) {
 		for (i = 0; i < n; i++) {
-			if (p[i].stale || p[i].why[0] ||
-			    !owned_by_me(p[i].pid))
+			if (p[i].stale || p[i].why[0] || !owned_by_me(p[i].pid))
 				continue;
 			live++;
 			pid = p[i].pid;
@@ -1110,9 +1131,10 @@ static void choose_default(struct source *src)
 		free(p);
 		src->file = PROC_SLABINFO;
 		if (live > 1)
-			snprintf(src->note, sizeof(src->note),
-				 " (%zu uslab processes: pick one with -p, see --list)",
-				 live);
+			snprintf(
+				src->note, sizeof(src->note),
+				" (%zu uslab processes: pick one with -p, see --list)",
+				live);
 		return;
 	}
 	print_list(p, n);
@@ -1148,7 +1170,7 @@ struct screen {
 	enum view view;
 	bool human;
 	long delay;
-	char error[400];	/* the last refresh's failure */
+	char error[400]; /* the last refresh's failure */
 };
 
 static void draw(struct screen *s)
@@ -1230,8 +1252,11 @@ static void reload(struct screen *s)
 static int run_interactive(const struct source *src, struct st_snapshot *snap,
 			   size_t *order, const struct opts *op)
 {
-	struct screen s = { .src = src, .snap = *snap, .order = order,
-			    .view = op->view, .human = op->human,
+	struct screen s = { .src = src,
+			    .snap = *snap,
+			    .order = order,
+			    .view = op->view,
+			    .human = op->human,
 			    .delay = op->delay };
 	struct sigaction sa;
 	int64_t next;
@@ -1282,13 +1307,14 @@ static int run_interactive(const struct source *src, struct st_snapshot *snap,
 			break;
 		if (ch == KEY_RESIZE)
 			continue;
-		if (ch == 12) {		/* ^L */
+		if (ch == 12) { /* ^L */
 			clearok(curscr, TRUE);
 			continue;
 		}
 		if (ch == '\t' || ch == KEY_BTAB) {
-			s.view = (enum view)((s.view + (ch == '\t' ? 1 :
-						NR_VIEWS - 1)) % NR_VIEWS);
+			s.view = (enum view)(
+				(s.view + (ch == '\t' ? 1 : NR_VIEWS - 1)) %
+				NR_VIEWS);
 			continue;
 		}
 		if (ch >= '1' && ch < '1' + NR_VIEWS) {
@@ -1399,8 +1425,8 @@ static void parse_opts(int argc, char **argv, struct opts *op)
 	memset(op, 0, sizeof(*op));
 	op->sort = DEFAULT_SORT;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:os:hVp:f:", longopts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:os:hVp:f:", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'd':
 			if (op->once)
