@@ -73,6 +73,9 @@ ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
 
 LIB_SRCS    := $(wildcard lib/*.c)
 LIB_OBJS    := $(LIB_SRCS:%.c=$(O)/%.o)
+# The same sources with the test hooks (USLAB_TEST_HOOKS: page limits,
+# the reaper's interval), for the test programs only.
+TEST_OBJS   := $(LIB_SRCS:lib/%.c=$(O)/lib-test/%.o)
 STATIC_LIB  := $(O)/libuslab.a
 # Tests link every internal symbol; users get only the API (below).
 TEST_LIB    := $(O)/libuslab-internal.a
@@ -128,7 +131,13 @@ $(O)/lib/%.o: lib/%.c $(AUTOCONF)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(TEST_LIB): $(LIB_OBJS)
+$(O)/lib-test/%.o: lib/%.c $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) -DUSLAB_TEST_HOOKS -MMD -MP \
+		-c -o $@ $<
+
+$(TEST_LIB): $(TEST_OBJS)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
@@ -165,14 +174,15 @@ $(O)/tests/tools/%: tests/tools/%.c tests/common.h tools/slabtop/slabtop.h \
 		    $(TOOL_PARSERS) $(TEST_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	$(Q)$(CC) $(ALL_CFLAGS) -Ilib -Itests -Itools/slabtop $(ALL_LDFLAGS) \
-		-o $@ $< $(TOOL_PARSERS) $(TEST_LIB) $(DEP_LIBS) $(CHECK_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -DUSLAB_TEST_HOOKS -Ilib -Itests -Itools/slabtop \
+		$(ALL_LDFLAGS) -o $@ $< $(TOOL_PARSERS) $(TEST_LIB) $(DEP_LIBS) \
+		$(CHECK_LIBS)
 
 $(O)/tests/%: tests/%.c tests/common.h $(TEST_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	$(Q)$(CC) $(ALL_CFLAGS) -Ilib -Itests $(ALL_LDFLAGS) -o $@ $< \
-		$(TEST_LIB) $(DEP_LIBS) $(CHECK_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -DUSLAB_TEST_HOOKS -Ilib -Itests $(ALL_LDFLAGS) \
+		-o $@ $< $(TEST_LIB) $(DEP_LIBS) $(CHECK_LIBS)
 
 $(O)/bench/%: bench/%.c $(STATIC_LIB)
 	@mkdir -p $(dir $@)
@@ -424,4 +434,4 @@ clean:
 
 FORCE:
 
--include $(LIB_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d)

@@ -151,6 +151,7 @@ static void reaper_start(void)
 	pthread_mutex_unlock(&reaper_lock);
 }
 
+#ifdef USLAB_TEST_HOOKS
 /*
  * Tests: change the interval (0 = never) and wake the reaper.  Returns
  * once no pass is running, so after reaper_set_interval(0) no magazine
@@ -165,6 +166,7 @@ void reaper_set_interval(unsigned int ms)
 		pthread_cond_wait(&reaper_idle, &reaper_lock);
 	pthread_mutex_unlock(&reaper_lock);
 }
+#endif
 
 /* In a forked child: the thread is gone and its lock state is unknown. */
 static void reaper_fork_child(void)

@@ -147,8 +147,10 @@ struct page_desc *page_alloc(int node, unsigned int order);
 void page_free(struct page_desc *head);
 void *page_address(const struct page_desc *d);
 unsigned long page_resident_bytes(int node);
-void page_set_limit(long pages); /* tests: -1 = no limit */
-void page_set_node_limit(int node, long pages); /* tests: -1 = none */
+#ifdef USLAB_TEST_HOOKS /* the test programs' library only */
+void page_set_limit(long pages); /* -1 = no limit */
+void page_set_node_limit(int node, long pages); /* -1 = none */
+#endif
 void page_fork_prepare(void);
 void page_fork_parent(void);
 void page_fork_child(void);
@@ -538,7 +540,9 @@ void debug_bad_free(struct kmem_cache *s, const void *obj,
 
 int uslab_ensure_init(void);
 unsigned int cache_count(void);
-void reaper_set_interval(unsigned int ms); /* tests: 0 = never */
+#ifdef USLAB_TEST_HOOKS
+void reaper_set_interval(unsigned int ms); /* 0 = never */
+#endif
 
 /* ---- env.c: the USLAB_* environment, parsed once --------------------- */
 

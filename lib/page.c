@@ -50,34 +50,49 @@ static struct {
 	struct page_node nodes[MAX_NUMNODES];
 } arena;
 
+static unsigned long total_resident; /* pages, atomic */
+
+#ifdef USLAB_TEST_HOOKS
 /*
- * Test hook: a ceiling on resident pages (all nodes together) past which
+ * Test hooks (built into the test programs' library only): a ceiling on
+ * resident pages, all nodes together or one node's, past which
  * page_alloc() fails as if the arena were exhausted; -1 means none.
  */
 static long page_limit = -1;
-static unsigned long total_resident; /* pages, atomic */
+static long node_limit[MAX_NUMNODES] = { [0 ... MAX_NUMNODES - 1] = -1 };
 
 void page_set_limit(long pages)
 {
 	WRITE_ONCE(page_limit, pages);
 }
 
-/* Test hook: the same ceiling for one node's resident pages. */
-static long node_limit[MAX_NUMNODES] = { [0 ... MAX_NUMNODES - 1] = -1 };
-
 void page_set_node_limit(int node, long pages)
 {
 	WRITE_ONCE(node_limit[node], pages);
 }
 
-static bool page_over_limit(unsigned int order)
+static bool page_over_limit(int node, unsigned long resident,
+			    unsigned int order)
 {
 	long limit = READ_ONCE(page_limit);
+	long nlimit = READ_ONCE(node_limit[node]);
 
-	return unlikely(limit >= 0) &&
-	       READ_ONCE(total_resident) + (1UL << order) >
-		       (unsigned long)limit;
+	if (unlikely(limit >= 0) &&
+	    READ_ONCE(total_resident) + (1UL << order) > (unsigned long)limit)
+		return true;
+	return unlikely(nlimit >= 0) &&
+	       (long)(resident + (1UL << order)) > nlimit;
 }
+#else
+static inline bool page_over_limit(int node, unsigned long resident,
+				   unsigned int order)
+{
+	(void)node;
+	(void)resident;
+	(void)order;
+	return false;
+}
+#endif
 
 #define CHUNK_ORDER PAGE_MAX_ORDER
 #define CHUNK_PAGES (1UL << CHUNK_ORDER)
@@ -204,14 +219,8 @@ struct page_desc *page_alloc(int node, unsigned int order)
 	unsigned long pfn, i;
 	unsigned int o;
 
-	if (page_over_limit(order)) {
-		errno = ENOMEM;
-		return NULL;
-	}
 	uslab_lock(&pn->lock, RANK_PAGE_NODE);
-	if (unlikely(READ_ONCE(node_limit[node]) >= 0) &&
-	    (long)(pn->resident + (1UL << order)) >
-		    READ_ONCE(node_limit[node])) {
+	if (page_over_limit(node, pn->resident, order)) {
 		uslab_unlock(&pn->lock);
 		errno = ENOMEM;
 		return NULL;
