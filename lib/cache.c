@@ -445,6 +445,15 @@ cache_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
 	} else if (s->cpu_slab && !(gfp & __GFP_THISNODE) &&
 		   node == numa_node_id()) {
 		obj = mag_alloc(s);
+		/*
+		 * Moved to another node's CPU since numa_node_id(): that
+		 * magazine's object is not @node's.  Put it back, and take
+		 * one from @node's slabs (both calls are counted).
+		 */
+		if (obj && unlikely(obj_home(obj) != node)) {
+			mag_free(s, virt_to_slab(obj), obj);
+			obj = slab_alloc_counted(s, gfp, node, caller);
+		}
 	} else {
 		obj = slab_alloc_counted(s, gfp, node, caller);
 	}
@@ -464,11 +473,11 @@ cache_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
 /* gfp bits that take an allocation off the fast path. */
 #define GFP_NOT_FAST (~__GFP_VALID_MASK | __GFP_THISNODE | __GFP_ZERO)
 
-/* kmem_cache_alloc() off its fast path (out of line: no frame there). */
+/* kmem_cache_alloc(), _node() off the fast path (out of line: no frame). */
 static __noinline void *cache_alloc_slow(struct kmem_cache *s, gfp_t gfp,
-					 void *caller)
+					 int node, void *caller)
 {
-	return cache_alloc(s, gfp, NUMA_NO_NODE, caller);
+	return cache_alloc(s, gfp, node, caller);
 }
 
 /*
@@ -481,14 +490,25 @@ __api void *kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp)
 	void *obj;
 
 	if (likely(s && !(gfp & GFP_NOT_FAST) && s->cpu_slab) &&
-	    likely(mag_alloc_fast(s, &obj)))
+	    likely(mag_alloc_fast(s, NUMA_NO_NODE, &obj)))
 		return obj;
-	return cache_alloc_slow(s, gfp, __builtin_return_address(0));
+	return cache_alloc_slow(s, gfp, NUMA_NO_NODE,
+				__builtin_return_address(0));
 }
 
+/*
+ * The same fast path when @node is NUMA_NO_NODE or this CPU's node (the
+ * section's CPU decides); any other node, or one that does not exist,
+ * is cache_alloc()'s business.
+ */
 __api void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t gfp, int node)
 {
-	return cache_alloc(s, gfp, node, __builtin_return_address(0));
+	void *obj;
+
+	if (likely(s && !(gfp & GFP_NOT_FAST) && s->cpu_slab) &&
+	    likely(mag_alloc_fast(s, node, &obj)))
+		return obj;
+	return cache_alloc_slow(s, gfp, node, __builtin_return_address(0));
 }
 
 __api void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t gfp)

@@ -18,24 +18,34 @@ void mag_free_slow(struct kmem_cache *s, void *obj);
 
 /*
  * The fast path alone: pop from this CPU's loaded magazine, or say no
- * (magazine empty or absent, no rseq for this thread, lock mode) and
- * leave the rest to mag_alloc().  For callers that want no call frame.
+ * (magazine empty or absent, no rseq for this thread, lock mode, or
+ * @node neither NUMA_NO_NODE nor this CPU's node) and leave the rest to
+ * the slow paths.  For callers that want no call frame.
  */
 static __attribute__((always_inline)) inline bool
-mag_alloc_fast(struct kmem_cache *s, void **objp)
+mag_alloc_fast(struct kmem_cache *s, int node, void **objp)
 {
 	long off = percpu_rseq_off;
+	struct kmem_cache_cpu *c;
 	int cpu, ret;
 
 	do {
 		cpu = rseq_cpu_id(off);
 		if (unlikely((unsigned int)cpu >= nr_cpu_ids))
 			return false;
-		ret = rseq_mag_pop(off, cpu, &s->cpu_slab[cpu].loaded, objp);
+		c = &s->cpu_slab[cpu];
+		/*
+		 * A slot's node is its CPU's and never changes, and the
+		 * section commits only on @cpu (else it aborts and this
+		 * compare runs again): a popped object is @node's.
+		 */
+		if (node != NUMA_NO_NODE && node != c->node)
+			return false;
+		ret = rseq_mag_pop(off, cpu, &c->loaded, objp);
 	} while (unlikely(ret == RSEQ_ABORTED));
 	if (ret != RSEQ_OK)
 		return false;
-	tsan_acquire(&s->cpu_slab[cpu].loaded); /* pairs with mag_free */
+	tsan_acquire(&c->loaded); /* pairs with mag_free */
 	return true;
 }
 
@@ -75,7 +85,7 @@ mag_alloc(struct kmem_cache *s)
 {
 	void *obj;
 
-	if (likely(mag_alloc_fast(s, &obj)))
+	if (likely(mag_alloc_fast(s, NUMA_NO_NODE, &obj)))
 		return obj;
 	return mag_alloc_slow(s);
 }

@@ -129,6 +129,13 @@ __api int uslab_nr_nodes(void)
 	return topology_nr_nodes();
 }
 
+__api int uslab_cpu_node(void)
+{
+	if (uslab_ensure_init())
+		return 0;
+	return numa_node_id();
+}
+
 /* ---- /proc/slabinfo -------------------------------------------------- */
 
 /*

@@ -6,12 +6,11 @@
  * One worker per CPU the process may run on (or -t of them, spread over
  * those CPUs in turn), each pinned to its CPU with sched_setaffinity()
  * and serving its connections from its own epoll instance.  A worker's
- * node is uslab's node of its CPU: with USLAB_FAKE_NUMA=N, CPU c of
- * get_nprocs_conf() is on node c * N / ncpus (uslab's documented split),
- * otherwise numa_node_of_cpu().  Everything a worker allocates (its
+ * node is uslab's node of its CPU, uslab_cpu_node() once pinned (fake
+ * or real topology alike).  Everything a worker allocates (its
  * connections, their buffers, the items its clients store) comes from
  * kmem_cache_alloc_node() on that node, which, being the calling CPU's
- * node, is served from the CPU's magazine.
+ * node, is served from the CPU's magazine (uslab's fast path).
  *
  * A connection is handed to one worker by the acceptor (main.c) and lives
  * and dies there: nothing in struct kv_conn is shared, so nothing in it is
@@ -41,13 +40,11 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <numa.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <uslab/stats.h>
@@ -510,21 +507,6 @@ static void conn_event(struct kv_conn *c, uint32_t events)
 
 /* ---- Workers ---------------------------------------------------------- */
 
-/* uslab's node of @cpu (see the top of the file). */
-static int cpu_node(int cpu)
-{
-	const char *fake = getenv("USLAB_FAKE_NUMA");
-	int node = 0;
-	char *end;
-
-	if (fake && *fake && strtol(fake, &end, 10) == kv_nr_nodes && !*end &&
-	    kv_nr_nodes > 1)
-		node = (int)((long)cpu * kv_nr_nodes / get_nprocs_conf());
-	else if (numa_available() >= 0)
-		node = numa_node_of_cpu(cpu);
-	return node < 0 || node >= kv_nr_nodes ? 0 : node;
-}
-
 static void worker_take_conns(struct kv_worker *w)
 {
 	int fds[64];
@@ -559,6 +541,9 @@ static void *worker_main(void *arg)
 	CPU_SET(w->cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
 		kv_log("worker %d: cannot pin to CPU %d: %m", w->id, w->cpu);
+	/* Pinned: the node stays this CPU's. */
+	w->node = uslab_cpu_node();
+	w->alloc_node = w->node;
 	/* A node uslab cannot allocate on (cpuset, policy): let it choose. */
 	probe = kv_conn_cache_alloc_node(GFP_KERNEL | __GFP_NOWARN, w->node);
 	if (probe)
@@ -596,8 +581,6 @@ static int worker_init(struct kv_worker *w, int id, int cpu)
 
 	w->id = id;
 	w->cpu = cpu;
-	w->node = cpu_node(cpu);
-	w->alloc_node = w->node;
 	w->epfd = -1;
 	w->pipe_rd = w->pipe_wr = -1;
 	w->cst = calloc(kv_nclasses, sizeof(*w->cst));

@@ -58,6 +58,16 @@ int kmem_cache_shrink(struct kmem_cache *s);
 unsigned int kmem_cache_size(struct kmem_cache *s);
 const char *kmem_cache_name(struct kmem_cache *s);
 
+/*
+ * The NUMA node of the CPU the caller runs on, numbered as uslab numbers
+ * nodes (USLAB_FAKE_NUMA's split, or the machine's): the node whose
+ * objects kmem_cache_alloc() hands out on this CPU, and the one for
+ * which kmem_cache_alloc_node() takes the per-CPU fast path.  A thread
+ * may move right after the call: pin it for a lasting answer.  Starts
+ * the library if it was not started; 0 if it cannot start.
+ */
+int uslab_cpu_node(void);
+
 /* A cache named after a struct, sized and aligned for it. */
 #define KMEM_CACHE(__struct, __flags)                         \
 	kmem_cache_create(#__struct, sizeof(struct __struct), \

@@ -246,6 +246,97 @@ START_TEST(test_pinned_threads_local)
 }
 END_TEST
 
+/*
+ * uslab_cpu_node() is the documented split (CPU c of C on node c * N /
+ * C), on every CPU this process may use; kmem_cache_alloc_node() on that
+ * node is served from the CPU's magazine (the object just freed there
+ * comes back: LIFO), on another node from that node's slabs.
+ */
+START_TEST(test_cpu_node)
+{
+	int want = atoi(getenv("USLAB_FAKE_NUMA"));
+	long ncpus = sysconf(_SC_NPROCESSORS_CONF), cpu;
+	struct kmem_cache *s = mk("numa-cpu-node");
+	cpu_set_t allowed, old;
+	int checked = 0;
+
+	sched_getaffinity(0, sizeof(allowed), &allowed);
+	old = allowed;
+	for (cpu = 0; cpu < ncpus && cpu < CPU_SETSIZE; cpu++) {
+		int node = (int)(cpu * want / ncpus), other = (node + 1) % want;
+		void *a, *b, *c;
+
+		if (!CPU_ISSET(cpu, &allowed))
+			continue;
+		ck_assert_int_eq(pin_to((int)cpu), 0);
+		ck_assert_int_eq(uslab_cpu_node(), node);
+		ck_assert_int_eq(topology_cpu_node((int)cpu), node);
+		a = kmem_cache_alloc_node(s, GFP_KERNEL, node);
+		ck_assert_ptr_nonnull(a);
+		ck_assert_int_eq(node_of(a), node);
+		kmem_cache_free(s, a);
+		b = kmem_cache_alloc_node(s, GFP_KERNEL, node);
+		ck_assert_ptr_eq(b, a);
+		c = kmem_cache_alloc_node(s, GFP_KERNEL, other);
+		ck_assert_ptr_nonnull(c);
+		ck_assert_int_eq(node_of(c), other);
+		kmem_cache_free(s, b);
+		kmem_cache_free(s, c);
+		checked++;
+	}
+	unpin(&old);
+	ck_assert_int_gt(checked, 0);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+static struct kmem_cache *roam_cache;
+
+/*
+ * Unpinned, more threads than CPUs: each asks for its CPU's node (which
+ * it may have left by the time it allocates) or another node, and must
+ * get that node's object, fast path or slow.
+ */
+static void *roam_main(void *arg)
+{
+	unsigned long seed = (unsigned long)arg, i, bad = 0;
+	int nodes = topology_nr_nodes();
+	void *p[16];
+
+	for (i = 0; i < 20000; i++) {
+		int k = (int)(i % 16);
+		int node = (seed + i) % 3 ? uslab_cpu_node() :
+					    (int)((seed + i) % nodes);
+
+		p[k] = kmem_cache_alloc_node(roam_cache, GFP_KERNEL, node);
+		if (!p[k] || node_of(p[k]) != node)
+			bad++;
+		if (k == 15)
+			for (k = 0; k < 16; k++)
+				kmem_cache_free(roam_cache, p[k]);
+	}
+	return (void *)bad;
+}
+
+START_TEST(test_alloc_node_roaming)
+{
+	pthread_t th[8];
+	void *bad;
+	int i;
+
+	roam_cache = mk("numa-roam");
+	for (i = 0; i < 8; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, roam_main,
+						(void *)(long)i),
+				 0);
+	for (i = 0; i < 8; i++) {
+		pthread_join(th[i], &bad);
+		ck_assert_ptr_null(bad);
+	}
+	kmem_cache_destroy(roam_cache);
+}
+END_TEST
+
 /* ---- Real placement ------------------------------------------------- */
 
 /* The node the kernel placed @obj's (touched) page on, or -errno. */
@@ -516,6 +607,8 @@ static Suite *fake_suite(const char *name)
 	tcase_add_test(tc, test_remote_free);
 	tcase_add_test(tc, test_thisnode_exhaustion);
 	tcase_add_test(tc, test_pinned_threads_local);
+	tcase_add_test(tc, test_cpu_node);
+	tcase_add_test(tc, test_alloc_node_roaming);
 	suite_add_tcase(s, tc);
 	return s;
 }
