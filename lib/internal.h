@@ -301,7 +301,7 @@ struct kmem_cache {
 
 	/* Magazine layer; cpu_slab is NULL for caches that bypass it. */
 	struct kmem_cache_cpu *cpu_slab; /* [nr_cpu_ids] */
-	struct magazine **cpu_alien; /* [nr_cpu_ids][nr_nodes] */
+	struct alien_slot *cpu_alien; /* [nr_cpu_ids][nr_nodes] */
 	struct depot *depot[MAX_NUMNODES];
 };
 
@@ -480,6 +480,19 @@ void export_fork_child(void);
  * CPU, or by whoever took it out under @lock); prev and node are
  * guarded by @lock.
  */
+/*
+ * A CPU's batch of another node's objects (remote frees), going home.
+ * @mag is what the rseq remote-free fast path pushes to, exactly as
+ * kmem_cache_cpu.loaded is for local frees (and owned the same way);
+ * @frees counts those pushes (CONFIG_STATS) for the home node; @frozen
+ * parks @mag across fork().  The section finds @frees at offset 8.
+ */
+struct alien_slot {
+	struct magazine *mag;
+	unsigned long frees;
+	struct magazine *frozen;
+};
+
 struct kmem_cache_cpu {
 	/* First line: what the fast path reads and writes. */
 	struct magazine *loaded;
@@ -494,10 +507,10 @@ struct kmem_cache_cpu {
 	struct magazine *prev;
 	struct magazine *frozen; /* loaded, parked across fork() */
 	/*
-	 * Other nodes' objects freed here, batched for home (lock):
-	 * nr_nodes pointers, kept outside so the slot stays 128 bytes.
+	 * Other nodes' objects freed here, batched for home: nr_nodes
+	 * slots, kept outside so the slot stays 128 bytes.
 	 */
-	struct magazine **alien;
+	struct alien_slot *alien;
 	pthread_mutex_t lock;
 } __cacheline_aligned;
 

@@ -11,23 +11,28 @@
  * the mirror image.  Debug caches have no slots: every object goes
  * through the slab layer, where the checks are.
  *
- * Fast path (mag_alloc/mag_free, inline in magazine.h) in the rseq modes: one restartable
- * sequence on this CPU's loaded magazine, with no lock and no atomic
+ * Fast path (mag_alloc/mag_free, inline in magazine.h) in the rseq
+ * modes: one restartable sequence on this CPU's loaded magazine, or, for
+ * an object of another node, on the CPU's alien magazine for that node
+ * (a remote free: SLAB's alien caches), with no lock and no atomic
  * read-modify-write; its single committing store is the magazine's new
- * round count (rseq-<arch>.h).  Everything else is a slow path (names
- * end in _slow, _owned, _lockpath) and works on an owned slot:
+ * round count (rseq-<arch>.h).  A full alien magazine goes to its home
+ * node's depot, where that node's CPUs find it.  Everything else is a
+ * slow path (names end in _slow, _owned, _lockpath) and works on an
+ * owned slot:
  *
  *   Owning a slot: take slot.lock (serialises slow paths for one CPU),
- *   then take loaded out: in the rseq modes with rseq_take(), a section
- *   on that CPU that commits loaded = NULL; from another CPU (drain,
- *   fork) with an atomic exchange followed by percpu_fence_all(), which
- *   waits out any section that loaded the old pointer.  While loaded is
- *   NULL no section can reach the old magazine or prev, so the owner
- *   works on both with plain code and publishes the result with a
- *   release store of loaded (a section on any CPU then sees the
- *   magazine's contents, which the owner wrote perhaps on another CPU).
- *   A thread that migrates between locking the slot and rseq_take()
- *   aborts the take, unlocks and starts over on its new CPU.
+ *   then take out the magazine pointer sections use (loaded, or one
+ *   alien): in the rseq modes with rseq_take(), a section on that CPU
+ *   that commits NULL; from another CPU (drain, fork) with an atomic
+ *   exchange followed by percpu_fence_all(), which waits out any section
+ *   that loaded the old pointer.  While it is NULL no section can reach
+ *   the old magazine (nor prev, which sections never touch), so the
+ *   owner works on it with plain code and publishes the result with a
+ *   release store (a section on any CPU then sees the magazine's
+ *   contents, which the owner wrote perhaps on another CPU).  A thread
+ *   that migrates between locking the slot and rseq_take() aborts the
+ *   take, unlocks and starts over on its new CPU.
  *
  * Lock mode: the slot is indexed by sched_getcpu() (a hint: a thread may
  * have moved) and slot.lock guards everything in it, fast path included.
@@ -116,11 +121,25 @@ static inline struct magazine *slot_loaded(struct kmem_cache_cpu *c)
 }
 
 /*
- * Lock this CPU's slot and take its loaded magazine out (*@mp, maybe
- * NULL).  NULL when this thread has no rseq in an rseq mode.
+ * The magazine pointer of @c that objects of @node go to: the loaded
+ * one for the CPU's own node (or NUMA_NO_NODE), else the alien one.
  */
-static struct kmem_cache_cpu *slot_own(struct kmem_cache *s,
-				       struct magazine **mp)
+static inline struct magazine **slot_for(struct kmem_cache_cpu *c, int node)
+{
+	if (node == NUMA_NO_NODE || node == c->node)
+		return &c->loaded;
+	return &c->alien[node].mag;
+}
+
+/*
+ * Lock this CPU's slot and take out the magazine that objects of @node
+ * go to (slot_for(); *@mp, maybe NULL), telling where it came from in
+ * *@slotp for slot_release_at().  NULL when this thread has no rseq in
+ * an rseq mode.
+ */
+static struct kmem_cache_cpu *slot_own_for(struct kmem_cache *s, int node,
+					   struct magazine **mp,
+					   struct magazine ***slotp)
 {
 	struct kmem_cache_cpu *c;
 	int cpu;
@@ -128,7 +147,8 @@ static struct kmem_cache_cpu *slot_own(struct kmem_cache *s,
 	if (percpu_mode == PERCPU_LOCK) {
 		c = &s->cpu_slab[percpu_lock_index()];
 		uslab_lock(&c->lock, RANK_CPU_SLOT);
-		*mp = slot_loaded(c);
+		*slotp = slot_for(c, node);
+		*mp = __atomic_load_n(*slotp, __ATOMIC_RELAXED);
 		return c;
 	}
 	for (;;) {
@@ -137,13 +157,22 @@ static struct kmem_cache_cpu *slot_own(struct kmem_cache *s,
 			return NULL;
 		c = &s->cpu_slab[cpu];
 		uslab_lock(&c->lock, RANK_CPU_SLOT);
-		if (rseq_take(percpu_rseq_off, cpu, &c->loaded, mp) ==
-		    RSEQ_OK) {
-			tsan_acquire(&c->loaded); /* see mag_free() */
+		*slotp = slot_for(c, node);
+		if (rseq_take(percpu_rseq_off, cpu, *slotp, mp) == RSEQ_OK) {
+			tsan_acquire(*slotp); /* see mag_free_fast() */
 			return c;
 		}
 		uslab_unlock(&c->lock); /* moved: follow the thread */
 	}
+}
+
+/* Lock this CPU's slot and take its loaded magazine out. */
+static struct kmem_cache_cpu *slot_own(struct kmem_cache *s,
+				       struct magazine **mp)
+{
+	struct magazine **slotp;
+
+	return slot_own_for(s, NUMA_NO_NODE, mp, &slotp);
 }
 
 /*
@@ -155,17 +184,23 @@ static inline void slot_set_prev(struct kmem_cache_cpu *c, struct magazine *m)
 	__atomic_store_n(&c->prev, m, __ATOMIC_RELEASE);
 }
 
-/* Publish @m as the slot's loaded magazine and let the slot go. */
-static void slot_release(struct kmem_cache_cpu *c, struct magazine *m)
+/* Publish @m in the slot's magazine pointer *@slotp; let the slot go. */
+static void slot_release_at(struct kmem_cache_cpu *c, struct magazine **slotp,
+			    struct magazine *m)
 {
 	/*
 	 * Release: @m's rounds and objs, written under the lock perhaps on
 	 * another CPU, are visible before a section can load @m.  In the
-	 * rseq modes loaded is NULL here, so this plain store cannot race
-	 * with a section's commit (sections only write inside magazines).
+	 * rseq modes *@slotp is NULL here, so this store cannot race with
+	 * a section's commit (sections only write inside magazines).
 	 */
-	__atomic_store_n(&c->loaded, m, __ATOMIC_RELEASE);
+	__atomic_store_n(slotp, m, __ATOMIC_RELEASE);
 	uslab_unlock(&c->lock);
+}
+
+static void slot_release(struct kmem_cache_cpu *c, struct magazine *m)
+{
+	slot_release_at(c, &c->loaded, m);
 }
 
 static inline void *mag_pop(struct magazine *m)
@@ -208,6 +243,12 @@ static void *mag_alloc_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
 		m = prev;
 		goto pop;
 	}
+	/*
+	 * prev leaves the slot before the depot may free it: a walker
+	 * that starts after that call_rcu() must not find it (RCU's rule:
+	 * unpublish, then retire).
+	 */
+	slot_set_prev(c, NULL);
 	full = depot_get_full(d, prev);
 	if (full) {
 		/* prev, empty, went to the depot; loaded becomes prev. */
@@ -215,6 +256,7 @@ static void *mag_alloc_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
 		m = full;
 		goto pop;
 	}
+	slot_set_prev(c, prev); /* the depot had none: still ours */
 	/* The depot has none: the node's slabs fill a magazine. */
 	if (!m) {
 		m = prev;
@@ -261,26 +303,42 @@ static void count_remote(struct kmem_cache *s, int node, unsigned long nr)
 			   __ATOMIC_RELAXED);
 }
 
-static void mag_free_remote(struct kmem_cache *s, struct kmem_cache_cpu *c,
-			    void *obj, int node)
+/* A full alien magazine goes home; an empty one of @node's, or NULL. */
+static struct magazine *alien_send_home(struct kmem_cache *s,
+					struct magazine *a, int node)
 {
-	struct magazine *a = c->alien[node];
+	count_remote(s, node, (unsigned long)a->rounds);
+	return depot_get_empty(s, s->depot[node], a);
+}
 
-	if (!a) {
+/*
+ * For the owner of @c's alien slot for @node, whose magazine is @a:
+ * push @obj, and return what the slot should hold next.  @a may come
+ * full (the fast path fills it and leaves the rest to this path): it
+ * goes home first.  A magazine that this push fills goes home at once.
+ */
+static struct magazine *mag_free_remote(struct kmem_cache *s,
+					struct kmem_cache_cpu *c,
+					struct magazine *a, void *obj, int node)
+{
+	lock_assert_held(&c->lock);
+	if (a && a->rounds && a->objs[a->rounds - 1] == obj) {
+		debug_bad_free(s, obj, "double free");
+		return a;
+	}
+	if (a && a->rounds >= a->capacity)
+		a = alien_send_home(s, a, node);
+	if (!a)
 		a = depot_mag_new(s->depot[node]);
-		if (!a) {
-			count_remote(s, node, 1);
-			slab_free_many(s, &obj, 1);
-			return;
-		}
-		__atomic_store_n(&c->alien[node], a, __ATOMIC_RELEASE);
+	if (!a) {
+		count_remote(s, node, 1);
+		slab_free_many(s, &obj, 1);
+		return NULL;
 	}
 	mag_push(a, obj);
 	if (a->rounds < a->capacity)
-		return;
-	count_remote(s, node, (unsigned long)a->rounds);
-	__atomic_store_n(&c->alien[node], depot_get_empty(s, s->depot[node], a),
-			 __ATOMIC_RELEASE);
+		return a;
+	return alien_send_home(s, a, node);
 }
 
 /* The mirror of mag_alloc_owned(): put @obj away for the owner of @c. */
@@ -293,7 +351,18 @@ static void mag_free_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
 
 	lock_assert_held(&c->lock);
 	if (unlikely(node != c->node)) {
-		mag_free_remote(s, c, obj, node);
+		/*
+		 * Lock mode only: in the rseq modes a section may push to
+		 * the alien slot, which must be taken first (mag_free_slow).
+		 */
+		struct magazine *a = c->alien[node].mag;
+
+		uslab_assert(percpu_mode == PERCPU_LOCK);
+		/* Out of the slot while the depot may free it (RCU's rule). */
+		__atomic_store_n(&c->alien[node].mag, NULL, __ATOMIC_RELEASE);
+		__atomic_store_n(&c->alien[node].mag,
+				 mag_free_remote(s, c, a, obj, node),
+				 __ATOMIC_RELEASE);
 		return;
 	}
 	if (m && m->rounds && m->objs[m->rounds - 1] == obj) {
@@ -308,7 +377,11 @@ static void mag_free_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
 		m = prev;
 		goto push;
 	}
-	/* prev (full, or none) goes to the depot for an empty magazine. */
+	/*
+	 * prev (full, or none) goes to the depot for an empty magazine,
+	 * and leaves the slot first: the depot may free it (RCU's rule).
+	 */
+	slot_set_prev(c, NULL);
 	empty = depot_get_empty(s, d, prev);
 	if (!empty)
 		empty = depot_mag_new(d);
@@ -383,23 +456,37 @@ __noinline void *mag_alloc_slow(struct kmem_cache *s)
 	return obj;
 }
 
-__noinline void mag_free_slow(struct kmem_cache *s, void *obj)
+/*
+ * The free slow path, uncounted: own the slot's magazine that @obj's
+ * node goes to (loaded, or the alien one for a remote free) and put it
+ * away there.
+ */
+static void __mag_free_slow(struct kmem_cache *s, void *obj)
 {
-	struct magazine *m;
+	struct magazine *m, **slotp;
 	struct kmem_cache_cpu *c;
+	int node = obj_home(obj);
 
-	stat_obj(s, obj, frees);
 	if (percpu_mode == PERCPU_LOCK) {
 		mag_free_lockpath(s, obj);
 		return;
 	}
-	c = slot_own(s, &m);
+	c = slot_own_for(s, node, &m, &slotp);
 	if (!c) {
 		mag_free_nocpu(s, obj);
 		return;
 	}
-	mag_free_owned(s, c, &m, obj);
-	slot_release(c, m);
+	if (slotp == &c->loaded)
+		mag_free_owned(s, c, &m, obj);
+	else
+		m = mag_free_remote(s, c, m, obj, node);
+	slot_release_at(c, slotp, m);
+}
+
+__noinline void mag_free_slow(struct kmem_cache *s, void *obj)
+{
+	stat_obj(s, obj, frees);
+	__mag_free_slow(s, obj);
 }
 
 /* Lock mode: the whole operation under the slot lock. */
@@ -465,11 +552,16 @@ size_t mag_alloc_bulk(struct kmem_cache *s, size_t n, void **p)
 		} else if (prev && prev->rounds) {
 			slot_set_prev(c, m);
 			m = prev;
-		} else if ((full = depot_get_full(s->depot[c->node], prev))) {
+		} else {
+			/* prev leaves the slot first: the depot may free it. */
+			slot_set_prev(c, NULL);
+			full = depot_get_full(s->depot[c->node], prev);
+			if (!full) {
+				slot_set_prev(c, prev);
+				break;
+			}
 			slot_set_prev(c, m);
 			m = full;
-		} else {
-			break;
 		}
 	}
 	node = c->node;
@@ -479,12 +571,17 @@ size_t mag_alloc_bulk(struct kmem_cache *s, size_t n, void **p)
 	return done;
 }
 
-/* Put away @n validated objects (NULLs skipped) through the magazines. */
+/*
+ * Put away @n validated objects (NULLs skipped) through the magazines.
+ * In the rseq modes other nodes' objects wait until the loaded magazine
+ * is let go: each then owns its alien slot in turn.
+ */
 void mag_free_bulk(struct kmem_cache *s, size_t n, void **p)
 {
 	struct magazine *m;
 	struct kmem_cache_cpu *c = slot_own(s, &m);
-	size_t i;
+	size_t i, remote = 0;
+	int node = c ? c->node : 0;
 
 	for (i = 0; i < n; i++) {
 		if (!p[i])
@@ -493,11 +590,18 @@ void mag_free_bulk(struct kmem_cache *s, size_t n, void **p)
 			mag_free_nocpu(s, p[i]);
 		else if (mag_can_push(c, m, p[i]))
 			mag_push(m, p[i]);
+		else if (percpu_mode != PERCPU_LOCK && obj_home(p[i]) != node)
+			remote++;
 		else
 			mag_free_owned(s, c, &m, p[i]);
 	}
 	if (c)
 		slot_release(c, m);
+	for (i = 0; remote && i < n; i++)
+		if (p[i] && obj_home(p[i]) != node) {
+			__mag_free_slow(s, p[i]);
+			remote--;
+		}
 }
 
 /* ---- Draining, statistics, fork ------------------------------------------ */
@@ -510,57 +614,59 @@ static void mag_flush(struct kmem_cache *s, struct magazine *m)
 	depot_mag_free(m);
 }
 
-/*
- * Send @c's alien magazines home: their objects go back to their slabs
- * (slot lock held; only slow paths touch aliens, so no fence is needed).
- */
-static void mag_drain_aliens(struct kmem_cache *s, struct kmem_cache_cpu *c)
-{
-	unsigned int node;
-
-	for (node = 0; node < s->nr_nodes; node++) {
-		struct magazine *a = c->alien[node];
-
-		if (!a)
-			continue;
-		count_remote(s, (int)node, (unsigned long)a->rounds);
-		__atomic_store_n(&c->alien[node], NULL, __ATOMIC_RELEASE);
-		mag_flush(s, a);
-	}
-}
-
 /* CPUs drained per membarrier fence: bounds the stack array. */
-#define DRAIN_BATCH 64
+#define DRAIN_BATCH 16
+/* Magazines taken from one CPU: loaded, previous, one alien per node. */
+#define DRAIN_PER_CPU (2 + MAX_NUMNODES)
 
 /*
  * Give every object cached for @s back to the slab layer: each CPU's
- * magazines, whether or not a thread runs there now, then the depots.
+ * magazines, whether or not a thread runs there now (loaded, previous,
+ * and the alien ones, whose objects are counted as sent home), then the
+ * depots.
  */
 void mag_drain(struct kmem_cache *s)
 {
-	struct magazine *taken[2 * DRAIN_BATCH];
-	unsigned int first, i, nr;
+	struct magazine *taken[DRAIN_BATCH * DRAIN_PER_CPU];
+	int home[DRAIN_BATCH * DRAIN_PER_CPU];
+	unsigned int first, i, k, nr, nt;
 
 	if (!s->cpu_slab)
 		return;
 	for (first = 0; first < nr_cpu_ids; first += DRAIN_BATCH) {
 		nr = MIN(nr_cpu_ids - first, DRAIN_BATCH);
+		nt = 0;
 		for (i = 0; i < nr; i++) {
 			struct kmem_cache_cpu *c = &s->cpu_slab[first + i];
 
 			uslab_lock(&c->lock, RANK_CPU_SLOT);
-			/* Acquire: see what the last section put in it. */
-			taken[2 * i] = __atomic_exchange_n(&c->loaded, NULL,
-							   __ATOMIC_ACQ_REL);
-			taken[2 * i + 1] = c->prev;
+			/*
+			 * Acquire: see what the last section put in each.
+			 * A section may still be pushing to a magazine taken
+			 * here until the fence below.
+			 */
+			home[nt] = -1;
+			taken[nt++] = __atomic_exchange_n(&c->loaded, NULL,
+							  __ATOMIC_ACQ_REL);
+			home[nt] = -1;
+			taken[nt++] = c->prev;
 			slot_set_prev(c, NULL);
-			mag_drain_aliens(s, c);
+			for (k = 0; k < s->nr_nodes; k++) {
+				home[nt] = (int)k;
+				taken[nt++] = __atomic_exchange_n(
+					&c->alien[k].mag, NULL,
+					__ATOMIC_ACQ_REL);
+			}
 			uslab_unlock(&c->lock);
 		}
 		/* Sections that loaded a taken pointer are over after this. */
 		percpu_fence_all();
-		for (i = 0; i < 2 * nr; i++)
+		for (i = 0; i < nt; i++) {
+			if (taken[i] && home[i] >= 0)
+				count_remote(s, home[i],
+					     (unsigned long)taken[i]->rounds);
 			mag_flush(s, taken[i]);
+		}
 	}
 	for (i = 0; i < s->nr_nodes; i++)
 		depot_purge(s, s->depot[i]);
@@ -596,7 +702,8 @@ unsigned long mag_cpu_objects(struct kmem_cache *s, int node)
 			     mag_rounds(&c->frozen);
 		for (i = 0; i < s->nr_nodes; i++)
 			if (node < 0 || (int)i == node)
-				n += mag_rounds(&c->alien[i]);
+				n += mag_rounds(&c->alien[i].mag) +
+				     mag_rounds(&c->alien[i].frozen);
 	}
 	uslab_rcu_read_unlock();
 	return n;
@@ -611,6 +718,9 @@ void mag_cpu_events(struct kmem_cache *s, int node, unsigned long *allocs,
 	for (cpu = 0; s->cpu_slab && cpu < nr_cpu_ids; cpu++) {
 		struct kmem_cache_cpu *c = &s->cpu_slab[cpu];
 
+		/* Remote frees of @node's objects, on any node's CPU. */
+		*frees += __atomic_load_n(&c->alien[node].frees,
+					  __ATOMIC_RELAXED);
 		if (c->node != node)
 			continue;
 		*allocs += __atomic_load_n(&c->allocs, __ATOMIC_RELAXED);
@@ -618,15 +728,29 @@ void mag_cpu_events(struct kmem_cache *s, int node, unsigned long *allocs,
 	}
 }
 
+/* Take the magazine a section may push to out of *@slot, into *@lot. */
+static void park(struct magazine **slot, struct magazine **lot)
+{
+	__atomic_store_n(lot, __atomic_exchange_n(slot, NULL, __ATOMIC_ACQ_REL),
+			 __ATOMIC_RELEASE);
+}
+
+static void unpark(struct magazine **slot, struct magazine **lot)
+{
+	__atomic_store_n(slot, *lot, __ATOMIC_RELEASE);
+	WRITE_ONCE(*lot, NULL);
+}
+
 /*
- * fork(): lock every slot and park its loaded magazine, so that after
- * the caller's percpu_fence_all() no section is writing any magazine
- * while the address space is copied (a child could otherwise inherit a
- * round count whose slot write it did not get).
+ * fork(): lock every slot and park the magazines sections push to
+ * (loaded, and the alien ones), so that after the caller's
+ * percpu_fence_all() no section is writing any magazine while the
+ * address space is copied (a child could otherwise inherit a round
+ * count whose slot write it did not get).
  */
 void mag_fork_prepare(struct kmem_cache *s)
 {
-	unsigned int cpu;
+	unsigned int cpu, i;
 
 	if (!s->cpu_slab)
 		return;
@@ -635,24 +759,24 @@ void mag_fork_prepare(struct kmem_cache *s)
 
 		/* All of them, in CPU order: nested by that order. */
 		uslab_lock_nested(&c->lock, RANK_CPU_SLOT);
-		__atomic_store_n(
-			&c->frozen,
-			__atomic_exchange_n(&c->loaded, NULL, __ATOMIC_ACQ_REL),
-			__ATOMIC_RELEASE);
+		park(&c->loaded, &c->frozen);
+		for (i = 0; i < s->nr_nodes; i++)
+			park(&c->alien[i].mag, &c->alien[i].frozen);
 	}
 }
 
 static void mag_fork_thaw(struct kmem_cache *s, bool child)
 {
-	unsigned int cpu;
+	unsigned int cpu, i;
 
 	if (!s->cpu_slab)
 		return;
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
 		struct kmem_cache_cpu *c = &s->cpu_slab[cpu];
 
-		__atomic_store_n(&c->loaded, c->frozen, __ATOMIC_RELEASE);
-		WRITE_ONCE(c->frozen, NULL);
+		unpark(&c->loaded, &c->frozen);
+		for (i = 0; i < s->nr_nodes; i++)
+			unpark(&c->alien[i].mag, &c->alien[i].frozen);
 		if (child)
 			pthread_mutex_init(&c->lock, NULL);
 		else

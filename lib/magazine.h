@@ -51,30 +51,44 @@ mag_alloc_fast(struct kmem_cache *s, int node, void **objp)
 
 /*
  * The mirror of mag_alloc_fast(): push @obj, a validated slot of @s
- * whose home is @node.  An object of another node is never put in this
- * CPU's magazines: the slow path batches it for home (remote free).
+ * whose home is @node, into this CPU's loaded magazine, or, when @node
+ * is another node's, into this CPU's alien magazine for @node (a remote
+ * free, batched for home).  An object of another node is never put in
+ * the CPU's own magazines: node-local memory stays local.
  */
 static __attribute__((always_inline)) inline bool
 mag_free_fast(struct kmem_cache *s, void *obj, int node)
 {
 	long off = percpu_rseq_off;
+	struct kmem_cache_cpu *c;
+	struct magazine **slot;
+	unsigned long *ctr;
 	int cpu, ret;
 
 	do {
 		cpu = rseq_cpu_id(off);
 		if (unlikely((unsigned int)cpu >= nr_cpu_ids))
 			return false;
+		c = &s->cpu_slab[cpu];
 		/*
-		 * The CPU orders this push before a later pop on it; TSan
-		 * cannot see that, so say it (no code outside TSan).
+		 * A slot's node is fixed; the section commits only on @cpu
+		 * (else this choice is made again), and checks that the
+		 * magazine it finds is @node's.
 		 */
-		tsan_release(&s->cpu_slab[cpu].loaded);
+		if (likely(node == c->node)) {
+			slot = &c->loaded;
+			ctr = &c->frees;
+		} else {
+			slot = &c->alien[node].mag;
+			ctr = &c->alien[node].frees;
+		}
 		/*
-		 * The section compares @node with the loaded magazine's,
-		 * which is this CPU's node: checked on the CPU it commits on.
+		 * The CPU orders this push before a later pop on it, or
+		 * before its owner takes the magazine; TSan cannot see
+		 * that, so say it (no code outside TSan).
 		 */
-		ret = rseq_mag_push(off, cpu, &s->cpu_slab[cpu].loaded, obj,
-				    node);
+		tsan_release(slot);
+		ret = rseq_mag_push(off, cpu, slot, obj, node, ctr);
 	} while (unlikely(ret == RSEQ_ABORTED));
 	return ret == RSEQ_OK;
 }

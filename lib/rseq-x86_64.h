@@ -62,17 +62,20 @@
 	".popsection\n\t"
 
 /*
- * CONFIG_STATS: add 1 to the slot counter at @off bytes from the slot's
- * loaded pointer (kmem_cache_cpu.allocs or .frees), just after the
- * commit and so outside the section: an add inside it would count twice
- * when the section aborts after it and restarts.  A plain add, no lock
- * prefix: only a thread preempted between the commit and this add and
- * moved to another CPU can race with that CPU's own adds (and lose one).
+ * CONFIG_STATS: add 1 to a per-CPU counter, just after the commit and so
+ * outside the section: an add inside it would count twice when the
+ * section aborts after it and restarts.  A plain add, no lock prefix:
+ * only a thread preempted between the commit and this add and moved to
+ * another CPU can race with that CPU's own adds (and lose one).  The pop
+ * counts at @off bytes from its slot (kmem_cache_cpu.allocs); the push
+ * at the address it is given (kmem_cache_cpu.frees, or an alien slot's).
  */
 #ifdef CONFIG_STATS
 #define __RSEQ_COUNT(off) "addq $1, " #off "(%[loaded])\n\t"
+#define __RSEQ_COUNT_AT "addq $1, (%[ctr])\n\t"
 #else
 #define __RSEQ_COUNT(off) ""
+#define __RSEQ_COUNT_AT ""
 #endif
 
 /* rax = *loaded; to @slow if there is no magazine; rcx = its rounds. */
@@ -135,16 +138,17 @@ aborted:
 }
 
 /*
- * Push: if *@loadedp is a magazine of node @node with room, and its top
- * object is not @obj (the naive double free, left to the slow path to
- * report), write @obj into the next slot and commit rounds + 1.  The
- * slot write before the commit is invisible until the commit: a section
- * aborted after it leaves only a dead slot above rounds.  A magazine of
- * another node (the thread is on another node's CPU) sends the object
- * to the slow path, which frees it remotely.
+ * Push: if *@loadedp (the CPU's loaded magazine, or its alien magazine
+ * for @node) is a magazine of node @node with room, and its top object
+ * is not @obj (the naive double free, left to the slow path to report),
+ * write @obj into the next slot, commit rounds + 1, and count at @ctr.
+ * The slot write before the commit is invisible until the commit: a
+ * section aborted after it leaves only a dead slot above rounds.  A
+ * magazine of another node sends the object to the slow path.
  */
 static __attribute__((always_inline)) inline int
-rseq_mag_push(long off, int cpu, void *loadedp, void *obj, long node)
+rseq_mag_push(long off, int cpu, void *loadedp, void *obj, long node,
+	      unsigned long *ctr)
 {
 	__asm__ goto(__RSEQ_CS_DESC __RSEQ_LOAD_MAG
 		     "cmpq %[node], 24(%%rax)\n\t"
@@ -159,10 +163,10 @@ rseq_mag_push(long off, int cpu, void *loadedp, void *obj, long node)
 		     "movq %[obj], 32(%%rax,%%rcx,8)\n\t"
 		     "addq $1, %%rcx\n\t"
 		     "movq %%rcx, (%%rax)\n\t" /* commit */
-		     __RSEQ_ABORT __RSEQ_COUNT(24)
+		     __RSEQ_ABORT __RSEQ_COUNT_AT
 		     :
 		     : [off] "r"(off), [cpu] "r"(cpu), [loaded] "r"(loadedp),
-		       [obj] "r"(obj), [node] "r"(node)
+		       [obj] "r"(obj), [node] "r"(node), [ctr] "r"(ctr)
 		     : "memory", "cc", "rax", "rcx"
 		     : aborted, slow);
 	return RSEQ_OK;

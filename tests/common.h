@@ -128,6 +128,46 @@ static inline int run_suite(Suite *s)
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/*
+ * Several runs of suites in one program (each with its own environment,
+ * set before Check forks the tests that start the library): their
+ * outcomes add up here, and tally_report() prints the one Check summary
+ * line the test runner reads.
+ */
+struct tally {
+	int checks, failed, errors;
+};
+
+static inline void run_counted(Suite *s, struct tally *t)
+{
+	SRunner *sr = srunner_create(s);
+	TestResult **r;
+	int i, n;
+
+	srunner_run_all(sr, CK_NORMAL);
+	n = srunner_ntests_run(sr);
+	r = srunner_results(sr);
+	for (i = 0; i < n; i++) {
+		t->checks++;
+		if (tr_rtype(r[i]) == CK_FAILURE)
+			t->failed++;
+		else if (tr_rtype(r[i]) == CK_ERROR)
+			t->errors++;
+	}
+	free(r);
+	srunner_free(sr);
+}
+
+static inline int tally_report(const struct tally *t)
+{
+	printf("%d%%: Checks: %d, Failures: %d, Errors: %d\n",
+	       t->checks ?
+		       100 * (t->checks - t->failed - t->errors) / t->checks :
+		       0,
+	       t->checks, t->failed, t->errors);
+	return t->failed || t->errors ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 /* Small deterministic PRNG (xorshift64*) for reproducible workloads. */
 static inline unsigned long long rng_next(unsigned long long *state)
 {

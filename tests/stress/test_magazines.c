@@ -175,6 +175,7 @@ static void check_conserved(void)
 	cpu_set_t old_mask;
 	unsigned long i;
 	void **all;
+	int n;
 
 	reaper_set_interval(0);
 	/* One CPU slot: a migrating thread leaves refilled magazines behind. */
@@ -191,13 +192,21 @@ static void check_conserved(void)
 	ck_assert_uint_eq(info.cpu_cached_objs + info.depot_objs, 0);
 	ck_assert_uint_eq(info.depot_full + info.depot_empty, 0);
 
+	/* Every node's slots, from that node's slabs (alloc_node). */
 	all = malloc(info.total_objs * sizeof(*all));
 	ck_assert_ptr_nonnull(all);
-	for (i = 0; i < info.total_objs; i++) {
-		all[i] = kmem_cache_alloc(cache, GFP_KERNEL);
-		ck_assert_ptr_nonnull(all[i]);
-		ck_assert(take(all[i], 0x77));
+	for (n = 0, i = 0; n < uslab_nr_nodes(); n++) {
+		struct uslab_cache_info ni;
+		unsigned long k;
+
+		ck_assert_int_eq(uslab_cache_node_info(cache, n, &ni), 0);
+		for (k = 0; k < ni.total_objs; k++, i++) {
+			all[i] = kmem_cache_alloc_node(cache, GFP_KERNEL, n);
+			ck_assert_ptr_nonnull(all[i]);
+			ck_assert(take(all[i], 0x77));
+		}
 	}
+	ck_assert_uint_eq(i, info.total_objs);
 	{
 		struct uslab_cache_info after;
 
@@ -495,9 +504,9 @@ START_TEST(test_fork_while_busy)
 }
 END_TEST
 
-static Suite *magazine_suite(void)
+static Suite *magazine_suite(const char *name)
 {
-	Suite *s = suite_create("stress-magazines");
+	Suite *s = suite_create(name);
 	TCase *tc = tcase_create("magazines");
 
 	tcase_add_unchecked_fixture(tc, check_setup, NULL);
@@ -515,5 +524,15 @@ static Suite *magazine_suite(void)
 
 int main(void)
 {
-	return run_suite(magazine_suite());
+	struct tally t = { 0 };
+
+	run_counted(magazine_suite("stress-magazines"), &t);
+	/*
+	 * Again on a fake 2-node topology: threads that move between the
+	 * CPUs of two nodes free objects remotely, so the alien magazines,
+	 * their fast path, their drain and fork are under the same load.
+	 */
+	setenv("USLAB_FAKE_NUMA", "2", 1);
+	run_counted(magazine_suite("stress-magazines-fake-2"), &t);
+	return tally_report(&t);
 }

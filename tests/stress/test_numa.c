@@ -575,27 +575,6 @@ START_TEST(test_membind)
 }
 END_TEST
 
-static int run_counted(Suite *s, int *checks, int *failed, int *errors)
-{
-	SRunner *sr = srunner_create(s);
-	TestResult **r;
-	int i, n;
-
-	srunner_run_all(sr, CK_NORMAL);
-	n = srunner_ntests_run(sr);
-	r = srunner_results(sr);
-	for (i = 0; i < n; i++) {
-		(*checks)++;
-		if (tr_rtype(r[i]) == CK_FAILURE)
-			(*failed)++;
-		else if (tr_rtype(r[i]) == CK_ERROR)
-			(*errors)++;
-	}
-	free(r);
-	srunner_free(sr);
-	return 0;
-}
-
 static Suite *fake_suite(const char *name)
 {
 	Suite *s = suite_create(name);
@@ -627,10 +606,10 @@ static Suite *real_suite(void)
 
 int main(void)
 {
-	int checks = 0, failed = 0, errors = 0;
+	struct tally t = { 0 };
 
 	setenv("USLAB_FAKE_NUMA", "2", 1);
-	run_counted(fake_suite("numa-fake-2"), &checks, &failed, &errors);
+	run_counted(fake_suite("numa-fake-2"), &t);
 	/*
 	 * Four 16 GiB arenas are more address space than valgrind hands
 	 * out; the 2-node round covers the same paths there.
@@ -640,13 +619,9 @@ int main(void)
 		       "space)\n");
 	} else {
 		setenv("USLAB_FAKE_NUMA", "4", 1);
-		run_counted(fake_suite("numa-fake-4"), &checks, &failed,
-			    &errors);
+		run_counted(fake_suite("numa-fake-4"), &t);
 	}
 	unsetenv("USLAB_FAKE_NUMA");
-	run_counted(real_suite(), &checks, &failed, &errors);
-	printf("%d%%: Checks: %d, Failures: %d, Errors: %d\n",
-	       checks ? 100 * (checks - failed - errors) / checks : 0, checks,
-	       failed, errors);
-	return failed || errors ? EXIT_FAILURE : EXIT_SUCCESS;
+	run_counted(real_suite(), &t);
+	return tally_report(&t);
 }

@@ -11,10 +11,17 @@
 
 #include "internal.h"
 
+/*
+ * Each test (its own process) stays on one CPU: the counts below are of
+ * one CPU's slot, and a thread that moved would fill another's.
+ */
 static struct kmem_cache *mk(const char *name)
 {
-	struct kmem_cache *s = kmem_cache_create(name, 64, 0, 0, NULL);
+	struct kmem_cache *s;
+	cpu_set_t old;
 
+	pin_here(&old);
+	s = kmem_cache_create(name, 64, 0, 0, NULL);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_ptr_nonnull(s->cpu_slab);
 	reaper_set_interval(0); /* these tests reap by hand */
