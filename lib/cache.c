@@ -73,6 +73,8 @@ static void cache_reap_all(void)
 
 	uslab_lock(&slab_mutex, RANK_SLAB_MUTEX);
 	list_for_each_entry(s, &cache_list, list) {
+		/* Idle CPUs' magazines first: the slabs may then empty. */
+		mag_reap(s);
 		for (i = 0; i < s->nr_nodes; i++) {
 			if (s->cpu_slab)
 				depot_reap(s, s->depot[i]);

@@ -382,6 +382,17 @@ static void depot_release(struct kmem_cache *s, struct depot *d, bool all)
 	empty = list_cut_tail_locked(d, &d->empty, d->nr_empty, nempty);
 	WRITE_ONCE(d->nr_full, d->nr_full - nfull);
 	WRITE_ONCE(d->nr_empty, d->nr_empty - nempty);
+	/*
+	 * A whole interval without a lock wait: the capacity that waits
+	 * once doubled comes back down, halving towards the one the object
+	 * size gives, and the bounds keep the same bytes.
+	 */
+	if (!all && !d->contended &&
+	    d->capacity > mag_capacity_for(d->object_size)) {
+		WRITE_ONCE(d->capacity, MAX(d->capacity / 2,
+					    mag_capacity_for(d->object_size)));
+		depot_set_bounds(d);
+	}
 	d->contended = 0; /* a new interval */
 	d->min_full = d->nr_full;
 	d->min_empty = d->nr_empty;

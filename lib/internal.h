@@ -512,6 +512,8 @@ struct kmem_cache_cpu {
 	 */
 	struct alien_slot *alien;
 	pthread_mutex_t lock;
+	/* What the reaper saw last (mag_reap(); the reaper thread's own). */
+	unsigned long reap_sig;
 } __cacheline_aligned;
 
 int mag_cache_init(struct kmem_cache *s);
@@ -519,6 +521,7 @@ void mag_cache_free(struct kmem_cache *s);
 size_t mag_alloc_bulk(struct kmem_cache *s, size_t n, void **p);
 void mag_free_bulk(struct kmem_cache *s, size_t n, void **p);
 void mag_drain(struct kmem_cache *s);
+void mag_reap(struct kmem_cache *s);
 unsigned long mag_cpu_objects(struct kmem_cache *s, int node);
 void mag_cpu_events(struct kmem_cache *s, int node, unsigned long *allocs,
 		    unsigned long *frees);

@@ -672,6 +672,109 @@ void mag_drain(struct kmem_cache *s)
 		depot_purge(s, s->depot[i]);
 }
 
+/* ---- Reaping idle CPUs -------------------------------------------------- */
+
+static unsigned long sig_mix(unsigned long h, unsigned long v)
+{
+	return (h ^ v) * 0x100000001b3UL;
+}
+
+static unsigned long sig_mag(unsigned long h, struct magazine **slot)
+{
+	struct magazine *m = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	h = sig_mix(h, (unsigned long)m);
+	return m ? sig_mix(h, (unsigned long)READ_ONCE(m->rounds)) : h;
+}
+
+/*
+ * What a slot holds and has counted, folded into one word: any section
+ * committed on it, or any slow path that changed it, changes the word
+ * (the counters grow; the rounds move; magazines are swapped).  0 for a
+ * slot that holds no magazine.  Read without the lock, under RCU.
+ */
+static unsigned long slot_signature(struct kmem_cache *s,
+				    struct kmem_cache_cpu *c)
+{
+	unsigned long h = 0xcbf29ce484222325UL;
+	bool any;
+	unsigned int i;
+
+	uslab_rcu_read_lock();
+	any = READ_ONCE(c->loaded) || READ_ONCE(c->prev);
+	h = sig_mag(h, &c->loaded);
+	h = sig_mag(h, &c->prev);
+	h = sig_mix(h, READ_ONCE(c->allocs));
+	h = sig_mix(h, READ_ONCE(c->frees));
+	for (i = 0; i < s->nr_nodes; i++) {
+		any |= READ_ONCE(c->alien[i].mag) != NULL;
+		h = sig_mag(h, &c->alien[i].mag);
+		h = sig_mix(h, READ_ONCE(c->alien[i].frees));
+	}
+	uslab_rcu_read_unlock();
+	return any ? h | 1 : 0;
+}
+
+/*
+ * The reaper, once an interval (after SLAB's drain_array(); Bonwick's
+ * reaper leaves the CPUs alone): a CPU slot that did not change during
+ * a whole interval gives its magazines back, loaded, previous and alien
+ * ones, as mag_drain() does, so that an idle CPU (or one whose threads
+ * moved away) holds no objects for long.  The objects go to their slabs,
+ * which the slab layer's reaping then releases.  A slot that is in use
+ * again by then just refills.  Called with slab_mutex held.
+ */
+void mag_reap(struct kmem_cache *s)
+{
+	size_t per_cpu = 2 + s->nr_nodes, nt = 0, i;
+	struct magazine **taken;
+	int *home;
+	unsigned int cpu, k;
+
+	if (!s->cpu_slab)
+		return;
+	taken = malloc(nr_cpu_ids * per_cpu * sizeof(*taken));
+	home = malloc(nr_cpu_ids * per_cpu * sizeof(*home));
+	if (!taken || !home)
+		goto out;
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		struct kmem_cache_cpu *c = &s->cpu_slab[cpu];
+		unsigned long sig = slot_signature(s, c);
+
+		if (!sig || sig != c->reap_sig) {
+			c->reap_sig = sig; /* in use, or nothing to give */
+			continue;
+		}
+		c->reap_sig = 0;
+		uslab_lock(&c->lock, RANK_CPU_SLOT);
+		home[nt] = -1;
+		taken[nt++] =
+			__atomic_exchange_n(&c->loaded, NULL, __ATOMIC_ACQ_REL);
+		home[nt] = -1;
+		taken[nt++] = c->prev;
+		slot_set_prev(c, NULL);
+		for (k = 0; k < s->nr_nodes; k++) {
+			home[nt] = (int)k;
+			taken[nt++] = __atomic_exchange_n(
+				&c->alien[k].mag, NULL, __ATOMIC_ACQ_REL);
+		}
+		uslab_unlock(&c->lock);
+	}
+	if (!nt)
+		goto out;
+	/* Sections that loaded a taken pointer are over after this. */
+	percpu_fence_all();
+	for (i = 0; i < nt; i++) {
+		if (taken[i] && home[i] >= 0)
+			count_remote(s, home[i],
+				     (unsigned long)taken[i]->rounds);
+		mag_flush(s, taken[i]);
+	}
+out:
+	free(taken);
+	free(home);
+}
+
 static unsigned long mag_rounds(struct magazine **slot)
 {
 	struct magazine *m = __atomic_load_n(slot, __ATOMIC_ACQUIRE);

@@ -91,6 +91,7 @@ struct worker {
 	bool migrate; /* move to another CPU every few ops */
 	bool bulk; /* mix in kmem_cache_{alloc,free}_bulk */
 	long migrations;
+	int cpu; /* busy_pinned_main(): the CPU it stays on */
 };
 
 static void move_cpu(struct worker *w, uint64_t *x)
@@ -431,6 +432,74 @@ START_TEST(test_destroy_after_heavy_use)
 }
 END_TEST
 
+/* ---- Reaping idle CPUs ------------------------------------------------- */
+
+static void *busy_pinned_main(void *arg)
+{
+	struct worker *w = arg;
+
+	if (pin_to(w->cpu))
+		atomic_fetch_add(&errors, 1);
+	while (!atomic_load(&stop))
+		worker_main(w);
+	return NULL;
+}
+
+/*
+ * A CPU whose magazines did not change for a whole reap interval gives
+ * them back (their objects go home to the slabs), while a thread on
+ * another CPU goes on allocating and freeing; nothing is lost.
+ */
+START_TEST(test_reaper_drains_idle_cpu)
+{
+	struct worker w = { .id = 1, .ops = 1000 };
+	struct kmem_cache_cpu *c;
+	cpu_set_t old, allowed;
+	int i, idle = -1, busy = -1, tries;
+	void *p[200];
+
+	sched_getaffinity(0, sizeof(allowed), &allowed);
+	for (i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &allowed)) {
+			if (idle < 0)
+				idle = i;
+			else if (busy < 0)
+				busy = i;
+		}
+	if (busy < 0)
+		busy = idle; /* one CPU: the busy thread shares it */
+	sched_getaffinity(0, sizeof(old), &old);
+	ck_assert_int_eq(pin_to(idle), 0);
+	setup_cache("mag-cpu-reap");
+	for (i = 0; i < 200; i++)
+		p[i] = kmem_cache_alloc(cache, GFP_KERNEL);
+	for (i = 0; i < 200; i++)
+		kmem_cache_free(cache, p[i]);
+	c = &cache->cpu_slab[percpu_mode == PERCPU_LOCK ? percpu_lock_index() :
+							  idle];
+	ck_assert(READ_ONCE(c->loaded) || READ_ONCE(c->prev));
+
+	w.cpu = busy;
+	ck_assert_int_eq(pthread_create(&w.th, NULL, busy_pinned_main, &w), 0);
+	reaper_set_interval(10);
+	for (tries = 0; tries < 300; tries++) {
+		usleep(5000);
+		if (!READ_ONCE(c->loaded) && !READ_ONCE(c->prev))
+			break;
+	}
+	atomic_store(&stop, true);
+	pthread_join(w.th, NULL);
+	reaper_set_interval(CONFIG_REAP_INTERVAL_MS);
+	if (busy != idle) {
+		ck_assert_ptr_null(READ_ONCE(c->loaded));
+		ck_assert_ptr_null(READ_ONCE(c->prev));
+	}
+	unpin(&old);
+	check_conserved();
+	kmem_cache_destroy(cache);
+}
+END_TEST
+
 /* ---- fork() ------------------------------------------------------------ */
 
 static void *busy_main(void *arg)
@@ -516,6 +585,7 @@ static Suite *magazine_suite(const char *name)
 	tcase_add_test(tc, test_more_threads_than_cores);
 	tcase_add_test(tc, test_depot_storm);
 	tcase_add_test(tc, test_reaper_returns_idle_memory);
+	tcase_add_test(tc, test_reaper_drains_idle_cpu);
 	tcase_add_test(tc, test_destroy_after_heavy_use);
 	tcase_add_test(tc, test_fork_while_busy);
 	suite_add_tcase(s, tc);

@@ -170,6 +170,21 @@ START_TEST(test_adaptive_capacity)
 	ck_assert_uint_eq(d->capacity, d->max_capacity);
 	ck_assert_uint_le(d->max_capacity, CONFIG_MAGAZINE_MAX);
 	ck_assert_uint_eq(d->max_capacity, MIN(cap * 8, CONFIG_MAGAZINE_MAX));
+
+	/*
+	 * An interval without a wait halves it; one with waits keeps it;
+	 * quiet intervals bring it back to where it started, no lower.
+	 */
+	depot_reap(s, d);
+	ck_assert_uint_eq(d->capacity, d->max_capacity / 2);
+	contend(d, 3);
+	depot_reap(s, d);
+	ck_assert_uint_eq(d->capacity, d->max_capacity / 2);
+	for (rounds = 0; rounds < 10; rounds++)
+		depot_reap(s, d);
+	ck_assert_uint_eq(d->capacity, cap);
+	/* The bounds follow: the same bytes in more, smaller magazines. */
+	ck_assert_uint_ge(d->max_mags, 8);
 	kmem_cache_destroy(s);
 }
 END_TEST
