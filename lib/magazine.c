@@ -614,6 +614,48 @@ static void mag_flush(struct kmem_cache *s, struct magazine *m)
 	depot_mag_free(m);
 }
 
+/*
+ * Take every magazine out of @c, under its lock, whether or not a thread
+ * runs on its CPU: loaded, previous and the alien ones, appended to
+ * @taken (with their home node in @home, -1 for the CPU's own) at *@nt.
+ * Acquire: the exchanges see what the last section put in each.  A
+ * section may still be pushing to a taken magazine until the caller's
+ * percpu_fence_all(); only then may it touch the magazines.
+ */
+static void slot_take_all(struct kmem_cache *s, struct kmem_cache_cpu *c,
+			  struct magazine **taken, int *home, size_t *nt)
+{
+	unsigned int k;
+
+	uslab_lock(&c->lock, RANK_CPU_SLOT);
+	home[*nt] = -1;
+	taken[(*nt)++] =
+		__atomic_exchange_n(&c->loaded, NULL, __ATOMIC_ACQ_REL);
+	home[*nt] = -1;
+	taken[(*nt)++] = c->prev;
+	slot_set_prev(c, NULL);
+	for (k = 0; k < s->nr_nodes; k++) {
+		home[*nt] = (int)k;
+		taken[(*nt)++] = __atomic_exchange_n(&c->alien[k].mag, NULL,
+						     __ATOMIC_ACQ_REL);
+	}
+	uslab_unlock(&c->lock);
+}
+
+/* Give back what slot_take_all() took, once the fence is passed. */
+static void slot_flush_taken(struct kmem_cache *s, struct magazine **taken,
+			     const int *home, size_t nt)
+{
+	size_t i;
+
+	for (i = 0; i < nt; i++) {
+		if (taken[i] && home[i] >= 0)
+			count_remote(s, home[i],
+				     (unsigned long)taken[i]->rounds);
+		mag_flush(s, taken[i]);
+	}
+}
+
 /* CPUs drained per membarrier fence: bounds the stack array. */
 #define DRAIN_BATCH 16
 /* Magazines taken from one CPU: loaded, previous, one alien per node. */
@@ -629,44 +671,20 @@ void mag_drain(struct kmem_cache *s)
 {
 	struct magazine *taken[DRAIN_BATCH * DRAIN_PER_CPU];
 	int home[DRAIN_BATCH * DRAIN_PER_CPU];
-	unsigned int first, i, k, nr, nt;
+	unsigned int first, i, nr;
+	size_t nt;
 
 	if (!s->cpu_slab)
 		return;
 	for (first = 0; first < nr_cpu_ids; first += DRAIN_BATCH) {
 		nr = MIN(nr_cpu_ids - first, DRAIN_BATCH);
 		nt = 0;
-		for (i = 0; i < nr; i++) {
-			struct kmem_cache_cpu *c = &s->cpu_slab[first + i];
-
-			uslab_lock(&c->lock, RANK_CPU_SLOT);
-			/*
-			 * Acquire: see what the last section put in each.
-			 * A section may still be pushing to a magazine taken
-			 * here until the fence below.
-			 */
-			home[nt] = -1;
-			taken[nt++] = __atomic_exchange_n(&c->loaded, NULL,
-							  __ATOMIC_ACQ_REL);
-			home[nt] = -1;
-			taken[nt++] = c->prev;
-			slot_set_prev(c, NULL);
-			for (k = 0; k < s->nr_nodes; k++) {
-				home[nt] = (int)k;
-				taken[nt++] = __atomic_exchange_n(
-					&c->alien[k].mag, NULL,
-					__ATOMIC_ACQ_REL);
-			}
-			uslab_unlock(&c->lock);
-		}
+		for (i = 0; i < nr; i++)
+			slot_take_all(s, &s->cpu_slab[first + i], taken, home,
+				      &nt);
 		/* Sections that loaded a taken pointer are over after this. */
 		percpu_fence_all();
-		for (i = 0; i < nt; i++) {
-			if (taken[i] && home[i] >= 0)
-				count_remote(s, home[i],
-					     (unsigned long)taken[i]->rounds);
-			mag_flush(s, taken[i]);
-		}
+		slot_flush_taken(s, taken, home, nt);
 	}
 	for (i = 0; i < s->nr_nodes; i++)
 		depot_purge(s, s->depot[i]);
@@ -726,10 +744,10 @@ static unsigned long slot_signature(struct kmem_cache *s,
  */
 void mag_reap(struct kmem_cache *s)
 {
-	size_t per_cpu = 2 + s->nr_nodes, nt = 0, i;
+	size_t per_cpu = 2 + s->nr_nodes, nt = 0;
 	struct magazine **taken;
 	int *home;
-	unsigned int cpu, k;
+	unsigned int cpu;
 
 	if (!s->cpu_slab)
 		return;
@@ -746,30 +764,13 @@ void mag_reap(struct kmem_cache *s)
 			continue;
 		}
 		c->reap_sig = 0;
-		uslab_lock(&c->lock, RANK_CPU_SLOT);
-		home[nt] = -1;
-		taken[nt++] =
-			__atomic_exchange_n(&c->loaded, NULL, __ATOMIC_ACQ_REL);
-		home[nt] = -1;
-		taken[nt++] = c->prev;
-		slot_set_prev(c, NULL);
-		for (k = 0; k < s->nr_nodes; k++) {
-			home[nt] = (int)k;
-			taken[nt++] = __atomic_exchange_n(
-				&c->alien[k].mag, NULL, __ATOMIC_ACQ_REL);
-		}
-		uslab_unlock(&c->lock);
+		slot_take_all(s, c, taken, home, &nt);
 	}
 	if (!nt)
 		goto out;
 	/* Sections that loaded a taken pointer are over after this. */
 	percpu_fence_all();
-	for (i = 0; i < nt; i++) {
-		if (taken[i] && home[i] >= 0)
-			count_remote(s, home[i],
-				     (unsigned long)taken[i]->rounds);
-		mag_flush(s, taken[i]);
-	}
+	slot_flush_taken(s, taken, home, nt);
 out:
 	free(taken);
 	free(home);

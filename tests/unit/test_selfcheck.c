@@ -132,8 +132,6 @@ int main(void)
 {
 	Suite *s = suite_create("selfcheck");
 	TCase *tc = tcase_create("witness");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_wrappers_lock);
 #ifdef CONFIG_DEBUG_CHECKS
@@ -148,9 +146,5 @@ int main(void)
 	tcase_add_test(tc, test_checks_compiled_out);
 #endif
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }
