@@ -602,6 +602,11 @@ int main(void)
 	 * CPUs of two nodes free objects remotely, so the alien magazines,
 	 * their fast path, their drain and fork are under the same load.
 	 */
+	if (getenv("USLAB_TEST_VALGRIND")) {
+		/* Minutes there; every other build runs it, TSan included. */
+		printf("SKIP: the fake 2-node round under valgrind (time)\n");
+		return tally_report(&t);
+	}
 	setenv("USLAB_FAKE_NUMA", "2", 1);
 	run_counted(magazine_suite("stress-magazines-fake-2"), &t);
 	return tally_report(&t);
