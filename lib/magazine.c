@@ -148,7 +148,12 @@ static struct kmem_cache_cpu *slot_own_for(struct kmem_cache *s, int node,
 		c = &s->cpu_slab[percpu_lock_index()];
 		uslab_lock(&c->lock, RANK_CPU_SLOT);
 		*slotp = slot_for(c, node);
-		*mp = __atomic_load_n(*slotp, __ATOMIC_RELAXED);
+		/*
+		 * Taken out as in the rseq modes: while owned, no walker
+		 * finds it (the owner may hand it to the depot, which may
+		 * free it).  The lock orders everything else: relaxed.
+		 */
+		*mp = __atomic_exchange_n(*slotp, NULL, __ATOMIC_RELAXED);
 		return c;
 	}
 	for (;;) {
@@ -350,21 +355,8 @@ static void mag_free_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
 	int node = obj_home(obj);
 
 	lock_assert_held(&c->lock);
-	if (unlikely(node != c->node)) {
-		/*
-		 * Lock mode only: in the rseq modes a section may push to
-		 * the alien slot, which must be taken first (mag_free_slow).
-		 */
-		struct magazine *a = c->alien[node].mag;
-
-		uslab_assert(percpu_mode == PERCPU_LOCK);
-		/* Out of the slot while the depot may free it (RCU's rule). */
-		__atomic_store_n(&c->alien[node].mag, NULL, __ATOMIC_RELEASE);
-		__atomic_store_n(&c->alien[node].mag,
-				 mag_free_remote(s, c, a, obj, node),
-				 __ATOMIC_RELEASE);
-		return;
-	}
+	/* Other nodes' objects go to their alien slot (__mag_free_slow). */
+	uslab_assert(node == c->node);
 	if (m && m->rounds && m->objs[m->rounds - 1] == obj) {
 		debug_bad_free(s, obj, "double free");
 		return;
@@ -427,7 +419,7 @@ static __noinline void mag_free_nocpu(struct kmem_cache *s, void *obj)
 }
 
 static void *mag_alloc_lockpath(struct kmem_cache *s);
-static void mag_free_lockpath(struct kmem_cache *s, void *obj);
+static bool mag_free_lockpath(struct kmem_cache *s, void *obj);
 
 /*
  * Both slow paths are also where lock mode starts: there the fast path
@@ -467,10 +459,8 @@ static void __mag_free_slow(struct kmem_cache *s, void *obj)
 	struct kmem_cache_cpu *c;
 	int node = obj_home(obj);
 
-	if (percpu_mode == PERCPU_LOCK) {
-		mag_free_lockpath(s, obj);
+	if (percpu_mode == PERCPU_LOCK && mag_free_lockpath(s, obj))
 		return;
-	}
 	c = slot_own_for(s, node, &m, &slotp);
 	if (!c) {
 		mag_free_nocpu(s, obj);
@@ -506,20 +496,25 @@ static void *mag_alloc_lockpath(struct kmem_cache *s)
 	return mag_alloc_owned_release(s, c, m);
 }
 
-static void mag_free_lockpath(struct kmem_cache *s, void *obj)
+/*
+ * Lock mode's push: true when @obj fitted in the loaded magazine under
+ * the slot lock; anything else (full, a naive double free, another
+ * node's object) is __mag_free_slow()'s, as in the rseq modes.
+ */
+static bool mag_free_lockpath(struct kmem_cache *s, void *obj)
 {
 	struct kmem_cache_cpu *c = &s->cpu_slab[percpu_lock_index()];
 	struct magazine *m;
+	bool pushed = false;
 
 	uslab_lock(&c->lock, RANK_CPU_SLOT);
 	m = slot_loaded(c);
 	if (likely(mag_can_push(c, m, obj))) {
 		mag_push(m, obj);
-		uslab_unlock(&c->lock);
-		return;
+		pushed = true;
 	}
-	mag_free_owned(s, c, &m, obj);
-	slot_release(c, m);
+	uslab_unlock(&c->lock);
+	return pushed;
 }
 
 /* ---- Bulk ---------------------------------------------------------------- */
@@ -573,8 +568,8 @@ size_t mag_alloc_bulk(struct kmem_cache *s, size_t n, void **p)
 
 /*
  * Put away @n validated objects (NULLs skipped) through the magazines.
- * In the rseq modes other nodes' objects wait until the loaded magazine
- * is let go: each then owns its alien slot in turn.
+ * Other nodes' objects wait until the loaded magazine is let go: each
+ * then owns its alien slot in turn.
  */
 void mag_free_bulk(struct kmem_cache *s, size_t n, void **p)
 {
@@ -590,7 +585,7 @@ void mag_free_bulk(struct kmem_cache *s, size_t n, void **p)
 			mag_free_nocpu(s, p[i]);
 		else if (mag_can_push(c, m, p[i]))
 			mag_push(m, p[i]);
-		else if (percpu_mode != PERCPU_LOCK && obj_home(p[i]) != node)
+		else if (obj_home(p[i]) != node)
 			remote++;
 		else
 			mag_free_owned(s, c, &m, p[i]);
