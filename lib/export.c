@@ -130,7 +130,7 @@ static int collect_cache(struct kmem_cache *s, void *arg)
 	struct uslab_export_cache *r;
 	struct uslab_export_node *nodes;
 	struct uslab_cache_info info;
-	uint32_t capacity;
+	uint32_t capacity = 0;
 	unsigned int i;
 
 	if (c->nr == c->max) {
@@ -143,14 +143,13 @@ static int collect_cache(struct kmem_cache *s, void *arg)
 	for (i = 0; i < c->nr_nodes && i < s->nr_nodes; i++) {
 		uslab_cache_node_info(s, (int)i, &info);
 		/* The first depot with a size, as uslab_cache_info() says. */
-		if (!r->mag_capacity)
-			r->mag_capacity = info.mag_capacity;
+		if (!capacity)
+			capacity = info.mag_capacity;
 		memcpy(nodes[i].count, info.count, sizeof(nodes[i].count));
 	}
 	/* Layout and cache-wide figures: every node's info has them. */
 	copy_str(r->name, sizeof(r->name), info.name);
 	r->flags = (uint32_t)info.flags;
-	capacity = r->mag_capacity;
 	memcpy(r->layout, info.layout, sizeof(r->layout));
 	r->mag_capacity = capacity;
 	memcpy(r->cache_count, info.cache_count, sizeof(r->cache_count));

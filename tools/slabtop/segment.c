@@ -78,7 +78,6 @@ static int node_into(struct st_cache *c, unsigned int i,
 {
 	unsigned int k;
 
-	c->node[i] = (struct st_node){ 0 };
 	memcpy(c->node[i].count, n->count, sizeof(n->count));
 	if (n->active_objs > n->total_objs)
 		return -1;
