@@ -35,6 +35,18 @@
  * freed at once.  Up to the bound, bursts of frees and allocations stay
  * in magazines: no slab list, no node lock.
  *
+ * The bound adapts (bound_kib, from CONFIG_DEPOT_KIB up to
+ * CONFIG_DEPOT_MAX_KIB): a full magazine that would overflow a depot
+ * which has run dry since its last overflow (a slot found no full
+ * magazine and refilled from the slabs) means the workload cycles
+ * through more objects than the bound, and each cycle would send them
+ * all through the slab lists twice.  From the second such cycle in an
+ * interval on (one alone is any fill and teardown), the bound doubles
+ * instead and the magazine is kept.  An interval whose full list never reached half the
+ * bound halves it again (depot_release), and reaping frees what an
+ * interval did not use, so a bound grown for a burst costs memory only
+ * while bursts recur.
+ *
  * Reaping (Bonwick's minimum-over-interval): min_full and min_empty record
  * the fewest magazines each list held since the last reap.  That many
  * were not needed during the whole interval, so depot_reap() frees them,
@@ -55,11 +67,14 @@
 /* Full and empty magazines a depot always may keep (and 2 per CPU). */
 #define DEPOT_MIN_MAGS 8
 
-/* max_mags for the current capacity; depot lock held or not yet shared. */
+/*
+ * max_mags for the current capacity and bound; depot lock held or not
+ * yet shared.
+ */
 static void depot_set_bounds(struct depot *d)
 {
 	unsigned long floor = MAX(DEPOT_MIN_MAGS, 2UL * nr_cpu_ids);
-	unsigned long bytes = (unsigned long)CONFIG_DEPOT_KIB << 10;
+	unsigned long bytes = d->bound_kib << 10;
 
 	d->max_mags = MAX(
 		floor, bytes / ((unsigned long)d->capacity * d->object_size));
@@ -92,6 +107,7 @@ struct depot *depot_create(int node, unsigned int object_size)
 		MIN(d->capacity * 8, (unsigned int)CONFIG_MAGAZINE_MAX);
 	d->max_capacity = MAX(d->max_capacity, d->capacity);
 	d->object_size = object_size;
+	d->bound_kib = CONFIG_DEPOT_KIB;
 	depot_set_bounds(d);
 	return d;
 }
@@ -240,6 +256,13 @@ static struct magazine *pop_full_locked(struct depot *d)
 	return m;
 }
 
+static void push_full_locked(struct depot *d, struct magazine *m)
+{
+	list_push_locked(d, &d->full, m);
+	WRITE_ONCE(d->nr_full, d->nr_full + 1);
+	d->high_full = MAX(d->high_full, d->nr_full);
+}
+
 /* An empty magazine of the current capacity; smaller ones are dropped. */
 static struct magazine *pop_empty_locked(struct depot *d,
 					 struct magazine **dropped)
@@ -264,6 +287,40 @@ static struct magazine *pop_empty_locked(struct depot *d,
 /* ---- Exchanges ---------------------------------------------------------- */
 
 /*
+ * A slot found no full magazine here and refills from the slabs.  The
+ * flag is a hint for depot_grow_locked(), kept without the lock:
+ * relaxed atomics, and no store when it is already set, so that CPUs
+ * refilling at once do not bounce the depot's line.
+ */
+static void depot_note_miss(struct depot *d)
+{
+	if (!__atomic_load_n(&d->ran_dry, __ATOMIC_RELAXED))
+		__atomic_store_n(&d->ran_dry, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * A full magazine is about to overflow @d.  If @d ran dry since the last
+ * overflow, the workload cycles: the objects would only come back from
+ * the slabs.  The second such cycle in a reap interval (one is any
+ * fill followed by a teardown) doubles the bound, up to
+ * CONFIG_DEPOT_MAX_KIB, and so does each one after it; says whether
+ * there is room now.
+ */
+static bool depot_grow_locked(struct depot *d)
+{
+	lock_assert_held(&d->lock);
+	if (!__atomic_load_n(&d->ran_dry, __ATOMIC_RELAXED))
+		return false;
+	__atomic_store_n(&d->ran_dry, 0, __ATOMIC_RELAXED);
+	if (++d->cycles < 2 || d->bound_kib >= CONFIG_DEPOT_MAX_KIB)
+		return false;
+	WRITE_ONCE(d->bound_kib,
+		   MIN(d->bound_kib * 2, (unsigned long)CONFIG_DEPOT_MAX_KIB));
+	depot_set_bounds(d);
+	return d->nr_full < d->max_mags;
+}
+
+/*
  * A full magazine, or NULL if the depot has none.  When one is handed
  * out, @empty (if not NULL) goes onto the empty list in the same lock
  * hold: Bonwick's alloc-side exchange.
@@ -272,10 +329,15 @@ struct magazine *depot_get_full(struct depot *d, struct magazine *empty)
 {
 	struct magazine *m, *drop = NULL;
 
-	if (!READ_ONCE(d->nr_full))
-		return NULL; /* racy peek; a miss only means a slab refill */
+	if (!READ_ONCE(d->nr_full)) {
+		/* Racy peek; a miss only means a slab refill. */
+		depot_note_miss(d);
+		return NULL;
+	}
 	depot_lock(d);
 	m = pop_full_locked(d);
+	if (!m)
+		depot_note_miss(d);
 	if (m && empty) {
 		if (d->nr_empty < d->max_empty) {
 			list_push_locked(d, &d->empty, empty);
@@ -303,7 +365,7 @@ struct magazine *depot_get_empty(struct kmem_cache *s, struct depot *d,
 	struct magazine *m, *dropped = NULL;
 
 	depot_lock(d);
-	if (full && d->nr_full >= d->max_mags) {
+	if (full && d->nr_full >= d->max_mags && !depot_grow_locked(d)) {
 		uslab_unlock(&d->lock);
 		depot_mag_flush(s, full);
 		if (full->capacity >= READ_ONCE(d->capacity))
@@ -311,10 +373,8 @@ struct magazine *depot_get_empty(struct kmem_cache *s, struct depot *d,
 		depot_mag_free(full); /* outgrown */
 		return NULL;
 	}
-	if (full) {
-		list_push_locked(d, &d->full, full);
-		WRITE_ONCE(d->nr_full, d->nr_full + 1);
-	}
+	if (full)
+		push_full_locked(d, full);
 	m = pop_empty_locked(d, &dropped);
 	uslab_unlock(&d->lock);
 	depot_chain_free(dropped);
@@ -324,8 +384,7 @@ struct magazine *depot_get_empty(struct kmem_cache *s, struct depot *d,
 void depot_put_full(struct depot *d, struct magazine *m)
 {
 	depot_lock(d);
-	list_push_locked(d, &d->full, m);
-	WRITE_ONCE(d->nr_full, d->nr_full + 1);
+	push_full_locked(d, m);
 	uslab_unlock(&d->lock);
 }
 
@@ -393,6 +452,19 @@ static void depot_release(struct kmem_cache *s, struct depot *d, bool all)
 					    mag_capacity_for(d->object_size)));
 		depot_set_bounds(d);
 	}
+	/*
+	 * The interval never used half the bound: a bound that grew for
+	 * a burst halves back towards CONFIG_DEPOT_KIB (the low marks above
+	 * freed what the interval did not use).
+	 */
+	if (!all && d->high_full * 2 <= d->max_mags &&
+	    d->bound_kib > CONFIG_DEPOT_KIB) {
+		WRITE_ONCE(d->bound_kib, MAX(d->bound_kib / 2,
+					     (unsigned long)CONFIG_DEPOT_KIB));
+		depot_set_bounds(d);
+	}
+	d->high_full = d->nr_full;
+	d->cycles = 0;
 	d->contended = 0; /* a new interval */
 	d->min_full = d->nr_full;
 	d->min_empty = d->nr_empty;

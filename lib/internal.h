@@ -438,6 +438,11 @@ struct depot {
 	unsigned int max_capacity;
 	unsigned long max_mags; /* full ones kept */
 	unsigned long max_empty; /* empty ones kept */
+	unsigned long bound_kib; /* what max_mags is sized for */
+	unsigned int ran_dry; /* get_full found none since the last overflow */
+	unsigned int
+		cycles; /* dry spells ended by an overflow, this interval */
+	unsigned long high_full; /* most full ones since the last reap */
 	unsigned int object_size;
 	int node;
 } __cacheline_aligned;

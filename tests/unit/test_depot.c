@@ -228,8 +228,10 @@ START_TEST(test_bulk_and_drain)
 	ck_assert_uint_eq(info.active_objs, 0);
 	/*
 	 * Two magazines on this CPU, a full depot (max_mags magazines);
-	 * the rest went back to the slabs.
+	 * the rest went back to the slabs.  One fill and teardown is not a
+	 * cycle: the bound stays.
 	 */
+	ck_assert_uint_eq(s->depot[0]->bound_kib, CONFIG_DEPOT_KIB);
 	ck_assert_uint_eq(info.depot_full, s->depot[0]->max_mags);
 	ck_assert_uint_le(info.cpu_cached_objs, 2UL * CONFIG_MAGAZINE_SIZE);
 	ck_assert_uint_eq(info.depot_objs,
@@ -294,6 +296,134 @@ START_TEST(test_depot_bound)
 }
 END_TEST
 
+/* Fill @d's full list to its bound with magazines from @s's slabs. */
+static void fill_to_bound(struct kmem_cache *s, struct depot *d)
+{
+	while (d->nr_full < d->max_mags)
+		ck_assert_ptr_null(depot_get_empty(s, d, full_mag(s, d)));
+}
+
+/* Run @d dry: flush and free every full magazine, then miss once. */
+static void run_dry(struct kmem_cache *s, struct depot *d)
+{
+	struct magazine *m;
+
+	while (d->nr_full) {
+		m = depot_get_full(d, NULL);
+		depot_mag_flush(s, m);
+		depot_mag_free(m);
+	}
+	ck_assert_ptr_null(depot_get_full(d, NULL));
+	ck_assert_uint_eq(d->ran_dry, 1);
+}
+
+/*
+ * The adaptive bound: the second overflow after a dry spell in one
+ * interval doubles the bound and keeps the magazine; a first one, one
+ * without a dry spell, or one at CONFIG_DEPOT_MAX_KIB flushes it; an
+ * interval that never used half the bound halves it back, never below
+ * CONFIG_DEPOT_KIB.
+ */
+START_TEST(test_depot_bound_adapts)
+{
+	struct kmem_cache *s = mk("depot-adapt");
+	struct depot *d = s->depot[0];
+	unsigned long mags = d->max_mags;
+	struct magazine *f;
+
+	ck_assert_uint_eq(d->bound_kib, CONFIG_DEPOT_KIB);
+	fill_to_bound(s, d);
+	/* Never ran dry: the overflow goes to the slabs, as before. */
+	f = full_mag(s, d);
+	ck_assert_ptr_eq(depot_get_empty(s, d, f), f);
+	ck_assert_int_eq(f->rounds, 0);
+	ck_assert_uint_eq(d->bound_kib, CONFIG_DEPOT_KIB);
+	depot_mag_free(f);
+
+	/* A dry spell, then an overflow: one cycle, still flushed. */
+	run_dry(s, d);
+	fill_to_bound(s, d);
+	f = full_mag(s, d);
+	ck_assert_ptr_eq(depot_get_empty(s, d, f), f);
+	ck_assert_uint_eq(d->bound_kib, CONFIG_DEPOT_KIB);
+	ck_assert_uint_eq(d->ran_dry, 0);
+	depot_mag_free(f);
+
+	/* The second cycle: the bound doubles and the magazine stays. */
+	run_dry(s, d);
+	fill_to_bound(s, d);
+	f = full_mag(s, d);
+	ck_assert_ptr_null(depot_get_empty(s, d, f)); /* kept */
+	ck_assert_uint_eq(d->bound_kib, 2UL * CONFIG_DEPOT_KIB);
+	ck_assert_uint_eq(d->max_mags, 2 * mags);
+	ck_assert_uint_eq(d->nr_full, mags + 1);
+	ck_assert_uint_eq(d->ran_dry, 0);
+	ck_assert_uint_eq(node_active(s),
+			  (mags + 1) * (unsigned long)f->capacity);
+
+	/* A dry spell does not lift the ceiling (white box: bound at it). */
+	d->bound_kib = CONFIG_DEPOT_MAX_KIB;
+	d->max_mags = d->nr_full;
+	d->ran_dry = 1;
+	f = full_mag(s, d);
+	ck_assert_ptr_eq(depot_get_empty(s, d, f), f);
+	ck_assert_uint_eq(d->bound_kib, CONFIG_DEPOT_MAX_KIB);
+	ck_assert_uint_eq(d->max_mags, mags + 1);
+	depot_mag_free(f);
+	d->bound_kib = 2UL * CONFIG_DEPOT_KIB;
+	d->max_mags = 2 * mags;
+	d->ran_dry = 0;
+
+	/*
+	 * This interval reached mags + 1 of 2 * mags: more than half, so
+	 * the reap keeps the bound (and frees the idle magazines).  The
+	 * next interval, left with none, halves it; then it stays put.
+	 */
+	depot_reap(s, d);
+	ck_assert_uint_eq(d->bound_kib, 2UL * CONFIG_DEPOT_KIB);
+	depot_reap(s, d);
+	depot_reap(s, d);
+	ck_assert_uint_eq(d->nr_full, 0);
+	ck_assert_uint_eq(d->bound_kib, CONFIG_DEPOT_KIB);
+	ck_assert_uint_eq(d->max_mags, mags);
+	depot_reap(s, d);
+	ck_assert_uint_eq(d->bound_kib, CONFIG_DEPOT_KIB);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/*
+ * Through the API: a batch of more objects than the bound, allocated
+ * and freed in cycles, ends up held whole by the depot, and from then
+ * on no object of it goes back to a slab.
+ */
+START_TEST(test_batch_cycles_stay_in_depot)
+{
+	struct kmem_cache *s = mk("depot-cycles");
+	struct depot *d = s->depot[0];
+	unsigned long n = 4 * d->max_mags * (unsigned long)d->capacity;
+	void **p = calloc(n, sizeof(*p));
+	unsigned long i;
+	int cycle;
+
+	ck_assert_ptr_nonnull(p);
+	for (cycle = 0; cycle < 6; cycle++) {
+		for (i = 0; i < n; i++) {
+			p[i] = kmem_cache_alloc(s, GFP_KERNEL);
+			ck_assert_ptr_nonnull(p[i]);
+		}
+		for (i = 0; i < n; i++)
+			kmem_cache_free(s, p[i]);
+	}
+	ck_assert_uint_gt(d->bound_kib, CONFIG_DEPOT_KIB);
+	ck_assert_uint_le(d->bound_kib, CONFIG_DEPOT_MAX_KIB);
+	/* Every object of the batch is free, and none is in a slab. */
+	ck_assert_uint_ge(node_active(s), n);
+	free(p);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
 /* The naive double free is caught at the top of the magazine too. */
 START_TEST(test_double_free_at_magazine_top)
 {
@@ -328,6 +458,8 @@ static Suite *depot_suite(void)
 	tcase_add_test(tc, test_capacity_by_size);
 	tcase_add_test(tc, test_bulk_and_drain);
 	tcase_add_test(tc, test_depot_bound);
+	tcase_add_test(tc, test_depot_bound_adapts);
+	tcase_add_test(tc, test_batch_cycles_stay_in_depot);
 	tcase_add_test(tc, test_double_free_at_magazine_top);
 	suite_add_tcase(s, tc);
 	return s;
