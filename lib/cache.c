@@ -530,14 +530,11 @@ cache_slot_of(struct kmem_cache *s, const void *obj)
 {
 	struct slab *slab = virt_to_slab(obj);
 	unsigned long off;
-	unsigned int idx;
 
 	if (unlikely(!slab || READ_ONCE(slab->cache) != s))
 		return NULL;
-	off = (unsigned long)((const char *)obj - slab->s_mem);
-	idx = obj_index(s, off);
-	if (unlikely((const char *)obj < slab->s_mem || idx >= slab->objects ||
-		     (unsigned long)idx * s->size != off))
+	off = (unsigned long)obj - (unsigned long)slab->s_mem;
+	if (unlikely(obj_slot_index(s, off) >= slab->objects))
 		return NULL;
 	return slab;
 }

@@ -104,23 +104,40 @@ BUILD_BUG_ON(sizeof(struct page_desc) != 64);
 
 /* Set once by page_init(), read-only afterwards. */
 extern struct page_map {
-	char *base, *end;
+	char *base;
+	unsigned long size; /* bytes from base */
 	struct page_desc *descs;
 } page_map;
 
 int page_init(int nr_nodes);
 
+/* One unsigned compare: a pointer below base wraps to a huge offset. */
 static inline bool page_in_arena(const void *p)
 {
-	return (const char *)p >= page_map.base &&
-	       (const char *)p < page_map.end;
+	return (unsigned long)p - (unsigned long)page_map.base < page_map.size;
+}
+
+/*
+ * The descriptor of an arena address; @p must be in the arena.  Never
+ * NULL, which the compiler is told so that callers' NULL tests of a
+ * result that came from here cost nothing.
+ */
+static inline struct page_desc *__page_desc_of(const void *p)
+{
+	struct page_desc *d = &page_map.descs[((unsigned long)p -
+					       (unsigned long)page_map.base) >>
+					      PAGE_SHIFT];
+
+	if (!d)
+		__builtin_unreachable();
+	return d;
 }
 
 static inline struct page_desc *page_desc_of(const void *p)
 {
 	if (!page_in_arena(p))
 		return NULL;
-	return &page_map.descs[((const char *)p - page_map.base) >> PAGE_SHIFT];
+	return __page_desc_of(p);
 }
 
 /*
@@ -130,11 +147,12 @@ static inline struct page_desc *page_desc_of(const void *p)
  */
 static inline struct page_desc *page_head_of(const void *p)
 {
-	struct page_desc *d = page_desc_of(p);
+	struct page_desc *d;
 	uint8_t type;
 
-	if (!d)
+	if (!page_in_arena(p))
 		return NULL;
+	d = __page_desc_of(p);
 	type = READ_ONCE(d->type);
 	if (type == PT_TAIL) {
 		d -= READ_ONCE(d->head_off);
@@ -271,7 +289,13 @@ struct kmem_cache_node {
 } __cacheline_aligned;
 
 struct kmem_cache {
-	/* Read-mostly, on every alloc and free. */
+	/*
+	 * Read-mostly, on every alloc and free: the first cache line.
+	 * cpu_slab is NULL for caches that bypass the magazine layer.
+	 */
+	struct kmem_cache_cpu *cpu_slab; /* [nr_cpu_ids] */
+	uint64_t size_inv; /* for obj_slot_index() */
+	unsigned int size_shift;
 	unsigned int object_size; /* what the user asked for */
 	unsigned int size; /* slot stride */
 	unsigned int offset; /* free pointer offset in the slot */
@@ -299,8 +323,7 @@ struct kmem_cache {
 	unsigned int nr_nodes;
 	struct kmem_cache_node *node[MAX_NUMNODES];
 
-	/* Magazine layer; cpu_slab is NULL for caches that bypass it. */
-	struct kmem_cache_cpu *cpu_slab; /* [nr_cpu_ids] */
+	/* Magazine layer (and cpu_slab, above). */
 	struct alien_slot *cpu_alien; /* [nr_cpu_ids][nr_nodes] */
 	struct depot *depot[MAX_NUMNODES];
 };
@@ -312,6 +335,25 @@ static inline unsigned int obj_index(const struct kmem_cache *s,
 				     unsigned long off)
 {
 	return (unsigned int)((off * s->reciprocal_size) >> RECIPROCAL_SHIFT);
+}
+
+/*
+ * The index of the slot at byte offset @off from s_mem if @off is a
+ * whole number of slots, else a number no slab reaches: one multiply,
+ * no division.  size = odd << size_shift, and size_inv is odd's inverse
+ * modulo 2^64, so for off = i * size the product is i << size_shift and
+ * the rotation gives i back.  The map is a bijection of 64-bit words,
+ * so any other offset (not a multiple, or below s_mem and wrapped)
+ * lands on a value no slot index has: at least 2^64 / size.  A caller
+ * checks the result against the slab's objects.
+ */
+static inline unsigned long obj_slot_index(const struct kmem_cache *s,
+					   unsigned long off)
+{
+	unsigned long x = off * s->size_inv;
+	unsigned int k = s->size_shift;
+
+	return (x >> k) | (x << (-k & 63));
 }
 
 static inline void *get_freepointer(const struct kmem_cache *s, void *obj)
@@ -492,10 +534,15 @@ void export_fork_child(void);
  * @frees counts those pushes (CONFIG_STATS) for the home node; @frozen
  * parks @mag across fork().  The section finds @frees at offset 8.
  */
+/*
+ * frees sits as far from mag as kmem_cache_cpu.frees from loaded, so
+ * that the push section counts at one offset from either pointer.
+ */
 struct alien_slot {
 	struct magazine *mag;
-	unsigned long frees;
 	struct magazine *frozen;
+	unsigned long unused;
+	unsigned long frees;
 };
 
 struct kmem_cache_cpu {

@@ -55,13 +55,18 @@
 
 BUILD_BUG_ON(offsetof(struct magazine, rounds) != 0);
 BUILD_BUG_ON(offsetof(struct magazine, capacity) != 8);
-BUILD_BUG_ON(offsetof(struct magazine, node) != 24);
 /* Slots are indexed by CPU on every call: a shift, not a multiply. */
 BUILD_BUG_ON(!IS_POWER_OF_2(sizeof(struct kmem_cache_cpu)));
 BUILD_BUG_ON(offsetof(struct magazine, objs) != 32);
+/* objs[-1]: the push section's top check reads it when rounds is 0. */
+BUILD_BUG_ON(offsetof(struct magazine, node) != 24);
 BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, node) >= CACHE_LINE_SIZE);
 BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, allocs) != 16);
 BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, frees) != 24);
+BUILD_BUG_ON(offsetof(struct alien_slot, frees) -
+		     offsetof(struct alien_slot, mag) !=
+	     offsetof(struct kmem_cache_cpu, frees) -
+		     offsetof(struct kmem_cache_cpu, loaded));
 
 int mag_cache_init(struct kmem_cache *s)
 {
@@ -189,10 +194,24 @@ static inline void slot_set_prev(struct kmem_cache_cpu *c, struct magazine *m)
 	__atomic_store_n(&c->prev, m, __ATOMIC_RELEASE);
 }
 
-/* Publish @m in the slot's magazine pointer *@slotp; let the slot go. */
+/* The node whose objects go to @c's magazine pointer @slotp. */
+static inline int slot_node(struct kmem_cache_cpu *c, struct magazine **slotp)
+{
+	if (slotp == &c->loaded)
+		return c->node;
+	return (int)(container_of(slotp, struct alien_slot, mag) - c->alien);
+}
+
+/*
+ * Publish @m in the slot's magazine pointer *@slotp; let the slot go.
+ * Every magazine a slot publishes is of the node the slot serves: the
+ * loaded one comes from the CPU's node's depot, an alien one from its
+ * home's.  The push section relies on it and does not check the node.
+ */
 static void slot_release_at(struct kmem_cache_cpu *c, struct magazine **slotp,
 			    struct magazine *m)
 {
+	uslab_assert(!m || m->node == slot_node(c, slotp));
 	/*
 	 * Release: @m's rounds and objs, written under the lock perhaps on
 	 * another CPU, are visible before a section can load @m.  In the

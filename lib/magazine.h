@@ -18,79 +18,81 @@ void mag_free_slow(struct kmem_cache *s, void *obj);
 
 /*
  * The fast path alone: pop from this CPU's loaded magazine, or say no
- * (magazine empty or absent, no rseq for this thread, lock mode, or
- * @node neither NUMA_NO_NODE nor this CPU's node) and leave the rest to
- * the slow paths.  For callers that want no call frame.
+ * (magazine empty or absent, no rseq for this thread, lock mode, @node
+ * neither NUMA_NO_NODE nor this CPU's node, or the kernel aborted the
+ * section: preempted, migrated or signalled) and leave the rest to the
+ * slow paths, which give the same result under the slot's lock.  For
+ * callers that want no call frame, and no loop: an abort is rare.
  */
 static __attribute__((always_inline)) inline bool
 mag_alloc_fast(struct kmem_cache *s, int node, void **objp)
 {
 	long off = percpu_rseq_off;
 	struct kmem_cache_cpu *c;
-	int cpu, ret;
+	int cpu = rseq_cpu_id(off);
 
-	do {
-		cpu = rseq_cpu_id(off);
-		if (unlikely((unsigned int)cpu >= nr_cpu_ids))
-			return false;
-		c = &s->cpu_slab[cpu];
-		/*
-		 * A slot's node is its CPU's and never changes, and the
-		 * section commits only on @cpu (else it aborts and this
-		 * compare runs again): a popped object is @node's.
-		 */
-		if (node != NUMA_NO_NODE && node != c->node)
-			return false;
-		ret = rseq_mag_pop(off, cpu, &c->loaded, objp);
-	} while (unlikely(ret == RSEQ_ABORTED));
-	if (ret != RSEQ_OK)
+	if (unlikely((unsigned int)cpu >= nr_cpu_ids))
+		return false;
+	c = &s->cpu_slab[cpu];
+	/*
+	 * A slot's node is its CPU's and never changes, and the section
+	 * commits only on @cpu: a popped object is @node's.
+	 */
+	if (node != NUMA_NO_NODE && node != c->node)
+		return false;
+	if (rseq_mag_pop(off, cpu, &c->loaded, objp) != RSEQ_OK)
 		return false;
 	tsan_acquire(&c->loaded); /* pairs with mag_free */
 	return true;
 }
 
 /*
- * The mirror of mag_alloc_fast(): push @obj, a validated slot of @s
- * whose home is @node, into this CPU's loaded magazine, or, when @node
- * is another node's, into this CPU's alien magazine for @node (a remote
- * free, batched for home).  An object of another node is never put in
- * the CPU's own magazines: node-local memory stays local.
+ * One try of the push: @obj, a validated slot of @s whose home is @node,
+ * into this CPU's loaded magazine, or, when @node is another node's,
+ * into this CPU's alien magazine for @node (a remote free, batched for
+ * home).  An object of another node is never put in the CPU's own
+ * magazines: node-local memory stays local.
  */
-static __attribute__((always_inline)) inline bool
-mag_free_fast(struct kmem_cache *s, void *obj, int node)
+static __attribute__((always_inline)) inline int
+mag_free_try(struct kmem_cache *s, void *obj, int node)
 {
 	long off = percpu_rseq_off;
 	struct kmem_cache_cpu *c;
 	struct magazine **slot;
-	unsigned long *ctr;
-	int cpu, ret;
+	int cpu = rseq_cpu_id(off);
 
-	do {
-		cpu = rseq_cpu_id(off);
-		if (unlikely((unsigned int)cpu >= nr_cpu_ids))
-			return false;
-		c = &s->cpu_slab[cpu];
-		/*
-		 * A slot's node is fixed; the section commits only on @cpu
-		 * (else this choice is made again), and checks that the
-		 * magazine it finds is @node's.
-		 */
-		if (likely(node == c->node)) {
-			slot = &c->loaded;
-			ctr = &c->frees;
-		} else {
-			slot = &c->alien[node].mag;
-			ctr = &c->alien[node].frees;
-		}
-		/*
-		 * The CPU orders this push before a later pop on it, or
-		 * before its owner takes the magazine; TSan cannot see
-		 * that, so say it (no code outside TSan).
-		 */
-		tsan_release(slot);
-		ret = rseq_mag_push(off, cpu, slot, obj, node, ctr);
-	} while (unlikely(ret == RSEQ_ABORTED));
-	return ret == RSEQ_OK;
+	if (unlikely((unsigned int)cpu >= nr_cpu_ids))
+		return RSEQ_SLOW;
+	c = &s->cpu_slab[cpu];
+	/*
+	 * A slot's node is fixed, and the section commits only on @cpu:
+	 * the magazine it finds there is @node's (slot_release_at() in
+	 * magazine.c).
+	 */
+	if (likely(node == c->node))
+		slot = &c->loaded;
+	else
+		slot = &c->alien[node].mag;
+	/*
+	 * The CPU orders this push before a later pop on it, or before its
+	 * owner takes the magazine; TSan cannot see that, so say it (no
+	 * code outside TSan).
+	 */
+	tsan_release(slot);
+	return rseq_mag_push(off, cpu, slot, obj);
+}
+
+/*
+ * The mirror of mag_alloc_fast(): mag_free_try(), or false for the slow
+ * paths, which also take a try that the kernel aborted (preempted,
+ * migrated or signalled: rare, and the slow path's lock gives the same
+ * result).  No retry loop: nothing but the try's own operands lives
+ * across the section.
+ */
+static __attribute__((always_inline)) inline bool
+mag_free_fast(struct kmem_cache *s, void *obj, int node)
+{
+	return mag_free_try(s, obj, node) == RSEQ_OK;
 }
 
 /* An object of @s (which has slots) for this CPU; NULL on ENOMEM. */

@@ -174,7 +174,7 @@ int page_init(int nr_nodes)
 
 	page_bind_nodes(base, node_bytes, nr_nodes);
 	page_map.base = base;
-	page_map.end = base + total;
+	page_map.size = total;
 	page_map.descs = descs;
 	arena.node_pages = node_bytes / PAGE_SIZE;
 	arena.nr_nodes = nr_nodes;

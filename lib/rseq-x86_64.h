@@ -10,8 +10,9 @@
  * thread still runs on @cpu, the CPU whose slot it indexed, and ends with
  * a single committing store.  If the thread is preempted, migrated or
  * signalled before that store, the kernel moves it to the abort handler,
- * which returns RSEQ_ABORTED: nothing was published and the caller starts
- * over.  So a section runs as if atomic with respect to every other
+ * which returns RSEQ_ABORTED: nothing was published, and the caller
+ * starts over (rseq_take) or leaves the operation to the locked slow
+ * path (pop and push).  So a section runs as if atomic with respect to every other
  * section on the same CPU, without a lock or an atomic read-modify-write.
  *
  * Memory ordering: x86-64 is TSO; loads are not reordered with loads nor
@@ -21,8 +22,7 @@
  * mutex or membarrier(), which order the rest (see magazine.c).
  *
  * The sections read the magazine through fixed offsets, checked by
- * BUILD_BUG_ON in magazine.c: rounds at 0, capacity at 8, node at 24,
- * objs[] at 32; and the slot's counters: allocs at 16, frees at 24.
+ * BUILD_BUG_ON in magazine.c: rounds at 0, capacity at 8, objs[] at 32; and the slot's counters: allocs at 16, frees at 24.
  *
  * Layout follows the kernel ABI: struct rseq_cs {u32 version, flags;
  * u64 start_ip, post_commit_offset, abort_ip} aligned 32 in __rseq_cs;
@@ -36,7 +36,7 @@
 
 #define RSEQ_OK 0
 #define RSEQ_SLOW 1 /* magazine absent, empty or full */
-#define RSEQ_ABORTED (-1) /* preempted or migrated: retry */
+#define RSEQ_ABORTED (-1) /* preempted, migrated or signalled */
 
 /* Descriptor 3, start 1, post-commit 2, abort 4 (local labels). */
 #define __RSEQ_CS_DESC                       \
@@ -46,8 +46,8 @@
 	".long 0x0, 0x0\n\t"                 \
 	".quad 1f, (2f - 1f), 4f\n\t"        \
 	".popsection\n\t"                    \
-	"leaq 3b(%%rip), %%rax\n\t"          \
-	"movq %%rax, %%fs:8(%[off])\n\t"     \
+	"leaq 3b(%%rip), %[m]\n\t"           \
+	"movq %[m], %%fs:8(%[off])\n\t"      \
 	"1:\n\t"                             \
 	"cmpl %[cpu], %%fs:4(%[off])\n\t"    \
 	"jnz %l[aborted]\n\t"
@@ -66,34 +66,36 @@
  * outside the section: an add inside it would count twice when the
  * section aborts after it and restarts.  A plain add, no lock prefix:
  * only a thread preempted between the commit and this add and moved to
- * another CPU can race with that CPU's own adds (and lose one).  The pop
- * counts at @off bytes from its slot (kmem_cache_cpu.allocs); the push
- * at the address it is given (kmem_cache_cpu.frees, or an alien slot's).
+ * another CPU can race with that CPU's own adds (and lose one).  Each
+ * counts at @off bytes from the magazine pointer it used: the pop at 16
+ * (kmem_cache_cpu.allocs), the push at 24 (kmem_cache_cpu.frees, or an
+ * alien slot's frees, at the same distance from its pointer).
  */
 #ifdef CONFIG_STATS
 #define __RSEQ_COUNT(off) "addq $1, " #off "(%[loaded])\n\t"
-#define __RSEQ_COUNT_AT "addq $1, (%[ctr])\n\t"
 #else
 #define __RSEQ_COUNT(off) ""
-#define __RSEQ_COUNT_AT ""
 #endif
 
-/* rax = *loaded; to @slow if there is no magazine; rcx = its rounds. */
-#define __RSEQ_LOAD_MAG               \
-	"movq (%[loaded]), %%rax\n\t" \
-	"testq %%rax, %%rax\n\t"      \
-	"jz %l[slow]\n\t"             \
-	"movq (%%rax), %%rcx\n\t"
+/* m = *loaded; to @slow if there is no magazine; r = its rounds. */
+#define __RSEQ_LOAD_MAG              \
+	"movq (%[loaded]), %[m]\n\t" \
+	"testq %[m], %[m]\n\t"       \
+	"jz %l[slow]\n\t"            \
+	"movq (%[m]), %[r]\n\t"
 
-/* CPU number the kernel keeps in the area; negative when unregistered. */
+/*
+ * CPU number the kernel keeps in the area; negative when unregistered.
+ * volatile: read afresh on every call (the kernel rewrites it on
+ * migration).  No "memory" clobber: nothing the compiler keeps in
+ * registers depends on it, and a clobber would make every caller reload
+ * the cache's fields after it.
+ */
 static inline int rseq_cpu_id(long off)
 {
 	int cpu;
 
-	__asm__ __volatile__("movl %%fs:4(%1), %0"
-			     : "=r"(cpu)
-			     : "r"(off)
-			     : "memory");
+	__asm__ __volatile__("movl %%fs:4(%1), %0" : "=r"(cpu) : "r"(off));
 	return cpu;
 }
 
@@ -115,20 +117,25 @@ static inline char *rseq_thread_pointer(void)
 static __attribute__((always_inline)) inline int
 rseq_mag_pop(long off, int cpu, void *loadedp, void **objp)
 {
-	void *obj;
+	void *obj, *m;
+	long r;
 
-	/* An output of asm goto: valid on the fall-through (commit) path. */
-	__asm__ goto(__RSEQ_CS_DESC __RSEQ_LOAD_MAG
-		     "testq %%rcx, %%rcx\n\t"
-		     "jz %l[slow]\n\t"
-		     "subq $1, %%rcx\n\t"
-		     "movq 32(%%rax,%%rcx,8), %[obj]\n\t"
-		     "movq %%rcx, (%%rax)\n\t" /* commit */
-		     __RSEQ_ABORT __RSEQ_COUNT(16)
-		     : [obj] "=&r"(obj)
-		     : [off] "r"(off), [cpu] "r"(cpu), [loaded] "r"(loadedp)
-		     : "memory", "cc", "rax", "rcx"
-		     : aborted, slow);
+	/*
+	 * Outputs of asm goto are valid on the fall-through (commit) path;
+	 * m and r are scratch registers, left for the compiler to choose.
+	 */
+	__asm__ __volatile__ goto(
+		__RSEQ_CS_DESC __RSEQ_LOAD_MAG
+		"testq %[r], %[r]\n\t"
+		"jz %l[slow]\n\t"
+		"subq $1, %[r]\n\t"
+		"movq 32(%[m],%[r],8), %[obj]\n\t"
+		"movq %[r], (%[m])\n\t" /* commit */
+		__RSEQ_ABORT __RSEQ_COUNT(16)
+		: [obj] "=&r"(obj), [m] "=&r"(m), [r] "=&r"(r)
+		: [off] "r"(off), [cpu] "r"(cpu), [loaded] "r"(loadedp)
+		: "memory", "cc"
+		: aborted, slow);
 	*objp = obj;
 	return RSEQ_OK;
 slow:
@@ -139,36 +146,37 @@ aborted:
 
 /*
  * Push: if *@loadedp (the CPU's loaded magazine, or its alien magazine
- * for @node) is a magazine of node @node with room, and its top object
- * is not @obj (the naive double free, left to the slow path to report),
- * write @obj into the next slot, commit rounds + 1, and count at @ctr.
- * The slot write before the commit is invisible until the commit: a
- * section aborted after it leaves only a dead slot above rounds.  A
- * magazine of another node sends the object to the slow path.
+ * for the object's node) is a magazine with room, and its top object is
+ * not @obj (the naive double free, left to the slow path to report),
+ * write @obj into the next slot, commit rounds + 1, and count.  With no
+ * rounds the "top object" read is objs[-1], the magazine's node: a small
+ * number, never an object's address, so an empty magazine needs no test
+ * of its own.  The slot write before the commit is invisible until the
+ * commit: a section aborted after it leaves only a dead slot above
+ * rounds.  The caller picked the magazine pointer by node for @cpu, and
+ * a slot's magazines are always of the node it serves (magazine.c), so
+ * the section need not look at the magazine's node.
  */
 static __attribute__((always_inline)) inline int
-rseq_mag_push(long off, int cpu, void *loadedp, void *obj, long node,
-	      unsigned long *ctr)
+rseq_mag_push(long off, int cpu, void *loadedp, void *obj)
 {
-	__asm__ goto(__RSEQ_CS_DESC __RSEQ_LOAD_MAG
-		     "cmpq %[node], 24(%%rax)\n\t"
-		     "jne %l[slow]\n\t"
-		     "cmpq 8(%%rax), %%rcx\n\t"
-		     "jae %l[slow]\n\t"
-		     "testq %%rcx, %%rcx\n\t"
-		     "jz 5f\n\t"
-		     "cmpq %[obj], 24(%%rax,%%rcx,8)\n\t"
-		     "je %l[slow]\n\t"
-		     "5:\n\t"
-		     "movq %[obj], 32(%%rax,%%rcx,8)\n\t"
-		     "addq $1, %%rcx\n\t"
-		     "movq %%rcx, (%%rax)\n\t" /* commit */
-		     __RSEQ_ABORT __RSEQ_COUNT_AT
-		     :
-		     : [off] "r"(off), [cpu] "r"(cpu), [loaded] "r"(loadedp),
-		       [obj] "r"(obj), [node] "r"(node), [ctr] "r"(ctr)
-		     : "memory", "cc", "rax", "rcx"
-		     : aborted, slow);
+	void *m;
+	long r;
+
+	__asm__ __volatile__ goto(__RSEQ_CS_DESC __RSEQ_LOAD_MAG
+				  "cmpq 8(%[m]), %[r]\n\t"
+				  "jae %l[slow]\n\t"
+				  "cmpq %[obj], 24(%[m],%[r],8)\n\t"
+				  "je %l[slow]\n\t"
+				  "movq %[obj], 32(%[m],%[r],8)\n\t"
+				  "addq $1, %[r]\n\t"
+				  "movq %[r], (%[m])\n\t" /* commit */
+				  __RSEQ_ABORT __RSEQ_COUNT(24)
+				  : [m] "=&r"(m), [r] "=&r"(r)
+				  : [off] "r"(off), [cpu] "r"(cpu),
+				    [loaded] "r"(loadedp), [obj] "r"(obj)
+				  : "memory", "cc"
+				  : aborted, slow);
 	return RSEQ_OK;
 slow:
 	return RSEQ_SLOW;
@@ -183,15 +191,18 @@ aborted:
 static __attribute__((always_inline)) inline int
 rseq_take(long off, int cpu, void *slotp, void *outp)
 {
-	__asm__ goto(__RSEQ_CS_DESC "movq (%[slot]), %%rax\n\t"
-				    "movq %%rax, (%[out])\n\t"
-				    "movq $0, (%[slot])\n\t" /* commit */
-		     __RSEQ_ABORT
-		     :
-		     : [off] "r"(off), [cpu] "r"(cpu), [slot] "r"(slotp),
-		       [out] "r"(outp)
-		     : "memory", "cc", "rax"
-		     : aborted);
+	void *m;
+
+	__asm__ __volatile__ goto(__RSEQ_CS_DESC
+				  "movq (%[slot]), %[m]\n\t"
+				  "movq %[m], (%[out])\n\t"
+				  "movq $0, (%[slot])\n\t" /* commit */
+				  __RSEQ_ABORT
+				  : [m] "=&r"(m)
+				  : [off] "r"(off), [cpu] "r"(cpu),
+				    [slot] "r"(slotp), [out] "r"(outp)
+				  : "memory", "cc"
+				  : aborted);
 	return RSEQ_OK;
 aborted:
 	return RSEQ_ABORTED;

@@ -33,13 +33,12 @@ static inline int rseq_mag_pop(long o, int c, void *l, void **p)
 	(void)p;
 	return RSEQ_ABORTED;
 }
-static inline int rseq_mag_push(long o, int c, void *l, void *p, long n)
+static inline int rseq_mag_push(long o, int c, void *l, void *p)
 {
 	(void)o;
 	(void)c;
 	(void)l;
 	(void)p;
-	(void)n;
 	return RSEQ_ABORTED;
 }
 static inline int rseq_take(long o, int c, void *l, void *p)

@@ -56,6 +56,17 @@ static unsigned int ilog2(unsigned long v)
 	return (unsigned int)(63 - __builtin_clzl(v));
 }
 
+/* The inverse of odd @d modulo 2^64 (Newton: each step doubles the bits). */
+static uint64_t odd_inverse(uint64_t d)
+{
+	uint64_t x = d; /* right to 3 bits: d * d == 1 mod 8 */
+	int i;
+
+	for (i = 0; i < 5; i++)
+		x *= 2 - d * x;
+	return x;
+}
+
 /* Smallest order whose tail waste is at most 1/@frac of the slab. */
 static int slab_order(unsigned int size, unsigned int min_objects,
 		      unsigned int frac)
@@ -140,6 +151,8 @@ int slab_calculate_sizes(struct kmem_cache *s)
 				    s->colour_off) +
 		     1;
 	s->reciprocal_size = (1ULL << RECIPROCAL_SHIFT) / size + 1;
+	s->size_shift = (unsigned int)__builtin_ctz(size);
+	s->size_inv = odd_inverse(size >> s->size_shift);
 	s->min_partial = MIN(MAX(ilog2(size) / 2, 5u), 10u);
 	return 0;
 }

@@ -110,6 +110,58 @@ START_TEST(test_obj_index_exact)
 }
 END_TEST
 
+/*
+ * obj_slot_index(), kmem_cache_free()'s one-multiply check: a slot's
+ * offset gives its index, and any other offset (inside an object, past
+ * the last one, before the first) gives a number no slab reaches.
+ */
+static void check_slot_index(const struct kmem_cache *s, unsigned long off)
+{
+	unsigned long idx = obj_slot_index(s, off);
+
+	if (off % s->size == 0 && off / s->size < s->objects)
+		ck_assert_uint_eq(idx, off / s->size);
+	else
+		ck_assert_msg(idx >= s->objects,
+			      "size %u: offset %ld gave slot %lu of %u",
+			      s->size, (long)off, idx, s->objects);
+}
+
+START_TEST(test_obj_slot_index)
+{
+	struct kmem_cache s;
+	unsigned long off, end;
+	unsigned int size, i;
+
+	for (size = 8; size <= KMEM_CACHE_MAX_SIZE + 64; size += 8) {
+		memset(&s, 0, sizeof(s));
+		s.object_size = size;
+		slab_calculate_sizes(&s);
+		end = (unsigned long)s.objects * s.size;
+		if (s.size <= 512) {
+			/* Every offset of the slab, and a slot either side. */
+			for (off = -(unsigned long)s.size; off != end + s.size;
+			     off++)
+				check_slot_index(&s, off);
+			continue;
+		}
+		for (i = 0; i <= s.objects; i += 1 + s.objects / 11) {
+			off = (unsigned long)i * s.size;
+			check_slot_index(&s, off);
+			check_slot_index(&s, off + 1);
+			check_slot_index(&s, off + 8);
+			check_slot_index(&s, off + s.size / 2);
+			check_slot_index(&s, off - 1);
+			check_slot_index(&s, off - 8);
+		}
+		check_slot_index(&s, end);
+		check_slot_index(&s, end - s.size);
+		check_slot_index(&s, -(unsigned long)s.size);
+		check_slot_index(&s, 1UL << 63);
+	}
+}
+END_TEST
+
 /* Real slabs: objects aligned, inside the slab, never overlapping. */
 START_TEST(test_objects_in_real_slabs)
 {
@@ -278,6 +330,7 @@ static Suite *slab_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_layout_all_sizes);
 	tcase_add_test(tc, test_obj_index_exact);
+	tcase_add_test(tc, test_obj_slot_index);
 	tcase_add_test(tc, test_objects_in_real_slabs);
 	tcase_add_test(tc, test_freelist_and_lists);
 	tcase_add_test(tc, test_min_partial_bound);
