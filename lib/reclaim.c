@@ -22,7 +22,7 @@
  * in internal.h): shrink_slab() holds it for reading while it calls the
  * shrinkers, with no other uslab lock held, and the callbacks take
  * whatever they take (every uslab lock, through kmem_cache_free() and
- * kmem_cache_alloc()).  register_shrinker() and unregister_shrinker()
+ * kmem_cache_alloc()).  uslab_register_shrinker() and uslab_unregister_shrinker()
  * hold it for writing, so unregister waits for running callbacks.  The
  * list (shrinkers, each ->__next, ->__registered) is written only under
  * the write lock.  fork() takes it for writing first of all (cache.c's
@@ -92,11 +92,11 @@ __api int uslab_cache_set_min_partial(struct kmem_cache *s, unsigned int min)
 
 /* ---- Shrinkers ------------------------------------------------------- */
 
-__api int register_shrinker(struct shrinker *sh)
+__api int uslab_register_shrinker(struct shrinker *sh)
 {
 	if (!sh || !sh->count_objects || !sh->scan_objects || sh->batch < 0 ||
 	    sh->seeks < 0) {
-		uslab_report("register_shrinker: %s",
+		uslab_report("uslab_register_shrinker: %s",
 			     !sh ? "shrinker is NULL" :
 			     !sh->count_objects || !sh->scan_objects ?
 				   "a callback is NULL" :
@@ -107,7 +107,7 @@ __api int register_shrinker(struct shrinker *sh)
 	pthread_rwlock_wrlock(&shrinker_lock);
 	if (sh->__registered) {
 		pthread_rwlock_unlock(&shrinker_lock);
-		uslab_report("register_shrinker: already registered");
+		uslab_report("uslab_register_shrinker: already registered");
 		errno = EBUSY;
 		return -1;
 	}
@@ -122,7 +122,7 @@ __api int register_shrinker(struct shrinker *sh)
 	return 0;
 }
 
-__api void unregister_shrinker(struct shrinker *sh)
+__api void uslab_unregister_shrinker(struct shrinker *sh)
 {
 	struct shrinker **pp;
 	bool found;
@@ -141,7 +141,7 @@ __api void unregister_shrinker(struct shrinker *sh)
 	}
 	pthread_rwlock_unlock(&shrinker_lock);
 	if (!found)
-		uslab_report("unregister_shrinker: not registered");
+		uslab_report("uslab_unregister_shrinker: not registered");
 }
 
 /* One shrinker's share of a pass at @priority; what it freed. */

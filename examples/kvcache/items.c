@@ -153,7 +153,7 @@ int items_init(void)
 		size *= class_growth(size, settings.factor,
 				     KV_MAX_CLASSES - kv_nclasses);
 	}
-	return register_shrinker(&kv_shrinker);
+	return uslab_register_shrinker(&kv_shrinker);
 }
 
 void items_destroy(void)
@@ -162,7 +162,7 @@ void items_destroy(void)
 	int n;
 
 	if (kv_shrinker.__registered)
-		unregister_shrinker(&kv_shrinker);
+		uslab_unregister_shrinker(&kv_shrinker);
 	for (i = 0; i < kv_nclasses; i++) {
 		struct kv_class *c = &kv_classes[i];
 

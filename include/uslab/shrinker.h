@@ -2,7 +2,7 @@
 /*
  * uslab: memory reclaim.  A process memory limit on the pages uslab's
  * slabs take, shrinkers that give memory back when it is spent (the
- * kernel's register_shrinker(), count_objects and scan_objects), and a
+ * kernel's uslab_register_shrinker(), count_objects and scan_objects), and a
  * per-cache count of empty slabs kept for reuse (SLUB's min_partial).
  *
  * What the limit counts: the arena pages handed out as slabs, by every
@@ -84,12 +84,12 @@ struct shrinker {
  * 0, or -1 with errno EINVAL (a NULL shrinker or callback, a negative
  * batch or seeks) or EBUSY (already registered).
  */
-int register_shrinker(struct shrinker *shrinker);
+int uslab_register_shrinker(struct shrinker *shrinker);
 /*
  * Removes @shrinker; returns once no thread runs its callbacks.  A
  * shrinker that is not registered is reported and ignored.
  */
-void unregister_shrinker(struct shrinker *shrinker);
+void uslab_unregister_shrinker(struct shrinker *shrinker);
 
 /*
  * The limit on uslab_memory_used(), in bytes (rounded down to whole

@@ -112,7 +112,7 @@ static void teardown(void)
 {
 	uslab_set_memory_limit(0);
 	if (held_shrinker.__registered)
-		unregister_shrinker(&held_shrinker);
+		uslab_unregister_shrinker(&held_shrinker);
 	free_held();
 }
 
@@ -171,7 +171,7 @@ START_TEST(test_shrinker_frees_for_allocation)
 	/* Without a shrinker nothing can be had. */
 	ck_assert_ptr_null(kmem_cache_alloc(needy, GFP_KERNEL | __GFP_NOWARN));
 
-	ck_assert_int_eq(register_shrinker(&held_shrinker), 0);
+	ck_assert_int_eq(uslab_register_shrinker(&held_shrinker), 0);
 	p = kmem_cache_alloc(needy, GFP_KERNEL);
 	ck_assert_ptr_nonnull(p);
 	ck_assert_uint_gt(held.counts, 0);
@@ -181,7 +181,7 @@ START_TEST(test_shrinker_frees_for_allocation)
 	kmem_cache_free(needy, p);
 
 	/* Unregistered: not called again, and the allocation fails. */
-	unregister_shrinker(&held_shrinker);
+	uslab_unregister_shrinker(&held_shrinker);
 	ck_assert_int_eq(kmem_cache_shrink(needy), 0);
 	held.scans = 0;
 	fill_to_limit(victim);
@@ -202,7 +202,7 @@ START_TEST(test_bulk_and_nowait)
 
 	ck_assert_int_eq(uslab_set_memory_limit(limit_for(victim, 32)), 0);
 	fill_to_limit(victim);
-	ck_assert_int_eq(register_shrinker(&held_shrinker), 0);
+	ck_assert_int_eq(uslab_register_shrinker(&held_shrinker), 0);
 	/* GFP_NOWAIT may not reclaim: no shrinker call, no object. */
 	ck_assert_ptr_null(kmem_cache_alloc(needy, GFP_NOWAIT));
 	ck_assert_uint_eq(held.scans, 0);
@@ -212,7 +212,7 @@ START_TEST(test_bulk_and_nowait)
 	ck_assert_uint_gt(held.scans, 0);
 	ck_assert_uint_le(uslab_memory_used(), uslab_memory_limit());
 	kmem_cache_free_bulk(needy, ARRAY_SIZE(p), p);
-	unregister_shrinker(&held_shrinker);
+	uslab_unregister_shrinker(&held_shrinker);
 	free_held();
 	kmem_cache_destroy(needy);
 	kmem_cache_destroy(victim);
@@ -231,13 +231,13 @@ START_TEST(test_shrinker_allocating_does_not_recurse)
 	ck_assert_int_eq(uslab_set_memory_limit(limit_for(victim, 8)), 0);
 	fill_to_limit(victim);
 	held.nested = nested;
-	ck_assert_int_eq(register_shrinker(&held_shrinker), 0);
+	ck_assert_int_eq(uslab_register_shrinker(&held_shrinker), 0);
 	p = kmem_cache_alloc(needy, GFP_KERNEL);
 	ck_assert_ptr_nonnull(p);
 	/* The first scan ran with the limit spent: its allocation failed. */
 	ck_assert_uint_gt(held.nested_allocs, 0);
 	kmem_cache_free(needy, p);
-	unregister_shrinker(&held_shrinker);
+	uslab_unregister_shrinker(&held_shrinker);
 	free_held();
 	kmem_cache_destroy(nested);
 	kmem_cache_destroy(needy);
@@ -300,7 +300,7 @@ START_TEST(test_threads_never_exceed_limit)
 	mt_limit = uslab_memory_used() + (2UL << 20);
 	ck_assert_int_eq(uslab_set_memory_limit(mt_limit), 0);
 	fill_to_limit(victim);
-	ck_assert_int_eq(register_shrinker(&held_shrinker), 0);
+	ck_assert_int_eq(uslab_register_shrinker(&held_shrinker), 0);
 	mt_stop = mt_over = false;
 	pthread_create(&sampler, NULL, mt_sampler, NULL);
 	for (i = 0; i < NTHREADS; i++)
@@ -317,7 +317,7 @@ START_TEST(test_threads_never_exceed_limit)
 	ck_assert(!mt_over);
 	ck_assert_uint_le(uslab_memory_used(), mt_limit);
 	ck_assert_uint_gt(held.freed, 0);
-	unregister_shrinker(&held_shrinker);
+	uslab_unregister_shrinker(&held_shrinker);
 	free_held();
 	for (i = 0; i < NTHREADS; i++)
 		kmem_cache_destroy(mt_cache[i]);
@@ -380,29 +380,30 @@ START_TEST(test_bad_arguments)
 
 	capture_begin(&c);
 	errno = 0;
-	ck_assert_int_eq(register_shrinker(NULL), -1);
+	ck_assert_int_eq(uslab_register_shrinker(NULL), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	errno = 0;
-	ck_assert_int_eq(register_shrinker(&bad), -1); /* no scan_objects */
+	ck_assert_int_eq(uslab_register_shrinker(&bad),
+			 -1); /* no scan_objects */
 	ck_assert_int_eq(errno, EINVAL);
 	bad.scan_objects = no_count;
 	bad.batch = -1;
 	errno = 0;
-	ck_assert_int_eq(register_shrinker(&bad), -1);
+	ck_assert_int_eq(uslab_register_shrinker(&bad), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	bad.batch = 0;
 	bad.seeks = -2;
 	errno = 0;
-	ck_assert_int_eq(register_shrinker(&bad), -1);
+	ck_assert_int_eq(uslab_register_shrinker(&bad), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	bad.seeks = 0;
-	ck_assert_int_eq(register_shrinker(&bad), 0);
+	ck_assert_int_eq(uslab_register_shrinker(&bad), 0);
 	errno = 0;
-	ck_assert_int_eq(register_shrinker(&bad), -1);
+	ck_assert_int_eq(uslab_register_shrinker(&bad), -1);
 	ck_assert_int_eq(errno, EBUSY);
-	unregister_shrinker(&bad);
-	unregister_shrinker(&bad); /* reported */
-	unregister_shrinker(NULL); /* silent */
+	uslab_unregister_shrinker(&bad);
+	uslab_unregister_shrinker(&bad); /* reported */
+	uslab_unregister_shrinker(NULL); /* silent */
 	errno = 0;
 	ck_assert_int_eq(uslab_set_memory_limit(PAGE_SIZE - 1), -1);
 	ck_assert_int_eq(errno, EINVAL);
@@ -415,11 +416,12 @@ START_TEST(test_bad_arguments)
 	ck_assert_int_eq(errno, EINVAL);
 	capture_end(&c);
 	ck_assert_int_eq(c.lines, 9);
-	ck_assert_reported(&c, "register_shrinker: shrinker is NULL");
-	ck_assert_reported(&c, "register_shrinker: a callback is NULL");
-	ck_assert_reported(&c, "register_shrinker: negative batch or seeks");
-	ck_assert_reported(&c, "register_shrinker: already registered");
-	ck_assert_reported(&c, "unregister_shrinker: not registered");
+	ck_assert_reported(&c, "uslab_register_shrinker: shrinker is NULL");
+	ck_assert_reported(&c, "uslab_register_shrinker: a callback is NULL");
+	ck_assert_reported(&c,
+			   "uslab_register_shrinker: negative batch or seeks");
+	ck_assert_reported(&c, "uslab_register_shrinker: already registered");
+	ck_assert_reported(&c, "uslab_unregister_shrinker: not registered");
 	ck_assert_reported(&c, "uslab_set_memory_limit(4095): below one page");
 	ck_assert_reported(&c, "uslab_cache_set_min_partial: cache is NULL");
 	ck_assert_reported(&c, "uslab_cache_set_min_partial(rc-bad, 1025)");
