@@ -6,7 +6,9 @@
  * Size classes.  Class i holds objects of kv_classes[i].size bytes in its
  * own kmem_cache ("kv_item_<size>").  Sizes grow from KV_MIN_CHUNK by the
  * factor -f (default 1.05), rounded up to 8 bytes, up to KV_TOP_CHUNK
- * (uslab's largest object, 256 KiB): 172 classes.  Why 1.05 and not
+ * (uslab's largest object, 256 KiB): 172 classes.  A factor too small
+ * to reach the top within KV_MAX_CLASSES classes grows to the step the
+ * remaining classes need (class_growth()).  Why 1.05 and not
  * memcached's 1.25: an item loses on average about (f - 1) / 2 of its
  * size to rounding up to its class, ~11% at 1.25 and ~2.5% at 1.05.  What
  * a class costs besides is what stays unused in its partially filled
@@ -20,14 +22,15 @@
  * classes fit in uslab's statistics export (256 caches) with room to
  * spare.
  *
- * The memory limit (-m) is a budget of slot bytes: an item charges the
- * size of its class (plus its chunks) while it is allocated.  Storing an
- * item that does not fit evicts from the tail of its class's LRU list,
- * first on the allocating worker's node, then on the others, as memcached
- * evicts from its slab class; a class with nothing evictable answers
- * "SERVER_ERROR out of memory storing object".  uslab's own overhead
- * (the unused part of partial slabs, objects cached in per-CPU magazines,
- * page descriptors) comes on top; "stats slabs" shows it.
+ * The memory limit (-m) is uslab's (uslab_set_memory_limit()): the
+ * pages of every slab of the process, items, hash table chunks and
+ * connection buffers alike.  When a cache needs a slab and the limit is
+ * spent, uslab calls kvcache's shrinker (below), which evicts from the
+ * LRU tails of the classes whose slabs are emptiest until whole slabs
+ * go back to the page allocator, whatever size is being stored.  Item
+ * classes keep no empty slab (min_partial 0), so memory that deletes
+ * free goes back to the OS at the reaper's pace.  mem_used counts the
+ * slot bytes of allocated items, a statistic ("stats" slot_bytes).
  *
  * LRU lists are per class and per NUMA node (struct kv_lru), like the
  * kernel's per-node lruvecs: a worker's items go on its node's list, so
@@ -47,7 +50,7 @@
  *
  * Locking: see kvcache.h.  The stripe lock protects an item's exptime and
  * state; kv_lru.lock its list links and the list's counters; flush_lock
- * the pending flush.  The budget (mem_used), cas_id and flush_cas are
+ * the pending flush.  The slot byte count (mem_used), cas_id and flush_cas are
  * atomics.
  */
 #define _GNU_SOURCE
