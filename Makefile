@@ -230,7 +230,7 @@ VALGRIND    := valgrind -q --error-exitcode=99 --leak-check=full \
 	       --errors-for-leak-kinds=definite --child-silent-after-fork=no
 
 check:
-	@scripts/install-deps.sh clang valgrind tmux libmemcached-tools \
+	@scripts/install-deps.sh clang valgrind tmux libmemcached-tools memcached \
 		groff-base man-db
 	@$(MAKE) --no-print-directory $(AUTOCONF)
 	@scripts/run-tests.sh --reset

@@ -188,6 +188,7 @@ static void uslab_fork_child(void);
 static void uslab_init(void)
 {
 	env_init();
+	reclaim_init();
 	if (topology_init() || page_init(topology_nr_nodes()) ||
 	    percpu_init()) {
 		init_error = errno ? errno : ENOMEM;
@@ -346,17 +347,58 @@ static __cold void *alloc_bad_args(struct kmem_cache *s, gfp_t gfp, int node)
 	return NULL;
 }
 
-/* Give back the empty slabs every cache keeps for reuse. */
+/*
+ * Give back what every cache keeps for reuse: the objects in magazines
+ * and the empty slabs.  A cache whose CPUs cache no object skips the
+ * drain's membarrier fence (an estimate read without locks: an object
+ * cached meanwhile is no worse than one cached just after the drain)
+ * and has only its depots purged.
+ */
 static __cold void cache_shrink_all(void)
 {
 	struct kmem_cache *s;
+	unsigned int i;
 
 	uslab_lock(&slab_mutex, RANK_SLAB_MUTEX);
 	list_for_each_entry(s, &cache_list, list) {
-		mag_drain(s);
+		if (mag_cpu_objects(s, -1))
+			mag_drain(s);
+		else if (s->cpu_slab)
+			for (i = 0; i < s->nr_nodes; i++)
+				depot_purge(s, s->depot[i]);
 		slab_shrink(s);
 	}
 	uslab_unlock(&slab_mutex);
+}
+
+/*
+ * One round of reclaim before an allocation of @gfp on @node fails;
+ * *@prio starts at -1.  The first round gives back what every cache
+ * keeps; later ones call the shrinkers (with __GFP_DIRECT_RECLAIM),
+ * priority SHRINK_DEF_PRIORITY down to 0, and give back again what
+ * they freed.  False when nothing is left to try.
+ */
+static __cold bool cache_reclaim(gfp_t gfp, int node, int *prio)
+{
+	long freed;
+
+	if (*prio < 0) {
+		*prio = SHRINK_DEF_PRIORITY;
+		cache_shrink_all();
+		return true;
+	}
+	if (!(gfp & __GFP_DIRECT_RECLAIM))
+		return false;
+	while (*prio >= 0) {
+		freed = shrink_slab(gfp, node, (*prio)--);
+		if (freed < 0)
+			return false; /* no shrinker, or already in one */
+		if (freed > 0) {
+			cache_shrink_all();
+			return true;
+		}
+	}
+	return false;
 }
 
 static __cold void alloc_report_enomem(struct kmem_cache *s, gfp_t gfp,
@@ -376,20 +418,23 @@ static __cold void alloc_report_enomem(struct kmem_cache *s, gfp_t gfp,
 }
 
 /*
- * The slab layer found no memory.  Empty slabs and cached objects that
- * every cache keeps until the reaper's next pass may be what is missing:
- * give them all back and try once more, then fail (or, with
- * __GFP_NOFAIL, abort).
+ * The slab layer found no memory, or the memory limit is spent.  Empty
+ * slabs and cached objects that every cache keeps until the reaper's
+ * next pass may be what is missing, then what the shrinkers free:
+ * reclaim and try again while cache_reclaim() finds something to do,
+ * then fail (or, with __GFP_NOFAIL, abort).
  */
 static __cold void *alloc_failed(struct kmem_cache *s, gfp_t gfp, int node,
 				 void *caller)
 {
+	int prio = -1;
 	void *obj;
 
-	cache_shrink_all();
-	obj = slab_alloc(s, gfp, node, caller);
-	if (obj)
-		return obj;
+	while (cache_reclaim(gfp, node, &prio)) {
+		obj = slab_alloc(s, gfp, node, caller);
+		if (obj)
+			return obj;
+	}
 	if (gfp & __GFP_NOFAIL) {
 		uslab_report("kmem_cache_alloc(%s): out of memory with "
 			     "__GFP_NOFAIL",
@@ -628,7 +673,7 @@ static size_t cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, int node,
 __api int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
 				void **p)
 {
-	int node = numa_node_id();
+	int node = numa_node_id(), prio = -1;
 	size_t i, done;
 
 	if (unlikely(!s || !p || (gfp & ~__GFP_VALID_MASK))) {
@@ -650,11 +695,9 @@ __api int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
 	}
 
 	done = cache_alloc_bulk(s, gfp, node, n, p);
-	if (unlikely(done < n)) {
-		/* Reclaim what every cache keeps, as alloc_failed() does. */
-		cache_shrink_all();
+	/* Reclaim, as alloc_failed() does. */
+	while (unlikely(done < n) && cache_reclaim(gfp, node, &prio))
 		done += cache_alloc_bulk(s, gfp, node, n - done, p + done);
-	}
 	if (unlikely(done < n)) {
 		/* All or nothing: give back the partial result. */
 		kmem_cache_free_bulk(s, done, p);
@@ -746,6 +789,7 @@ static void uslab_fork_prepare(void)
 {
 	struct kmem_cache *s;
 
+	reclaim_fork_prepare();
 	urcu_bp_call_rcu_before_fork();
 	witness_fork_prepare();
 	uslab_lock(&slab_mutex, RANK_SLAB_MUTEX);
@@ -775,6 +819,7 @@ static void uslab_fork_parent(void)
 	uslab_unlock(&slab_mutex);
 	witness_fork_parent();
 	urcu_bp_call_rcu_after_fork_parent();
+	reclaim_fork_parent();
 }
 
 /*
@@ -795,6 +840,7 @@ static void uslab_fork_child(void)
 	pthread_mutex_init(&slab_mutex, NULL);
 	witness_fork_child();
 	urcu_bp_call_rcu_after_fork_child();
+	reclaim_fork_child();
 	reaper_fork_child();
 	reaper_start();
 	env_fork_child();

@@ -4,8 +4,9 @@
  * at library start-up, into struct uslab_env (internal.h), which the
  * layers read: USLAB_DEBUG (debug.c's flags for every cache),
  * USLAB_REAP_MS (the reaper, cache.c), USLAB_FAKE_NUMA (topology.c),
- * USLAB_PERCPU (rseq.c) and USLAB_EXPORT (export.c; read again in a
- * forked child, which starts its own export).
+ * USLAB_PERCPU (rseq.c), USLAB_EXPORT (export.c; read again in a
+ * forked child, which starts its own export) and USLAB_MEMORY_LIMIT
+ * (reclaim.c).
  * Documentation/configuration.md lists the values each accepts.
  *
  * Numbers are strict: decimal digits only, within the variable's range.
@@ -148,6 +149,46 @@ static bool parse_export(const char *env)
 	return true;
 }
 
+/*
+ * USLAB_MEMORY_LIMIT: bytes, digits with at most one suffix K, M or G
+ * (powers of 1024); 0 or unset for none, else at least one page and at
+ * most 2^48 bytes.
+ */
+static unsigned long parse_memory_limit(const char *env)
+{
+	static const unsigned long max = 1UL << 48;
+	char digits[24];
+	unsigned int shift = 0;
+	unsigned long v;
+	size_t len;
+
+	if (!env)
+		return 0;
+	len = strlen(env);
+	if (len && len < sizeof(digits)) {
+		switch (env[len - 1]) {
+		case 'K':
+			shift = 10;
+			break;
+		case 'M':
+			shift = 20;
+			break;
+		case 'G':
+			shift = 30;
+			break;
+		}
+		memcpy(digits, env, len - (shift ? 1 : 0));
+		digits[len - (shift ? 1 : 0)] = '\0';
+		if (parse_uint(digits, 0, max >> shift, &v) &&
+		    (v == 0 || v << shift >= PAGE_SIZE))
+			return v << shift;
+	}
+	uslab_report("USLAB_MEMORY_LIMIT=%s: expected bytes (digits, an "
+		     "optional K, M or G), 0 or 4096..2^48; no limit",
+		     env);
+	return 0;
+}
+
 /* Parse the environment into @e, reporting what is invalid. */
 void env_parse(struct uslab_env *e)
 {
@@ -156,6 +197,7 @@ void env_parse(struct uslab_env *e)
 	e->fake_numa = parse_fake_numa(getenv("USLAB_FAKE_NUMA"));
 	e->percpu = parse_percpu(getenv("USLAB_PERCPU"));
 	e->export = parse_export(getenv("USLAB_EXPORT"));
+	e->memory_limit = parse_memory_limit(getenv("USLAB_MEMORY_LIMIT"));
 }
 
 /* At library start-up, before any layer reads uslab_env. */

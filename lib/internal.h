@@ -5,6 +5,8 @@
  *
  * LOCK ORDER (take only downwards; never hold two of one level, except
  * where a comment says how two are ordered):
+ *   0. shrinker_lock        reclaim.c   the shrinkers (a rwlock, read
+ *                                       while they run, no other held)
  *   1. slab_mutex           cache.c     the cache registry
  *   2. kmem_cache_cpu.lock  magazine.c  one cache's slot on one CPU
  *   3. depot.lock           depot.c     one cache's depot on one node
@@ -30,6 +32,7 @@
 #include <urcu/call-rcu.h>
 
 #include <generated/autoconf.h>
+#include <uslab/shrinker.h>
 #include <uslab/slab.h>
 #include <uslab/stats.h>
 
@@ -173,6 +176,8 @@ void page_fork_prepare(void);
 void page_fork_parent(void);
 void page_fork_child(void);
 unsigned long page_total_resident(void);
+void page_set_budget(unsigned long pages); /* 0: none */
+unsigned long page_get_budget(void);
 
 /* ---- topology.c: CPUs and nodes ------------------------------------- */
 
@@ -612,6 +617,16 @@ unsigned int cache_count(void);
 void reaper_set_interval(unsigned int ms); /* 0 = never */
 #endif
 
+/* ---- reclaim.c: the memory limit and the shrinkers -------------------- */
+
+#define SHRINK_DEF_PRIORITY 12 /* the kernel's DEF_PRIORITY */
+
+void reclaim_init(void);
+long shrink_slab(gfp_t gfp, int nid, int priority);
+void reclaim_fork_prepare(void);
+void reclaim_fork_parent(void);
+void reclaim_fork_child(void);
+
 /* ---- env.c: the USLAB_* environment, parsed once --------------------- */
 
 enum percpu_want {
@@ -626,6 +641,7 @@ struct uslab_env {
 	int fake_numa; /* USLAB_FAKE_NUMA; 0: real */
 	enum percpu_want percpu; /* USLAB_PERCPU */
 	bool export; /* USLAB_EXPORT */
+	unsigned long memory_limit; /* USLAB_MEMORY_LIMIT, bytes; 0: none */
 };
 
 /* Set by env_init() at start-up (export again in a forked child). */

@@ -17,7 +17,10 @@
  * with a binary buddy system.  Memory is committed (made readable and
  * writable) in PAGE_MAX_ORDER chunks as the node's high-water mark grows;
  * a freed block is returned to the OS with MADV_DONTNEED before it goes
- * back to the buddy lists, so free blocks cost no resident memory.  On a
+ * back to the buddy lists, so free blocks cost no resident memory.
+ * Pages handed out on all nodes are counted in total_resident, which a
+ * budget (reclaim.c's memory limit) may bound: a block that would take
+ * the count past it is refused like an exhausted arena.  On a
  * real multi-node machine each node's arena is bound to its node with
  * mbind(MPOL_BIND); the node of an address is (p - base) / arena size,
  * and every descriptor records it.
@@ -26,6 +29,8 @@
  * buddy lists, its high-water mark and the type/order of its descriptors.
  * It is the innermost lock (see internal.h) and is never held across a
  * system call that can block for long, except mprotect on growth.
+ * total_resident and the budget are atomics, charged before the node
+ * lock is taken and uncharged if the block cannot be had.
  */
 #include <errno.h>
 #include <numaif.h>
@@ -51,6 +56,43 @@ static struct {
 } arena;
 
 static unsigned long total_resident; /* pages, atomic */
+static unsigned long page_budget; /* limit on total_resident; 0: none */
+
+/*
+ * Charge @pages to total_resident if that stays within page_budget.
+ * The compare-and-swap makes the limit exact however many threads
+ * allocate.  Relaxed: the count orders nothing; the node locks order
+ * the blocks themselves.
+ */
+static bool page_charge(unsigned long pages)
+{
+	unsigned long limit = __atomic_load_n(&page_budget, __ATOMIC_RELAXED);
+	unsigned long old = __atomic_load_n(&total_resident, __ATOMIC_RELAXED);
+
+	do {
+		if (limit && old + pages > limit)
+			return false;
+	} while (!__atomic_compare_exchange_n(
+		&total_resident, &old, old + pages, true, __ATOMIC_RELAXED,
+		__ATOMIC_RELAXED));
+	return true;
+}
+
+static void page_uncharge(unsigned long pages)
+{
+	__atomic_fetch_sub(&total_resident, pages, __ATOMIC_RELAXED);
+}
+
+/* The budget in pages (0: none); reclaim.c's memory limit. */
+void page_set_budget(unsigned long pages)
+{
+	__atomic_store_n(&page_budget, pages, __ATOMIC_RELAXED);
+}
+
+unsigned long page_get_budget(void)
+{
+	return __atomic_load_n(&page_budget, __ATOMIC_RELAXED);
+}
 
 #ifdef USLAB_TEST_HOOKS
 /*
@@ -77,8 +119,9 @@ static bool page_over_limit(int node, unsigned long resident,
 	long limit = READ_ONCE(page_limit);
 	long nlimit = READ_ONCE(node_limit[node]);
 
+	/* total_resident already holds this block's charge. */
 	if (unlikely(limit >= 0) &&
-	    READ_ONCE(total_resident) + (1UL << order) > (unsigned long)limit)
+	    READ_ONCE(total_resident) > (unsigned long)limit)
 		return true;
 	return unlikely(nlimit >= 0) &&
 	       (long)(resident + (1UL << order)) > nlimit;
@@ -210,7 +253,8 @@ static long page_grow_locked(int node)
 /*
  * Allocate 2^@order contiguous, zero-filled pages on @node.  Returns the
  * head descriptor (type PT_HEAD, tails PT_TAIL), or NULL with errno ENOMEM
- * when the node's arena is exhausted.
+ * when the block would take the pages in use past the budget or the
+ * node's arena is exhausted.
  */
 struct page_desc *page_alloc(int node, unsigned int order)
 {
@@ -219,9 +263,14 @@ struct page_desc *page_alloc(int node, unsigned int order)
 	unsigned long pfn, i;
 	unsigned int o;
 
+	if (!page_charge(1UL << order)) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	uslab_lock(&pn->lock, RANK_PAGE_NODE);
 	if (page_over_limit(node, pn->resident, order)) {
 		uslab_unlock(&pn->lock);
+		page_uncharge(1UL << order);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -233,6 +282,7 @@ struct page_desc *page_alloc(int node, unsigned int order)
 
 		if (grown < 0) {
 			uslab_unlock(&pn->lock);
+			page_uncharge(1UL << order);
 			return NULL;
 		}
 		pfn = (unsigned long)grown;
@@ -266,7 +316,6 @@ struct page_desc *page_alloc(int node, unsigned int order)
 	}
 	WRITE_ONCE(d->type, PT_HEAD);
 	pn->resident += 1UL << order;
-	__atomic_fetch_add(&total_resident, 1UL << order, __ATOMIC_RELAXED);
 	uslab_unlock(&pn->lock);
 	return d;
 }
@@ -286,7 +335,7 @@ void page_free(struct page_desc *head)
 		WRITE_ONCE(head[i].type, PT_NONE);
 	WRITE_ONCE(head->type, PT_NONE);
 	pn->resident -= 1UL << order;
-	__atomic_fetch_sub(&total_resident, 1UL << order, __ATOMIC_RELAXED);
+	page_uncharge(1UL << order);
 
 	pfn = desc_pfn(head) - (unsigned long)node * arena.node_pages;
 	while (order < PAGE_MAX_ORDER) {

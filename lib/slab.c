@@ -614,11 +614,12 @@ void slab_reap_node(struct kmem_cache *s, int node)
 {
 	struct kmem_cache_node *n = s->node[node];
 	struct list_head gone;
+	unsigned long keep = READ_ONCE(s->min_partial); /* a setter's */
 
 	INIT_LIST_HEAD(&gone);
 	uslab_lock(&n->lock, RANK_SLAB_NODE);
-	if (n->free_min > s->min_partial)
-		slab_take_free_locked(n, n->free_min - s->min_partial, &gone);
+	if (n->free_min > keep)
+		slab_take_free_locked(n, n->free_min - keep, &gone);
 	n->free_min = n->nr_free;
 	uslab_unlock(&n->lock);
 	discard_slabs(s, &gone);

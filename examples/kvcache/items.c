@@ -6,7 +6,9 @@
  * Size classes.  Class i holds objects of kv_classes[i].size bytes in its
  * own kmem_cache ("kv_item_<size>").  Sizes grow from KV_MIN_CHUNK by the
  * factor -f (default 1.05), rounded up to 8 bytes, up to KV_TOP_CHUNK
- * (uslab's largest object, 256 KiB): 172 classes.  Why 1.05 and not
+ * (uslab's largest object, 256 KiB): 172 classes.  A factor too small
+ * to reach the top within KV_MAX_CLASSES classes grows to the step the
+ * remaining classes need (class_growth()).  Why 1.05 and not
  * memcached's 1.25: an item loses on average about (f - 1) / 2 of its
  * size to rounding up to its class, ~11% at 1.25 and ~2.5% at 1.05.  What
  * a class costs besides is what stays unused in its partially filled
@@ -20,14 +22,15 @@
  * classes fit in uslab's statistics export (256 caches) with room to
  * spare.
  *
- * The memory limit (-m) is a budget of slot bytes: an item charges the
- * size of its class (plus its chunks) while it is allocated.  Storing an
- * item that does not fit evicts from the tail of its class's LRU list,
- * first on the allocating worker's node, then on the others, as memcached
- * evicts from its slab class; a class with nothing evictable answers
- * "SERVER_ERROR out of memory storing object".  uslab's own overhead
- * (the unused part of partial slabs, objects cached in per-CPU magazines,
- * page descriptors) comes on top; "stats slabs" shows it.
+ * The memory limit (-m) is uslab's (uslab_set_memory_limit()): the
+ * pages of every slab of the process, items, hash table chunks and
+ * connection buffers alike.  When a cache needs a slab and the limit is
+ * spent, uslab calls kvcache's shrinker (below), which evicts from the
+ * LRU tails of the classes whose slabs are emptiest until whole slabs
+ * go back to the page allocator, whatever size is being stored.  Item
+ * classes keep no empty slab (min_partial 0), so memory that deletes
+ * free goes back to the OS at the reaper's pace.  mem_used counts the
+ * slot bytes of allocated items, a statistic ("stats" slot_bytes).
  *
  * LRU lists are per class and per NUMA node (struct kv_lru), like the
  * kernel's per-node lruvecs: a worker's items go on its node's list, so
@@ -47,7 +50,7 @@
  *
  * Locking: see kvcache.h.  The stripe lock protects an item's exptime and
  * state; kv_lru.lock its list links and the list's counters; flush_lock
- * the pending flush.  The budget (mem_used), cas_id and flush_cas are
+ * the pending flush.  The slot byte count (mem_used), cas_id and flush_cas are
  * atomics.
  */
 #define _GNU_SOURCE
@@ -55,6 +58,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+#include <uslab/shrinker.h>
 #include <uslab/stats.h>
 
 #include "kvcache.h"
@@ -69,6 +74,8 @@ static uint64_t cas_id; /* last CAS handed out */
 static uint64_t flush_cas; /* items with cas <= flush_cas are dead */
 static uint32_t flush_at; /* pending delayed flush, relative time */
 static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct shrinker kv_shrinker; /* the shrinker section below */
 
 /* Tail items the evictor may look at before giving up. */
 #define EVICT_SEARCH 5
@@ -86,7 +93,8 @@ static int class_create(unsigned int id, unsigned int size)
 	c->size = size;
 	snprintf(c->name, sizeof(c->name), "kv_item_%u", size);
 	c->cache = kmem_cache_create(c->name, size, 0, 0, NULL);
-	if (!c->cache)
+	/* Empty slabs go back to the OS one reap interval after. */
+	if (!c->cache || uslab_cache_set_min_partial(c->cache, 0) < 0)
 		return -1;
 	if (uslab_cache_info(c->cache, &info) == 0) {
 		c->perslab = info.objs_per_slab;
@@ -101,6 +109,21 @@ static int class_create(unsigned int id, unsigned int size)
 	return 0;
 }
 
+/*
+ * The growth from @size to the next class: @factor, or more when the
+ * classes left (@left, the top one included) could not otherwise reach
+ * KV_TOP_CHUNK.  So the table always ends at KV_TOP_CHUNK with every
+ * class below it in use, whatever -f says: a factor too small for
+ * KV_MAX_CLASSES classes grows the step to the geometric mean of what
+ * is left, (KV_TOP_CHUNK / size)^(1 / left).
+ */
+static double class_growth(double size, double factor, unsigned int left)
+{
+	double need = pow(KV_TOP_CHUNK / size, 1.0 / left);
+
+	return factor > need ? factor : need;
+}
+
 int items_init(void)
 {
 	double size = KV_MIN_CHUNK;
@@ -110,8 +133,13 @@ int items_init(void)
 	kv_nr_nodes = uslab_nr_nodes();
 	if (kv_nr_nodes > 64) /* item->node has 6 bits */
 		kv_nr_nodes = 64;
+	/* -m bounds every uslab slab of the process (shrinker.h). */
+	if (uslab_set_memory_limit(settings.maxbytes) < 0)
+		return -1;
 	for (;;) {
-		unsigned int sz = ((unsigned int)size + 7) & ~7u;
+		unsigned int sz = size >= KV_TOP_CHUNK ?
+					  KV_TOP_CHUNK :
+					  ((unsigned int)size + 7) & ~7u;
 
 		if (sz <= prev)
 			sz = prev + 8;
@@ -125,9 +153,10 @@ int items_init(void)
 		prev = sz;
 		if (sz == KV_TOP_CHUNK)
 			break;
-		size *= settings.factor;
+		size *= class_growth(size, settings.factor,
+				     KV_MAX_CLASSES - kv_nclasses);
 	}
-	return 0;
+	return uslab_register_shrinker(&kv_shrinker);
 }
 
 void items_destroy(void)
@@ -135,6 +164,8 @@ void items_destroy(void)
 	unsigned int i;
 	int n;
 
+	if (kv_shrinker.__registered)
+		uslab_unregister_shrinker(&kv_shrinker);
 	for (i = 0; i < kv_nclasses; i++) {
 		struct kv_class *c = &kv_classes[i];
 
@@ -213,6 +244,22 @@ static void item_layout(unsigned int nkey, bool cflags, uint32_t nbytes,
 		(unsigned long)n * KV_TOP_CHUNK + kv_classes[l->last_cls].size;
 }
 
+/*
+ * Bytes of new slabs storing an item may take at worst: each class it
+ * uses may have to lay out slabs for all its objects of the item.
+ */
+static unsigned long item_slab_need(const struct item_layout *l)
+{
+	const struct kv_class *c = &kv_classes[l->clsid];
+	unsigned long per = c->perslab ? c->perslab : 1;
+
+	if (!l->nchunks)
+		return c->slab_size;
+	/* The head and every chunk but the last are of the top class. */
+	return (l->nchunks + per - 1) / per * c->slab_size +
+	       kv_classes[l->last_cls].slab_size;
+}
+
 /* Where the chunk count and pointers of a chunked item live. */
 static char *item_chunk_table(struct item *it)
 {
@@ -254,24 +301,15 @@ unsigned int item_segs(struct item *it, struct kv_seg *segs)
 	return l.nchunks + 1;
 }
 
-/* ---- The budget ------------------------------------------------------- */
+/* ---- Slot bytes ------------------------------------------------------- */
 
 /*
- * Relaxed throughout: mem_used is a budget, not a guard for other data;
- * the compare-and-swap makes the limit exact, and uslab's own locks order
- * the memory the budget stands for.
+ * mem_used counts the slot bytes of allocated items ("stats" slot_bytes);
+ * -m itself is uslab's memory limit.  Relaxed: a statistic.
  */
-static bool mem_try_charge(unsigned long bytes)
+static void mem_charge(unsigned long bytes)
 {
-	unsigned long old = __atomic_load_n(&mem_used, __ATOMIC_RELAXED);
-
-	do {
-		if (old + bytes > settings.maxbytes)
-			return false;
-	} while (!__atomic_compare_exchange_n(&mem_used, &old, old + bytes,
-					      true, __ATOMIC_RELAXED,
-					      __ATOMIC_RELAXED));
-	return true;
+	__atomic_fetch_add(&mem_used, bytes, __ATOMIC_RELAXED);
 }
 
 static void mem_uncharge(unsigned long bytes)
@@ -376,9 +414,10 @@ static bool item_dead(const struct item *it, uint32_t now, bool *flushed)
  * or the least recently used one (evicted).  Skips items whose stripe is
  * locked (see the lock order) or that a connection still sends.
  */
-static bool lru_pull_tail(struct kv_lru *l, uint32_t now)
+static unsigned long lru_pull_tail(struct kv_lru *l, uint32_t now)
 {
 	struct item *it, *victim = NULL;
+	struct item_layout lay;
 	int search = EVICT_SEARCH, rotate = EVICT_ROTATE;
 	bool flushed;
 
@@ -431,21 +470,119 @@ static bool lru_pull_tail(struct kv_lru *l, uint32_t now)
 	}
 	pthread_mutex_unlock(&l->lock);
 	if (!victim)
-		return false;
+		return 0;
+	item_layout(victim->nkey, victim->cflags, victim->nbytes, &lay);
 	item_put(victim);
-	return true;
+	return lay.charge;
 }
 
-/* Evict from class @c, the worker's node first. */
-static bool class_pull_tail(struct kv_class *c, int node, uint32_t now)
+/* Evict from class @c, @node's list first; the slot bytes freed. */
+static unsigned long class_pull_tail(struct kv_class *c, int node, uint32_t now)
 {
+	unsigned long freed;
 	int i;
 
-	for (i = 0; i < kv_nr_nodes; i++)
-		if (lru_pull_tail(&c->lru[(node + i) % kv_nr_nodes], now))
-			return true;
-	return false;
+	for (i = 0; i < kv_nr_nodes; i++) {
+		freed = lru_pull_tail(&c->lru[(node + i) % kv_nr_nodes], now);
+		if (freed)
+			return freed;
+	}
+	return 0;
 }
+
+/* ---- The shrinker ------------------------------------------------------ */
+
+/*
+ * uslab calls it when a cache needs a slab and the limit (-m) is spent.
+ * Its objects are 4 KiB pages of item slots.  To free pages, whole
+ * slabs must empty: it evicts the oldest items of the class whose slabs
+ * are the emptiest (the fewest of their objects in use), so that the
+ * slabs nearest to empty go first, then of the next emptiest, and so on.
+ * Every class draws from one page allocator, so the slabs it empties
+ * serve whatever size is being stored: no class keeps memory another
+ * needs (no calcification).  An item's oldest neighbours in its class
+ * were allocated with it, from the same slabs: evicting from the tail
+ * empties slabs rather than thinning them all.
+ */
+#define KV_SHRINK_PAGE 4096UL
+#define KV_SHRINK_BATCH 64 /* pages per scan: 256 KiB */
+
+static unsigned long class_items(struct kv_class *c)
+{
+	unsigned long n = 0;
+	int i;
+
+	for (i = 0; i < kv_nr_nodes; i++) {
+		pthread_mutex_lock(&c->lru[i].lock);
+		n += c->lru[i].nitems;
+		pthread_mutex_unlock(&c->lru[i].lock);
+	}
+	return n;
+}
+
+static unsigned long kv_shrink_count(struct shrinker *sh,
+				     struct shrink_control *sc)
+{
+	unsigned long bytes = 0;
+	unsigned int i;
+
+	(void)sh;
+	(void)sc;
+	for (i = 0; i < kv_nclasses; i++)
+		bytes += class_items(&kv_classes[i]) * kv_classes[i].size;
+	return bytes ? (bytes + KV_SHRINK_PAGE - 1) / KV_SHRINK_PAGE :
+		       SHRINK_EMPTY;
+}
+
+struct kv_victim {
+	double fill; /* objects in use / objects in slabs */
+	unsigned int cls;
+};
+
+static int victim_cmp(const void *a, const void *b)
+{
+	const struct kv_victim *x = a, *y = b;
+
+	return (x->fill > y->fill) - (x->fill < y->fill);
+}
+
+static unsigned long kv_shrink_scan(struct shrinker *sh,
+				    struct shrink_control *sc)
+{
+	struct kv_victim v[KV_MAX_CLASSES];
+	unsigned long want = sc->nr_to_scan * KV_SHRINK_PAGE, freed = 0, got;
+	unsigned int i, nv = 0;
+	uint32_t now = kv_now();
+	int node = sc->nid >= 0 ? sc->nid % kv_nr_nodes : 0;
+
+	(void)sh;
+	for (i = 0; i < kv_nclasses; i++) {
+		struct uslab_cache_info info;
+
+		if (!class_items(&kv_classes[i]) ||
+		    uslab_cache_info(kv_classes[i].cache, &info) ||
+		    !info.total_objs)
+			continue;
+		v[nv].fill = (double)info.active_objs / (double)info.total_objs;
+		v[nv++].cls = i;
+	}
+	qsort(v, nv, sizeof(v[0]), victim_cmp);
+	for (i = 0; i < nv && freed < want; i++)
+		while (freed < want &&
+		       (got = class_pull_tail(&kv_classes[v[i].cls], node,
+					      now)))
+			freed += got;
+	if (!freed)
+		return SHRINK_STOP;
+	return (freed + KV_SHRINK_PAGE - 1) / KV_SHRINK_PAGE;
+}
+
+static struct shrinker kv_shrinker = {
+	.count_objects = kv_shrink_count,
+	.scan_objects = kv_shrink_scan,
+	.batch = KV_SHRINK_BATCH,
+	.seeks = DEFAULT_SEEKS,
+};
 
 /* ---- Allocation ------------------------------------------------------- */
 
@@ -466,9 +603,9 @@ struct item *item_alloc(struct kv_worker *w, const char *key, unsigned int nkey,
 {
 	struct kv_class *c;
 	struct item_layout l;
+	struct kv_lru *lru;
 	struct item *it;
-	uint32_t now = kv_now(), i;
-	unsigned long tries, max_tries;
+	uint32_t i;
 
 	item_layout(nkey, flags != 0, nbytes, &l);
 	if (l.total > settings.item_max) {
@@ -476,19 +613,14 @@ struct item *item_alloc(struct kv_worker *w, const char *key, unsigned int nkey,
 		return NULL;
 	}
 	c = &kv_classes[l.clsid];
-	/* Each eviction frees at least one object of this class. */
-	max_tries = l.charge / c->size + 8;
-	for (tries = 0; !mem_try_charge(l.charge); tries++) {
-		if (tries == max_tries || !class_pull_tail(c, w->node, now)) {
-			struct kv_lru *lru = &c->lru[w->node];
-
-			pthread_mutex_lock(&lru->lock);
-			lru->outofmemory++;
-			pthread_mutex_unlock(&lru->lock);
-			*err = KV_NO_MEMORY;
-			return NULL;
-		}
-	}
+	/*
+	 * Slabs of more than half of -m may never be had beside the rest
+	 * (the hash table, the buffers, other classes' partial slabs):
+	 * refuse the item at once rather than let the shrinker evict
+	 * everything trying.
+	 */
+	if (item_slab_need(&l) > settings.maxbytes / 2)
+		goto nomem;
 	it = class_alloc(l.clsid, w->alloc_node);
 	if (!it)
 		goto nomem;
@@ -517,8 +649,12 @@ struct item *item_alloc(struct kv_worker *w, const char *key, unsigned int nkey,
 
 			if (!chunk) {
 				while (i-- > 0)
-					kmem_cache_free(c->cache,
-							item_chunk(it, i));
+					kmem_cache_free(
+						kv_classes[i + 1 < l.nchunks ?
+								   l.clsid :
+								   l.last_cls]
+							.cache,
+						item_chunk(it, i));
 				kmem_cache_free(c->cache, it);
 				goto nomem;
 			}
@@ -526,9 +662,13 @@ struct item *item_alloc(struct kv_worker *w, const char *key, unsigned int nkey,
 			       sizeof(chunk));
 		}
 	}
+	mem_charge(l.charge);
 	return it;
 nomem:
-	mem_uncharge(l.charge);
+	lru = &c->lru[w->node];
+	pthread_mutex_lock(&lru->lock);
+	lru->outofmemory++;
+	pthread_mutex_unlock(&lru->lock);
 	*err = KV_NO_MEMORY;
 	return NULL;
 }

@@ -16,6 +16,6 @@ $(O)/examples/kvcache/%.o: examples/kvcache/%.c examples/kvcache/kvcache.h \
 $(KVCACHE): $(KVCACHE_OBJS) $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(KVCACHE_OBJS) $(STATIC_LIB) $(DEP_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(KVCACHE_OBJS) $(STATIC_LIB) $(DEP_LIBS) -lm
 
 -include $(KVCACHE_OBJS:.o=.d)

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uslab/shrinker.h>
 #include <uslab/stats.h>
 
 #include "kvcache.h"
@@ -201,7 +202,11 @@ int stats_general(struct kv_conn *c)
 		(unsigned long long)sum.expired_unfetched);
 	fprintf(f, "STAT evicted_unfetched %llu\r\n",
 		(unsigned long long)sum.evicted_unfetched);
-	/* uslab's view: what -m charges, what the item slabs hold. */
+	/*
+	 * uslab's view: what -m bounds (every slab of the process), the
+	 * slots of the items, what the item slabs hold.
+	 */
+	fprintf(f, "STAT memory_used %zu\r\n", uslab_memory_used());
 	fprintf(f, "STAT slot_bytes %lu\r\n", kv_mem_used());
 	fprintf(f, "STAT total_malloced %lu\r\n", slab_bytes);
 	fprintf(f, "STAT slab_classes %u\r\n", kv_nclasses);

@@ -55,6 +55,7 @@ static void clear_all(void)
 	unsetenv("USLAB_FAKE_NUMA");
 	unsetenv("USLAB_PERCPU");
 	unsetenv("USLAB_EXPORT");
+	unsetenv("USLAB_MEMORY_LIMIT");
 }
 
 START_TEST(test_defaults)
@@ -72,6 +73,68 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(e.fake_numa, 0);
 	ck_assert_int_eq(e.percpu, PERCPU_WANT_AUTO);
 	ck_assert(e.export);
+	ck_assert_uint_eq(e.memory_limit, 0);
+}
+END_TEST
+
+START_TEST(test_memory_limit)
+{
+	static const char *const bad[] = {
+		"4095",
+		"1k",
+		"1KB",
+		"K",
+		"M1",
+		"+4096",
+		"-1",
+		" 4096",
+		"4096 ",
+		"0x1000",
+		"1.5G",
+		"262145G",
+		"281474976710657",
+		"",
+	};
+	static const struct {
+		const char *v;
+		unsigned long bytes;
+	} good[] = {
+		{ "0", 0 },
+		{ "4096", 4096 },
+		{ "0K", 0 },
+		{ "4K", 4096 },
+		{ "32M", 32UL << 20 },
+		{ "2G", 2UL << 30 },
+		{ "262144G", 1UL << 48 },
+		{ "281474976710656", 1UL << 48 },
+		{ "000012345678", 12345678 },
+	};
+	struct uslab_env e;
+	struct capture c;
+	size_t i;
+
+	clear_all();
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		e = parse_with("USLAB_MEMORY_LIMIT", good[i].v, &c);
+		ck_assert_uint_eq(e.memory_limit, good[i].bytes);
+		ck_assert_str_eq(c.text, "");
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		e = parse_with("USLAB_MEMORY_LIMIT", bad[i], &c);
+		ck_assert_uint_eq(e.memory_limit, 0);
+		ck_assert_refused(&c, "USLAB_MEMORY_LIMIT", bad[i],
+				  "expected bytes (digits, an optional K, M "
+				  "or G), 0 or 4096..2^48; no limit");
+	}
+	for (i = 0; i < ARRAY_SIZE(bad_numbers); i++) {
+		e = parse_with("USLAB_MEMORY_LIMIT", bad_numbers[i], &c);
+		if (!strcmp(bad_numbers[i], "99999999999")) {
+			ck_assert_uint_eq(e.memory_limit, 99999999999UL);
+			continue; /* a valid number of bytes */
+		}
+		ck_assert_uint_eq(e.memory_limit, 0);
+		ck_assert_int_eq(c.lines, 1);
+	}
 }
 END_TEST
 
@@ -222,11 +285,13 @@ START_TEST(test_all_junk)
 	setenv("USLAB_PERCPU", "fast", 1);
 	setenv("USLAB_EXPORT", "yes", 1);
 	setenv("USLAB_DEBUG", "q", 1);
+	setenv("USLAB_MEMORY_LIMIT", "12T", 1);
 	capture_begin(&c);
 	env_parse(&e);
 	capture_end(&c);
 	clear_all();
-	ck_assert_int_eq(c.lines, 5);
+	ck_assert_int_eq(c.lines, 6);
+	ck_assert_uint_eq(e.memory_limit, 0);
 	ck_assert_uint_eq(e.reap_ms, CONFIG_REAP_INTERVAL_MS);
 	ck_assert_int_eq(e.fake_numa, 0);
 	ck_assert_int_eq(e.percpu, PERCPU_WANT_AUTO);
@@ -242,6 +307,7 @@ static Suite *env_suite(void)
 
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_reap_ms);
+	tcase_add_test(tc, test_memory_limit);
 	tcase_add_test(tc, test_fake_numa);
 	tcase_add_test(tc, test_percpu);
 	tcase_add_test(tc, test_export);
