@@ -194,7 +194,8 @@ struct slab {
 	uint16_t __page_node;
 	uint32_t __page_head_off;
 	uint8_t slab_list; /* (n) enum slab_list it sits on */
-	uint8_t pad[7];
+	uint8_t corrupt; /* (n) freelist found corrupt: out of use */
+	uint8_t pad[6];
 };
 
 /* The overlay is exact: one size, page.c's fields at page.c's offsets. */
@@ -281,6 +282,7 @@ struct kmem_cache {
 	uint64_t reciprocal_size; /* for obj_index() */
 	slab_flags_t flags;
 	void (*ctor)(void *);
+	unsigned long random; /* CONFIG_SLAB_FREELIST_HARDENED secret */
 
 	/* Layout. */
 	unsigned int align;
@@ -289,6 +291,8 @@ struct kmem_cache {
 	unsigned int colour_next; /* atomic, next slab's colour */
 	unsigned int min_partial; /* empty slabs kept per node */
 	unsigned int track_off; /* SLAB_STORE_USER records */
+	/* CONFIG_SLAB_FREELIST_RANDOM: slot offsets, a random permutation. */
+	unsigned int *random_seq;
 
 	/* Registry (slab_mutex). */
 	char *name;
@@ -314,15 +318,33 @@ static inline unsigned int obj_index(const struct kmem_cache *s,
 	return (unsigned int)((off * s->reciprocal_size) >> RECIPROCAL_SHIFT);
 }
 
+/*
+ * A free pointer as stored at @where (CONFIG_SLAB_FREELIST_HARDENED: the
+ * kernel's freelist_ptr() encoding, XOR with the cache's secret and the
+ * byte-swapped address it is stored at; its own inverse).
+ */
+static inline uintptr_t freelist_ptr(const struct kmem_cache *s, uintptr_t v,
+				     const void *where)
+{
+	if (IS_ENABLED(CONFIG_SLAB_FREELIST_HARDENED))
+		return v ^ s->random ^
+		       (uintptr_t)__builtin_bswap64((uintptr_t)where);
+	return v;
+}
+
 static inline void *get_freepointer(const struct kmem_cache *s, void *obj)
 {
-	return *(void **)((char *)obj + s->offset);
+	void **where = (void **)((char *)obj + s->offset);
+
+	return (void *)freelist_ptr(s, (uintptr_t)*where, where);
 }
 
 static inline void set_freepointer(const struct kmem_cache *s, void *obj,
 				   void *fp)
 {
-	*(void **)((char *)obj + s->offset) = fp;
+	void **where = (void **)((char *)obj + s->offset);
+
+	*where = (void *)freelist_ptr(s, (uintptr_t)fp, where);
 }
 
 static inline unsigned long slab_bytes(const struct kmem_cache *s)
@@ -551,6 +573,8 @@ bool debug_free_check(struct kmem_cache *s, struct slab *slab, void *obj,
 		      void *caller);
 void debug_bad_free(struct kmem_cache *s, const void *obj,
 		    const char *why) __cold;
+void debug_freelist_corrupt(struct kmem_cache *s, struct slab *slab, void *obj,
+			    void *fp) __cold;
 
 /* ---- cache.c: the API and registry ---------------------------------- */
 
@@ -587,6 +611,8 @@ void env_fork_child(void);
 
 void uslab_report(const char *fmt, ...) __printf(1, 2) __cold;
 int uslab_spawn(void *(*fn)(void *), void *arg, const char *name);
+void uslab_getrandom(void *buf, size_t len);
+uint64_t uslab_random(void);
 
 /* ---- stats.c -------------------------------------------------------- */
 
