@@ -197,14 +197,17 @@ deps:
 # Run one build's test programs: SUITES picks unit, api, stress, tools,
 # kvcache.  A suite's programs are its .c files (Check runners) and its
 # test_*.sh and test_*.py files (scripts that end with a Check summary
-# line); tools needs uslab-slabtop, kvcache the server (built here, so
-# the ASan build tests an ASan server).
+# line); api needs the shared library (tests/api/test_memtools.sh
+# builds programs against it as a user would), tools needs
+# uslab-slabtop, kvcache the server (built here, so the ASan build tests
+# an ASan server).
 SUITES ?= unit api stress tools kvcache
 CHECK_PROGS   = $(foreach s,$(SUITES),$(patsubst %.c,$(O)/%,\
 			$(wildcard tests/$(s)/*.c)))
 CHECK_SCRIPTS = $(foreach s,$(SUITES),$(wildcard tests/$(s)/test_*.sh \
 					      tests/$(s)/test_*.py))
-check-one: $(CHECK_PROGS) $(if $(filter tools,$(SUITES)),\
+check-one: $(CHECK_PROGS) $(if $(filter api,$(SUITES)),$(O)/libuslab.so) \
+	   $(if $(filter tools,$(SUITES)),\
 		$(O)/tools/slabtop/uslab-slabtop) \
 	   $(if $(filter kvcache,$(SUITES)),$(O)/examples/kvcache/kvcache \
 		$(O)/tools/slabtop/uslab-slabtop)

@@ -4,8 +4,9 @@
  * at library start-up, into struct uslab_env (internal.h), which the
  * layers read: USLAB_DEBUG (debug.c's flags for every cache),
  * USLAB_REAP_MS (the reaper, cache.c), USLAB_FAKE_NUMA (topology.c),
- * USLAB_PERCPU (rseq.c) and USLAB_EXPORT (export.c; read again in a
- * forked child, which starts its own export).
+ * USLAB_PERCPU (rseq.c), USLAB_EXPORT (export.c; read again in a
+ * forked child, which starts its own export) and USLAB_PASSTHROUGH
+ * (cache.c, passthrough.c).
  * Documentation/configuration.md lists the values each accepts.
  *
  * Numbers are strict: decimal digits only, within the variable's range.
@@ -148,6 +149,19 @@ static bool parse_export(const char *env)
 	return true;
 }
 
+/* USLAB_PASSTHROUGH: 0 or 1 (unset and empty are 0). */
+static bool parse_passthrough(const char *env)
+{
+	if (!env || !*env || !strcmp(env, "0"))
+		return false;
+	if (!strcmp(env, "1"))
+		return true;
+	uslab_report("USLAB_PASSTHROUGH=%s: expected 0 or 1; slab objects as "
+		     "usual",
+		     env);
+	return false;
+}
+
 /* Parse the environment into @e, reporting what is invalid. */
 void env_parse(struct uslab_env *e)
 {
@@ -156,6 +170,7 @@ void env_parse(struct uslab_env *e)
 	e->fake_numa = parse_fake_numa(getenv("USLAB_FAKE_NUMA"));
 	e->percpu = parse_percpu(getenv("USLAB_PERCPU"));
 	e->export = parse_export(getenv("USLAB_EXPORT"));
+	e->passthrough = parse_passthrough(getenv("USLAB_PASSTHROUGH"));
 }
 
 /* At library start-up, before any layer reads uslab_env. */

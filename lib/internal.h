@@ -298,6 +298,7 @@ struct kmem_cache {
 	char *name;
 	struct list_head list;
 	bool leaked; /* destroyed with live objects */
+	bool passthrough; /* USLAB_PASSTHROUGH: objects from malloc */
 
 	unsigned long bad_frees; /* atomic */
 	unsigned int nr_nodes;
@@ -371,6 +372,14 @@ void slab_count(struct kmem_cache *s, unsigned long *slabs,
 void slab_fork_prepare(struct kmem_cache *s);
 void slab_fork_parent(struct kmem_cache *s);
 void slab_fork_child(struct kmem_cache *s);
+void slab_passthrough_count(struct kmem_cache *s, int delta);
+
+/* ---- passthrough.c: USLAB_PASSTHROUGH, objects from malloc ----------- */
+
+void *passthrough_alloc(struct kmem_cache *s, gfp_t gfp);
+size_t passthrough_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
+			      void **p);
+void passthrough_free(struct kmem_cache *s, void *obj);
 
 /* ---- RCU: read-side and call_rcu wrappers over urcu-bp --------------- */
 
@@ -598,6 +607,7 @@ struct uslab_env {
 	int fake_numa; /* USLAB_FAKE_NUMA; 0: real */
 	enum percpu_want percpu; /* USLAB_PERCPU */
 	bool export; /* USLAB_EXPORT */
+	bool passthrough; /* USLAB_PASSTHROUGH */
 };
 
 /* Set by env_init() at start-up (export again in a forked child). */

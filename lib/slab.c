@@ -758,6 +758,21 @@ void slab_count(struct kmem_cache *s, unsigned long *slabs,
 	}
 }
 
+/*
+ * USLAB_PASSTHROUGH (passthrough.c): @delta objects (+1 or -1) more in use
+ * outside any slab, counted on node 0 as laid out and handed out, so the
+ * statistics, slabinfo and kmem_cache_destroy()'s leak check see them.
+ */
+void slab_passthrough_count(struct kmem_cache *s, int delta)
+{
+	struct kmem_cache_node *n = s->node[0];
+
+	uslab_lock(&n->lock, RANK_SLAB_NODE);
+	n->active_objects += (unsigned long)(long)delta;
+	n->total_objects += (unsigned long)(long)delta;
+	uslab_unlock(&n->lock);
+}
+
 /* ---- fork() ------------------------------------------------------------ */
 
 /*
