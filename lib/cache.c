@@ -190,6 +190,7 @@ static void uslab_fork_child(void);
 static void uslab_init(void)
 {
 	env_init();
+	sanitize_init();
 	if (topology_init() || page_init(topology_nr_nodes()) ||
 	    percpu_init()) {
 		init_error = errno ? errno : ENOMEM;
@@ -280,9 +281,12 @@ __api struct kmem_cache *kmem_cache_create(const char *name, unsigned int size,
 	s->ctor = ctor;
 	s->passthrough = uslab_env.passthrough;
 	slab_calculate_sizes(s);
-	/* Pass-through caches have no magazines: cpu_slab stays NULL. */
+	/*
+	 * Pass-through caches, and every cache under ASan (sanitize.c),
+	 * have no magazines: cpu_slab stays NULL.
+	 */
 	if (slab_cache_init_nodes(s, topology_nr_nodes()) ||
-	    (!s->passthrough && mag_cache_init(s))) {
+	    (!s->passthrough && !sanitize_on && mag_cache_init(s))) {
 		slab_cache_free_nodes(s);
 		free(s->name);
 		free(s);

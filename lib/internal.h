@@ -374,6 +374,16 @@ void slab_fork_parent(struct kmem_cache *s);
 void slab_fork_child(struct kmem_cache *s);
 void slab_passthrough_count(struct kmem_cache *s, int delta);
 
+/* ---- sanitize.c: ASan sees slab objects ------------------------------ */
+
+extern bool sanitize_on; /* the ASan runtime is in the process */
+void sanitize_init(void);
+void sanitize_slab_open(void *base, size_t bytes);
+void sanitize_slab_close(void *base, size_t bytes);
+void sanitize_obj_open(struct kmem_cache *s, void *obj);
+void sanitize_obj_handout(struct kmem_cache *s, void *obj);
+void sanitize_obj_close(struct kmem_cache *s, void *obj);
+
 /* ---- passthrough.c: USLAB_PASSTHROUGH, objects from malloc ----------- */
 
 void *passthrough_alloc(struct kmem_cache *s, gfp_t gfp);

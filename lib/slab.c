@@ -50,6 +50,11 @@
  * new slab's freelist follows the cache's random permutation of slots
  * (random_seq), from a random place in it, as the kernel's
  * shuffle_freelist() does.
+ *
+ * Under ASan (sanitize.c, sanitize_on) every byte of a slab is poisoned
+ * but the objects in use: a new slab after it is laid out, each object
+ * as it is handed out (unpoisoned) and given back (poisoned), under the
+ * node lock.  Such caches have no magazines.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -344,6 +349,8 @@ static void *slab_take_object_locked(struct kmem_cache *s,
 
 	lock_assert_held(&n->lock);
 	uslab_assert(obj && slab->inuse < slab->objects);
+	if (unlikely(sanitize_on))
+		sanitize_obj_open(s, obj);
 	next = get_freepointer(s, obj);
 	if (IS_ENABLED(CONFIG_SLAB_FREELIST_HARDENED) &&
 	    unlikely(!slab_fp_valid(s, slab, next)))
@@ -365,6 +372,8 @@ static void *slab_take_object_locked(struct kmem_cache *s,
 		slab_list_move_locked(n, slab, SL_PARTIAL);
 	if (unlikely(s->flags & SLAB_DEBUG_FLAGS))
 		debug_alloc_check(s, slab, obj, caller);
+	if (unlikely(sanitize_on))
+		sanitize_obj_handout(s, obj);
 	return obj;
 }
 
@@ -402,6 +411,8 @@ static struct slab *new_slab(struct kmem_cache *s, int node)
 	slab->inuse = 0;
 	slab->slab_list = SL_NONE;
 	slab->corrupt = 0;
+	if (unlikely(sanitize_on))
+		sanitize_slab_open(page_address(page), slab_bytes(s));
 
 	/* Freelist order: the random sequence from a random start, or
 	 * address order. */
@@ -425,6 +436,8 @@ static struct slab *new_slab(struct kmem_cache *s, int node)
 			slab->freelist = obj;
 	}
 	set_freepointer(s, prev, NULL);
+	if (unlikely(sanitize_on))
+		sanitize_slab_close(page_address(page), slab_bytes(s));
 	/*
 	 * Readers of ->cache without the node lock (kmem_cache_free()'s
 	 * ownership check) only look at slabs whose objects they hold, so
@@ -641,13 +654,19 @@ void slab_free(struct kmem_cache *s, struct slab *slab, void *obj, void *caller)
 	struct kmem_cache_node *n = s->node[slab_nid(slab)];
 
 	uslab_lock(&n->lock, RANK_SLAB_NODE);
+	if (unlikely(sanitize_on))
+		sanitize_obj_open(s, obj);
 	if (unlikely(s->flags & SLAB_DEBUG_FLAGS) &&
 	    !debug_free_check(s, slab, obj, caller)) {
+		if (unlikely(sanitize_on))
+			sanitize_obj_close(s, obj);
 		uslab_unlock(&n->lock);
 		__atomic_fetch_add(&s->bad_frees, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	slab_free_locked(s, n, slab, obj);
+	if (unlikely(sanitize_on))
+		sanitize_obj_close(s, obj);
 	uslab_unlock(&n->lock);
 }
 

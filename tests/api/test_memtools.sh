@@ -6,6 +6,11 @@
 # library as a user builds (uslab's headers, -luslab, the shared library
 # of this build) and run under the tool:
 #
+#  - the program built with -fsanitize=address, the library not: ASan
+#    reports a use after free, a read into an object's padding and a
+#    read of a slot never handed out (use-after-poison, with the
+#    program's line), and nothing in a program without bugs; with
+#    USLAB_PASSTHROUGH=1, ASan's own heap-use-after-free report;
 #  - valgrind's leak checker with USLAB_PASSTHROUGH=1: a forgotten object
 #    is "definitely lost", allocated from the library's pass-through path
 #    called by the program's own line; a program without bugs is clean.
@@ -59,6 +64,39 @@ expect_text() {
 		fail "$1: no /$3/ in: $(head -40 "$2")"
 	fi
 }
+
+# ASan: the program instrumented, the library not (in uslab's own ASan
+# build the library's poisoning is off, and there is nothing to see).
+if [ $lib_asan = 1 ]; then
+	skip "ASan reports: this build's library is built with ASan itself"
+elif ! "$CC" -fsanitize=address -g -O1 -I"$HERE/../../include" \
+	-I"$LIB/include" -o "$tmp/user-asan" "$SRC" -L"$LIB" -luslab \
+	-Wl,-rpath,"$LIB" 2>"$tmp/cc-asan.log"; then
+	fail "cannot build user.c with -fsanitize=address: $(head -5 "$tmp/cc-asan.log")"
+else
+	# Whatever the caller's: the report, then exit 1.
+	export ASAN_OPTIONS=abort_on_error=0:exitcode=1
+	for mode in uaf overflow never; do
+		log=$tmp/asan-$mode.log
+		expect_rc "ASan, $mode" 1 "$log" "$tmp/user-asan" $mode
+		expect_text "ASan, $mode" "$log" \
+			"ERROR: AddressSanitizer: use-after-poison on address"
+		expect_text "ASan, $mode: the program's line" "$log" \
+			"#[0-9]+ 0x[0-9a-f]+ in (main|$mode) .*user.c:[0-9]+"
+	done
+	expect_text "ASan, uaf: the write" "$tmp/asan-uaf.log" "WRITE of size 1"
+	expect_text "ASan, overflow: the read" "$tmp/asan-overflow.log" \
+		"READ of size 1"
+	expect_text "ASan, never: the read" "$tmp/asan-never.log" \
+		"READ of size 1"
+	expect_rc "ASan, no bug" 0 "$tmp/asan-clean.log" "$tmp/user-asan" clean
+	expect_rc "ASan, USLAB_PASSTHROUGH=1, uaf: ASan's heap report" 1 \
+		"$tmp/asan-pt.log" env USLAB_PASSTHROUGH=1 "$tmp/user-asan" uaf
+	expect_text "ASan, USLAB_PASSTHROUGH=1, uaf" "$tmp/asan-pt.log" \
+		"ERROR: AddressSanitizer: heap-use-after-free"
+	expect_text "ASan, USLAB_PASSTHROUGH=1, uaf: the free stack" \
+		"$tmp/asan-pt.log" "freed by thread T0 here"
+fi
 
 VG=(valgrind -q --error-exitcode=99 --leak-check=full
     --errors-for-leak-kinds=definite)
