@@ -197,14 +197,17 @@ deps:
 # Run one build's test programs: SUITES picks unit, api, stress, tools,
 # kvcache.  A suite's programs are its .c files (Check runners) and its
 # test_*.sh and test_*.py files (scripts that end with a Check summary
-# line); tools needs uslab-slabtop, kvcache the server (built here, so
-# the ASan build tests an ASan server).
+# line); api needs the shared library (tests/api/test_memtools.sh
+# builds programs against it as a user would), tools needs
+# uslab-slabtop, kvcache the server (built here, so the ASan build tests
+# an ASan server).
 SUITES ?= unit api stress tools kvcache
 CHECK_PROGS   = $(foreach s,$(SUITES),$(patsubst %.c,$(O)/%,\
 			$(wildcard tests/$(s)/*.c)))
 CHECK_SCRIPTS = $(foreach s,$(SUITES),$(wildcard tests/$(s)/test_*.sh \
 					      tests/$(s)/test_*.py))
-check-one: $(CHECK_PROGS) $(if $(filter tools,$(SUITES)),\
+check-one: $(CHECK_PROGS) $(if $(filter api,$(SUITES)),$(O)/libuslab.so) \
+	   $(if $(filter tools,$(SUITES)),\
 		$(O)/tools/slabtop/uslab-slabtop) \
 	   $(if $(filter kvcache,$(SUITES)),$(O)/examples/kvcache/kvcache \
 		$(O)/tools/slabtop/uslab-slabtop)
@@ -305,6 +308,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
 	@$(MAKE) --no-print-directory bench-stats-cost
+	@$(MAKE) --no-print-directory bench-harden-cost
 	@$(MAKE) --no-print-directory bench-kvcache
 	@$(MAKE) --no-print-directory bench-objcache
 
@@ -328,6 +332,32 @@ bench-stats-cost: $(O)/bench/pair $(NOSTATS)/.config
 	@$(MAKE) --no-print-directory O=$(NOSTATS) \
 		KCONFIG_CONFIG=$(NOSTATS)/.config $(NOSTATS)/bench/pair
 	@bench/stats-cost.sh $(O)/bench/pair $(NOSTATS)/bench/pair
+
+# What the freelist hardening costs (bench/harden-cost.sh): objcache's
+# uslab binary built with both options off, each alone, and both (the
+# default configuration), each in its own build directory.
+HARDEN_VARIANTS := off hardened random
+$(HARDEN_VARIANTS:%=$(O)/harden-%/.config): $(O)/harden-%/.config: \
+		$(KCONFIG_CONFIG)
+	@mkdir -p $(dir $@)
+	@{ grep -v 'CONFIG_SLAB_FREELIST_' $<; \
+	   h='# CONFIG_SLAB_FREELIST_HARDENED is not set'; \
+	   r='# CONFIG_SLAB_FREELIST_RANDOM is not set'; \
+	   case $* in \
+	   hardened) h=CONFIG_SLAB_FREELIST_HARDENED=y ;; \
+	   random) r=CONFIG_SLAB_FREELIST_RANDOM=y ;; \
+	   esac; echo "$$h"; echo "$$r"; } > $@
+
+.PHONY: bench-harden-cost
+bench-harden-cost: $(O)/bench/objcache/objbench-glibc \
+		   $(HARDEN_VARIANTS:%=$(O)/harden-%/.config)
+	@for v in $(HARDEN_VARIANTS); do \
+		$(MAKE) --no-print-directory O=$(O)/harden-$$v \
+			KCONFIG_CONFIG=$(O)/harden-$$v/.config \
+			$(O)/harden-$$v/bench/objcache/objbench-glibc || exit 1; \
+	done
+	@bench/harden-cost.sh $(HARDEN_VARIANTS:%=$(O)/harden-%/bench/objcache/objbench-glibc) \
+		$(O)/bench/objcache/objbench-glibc $(HARDEN_ROUNDS)
 
 include bench/objcache/bench.mk
 include tools/slabtop/slabtop.mk

@@ -13,7 +13,9 @@
  * corrupted).
  *
  * Allocation and free go through the per-CPU magazines (magazine.c);
- * debug caches, and allocations for another node, go to the slab layer.
+ * debug caches, and allocations for another node, go to the slab layer;
+ * with USLAB_PASSTHROUGH every cache's objects come from malloc
+ * (passthrough.c), on the slow paths: such caches have no magazines.
  *
  * The reaper thread lives here, at the top, because its pass walks the
  * registry: every CONFIG_REAP_INTERVAL_MS (USLAB_REAP_MS overrides; 0
@@ -189,6 +191,7 @@ static void uslab_init(void)
 {
 	env_init();
 	reclaim_init();
+	sanitize_init();
 	if (topology_init() || page_init(topology_nr_nodes()) ||
 	    percpu_init()) {
 		init_error = errno ? errno : ENOMEM;
@@ -277,9 +280,14 @@ __api struct kmem_cache *kmem_cache_create(const char *name, unsigned int size,
 	s->align = align;
 	s->flags = flags | uslab_env.debug_flags;
 	s->ctor = ctor;
+	s->passthrough = uslab_env.passthrough;
 	slab_calculate_sizes(s);
+	/*
+	 * Pass-through caches, and every cache under ASan (sanitize.c),
+	 * have no magazines: cpu_slab stays NULL.
+	 */
 	if (slab_cache_init_nodes(s, topology_nr_nodes()) ||
-	    mag_cache_init(s)) {
+	    (!s->passthrough && !sanitize_on && mag_cache_init(s))) {
 		slab_cache_free_nodes(s);
 		free(s->name);
 		free(s);
@@ -480,6 +488,11 @@ cache_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
 
 	if (unlikely(!s || (gfp & ~__GFP_VALID_MASK)))
 		return alloc_bad_args(s, gfp, node);
+	if (unlikely(s->passthrough)) {
+		if (node != NUMA_NO_NODE && !topology_node_valid(node))
+			return alloc_bad_args(s, gfp, node);
+		return passthrough_alloc(s, gfp);
+	}
 	if (likely(node == NUMA_NO_NODE && s->cpu_slab &&
 		   !(gfp & __GFP_THISNODE))) {
 		/* This CPU's magazines hold this node's objects. */
@@ -631,6 +644,10 @@ static __noinline void cache_free(struct kmem_cache *s, void *obj, void *caller)
 
 	if (!obj)
 		return;
+	if (s && s->passthrough) {
+		passthrough_free(s, obj);
+		return;
+	}
 	slab = cache_check_free(s, obj);
 	if (unlikely(!slab))
 		return;
@@ -661,6 +678,8 @@ static size_t cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, int node,
 {
 	size_t done;
 
+	if (s->passthrough) /* counts its own */
+		return passthrough_alloc_bulk(s, gfp & ~__GFP_NOFAIL, n, p);
 	if (s->cpu_slab && !(gfp & __GFP_THISNODE))
 		done = mag_alloc_bulk(s, n, p);
 	else
@@ -717,6 +736,12 @@ __api void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p)
 	if (!p) {
 		if (n)
 			uslab_report("kmem_cache_free_bulk: array is NULL");
+		return;
+	}
+	if (s && s->passthrough) {
+		for (i = 0; i < n; i++)
+			if (p[i])
+				passthrough_free(s, p[i]);
 		return;
 	}
 	/* Validate all first: a clean batch goes through the magazines. */

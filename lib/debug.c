@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * debug.c - poisoning, red zones, free pointer checks and owner tracking.
+ * debug.c - poisoning, red zones, free pointer checks and owner tracking,
+ * and the report of a corrupt hardened free pointer (slab.c finds it).
  *
  * Enabled per cache by SLAB_POISON (P), SLAB_RED_ZONE (Z),
  * SLAB_CONSISTENCY_CHECKS (F) and SLAB_STORE_USER (U); for every cache by
@@ -299,4 +300,30 @@ void debug_bad_free(struct kmem_cache *s, const void *obj, const char *why)
 		__atomic_fetch_add(&s->bad_frees, 1, __ATOMIC_RELAXED);
 	uslab_report("kmem_cache_free(%s, %p): %s; object not freed",
 		     s ? s->name : "NULL", obj, why);
+}
+
+/*
+ * CONFIG_SLAB_FREELIST_HARDENED: the free pointer stored in @obj, just
+ * taken off @slab's freelist, decoded to @fp, which is not a slot of the
+ * slab (outside it, or in the middle of a slot): a write after free or
+ * an overflow changed it.  Called by slab.c, node lock held, which then
+ * takes the slab out of use rather than follow @fp.
+ */
+void debug_freelist_corrupt(struct kmem_cache *s, struct slab *slab, void *obj,
+			    void *fp)
+{
+	struct report r;
+
+	report_begin(&r, s, "Freepointer corrupt");
+	rp(&r,
+	   "Free pointer in object %p decodes to %p, not an object of "
+	   "this slab\n",
+	   obj, fp);
+	report_object(&r, s, slab, obj);
+	rp(&r,
+	   "FIX %s: Slab %p taken out of use; its %u free objects are "
+	   "leaked\n",
+	   s->name, page_address(slab_page(slab)),
+	   slab->objects - slab->inuse - 1);
+	report_end(&r);
 }

@@ -5,8 +5,8 @@
  * layers read: USLAB_DEBUG (debug.c's flags for every cache),
  * USLAB_REAP_MS (the reaper, cache.c), USLAB_FAKE_NUMA (topology.c),
  * USLAB_PERCPU (rseq.c), USLAB_EXPORT (export.c; read again in a
- * forked child, which starts its own export) and USLAB_MEMORY_LIMIT
- * (reclaim.c).
+ * forked child, which starts its own export), USLAB_MEMORY_LIMIT
+ * (reclaim.c) and USLAB_PASSTHROUGH (cache.c, passthrough.c).
  * Documentation/configuration.md lists the values each accepts.
  *
  * Numbers are strict: decimal digits only, within the variable's range.
@@ -189,6 +189,19 @@ static unsigned long parse_memory_limit(const char *env)
 	return 0;
 }
 
+/* USLAB_PASSTHROUGH: 0 or 1 (unset and empty are 0). */
+static bool parse_passthrough(const char *env)
+{
+	if (!env || !*env || !strcmp(env, "0"))
+		return false;
+	if (!strcmp(env, "1"))
+		return true;
+	uslab_report("USLAB_PASSTHROUGH=%s: expected 0 or 1; slab objects as "
+		     "usual",
+		     env);
+	return false;
+}
+
 /* Parse the environment into @e, reporting what is invalid. */
 void env_parse(struct uslab_env *e)
 {
@@ -198,6 +211,7 @@ void env_parse(struct uslab_env *e)
 	e->percpu = parse_percpu(getenv("USLAB_PERCPU"));
 	e->export = parse_export(getenv("USLAB_EXPORT"));
 	e->memory_limit = parse_memory_limit(getenv("USLAB_MEMORY_LIMIT"));
+	e->passthrough = parse_passthrough(getenv("USLAB_PASSTHROUGH"));
 }
 
 /* At library start-up, before any layer reads uslab_env. */

@@ -217,7 +217,8 @@ struct slab {
 	uint16_t __page_node;
 	uint32_t __page_head_off;
 	uint8_t slab_list; /* (n) enum slab_list it sits on */
-	uint8_t pad[7];
+	uint8_t corrupt; /* (n) freelist found corrupt: out of use */
+	uint8_t pad[6];
 };
 
 /* The overlay is exact: one size, page.c's fields at page.c's offsets. */
@@ -310,6 +311,7 @@ struct kmem_cache {
 	uint64_t reciprocal_size; /* for obj_index() */
 	slab_flags_t flags;
 	void (*ctor)(void *);
+	unsigned long random; /* CONFIG_SLAB_FREELIST_HARDENED secret */
 
 	/* Layout. */
 	unsigned int align;
@@ -318,11 +320,14 @@ struct kmem_cache {
 	unsigned int colour_next; /* atomic, next slab's colour */
 	unsigned int min_partial; /* empty slabs kept per node */
 	unsigned int track_off; /* SLAB_STORE_USER records */
+	/* CONFIG_SLAB_FREELIST_RANDOM: slot offsets, a random permutation. */
+	unsigned int *random_seq;
 
 	/* Registry (slab_mutex). */
 	char *name;
 	struct list_head list;
 	bool leaked; /* destroyed with live objects */
+	bool passthrough; /* USLAB_PASSTHROUGH: objects from malloc */
 
 	unsigned long bad_frees; /* atomic */
 	unsigned int nr_nodes;
@@ -361,15 +366,33 @@ static inline unsigned long obj_slot_index(const struct kmem_cache *s,
 	return (x >> k) | (x << (-k & 63));
 }
 
+/*
+ * A free pointer as stored at @where (CONFIG_SLAB_FREELIST_HARDENED: the
+ * kernel's freelist_ptr() encoding, XOR with the cache's secret and the
+ * byte-swapped address it is stored at; its own inverse).
+ */
+static inline uintptr_t freelist_ptr(const struct kmem_cache *s, uintptr_t v,
+				     const void *where)
+{
+	if (IS_ENABLED(CONFIG_SLAB_FREELIST_HARDENED))
+		return v ^ s->random ^
+		       (uintptr_t)__builtin_bswap64((uintptr_t)where);
+	return v;
+}
+
 static inline void *get_freepointer(const struct kmem_cache *s, void *obj)
 {
-	return *(void **)((char *)obj + s->offset);
+	void **where = (void **)((char *)obj + s->offset);
+
+	return (void *)freelist_ptr(s, (uintptr_t)*where, where);
 }
 
 static inline void set_freepointer(const struct kmem_cache *s, void *obj,
 				   void *fp)
 {
-	*(void **)((char *)obj + s->offset) = fp;
+	void **where = (void **)((char *)obj + s->offset);
+
+	*where = (void *)freelist_ptr(s, (uintptr_t)fp, where);
 }
 
 static inline unsigned long slab_bytes(const struct kmem_cache *s)
@@ -396,6 +419,24 @@ void slab_count(struct kmem_cache *s, unsigned long *slabs,
 void slab_fork_prepare(struct kmem_cache *s);
 void slab_fork_parent(struct kmem_cache *s);
 void slab_fork_child(struct kmem_cache *s);
+void slab_passthrough_count(struct kmem_cache *s, int delta);
+
+/* ---- sanitize.c: ASan sees slab objects ------------------------------ */
+
+extern bool sanitize_on; /* the ASan runtime is in the process */
+void sanitize_init(void);
+void sanitize_slab_open(void *base, size_t bytes);
+void sanitize_slab_close(void *base, size_t bytes);
+void sanitize_obj_open(struct kmem_cache *s, void *obj);
+void sanitize_obj_handout(struct kmem_cache *s, void *obj);
+void sanitize_obj_close(struct kmem_cache *s, void *obj);
+
+/* ---- passthrough.c: USLAB_PASSTHROUGH, objects from malloc ----------- */
+
+void *passthrough_alloc(struct kmem_cache *s, gfp_t gfp);
+size_t passthrough_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
+			      void **p);
+void passthrough_free(struct kmem_cache *s, void *obj);
 
 /* ---- RCU: read-side and call_rcu wrappers over urcu-bp --------------- */
 
@@ -608,6 +649,8 @@ bool debug_free_check(struct kmem_cache *s, struct slab *slab, void *obj,
 		      void *caller);
 void debug_bad_free(struct kmem_cache *s, const void *obj,
 		    const char *why) __cold;
+void debug_freelist_corrupt(struct kmem_cache *s, struct slab *slab, void *obj,
+			    void *fp) __cold;
 
 /* ---- cache.c: the API and registry ---------------------------------- */
 
@@ -642,6 +685,7 @@ struct uslab_env {
 	enum percpu_want percpu; /* USLAB_PERCPU */
 	bool export; /* USLAB_EXPORT */
 	unsigned long memory_limit; /* USLAB_MEMORY_LIMIT, bytes; 0: none */
+	bool passthrough; /* USLAB_PASSTHROUGH */
 };
 
 /* Set by env_init() at start-up (export again in a forked child). */
@@ -655,6 +699,8 @@ void env_fork_child(void);
 
 void uslab_report(const char *fmt, ...) __printf(1, 2) __cold;
 int uslab_spawn(void *(*fn)(void *), void *arg, const char *name);
+void uslab_getrandom(void *buf, size_t len);
+uint64_t uslab_random(void);
 
 /* ---- stats.c -------------------------------------------------------- */
 

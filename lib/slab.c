@@ -39,6 +39,22 @@
  * move objects in and out in batches (slab_alloc_bulk, slab_free_many);
  * debug caches have no magazines and come here for every object.
  * new_slab() and discard_slab() are the slow parts of this layer.
+ *
+ * Hardening (Kconfig, on by default): with CONFIG_SLAB_FREELIST_HARDENED
+ * a free pointer is stored encoded (get/set_freepointer(), internal.h),
+ * and each one taken off a freelist is checked to decode to a slot of
+ * its slab (or NULL); one that does not is reported (debug.c) and its
+ * slab is taken out of use, marked corrupt and left on the full list
+ * with every object counted in use, so nothing follows the pointer and
+ * a free into that slab is dropped.  With CONFIG_SLAB_FREELIST_RANDOM a
+ * new slab's freelist follows the cache's random permutation of slots
+ * (random_seq), from a random place in it, as the kernel's
+ * shuffle_freelist() does.
+ *
+ * Under ASan (sanitize.c, sanitize_on) every byte of a slab is poisoned
+ * but the objects in use: a new slab after it is laid out, each object
+ * as it is handed out (unpoisoned) and given back (poisoned), under the
+ * node lock.  Such caches have no magazines.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -157,9 +173,50 @@ int slab_calculate_sizes(struct kmem_cache *s)
 	return 0;
 }
 
+/*
+ * CONFIG_SLAB_FREELIST_RANDOM: the byte offsets of @s's slots in a random
+ * order (Fisher-Yates), which every new slab follows from a random start.
+ */
+static int slab_init_random_seq(struct kmem_cache *s)
+{
+	unsigned int i, j, tmp, *seq;
+	uint64_t x;
+
+	seq = malloc(s->objects * sizeof(*seq));
+	if (!seq)
+		return -1;
+	uslab_getrandom(&x, sizeof(x));
+	for (i = 0; i < s->objects; i++)
+		seq[i] = i;
+	for (i = s->objects - 1; i > 0; i--) {
+		/* A splitmix64 step per swap: unbiased enough for i < 2^32. */
+		x += 0x9E3779B97F4A7C15ULL;
+		j = (unsigned int)(((x ^ (x >> 31)) >> 16) % (i + 1));
+		tmp = seq[i];
+		seq[i] = seq[j];
+		seq[j] = tmp;
+	}
+	for (i = 0; i < s->objects; i++)
+		seq[i] *= s->size;
+	s->random_seq = seq;
+	return 0;
+}
+
+/*
+ * The slab layer's per-cache state: the hardening's secret and random
+ * sequence, then one struct kmem_cache_node per node.
+ */
 int slab_cache_init_nodes(struct kmem_cache *s, int nr_nodes)
 {
 	int i;
+
+	if (IS_ENABLED(CONFIG_SLAB_FREELIST_HARDENED))
+		uslab_getrandom(&s->random, sizeof(s->random));
+	if (IS_ENABLED(CONFIG_SLAB_FREELIST_RANDOM) &&
+	    slab_init_random_seq(s)) {
+		errno = ENOMEM;
+		return -1;
+	}
 
 	for (i = 0; i < nr_nodes; i++) {
 		struct kmem_cache_node *n;
@@ -191,6 +248,8 @@ void slab_cache_free_nodes(struct kmem_cache *s)
 		s->node[i] = NULL;
 	}
 	s->nr_nodes = 0;
+	free(s->random_seq);
+	s->random_seq = NULL;
 }
 
 /* ---- List helpers (node lock held) ----------------------------------- */
@@ -259,16 +318,65 @@ static void slab_list_move_locked(struct kmem_cache_node *n, struct slab *slab,
 	(*(unsigned long *)((char *)n + counter[to]))++;
 }
 
+/*
+ * CONFIG_SLAB_FREELIST_HARDENED: is @fp, a decoded free pointer of
+ * @slab, NULL or the start of one of its slots?  An address below s_mem
+ * wraps to a large offset.
+ */
+static inline bool slab_fp_valid(const struct kmem_cache *s,
+				 const struct slab *slab, const char *fp)
+{
+	unsigned long off = (unsigned long)(fp - slab->s_mem);
+
+	if (!fp)
+		return true;
+	return off < (unsigned long)slab->objects * s->size &&
+	       (unsigned long)obj_index(s, off) * s->size == off;
+}
+
+/*
+ * The free pointer in @obj, taken off @slab's freelist, decoded to @fp,
+ * which is not one of the slab's slots: report it and take the slab out
+ * of use.  Its free objects are lost (counted in use, so the slab stays
+ * on the full list and is never released or laid out again); a later
+ * free into it is dropped (slab_free_locked()).
+ */
+static __cold void slab_corrupt_locked(struct kmem_cache *s,
+				       struct kmem_cache_node *n,
+				       struct slab *slab, void *obj, void *fp)
+{
+	lock_assert_held(&n->lock);
+	debug_freelist_corrupt(s, slab, obj, fp);
+	slab->corrupt = 1;
+	slab->freelist = NULL;
+	n->active_objects += slab->objects - slab->inuse - 1;
+	slab->inuse = slab->objects - 1; /* the caller's object is the last */
+}
+
 /* Pop one object from @slab, which must have a free one. */
 static void *slab_take_object_locked(struct kmem_cache *s,
 				     struct kmem_cache_node *n,
 				     struct slab *slab, void *caller)
 {
-	void *obj = slab->freelist;
+	void *obj = slab->freelist, *next;
 
 	lock_assert_held(&n->lock);
 	uslab_assert(obj && slab->inuse < slab->objects);
-	slab->freelist = get_freepointer(s, obj);
+	if (unlikely(sanitize_on))
+		sanitize_obj_open(s, obj);
+	next = get_freepointer(s, obj);
+	if (IS_ENABLED(CONFIG_SLAB_FREELIST_HARDENED) &&
+	    unlikely(!slab_fp_valid(s, slab, next)))
+		slab_corrupt_locked(s, n, slab, obj, next);
+	else
+		slab->freelist = next;
+	/*
+	 * The next call reads @next's free pointer: start loading its line
+	 * now (SLUB's prefetch_freepointer()).  A refill takes a magazine's
+	 * worth in a row, and a random freelist (CONFIG_SLAB_FREELIST_RANDOM)
+	 * leaves the hardware prefetcher no stride to follow.
+	 */
+	__builtin_prefetch((char *)next + s->offset);
 	slab->inuse++;
 	n->active_objects++;
 	if (slab->inuse == slab->objects)
@@ -277,6 +385,8 @@ static void *slab_take_object_locked(struct kmem_cache *s,
 		slab_list_move_locked(n, slab, SL_PARTIAL);
 	if (unlikely(s->flags & SLAB_DEBUG_FLAGS))
 		debug_alloc_check(s, slab, obj, caller);
+	if (unlikely(sanitize_on))
+		sanitize_obj_handout(s, obj);
 	return obj;
 }
 
@@ -302,8 +412,8 @@ static struct slab *new_slab(struct kmem_cache *s, int node)
 {
 	struct page_desc *page = page_alloc(node, s->order);
 	struct slab *slab = page_slab(page);
-	unsigned int colour, i;
-	char *obj, *next;
+	unsigned int colour, i, pos = 0;
+	char *obj, *prev = NULL;
 
 	if (!page)
 		return NULL;
@@ -313,17 +423,34 @@ static struct slab *new_slab(struct kmem_cache *s, int node)
 	slab->objects = s->objects;
 	slab->inuse = 0;
 	slab->slab_list = SL_NONE;
+	slab->corrupt = 0;
+	if (unlikely(sanitize_on))
+		sanitize_slab_open(page_address(page), slab_bytes(s));
 
-	obj = slab->s_mem;
-	for (i = 0; i < s->objects; i++, obj = next) {
-		next = i + 1 < s->objects ? obj + s->size : NULL;
+	/* Freelist order: the random sequence from a random start, or
+	 * address order. */
+	if (s->random_seq)
+		pos = (unsigned int)(uslab_random() % s->objects);
+	for (i = 0; i < s->objects; i++, prev = obj) {
+		if (s->random_seq) {
+			obj = slab->s_mem + s->random_seq[pos];
+			if (++pos == s->objects)
+				pos = 0;
+		} else {
+			obj = slab->s_mem + (unsigned long)i * s->size;
+		}
 		if (unlikely(s->flags & SLAB_DEBUG_FLAGS))
 			debug_init_object(s, obj);
 		if (s->ctor)
 			s->ctor(obj);
-		set_freepointer(s, obj, next);
+		if (prev)
+			set_freepointer(s, prev, obj);
+		else
+			slab->freelist = obj;
 	}
-	slab->freelist = slab->s_mem;
+	set_freepointer(s, prev, NULL);
+	if (unlikely(sanitize_on))
+		sanitize_slab_close(page_address(page), slab_bytes(s));
 	/*
 	 * Readers of ->cache without the node lock (kmem_cache_free()'s
 	 * ownership check) only look at slabs whose objects they hold, so
@@ -503,6 +630,8 @@ static void slab_free_locked(struct kmem_cache *s, struct kmem_cache_node *n,
 			     struct slab *slab, void *obj)
 {
 	lock_assert_held(&n->lock);
+	if (unlikely(slab->corrupt))
+		return; /* out of use (slab_corrupt_locked()) */
 	if (unlikely(slab->freelist == obj)) {
 		debug_bad_free(s, obj, "double free");
 		return;
@@ -538,13 +667,19 @@ void slab_free(struct kmem_cache *s, struct slab *slab, void *obj, void *caller)
 	struct kmem_cache_node *n = s->node[slab_nid(slab)];
 
 	uslab_lock(&n->lock, RANK_SLAB_NODE);
+	if (unlikely(sanitize_on))
+		sanitize_obj_open(s, obj);
 	if (unlikely(s->flags & SLAB_DEBUG_FLAGS) &&
 	    !debug_free_check(s, slab, obj, caller)) {
+		if (unlikely(sanitize_on))
+			sanitize_obj_close(s, obj);
 		uslab_unlock(&n->lock);
 		__atomic_fetch_add(&s->bad_frees, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	slab_free_locked(s, n, slab, obj);
+	if (unlikely(sanitize_on))
+		sanitize_obj_close(s, obj);
 	uslab_unlock(&n->lock);
 }
 
@@ -561,6 +696,11 @@ void slab_free_many(struct kmem_cache *s, void **objs, size_t nr)
 	for (i = 0; i < nr; i++) {
 		struct slab *slab = virt_to_slab(objs[i]);
 		struct kmem_cache_node *kn = s->node[slab_nid(slab)];
+
+		/* The next free pointer to write (see the one in
+		 * slab_take_object_locked()). */
+		if (i + 1 < nr)
+			__builtin_prefetch((char *)objs[i + 1] + s->offset, 1);
 
 		if (kn != n) {
 			if (n)
@@ -649,6 +789,21 @@ void slab_count(struct kmem_cache *s, unsigned long *slabs,
 		*active += n->active_objects;
 		uslab_unlock(&n->lock);
 	}
+}
+
+/*
+ * USLAB_PASSTHROUGH (passthrough.c): @delta objects (+1 or -1) more in use
+ * outside any slab, counted on node 0 as laid out and handed out, so the
+ * statistics, slabinfo and kmem_cache_destroy()'s leak check see them.
+ */
+void slab_passthrough_count(struct kmem_cache *s, int delta)
+{
+	struct kmem_cache_node *n = s->node[0];
+
+	uslab_lock(&n->lock, RANK_SLAB_NODE);
+	n->active_objects += (unsigned long)(long)delta;
+	n->total_objects += (unsigned long)(long)delta;
+	uslab_unlock(&n->lock);
 }
 
 /* ---- fork() ------------------------------------------------------------ */

@@ -2,10 +2,12 @@
 /*
  * util.c - what every layer may call, at the bottom of the layer order
  * (Documentation/design.md): one-line reports on stderr, and starting the
- * library's own threads.  It calls no other file of lib/.
+ * library's own threads, random numbers (the hardening's secrets and
+ * shuffles, slab.c).  It calls no other file of lib/.
  *
  * Locking: none.  A report is one write(), so lines from several threads
- * never mix; uslab_spawn() touches only the calling thread's signal mask.
+ * never mix; uslab_spawn() touches only the calling thread's signal mask;
+ * uslab_random()'s state is per thread.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -13,6 +15,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -61,4 +65,46 @@ int uslab_spawn(void *(*fn)(void *), void *arg, const char *name)
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return err;
+}
+
+/*
+ * Fill @buf with @len bytes from the kernel's random pool (getrandom()).
+ * Where it cannot answer (seccomp, a very old kernel), the clock, the
+ * thread id and the address of @buf stand in: weaker, never absent.
+ */
+void uslab_getrandom(void *buf, size_t len)
+{
+	unsigned char *p = buf;
+	struct timespec ts;
+	uint64_t x;
+	size_t i;
+
+	if (getrandom(buf, len, GRND_NONBLOCK) == (ssize_t)len)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
+	    ((uint64_t)gettid() << 16) ^ (uint64_t)(uintptr_t)buf;
+	for (i = 0; i < len; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		p[i] = (unsigned char)(x >> 56);
+	}
+}
+
+/*
+ * A fast pseudo-random number for choices that need not be secret (where
+ * a new slab starts in its cache's random sequence): xorshift64*, one
+ * state per thread, seeded from uslab_getrandom() on first use.
+ */
+uint64_t uslab_random(void)
+{
+	static __thread uint64_t state;
+	uint64_t x = state;
+
+	while (unlikely(!x))
+		uslab_getrandom(&x, sizeof(x));
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	state = x;
+	return x * 0x2545F4914F6CDD1DULL;
 }

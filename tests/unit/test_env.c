@@ -56,6 +56,7 @@ static void clear_all(void)
 	unsetenv("USLAB_PERCPU");
 	unsetenv("USLAB_EXPORT");
 	unsetenv("USLAB_MEMORY_LIMIT");
+	unsetenv("USLAB_PASSTHROUGH");
 }
 
 START_TEST(test_defaults)
@@ -74,6 +75,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(e.percpu, PERCPU_WANT_AUTO);
 	ck_assert(e.export);
 	ck_assert_uint_eq(e.memory_limit, 0);
+	ck_assert(!e.passthrough);
 }
 END_TEST
 
@@ -251,6 +253,31 @@ START_TEST(test_export)
 }
 END_TEST
 
+START_TEST(test_passthrough)
+{
+	static const char *const bad[] = { " 1",  "1 ",	  "+1", "01", "2",
+					   "yes", "true", "on", "-1" };
+	struct uslab_env e;
+	struct capture c;
+	size_t i;
+
+	clear_all();
+	e = parse_with("USLAB_PASSTHROUGH", "1", &c);
+	ck_assert(e.passthrough);
+	e = parse_with("USLAB_PASSTHROUGH", "0", &c);
+	ck_assert(!e.passthrough);
+	e = parse_with("USLAB_PASSTHROUGH", "", &c);
+	ck_assert(!e.passthrough);
+	ck_assert_str_eq(c.text, "");
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		e = parse_with("USLAB_PASSTHROUGH", bad[i], &c);
+		ck_assert(!e.passthrough);
+		ck_assert_refused(&c, "USLAB_PASSTHROUGH", bad[i],
+				  "expected 0 or 1; slab objects as usual");
+	}
+}
+END_TEST
+
 START_TEST(test_debug)
 {
 	struct uslab_env e;
@@ -286,12 +313,14 @@ START_TEST(test_all_junk)
 	setenv("USLAB_EXPORT", "yes", 1);
 	setenv("USLAB_DEBUG", "q", 1);
 	setenv("USLAB_MEMORY_LIMIT", "12T", 1);
+	setenv("USLAB_PASSTHROUGH", "y", 1);
 	capture_begin(&c);
 	env_parse(&e);
 	capture_end(&c);
 	clear_all();
-	ck_assert_int_eq(c.lines, 6);
+	ck_assert_int_eq(c.lines, 7);
 	ck_assert_uint_eq(e.memory_limit, 0);
+	ck_assert(!e.passthrough);
 	ck_assert_uint_eq(e.reap_ms, CONFIG_REAP_INTERVAL_MS);
 	ck_assert_int_eq(e.fake_numa, 0);
 	ck_assert_int_eq(e.percpu, PERCPU_WANT_AUTO);
@@ -311,6 +340,7 @@ static Suite *env_suite(void)
 	tcase_add_test(tc, test_fake_numa);
 	tcase_add_test(tc, test_percpu);
 	tcase_add_test(tc, test_export);
+	tcase_add_test(tc, test_passthrough);
 	tcase_add_test(tc, test_debug);
 	tcase_add_test(tc, test_all_junk);
 	suite_add_tcase(s, tc);

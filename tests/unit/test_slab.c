@@ -162,6 +162,13 @@ START_TEST(test_obj_slot_index)
 }
 END_TEST
 
+static int cmp_ptr(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* Real slabs: objects aligned, inside the slab, never overlapping. */
 START_TEST(test_objects_in_real_slabs)
 {
@@ -185,8 +192,13 @@ START_TEST(test_objects_in_real_slabs)
 				objs[i] = salloc(s);
 			slab = virt_to_slab(objs[0]);
 			base = page_address(slab_page(slab));
-			/* One slab, full, objects in address order. */
+			/*
+			 * One slab, full; in address order (whatever order
+			 * CONFIG_SLAB_FREELIST_RANDOM handed them out in),
+			 * no object overlaps the next.
+			 */
 			ck_assert_int_eq(slab->slab_list, SL_FULL);
+			qsort(objs, s->objects, sizeof(*objs), cmp_ptr);
 			for (i = 0; i < s->objects; i++) {
 				char *o = objs[i];
 
@@ -322,6 +334,219 @@ START_TEST(test_colouring)
 }
 END_TEST
 
+/* ---- Hardening: CONFIG_SLAB_FREELIST_HARDENED and _RANDOM ------------- */
+
+/* The stored word, as a write after free would see and change it. */
+static void **fp_word(struct kmem_cache *s, void *obj)
+{
+	return (void **)((char *)obj + s->offset);
+}
+
+START_TEST(test_freelist_stored_encoded)
+{
+	struct kmem_cache *a = kmem_cache_create("enc-a", 64, 0, 0, NULL);
+	struct kmem_cache *b = kmem_cache_create("enc-b", 64, 0, 0, NULL);
+	void *first = salloc(a);
+	struct slab *slab = virt_to_slab(first);
+	char *fp = slab->freelist, *next = get_freepointer(a, fp);
+
+	if (!IS_ENABLED(CONFIG_SLAB_FREELIST_HARDENED)) {
+		ck_assert_ptr_eq(*fp_word(a, fp), next);
+	} else {
+		/* Not the pointer itself, and another key per cache. */
+		ck_assert_ptr_nonnull(next);
+		ck_assert_ptr_ne(*fp_word(a, fp), next);
+		ck_assert_uint_ne(a->random, b->random);
+		/* Encoding is its own inverse: set then get gives it back. */
+		set_freepointer(a, fp, next);
+		ck_assert_ptr_eq(get_freepointer(a, fp), next);
+	}
+	sfree(a, first);
+	kmem_cache_destroy(a);
+	kmem_cache_destroy(b);
+}
+END_TEST
+
+enum fp_damage {
+	DMG_FLIP_LOW, /* one bit of the stored word: a misaligned slot */
+	DMG_FLIP_HIGH, /* a high bit: far outside the slab */
+	DMG_PLAIN, /* a valid slot's address written in the clear */
+	DMG_MID_SLOT, /* encoded, but into the middle of a slot */
+	DMG_OTHER_SLAB, /* encoded, but a slot of another slab */
+	DMG_ZERO, /* the word cleared */
+	DMG_NR
+};
+
+/*
+ * Damage the free pointer of the next object a slab hands out; taking
+ * that object must report it, take the slab out of use and hand out the
+ * (valid) object, and the next allocation must come from another slab.
+ */
+static void check_fp_damage(enum fp_damage how)
+{
+	struct kmem_cache *s = kmem_cache_create("harden", 64, 0, 0, NULL);
+	struct kmem_cache_node *n = s->node[0];
+	void *first = salloc(s), *victim, *got, *other, *again;
+	struct slab *slab = virt_to_slab(first), *oslab;
+	struct capture c;
+
+	other = slab_alloc(s, 0, 0, NULL);
+	/* A second slab for DMG_OTHER_SLAB: fill the first. */
+	while (virt_to_slab(other) == slab)
+		other = salloc(s);
+	oslab = virt_to_slab(other);
+	/* Free back all but @first, so @slab is partial again. */
+	while (slab->inuse > 1) {
+		/* The freelist is full of holes: free a slot in use. */
+		unsigned int i;
+
+		for (i = 0; i < slab->objects; i++) {
+			char *o = slab->s_mem + (unsigned long)i * s->size;
+			char *fp;
+			bool free_now = true;
+
+			if (o == first)
+				continue;
+			for (fp = slab->freelist; fp;
+			     fp = get_freepointer(s, fp))
+				if (fp == o)
+					free_now = false;
+			if (free_now)
+				sfree(s, o);
+		}
+	}
+	victim = slab->freelist;
+	ck_assert_ptr_nonnull(victim);
+	switch (how) {
+	case DMG_FLIP_LOW:
+		*(uintptr_t *)fp_word(s, victim) ^= 8;
+		break;
+	case DMG_FLIP_HIGH:
+		*(uintptr_t *)fp_word(s, victim) ^= 1UL << 45;
+		break;
+	case DMG_PLAIN:
+		*fp_word(s, victim) = get_freepointer(s, victim);
+		break;
+	case DMG_MID_SLOT:
+		set_freepointer(s, victim, (char *)first + 8);
+		break;
+	case DMG_OTHER_SLAB:
+		set_freepointer(s, victim, (char *)oslab->s_mem);
+		break;
+	default:
+		*fp_word(s, victim) = NULL;
+		break;
+	}
+
+	capture_begin(&c);
+	got = salloc(s);
+	capture_end(&c);
+	ck_assert_ptr_eq(got, victim);
+	if (!IS_ENABLED(CONFIG_SLAB_FREELIST_HARDENED)) {
+		kmem_cache_destroy(s);
+		return; /* nothing checks: the test only runs hardened */
+	}
+	ck_assert_reported(&c, "BUG harden (uslab): Freepointer corrupt");
+	ck_assert_reported(&c, "taken out of use");
+	ck_assert_int_eq(slab->corrupt, 1);
+	ck_assert_int_eq(slab->slab_list, SL_FULL);
+	ck_assert_ptr_null(slab->freelist);
+	ck_assert_uint_eq(slab->inuse, slab->objects);
+
+	/* Nothing more comes from it, and frees into it are dropped. */
+	again = salloc(s);
+	ck_assert_ptr_ne(virt_to_slab(again), slab);
+	sfree(s, got);
+	sfree(s, first);
+	ck_assert_int_eq(slab->slab_list, SL_FULL);
+	ck_assert_ptr_null(slab->freelist);
+	ck_assert_uint_ge(n->active_objects, slab->objects);
+	sfree(s, again);
+	sfree(s, other);
+
+	/* The cache cannot be destroyed under it: it is reported leaked. */
+	capture_begin(&c);
+	kmem_cache_destroy(s);
+	capture_end(&c);
+	ck_assert_reported(&c, "still allocated; cache leaked");
+}
+
+START_TEST(test_freelist_corruption_caught)
+{
+	/* _i: one damage per run (tcase_add_loop_test). */
+	check_fp_damage((enum fp_damage)_i);
+}
+END_TEST
+
+/* A healthy freelist, taken end to end, reports nothing. */
+START_TEST(test_freelist_hardened_clean)
+{
+	struct kmem_cache *s = kmem_cache_create("clean", 24, 0, 0, NULL);
+	unsigned int i, nr = s->objects * 4;
+	void **objs = malloc(nr * sizeof(*objs));
+	struct capture c;
+
+	capture_begin(&c);
+	for (i = 0; i < nr; i++)
+		objs[i] = salloc(s);
+	for (i = 0; i < nr; i++)
+		sfree(s, objs[i]);
+	for (i = 0; i < nr; i++)
+		objs[i] = salloc(s);
+	for (i = 0; i < nr; i++)
+		sfree(s, objs[i]);
+	capture_end(&c);
+	ck_assert_str_eq(c.text, "");
+	free(objs);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/*
+ * A new slab hands out each of its slots exactly once, and, with
+ * CONFIG_SLAB_FREELIST_RANDOM, not in address order: a random order of
+ * 64 slots has about one adjacent successor on average.
+ */
+START_TEST(test_new_slab_random_order)
+{
+	struct kmem_cache *s = kmem_cache_create("shuffle", 64, 0, 0, NULL);
+	unsigned int i, adjacent = 0, nr = s->objects;
+	char **objs = malloc(nr * sizeof(*objs));
+	bool *seen = calloc(nr, sizeof(*seen));
+	struct slab *slab;
+
+	ck_assert_uint_eq(nr, 64);
+	for (i = 0; i < nr; i++)
+		objs[i] = salloc(s);
+	slab = virt_to_slab(objs[0]);
+	for (i = 0; i < nr; i++) {
+		unsigned long off = (unsigned long)(objs[i] - slab->s_mem);
+
+		ck_assert_ptr_eq(virt_to_slab(objs[i]), slab);
+		ck_assert_uint_eq(off % s->size, 0);
+		ck_assert_uint_lt(off / s->size, nr);
+		ck_assert(!seen[off / s->size]);
+		seen[off / s->size] = true;
+		if (i && objs[i] == objs[i - 1] + s->size)
+			adjacent++;
+	}
+	if (IS_ENABLED(CONFIG_SLAB_FREELIST_RANDOM)) {
+		ck_assert_uint_lt(adjacent, 16);
+		/* The first four are not four neighbours. */
+		ck_assert(!(objs[1] == objs[0] + s->size &&
+			    objs[2] == objs[1] + s->size &&
+			    objs[3] == objs[2] + s->size));
+	} else {
+		ck_assert_uint_eq(adjacent, nr - 1);
+	}
+	for (i = 0; i < nr; i++)
+		sfree(s, objs[i]);
+	free(seen);
+	free(objs);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
 static Suite *slab_suite(void)
 {
 	Suite *s = suite_create("unit-slab");
@@ -335,6 +560,13 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_freelist_and_lists);
 	tcase_add_test(tc, test_min_partial_bound);
 	tcase_add_test(tc, test_colouring);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hardening");
+	tcase_add_test(tc, test_freelist_stored_encoded);
+	tcase_add_loop_test(tc, test_freelist_corruption_caught, 0, DMG_NR);
+	tcase_add_test(tc, test_freelist_hardened_clean);
+	tcase_add_test(tc, test_new_slab_random_order);
 	suite_add_tcase(s, tc);
 	return s;
 }
