@@ -541,9 +541,20 @@ static __noinline void *cache_alloc_slow(struct kmem_cache *s, gfp_t gfp,
 }
 
 /*
+ * The API functions call their slow paths with a real call, not a tail
+ * call, so that their own frame stays on the stack: memory tools name
+ * it (valgrind's "definitely lost ... kmem_cache_alloc", ASan's
+ * allocation and free stacks).  The empty asm after the call is what
+ * keeps the compiler from turning it into a jump; the frame is set up
+ * on the slow branch only.
+ */
+#define KEEP_FRAME(v) __asm__ __volatile__("" : "+r"(v))
+#define KEEP_FRAME_VOID() __asm__ __volatile__("")
+
+/*
  * The fast path is a leaf: one restartable sequence, no call frame; all
- * else (bad arguments, flags, empty magazine, lock mode) is cache_alloc()
- * as a tail call.
+ * else (bad arguments, flags, empty magazine, lock mode, an aborted
+ * section) is cache_alloc().
  */
 __api void *kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp)
 {
@@ -552,8 +563,10 @@ __api void *kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp)
 	if (likely(s && !(gfp & GFP_NOT_FAST) && s->cpu_slab) &&
 	    likely(mag_alloc_fast(s, NUMA_NO_NODE, &obj)))
 		return obj;
-	return cache_alloc_slow(s, gfp, NUMA_NO_NODE,
-				__builtin_return_address(0));
+	obj = cache_alloc_slow(s, gfp, NUMA_NO_NODE,
+			       __builtin_return_address(0));
+	KEEP_FRAME(obj);
+	return obj;
 }
 
 /*
@@ -568,7 +581,9 @@ __api void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t gfp, int node)
 	if (likely(s && !(gfp & GFP_NOT_FAST) && s->cpu_slab) &&
 	    likely(mag_alloc_fast(s, node, &obj)))
 		return obj;
-	return cache_alloc_slow(s, gfp, node, __builtin_return_address(0));
+	obj = cache_alloc_slow(s, gfp, node, __builtin_return_address(0));
+	KEEP_FRAME(obj);
+	return obj;
 }
 
 __api void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t gfp)
@@ -659,7 +674,7 @@ static __noinline void cache_free(struct kmem_cache *s, void *obj, void *caller)
 	}
 }
 
-/* As kmem_cache_alloc(): a leaf fast path, the rest a tail call. */
+/* As kmem_cache_alloc(): a leaf fast path, the rest a call. */
 __api void kmem_cache_free(struct kmem_cache *s, void *obj)
 {
 	struct slab *slab;
@@ -669,6 +684,7 @@ __api void kmem_cache_free(struct kmem_cache *s, void *obj)
 	    likely(mag_free_fast(s, obj, slab_nid(slab))))
 		return;
 	cache_free(s, obj, __builtin_return_address(0));
+	KEEP_FRAME_VOID();
 }
 
 /* ---- Bulk -------------------------------------------------------------- */

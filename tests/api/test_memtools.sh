@@ -13,7 +13,8 @@
 #    USLAB_PASSTHROUGH=1, ASan's own heap-use-after-free report;
 #  - valgrind's leak checker with USLAB_PASSTHROUGH=1: a forgotten object
 #    is "definitely lost", allocated from the library's pass-through path
-#    called by the program's own line; a program without bugs is clean.
+#    under kmem_cache_alloc, called by the program's own line; a program
+#    without bugs is clean.
 #
 # Ends with "NN%: Checks: N, Failures: F, Errors: E"; exit 1 on failure.
 set -u
@@ -111,6 +112,8 @@ else
 	expect_text "leak" "$log" "[0-9]+ bytes in 1 blocks are definitely lost"
 	expect_text "leak: from the pass-through path" "$log" \
 		"by 0x[0-9A-F]+: passthrough_alloc \(passthrough.c:[0-9]+\)"
+	expect_text "leak: through kmem_cache_alloc" "$log" \
+		"by 0x[0-9A-F]+: kmem_cache_alloc \(cache.c:[0-9]+\)"
 	expect_text "leak: called by the program's line" "$log" \
 		"by 0x[0-9A-F]+: main \(user.c:[0-9]+\)"
 	expect_rc "valgrind, USLAB_PASSTHROUGH=1, no bug" 0 "$tmp/vg-clean.log" \
