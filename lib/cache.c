@@ -514,6 +514,9 @@ cache_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
 			mag_free(s, virt_to_slab(obj), obj);
 			obj = slab_alloc_counted(s, gfp, node, caller);
 		}
+	} else if (s->cpu_slab && !(gfp & __GFP_THISNODE) &&
+		   (obj = mag_alloc_remote(s, node))) {
+		stat_obj(s, obj, allocs);
 	} else {
 		obj = slab_alloc_counted(s, gfp, node, caller);
 	}

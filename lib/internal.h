@@ -616,6 +616,7 @@ struct kmem_cache_cpu {
 
 int mag_cache_init(struct kmem_cache *s);
 void mag_cache_free(struct kmem_cache *s);
+void *mag_alloc_remote(struct kmem_cache *s, int node);
 size_t mag_alloc_bulk(struct kmem_cache *s, size_t n, void **p);
 void mag_free_bulk(struct kmem_cache *s, size_t n, void **p);
 void mag_drain(struct kmem_cache *s);

@@ -365,6 +365,41 @@ static struct magazine *mag_free_remote(struct kmem_cache *s,
 	return alien_send_home(s, a, node);
 }
 
+/*
+ * kmem_cache_alloc_node() of another node's object on this CPU (a remote
+ * allocation): pop from this CPU's alien magazine for @node, whose
+ * objects are @node's, freed here on their way home (counted as remote
+ * frees now, since they will not get there); when it is empty, swap it
+ * for a full magazine of @node's depot.  NULL when neither has one: the
+ * caller takes the object from @node's slabs.  A thread that moved to
+ * one of @node's CPUs meanwhile pops from that CPU's loaded magazine,
+ * whose objects are @node's too.
+ */
+void *mag_alloc_remote(struct kmem_cache *s, int node)
+{
+	struct magazine *m, **slotp, *full;
+	struct kmem_cache_cpu *c = slot_own_for(s, node, &m, &slotp);
+	bool alien;
+	void *obj = NULL;
+
+	if (!c)
+		return NULL;
+	alien = slotp != &c->loaded;
+	if (!m || !m->rounds) {
+		/* m (empty) goes to @node's depot in the same lock hold. */
+		full = depot_get_full(s->depot[node], m);
+		if (full)
+			m = full;
+	}
+	if (m && m->rounds) {
+		obj = mag_pop(m);
+		if (alien)
+			count_remote(s, node, 1);
+	}
+	slot_release_at(c, slotp, m);
+	return obj;
+}
+
 /* The mirror of mag_alloc_owned(): put @obj away for the owner of @c. */
 static void mag_free_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
 			   struct magazine **mp, void *obj)

@@ -70,7 +70,7 @@
 	X(frees, "FREES", "objects freed (CONFIG_STATS)")                  \
 	X(remote_frees, "REM-FREES",                                       \
 	  "objects freed on another "                                      \
-	  "node's CPU, sent home")                                         \
+	  "node's CPU, sent home or reused")                               \
 	X(slabs_allocated, "SLABS-NEW", "slabs laid out")                  \
 	X(slabs_released, "SLABS-GONE", "slabs given back to the pages")
 

@@ -171,6 +171,58 @@ START_TEST(test_remote_free)
 }
 END_TEST
 
+/*
+ * A remote allocation reuses what this CPU freed of that node: the alien
+ * magazine's objects, last in first out, then full magazines of the
+ * node's depot; each reuse counts as the remote free it was.
+ */
+START_TEST(test_remote_alloc_reuses_alien)
+{
+	struct kmem_cache *s = mk("numa-remote-reuse");
+	int home, cpu = cpu_of_node(0), i;
+	enum { K = 40 }; /* fewer than a magazine holds */
+	static void *p[K];
+	void *q;
+	struct uslab_cache_info info;
+
+	ck_assert_int_ge(cpu, 0);
+	ck_assert_int_eq(pin_to(cpu), 0);
+	home = topology_nr_nodes() - 1;
+	ck_assert_int_ne(home, 0);
+	ck_assert_uint_gt(s->depot[home]->capacity, K);
+	for (i = 0; i < K; i++)
+		p[i] = kmem_cache_alloc_node(s, GFP_KERNEL, home);
+	for (i = 0; i < K; i++)
+		kmem_cache_free(s, p[i]);
+	ck_assert_uint_eq(s->node[home]->ev.remote_frees, 0); /* not home */
+	for (i = K - 1; i >= 0; i--) {
+		q = kmem_cache_alloc_node(s, GFP_KERNEL, home);
+		ck_assert_ptr_eq(q, p[i]);
+		ck_assert_int_eq(node_of(q), home);
+	}
+	ck_assert_uint_eq(s->node[home]->ev.remote_frees, K);
+	/* __GFP_THISNODE still goes to the node's slabs. */
+	q = kmem_cache_alloc_node(s, GFP_KERNEL | __GFP_THISNODE, home);
+	ck_assert_int_eq(node_of(q), home);
+	kmem_cache_free(s, q);
+	for (i = 0; i < K; i++)
+		kmem_cache_free(s, p[i]);
+
+	/* A full magazine sent home comes back from the depot. */
+	for (i = 0; i < (int)s->depot[home]->capacity; i++) {
+		q = kmem_cache_alloc_node(s, GFP_KERNEL, home);
+		ck_assert_int_eq(node_of(q), home);
+		kmem_cache_free(s, q);
+	}
+	mag_drain(s);
+	ck_assert_int_eq(uslab_cache_info(s, &info), 0);
+	ck_assert_uint_eq(info.active_objs, 0);
+	ck_assert_uint_eq(s->node[home]->active_objects, 0);
+	ck_assert_uint_eq(info.allocs, info.frees);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
 /* __GFP_THISNODE on an exhausted node fails; without it, fallback. */
 START_TEST(test_thisnode_exhaustion)
 {
@@ -584,6 +636,7 @@ static Suite *fake_suite(const char *name)
 	tcase_add_test(tc, test_topology);
 	tcase_add_test(tc, test_alloc_node_everywhere);
 	tcase_add_test(tc, test_remote_free);
+	tcase_add_test(tc, test_remote_alloc_reuses_alien);
 	tcase_add_test(tc, test_thisnode_exhaustion);
 	tcase_add_test(tc, test_pinned_threads_local);
 	tcase_add_test(tc, test_cpu_node);
