@@ -195,7 +195,8 @@ static inline void slot_set_prev(struct kmem_cache_cpu *c, struct magazine *m)
 }
 
 /* The node whose objects go to @c's magazine pointer @slotp. */
-static inline int slot_node(struct kmem_cache_cpu *c, struct magazine **slotp)
+static inline __attribute__((unused)) int slot_node(struct kmem_cache_cpu *c,
+						    struct magazine **slotp)
 {
 	if (slotp == &c->loaded)
 		return c->node;

@@ -40,7 +40,7 @@ if readelf -d "$LIB/libuslab.so" | grep -q 'NEEDED.*libasan'; then
 fi
 user_flags=()
 [ $lib_asan = 1 ] && user_flags=(-fsanitize=address)
-"$CC" "${user_flags[@]}" -g -O1 -I"$HERE/../../include" -I"$LIB/include" -o "$tmp/user" \
+"$CC" "${user_flags[@]}" -g -gdwarf-4 -O1 -I"$HERE/../../include" -I"$LIB/include" -o "$tmp/user" \
 	"$SRC" -L"$LIB" -luslab -Wl,-rpath,"$LIB" 2>"$tmp/cc.log" ||
 	error "cannot build user.c: $(head -5 "$tmp/cc.log")"
 
@@ -70,7 +70,7 @@ expect_text() {
 # build the library's poisoning is off, and there is nothing to see).
 if [ $lib_asan = 1 ]; then
 	skip "ASan reports: this build's library is built with ASan itself"
-elif ! "$CC" -fsanitize=address -g -O1 -I"$HERE/../../include" \
+elif ! "$CC" -fsanitize=address -g -gdwarf-4 -O1 -I"$HERE/../../include" \
 	-I"$LIB/include" -o "$tmp/user-asan" "$SRC" -L"$LIB" -luslab \
 	-Wl,-rpath,"$LIB" 2>"$tmp/cc-asan.log"; then
 	fail "cannot build user.c with -fsanitize=address: $(head -5 "$tmp/cc-asan.log")"
