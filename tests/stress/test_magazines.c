@@ -34,7 +34,7 @@
 
 #define TAG_FREE 0x0f0f0f0fU
 #define MAX_THREADS 8
-#define HELD 256 /* objects a worker keeps at most */
+#define HELD 1024 /* objects a worker keeps at most: several magazines */
 
 struct tobj {
 	atomic_uint tag; /* TAG_FREE, 0 (never used) or owner */
