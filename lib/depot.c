@@ -42,10 +42,10 @@
  * through more objects than the bound, and each cycle would send them
  * all through the slab lists twice.  From the second such cycle in an
  * interval on (one alone is any fill and teardown), the bound doubles
- * instead and the magazine is kept.  An interval whose full list never reached half the
- * bound halves it again (depot_release), and reaping frees what an
- * interval did not use, so a bound grown for a burst costs memory only
- * while bursts recur.
+ * instead and the magazine is kept.  An interval whose full list never
+ * reached half the bound halves it again (depot_release), and reaping
+ * frees what an interval did not use, so a bound grown for a burst costs
+ * memory only while bursts recur.
  *
  * Reaping (Bonwick's minimum-over-interval): min_full and min_empty record
  * the fewest magazines each list held since the last reap.  That many

@@ -47,14 +47,17 @@ mag_alloc_fast(struct kmem_cache *s, int node, void **objp)
 }
 
 /*
- * One try of the push: @obj, a validated slot of @s whose home is @node,
- * into this CPU's loaded magazine, or, when @node is another node's,
- * into this CPU's alien magazine for @node (a remote free, batched for
- * home).  An object of another node is never put in the CPU's own
- * magazines: node-local memory stays local.
+ * The mirror of mag_alloc_fast(): push @obj, a validated slot of @s
+ * whose home is @node, into this CPU's loaded magazine, or, when @node
+ * is another node's, into this CPU's alien magazine for @node (a remote
+ * free, batched for home), or say no and leave the rest to the slow
+ * paths.  An object of another node is never put in the CPU's own
+ * magazines: node-local memory stays local.  As for the pop, an aborted
+ * section goes to the slow path: no loop, so nothing but the section's
+ * own operands lives across it.
  */
-static __attribute__((always_inline)) inline int
-mag_free_try(struct kmem_cache *s, void *obj, int node)
+static __attribute__((always_inline)) inline bool
+mag_free_fast(struct kmem_cache *s, void *obj, int node)
 {
 	long off = percpu_rseq_off;
 	struct kmem_cache_cpu *c;
@@ -62,7 +65,7 @@ mag_free_try(struct kmem_cache *s, void *obj, int node)
 	int cpu = rseq_cpu_id(off);
 
 	if (unlikely((unsigned int)cpu >= nr_cpu_ids))
-		return RSEQ_SLOW;
+		return false;
 	c = &s->cpu_slab[cpu];
 	/*
 	 * A slot's node is fixed, and the section commits only on @cpu:
@@ -79,20 +82,7 @@ mag_free_try(struct kmem_cache *s, void *obj, int node)
 	 * code outside TSan).
 	 */
 	tsan_release(slot);
-	return rseq_mag_push(off, cpu, slot, obj);
-}
-
-/*
- * The mirror of mag_alloc_fast(): mag_free_try(), or false for the slow
- * paths, which also take a try that the kernel aborted (preempted,
- * migrated or signalled: rare, and the slow path's lock gives the same
- * result).  No retry loop: nothing but the try's own operands lives
- * across the section.
- */
-static __attribute__((always_inline)) inline bool
-mag_free_fast(struct kmem_cache *s, void *obj, int node)
-{
-	return mag_free_try(s, obj, node) == RSEQ_OK;
+	return rseq_mag_push(off, cpu, slot, obj) == RSEQ_OK;
 }
 
 /* An object of @s (which has slots) for this CPU; NULL on ENOMEM. */
