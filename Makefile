@@ -230,8 +230,12 @@ endef
 # the one its environment selects.
 OWN_RSEQ    := GLIBC_TUNABLES=glibc.pthread.rseq=0
 LOCK_PATH   := USLAB_PERCPU=lock
-VALGRIND    := valgrind -q --error-exitcode=99 --leak-check=full \
-	       --errors-for-leak-kinds=definite --child-silent-after-fork=no
+# Valgrind runs one thread at a time; without --fair-sched, a thread that
+# loops (a busy worker, a stats walker) can keep the others off the CPU
+# for minutes, and the stress suites then time out.
+VALGRIND    := valgrind -q --fair-sched=yes --error-exitcode=99 \
+	       --leak-check=full --errors-for-leak-kinds=definite \
+	       --child-silent-after-fork=no
 
 check:
 	@scripts/install-deps.sh clang valgrind tmux libmemcached-tools memcached \

@@ -90,6 +90,7 @@ struct worker {
 	long ops;
 	bool migrate; /* move to another CPU every few ops */
 	bool bulk; /* mix in kmem_cache_{alloc,free}_bulk */
+	bool sweep; /* fill up to HELD, then free down to 0, and again */
 	long migrations;
 	int cpu; /* busy_pinned_main(): the CPU it stays on */
 };
@@ -108,6 +109,7 @@ static void *worker_main(void *arg)
 	struct tobj *held[HELD];
 	void *batch[32];
 	unsigned int n = 0, me = 0x100 + w->id, i;
+	bool filling = true;
 	uint64_t x = 0x9e3779b97f4a7c15ULL * (w->id + 1);
 	long op;
 
@@ -116,6 +118,10 @@ static void *worker_main(void *arg)
 
 		if (w->migrate && op % 97 == 0)
 			move_cpu(w, &x);
+		if (n == HELD)
+			filling = false;
+		else if (n == 0)
+			filling = true;
 		if (w->bulk && r % 61 == 0) {
 			int k = kmem_cache_alloc_bulk(cache, GFP_KERNEL, 32,
 						      batch);
@@ -127,7 +133,7 @@ static void *worker_main(void *arg)
 			for (i = 0; i < (unsigned int)k; i++)
 				give(batch[i], me);
 			kmem_cache_free_bulk(cache, (size_t)k, batch);
-		} else if (n < HELD && (n == 0 || r % 2)) {
+		} else if (w->sweep ? filling : n < HELD && (n == 0 || r % 2)) {
 			struct tobj *o = kmem_cache_alloc(cache, GFP_KERNEL);
 
 			if (!o) {
@@ -327,8 +333,8 @@ static void *shrinker_main(void *arg)
 }
 
 /*
- * Workers that hold up to HELD objects each overflow and drain their
- * two magazines constantly, so full and empty magazines cross the depot
+ * Workers that sweep up to HELD objects and back each overflow and
+ * drain their two magazines on every sweep, so full and empty magazines cross the depot
  * all the time, while walkers read the depot lists without its lock, the
  * reaper runs every millisecond and another thread shrinks the cache.
  */
@@ -348,6 +354,7 @@ START_TEST(test_depot_storm)
 	for (i = 0; i < 4; i++) {
 		w[i].ops = 400000 / scale;
 		w[i].bulk = true;
+		w[i].sweep = true;
 	}
 	run_workers(w, 4);
 	atomic_store(&stop, true);
