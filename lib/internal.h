@@ -328,8 +328,10 @@ struct kmem_cache {
 	struct list_head list;
 	bool leaked; /* destroyed with live objects */
 	bool passthrough; /* USLAB_PASSTHROUGH: objects from malloc */
+	bool failslab; /* USLAB_FAILSLAB may fail its allocations */
 
 	unsigned long bad_frees; /* atomic */
+	unsigned long failslab_injected; /* atomic */
 	unsigned int nr_nodes;
 	struct kmem_cache_node *node[MAX_NUMNODES];
 
@@ -437,6 +439,12 @@ void *passthrough_alloc(struct kmem_cache *s, gfp_t gfp);
 size_t passthrough_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
 			      void **p);
 void passthrough_free(struct kmem_cache *s, void *obj);
+
+/* ---- failslab.c: USLAB_FAILSLAB, fault injection ----------------------- */
+
+void failslab_init(void);
+bool failslab_cache(slab_flags_t flags);
+bool failslab_should_fail(struct kmem_cache *s, gfp_t gfp) __cold;
 
 /* ---- RCU: read-side and call_rcu wrappers over urcu-bp --------------- */
 
@@ -678,20 +686,39 @@ enum percpu_want {
 	PERCPU_WANT_LOCK,
 };
 
+/* USLAB_FAILSLAB: the kernel's fault_attr (failslab.c) */
+struct failslab_attr {
+	unsigned long interval; /* fail every interval-th call (0, 1: any) */
+	unsigned long probability; /* percent, 0..100 */
+	long space; /* bytes of objects to let through first */
+	long times; /* failures at most; -1: no limit */
+};
+
+#define ENV_DEBUG_CACHES_MAX 256
+
 struct uslab_env {
 	slab_flags_t debug_flags; /* USLAB_DEBUG, CONFIG_SLAB_DEBUG_ON */
+	/*
+	 * USLAB_DEBUG's cache names, "name,prefix*,...": the flags are
+	 * only for those caches; empty: for every cache.
+	 */
+	char debug_caches[ENV_DEBUG_CACHES_MAX];
 	unsigned int reap_ms; /* USLAB_REAP_MS, Kconfig's */
 	int fake_numa; /* USLAB_FAKE_NUMA; 0: real */
 	enum percpu_want percpu; /* USLAB_PERCPU */
 	bool export; /* USLAB_EXPORT */
 	unsigned long memory_limit; /* USLAB_MEMORY_LIMIT, bytes; 0: none */
 	bool passthrough; /* USLAB_PASSTHROUGH */
+	bool failslab; /* USLAB_FAILSLAB is set */
+	struct failslab_attr failslab_attr;
+	bool failslab_filter; /* USLAB_FAILSLAB_FILTER */
 };
 
 /* Set by env_init() at start-up (export again in a forked child). */
 extern struct uslab_env uslab_env;
 
 void env_parse(struct uslab_env *e); /* tests: parse into @e */
+slab_flags_t env_debug_flags(const char *cache_name);
 void env_init(void);
 void env_fork_child(void);
 

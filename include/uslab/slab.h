@@ -29,6 +29,7 @@ typedef unsigned long slab_flags_t;
 #define SLAB_PANIC 0x00040000UL /* abort if creation fails */
 #define SLAB_TYPESAFE_BY_RCU 0x00080000UL /* slab memory outlives RCU readers */
 #define SLAB_NO_MERGE 0x01000000UL /* accepted: uslab never merges */
+#define SLAB_FAILSLAB 0x02000000UL /* USLAB_FAILSLAB_FILTER=1 may fail it */
 
 #define SLAB_DEBUG_FLAGS                                         \
 	(SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | \
