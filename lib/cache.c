@@ -291,7 +291,7 @@ __api struct kmem_cache *kmem_cache_create(const char *name, unsigned int size,
 	 * under ASan (sanitize.c), have no magazines: cpu_slab stays NULL.
 	 */
 	if (slab_cache_init_nodes(s, topology_nr_nodes()) ||
-	    (!s->passthrough && !s->failslab && !sanitize_on &&
+	    (!s->passthrough && !s->failslab && !sanitize_asan &&
 	     mag_cache_init(s))) {
 		slab_cache_free_nodes(s);
 		free(s->name);
@@ -532,6 +532,8 @@ cache_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
 			return NULL;
 		stat_obj(s, obj, allocs);
 	}
+	if (unlikely(sanitize_valgrind))
+		sanitize_user_alloc(s, obj);
 	if (unlikely(gfp & __GFP_ZERO))
 		memset(obj, 0, s->object_size);
 	return obj;
@@ -673,6 +675,8 @@ static __noinline void cache_free(struct kmem_cache *s, void *obj, void *caller)
 	slab = cache_check_free(s, obj);
 	if (unlikely(!slab))
 		return;
+	if (unlikely(sanitize_valgrind))
+		sanitize_user_free(s, obj);
 	if (s->cpu_slab) {
 		mag_free_slow(s, obj); /* the fast path said no */
 	} else {
@@ -743,6 +747,10 @@ __api int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
 	/* Reclaim, as alloc_failed() does. */
 	while (unlikely(done < n) && cache_reclaim(gfp, node, &prio))
 		done += cache_alloc_bulk(s, gfp, node, n - done, p + done);
+	/* Handed out, even if given back below (pass-through: malloc's). */
+	if (unlikely(sanitize_valgrind) && !s->passthrough)
+		for (i = 0; i < done; i++)
+			sanitize_user_alloc(s, p[i]);
 	if (unlikely(done < n)) {
 		/* All or nothing: give back the partial result. */
 		kmem_cache_free_bulk(s, done, p);
@@ -774,6 +782,11 @@ __api void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p)
 	for (i = 0; i < n; i++)
 		if (p[i] && !cache_check_free(s, p[i]))
 			bad++;
+	/* Each valid object is given back (cache_slot_of() said so). */
+	if (unlikely(sanitize_valgrind))
+		for (i = 0; i < n; i++)
+			if (s && p[i] && (!bad || cache_slot_of(s, p[i])))
+				sanitize_user_free(s, p[i]);
 	if (!bad && s && s->cpu_slab) {
 		stat_objs(s, p, n, frees);
 		mag_free_bulk(s, n, p);

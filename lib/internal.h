@@ -423,15 +423,21 @@ void slab_fork_parent(struct kmem_cache *s);
 void slab_fork_child(struct kmem_cache *s);
 void slab_passthrough_count(struct kmem_cache *s, int delta);
 
-/* ---- sanitize.c: ASan sees slab objects ------------------------------ */
+/* ---- sanitize.c: ASan and valgrind see slab objects -------------------- */
 
-extern bool sanitize_on; /* the ASan runtime is in the process */
+extern bool sanitize_on; /* either: the slab layer's hooks */
+extern bool sanitize_asan; /* the ASan runtime: no magazines */
+extern bool sanitize_valgrind; /* on valgrind: the API's hooks too */
 void sanitize_init(void);
 void sanitize_slab_open(void *base, size_t bytes);
 void sanitize_slab_close(void *base, size_t bytes);
 void sanitize_obj_open(struct kmem_cache *s, void *obj);
 void sanitize_obj_handout(struct kmem_cache *s, void *obj);
 void sanitize_obj_close(struct kmem_cache *s, void *obj);
+void sanitize_walk_begin(struct kmem_cache *s, struct slab *slab);
+void sanitize_walk_end(struct kmem_cache *s, struct slab *slab);
+void sanitize_user_alloc(struct kmem_cache *s, void *obj);
+void sanitize_user_free(struct kmem_cache *s, void *obj);
 
 /* ---- passthrough.c: USLAB_PASSTHROUGH, objects from malloc ----------- */
 

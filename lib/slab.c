@@ -51,10 +51,10 @@
  * (random_seq), from a random place in it, as the kernel's
  * shuffle_freelist() does.
  *
- * Under ASan (sanitize.c, sanitize_on) every byte of a slab is poisoned
- * but the objects in use: a new slab after it is laid out, each object
- * as it is handed out (unpoisoned) and given back (poisoned), under the
- * node lock.  Such caches have no magazines.
+ * Under ASan or valgrind (sanitize.c, sanitize_on) every byte of a slab
+ * is off limits but the objects in use: a new slab after it is laid
+ * out; each slot is opened while this layer works on it, under the node
+ * lock, and closed again (or, handed out under ASan, left open).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -261,18 +261,25 @@ void slab_cache_free_nodes(struct kmem_cache *s)
  */
 static bool slab_freelist_ok(const struct slab *slab)
 {
-	const struct kmem_cache *s = slab->cache;
+	struct kmem_cache *s = slab->cache;
 	unsigned long nr = 0;
+	bool ok = true;
 	char *obj;
 
+	if (unlikely(sanitize_on))
+		sanitize_walk_begin(s, slab);
 	for (obj = slab->freelist; obj; obj = get_freepointer(s, obj)) {
 		unsigned long off = (unsigned long)(obj - slab->s_mem);
 
 		if (obj < slab->s_mem || off % s->size ||
-		    off / s->size >= slab->objects || ++nr > slab->objects)
-			return false;
+		    off / s->size >= slab->objects || ++nr > slab->objects) {
+			ok = false;
+			break;
+		}
 	}
-	return nr == slab->objects - slab->inuse;
+	if (unlikely(sanitize_on))
+		sanitize_walk_end(s, slab);
+	return ok && nr == slab->objects - slab->inuse;
 }
 
 /* The same: @n's list counts are its lists' lengths. */
@@ -666,11 +673,20 @@ void slab_free(struct kmem_cache *s, struct slab *slab, void *obj, void *caller)
 {
 	struct kmem_cache_node *n = s->node[slab_nid(slab)];
 
+	bool ok = true;
+
 	uslab_lock(&n->lock, RANK_SLAB_NODE);
 	if (unlikely(sanitize_on))
 		sanitize_obj_open(s, obj);
-	if (unlikely(s->flags & SLAB_DEBUG_FLAGS) &&
-	    !debug_free_check(s, slab, obj, caller)) {
+	if (unlikely(s->flags & SLAB_DEBUG_FLAGS)) {
+		/* Its freelist walk reads other free slots' free pointers. */
+		if (unlikely(sanitize_on))
+			sanitize_walk_begin(s, slab);
+		ok = debug_free_check(s, slab, obj, caller);
+		if (unlikely(sanitize_on))
+			sanitize_walk_end(s, slab);
+	}
+	if (unlikely(!ok)) {
 		if (unlikely(sanitize_on))
 			sanitize_obj_close(s, obj);
 		uslab_unlock(&n->lock);
@@ -708,7 +724,11 @@ void slab_free_many(struct kmem_cache *s, void **objs, size_t nr)
 			n = kn;
 			uslab_lock(&n->lock, RANK_SLAB_NODE);
 		}
+		if (unlikely(sanitize_on))
+			sanitize_obj_open(s, objs[i]);
 		slab_free_locked(s, n, slab, objs[i]);
+		if (unlikely(sanitize_on))
+			sanitize_obj_close(s, objs[i]);
 	}
 	if (n)
 		uslab_unlock(&n->lock);
