@@ -168,6 +168,223 @@ START_TEST(test_clean_run_reports_nothing)
 }
 END_TEST
 
+/* ---- The kernel's SLUB KUnit corruption cases (slub_kunit.c) ---------- */
+
+/*
+ * The kernel's test writes one corruption into a 64-byte object of a
+ * cache named as below and expects validate_slab_cache() to report it.
+ * Here the same corruptions are found where uslab checks: at the next
+ * free (an allocated object) or the next allocation of the object (a
+ * free one, handed out again first: a debug cache's freelist is last
+ * in, first out).  Each must be reported, mended where it can be, and
+ * leave the cache usable: no crash, no second report.
+ */
+
+/* How many "BUG <cache>" reports @c holds. */
+static int nr_bugs(const struct capture *c)
+{
+	const char *p = c->text;
+	int n = 0;
+
+	while ((p = strstr(p, "BUG ")) != NULL) {
+		n++;
+		p += 4;
+	}
+	return n;
+}
+
+/* @s keeps working: a round of allocations and frees reports nothing. */
+static void ck_assert_cache_usable(struct kmem_cache *s)
+{
+	void *p[40];
+	struct capture c;
+	int i;
+
+	capture_begin(&c);
+	for (i = 0; i < 40; i++) {
+		p[i] = kmem_cache_alloc(s, GFP_KERNEL);
+		ck_assert_ptr_nonnull(p[i]);
+		memset(p[i], 0x5a, kmem_cache_size(s));
+	}
+	for (i = 0; i < 40; i++)
+		kmem_cache_free(s, p[i]);
+	capture_end(&c);
+	ck_assert_str_eq(c.text, "");
+}
+
+/* test_clobber_zone: the red zone of an allocated object. */
+START_TEST(test_kunit_clobber_zone)
+{
+	struct kmem_cache *s = kmem_cache_create("TestSlub_RZ_alloc", 64, 0,
+						 SLAB_RED_ZONE, NULL);
+	unsigned char *p = kmem_cache_alloc(s, GFP_KERNEL);
+	struct capture c;
+
+	p[64] = 0x12;
+	capture_begin(&c);
+	kmem_cache_free(s, p);
+	capture_end(&c);
+	ck_assert_int_eq(nr_bugs(&c), 1);
+	ck_assert_reported(&c, "BUG TestSlub_RZ_alloc (uslab): Redzone "
+			       "overwritten");
+	ck_assert_reported(&c, "@offset=64. First byte 0x12 instead of 0xcc");
+	ck_assert_uint_eq(p[64], RED_INACTIVE); /* mended, and freed */
+	ck_assert_cache_usable(s);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/*
+ * test_next_pointer: the stored free pointer of a free object, one byte
+ * of it inverted.  With the consistency checks, the freelist walk of the
+ * next free in that slab finds it and refuses to extend the chain; with
+ * the hardened freelist (on by default), handing the object out finds
+ * the pointer leading nowhere and takes the slab out of use instead of
+ * following it.
+ */
+START_TEST(test_kunit_next_pointer)
+{
+	struct kmem_cache *s =
+		kmem_cache_create("TestSlub_next_ptr_free", 64, 0,
+				  SLAB_POISON | SLAB_CONSISTENCY_CHECKS, NULL);
+	unsigned char *p = kmem_cache_alloc(s, GFP_KERNEL);
+	unsigned char *q = kmem_cache_alloc(s, GFP_KERNEL);
+	unsigned long saved;
+	struct capture c;
+
+	kmem_cache_free(s, p);
+	memcpy(&saved, p + s->offset, sizeof(saved));
+	p[s->offset] = (unsigned char)~p[s->offset];
+	capture_begin(&c);
+	kmem_cache_free(s, q);
+	capture_end(&c);
+	ck_assert_int_eq(nr_bugs(&c), 1);
+	ck_assert_reported(&c, "BUG TestSlub_next_ptr_free (uslab): "
+			       "Freechain corrupt");
+	ck_assert_reported(&c, "not freed");
+	/* Put the pointer back: the chain is whole again, q can go. */
+	memcpy(p + s->offset, &saved, sizeof(saved));
+	capture_begin(&c);
+	kmem_cache_free(s, q);
+	capture_end(&c);
+	ck_assert_str_eq(c.text, "");
+	ck_assert_cache_usable(s);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+START_TEST(test_kunit_next_pointer_hardened)
+{
+	struct kmem_cache *s = kmem_cache_create("TestSlub_next_ptr_free", 64,
+						 0, SLAB_POISON, NULL);
+	unsigned char *p = kmem_cache_alloc(s, GFP_KERNEL), *again;
+	struct capture c;
+
+	if (!IS_ENABLED(CONFIG_SLAB_FREELIST_HARDENED)) {
+		/* Nothing would check it: the next allocation follows it. */
+		kmem_cache_free(s, p);
+		kmem_cache_destroy(s);
+		return;
+	}
+	kmem_cache_free(s, p);
+	p[s->offset] = (unsigned char)~p[s->offset];
+	capture_begin(&c);
+	again = kmem_cache_alloc(s, GFP_KERNEL);
+	capture_end(&c);
+	ck_assert_ptr_eq(again, p);
+	ck_assert_int_eq(nr_bugs(&c), 1);
+	ck_assert_reported(&c, "BUG TestSlub_next_ptr_free (uslab): "
+			       "Freepointer corrupt");
+	ck_assert_reported(&c, "taken out of use");
+	/* The object is fine; the cache goes on in other slabs. */
+	ck_assert_cache_usable(s);
+	kmem_cache_free(s, again);
+	/* The slab's lost objects keep the cache from being destroyed. */
+	capture_begin(&c);
+	kmem_cache_destroy(s);
+	capture_end(&c);
+	ck_assert_reported(&c, "still allocated; cache leaked");
+}
+END_TEST
+
+/*
+ * A free object's poison damaged at @off with @val (test_first_word:
+ * offset 0, 0x78; test_clobber_50th_byte: offset 50, 0x9a): reported
+ * when the object is handed out again, mended, and handed out.
+ */
+static void kunit_poison_case(const char *name, unsigned int off,
+			      unsigned char val)
+{
+	struct kmem_cache *s =
+		kmem_cache_create(name, 64, 0, SLAB_POISON, NULL);
+	unsigned char *p = kmem_cache_alloc(s, GFP_KERNEL), *again;
+	char want[64];
+	struct capture c;
+	unsigned int i;
+
+	kmem_cache_free(s, p);
+	p[off] = val;
+	capture_begin(&c);
+	again = kmem_cache_alloc(s, GFP_KERNEL);
+	capture_end(&c);
+	ck_assert_ptr_eq(again, p);
+	ck_assert_int_eq(nr_bugs(&c), 1);
+	snprintf(want, sizeof(want), "BUG %s (uslab): Poison overwritten",
+		 name);
+	ck_assert_reported(&c, want);
+	snprintf(want, sizeof(want),
+		 "@offset=%u. First byte 0x%x instead of "
+		 "0x6b",
+		 off, val);
+	ck_assert_reported(&c, want);
+	for (i = 0; i < 63; i++)
+		ck_assert_uint_eq(p[i], POISON_FREE); /* mended */
+	kmem_cache_free(s, again);
+	ck_assert_cache_usable(s);
+	kmem_cache_destroy(s);
+}
+
+START_TEST(test_kunit_first_word)
+{
+	kunit_poison_case("TestSlub_1th_word_free", 0, 0x78);
+}
+END_TEST
+
+START_TEST(test_kunit_clobber_50th_byte)
+{
+	kunit_poison_case("TestSlub_50th_word_free", 50, 0x9a);
+}
+END_TEST
+
+/* test_clobber_redzone_free: the red zone of a free object. */
+START_TEST(test_kunit_clobber_redzone_free)
+{
+	struct kmem_cache *s = kmem_cache_create("TestSlub_RZ_free", 64, 0,
+						 SLAB_RED_ZONE, NULL);
+	unsigned char *p = kmem_cache_alloc(s, GFP_KERNEL), *again;
+	struct capture c;
+
+	kmem_cache_free(s, p);
+	ck_assert_uint_eq(p[64], RED_INACTIVE);
+	p[64] = 0xab;
+	capture_begin(&c);
+	again = kmem_cache_alloc(s, GFP_KERNEL);
+	capture_end(&c);
+	ck_assert_ptr_eq(again, p);
+	ck_assert_int_eq(nr_bugs(&c), 1);
+	ck_assert_reported(&c, "BUG TestSlub_RZ_free (uslab): Redzone "
+			       "overwritten");
+	ck_assert_reported(&c, "@offset=64. First byte 0xab instead of 0xbb");
+	ck_assert_uint_eq(p[64], RED_ACTIVE); /* allocated again */
+	capture_begin(&c);
+	kmem_cache_free(s, again);
+	capture_end(&c);
+	ck_assert_str_eq(c.text, "");
+	ck_assert_cache_usable(s);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
 static Suite *debug_suite(void)
 {
 	Suite *s = suite_create("unit-debug");
@@ -180,6 +397,12 @@ static Suite *debug_suite(void)
 	tcase_add_test(tc, test_use_after_free_poison);
 	tcase_add_test(tc, test_poison_skipped_with_ctor);
 	tcase_add_test(tc, test_clean_run_reports_nothing);
+	tcase_add_test(tc, test_kunit_clobber_zone);
+	tcase_add_test(tc, test_kunit_next_pointer);
+	tcase_add_test(tc, test_kunit_next_pointer_hardened);
+	tcase_add_test(tc, test_kunit_first_word);
+	tcase_add_test(tc, test_kunit_clobber_50th_byte);
+	tcase_add_test(tc, test_kunit_clobber_redzone_free);
 	suite_add_tcase(s, tc);
 	return s;
 }
