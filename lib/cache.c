@@ -929,6 +929,26 @@ __api int kmem_cache_shrink(struct kmem_cache *s)
 	return slabs ? 1 : 0;
 }
 
+__api int uslab_cache_validate(struct kmem_cache *s)
+{
+	int errors;
+
+	if (!s) {
+		uslab_report("uslab_cache_validate: cache is NULL");
+		errno = EINVAL;
+		return -1;
+	}
+	if (s->passthrough)
+		return 0; /* malloc's blocks: no slab to check */
+	errors = slab_validate(s);
+	if (errors < 0) {
+		uslab_report("uslab_cache_validate(%s): out of memory",
+			     s->name);
+		errno = ENOMEM;
+	}
+	return errors;
+}
+
 __api unsigned int kmem_cache_size(struct kmem_cache *s)
 {
 	return s ? s->object_size : 0;

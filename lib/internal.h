@@ -422,6 +422,7 @@ void slab_fork_prepare(struct kmem_cache *s);
 void slab_fork_parent(struct kmem_cache *s);
 void slab_fork_child(struct kmem_cache *s);
 void slab_passthrough_count(struct kmem_cache *s, int delta);
+int slab_validate(struct kmem_cache *s);
 
 /* ---- sanitize.c: ASan and valgrind see slab objects -------------------- */
 
@@ -434,8 +435,8 @@ void sanitize_slab_close(void *base, size_t bytes);
 void sanitize_obj_open(struct kmem_cache *s, void *obj);
 void sanitize_obj_handout(struct kmem_cache *s, void *obj);
 void sanitize_obj_close(struct kmem_cache *s, void *obj);
-void sanitize_walk_begin(struct kmem_cache *s, struct slab *slab);
-void sanitize_walk_end(struct kmem_cache *s, struct slab *slab);
+void sanitize_walk_begin(const struct kmem_cache *s, const struct slab *slab);
+void sanitize_walk_end(const struct kmem_cache *s, const struct slab *slab);
 void sanitize_user_alloc(struct kmem_cache *s, void *obj);
 void sanitize_user_free(struct kmem_cache *s, void *obj);
 
@@ -665,6 +666,10 @@ void debug_bad_free(struct kmem_cache *s, const void *obj,
 		    const char *why) __cold;
 void debug_freelist_corrupt(struct kmem_cache *s, struct slab *slab, void *obj,
 			    void *fp) __cold;
+bool debug_validate_object(struct kmem_cache *s, struct slab *slab, void *obj,
+			   bool free);
+void debug_slab_corrupt(struct kmem_cache *s, struct slab *slab,
+			const char *why, void *obj) __cold;
 
 /* ---- cache.c: the API and registry ---------------------------------- */
 

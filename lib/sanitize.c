@@ -155,14 +155,14 @@ void sanitize_obj_handout(struct kmem_cache *s, void *obj)
  * lock; another thread's access to the slab in that window goes
  * unreported.  ASan does not check this (uninstrumented) library.
  */
-void sanitize_walk_begin(struct kmem_cache *s, struct slab *slab)
+void sanitize_walk_begin(const struct kmem_cache *s, const struct slab *slab)
 {
 	if (sanitize_valgrind)
 		VALGRIND_DISABLE_ADDR_ERROR_REPORTING_IN_RANGE(
 			page_address(slab_page(slab)), slab_bytes(s));
 }
 
-void sanitize_walk_end(struct kmem_cache *s, struct slab *slab)
+void sanitize_walk_end(const struct kmem_cache *s, const struct slab *slab)
 {
 	if (sanitize_valgrind)
 		VALGRIND_ENABLE_ADDR_ERROR_REPORTING_IN_RANGE(

@@ -60,6 +60,16 @@ unsigned int kmem_cache_size(struct kmem_cache *s);
 const char *kmem_cache_name(struct kmem_cache *s);
 
 /*
+ * Check every slab of @s, as "slabinfo -v" has SLUB do: each freelist
+ * leads only to free slots of its slab, with as many as the slab has
+ * free, and with debug flags each object's red zone and a free object's
+ * poison are intact.  Each problem is reported on stderr; a damaged
+ * pattern is mended, a slab with a broken freelist is taken out of use.
+ * Returns the number of problems found; -1 with EINVAL for a NULL @s.
+ */
+int uslab_cache_validate(struct kmem_cache *s);
+
+/*
  * The NUMA node of the CPU the caller runs on, numbered as uslab numbers
  * nodes (USLAB_FAKE_NUMA's split, or the machine's): the node whose
  * objects kmem_cache_alloc() hands out on this CPU, and the one for

@@ -21,6 +21,9 @@
 #    where the leak is allocated from the library's pass-through path
 #    under kmem_cache_alloc, called by the program's own line.
 #
+#  - debug reports name the callers (dladdr()): a double free under
+#    USLAB_DEBUG=ZU in the program linked with -rdynamic.
+#
 # Ends with "NN%: Checks: N, Failures: F, Errors: E"; exit 1 on failure.
 set -u
 
@@ -70,6 +73,27 @@ expect_text() {
 		fail "$1: no /$3/ in: $(head -40 "$2")"
 	fi
 }
+
+# Debug reports name callers: a double free under USLAB_DEBUG=ZU, in a
+# program linked with -rdynamic, names double_free() with its offset and
+# size, and the program's file.
+if "$CC" "${user_flags[@]}" -g -O1 -rdynamic -I"$HERE/../../include" \
+	-I"$LIB/include" -o "$tmp/user-rd" "$SRC" -L"$LIB" -luslab \
+	-Wl,-rpath,"$LIB" 2>"$tmp/cc-rd.log"; then
+	log=$tmp/double.log
+	expect_rc "USLAB_DEBUG=ZU, double free" 0 "$log" \
+		env USLAB_DEBUG=ZU "$tmp/user-rd" double
+	expect_text "double free: reported" "$log" \
+		"BUG user \(uslab\): Object already free"
+	expect_text "double free: the allocation, symbolized" "$log" \
+		"Allocated by double_free\+0x[0-9a-f]+/0x[0-9a-f]+ \(.*user-rd\)"
+	expect_text "double free: the first free, symbolized" "$log" \
+		"Freed by double_free\+0x[0-9a-f]+/0x[0-9a-f]+ \(.*user-rd\)"
+	expect_text "double free: the second free, symbolized" "$log" \
+		"Freed again by double_free\+0x[0-9a-f]+/0x[0-9a-f]+ \(.*user-rd\)"
+else
+	fail "cannot build user.c with -rdynamic: $(head -5 "$tmp/cc-rd.log")"
+fi
 
 # ASan: the program instrumented, the library not (in uslab's own ASan
 # build the library's poisoning is off, and there is nothing to see).
