@@ -15,7 +15,9 @@
  * Allocation and free go through the per-CPU magazines (magazine.c);
  * debug caches, and allocations for another node, go to the slab layer;
  * with USLAB_PASSTHROUGH every cache's objects come from malloc
- * (passthrough.c), on the slow paths: such caches have no magazines.
+ * (passthrough.c), on the slow paths: such caches have no magazines,
+ * and neither have those USLAB_FAILSLAB may fail (failslab.c), whose
+ * slow paths ask it first.
  *
  * The reaper thread lives here, at the top, because its pass walks the
  * registry: every CONFIG_REAP_INTERVAL_MS (USLAB_REAP_MS overrides; 0
@@ -58,7 +60,7 @@ static int init_error;
 #define CACHE_CREATE_MASK                                              \
 	(SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON |       \
 	 SLAB_HWCACHE_ALIGN | SLAB_STORE_USER | SLAB_RECLAIM_ACCOUNT | \
-	 SLAB_PANIC | SLAB_TYPESAFE_BY_RCU | SLAB_NO_MERGE)
+	 SLAB_PANIC | SLAB_TYPESAFE_BY_RCU | SLAB_NO_MERGE | SLAB_FAILSLAB)
 
 /* ---- The reaper thread ------------------------------------------------- */
 
@@ -190,6 +192,7 @@ static void uslab_fork_child(void);
 static void uslab_init(void)
 {
 	env_init();
+	failslab_init();
 	reclaim_init();
 	sanitize_init();
 	if (topology_init() || page_init(topology_nr_nodes()) ||
@@ -278,16 +281,18 @@ __api struct kmem_cache *kmem_cache_create(const char *name, unsigned int size,
 	}
 	s->object_size = size;
 	s->align = align;
-	s->flags = flags | uslab_env.debug_flags;
+	s->flags = flags | env_debug_flags(name);
 	s->ctor = ctor;
 	s->passthrough = uslab_env.passthrough;
+	s->failslab = failslab_cache(s->flags);
 	slab_calculate_sizes(s);
 	/*
-	 * Pass-through caches, and every cache under ASan (sanitize.c),
-	 * have no magazines: cpu_slab stays NULL.
+	 * Pass-through caches, caches failslab may fail, and every cache
+	 * under ASan (sanitize.c), have no magazines: cpu_slab stays NULL.
 	 */
 	if (slab_cache_init_nodes(s, topology_nr_nodes()) ||
-	    (!s->passthrough && !sanitize_on && mag_cache_init(s))) {
+	    (!s->passthrough && !s->failslab && !sanitize_asan &&
+	     mag_cache_init(s))) {
 		slab_cache_free_nodes(s);
 		free(s->name);
 		free(s);
@@ -488,6 +493,8 @@ cache_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
 
 	if (unlikely(!s || (gfp & ~__GFP_VALID_MASK)))
 		return alloc_bad_args(s, gfp, node);
+	if (unlikely(s->failslab) && failslab_should_fail(s, gfp))
+		return NULL;
 	if (unlikely(s->passthrough)) {
 		if (node != NUMA_NO_NODE && !topology_node_valid(node))
 			return alloc_bad_args(s, gfp, node);
@@ -528,6 +535,8 @@ cache_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
 			return NULL;
 		stat_obj(s, obj, allocs);
 	}
+	if (unlikely(sanitize_valgrind))
+		sanitize_user_alloc(s, obj);
 	if (unlikely(gfp & __GFP_ZERO))
 		memset(obj, 0, s->object_size);
 	return obj;
@@ -669,6 +678,8 @@ static __noinline void cache_free(struct kmem_cache *s, void *obj, void *caller)
 	slab = cache_check_free(s, obj);
 	if (unlikely(!slab))
 		return;
+	if (unlikely(sanitize_valgrind))
+		sanitize_user_free(s, obj);
 	if (s->cpu_slab) {
 		mag_free_slow(s, obj); /* the fast path said no */
 	} else {
@@ -731,11 +742,18 @@ __api int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
 		errno = EINVAL;
 		return 0;
 	}
+	/* One call, failed as a whole (the kernel's slab_pre_alloc_hook). */
+	if (unlikely(s->failslab) && failslab_should_fail(s, gfp))
+		return 0;
 
 	done = cache_alloc_bulk(s, gfp, node, n, p);
 	/* Reclaim, as alloc_failed() does. */
 	while (unlikely(done < n) && cache_reclaim(gfp, node, &prio))
 		done += cache_alloc_bulk(s, gfp, node, n - done, p + done);
+	/* Handed out, even if given back below (pass-through: malloc's). */
+	if (unlikely(sanitize_valgrind) && !s->passthrough)
+		for (i = 0; i < done; i++)
+			sanitize_user_alloc(s, p[i]);
 	if (unlikely(done < n)) {
 		/* All or nothing: give back the partial result. */
 		kmem_cache_free_bulk(s, done, p);
@@ -767,6 +785,11 @@ __api void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p)
 	for (i = 0; i < n; i++)
 		if (p[i] && !cache_check_free(s, p[i]))
 			bad++;
+	/* Each valid object is given back (cache_slot_of() said so). */
+	if (unlikely(sanitize_valgrind))
+		for (i = 0; i < n; i++)
+			if (s && p[i] && (!bad || cache_slot_of(s, p[i])))
+				sanitize_user_free(s, p[i]);
 	if (!bad && s && s->cpu_slab) {
 		stat_objs(s, p, n, frees);
 		mag_free_bulk(s, n, p);
@@ -907,6 +930,26 @@ __api int kmem_cache_shrink(struct kmem_cache *s)
 	slab_shrink(s);
 	slab_count(s, &slabs, &live);
 	return slabs ? 1 : 0;
+}
+
+__api int uslab_cache_validate(struct kmem_cache *s)
+{
+	int errors;
+
+	if (!s) {
+		uslab_report("uslab_cache_validate: cache is NULL");
+		errno = EINVAL;
+		return -1;
+	}
+	if (s->passthrough)
+		return 0; /* malloc's blocks: no slab to check */
+	errors = slab_validate(s);
+	if (errors < 0) {
+		uslab_report("uslab_cache_validate(%s): out of memory",
+			     s->name);
+		errno = ENOMEM;
+	}
+	return errors;
 }
 
 __api unsigned int kmem_cache_size(struct kmem_cache *s)

@@ -11,6 +11,8 @@
  *
  *   [object][red zone to inuse][free pointer][alloc track][free track][pad]
  *
+ * uslab_cache_validate() (slab.c walks the slabs) checks each object's
+ * patterns here too.  Callers in reports are symbolized with dladdr().
  * Byte values are the kernel's (poison.h).  Every hook is called from
  * slab.c with the owning node lock held, so two racing frees of one
  * object are serialised and the second is caught.  debug_bad_free(), the
@@ -19,6 +21,8 @@
  * kernel's "BUG <cache>: <reason>" shape and go to stderr in one write.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
+#include <link.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -97,6 +101,36 @@ static void report_begin(struct report *r, const struct kmem_cache *s,
 	      "---------------\n");
 }
 
+/*
+ * A caller's return address as a person can act on it, the kernel's %pS
+ * with the object file: "function+0xoff/0xsize (file)" when dladdr()
+ * finds a symbol (exported ones: a program's own functions need
+ * -rdynamic), else "(file+0xoff)", the offset addr2line -e file takes,
+ * else the bare address.  dladdr() takes the dynamic loader's lock: a
+ * report made while another thread loads a library waits for it.
+ */
+static void rp_caller(struct report *r, void *addr)
+{
+	const ElfW(Sym) *sym = NULL;
+	Dl_info info;
+
+	if (!addr || !dladdr1(addr, &info, (void **)&sym, RTLD_DL_SYMENT) ||
+	    !info.dli_fname) {
+		rp(r, "%p", addr);
+		return;
+	}
+	if (info.dli_sname && info.dli_saddr) {
+		rp(r, "%s+0x%lx", info.dli_sname,
+		   (unsigned long)((char *)addr - (char *)info.dli_saddr));
+		if (sym && sym->st_size)
+			rp(r, "/0x%lx", (unsigned long)sym->st_size);
+		rp(r, " (%s)", info.dli_fname);
+		return;
+	}
+	rp(r, "(%s+0x%lx)", info.dli_fname,
+	   (unsigned long)((char *)addr - (char *)info.dli_fbase));
+}
+
 static void report_object(struct report *r, const struct kmem_cache *s,
 			  const struct slab *slab, void *obj)
 {
@@ -113,9 +147,11 @@ static void report_object(struct report *r, const struct kmem_cache *s,
 	for (i = 0; i < 2; i++) {
 		struct debug_track *t = get_track(s, obj, i);
 
-		if (t->addr)
-			rp(r, "%s by %p cpu=%d tid=%d at %lu ns\n", what[i],
-			   t->addr, t->cpu, t->tid, t->when_ns);
+		if (!t->addr)
+			continue;
+		rp(r, "%s by ", what[i]);
+		rp_caller(r, t->addr);
+		rp(r, " cpu=%d tid=%d at %lu ns\n", t->cpu, t->tid, t->when_ns);
 	}
 }
 
@@ -271,8 +307,11 @@ bool debug_free_check(struct kmem_cache *s, struct slab *slab, void *obj,
 
 		report_begin(&r, s, "Object already free");
 		report_object(&r, s, slab, obj);
-		if (s->flags & SLAB_STORE_USER)
-			rp(&r, "Freed again by %p\n", caller);
+		if (s->flags & SLAB_STORE_USER) {
+			rp(&r, "Freed again by ");
+			rp_caller(&r, caller);
+			rp(&r, "\n");
+		}
 		report_end(&r);
 		return false;
 	}
@@ -325,5 +364,48 @@ void debug_freelist_corrupt(struct kmem_cache *s, struct slab *slab, void *obj,
 	   "leaked\n",
 	   s->name, page_address(slab_page(slab)),
 	   slab->objects - slab->inuse - 1);
+	report_end(&r);
+}
+
+/*
+ * uslab_cache_validate(), node lock held: @obj's patterns as its state
+ * says they should be (a free object's inactive red zone and poison, an
+ * allocated one's active red zone).  Damage is reported and mended.
+ */
+bool debug_validate_object(struct kmem_cache *s, struct slab *slab, void *obj,
+			   bool free)
+{
+	bool ok = true;
+
+	if (s->flags & SLAB_RED_ZONE)
+		ok = check_area(
+			s, slab, obj, "Redzone overwritten", red_zone(s, obj),
+			free ? RED_INACTIVE : RED_ACTIVE, red_zone_len(s));
+	if (free && poisoned(s))
+		ok = check_poison(s, slab, obj) && ok;
+	return ok;
+}
+
+/*
+ * uslab_cache_validate(), node lock held: @slab's freelist is broken
+ * (@why; at @obj, or NULL for the list as a whole), and the caller takes
+ * the slab out of use.
+ */
+void debug_slab_corrupt(struct kmem_cache *s, struct slab *slab,
+			const char *why, void *obj)
+{
+	struct report r;
+
+	report_begin(&r, s, why);
+	if (obj)
+		report_object(&r, s, slab, obj);
+	else
+		rp(&r, "Slab %p objects=%u used=%u fp=%p\n",
+		   page_address(slab_page(slab)), slab->objects, slab->inuse,
+		   slab->freelist);
+	rp(&r,
+	   "FIX %s: Slab %p taken out of use; its free objects are "
+	   "leaked\n",
+	   s->name, page_address(slab_page(slab)));
 	report_end(&r);
 }

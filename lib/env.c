@@ -6,7 +6,8 @@
  * USLAB_REAP_MS (the reaper, cache.c), USLAB_FAKE_NUMA (topology.c),
  * USLAB_PERCPU (rseq.c), USLAB_EXPORT (export.c; read again in a
  * forked child, which starts its own export), USLAB_MEMORY_LIMIT
- * (reclaim.c) and USLAB_PASSTHROUGH (cache.c, passthrough.c).
+ * (reclaim.c), USLAB_PASSTHROUGH (cache.c, passthrough.c) and
+ * USLAB_FAILSLAB with USLAB_FAILSLAB_FILTER (failslab.c).
  * Documentation/configuration.md lists the values each accepts.
  *
  * Numbers are strict: decimal digits only, within the variable's range.
@@ -51,16 +52,39 @@ static bool parse_uint(const char *v, unsigned long min, unsigned long max,
 	return true;
 }
 
-/* USLAB_DEBUG: the kernel's slab_debug letters. */
-static slab_flags_t parse_debug(const char *env)
+/*
+ * USLAB_DEBUG: the kernel's slab_debug syntax, "<letters>[,<cache>...]":
+ * the flags in @e->debug_flags, the cache names in @e->debug_caches
+ * (empty: every cache).  Letters before a list may be none (every debug
+ * flag, as "slab_debug=,dentry").
+ */
+static void parse_debug(const char *env, struct uslab_env *e)
 {
+	const char *list = env ? strchr(env, ',') : NULL;
 	slab_flags_t flags = 0;
 
-	if (!env)
-		return IS_ENABLED(CONFIG_SLAB_DEBUG_ON) ? SLAB_DEBUG_FLAGS : 0;
-	if (!*env)
-		return SLAB_DEBUG_FLAGS; /* like a bare slab_debug */
-	for (; *env; env++) {
+	e->debug_caches[0] = '\0';
+	if (!env) {
+		e->debug_flags =
+			IS_ENABLED(CONFIG_SLAB_DEBUG_ON) ? SLAB_DEBUG_FLAGS : 0;
+		return;
+	}
+	if (list) {
+		if (strlen(list + 1) >= sizeof(e->debug_caches) || !list[1]) {
+			uslab_report("USLAB_DEBUG=%s: expected a list of cache "
+				     "names of 1..%zu bytes after the letters; "
+				     "no debugging",
+				     env, sizeof(e->debug_caches) - 1);
+			e->debug_flags = 0;
+			return;
+		}
+		strcpy(e->debug_caches, list + 1);
+	}
+	if (env == list || !*env) {
+		e->debug_flags = SLAB_DEBUG_FLAGS; /* like a bare slab_debug */
+		return;
+	}
+	for (; *env && env != list; env++) {
 		switch (*env) {
 		case 'f':
 		case 'F':
@@ -78,16 +102,48 @@ static slab_flags_t parse_debug(const char *env)
 		case 'U':
 			flags |= SLAB_STORE_USER;
 			break;
+		case 'a':
+		case 'A':
+			flags |= SLAB_FAILSLAB;
+			break;
 		case '-':
 			flags = 0;
 			break;
 		default:
 			uslab_report("USLAB_DEBUG: unknown option '%c' "
-				     "ignored (use F, Z, P, U or -)",
+				     "ignored (use F, Z, P, U, A or -)",
 				     *env);
 		}
 	}
-	return flags;
+	e->debug_flags = flags;
+}
+
+/*
+ * The USLAB_DEBUG flags for the cache @name: all of them when no list
+ * was given or @name is in it (exactly, or a "prefix*" entry starts it),
+ * else none.
+ */
+slab_flags_t env_debug_flags(const char *name)
+{
+	const char *p = uslab_env.debug_caches;
+
+	if (!*p)
+		return uslab_env.debug_flags;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+
+		if (len && p[len - 1] == '*') {
+			if (!strncmp(name, p, len - 1))
+				return uslab_env.debug_flags;
+		} else if (len && strlen(name) == len &&
+			   !strncmp(name, p, len)) {
+			return uslab_env.debug_flags;
+		}
+		p += len;
+		if (*p)
+			p++;
+	}
+	return 0;
 }
 
 /* USLAB_REAP_MS: milliseconds, 0 (never) to an hour. */
@@ -202,16 +258,94 @@ static bool parse_passthrough(const char *env)
 	return false;
 }
 
+/*
+ * One number of USLAB_FAILSLAB at *@v, up to the next comma or the end
+ * (*@v then moves past it), in [@min, @max]; "-1" as well when @minus.
+ */
+static bool failslab_field(const char **v, unsigned long min, unsigned long max,
+			   bool minus, long *sv, unsigned long *uv)
+{
+	size_t len = strcspn(*v, ",");
+	char digits[24];
+	unsigned long n;
+
+	if (len >= sizeof(digits))
+		return false;
+	memcpy(digits, *v, len);
+	digits[len] = '\0';
+	*v += len + ((*v)[len] == ',');
+	if (minus && !strcmp(digits, "-1")) {
+		*sv = -1;
+		return true;
+	}
+	if (!parse_uint(digits, min, max, &n))
+		return false;
+	if (uv)
+		*uv = n;
+	else
+		*sv = (long)n;
+	return true;
+}
+
+/*
+ * USLAB_FAILSLAB: the kernel's fault_attr boot option,
+ * "<interval>,<probability>,<space>,<times>": interval and probability
+ * (percent, 0..100) unsigned, space 0..INT_MAX bytes, times -1 (no
+ * limit) or 0..INT_MAX.  Unset, or invalid: no failure injected.
+ */
+static void parse_failslab(const char *env, struct uslab_env *e)
+{
+	struct failslab_attr a = { 0 };
+	const char *v = env;
+
+	e->failslab = false;
+	memset(&e->failslab_attr, 0, sizeof(e->failslab_attr));
+	if (!env)
+		return;
+	if (failslab_field(&v, 0, ~0UL, false, NULL, &a.interval) &&
+	    v[-1] == ',' &&
+	    failslab_field(&v, 0, 100, false, NULL, &a.probability) &&
+	    v[-1] == ',' &&
+	    failslab_field(&v, 0, __INT_MAX__, false, &a.space, NULL) &&
+	    v[-1] == ',' &&
+	    failslab_field(&v, 0, __INT_MAX__, true, &a.times, NULL) &&
+	    v[-1] != ',') {
+		e->failslab = true;
+		e->failslab_attr = a;
+		return;
+	}
+	uslab_report("USLAB_FAILSLAB=%s: expected <interval>,<probability "
+		     "0..100>,<space 0..2147483647>,<times -1..2147483647>; "
+		     "no failure injected",
+		     env);
+}
+
+/* USLAB_FAILSLAB_FILTER: 0 or 1 (unset and empty are 0). */
+static bool parse_failslab_filter(const char *env)
+{
+	if (!env || !*env || !strcmp(env, "0"))
+		return false;
+	if (!strcmp(env, "1"))
+		return true;
+	uslab_report("USLAB_FAILSLAB_FILTER=%s: expected 0 or 1; every cache "
+		     "may fail",
+		     env);
+	return false;
+}
+
 /* Parse the environment into @e, reporting what is invalid. */
 void env_parse(struct uslab_env *e)
 {
-	e->debug_flags = parse_debug(getenv("USLAB_DEBUG"));
+	parse_debug(getenv("USLAB_DEBUG"), e);
 	e->reap_ms = parse_reap_ms(getenv("USLAB_REAP_MS"));
 	e->fake_numa = parse_fake_numa(getenv("USLAB_FAKE_NUMA"));
 	e->percpu = parse_percpu(getenv("USLAB_PERCPU"));
 	e->export = parse_export(getenv("USLAB_EXPORT"));
 	e->memory_limit = parse_memory_limit(getenv("USLAB_MEMORY_LIMIT"));
 	e->passthrough = parse_passthrough(getenv("USLAB_PASSTHROUGH"));
+	parse_failslab(getenv("USLAB_FAILSLAB"), e);
+	e->failslab_filter =
+		parse_failslab_filter(getenv("USLAB_FAILSLAB_FILTER"));
 }
 
 /* At library start-up, before any layer reads uslab_env. */

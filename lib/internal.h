@@ -328,8 +328,10 @@ struct kmem_cache {
 	struct list_head list;
 	bool leaked; /* destroyed with live objects */
 	bool passthrough; /* USLAB_PASSTHROUGH: objects from malloc */
+	bool failslab; /* USLAB_FAILSLAB may fail its allocations */
 
 	unsigned long bad_frees; /* atomic */
+	unsigned long failslab_injected; /* atomic */
 	unsigned int nr_nodes;
 	struct kmem_cache_node *node[MAX_NUMNODES];
 
@@ -420,16 +422,23 @@ void slab_fork_prepare(struct kmem_cache *s);
 void slab_fork_parent(struct kmem_cache *s);
 void slab_fork_child(struct kmem_cache *s);
 void slab_passthrough_count(struct kmem_cache *s, int delta);
+int slab_validate(struct kmem_cache *s);
 
-/* ---- sanitize.c: ASan sees slab objects ------------------------------ */
+/* ---- sanitize.c: ASan and valgrind see slab objects -------------------- */
 
-extern bool sanitize_on; /* the ASan runtime is in the process */
+extern bool sanitize_on; /* either: the slab layer's hooks */
+extern bool sanitize_asan; /* the ASan runtime: no magazines */
+extern bool sanitize_valgrind; /* on valgrind: the API's hooks too */
 void sanitize_init(void);
 void sanitize_slab_open(void *base, size_t bytes);
 void sanitize_slab_close(void *base, size_t bytes);
 void sanitize_obj_open(struct kmem_cache *s, void *obj);
 void sanitize_obj_handout(struct kmem_cache *s, void *obj);
 void sanitize_obj_close(struct kmem_cache *s, void *obj);
+void sanitize_walk_begin(const struct kmem_cache *s, const struct slab *slab);
+void sanitize_walk_end(const struct kmem_cache *s, const struct slab *slab);
+void sanitize_user_alloc(struct kmem_cache *s, void *obj);
+void sanitize_user_free(struct kmem_cache *s, void *obj);
 
 /* ---- passthrough.c: USLAB_PASSTHROUGH, objects from malloc ----------- */
 
@@ -437,6 +446,12 @@ void *passthrough_alloc(struct kmem_cache *s, gfp_t gfp);
 size_t passthrough_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
 			      void **p);
 void passthrough_free(struct kmem_cache *s, void *obj);
+
+/* ---- failslab.c: USLAB_FAILSLAB, fault injection ----------------------- */
+
+void failslab_init(void);
+bool failslab_cache(slab_flags_t flags);
+bool failslab_should_fail(struct kmem_cache *s, gfp_t gfp) __cold;
 
 /* ---- RCU: read-side and call_rcu wrappers over urcu-bp --------------- */
 
@@ -652,6 +667,10 @@ void debug_bad_free(struct kmem_cache *s, const void *obj,
 		    const char *why) __cold;
 void debug_freelist_corrupt(struct kmem_cache *s, struct slab *slab, void *obj,
 			    void *fp) __cold;
+bool debug_validate_object(struct kmem_cache *s, struct slab *slab, void *obj,
+			   bool free);
+void debug_slab_corrupt(struct kmem_cache *s, struct slab *slab,
+			const char *why, void *obj) __cold;
 
 /* ---- cache.c: the API and registry ---------------------------------- */
 
@@ -679,20 +698,39 @@ enum percpu_want {
 	PERCPU_WANT_LOCK,
 };
 
+/* USLAB_FAILSLAB: the kernel's fault_attr (failslab.c) */
+struct failslab_attr {
+	unsigned long interval; /* fail every interval-th call (0, 1: any) */
+	unsigned long probability; /* percent, 0..100 */
+	long space; /* bytes of objects to let through first */
+	long times; /* failures at most; -1: no limit */
+};
+
+#define ENV_DEBUG_CACHES_MAX 256
+
 struct uslab_env {
 	slab_flags_t debug_flags; /* USLAB_DEBUG, CONFIG_SLAB_DEBUG_ON */
+	/*
+	 * USLAB_DEBUG's cache names, "name,prefix*,...": the flags are
+	 * only for those caches; empty: for every cache.
+	 */
+	char debug_caches[ENV_DEBUG_CACHES_MAX];
 	unsigned int reap_ms; /* USLAB_REAP_MS, Kconfig's */
 	int fake_numa; /* USLAB_FAKE_NUMA; 0: real */
 	enum percpu_want percpu; /* USLAB_PERCPU */
 	bool export; /* USLAB_EXPORT */
 	unsigned long memory_limit; /* USLAB_MEMORY_LIMIT, bytes; 0: none */
 	bool passthrough; /* USLAB_PASSTHROUGH */
+	bool failslab; /* USLAB_FAILSLAB is set */
+	struct failslab_attr failslab_attr;
+	bool failslab_filter; /* USLAB_FAILSLAB_FILTER */
 };
 
 /* Set by env_init() at start-up (export again in a forked child). */
 extern struct uslab_env uslab_env;
 
 void env_parse(struct uslab_env *e); /* tests: parse into @e */
+slab_flags_t env_debug_flags(const char *cache_name);
 void env_init(void);
 void env_fork_child(void);
 

@@ -51,10 +51,14 @@
  * (random_seq), from a random place in it, as the kernel's
  * shuffle_freelist() does.
  *
- * Under ASan (sanitize.c, sanitize_on) every byte of a slab is poisoned
- * but the objects in use: a new slab after it is laid out, each object
- * as it is handed out (unpoisoned) and given back (poisoned), under the
- * node lock.  Such caches have no magazines.
+ * uslab_cache_validate() walks every slab under its node lock
+ * (slab_validate()): a broken freelist takes the slab out of use as a
+ * corrupt hardened pointer does; debug.c checks each object's patterns.
+ *
+ * Under ASan or valgrind (sanitize.c, sanitize_on) every byte of a slab
+ * is off limits but the objects in use: a new slab after it is laid
+ * out; each slot is opened while this layer works on it, under the node
+ * lock, and closed again (or, handed out under ASan, left open).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -261,18 +265,25 @@ void slab_cache_free_nodes(struct kmem_cache *s)
  */
 static bool slab_freelist_ok(const struct slab *slab)
 {
-	const struct kmem_cache *s = slab->cache;
+	struct kmem_cache *s = slab->cache;
 	unsigned long nr = 0;
+	bool ok = true;
 	char *obj;
 
+	if (unlikely(sanitize_on))
+		sanitize_walk_begin(s, slab);
 	for (obj = slab->freelist; obj; obj = get_freepointer(s, obj)) {
 		unsigned long off = (unsigned long)(obj - slab->s_mem);
 
 		if (obj < slab->s_mem || off % s->size ||
-		    off / s->size >= slab->objects || ++nr > slab->objects)
-			return false;
+		    off / s->size >= slab->objects || ++nr > slab->objects) {
+			ok = false;
+			break;
+		}
 	}
-	return nr == slab->objects - slab->inuse;
+	if (unlikely(sanitize_on))
+		sanitize_walk_end(s, slab);
+	return ok && nr == slab->objects - slab->inuse;
 }
 
 /* The same: @n's list counts are its lists' lengths. */
@@ -666,11 +677,20 @@ void slab_free(struct kmem_cache *s, struct slab *slab, void *obj, void *caller)
 {
 	struct kmem_cache_node *n = s->node[slab_nid(slab)];
 
+	bool ok = true;
+
 	uslab_lock(&n->lock, RANK_SLAB_NODE);
 	if (unlikely(sanitize_on))
 		sanitize_obj_open(s, obj);
-	if (unlikely(s->flags & SLAB_DEBUG_FLAGS) &&
-	    !debug_free_check(s, slab, obj, caller)) {
+	if (unlikely(s->flags & SLAB_DEBUG_FLAGS)) {
+		/* Its freelist walk reads other free slots' free pointers. */
+		if (unlikely(sanitize_on))
+			sanitize_walk_begin(s, slab);
+		ok = debug_free_check(s, slab, obj, caller);
+		if (unlikely(sanitize_on))
+			sanitize_walk_end(s, slab);
+	}
+	if (unlikely(!ok)) {
 		if (unlikely(sanitize_on))
 			sanitize_obj_close(s, obj);
 		uslab_unlock(&n->lock);
@@ -708,7 +728,11 @@ void slab_free_many(struct kmem_cache *s, void **objs, size_t nr)
 			n = kn;
 			uslab_lock(&n->lock, RANK_SLAB_NODE);
 		}
+		if (unlikely(sanitize_on))
+			sanitize_obj_open(s, objs[i]);
 		slab_free_locked(s, n, slab, objs[i]);
+		if (unlikely(sanitize_on))
+			sanitize_obj_close(s, objs[i]);
 	}
 	if (n)
 		uslab_unlock(&n->lock);
@@ -772,6 +796,115 @@ void slab_shrink(struct kmem_cache *s)
 
 	for (i = 0; i < s->nr_nodes; i++)
 		slab_shrink_node(s, (int)i);
+}
+
+/* ---- uslab_cache_validate() ------------------------------------------- */
+
+/*
+ * Take @slab, whose freelist cannot be trusted, out of use as a corrupt
+ * hardened free pointer does (slab_corrupt_locked()): every object
+ * counted in use, on the full list, never laid out again.
+ */
+static void slab_isolate_locked(struct kmem_cache_node *n, struct slab *slab)
+{
+	lock_assert_held(&n->lock);
+	slab->corrupt = 1;
+	slab->freelist = NULL;
+	n->active_objects += slab->objects - slab->inuse;
+	slab->inuse = slab->objects;
+	slab_list_move_locked(n, slab, SL_FULL);
+}
+
+/*
+ * One slab, @n's lock held: the freelist (each pointer a slot of the
+ * slab, no slot twice, as many as the slab has free), then with debug
+ * flags every slot's patterns.  @map is scratch, a bit per slot (set: free).
+ * Returns the problems found.
+ */
+static int slab_validate_one(struct kmem_cache *s, struct kmem_cache_node *n,
+			     struct slab *slab, unsigned long *map)
+{
+	const unsigned long bits = 8 * sizeof(unsigned long);
+	unsigned int i, nr = 0;
+	int errors = 0;
+	char *obj, *prev = NULL;
+
+	if (slab->corrupt)
+		return 0; /* out of use since it was reported */
+	memset(map, 0, (slab->objects + bits - 1) / bits * sizeof(*map));
+	for (obj = slab->freelist; obj;
+	     prev = obj, obj = get_freepointer(s, obj)) {
+		unsigned long idx;
+
+		if (!slab_fp_valid(s, slab, obj)) {
+			debug_slab_corrupt(s, slab, "Freechain corrupt", prev);
+			slab_isolate_locked(n, slab);
+			return 1;
+		}
+		idx = obj_index(s, (unsigned long)(obj - slab->s_mem));
+		if (map[idx / bits] & (1UL << (idx % bits))) {
+			debug_slab_corrupt(s, slab, "Freechain loops", obj);
+			slab_isolate_locked(n, slab);
+			return 1;
+		}
+		map[idx / bits] |= 1UL << (idx % bits);
+		nr++;
+	}
+	if (nr != slab->objects - slab->inuse) {
+		debug_slab_corrupt(s, slab, "Wrong number of free objects",
+				   NULL);
+		slab_isolate_locked(n, slab);
+		return 1;
+	}
+	if (!(s->flags & SLAB_DEBUG_FLAGS))
+		return 0;
+	for (i = 0; i < slab->objects; i++) {
+		obj = slab->s_mem + (unsigned long)i * s->size;
+		if (!debug_validate_object(s, slab, obj,
+					   map[i / bits] & (1UL << (i % bits))))
+			errors++;
+	}
+	return errors;
+}
+
+/*
+ * uslab_cache_validate(): every slab of @s, node by node under the node
+ * lock.  Objects in per-CPU magazines count as taken from their slabs;
+ * caches with debug flags, the only ones whose patterns are checked,
+ * have no magazines.  Returns the problems found, or -1 (ENOMEM).
+ */
+int slab_validate(struct kmem_cache *s)
+{
+	static const size_t bits = 8 * sizeof(unsigned long);
+	unsigned long *map =
+		calloc((s->objects + bits - 1) / bits, sizeof(*map));
+	struct list_head *lists[3];
+	struct slab *slab, *tmp;
+	unsigned int i, l;
+	int errors = 0;
+
+	if (!map)
+		return -1;
+	for (i = 0; i < s->nr_nodes; i++) {
+		struct kmem_cache_node *n = s->node[i];
+
+		lists[0] = &n->partial;
+		lists[1] = &n->full;
+		lists[2] = &n->free;
+		uslab_lock(&n->lock, RANK_SLAB_NODE);
+		for (l = 0; l < 3; l++) {
+			list_for_each_entry_safe(slab, tmp, lists[l], list) {
+				if (unlikely(sanitize_on))
+					sanitize_walk_begin(s, slab);
+				errors += slab_validate_one(s, n, slab, map);
+				if (unlikely(sanitize_on))
+					sanitize_walk_end(s, slab);
+			}
+		}
+		uslab_unlock(&n->lock);
+	}
+	free(map);
+	return errors;
 }
 
 /* Slabs and handed-out objects of @s over all nodes. */

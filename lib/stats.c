@@ -84,6 +84,7 @@ static void stats_begin(struct kmem_cache *s, struct uslab_cache_info *info)
 	info->page_size = PAGE_SIZE;
 	info->desc_size = sizeof(struct page_desc);
 	info->bad_frees = READ_ONCE(s->bad_frees);
+	info->failslab = READ_ONCE(s->failslab_injected);
 }
 
 /* What follows from the summed figures: the one rule readers use too. */

@@ -9,7 +9,8 @@
 set -eu
 
 PKGS="gcc make libc6-dev liburcu-dev check libnuma-dev numactl pkg-config"
-PKGS="$PKGS python3-kconfiglib libncurses-dev"
+# valgrind: its <valgrind/memcheck.h> client requests (lib/sanitize.c).
+PKGS="$PKGS python3-kconfiglib libncurses-dev valgrind"
 PKGS="$PKGS $*"
 
 missing=""

@@ -29,6 +29,7 @@ typedef unsigned long slab_flags_t;
 #define SLAB_PANIC 0x00040000UL /* abort if creation fails */
 #define SLAB_TYPESAFE_BY_RCU 0x00080000UL /* slab memory outlives RCU readers */
 #define SLAB_NO_MERGE 0x01000000UL /* accepted: uslab never merges */
+#define SLAB_FAILSLAB 0x02000000UL /* USLAB_FAILSLAB_FILTER=1 may fail it */
 
 #define SLAB_DEBUG_FLAGS                                         \
 	(SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | \
@@ -57,6 +58,16 @@ void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p);
 int kmem_cache_shrink(struct kmem_cache *s);
 unsigned int kmem_cache_size(struct kmem_cache *s);
 const char *kmem_cache_name(struct kmem_cache *s);
+
+/*
+ * Check every slab of @s, as "slabinfo -v" has SLUB do: each freelist
+ * leads only to free slots of its slab, with as many as the slab has
+ * free, and with debug flags each object's red zone and a free object's
+ * poison are intact.  Each problem is reported on stderr; a damaged
+ * pattern is mended, a slab with a broken freelist is taken out of use.
+ * Returns the number of problems found; -1 with EINVAL for a NULL @s.
+ */
+int uslab_cache_validate(struct kmem_cache *s);
 
 /*
  * The NUMA node of the CPU the caller runs on, numbered as uslab numbers

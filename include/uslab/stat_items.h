@@ -74,8 +74,9 @@
 	X(slabs_allocated, "SLABS-NEW", "slabs laid out")                  \
 	X(slabs_released, "SLABS-GONE", "slabs given back to the pages")
 
-#define USLAB_STAT_CACHE(X) \
-	X(bad_frees, "BAD", "kmem_cache_free() calls refused")
+#define USLAB_STAT_CACHE(X)                                    \
+	X(bad_frees, "BAD", "kmem_cache_free() calls refused") \
+	X(failslab, "FAILSLAB", "allocations USLAB_FAILSLAB failed on purpose")
 
 #define USLAB_STAT_DERIVED(X)                                               \
 	X(nr_slabs, "SLABS", "full + partial + empty slabs")                \

@@ -57,6 +57,8 @@ static void clear_all(void)
 	unsetenv("USLAB_EXPORT");
 	unsetenv("USLAB_MEMORY_LIMIT");
 	unsetenv("USLAB_PASSTHROUGH");
+	unsetenv("USLAB_FAILSLAB");
+	unsetenv("USLAB_FAILSLAB_FILTER");
 }
 
 START_TEST(test_defaults)
@@ -76,6 +78,85 @@ START_TEST(test_defaults)
 	ck_assert(e.export);
 	ck_assert_uint_eq(e.memory_limit, 0);
 	ck_assert(!e.passthrough);
+	ck_assert(!e.failslab);
+	ck_assert(!e.failslab_filter);
+	ck_assert_str_eq(e.debug_caches, "");
+}
+END_TEST
+
+START_TEST(test_failslab)
+{
+	static const char *const bad[] = {
+		"",
+		"1",
+		"1,100",
+		"1,100,0",
+		"1,100,0,10,",
+		"1,100,0,10,5",
+		",100,0,10",
+		"1,,0,10",
+		"1,100,,10",
+		"1,100,0,",
+		"1,101,0,10",
+		"1,100,-1,10",
+		"1,100,0,-2",
+		"1,100,0,2147483648",
+		"1,100,2147483648,1",
+		"-1,100,0,10",
+		"1, 100,0,10",
+		"1,100,0,10 ",
+		"1;100;0;10",
+		"0x1,100,0,10",
+		"18446744073709551616,100,0,10",
+		"1,100,0,1000000000000000000000000",
+	};
+	static const struct {
+		const char *v;
+		struct failslab_attr a;
+	} good[] = {
+		{ "1,100,0,10", { 1, 100, 0, 10 } },
+		{ "0,0,0,0", { 0, 0, 0, 0 } },
+		{ "7,25,4096,-1", { 7, 25, 4096, -1 } },
+		{ "18446744073709551615,1,2147483647,2147483647",
+		  { ~0UL, 1, 2147483647, 2147483647 } },
+		{ "010,050,00,01", { 10, 50, 0, 1 } },
+	};
+	struct uslab_env e;
+	struct capture c;
+	size_t i;
+
+	clear_all();
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		e = parse_with("USLAB_FAILSLAB", good[i].v, &c);
+		ck_assert_str_eq(c.text, "");
+		ck_assert(e.failslab);
+		ck_assert_uint_eq(e.failslab_attr.interval, good[i].a.interval);
+		ck_assert_uint_eq(e.failslab_attr.probability,
+				  good[i].a.probability);
+		ck_assert_int_eq(e.failslab_attr.space, good[i].a.space);
+		ck_assert_int_eq(e.failslab_attr.times, good[i].a.times);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		e = parse_with("USLAB_FAILSLAB", bad[i], &c);
+		ck_assert_msg(!e.failslab, "USLAB_FAILSLAB=%s accepted",
+			      bad[i]);
+		ck_assert_refused(&c, "USLAB_FAILSLAB", bad[i],
+				  "expected <interval>,<probability 0..100>,"
+				  "<space 0..2147483647>,<times "
+				  "-1..2147483647>; no failure injected");
+	}
+
+	e = parse_with("USLAB_FAILSLAB_FILTER", "1", &c);
+	ck_assert(e.failslab_filter);
+	e = parse_with("USLAB_FAILSLAB_FILTER", "0", &c);
+	ck_assert(!e.failslab_filter);
+	e = parse_with("USLAB_FAILSLAB_FILTER", "", &c);
+	ck_assert(!e.failslab_filter);
+	ck_assert_str_eq(c.text, "");
+	e = parse_with("USLAB_FAILSLAB_FILTER", "yes", &c);
+	ck_assert(!e.failslab_filter);
+	ck_assert_refused(&c, "USLAB_FAILSLAB_FILTER", "yes",
+			  "expected 0 or 1; every cache may fail");
 }
 END_TEST
 
@@ -294,10 +375,77 @@ START_TEST(test_debug)
 	ck_assert_uint_eq(e.debug_flags, 0);
 	ck_assert_str_eq(c.text, "");
 
+	e = parse_with("USLAB_DEBUG", "a", &c);
+	ck_assert_uint_eq(e.debug_flags, SLAB_FAILSLAB);
+	ck_assert_str_eq(e.debug_caches, "");
+	ck_assert_str_eq(c.text, "");
+
 	e = parse_with("USLAB_DEBUG", "Fx", &c);
 	ck_assert_uint_eq(e.debug_flags, SLAB_CONSISTENCY_CHECKS);
 	ck_assert_int_eq(c.lines, 1);
 	ck_assert_reported(&c, "USLAB_DEBUG: unknown option 'x'");
+}
+END_TEST
+
+/* The same flags for uslab_env, and env_debug_flags() for @name. */
+static slab_flags_t debug_for(const char *value, const char *name)
+{
+	struct capture c;
+
+	uslab_env = parse_with("USLAB_DEBUG", value, &c);
+	ck_assert_str_eq(c.text, "");
+	return env_debug_flags(name);
+}
+
+/* USLAB_DEBUG=<letters>,<cache>...: the flags for those caches only. */
+START_TEST(test_debug_caches)
+{
+	char longest[ENV_DEBUG_CACHES_MAX + 8];
+	struct uslab_env e;
+	struct capture c;
+
+	clear_all();
+	e = parse_with("USLAB_DEBUG", "PZ,dentry,kv_*", &c);
+	ck_assert_str_eq(c.text, "");
+	ck_assert_uint_eq(e.debug_flags, SLAB_POISON | SLAB_RED_ZONE);
+	ck_assert_str_eq(e.debug_caches, "dentry,kv_*");
+
+	ck_assert_uint_eq(debug_for("A,dentry,kv_*", "dentry"), SLAB_FAILSLAB);
+	ck_assert_uint_eq(debug_for("A,dentry,kv_*", "kv_item_64"),
+			  SLAB_FAILSLAB);
+	ck_assert_uint_eq(debug_for("A,dentry,kv_*", "kv_"), SLAB_FAILSLAB);
+	ck_assert_uint_eq(debug_for("A,dentry,kv_*", "dentry2"), 0);
+	ck_assert_uint_eq(debug_for("A,dentry,kv_*", "dentr"), 0);
+	ck_assert_uint_eq(debug_for("A,dentry,kv_*", "kv"), 0);
+	ck_assert_uint_eq(debug_for("A,dentry,kv_*", "inode"), 0);
+	/* No letters: every debug flag, as slab_debug=,dentry. */
+	ck_assert_uint_eq(debug_for(",dentry", "dentry"), SLAB_DEBUG_FLAGS);
+	ck_assert_uint_eq(debug_for(",dentry", "inode"), 0);
+	/* "*" alone is every cache; empty entries match nothing. */
+	ck_assert_uint_eq(debug_for("U,*", "anything"), SLAB_STORE_USER);
+	ck_assert_uint_eq(debug_for("U,,a,", ""), 0);
+	ck_assert_uint_eq(debug_for("U,,a,", "a"), SLAB_STORE_USER);
+	/* No list: every cache. */
+	ck_assert_uint_eq(debug_for("U", "anything"), SLAB_STORE_USER);
+
+	/* A trailing comma, or a list too long to keep, is refused. */
+	e = parse_with("USLAB_DEBUG", "F,", &c);
+	ck_assert_uint_eq(e.debug_flags, 0);
+	ck_assert_refused(&c, "USLAB_DEBUG", "F,",
+			  "expected a list of cache names of 1..255 bytes");
+	memset(longest, 'x', sizeof(longest) - 1);
+	longest[0] = 'F';
+	longest[1] = ',';
+	longest[sizeof(longest) - 1] = '\0';
+	e = parse_with("USLAB_DEBUG", longest, &c);
+	ck_assert_uint_eq(e.debug_flags, 0);
+	ck_assert_int_eq(c.lines, 1);
+	longest[ENV_DEBUG_CACHES_MAX] = '\0'; /* 254 bytes of list */
+	e = parse_with("USLAB_DEBUG", longest, &c);
+	ck_assert_str_eq(c.text, "");
+	ck_assert_uint_eq(e.debug_flags, SLAB_CONSISTENCY_CHECKS);
+	ck_assert_uint_eq(strlen(e.debug_caches), ENV_DEBUG_CACHES_MAX - 2);
+	env_parse(&uslab_env);
 }
 END_TEST
 
@@ -314,11 +462,15 @@ START_TEST(test_all_junk)
 	setenv("USLAB_DEBUG", "q", 1);
 	setenv("USLAB_MEMORY_LIMIT", "12T", 1);
 	setenv("USLAB_PASSTHROUGH", "y", 1);
+	setenv("USLAB_FAILSLAB", "1,100", 1);
+	setenv("USLAB_FAILSLAB_FILTER", "2", 1);
 	capture_begin(&c);
 	env_parse(&e);
 	capture_end(&c);
 	clear_all();
-	ck_assert_int_eq(c.lines, 7);
+	ck_assert_int_eq(c.lines, 9);
+	ck_assert(!e.failslab);
+	ck_assert(!e.failslab_filter);
 	ck_assert_uint_eq(e.memory_limit, 0);
 	ck_assert(!e.passthrough);
 	ck_assert_uint_eq(e.reap_ms, CONFIG_REAP_INTERVAL_MS);
@@ -342,6 +494,8 @@ static Suite *env_suite(void)
 	tcase_add_test(tc, test_export);
 	tcase_add_test(tc, test_passthrough);
 	tcase_add_test(tc, test_debug);
+	tcase_add_test(tc, test_debug_caches);
+	tcase_add_test(tc, test_failslab);
 	tcase_add_test(tc, test_all_junk);
 	suite_add_tcase(s, tc);
 	return s;

@@ -13,6 +13,8 @@
  *   never     a read of a neighbouring slot of a new cache's slab, which
  *             the program never allocated
  *   uninit    a branch on an object's bytes that nobody wrote
+ *   double    an object freed twice (by double_free(), exported so
+ *             that a build with -rdynamic lets dladdr() name it)
  */
 #include <stdio.h>
 #include <string.h>
@@ -72,6 +74,16 @@ static void uninit(struct kmem_cache *c)
 	kmem_cache_free(c, p);
 }
 
+void double_free(struct kmem_cache *c);
+
+__attribute__((noinline)) void double_free(struct kmem_cache *c)
+{
+	void *p = kmem_cache_alloc(c, GFP_KERNEL);
+
+	kmem_cache_free(c, p);
+	kmem_cache_free(c, p);
+}
+
 int main(int argc, char **argv)
 {
 	struct kmem_cache *c = kmem_cache_create("user", 36, 0, 0, NULL);
@@ -95,6 +107,8 @@ int main(int argc, char **argv)
 		never();
 	else if (!strcmp(what, "uninit"))
 		uninit(c);
+	else if (!strcmp(what, "double"))
+		double_free(c);
 	else if (strcmp(what, "clean"))
 		return 2;
 	if (strcmp(what, "leak"))
