@@ -68,6 +68,37 @@ const char *kmem_cache_name(struct kmem_cache *s);
  */
 int uslab_cpu_node(void);
 
+/*
+ * kmalloc: variable-size allocations in the kernel's size classes,
+ * kmalloc-8 ... kmalloc-8k (96 and 192 included), each a uslab cache of
+ * that name.  Larger requests take whole pages of the arena, up to
+ * KMALLOC_MAX_PAGE_SIZE, and their own mapping beyond.  Power-of-two
+ * sizes are naturally aligned; every object is at least 8-aligned.
+ * kfree() and ksize() also take objects of any kmem_cache.
+ * kmalloc(0) returns ZERO_SIZE_PTR, which kfree() accepts.
+ */
+#define KMALLOC_MIN_SIZE 8
+#define KMALLOC_MAX_CACHE_SIZE 8192 /* the largest size class */
+#define KMALLOC_MAX_PAGE_SIZE (2UL << 20) /* arena pages up to here */
+#define ZERO_SIZE_PTR ((void *)16)
+#define ZERO_OR_NULL_PTR(x) ((unsigned long)(x) <= (unsigned long)ZERO_SIZE_PTR)
+
+void *kmalloc(size_t size, gfp_t flags);
+void *kzalloc(size_t size, gfp_t flags);
+void *kmalloc_node(size_t size, gfp_t flags, int node);
+void *kzalloc_node(size_t size, gfp_t flags, int node);
+void *kmalloc_array(size_t n, size_t size, gfp_t flags);
+void *kcalloc(size_t n, size_t size, gfp_t flags);
+void *krealloc(const void *p, size_t new_size, gfp_t flags);
+void kfree(const void *p);
+size_t ksize(const void *p);
+char *kstrdup(const char *s, gfp_t gfp);
+char *kstrndup(const char *s, size_t max, gfp_t gfp);
+void *kmemdup(const void *src, size_t len, gfp_t gfp);
+void *kvmalloc(size_t size, gfp_t flags);
+void *kvzalloc(size_t size, gfp_t flags);
+void kvfree(const void *addr);
+
 /* A cache named after a struct, sized and aligned for it. */
 #define KMEM_CACHE(__struct, __flags)                         \
 	kmem_cache_create(#__struct, sizeof(struct __struct), \
