@@ -602,6 +602,10 @@ int uslab_spawn(void *(*fn)(void *), void *arg, const char *name);
 					   __ATOMIC_RELAXED);               \
 	} while (0)
 
+/* kmalloc's figures above its size classes (USLAB_STAT_KMALLOC). */
+extern uint64_t kmalloc_stat[USLAB_NR_KMALLOC_STATS];
+void kmalloc_stat_read(uint64_t *count);
+
 /* As stat_add() for one object, counted on the node it belongs to. */
 #define stat_obj(s, obj, field) stat_add(s, obj_home(obj), field, 1UL)
 

@@ -2,7 +2,7 @@
 /*
  * kmalloc.c - the kmalloc family: kmalloc, kzalloc, kcalloc,
  * kmalloc_array, krealloc, kfree, ksize, kmalloc_node, kstrdup, kmemdup,
- * kvmalloc, kvfree; the counters of uslab_kmalloc_info().
+ * kvmalloc, kvfree.
  *
  * Three kinds of memory, as in the kernel:
  *   - requests of 1..KMALLOC_MAX_CACHE_SIZE bytes go to the smallest of
@@ -32,7 +32,8 @@
  * Locking: the class caches lock as every cache does.  huge_lock guards
  * the huge table; it is a leaf (nothing else is taken under it, only
  * mmap/munmap run) and fork's handlers take it around fork().  The
- * counters are relaxed atomics.
+ * counters of the requests above the classes are relaxed atomics in
+ * stats.c (kmalloc_stat[]), which reports and exports them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -132,29 +133,14 @@ static int kmalloc_init(void)
 	return 0;
 }
 
-/* ---- Counters -------------------------------------------------------- */
+/* ---- Counters (kept in stats.c) -------------------------------------- */
 
-static uint64_t kstat[USLAB_NR_KMALLOC_STATS]; /* relaxed atomics */
-
-#define kstat_add(item, n)                                           \
-	__atomic_fetch_add(&kstat[USLAB_STAT_##item], (uint64_t)(n), \
+#define kstat_add(item, n)                                                  \
+	__atomic_fetch_add(&kmalloc_stat[USLAB_STAT_##item], (uint64_t)(n), \
 			   __ATOMIC_RELAXED)
-#define kstat_sub(item, n)                                           \
-	__atomic_fetch_sub(&kstat[USLAB_STAT_##item], (uint64_t)(n), \
+#define kstat_sub(item, n)                                                  \
+	__atomic_fetch_sub(&kmalloc_stat[USLAB_STAT_##item], (uint64_t)(n), \
 			   __ATOMIC_RELAXED)
-
-__api int uslab_kmalloc_info(struct uslab_kmalloc_info *info)
-{
-	unsigned int i;
-
-	if (!info) {
-		errno = EINVAL;
-		return -1;
-	}
-	for (i = 0; i < USLAB_NR_KMALLOC_STATS; i++)
-		info->count[i] = __atomic_load_n(&kstat[i], __ATOMIC_RELAXED);
-	return 0;
-}
 
 /* A kfree() or ksize() of a pointer no cache owns: counted, reported. */
 static __cold void kfree_refused(const char *fn, const void *p, const char *why)
