@@ -184,6 +184,9 @@ $(O)/tests/%: tests/%.c tests/common.h $(TEST_LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) -DUSLAB_TEST_HOOKS -Ilib -Itests $(ALL_LDFLAGS) \
 		-o $@ $< $(TEST_LIB) $(DEP_LIBS) $(CHECK_LIBS)
 
+# The kfree_rcu tests use liburcu's lock-free hash table.
+$(O)/tests/stress/test_kfree_rcu: DEP_LIBS += -lurcu-cds
+
 $(O)/bench/%: bench/%.c $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"

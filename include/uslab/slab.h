@@ -12,6 +12,13 @@
 
 #include <stddef.h>
 #include <uslab/gfp.h>
+/*
+ * struct rcu_head, for kfree_rcu() and kin, is liburcu's, and uslab's
+ * grace periods are those of its urcu-bp flavour: readers use
+ * urcu_bp_read_lock() (rcu_read_lock() here).
+ */
+#include <urcu/urcu-bp.h>
+#include <urcu/call-rcu.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -98,6 +105,27 @@ void *kmemdup(const void *src, size_t len, gfp_t gfp);
 void *kvmalloc(size_t size, gfp_t flags);
 void *kvzalloc(size_t size, gfp_t flags);
 void kvfree(const void *addr);
+
+/*
+ * RCU-deferred frees: the object is freed with kvfree() after an
+ * urcu-bp grace period, so readers inside urcu_bp_read_lock() sections
+ * that began before the call never see it freed.  Frees are batched per
+ * CPU, one call_rcu() per batch; the object's rcu_head is used only when
+ * no batch memory can be had.  kvfree_rcu_barrier() returns once every
+ * object queued before it is freed; it must not be called inside a
+ * read-side section or a call_rcu() callback.
+ */
+void kvfree_call_rcu(struct rcu_head *head, void *ptr);
+void kmem_cache_call_rcu(struct kmem_cache *s, struct rcu_head *head,
+			 void *obj);
+void kvfree_rcu_mightsleep(void *ptr);
+void kvfree_rcu_barrier(void);
+
+#define kfree_rcu(ptr, rhf) kvfree_call_rcu(&(ptr)->rhf, (void *)(ptr))
+#define kvfree_rcu(ptr, rhf) kfree_rcu(ptr, rhf)
+#define kmem_cache_free_rcu(s, ptr, rhf) \
+	kmem_cache_call_rcu((s), &(ptr)->rhf, (void *)(ptr))
+#define kfree_rcu_mightsleep(ptr) kvfree_rcu_mightsleep((void *)(ptr))
 
 /* A cache named after a struct, sized and aligned for it. */
 #define KMEM_CACHE(__struct, __flags)                         \

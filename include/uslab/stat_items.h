@@ -92,20 +92,24 @@
 	  "handed out")
 
 /*
- * kmalloc's requests above its size classes (process-wide, uint64_t):
- * struct uslab_kmalloc_info (stats.h) and the segment's header.  The
- * size classes themselves are caches with the figures above.
+ * kmalloc's requests above its size classes and its RCU-deferred frees
+ * (process-wide, uint64_t): struct uslab_kmalloc_info (stats.h) and the
+ * segment's header.  The size classes themselves are caches with the
+ * figures above.
  */
-#define USLAB_STAT_KMALLOC(X)                                              \
-	X(large_allocs, "LARGE", "kmalloc() served with arena pages")      \
-	X(large_frees, "LARGE-FREED", "arena-page blocks given back")      \
-	X(large_bytes, "LARGE-MEM", "bytes of arena pages held by users")  \
-	X(huge_allocs, "HUGE", "kmalloc() above 2 MiB, mapped on its own") \
-	X(huge_frees, "HUGE-FREED", "own mappings given back")             \
-	X(huge_bytes, "HUGE-MEM", "bytes of own mappings held by users")   \
-	X(kfree_bad, "KFREE-BAD",                                          \
-	  "kfree() and ksize() calls refused "                             \
-	  "outside any cache")
+#define USLAB_STAT_KMALLOC(X)                                               \
+	X(large_allocs, "LARGE", "kmalloc() served with arena pages")       \
+	X(large_frees, "LARGE-FREED", "arena-page blocks given back")       \
+	X(large_bytes, "LARGE-MEM", "bytes of arena pages held by users")   \
+	X(huge_allocs, "HUGE", "kmalloc() above 2 MiB, mapped on its own")  \
+	X(huge_frees, "HUGE-FREED", "own mappings given back")              \
+	X(huge_bytes, "HUGE-MEM", "bytes of own mappings held by users")    \
+	X(kfree_bad, "KFREE-BAD",                                           \
+	  "kfree() and ksize() calls refused "                              \
+	  "outside any cache")                                              \
+	X(rcu_queued, "RCU-QUEUED", "objects given to kfree_rcu() and kin") \
+	X(rcu_freed, "RCU-FREED", "of them freed after a grace period")     \
+	X(rcu_batches, "RCU-CALLS", "call_rcu() calls that carried them")
 
 /* The one figure that is not a count; efficiency in a struct. */
 #define USLAB_STAT_EFFICIENCY_COLUMN "EFF%"
