@@ -560,6 +560,17 @@ unsigned int cache_count(void);
 void reaper_set_interval(unsigned int ms); /* 0 = never */
 #endif
 
+/* ---- kmalloc.c: above the caches ----------------------------------- */
+
+/*
+ * kmalloc()'s own mappings (above KMALLOC_MAX_PAGE_SIZE): the usable
+ * length of one, 0 when @p is not one; unmap one, false when @p is not
+ * one.  Neither reports; libuslab-malloc.so tells its pointers from
+ * glibc's with them.
+ */
+size_t huge_size(const void *p);
+bool huge_free(const void *p);
+
 /* ---- env.c: the USLAB_* environment, parsed once --------------------- */
 
 enum percpu_want {

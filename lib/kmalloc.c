@@ -31,7 +31,8 @@
  *
  * Locking: the class caches lock as every cache does.  huge_lock guards
  * the huge table; it is a leaf (nothing else is taken under it, only
- * mmap/munmap run) and fork's handlers take it around fork().  The
+ * mmap/munmap run) and fork's handlers take it around fork() (see
+ * huge_init()).  The
  * counters of the requests above the classes are relaxed atomics in
  * stats.c (kmalloc_stat[]), which reports and exports them.
  */
@@ -98,8 +99,6 @@ static __always_inline unsigned int kmalloc_index(size_t size)
 	return POW_INDEX(64 - (unsigned int)__builtin_clzl(size - 1));
 }
 
-static void huge_init(void);
-
 static void kmalloc_create_caches(void)
 {
 	unsigned int i;
@@ -117,7 +116,6 @@ static void kmalloc_create_caches(void)
 			return;
 		}
 	}
-	huge_init();
 	/* Release: a thread that sees the flag sees the caches. */
 	__atomic_store_n(&kmalloc_ready, true, __ATOMIC_RELEASE);
 }
@@ -263,7 +261,15 @@ static void huge_fork_child(void)
 	pthread_mutex_init(&huge_lock, NULL);
 }
 
-static void huge_init(void)
+/*
+ * Registered when the library is loaded, before uslab's own handlers
+ * and, in practice, before any other's: fork() runs prepare handlers
+ * last-registered first and child handlers first-registered first, so
+ * huge_lock is taken after every other lock, and is usable again in the
+ * child before any other handler (uslab's frees liburcu's memory there,
+ * and under libuslab-malloc.so every free() may look in the table).
+ */
+__attribute__((constructor)) static void huge_init(void)
 {
 	pthread_atfork(huge_fork_prepare, huge_fork_parent, huge_fork_child);
 }
@@ -313,7 +319,7 @@ static void *kmalloc_huge(size_t size, gfp_t gfp)
 }
 
 /* The usable length of huge @p, or 0 when it is not one. */
-static size_t huge_size(const void *p)
+size_t huge_size(const void *p)
 {
 	struct huge_ent *e;
 	size_t len = 0;
@@ -327,7 +333,7 @@ static size_t huge_size(const void *p)
 }
 
 /* Unmap huge @p; false when it is not one. */
-static bool huge_free(const void *p)
+bool huge_free(const void *p)
 {
 	struct huge_ent *e;
 	uintptr_t base;
