@@ -64,7 +64,7 @@ static void entry_points(int uslab)
 			   8192, 8193, 100000, (2 << 20) + 1, 6 << 20 };
 	size_t aligns[] = { 8,	  16,	32,    64,	128,	256,
 			    4096, 8192, 65536, 1 << 21, 1 << 22 };
-	volatile size_t half = SIZE_MAX / 2;
+	volatile size_t half = SIZE_MAX / 2, odd_align = 24;
 	unsigned int i, j;
 	void *p, *q;
 	char *s;
@@ -140,11 +140,14 @@ static void entry_points(int uslab)
 	}
 	CHECK(posix_memalign(&p, 24, 8) == EINVAL);
 	CHECK(posix_memalign(&p, 4, 8) == EINVAL);
-	/* glibc 2.36's aligned_alloc, like memalign, rounds 24 up to 32. */
-	p = aligned_alloc(24, 8);
+	/*
+	 * glibc 2.36's aligned_alloc, like memalign, rounds 24 up to 32
+	 * (volatile: clang refuses the constant).
+	 */
+	p = aligned_alloc(odd_align, 8);
 	CHECK(p && ALIGNED(p, 32));
 	free(p);
-	p = memalign(24, 8);
+	p = memalign(odd_align, 8);
 	CHECK(p && ALIGNED(p, 32));
 	free(p);
 	p = valloc(100);
