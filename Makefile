@@ -278,7 +278,8 @@ VALGRIND    := valgrind -q --error-exitcode=99 --leak-check=full \
 
 check:
 	@scripts/install-deps.sh clang valgrind tmux libmemcached-tools \
-		groff-base man-db g++ git sqlite3 libpython3.11-testsuite
+		groff-base man-db g++ git sqlite3 libpython3.11-testsuite \
+		memcached
 	@$(MAKE) --no-print-directory $(AUTOCONF)
 	@scripts/run-tests.sh --reset
 	$(call run_build,gcc: all suites (rseq on glibc's area),)

@@ -2,7 +2,9 @@
 # Real programs on uslab: python3, git, gcc, sort and sqlite3 run once on
 # glibc's malloc and once under LD_PRELOAD=libuslab-malloc.so, and must
 # give the same output (and exit status) both times, with nothing on
-# stderr from the dynamic loader or from uslab; Python's own regression
+# stderr from the dynamic loader or from uslab; memcached under the
+# preload passes memccapable and memcslap/memcaslap's verified load and
+# shows its caches in uslab-slabtop -p; Python's own regression
 # tests for containers and strings (Debian's libpython3.11-testsuite)
 # must pass under the preload.  Each program is checked to have really
 # run on uslab: under the preload it maps libuslab-malloc.so and
@@ -127,6 +129,76 @@ SELECT x.a, y.a FROM t x JOIN t y ON x.b = y.b AND x.a < y.a LIMIT 5;
 SELECT group_concat(a) FROM (SELECT a FROM t ORDER BY b LIMIT 20);
 SQL
 same "sqlite3: insert, index, group, join" sqlite3 :memory: ".read work.sql"
+
+# memcached under the preload: its protocol tests and memcslap's load,
+# verified values, its caches seen live by uslab-slabtop, a clean stop.
+mc_out=$work/mc.out
+port=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mc_user=
+[ "$(id -u)" = 0 ] && mc_user="-u nobody" # memcached refuses root
+# shellcheck disable=SC2086
+LD_PRELOAD=$lib memcached $mc_user -l 127.0.0.1 -p "$port" -U 0 -t 2 -m 64 &
+mc=$!
+for _ in $(seq 100); do
+	$PY -c "import socket; socket.create_connection(('127.0.0.1', $port))" \
+		2>/dev/null && break
+	sleep 0.1
+done
+if timeout 120 memccapable -h 127.0.0.1 -p "$port" -a -t 10 > "$mc_out" 2>&1 &&
+	grep -q "All tests passed" "$mc_out"; then
+	ok "memcached on uslab: memccapable -a, all ASCII tests pass"
+else
+	ko "memcached on uslab: memccapable -a"
+	tail -5 "$mc_out"
+fi
+if timeout 60 memcaslap -s "127.0.0.1:$port" -T 2 -c 16 -t 3s \
+	--verify=0.05 > "$mc_out" 2>&1 &&
+	grep -qE '^verify_failed: *0' "$mc_out" &&
+	grep -qE '^cmd_get: *[1-9]' "$mc_out"; then
+	ok "memcached on uslab: memcaslap --verify=0.05, no bad value"
+else
+	ko "memcached on uslab: memcaslap"
+	tail -5 "$mc_out"
+fi
+# memcslap exits 0 even when it cannot connect: the server's own counts
+# must grow by what it sent.
+mc_count() {
+	memcstat --servers="127.0.0.1:$port" 2>/dev/null |
+		sed -n "s/^[[:space:]]*$1: *\([0-9]*\).*/\1/p" | head -1
+}
+for t in set get mget; do
+	before=$(mc_count cmd_$([ $t = set ] && echo set || echo get))
+	if timeout 60 memcslap --servers="127.0.0.1:$port" -c 4 -e 2000 \
+		-t "$t" > "$mc_out" 2>&1 &&
+		after=$(mc_count cmd_$([ $t = set ] && echo set || echo get)) &&
+		[ "${after:-0}" -ge $((${before:-0} + 2000)) ]; then
+		ok "memcached on uslab: memcslap -t $t, 4 threads ($((after - before)) commands)"
+	else
+		ko "memcached on uslab: memcslap -t $t (${before:-?} -> ${after:-?})"
+		tail -5 "$mc_out"
+	fi
+done
+if "$build/tools/slabtop/uslab-slabtop" -o -p "$mc" > "$mc_out" 2>&1 &&
+	grep -q "(memcached)" "$mc_out" && grep -q " kmalloc-8k" "$mc_out"; then
+	ok "uslab-slabtop -p shows memcached's kmalloc caches"
+else
+	ko "uslab-slabtop -p on memcached"
+	head -5 "$mc_out"
+fi
+if kill -0 "$mc" 2>/dev/null; then
+	kill -TERM "$mc"
+	wait "$mc"
+	rc=$?
+	# Exit 0 or killed by the SIGTERM (143); a crash is another signal.
+	if [ $rc -eq 0 ] || [ $rc -eq 143 ]; then
+		ok "memcached on uslab: ran to the end, stopped by SIGTERM"
+	else
+		ko "memcached on uslab: exit status $rc on SIGTERM"
+	fi
+else
+	wait "$mc"
+	ko "memcached on uslab: gone before the end (exit $?)"
+fi
 
 # Python's regression tests for containers and strings, under uslab.
 if [ -d /usr/lib/python3.11/test ] && [ -f /usr/lib/python3.11/test/test_dict.py ]; then
