@@ -90,7 +90,7 @@ export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com \
 git_work() {
 	rm -rf repo && git init -q -b main repo && cd repo || return 1
 	cp "$root"/lib/*.c . && git add . && git commit -qm one &&
-	sed -i 's/uslab/USLAB/g' *.c && git commit -qam two &&
+	sed -i 's/uslab/USLAB/g' ./*.c && git commit -qam two &&
 	git log --stat --format='%H %s' && git diff HEAD~1 --stat &&
 	git gc -q && git fsck --strict 2>&1 && git count-objects -v |
 		grep -v size
@@ -167,10 +167,12 @@ mc_count() {
 		sed -n "s/^[[:space:]]*$1: *\([0-9]*\).*/\1/p" | head -1
 }
 for t in set get mget; do
-	before=$(mc_count cmd_$([ $t = set ] && echo set || echo get))
+	cmd=cmd_get
+	[ $t = set ] && cmd=cmd_set
+	before=$(mc_count $cmd)
 	if timeout 60 memcslap --servers="127.0.0.1:$port" -c 4 -e 2000 \
 		-t "$t" > "$mc_out" 2>&1 &&
-		after=$(mc_count cmd_$([ $t = set ] && echo set || echo get)) &&
+		after=$(mc_count $cmd) &&
 		[ "${after:-0}" -ge $((${before:-0} + 2000)) ]; then
 		ok "memcached on uslab: memcslap -t $t, 4 threads ($((after - before)) commands)"
 	else
