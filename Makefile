@@ -77,6 +77,11 @@ LIB_OBJS    := $(LIB_SRCS:%.c=$(O)/%.o)
 # The same sources with the test hooks (USLAB_TEST_HOOKS: page limits,
 # the reaper's interval), for the test programs only.
 TEST_OBJS   := $(LIB_SRCS:lib/%.c=$(O)/lib-test/%.o)
+# libuslab-malloc.so: the same sources with their own allocations sent to
+# glibc (preload/libc-alloc.h), and the malloc API over kmalloc.
+PRELOAD_OBJS:= $(LIB_SRCS:lib/%.c=$(O)/lib-preload/%.o) \
+	       $(O)/preload/malloc.o
+PRELOAD_LIB := $(O)/libuslab-malloc.so
 STATIC_LIB  := $(O)/libuslab.a
 # Tests link every internal symbol; users get only the API (below).
 TEST_LIB    := $(O)/libuslab-internal.a
@@ -95,8 +100,8 @@ BENCHES     := $(patsubst %.c,$(O)/%,$(wildcard bench/*.c))
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 
-all: $(STATIC_LIB) $(O)/libuslab.so $(DEMO) $(O)/tools/slabtop/uslab-slabtop \
-     $(O)/examples/kvcache/kvcache
+all: $(STATIC_LIB) $(O)/libuslab.so $(PRELOAD_LIB) $(DEMO) \
+     $(O)/tools/slabtop/uslab-slabtop $(O)/examples/kvcache/kvcache
 
 # ---- Configuration -------------------------------------------------------
 
@@ -137,6 +142,24 @@ $(O)/lib-test/%.o: lib/%.c $(AUTOCONF)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) -DUSLAB_TEST_HOOKS -MMD -MP \
 		-c -o $@ $<
+
+$(O)/lib-preload/%.o: lib/%.c $(AUTOCONF) preload/libc-alloc.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) -include preload/libc-alloc.h \
+		-MMD -MP -c -o $@ $<
+
+$(O)/preload/%.o: preload/%.c $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) -Ilib -MMD -MP -c -o $@ $<
+
+# -Bsymbolic: the library's calls to its own kmalloc() and kin stay
+# inside it, whatever the program defines.
+$(PRELOAD_LIB): $(PRELOAD_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) -shared -Wl,-soname,libuslab-malloc.so -Wl,-z,nodelete \
+		-Wl,-Bsymbolic $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 $(TEST_LIB): $(TEST_OBJS)
 	@echo "  AR      $@"
@@ -185,6 +208,24 @@ $(O)/tests/%: tests/%.c tests/common.h $(TEST_LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) -DUSLAB_TEST_HOOKS -Ilib -Itests $(ALL_LDFLAGS) \
 		-o $@ $< $(TEST_LIB) $(DEP_LIBS) $(CHECK_LIBS)
 
+# The programs tests/preload/test_preload.c runs under the preload: plain
+# programs, linked with nothing of uslab's.
+PRELOAD_HELPERS := $(O)/tests/preload/helpers/malloc_calls \
+		   $(O)/tests/preload/helpers/cxx_new
+$(O)/tests/preload/helpers/%: tests/preload/helpers/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -ldl
+$(O)/tests/preload/helpers/%: tests/preload/helpers/%.cc
+	@mkdir -p $(dir $@)
+	@echo "  CXXLD   $@"
+	$(Q)$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread \
+		$(SAN_FLAGS) -o $@ $<
+$(O)/tests/preload/test_preload: $(PRELOAD_LIB) $(PRELOAD_HELPERS)
+
+# The kfree_rcu tests use liburcu's lock-free hash table.
+$(O)/tests/stress/test_kfree_rcu: DEP_LIBS += -lurcu-cds
+
 $(O)/bench/%: bench/%.c $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
@@ -202,7 +243,13 @@ deps:
 # builds programs against it as a user would), tools needs
 # uslab-slabtop, kvcache the server (built here, so the ASan build tests
 # an ASan server).
+# preload (libuslab-malloc.so) only in builds without a sanitizer, which
+# brings a malloc of its own.
+ifeq ($(SAN),)
+SUITES ?= unit api stress tools kvcache preload
+else
 SUITES ?= unit api stress tools kvcache
+endif
 CHECK_PROGS   = $(foreach s,$(SUITES),$(patsubst %.c,$(O)/%,\
 			$(wildcard tests/$(s)/*.c)))
 CHECK_SCRIPTS = $(foreach s,$(SUITES),$(wildcard tests/$(s)/test_*.sh \
@@ -238,8 +285,9 @@ VALGRIND    := valgrind -q --fair-sched=yes --error-exitcode=99 \
 	       --child-silent-after-fork=no
 
 check:
-	@scripts/install-deps.sh clang valgrind tmux libmemcached-tools memcached \
-		groff-base man-db
+	@scripts/install-deps.sh clang valgrind tmux libmemcached-tools \
+		groff-base man-db g++ git sqlite3 libpython3.11-testsuite \
+		memcached
 	@$(MAKE) --no-print-directory $(AUTOCONF)
 	@scripts/run-tests.sh --reset
 	$(call run_build,gcc: all suites (rseq on glibc's area),)
@@ -291,7 +339,7 @@ check-layers: $(LIB_OBJS)
 	@scripts/check-layers.sh "$(O)"
 	@scripts/check-layers.sh --self-test "$(O)"
 
-test-install: $(STATIC_LIB) $(O)/libuslab.so
+test-install: $(STATIC_LIB) $(O)/libuslab.so $(PRELOAD_LIB)
 	@scripts/test-install.sh "$(O)"
 
 # The section-3 pages of the API (Documentation/man/man3: full pages and
@@ -390,7 +438,8 @@ demo: deps
 # anything generated in a build directory.
 FORMAT_SRCS := $(filter-out $(O)/% build/%,$(sort $(wildcard \
 		lib/*.[ch] include/uslab/*.h tools/*/*.[ch] tests/*.[ch] \
-		tests/*/*.[ch] bench/*.[ch] bench/*/*.[ch] examples/*/*.[ch])))
+		tests/*/*.[ch] tests/*/*/*.[ch] bench/*.[ch] bench/*/*.[ch] \
+		examples/*/*.[ch] preload/*.[ch])))
 CLANG_FORMAT ?= clang-format
 
 # List every file clang-format would change, and fail if there is one;
@@ -442,13 +491,14 @@ $(O)/uslab.pc: scripts/uslab.pc.in Makefile $(O)/uslab.pc.vars
 	     -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	     $< > $@
 
-install: $(STATIC_LIB) $(O)/libuslab.so $(O)/uslab.pc $(SLABTOP)
+install: $(STATIC_LIB) $(O)/libuslab.so $(PRELOAD_LIB) $(O)/uslab.pc $(SLABTOP)
 	install -d $(DESTDIR)$(INCLUDEDIR)/uslab $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 644 include/uslab/*.h $(DESTDIR)$(INCLUDEDIR)/uslab/
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf libuslab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuslab.so.$(SOVERSION)
 	ln -sf libuslab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuslab.so
+	install -m 755 $(PRELOAD_LIB) $(DESTDIR)$(LIBDIR)/
 	install -m 644 $(O)/uslab.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man3
@@ -460,6 +510,7 @@ install: $(STATIC_LIB) $(O)/libuslab.so $(O)/uslab.pc $(SLABTOP)
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/uslab
 	rm -f $(DESTDIR)$(LIBDIR)/libuslab.* $(DESTDIR)$(LIBDIR)/pkgconfig/uslab.pc
+	rm -f $(DESTDIR)$(LIBDIR)/libuslab-malloc.so
 	rm -f $(DESTDIR)$(PREFIX)/bin/uslab-slabtop \
 		$(DESTDIR)$(MANDIR)/man1/uslab-slabtop.1
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3_PAGES)))
@@ -469,4 +520,4 @@ clean:
 
 FORCE:
 
--include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(PRELOAD_OBJS:.o=.d)

@@ -204,6 +204,7 @@ static void export_publish(void)
 	seq = __atomic_load_n(&h->seq, __ATOMIC_RELAXED) & ~1U;
 	__atomic_exchange_n(&h->seq, seq + 1, __ATOMIC_ACQ_REL);
 	header_fill(h);
+	kmalloc_stat_read(h->kmalloc);
 	memcpy(h + 1, scratch, (size_t)c.nr * record_size(c.nr_nodes));
 	h->nr_caches = c.nr;
 	h->dropped = c.dropped;

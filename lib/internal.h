@@ -446,6 +446,7 @@ void *passthrough_alloc(struct kmem_cache *s, gfp_t gfp);
 size_t passthrough_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
 			      void **p);
 void passthrough_free(struct kmem_cache *s, void *obj);
+void *passthrough_kmalloc(size_t size, gfp_t gfp);
 
 /* ---- failslab.c: USLAB_FAILSLAB, fault injection ----------------------- */
 
@@ -690,6 +691,17 @@ void reclaim_fork_prepare(void);
 void reclaim_fork_parent(void);
 void reclaim_fork_child(void);
 
+/* ---- kmalloc.c: above the caches ----------------------------------- */
+
+/*
+ * kmalloc()'s own mappings (above KMALLOC_MAX_PAGE_SIZE): the usable
+ * length of one, 0 when @p is not one; unmap one, false when @p is not
+ * one.  Neither reports; libuslab-malloc.so tells its pointers from
+ * glibc's with them.
+ */
+size_t huge_size(const void *p);
+bool huge_free(const void *p);
+
 /* ---- env.c: the USLAB_* environment, parsed once --------------------- */
 
 enum percpu_want {
@@ -754,6 +766,10 @@ uint64_t uslab_random(void);
 			__atomic_fetch_add(&(s)->node[nid]->ev.field, (nr), \
 					   __ATOMIC_RELAXED);               \
 	} while (0)
+
+/* kmalloc's figures above its size classes (USLAB_STAT_KMALLOC). */
+extern uint64_t kmalloc_stat[USLAB_NR_KMALLOC_STATS];
+void kmalloc_stat_read(uint64_t *count);
 
 /* As stat_add() for one object, counted on the node it belongs to. */
 #define stat_obj(s, obj, field) stat_add(s, obj_home(obj), field, 1UL)

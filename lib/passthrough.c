@@ -22,6 +22,8 @@
  * slab_passthrough_count().
  */
 #include <errno.h>
+#include <stdalign.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +83,24 @@ size_t passthrough_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n,
 		}
 	}
 	return n;
+}
+
+/*
+ * kmalloc() in this mode: a block of exactly @size bytes (so a tool sees
+ * an overflow past the request, as KASAN does), with the kernel's
+ * alignment rule: natural for a power of two up to a page.  No size
+ * class, no count; kfree() gives it to free().  NULL: ENOMEM, not
+ * reported (the caller does).
+ */
+void *passthrough_kmalloc(size_t size, gfp_t gfp)
+{
+	size_t align = size <= PAGE_SIZE && !(size & (size - 1)) ? size : 1;
+	void *p = align > alignof(max_align_t) ? aligned_alloc(align, size) :
+						 malloc(size);
+
+	if (p && (gfp & __GFP_ZERO))
+		memset(p, 0, size);
+	return p;
 }
 
 /*

@@ -2,8 +2,9 @@
 /*
  * stats.c - figures of live caches for users, tests and tools: per-node
  * and per-cache snapshots (uslab_cache_info), and /proc/slabinfo text
- * (uslab_slabinfo).  export.c publishes the same figures to other
- * processes.
+ * (uslab_slabinfo); kmalloc's counts of requests above its size
+ * classes (uslab_kmalloc_info).  export.c publishes the same figures to
+ * other processes.
  *
  * Nothing here is kept up to date on the fast path.  Structural figures
  * (slabs, objects) are read from each node's counters under that node's
@@ -196,4 +197,29 @@ __api const char *uslab_percpu_mode(void)
 	if (uslab_ensure_init())
 		return "not initialised";
 	return percpu_mode_name();
+}
+
+/*
+ * kmalloc.c's counts of its requests above the size classes, by
+ * enum uslab_stat_kmalloc_item: relaxed atomics, added to by kmalloc.c
+ * and read here and by export.c.
+ */
+uint64_t kmalloc_stat[USLAB_NR_KMALLOC_STATS];
+
+void kmalloc_stat_read(uint64_t *count)
+{
+	unsigned int i;
+
+	for (i = 0; i < USLAB_NR_KMALLOC_STATS; i++)
+		count[i] = __atomic_load_n(&kmalloc_stat[i], __ATOMIC_RELAXED);
+}
+
+__api int uslab_kmalloc_info(struct uslab_kmalloc_info *info)
+{
+	if (!info) {
+		errno = EINVAL;
+		return -1;
+	}
+	kmalloc_stat_read(info->count);
+	return 0;
 }

@@ -78,7 +78,29 @@ check "section-3 man page aliases resolve to their pages" bash -c '
 check "static and shared libraries export only the API" bash -c "
 	! nm -g --defined-only '$dest/usr/local/lib/libuslab.a' \
 		'$dest/usr/local/lib/libuslab.so' 2>/dev/null |
-		grep -E ' [TDBR] ' | grep -vE ' (kmem_cache_|uslab_)'"
+		grep -E ' [TDBR] ' |
+		grep -vE ' (kmem_cache_|uslab_|kv?[mz]alloc|kcalloc|krealloc|kv?free|ksize|kstrn?dup|kmemdup)'"
+
+# libuslab-malloc.so: installed next to libuslab.so, and a program run
+# with it preloaded gets uslab's size classes from malloc().
+check "libuslab-malloc.so installed next to libuslab.so" test -f \
+	"$dest/usr/local/lib/libuslab-malloc.so"
+cat > "$dest/usable.c" <<'C'
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+int main(void)
+{
+	void *p = malloc(100);
+	printf("%zu\n", malloc_usable_size(p));
+	free(p);
+	return 0;
+}
+C
+check "a program under LD_PRELOAD=libuslab-malloc.so gets kmalloc-128" \
+	bash -c "cc -o '$dest/usable' '$dest/usable.c' &&
+		LD_PRELOAD='$dest/usr/local/lib/libuslab-malloc.so' \
+		'$dest/usable' | grep -qx 128"
 
 cat > "$dest/hello.c" <<'C'
 #include <stdio.h>

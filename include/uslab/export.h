@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * uslab: the statistics segment a live process publishes for
- * uslab-slabtop and other readers (format version 3).
+ * uslab-slabtop and other readers (format version 4).
  *
  * Where: /dev/shm/uslab.<pid> (shm_open name "/uslab.<pid>"), created
  * at library start with mode 0600 (owner only), rewritten by one
@@ -48,7 +48,7 @@
 #include <uslab/stat_items.h>
 
 #define USLAB_EXPORT_MAGIC "USLABSHM" /* 8 bytes, no NUL */
-#define USLAB_EXPORT_VERSION 3
+#define USLAB_EXPORT_VERSION 4
 #define USLAB_EXPORT_PREFIX "uslab." /* in /dev/shm */
 #define USLAB_EXPORT_NAME_MAX 64 /* cache names, NUL included */
 
@@ -77,6 +77,9 @@ struct uslab_export_header {
 	char percpu_mode[48]; /* uslab_percpu_mode() */
 	char comm[32]; /* program name */
 	char version_str[16]; /* library version */
+	/* kmalloc's requests above its size classes (USLAB_STAT_KMALLOC) */
+	USLAB_STAT_FIELDS_U64(USLAB_STAT_KMALLOC, kmalloc,
+			      USLAB_NR_KMALLOC_STATS);
 };
 
 /*

@@ -12,6 +12,13 @@
 
 #include <stddef.h>
 #include <uslab/gfp.h>
+/*
+ * struct rcu_head, for kfree_rcu() and kin, is liburcu's, and uslab's
+ * grace periods are those of its urcu-bp flavour: readers use
+ * urcu_bp_read_lock() (rcu_read_lock() here).
+ */
+#include <urcu/urcu-bp.h>
+#include <urcu/call-rcu.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -78,6 +85,58 @@ int uslab_cache_validate(struct kmem_cache *s);
  * the library if it was not started; 0 if it cannot start.
  */
 int uslab_cpu_node(void);
+
+/*
+ * kmalloc: variable-size allocations in the kernel's size classes,
+ * kmalloc-8 ... kmalloc-8k (96 and 192 included), each a uslab cache of
+ * that name.  Larger requests take whole pages of the arena, up to
+ * KMALLOC_MAX_PAGE_SIZE, and their own mapping beyond.  Power-of-two
+ * sizes are naturally aligned; every object is at least 8-aligned.
+ * kfree() and ksize() also take objects of any kmem_cache.
+ * kmalloc(0) returns ZERO_SIZE_PTR, which kfree() accepts.
+ */
+#define KMALLOC_MIN_SIZE 8
+#define KMALLOC_MAX_CACHE_SIZE 8192 /* the largest size class */
+#define KMALLOC_MAX_PAGE_SIZE (2UL << 20) /* arena pages up to here */
+#define ZERO_SIZE_PTR ((void *)16)
+#define ZERO_OR_NULL_PTR(x) ((unsigned long)(x) <= (unsigned long)ZERO_SIZE_PTR)
+
+void *kmalloc(size_t size, gfp_t flags);
+void *kzalloc(size_t size, gfp_t flags);
+void *kmalloc_node(size_t size, gfp_t flags, int node);
+void *kzalloc_node(size_t size, gfp_t flags, int node);
+void *kmalloc_array(size_t n, size_t size, gfp_t flags);
+void *kcalloc(size_t n, size_t size, gfp_t flags);
+void *krealloc(const void *p, size_t new_size, gfp_t flags);
+void kfree(const void *p);
+size_t ksize(const void *p);
+char *kstrdup(const char *s, gfp_t gfp);
+char *kstrndup(const char *s, size_t max, gfp_t gfp);
+void *kmemdup(const void *src, size_t len, gfp_t gfp);
+void *kvmalloc(size_t size, gfp_t flags);
+void *kvzalloc(size_t size, gfp_t flags);
+void kvfree(const void *addr);
+
+/*
+ * RCU-deferred frees: the object is freed with kvfree() after an
+ * urcu-bp grace period, so readers inside urcu_bp_read_lock() sections
+ * that began before the call never see it freed.  Frees are batched per
+ * CPU, one call_rcu() per batch; the object's rcu_head is used only when
+ * no batch memory can be had.  kvfree_rcu_barrier() returns once every
+ * object queued before it is freed; it must not be called inside a
+ * read-side section or a call_rcu() callback.
+ */
+void kvfree_call_rcu(struct rcu_head *head, void *ptr);
+void kmem_cache_call_rcu(struct kmem_cache *s, struct rcu_head *head,
+			 void *obj);
+void kvfree_rcu_mightsleep(void *ptr);
+void kvfree_rcu_barrier(void);
+
+#define kfree_rcu(ptr, rhf) kvfree_call_rcu(&(ptr)->rhf, (void *)(ptr))
+#define kvfree_rcu(ptr, rhf) kfree_rcu(ptr, rhf)
+#define kmem_cache_free_rcu(s, ptr, rhf) \
+	kmem_cache_call_rcu((s), &(ptr)->rhf, (void *)(ptr))
+#define kfree_rcu_mightsleep(ptr) kvfree_rcu_mightsleep((void *)(ptr))
 
 /* A cache named after a struct, sized and aligned for it. */
 #define KMEM_CACHE(__struct, __flags)                         \

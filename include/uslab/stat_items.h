@@ -92,6 +92,26 @@
 	  "slot bytes of every object not "                                 \
 	  "handed out")
 
+/*
+ * kmalloc's requests above its size classes and its RCU-deferred frees
+ * (process-wide, uint64_t): struct uslab_kmalloc_info (stats.h) and the
+ * segment's header.  The size classes themselves are caches with the
+ * figures above.
+ */
+#define USLAB_STAT_KMALLOC(X)                                               \
+	X(large_allocs, "LARGE", "kmalloc() served with arena pages")       \
+	X(large_frees, "LARGE-FREED", "arena-page blocks given back")       \
+	X(large_bytes, "LARGE-MEM", "bytes of arena pages held by users")   \
+	X(huge_allocs, "HUGE", "kmalloc() above 2 MiB, mapped on its own")  \
+	X(huge_frees, "HUGE-FREED", "own mappings given back")              \
+	X(huge_bytes, "HUGE-MEM", "bytes of own mappings held by users")    \
+	X(kfree_bad, "KFREE-BAD",                                           \
+	  "kfree() and ksize() calls refused "                              \
+	  "outside any cache")                                              \
+	X(rcu_queued, "RCU-QUEUED", "objects given to kfree_rcu() and kin") \
+	X(rcu_freed, "RCU-FREED", "of them freed after a grace period")     \
+	X(rcu_batches, "RCU-CALLS", "call_rcu() calls that carried them")
+
 /* The one figure that is not a count; efficiency in a struct. */
 #define USLAB_STAT_EFFICIENCY_COLUMN "EFF%"
 #define USLAB_STAT_EFFICIENCY_DOC       \
@@ -107,6 +127,9 @@ enum uslab_stat_count_item {
 };
 enum uslab_stat_cache_item {
 	USLAB_STAT_CACHE(USLAB_STAT_ENUM_) USLAB_NR_CACHE_STATS
+};
+enum uslab_stat_kmalloc_item {
+	USLAB_STAT_KMALLOC(USLAB_STAT_ENUM_) USLAB_NR_KMALLOC_STATS
 };
 enum uslab_stat_derived_item {
 	USLAB_STAT_DERIVED(USLAB_STAT_ENUM_) USLAB_NR_DERIVED_STATS

@@ -76,6 +76,19 @@ int uslab_for_each_cache(int (*fn)(struct kmem_cache *s, void *arg), void *arg);
 int uslab_slabinfo(FILE *f);
 
 /*
+ * kmalloc()'s requests above its size classes, process-wide: the
+ * USLAB_STAT_KMALLOC list of <uslab/stat_items.h>, by name or as
+ * count[USLAB_STAT_<name>].  Relaxed counters, exact when no thread
+ * allocates.  0, or -1 with errno EINVAL for a NULL @info.
+ */
+struct uslab_kmalloc_info {
+	USLAB_STAT_FIELDS_U64(USLAB_STAT_KMALLOC, count,
+			      USLAB_NR_KMALLOC_STATS);
+};
+
+int uslab_kmalloc_info(struct uslab_kmalloc_info *info);
+
+/*
  * How this process runs the per-CPU fast path: "rseq (glibc's area)",
  * "rseq (own area)", or why it uses per-CPU locks instead (for example
  * "USLAB_PERCPU=lock" or "the kernel refuses rseq").  Starts the library

@@ -155,6 +155,54 @@ START_TEST(test_destroy_with_live_object)
 }
 END_TEST
 
+/* uslab_for_each_cache(): nonzero (stops) at a kmalloc-* cache. */
+static int has_kmalloc_cache(struct kmem_cache *s, void *arg)
+{
+	(void)arg;
+	return !strncmp(kmem_cache_name(s), "kmalloc-", 8);
+}
+
+/*
+ * The kmalloc family is malloc's in this mode: blocks of the requested
+ * size outside the arena, naturally aligned for powers of two, no size
+ * class cache, and kfree(), ksize() and krealloc() take them.
+ */
+START_TEST(test_kmalloc_is_malloc)
+{
+	static const size_t sizes[] = { 1, 8, 96, 128, 4096, 10000, 3 << 20 };
+	struct uslab_kmalloc_info ki;
+	size_t i;
+	char *p, *z;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		p = kmalloc(sizes[i], GFP_KERNEL);
+		ck_assert_ptr_nonnull(p);
+		ck_assert(!page_in_arena(p));
+		ck_assert_uint_ge(ksize(p), sizes[i]);
+		if (!(sizes[i] & (sizes[i] - 1)) && sizes[i] <= 4096)
+			ck_assert_uint_eq((uintptr_t)p % sizes[i], 0);
+		memset(p, 0x5a, sizes[i]);
+		kfree(p);
+	}
+	z = kzalloc(200, GFP_KERNEL);
+	ck_assert_ptr_nonnull(z);
+	for (i = 0; i < 200; i++)
+		ck_assert_int_eq(z[i], 0);
+	strcpy(z, "kept");
+	z = krealloc(z, 50000, GFP_KERNEL);
+	ck_assert_ptr_nonnull(z);
+	ck_assert_str_eq(z, "kept");
+	ck_assert_uint_ge(ksize(z), 50000);
+	kfree(z);
+	ck_assert_ptr_eq(kmalloc(0, GFP_KERNEL), ZERO_SIZE_PTR);
+	kfree(NULL);
+	/* No class cache was made, and nothing counted as large or huge. */
+	ck_assert(!uslab_for_each_cache(has_kmalloc_cache, NULL));
+	ck_assert_int_eq(uslab_kmalloc_info(&ki), 0);
+	ck_assert_uint_eq(ki.large_allocs + ki.huge_allocs + ki.kfree_bad, 0);
+}
+END_TEST
+
 static Suite *passthrough_suite(void)
 {
 	Suite *s = suite_create("api-passthrough");
@@ -165,6 +213,7 @@ static Suite *passthrough_suite(void)
 	tcase_add_test(tc, test_statistics_count);
 	tcase_add_test(tc, test_bulk_and_node);
 	tcase_add_test(tc, test_destroy_with_live_object);
+	tcase_add_test(tc, test_kmalloc_is_malloc);
 	suite_add_tcase(s, tc);
 	return s;
 }

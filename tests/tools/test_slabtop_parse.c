@@ -302,6 +302,74 @@ START_TEST(test_ground_truth_tool)
 }
 END_TEST
 
+/*
+ * kmalloc's size classes are caches like any other, and its page blocks
+ * and mappings reach the header: the segment has the library's figures,
+ * and the tool's -o output shows both.
+ */
+START_TEST(test_kmalloc_segment)
+{
+	const char *build = getenv("USLAB_BUILD");
+	struct uslab_kmalloc_info k;
+	struct st_snapshot snap;
+	const struct st_cache *c;
+	char cmd[512], line[512];
+	void *kobj[300], *large[3], *huge;
+	int i, seen = 0;
+	FILE *p;
+
+	for (i = 0; i < 300; i++)
+		kobj[i] = kmalloc(100, GFP_KERNEL);
+	for (i = 0; i < 3; i++)
+		large[i] = kmalloc(20000, GFP_KERNEL); /* 32 KiB blocks */
+	huge = kmalloc(3 << 20, GFP_KERNEL);
+	ck_assert_int_eq(uslab_kmalloc_info(&k), 0);
+	read_self(&snap);
+	ck_assert_mem_eq(snap.kmalloc, k.count, sizeof(k.count));
+	ck_assert_uint_eq(snap.large_allocs, 3);
+	ck_assert_uint_eq(snap.large_bytes, 3 * 32768);
+	ck_assert_uint_eq(snap.huge_bytes, 3 << 20);
+	c = find(&snap, "kmalloc-128");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->active_objs, 300);
+	ck_assert_ptr_nonnull(find(&snap, "kmalloc-8k"));
+	st_snapshot_free(&snap);
+
+	snprintf(cmd, sizeof(cmd), "%s/tools/slabtop/uslab-slabtop -o -p %d",
+		 build ? build : "build", (int)getpid());
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	while (fgets(line, sizeof(line), p)) {
+		unsigned long active;
+		char name[64];
+
+		if (strstr(line, "kmalloc Page Blocks / Own Mappings")) {
+			/* Three 32 KiB blocks, one 3 MiB mapping, in KiB. */
+			ck_assert_msg(strstr(line, ": 3 (96) / 1 (3072)"), "%s",
+				      line);
+			seen++;
+		} else if (sscanf(line, "%*u %lu %*u%% %*fK %*u %*u %*s %63s",
+				  &active, name) == 2 &&
+			   !strcmp(name, "kmalloc-128")) {
+			ck_assert_uint_eq(active, 300);
+			seen++;
+		}
+	}
+	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_int_eq(seen, 2);
+	for (i = 0; i < 300; i++)
+		kfree(kobj[i]);
+	for (i = 0; i < 3; i++)
+		kfree(large[i]);
+	kfree(huge);
+	read_self(&snap);
+	ck_assert_uint_eq(snap.large_frees, 3);
+	ck_assert_uint_eq(snap.large_bytes, 0);
+	ck_assert_uint_eq(snap.huge_frees, 1);
+	st_snapshot_free(&snap);
+}
+END_TEST
+
 /* Output of @cmd, NUL-terminated, malloc'd; the command must succeed. */
 static char *run_output(const char *cmd)
 {
@@ -830,6 +898,7 @@ int main(void)
 	tcase_add_test(tc, test_ground_truth_slabinfo);
 	tcase_add_test(tc, test_ground_truth_segment);
 	tcase_add_test(tc, test_ground_truth_tool);
+	tcase_add_test(tc, test_kmalloc_segment);
 	tcase_add_test(tc, test_stale_segment);
 	tcase_add_test(tc, test_hostile_files);
 	tcase_add_test(tc, test_scribbled_header);

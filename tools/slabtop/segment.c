@@ -217,6 +217,7 @@ int st_parse_segment(const void *buf, size_t len, struct st_snapshot *out,
 	out->fake_numa = h->flags & USLAB_EXPORT_FAKE_NUMA;
 	out->updated_ns = h->updated_ns;
 	out->dropped = h->dropped;
+	memcpy(out->kmalloc, h->kmalloc, sizeof(out->kmalloc));
 	out->caches =
 		calloc(h->nr_caches ? h->nr_caches : 1, sizeof(*out->caches));
 	if (!out->caches)

@@ -542,6 +542,29 @@ static void source_text(const struct st_snapshot *snap,
 	}
 }
 
+/*
+ * kmalloc's blocks and mappings above its size classes, held now: one
+ * line, for a process that has had any.
+ */
+static void print_kmalloc(struct out *o, const struct st_snapshot *snap,
+			  bool human)
+{
+	const uint64_t *k = snap->kmalloc;
+	char a[32], b[32];
+	unsigned int i;
+
+	for (i = 0; i < USLAB_NR_KMALLOC_STATS && !k[i]; i++)
+		;
+	if (i == USLAB_NR_KMALLOC_STATS)
+		return;
+	out_line(o, 0, " %-35s: %" PRIu64 " (%s) / %" PRIu64 " (%s)\n",
+		 "kmalloc Page Blocks / Own Mappings",
+		 k[USLAB_STAT_large_allocs] - k[USLAB_STAT_large_frees],
+		 fmt_kib(k[USLAB_STAT_large_bytes], human, a, sizeof(a)),
+		 k[USLAB_STAT_huge_allocs] - k[USLAB_STAT_huge_frees],
+		 fmt_kib(k[USLAB_STAT_huge_bytes], human, b, sizeof(b)));
+}
+
 static void print_summary(struct out *o, const struct totals *t, enum view view,
 			  bool human)
 {
@@ -807,6 +830,8 @@ static void render(struct out *o, const struct st_snapshot *snap,
 
 	totals_of(snap, &t);
 	print_summary(o, &t, view, human);
+	if (snap->kind == ST_PROCESS)
+		print_kmalloc(o, snap, human);
 	if (view != VIEW_SLABS && !t.ext) {
 		not_available(msg, sizeof(msg), snap, view);
 		out_line(o, 0, "%s\n", msg);
@@ -972,6 +997,10 @@ static void json_cache(FILE *f, const struct st_cache *c, uint32_t pg)
 	fputs("]}", f);
 }
 
+#define KMALLOC_KEY_(name, column, doc) #name,
+static const char *const kmalloc_keys[] = { USLAB_STAT_KMALLOC(KMALLOC_KEY_) };
+#undef KMALLOC_KEY_
+
 static void print_json(const struct st_snapshot *snap, const size_t *order)
 {
 	uint32_t pg = page_size_of(snap);
@@ -994,6 +1023,11 @@ static void print_json(const struct st_snapshot *snap, const size_t *order)
 		fprintf(f, ", \"fake_numa\": %s",
 			snap->fake_numa ? "true" : "false");
 		JU("dropped", snap->dropped);
+		fputs(", \"kmalloc\": {", f);
+		for (i = 0; i < USLAB_NR_KMALLOC_STATS; i++)
+			fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "",
+				kmalloc_keys[i], snap->kmalloc[i]);
+		putc('}', f);
 	}
 	JU("page_size", pg);
 	JU("nr_nodes", snap->nr_nodes);

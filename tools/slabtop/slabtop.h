@@ -65,6 +65,9 @@ struct st_snapshot {
 	bool fake_numa;
 	uint64_t updated_ns; /* CLOCK_REALTIME of the snapshot */
 	uint32_t dropped; /* caches the process could not export */
+	/* ST_PROCESS: kmalloc's requests above its size classes */
+	USLAB_STAT_FIELDS_U64(USLAB_STAT_KMALLOC, kmalloc,
+			      USLAB_NR_KMALLOC_STATS);
 	size_t nr_caches;
 	struct st_cache *caches; /* malloc'd, nr_caches of them */
 };
