@@ -57,9 +57,9 @@
 
 #define KV_KEY_MAX 250 /* protocol.txt: key length limit */
 #define KV_LINE_MAX 2048 /* longest command line */
-#define KV_GETLINE_MAX (64 * 1024 - 64) /* longest get, gets, gat(s) */
 #define KV_ITEM_MAX_DEFAULT (1024 * 1024)
 #define KV_ITEM_MAX_LIMIT (16 * 1024 * 1024) /* -I ceiling */
+#define KV_FACTOR_DEFAULT 1.05 /* -f */
 #define KV_MAX_CLASSES 200
 #define KV_MIN_CHUNK 64 /* smallest size class */
 #define KV_TOP_CHUNK KMEM_CACHE_MAX_SIZE /* largest class; chunk size */
@@ -314,7 +314,6 @@ struct kv_rbuf {
 };
 
 #define KV_RBUF_SIZE (16 * 1024) /* object size, header included */
-#define KV_RBUF_BIG (64 * 1024) /* for long multi-get lines */
 
 #define KV_OBUF_SIZE (16 * 1024)
 #define KV_OIOV 128
@@ -337,7 +336,8 @@ enum kv_conn_state {
 	CS_CMD, /* waiting for a command line */
 	CS_NREAD, /* reading a value into c->it */
 	CS_SWALLOW, /* discarding a value that will not be stored */
-	CS_GET, /* a multi-get waiting for output room */
+	CS_GET, /* a multi-get: its keys as output room and input come */
+	CS_SKIPLINE, /* discarding the rest of a refused get line */
 	CS_CLOSE, /* close once the output is sent */
 };
 
@@ -366,8 +366,12 @@ struct kv_conn {
 	/* CS_SWALLOW */
 	uint64_t swallow;
 
-	/* CS_GET: the rest of the line, rb->data[get_pos .. get_end) */
-	uint32_t get_pos, get_end;
+	/*
+	 * CS_GET: the keys from rb->start to rb->data[get_end], the next
+	 * line at get_next; while get_open, the line's end has not arrived.
+	 */
+	uint32_t get_end, get_next;
+	bool get_open;
 	uint8_t get_kind;
 	uint32_t gat_exptime;
 };

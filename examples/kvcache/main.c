@@ -15,7 +15,9 @@
  * any shared counter on the accept path.  The cost, one pipe write per
  * connection, is paid once per connection, and memcached clients keep
  * theirs open.  Over -c, a new connection gets memcached's "ERROR Too many
- * open connections" and is closed.
+ * open connections" and is closed; so does one that arrives when the
+ * process is out of descriptors (a spare descriptor, /dev/null, is given
+ * up to accept it), and that is logged at most once a second.
  *
  * The clock: every 100 ms the timer updates kv_clock (seconds since start,
  * from CLOCK_MONOTONIC, plus 2 as in memcached) and runs a delayed
@@ -33,6 +35,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
@@ -58,7 +62,7 @@ struct kv_settings settings = {
 	.port = 11211,
 	.addr = "127.0.0.1",
 	.item_max = KV_ITEM_MAX_DEFAULT,
-	.factor = 1.05,
+	.factor = KV_FACTOR_DEFAULT,
 };
 
 int64_t kv_started;
@@ -67,6 +71,7 @@ bool kv_stopping;
 
 static time_t mono_start;
 static int main_ep, listen_fd = -1;
+static int spare_fd = -1; /* given up to refuse a client past RLIMIT_NOFILE */
 static bool accept_paused;
 
 enum { EV_LISTEN = 1, EV_SIGNAL, EV_TIMER };
@@ -115,16 +120,24 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: kvcache [options]\n"
-		"  -p PORT     TCP port to listen on (default 11211)\n"
-		"  -l ADDR     address to listen on (default 127.0.0.1)\n"
-		"  -c MAXCONNS most simultaneous connections (default 1024)\n"
-		"  -m MB       memory for items, in megabytes (default 64)\n"
-		"  -t THREADS  worker threads (default: one per CPU)\n"
-		"  -I SIZE     largest item, bytes or with k/m (default 1m, "
-		"at most 16m)\n"
-		"  -f FACTOR   size class growth factor (default 1.08)\n"
-		"  -v          verbose (-vv: also every command)\n"
-		"  -h          this help\n");
+		"  -p, --port=PORT             TCP port to listen on "
+		"(default: 11211)\n"
+		"  -l, --listen=ADDR           address to listen on "
+		"(default: 127.0.0.1)\n"
+		"  -c, --conn-limit=MAXCONNS   most simultaneous connections "
+		"(default: 1024)\n"
+		"  -m, --memory-limit=MB       memory for items, in megabytes "
+		"(default: 64)\n"
+		"  -t, --threads=THREADS       worker threads "
+		"(default: one per CPU)\n"
+		"  -I, --max-item-size=SIZE    largest item, bytes or with k/m "
+		"(default: 1m, min: 1k, max: %um)\n"
+		"  -f, --slab-growth-factor=F  size class growth factor "
+		"(default: %.2f)\n"
+		"  -v, --verbose               verbose (-vv: also every "
+		"command)\n"
+		"  -h, --help                  print this help and exit\n",
+		KV_ITEM_MAX_LIMIT >> 20, KV_FACTOR_DEFAULT);
 }
 
 static bool parse_ulong(const char *s, unsigned long min, unsigned long max,
@@ -141,22 +154,24 @@ static bool parse_ulong(const char *s, unsigned long min, unsigned long max,
 	return true;
 }
 
+/* A size in bytes, or with a k or m suffix; false if it overflows. */
 static bool parse_size(const char *s, unsigned long *v)
 {
-	char *end;
+	unsigned int shift = 0;
 	unsigned long x;
+	char *end;
 
 	errno = 0;
 	x = strtoul(s, &end, 10);
 	if (errno || end == s || *s == '-')
 		return false;
 	if (*end == 'k' || *end == 'K')
-		x <<= 10, end++;
+		shift = 10, end++;
 	else if (*end == 'm' || *end == 'M')
-		x <<= 20, end++;
-	if (*end)
+		shift = 20, end++;
+	if (*end || x > ULONG_MAX >> shift)
 		return false;
-	*v = x;
+	*v = x << shift;
 	return true;
 }
 
@@ -166,7 +181,21 @@ static int parse_options(int argc, char **argv)
 	char *end;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "p:l:c:m:t:I:f:vh")) != -1) {
+	static const struct option longopts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "conn-limit", required_argument, NULL, 'c' },
+		{ "memory-limit", required_argument, NULL, 'm' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "max-item-size", required_argument, NULL, 'I' },
+		{ "slab-growth-factor", required_argument, NULL, 'f' },
+		{ "verbose", optional_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((opt = getopt_long(argc, argv, "p:l:c:m:t:I:f:vh", longopts,
+				  NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (!parse_ulong(optarg, 1, 65535, &v))
@@ -295,10 +324,59 @@ static int ep_add(int fd, uint32_t tag)
 
 /* ---- The acceptor and the clock --------------------------------------- */
 
-static void accept_all(void)
+/*
+ * Log @what at most once a second, with how often it happened since the
+ * last line: a client retrying in a loop must not flood the log.
+ */
+static void log_limited(const char *what)
+{
+	static struct timespec last;
+	static unsigned long count;
+	struct timespec now;
+
+	count++;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (last.tv_sec && now.tv_sec == last.tv_sec)
+		return;
+	kv_log("kvcache: %s (%lu time%s)", what, count, count > 1 ? "s" : "");
+	last = now;
+	count = 0;
+}
+
+static void refuse(int fd)
 {
 	static const char full[] = "ERROR Too many open connections\r\n";
 
+	if (write(fd, full, sizeof(full) - 1) < 0) {
+		/* The client is gone already. */
+	}
+	close(fd);
+	__atomic_fetch_add(&kv_rejected_conns, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Out of descriptors: give up the spare one to accept the client, tell it
+ * why and close it, then take the spare again.  Without the spare, the
+ * client would wait in the backlog with no answer.  false when there is
+ * no spare (then accepts pause until the next clock tick).
+ */
+static bool refuse_with_spare(void)
+{
+	int fd;
+
+	if (spare_fd < 0)
+		return false;
+	close(spare_fd);
+	fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0)
+		refuse(fd);
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	log_limited("out of file descriptors: connections refused");
+	return fd >= 0;
+}
+
+static void accept_all(void)
+{
 	for (;;) {
 		int fd = accept4(listen_fd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -307,10 +385,14 @@ static void accept_all(void)
 			if (errno == EINTR || errno == ECONNABORTED ||
 			    errno == EPROTO)
 				continue;
+			if ((errno == EMFILE || errno == ENFILE) &&
+			    refuse_with_spare())
+				continue;
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
 				/* Try again on the next tick. */
-				kv_log("kvcache: accept: %m; pausing accepts");
+				log_limited("accept: out of descriptors or "
+					    "memory; pausing accepts");
 				epoll_ctl(main_ep, EPOLL_CTL_DEL, listen_fd,
 					  NULL);
 				accept_paused = true;
@@ -320,12 +402,7 @@ static void accept_all(void)
 		/* Relaxed: counters; only this thread adds connections. */
 		if (__atomic_load_n(&kv_curr_conns, __ATOMIC_RELAXED) >=
 		    settings.maxconns) {
-			if (write(fd, full, sizeof(full) - 1) < 0) {
-				/* The client is gone already. */
-			}
-			close(fd);
-			__atomic_fetch_add(&kv_rejected_conns, 1,
-					   __ATOMIC_RELAXED);
+			refuse(fd);
 			continue;
 		}
 		__atomic_fetch_add(&kv_curr_conns, 1, __ATOMIC_RELAXED);
@@ -435,6 +512,7 @@ int main(int argc, char **argv)
 	listen_fd = listen_socket();
 	if (listen_fd < 0)
 		return 1;
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	main_ep = epoll_create1(EPOLL_CLOEXEC);
 	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	tfd = timer_fd();
@@ -458,6 +536,8 @@ int main(int argc, char **argv)
 	main_loop(sfd, tfd);
 
 	close(listen_fd);
+	if (spare_fd >= 0)
+		close(spare_fd);
 	workers_stop();
 	items_free_all();
 	assoc_destroy();

@@ -10,17 +10,20 @@
  * (out_make_room(), which sends what is queued when the buffer is full);
  * if the socket would block, the line stays unconsumed and the command
  * runs once the client has read its replies.  A command therefore never
- * stops half done, except a multi-get, which keeps its place in the line
- * (CS_GET) and continues key by key, so that a get of thousands of keys
- * needs one output buffer, not one reply of unbounded size.
+ * stops half done, except a multi-get, which consumes its line key by key
+ * (CS_GET) and continues as room frees up, so that a get of thousands of
+ * keys needs one output buffer, not one reply of unbounded size.
  *
  * Replies and error strings are memcached 1.6's.  Where memcached parses
  * a storage command's data block as a command after rejecting the line
  * (a key longer than 250 bytes, bad flags or exptime), this server
  * discards the block when the line gave a valid length: a data block is
- * never executed.  Lines longer than KV_LINE_MAX get "CLIENT_ERROR line
- * too long" and the connection is closed; get, gets, gat and gats lines
- * may be up to KV_GETLINE_MAX long, as memcached allows long multi-gets.
+ * never executed.  Lines longer than KV_LINE_MAX (the '\r' before the
+ * '\n' not counted) get "CLIENT_ERROR line too long" and the connection
+ * is closed, except get, gets, gat and gats lines, which may be any
+ * length: memcached serves multi-gets of thousands of keys.  A get line
+ * still arriving is answered key by key as its keys arrive (CS_GET with
+ * get_open), so it needs no buffer of its size.
  *
  * Locking: none of its own.  A command takes the stripe lock of its key
  * (assoc.c) around the lookup and the update, and copies small values
@@ -530,37 +533,120 @@ static void get_one(struct kv_conn *c, const char *key, size_t nkey)
 	OUT_LIT(c, "\r\n");
 }
 
-/* CS_GET: the keys of c->rb->data[get_pos .. get_end), then END. */
+/* A bad key in a get line: the error, and the rest of the line dropped. */
+static int get_bad_key(struct kv_conn *c)
+{
+	if (!out_make_room(c, KV_REPLY_MAX, 2, 0))
+		return out_wait(c);
+	OUT_LIT(c, "CLIENT_ERROR bad command line format\r\n");
+	if (c->get_open) {
+		c->state = CS_SKIPLINE;
+	} else {
+		c->rb->start = c->get_next;
+		c->state = CS_CMD;
+	}
+	return KV_CONTINUE;
+}
+
+/* An open get line: has its end arrived? */
+static void get_find_end(struct kv_conn *c)
+{
+	struct kv_rbuf *rb = c->rb;
+	char *p = rb->data + rb->start;
+	char *nl = memchr(p, '\n', rb->end - rb->start);
+
+	if (!nl)
+		return;
+	c->get_open = false;
+	c->get_next = (uint32_t)(nl + 1 - rb->data);
+	if (nl > p && nl[-1] == '\r')
+		nl--;
+	c->get_end = (uint32_t)(nl - rb->data);
+}
+
+/*
+ * CS_GET: the keys from rb->start, then END.  Keys are consumed as they
+ * are answered, so the line may be any length: while its end has not
+ * arrived (get_open), only keys followed by a space are taken, and the
+ * read buffer holds no more than the part of a key still coming.
+ */
 static int proto_get(struct kv_conn *c)
 {
-	char *base = c->rb->data, *p = base + c->get_pos;
-	char *end = base + c->get_end;
+	struct kv_rbuf *rb = c->rb;
+	char *base, *p, *end, *key;
 
+	if (!rb)
+		return KV_MORE; /* open, everything taken */
+	if (c->get_open)
+		get_find_end(c);
+	base = rb->data;
+	p = base + rb->start;
+	if (c->get_open) {
+		end = base + rb->end;
+		while (end > p && end[-1] != ' ')
+			end--;
+	} else {
+		end = base + c->get_end;
+	}
 	for (;;) {
-		char *key;
-
 		while (p < end && *p == ' ')
 			p++;
+		rb->start = (uint32_t)(p - base);
 		if (p == end)
 			break;
-		if (!out_make_room(c, KV_VALUE_LINE + KV_COPY_MAX + 2 + 5,
-				   KV_MAX_SEGS + 2, 1)) {
-			c->get_pos = (uint32_t)(p - base);
-			return out_wait(c);
-		}
 		key = p;
 		while (p < end && *p != ' ')
 			p++;
+		if (!key_ok((size_t)(p - key)))
+			return get_bad_key(c);
+		if (!out_make_room(c, KV_VALUE_LINE + KV_COPY_MAX + 2,
+				   KV_MAX_SEGS + 2, 1))
+			return out_wait(c);
 		get_one(c, key, (size_t)(p - key));
 	}
+	if (c->get_open) {
+		/* A key and the '\r' before the line's '\n' at most. */
+		if (rb->end - rb->start > KV_KEY_MAX + 1)
+			return get_bad_key(c);
+		return KV_MORE;
+	}
+	if (!out_make_room(c, 5, 1, 0))
+		return out_wait(c);
 	OUT_LIT(c, "END\r\n");
+	rb->start = c->get_next;
 	c->state = CS_CMD;
 	return KV_CONTINUE;
 }
 
-/* get|gets <key>*, gat|gats <exptime> <key>*: check the line, then go. */
-static int process_get(struct kv_conn *c, int kind, char *p, char *end)
+/* CS_SKIPLINE: drop the rest of a refused line. */
+static int proto_skipline(struct kv_conn *c)
 {
+	struct kv_rbuf *rb = c->rb;
+	char *nl;
+
+	if (!rb)
+		return KV_MORE;
+	nl = memchr(rb->data + rb->start, '\n', rb->end - rb->start);
+	if (!nl) {
+		rb->start = rb->end;
+		return KV_MORE;
+	}
+	rb->start = (uint32_t)(nl + 1 - rb->data);
+	c->state = CS_CMD;
+	return KV_CONTINUE;
+}
+
+/*
+ * get|gets <key>*, gat|gats <exptime> <key>*, from @p to @end.  A whole
+ * line (@open false; proto_line() has consumed it up to rb->start) has
+ * its keys checked before any is answered, as memcached does.  An open
+ * one, longer than a command line and still arriving, is answered key
+ * by key as it comes.
+ */
+static int process_get(struct kv_conn *c, int kind, char *p, char *end,
+		       bool open)
+{
+	struct kv_rbuf *rb = c->rb;
 	int64_t exptime = 0;
 	size_t nkeys = 0;
 	struct tok t;
@@ -577,10 +663,20 @@ static int process_get(struct kv_conn *c, int kind, char *p, char *end)
 			REPLY(c, "ERROR\r\n");
 			return KV_CONTINUE;
 		}
-		if (!parse_i64(&t, &exptime)) {
+		if ((open && p == end) || !parse_i64(&t, &exptime)) {
 			REPLY(c, "CLIENT_ERROR invalid exptime argument\r\n");
+			if (open)
+				c->state = CS_SKIPLINE;
 			return KV_CONTINUE;
 		}
+	}
+	c->get_kind = (uint8_t)kind;
+	c->gat_exptime = kv_realtime(exptime);
+	c->get_open = open;
+	if (open) {
+		rb->start = (uint32_t)(p - rb->data);
+		c->state = CS_GET;
+		return KV_CONTINUE;
 	}
 	for (q = p;;) {
 		char *key;
@@ -598,14 +694,14 @@ static int process_get(struct kv_conn *c, int kind, char *p, char *end)
 		}
 		nkeys++;
 	}
-	if (!nkeys) {
+	/* memcached answers "gat <exptime>" with no key with an END. */
+	if (!nkeys && !(kind & GET_TOUCH)) {
 		REPLY(c, "ERROR\r\n");
 		return KV_CONTINUE;
 	}
-	c->get_pos = (uint32_t)(p - c->rb->data);
-	c->get_end = (uint32_t)(end - c->rb->data);
-	c->get_kind = (uint8_t)kind;
-	c->gat_exptime = kv_realtime(exptime);
+	c->get_next = rb->start;
+	c->get_end = (uint32_t)(end - rb->data);
+	rb->start = (uint32_t)(p - rb->data);
 	c->state = CS_GET;
 	return KV_CONTINUE;
 }
@@ -648,28 +744,56 @@ static void process_delete(struct kv_conn *c, struct tok *t, int n)
 	}
 }
 
-/* The value of @it as a decimal u64, memcached's way (spaces allowed). */
-static bool item_u64(struct item *it, uint64_t *v)
+static bool is_space(char ch)
 {
-	const char *p, *end;
-	struct tok t;
-
-	if (it->chunked || !it->nbytes || it->nbytes > 64)
-		return false;
-	p = item_value(it);
-	end = p + it->nbytes;
-	while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
-		p++;
-	t.p = (char *)p;
-	while (p < end && *p >= '0' && *p <= '9')
-		p++;
-	t.len = (size_t)(p - t.p);
-	while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
-		p++;
-	return p == end && t.len && parse_u64(&t, v);
+	return ch == ' ' || (ch >= '\t' && ch <= '\r');
 }
 
-/* incr|decr <key> <value> [noreply] */
+/*
+ * A number as memcached's safe_strtoull() reads it with strtoull():
+ * leading white space, a sign, decimal digits that fit in 64 bits, then
+ * white space or the end.  A '-' negates modulo 2^64, and a result that
+ * is negative as a signed number is refused: "-0" is 0, "-1" is refused.
+ */
+static bool mc_strtoull(const char *p, const char *end, uint64_t *v)
+{
+	bool neg = false;
+	uint64_t x = 0;
+	const char *digits;
+
+	while (p < end && is_space(*p))
+		p++;
+	if (p < end && (*p == '+' || *p == '-'))
+		neg = *p++ == '-';
+	for (digits = p; p < end && *p >= '0' && *p <= '9'; p++) {
+		unsigned int d = (unsigned int)(*p - '0');
+
+		if (x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+	}
+	if (p == digits || (p < end && !is_space(*p)))
+		return false;
+	if (neg) {
+		x = 0 - x;
+		if ((int64_t)x < 0)
+			return false;
+	}
+	*v = x;
+	return true;
+}
+
+/* The value of @it as memcached's incr/decr read it. */
+static bool item_u64(struct item *it, uint64_t *v)
+{
+	const char *p;
+
+	if (it->chunked || !it->nbytes)
+		return false;
+	p = item_value(it);
+	return mc_strtoull(p, p + it->nbytes, v);
+}
+
 /*
  * The start of "<cmd> <key> <arg> [noreply]" (incr, decr, touch): the
  * token count, noreply and the key.  False when it has answered.
@@ -688,6 +812,7 @@ static bool key_arg_start(struct kv_conn *c, struct tok *t, int n)
 	return true;
 }
 
+/* incr|decr <key> <value> [noreply] */
 static void process_arith(struct kv_conn *c, struct tok *t, int n, bool incr)
 {
 	struct kv_worker *w = c->w;
@@ -700,7 +825,7 @@ static void process_arith(struct kv_conn *c, struct tok *t, int n, bool incr)
 
 	if (!key_arg_start(c, t, n))
 		return;
-	if (!parse_u64(&t[2], &delta)) {
+	if (!mc_strtoull(t[2].p, t[2].p + t[2].len, &delta)) {
 		REPLY(c, "CLIENT_ERROR invalid numeric delta argument\r\n");
 		return;
 	}
@@ -850,7 +975,8 @@ static bool is_get_line(const char *p, size_t len)
 	       (len > 5 && (!memcmp(p, "gets ", 5) || !memcmp(p, "gats ", 5)));
 }
 
-static int dispatch(struct kv_conn *c, char *p, char *end)
+/* One command line, @p to @end; @open: a get line still arriving. */
+static int dispatch(struct kv_conn *c, char *p, char *end, bool open)
 {
 	struct tok t[KV_MAX_TOKENS + 1];
 	char *cmd;
@@ -864,13 +990,13 @@ static int dispatch(struct kv_conn *c, char *p, char *end)
 		p++;
 	len = (size_t)(p - cmd);
 	if (len == 3 && !memcmp(cmd, "get", 3))
-		return process_get(c, 0, p, end);
+		return process_get(c, 0, p, end, open);
 	if (len == 4 && !memcmp(cmd, "gets", 4))
-		return process_get(c, GET_CAS, p, end);
+		return process_get(c, GET_CAS, p, end, open);
 	if (len == 3 && !memcmp(cmd, "gat", 3))
-		return process_get(c, GET_TOUCH, p, end);
+		return process_get(c, GET_TOUCH, p, end, open);
 	if (len == 4 && !memcmp(cmd, "gats", 4))
-		return process_get(c, GET_TOUCH | GET_CAS, p, end);
+		return process_get(c, GET_TOUCH | GET_CAS, p, end, open);
 
 	n = tokenize(cmd, end, t, KV_MAX_TOKENS);
 	if (n == 0 || n > KV_MAX_TOKENS) {
@@ -933,34 +1059,51 @@ static int line_too_long(struct kv_conn *c)
 	return KV_CLOSE;
 }
 
-/* CS_CMD: one command line, if a whole one has arrived. */
+/*
+ * CS_CMD: one command line, if a whole one has arrived, or a get line
+ * longer than KV_LINE_MAX, answered as it arrives.  The line is consumed
+ * before the command runs; a command that must wait for the replies
+ * before it to be sent (the stats commands) returns KV_BLOCKED with the
+ * state unchanged, and its line is given back to run again.
+ */
 static int proto_line(struct kv_conn *c)
 {
 	struct kv_rbuf *rb = c->rb;
 	char *p, *nl, *end;
-	size_t avail, len;
+	size_t avail;
+	uint32_t start;
+	int r;
 
 	if (!rb || rb->start == rb->end)
 		return KV_MORE;
 	p = rb->data + rb->start;
 	avail = rb->end - rb->start;
 	nl = memchr(p, '\n', avail);
-	len = nl ? (size_t)(nl - p) : avail;
-	if (len > KV_LINE_MAX && (len > KV_GETLINE_MAX || !is_get_line(p, len)))
-		return line_too_long(c);
-	if (!nl)
+	if (nl) {
+		end = nl;
+		if (end > p && end[-1] == '\r')
+			end--;
+		if (end - p > KV_LINE_MAX && !is_get_line(p, (size_t)(end - p)))
+			return line_too_long(c);
+	} else if (avail <= KV_LINE_MAX) {
 		return KV_MORE;
+	} else if (!is_get_line(p, avail)) {
+		return line_too_long(c);
+	} else {
+		end = rb->data + rb->end;
+	}
 	if (!out_make_room(c, KV_REPLY_MAX, 2, 0))
 		return out_wait(c);
-	rb->start += (uint32_t)len + 1;
-	end = nl;
-	if (end > p && end[-1] == '\r')
-		end--;
+	start = rb->start;
+	rb->start = nl ? (uint32_t)(nl + 1 - rb->data) : rb->end;
 	c->noreply = false;
 	if (kv_verbose() > 1)
 		kv_log("<%d %.*s", c->fd, (int)(end - p > 256 ? 256 : end - p),
 		       p);
-	return dispatch(c, p, end);
+	r = dispatch(c, p, end, !nl);
+	if (r == KV_BLOCKED && c->state == CS_CMD)
+		rb->start = start;
+	return r;
 }
 
 int proto_run(struct kv_conn *c)
@@ -982,6 +1125,9 @@ int proto_run(struct kv_conn *c)
 			break;
 		case CS_GET:
 			r = proto_get(c);
+			break;
+		case CS_SKIPLINE:
+			r = proto_skipline(c);
 			break;
 		default:
 			return KV_CLOSE;
