@@ -7,7 +7,8 @@
  *   main.c    options, start-up, the acceptor and clock thread, shutdown
  *   worker.c  worker threads (one per CPU, pinned), connections, socket
  *             I/O, read and write buffers
- *   proto.c   the text protocol: parsing and every command
+ *   proto.c   the text protocol: parsing and every classic command
+ *   proto_meta.c  the meta commands (mg, ms, md, ma, mn, me)
  *   items.c   size classes (one kmem_cache each), items, the memory
  *             limit, per-class per-node LRU lists, eviction, flush_all
  *   assoc.c   the hash table: linear hashing over bucket chunks, striped
@@ -49,6 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/uio.h>
 
 #include <uslab/slab.h>
@@ -214,6 +216,9 @@ struct item {
 #define ITEM_LINKED 0x1 /* in the hash table and an LRU */
 #define ITEM_ACTIVE 0x2 /* hit since it last was the tail */
 #define ITEM_FETCHED 0x4 /* hit at least once */
+#define ITEM_STALE 0x8 /* marked stale by a meta command (md I, ms I) */
+#define ITEM_TOKEN_SENT 0x10 /* a client won the right to recache it */
+#define ITEM_KEY_BINARY 0x20 /* stored by a meta command with a base64 key */
 
 struct kv_seg {
 	char *p;
@@ -266,6 +271,7 @@ void item_flush(int64_t delay);
 void item_clock_tick(uint32_t now);
 unsigned long kv_mem_used(void);
 void items_free_all(void);
+uint64_t item_new_cas(void);
 
 static inline char *item_key(struct item *it)
 {
@@ -343,6 +349,8 @@ enum kv_conn_state {
 
 struct kv_worker;
 
+#define KV_META_RET 40 /* " O" + 32-byte opaque + " k" + " c" */
+
 struct kv_conn {
 	int fd;
 	uint8_t state; /* enum kv_conn_state */
@@ -374,6 +382,15 @@ struct kv_conn {
 	bool get_open;
 	uint8_t get_kind;
 	uint32_t gat_exptime;
+
+	/*
+	 * CS_NREAD of a meta set (proto_meta.c): its return flags as sent
+	 * ("Oopaque", "k", "c", in order) and its options.
+	 */
+	uint8_t nread_proto; /* KV_NREAD_* */
+	uint8_t mflags; /* KV_MS_* */
+	uint8_t mret_len;
+	char mret[KV_META_RET];
 };
 
 struct kv_worker {
@@ -423,6 +440,65 @@ enum { KV_MORE, KV_BLOCKED, KV_CLOSE, KV_CONTINUE };
 int proto_run(struct kv_conn *c);
 size_t proto_nread_dst(struct kv_conn *c, char **dst);
 void proto_nread_advance(struct kv_conn *c, size_t n);
+
+/* For the meta commands (proto_meta.c) and the binary protocol. */
+
+#define KV_REPLY_MAX 128 /* room made for a one-line reply */
+#define KV_COPY_MAX 2048 /* copy values up to this; hold others */
+#define KV_META_LINE 1024 /* room for a meta reply line */
+
+struct tok {
+	char *p;
+	size_t len;
+};
+
+#define TOK_IS(t, lit) \
+	((t)->len == sizeof(lit) - 1 && !memcmp((t)->p, lit, sizeof(lit) - 1))
+
+enum { CMD_SET, CMD_ADD, CMD_REPLACE, CMD_APPEND, CMD_PREPEND, CMD_CAS };
+enum { KV_NREAD_TEXT, KV_NREAD_META };
+enum { KV_STORED, KV_NOT_STORED, KV_EXISTS, KV_NOT_FOUND, KV_STORE_ERROR };
+enum {
+	KV_ARITH_OK,
+	KV_ARITH_MISS,
+	KV_ARITH_EXISTS,
+	KV_ARITH_NON_NUMERIC,
+	KV_ARITH_NO_MEMORY,
+};
+
+/* protocol.txt: 1 to 250 bytes; only the length is checked (proto.c). */
+static inline bool key_ok(size_t len)
+{
+	return len && len <= KV_KEY_MAX;
+}
+
+char *kv_utoa(char *dst, uint64_t v);
+bool parse_u64(const struct tok *t, uint64_t *v);
+bool parse_u32(const struct tok *t, uint32_t *v);
+bool parse_i64(const struct tok *t, int64_t *v);
+bool mc_strtoull(const char *p, const char *end, uint64_t *v);
+int tokenize(char *p, char *end, struct tok *t, int max);
+int out_wait(struct kv_conn *c);
+void swallow(struct kv_conn *c, uint64_t bytes);
+void unlink_key(const char *key, size_t nkey);
+struct item *store_alloc(struct kv_conn *c, const char *key, size_t nkey,
+			 uint32_t flags, uint32_t exptime, uint32_t vlen,
+			 int cmd, const char **err);
+void nread_start(struct kv_conn *c, struct item *it, int cmd, uint64_t cas,
+		 uint8_t nread_proto);
+int store_item(struct kv_conn *c, struct item *it, int cmd, uint64_t req_cas,
+	       bool stale_ok, uint64_t *cas, const char **err);
+bool item_u64(struct item *it, uint64_t *v);
+int arith_locked(struct kv_worker *w, const char *key, size_t nkey, uint64_t hv,
+		 bool incr, uint64_t delta, uint64_t req_cas, char *num,
+		 size_t *numlen, struct item **out);
+void out_value(struct kv_conn *c, struct item *it, uint64_t hv,
+	       const char *line, size_t len, const char *tail, size_t tlen);
+
+/* ---- Meta commands (proto_meta.c) ------------------------------------- */
+
+int process_meta(struct kv_conn *c, char *p, char *end);
+void meta_store(struct kv_conn *c, struct item *it);
 
 /* ---- Statistics output (stats.c) -------------------------------------- */
 

@@ -36,30 +36,18 @@
 
 #include "kvcache.h"
 
-enum { CMD_SET, CMD_ADD, CMD_REPLACE, CMD_APPEND, CMD_PREPEND, CMD_CAS };
-
 #define GET_CAS 0x1 /* gets, gats */
 #define GET_TOUCH 0x2 /* gat, gats */
 
 #define KV_MAX_TOKENS 8
-#define KV_REPLY_MAX 128 /* room made for a one-line reply */
-#define KV_COPY_MAX 2048 /* copy values up to this; hold others */
 #define KV_VALUE_LINE                           \
 	(sizeof("VALUE  4294967295 4294967295 " \
 		"18446744073709551615\r\n") +   \
 	 KV_KEY_MAX)
 
-struct tok {
-	char *p;
-	size_t len;
-};
-
-#define TOK_IS(t, lit) \
-	((t)->len == sizeof(lit) - 1 && !memcmp((t)->p, lit, sizeof(lit) - 1))
-
 /* ---- Helpers ---------------------------------------------------------- */
 
-static char *kv_utoa(char *dst, uint64_t v)
+char *kv_utoa(char *dst, uint64_t v)
 {
 	char tmp[20];
 	int n = 0;
@@ -74,7 +62,7 @@ static char *kv_utoa(char *dst, uint64_t v)
 }
 
 /* Decimal, an optional '+', nothing else (memcached's safe_strtoull). */
-static bool parse_u64(const struct tok *t, uint64_t *v)
+bool parse_u64(const struct tok *t, uint64_t *v)
 {
 	const char *p = t->p, *end = t->p + t->len;
 	uint64_t x = 0;
@@ -94,7 +82,7 @@ static bool parse_u64(const struct tok *t, uint64_t *v)
 	return true;
 }
 
-static bool parse_u32(const struct tok *t, uint32_t *v)
+bool parse_u32(const struct tok *t, uint32_t *v)
 {
 	uint64_t x;
 
@@ -104,7 +92,7 @@ static bool parse_u32(const struct tok *t, uint32_t *v)
 	return true;
 }
 
-static bool parse_i64(const struct tok *t, int64_t *v)
+bool parse_i64(const struct tok *t, int64_t *v)
 {
 	struct tok u = *t;
 	bool neg = u.len && *u.p == '-';
@@ -128,12 +116,8 @@ static bool parse_i64(const struct tok *t, int64_t *v)
  * use control bytes in keys (memcaslap puts binary bytes in each key's
  * first eight), and a space cannot be part of a token anyway.
  */
-static bool key_ok(size_t len)
-{
-	return len && len <= KV_KEY_MAX;
-}
 
-static int tokenize(char *p, char *end, struct tok *t, int max)
+int tokenize(char *p, char *end, struct tok *t, int max)
 {
 	int n = 0;
 
@@ -161,12 +145,12 @@ static void reply(struct kv_conn *c, const char *s, size_t len)
 #define REPLY(c, lit) reply((c), lit, sizeof(lit) - 1)
 
 /* What proto_run() returns when out_make_room() could not make room. */
-static int out_wait(struct kv_conn *c)
+int out_wait(struct kv_conn *c)
 {
 	return c->dead ? KV_CLOSE : KV_BLOCKED;
 }
 
-static void swallow(struct kv_conn *c, uint64_t bytes)
+void swallow(struct kv_conn *c, uint64_t bytes)
 {
 	c->swallow = bytes;
 	c->state = CS_SWALLOW;
@@ -240,7 +224,7 @@ static void item_copy(struct item *dst, uint32_t off, struct item *src)
 /* ---- Storage commands ------------------------------------------------- */
 
 /* Remove @key: a failed "set" must not leave the old value behind. */
-static void unlink_key(const char *key, size_t nkey)
+void unlink_key(const char *key, size_t nkey)
 {
 	uint64_t hv = kv_hash(key, nkey);
 	struct item *it;
@@ -254,15 +238,60 @@ static void unlink_key(const char *key, size_t nkey)
 }
 
 /*
+ * The item a storage command's value will be read into, or NULL and the
+ * error to answer (the value must then be swallowed).  A failed "set"
+ * must not leave the old value behind: memcached removes it (@cmd
+ * CMD_SET), whatever mode a meta set asked for (@cmd -1).
+ */
+struct item *store_alloc(struct kv_conn *c, const char *key, size_t nkey,
+			 uint32_t flags, uint32_t exptime, uint32_t vlen,
+			 int cmd, const char **err)
+{
+	struct kv_worker *w = c->w;
+	enum kv_alloc_err e;
+	struct item *it;
+
+	it = item_alloc(w, key, (unsigned int)nkey, flags, exptime, vlen, &e);
+	if (!it) {
+		if (e == KV_TOO_LARGE) {
+			KV_STAT_INC(w->st.store_too_large);
+			*err = "SERVER_ERROR object too large for cache";
+		} else {
+			KV_STAT_INC(w->st.store_no_memory);
+			*err = "SERVER_ERROR out of memory storing object";
+		}
+		if (cmd == CMD_SET || cmd < 0)
+			unlink_key(key, nkey);
+		return NULL;
+	}
+	KV_STAT_INC(w->st.cmd_set);
+	KV_STAT_INC(w->cst[it->clsid].cmd_set);
+	return it;
+}
+
+/* Read @vlen value bytes into @it, then store it (CS_NREAD). */
+void nread_start(struct kv_conn *c, struct item *it, int cmd, uint64_t cas,
+		 uint8_t nread_proto)
+{
+	c->it = it;
+	c->cmd = (uint8_t)cmd;
+	c->req_cas = cas;
+	c->nread_proto = nread_proto;
+	c->left = it->nbytes;
+	c->seg = c->seg_off = 0;
+	c->ntail = 0;
+	c->state = CS_NREAD;
+}
+
+/*
  * set/add/replace/append/prepend <key> <flags> <exptime> <bytes> [noreply]
  * cas <key> <flags> <exptime> <bytes> <cas unique> [noreply]
  */
 static int process_storage(struct kv_conn *c, struct tok *t, int n, int cmd)
 {
-	struct kv_worker *w = c->w;
 	int base = cmd == CMD_CAS ? 6 : 5;
-	enum kv_alloc_err err;
 	int64_t exptime, vlen;
+	const char *err;
 	uint64_t cas = 0;
 	uint32_t flags;
 	bool len_ok;
@@ -282,53 +311,37 @@ static int process_storage(struct kv_conn *c, struct tok *t, int n, int cmd)
 			swallow(c, (uint64_t)vlen + 2);
 		return KV_CONTINUE;
 	}
-	it = item_alloc(w, t[1].p, (unsigned int)t[1].len, flags,
-			kv_realtime(exptime), (uint32_t)vlen, &err);
+	it = store_alloc(c, t[1].p, t[1].len, flags, kv_realtime(exptime),
+			 (uint32_t)vlen, cmd, &err);
 	if (!it) {
-		if (err == KV_TOO_LARGE) {
-			KV_STAT_INC(w->st.store_too_large);
-			REPLY(c, "SERVER_ERROR object too large for cache\r\n");
-		} else {
-			KV_STAT_INC(w->st.store_no_memory);
-			REPLY(c,
-			      "SERVER_ERROR out of memory storing object\r\n");
-		}
+		reply(c, err, strlen(err));
+		REPLY(c, "\r\n");
 		swallow(c, (uint64_t)vlen + 2);
-		if (cmd == CMD_SET)
-			unlink_key(t[1].p, t[1].len);
 		return KV_CONTINUE;
 	}
-	KV_STAT_INC(w->st.cmd_set);
-	KV_STAT_INC(w->cst[it->clsid].cmd_set);
-	c->it = it;
-	c->cmd = (uint8_t)cmd;
-	c->req_cas = cas;
-	c->left = (uint32_t)vlen;
-	c->seg = c->seg_off = 0;
-	c->ntail = 0;
-	c->state = CS_NREAD;
+	nread_start(c, it, cmd, cas, KV_NREAD_TEXT);
 	return KV_CONTINUE;
 }
 
-/* append/prepend: a new item holding both values, or NULL and *r. */
-static struct item *concat(struct kv_conn *c, struct item *old,
-			   struct item *add, const char **r)
+/* append/prepend: a new item holding both values, or NULL and *err. */
+static struct item *concat(struct kv_conn *c, int cmd, struct item *old,
+			   struct item *add, const char **err)
 {
 	uint64_t total = (uint64_t)old->nbytes + add->nbytes;
-	bool append = c->cmd == CMD_APPEND;
-	enum kv_alloc_err err = KV_TOO_LARGE;
+	bool append = cmd == CMD_APPEND;
+	enum kv_alloc_err e = KV_TOO_LARGE;
 	struct item *it = NULL;
 
 	if (total <= UINT32_MAX)
 		it = item_alloc(c->w, item_key(old), old->nkey, item_flags(old),
-				old->exptime, (uint32_t)total, &err);
+				old->exptime, (uint32_t)total, &e);
 	if (!it) {
-		if (err == KV_TOO_LARGE) {
+		if (e == KV_TOO_LARGE) {
 			KV_STAT_INC(c->w->st.store_too_large);
-			*r = "SERVER_ERROR object too large for cache\r\n";
+			*err = "SERVER_ERROR object too large for cache";
 		} else {
 			KV_STAT_INC(c->w->st.store_no_memory);
-			*r = "SERVER_ERROR out of memory storing object\r\n";
+			*err = "SERVER_ERROR out of memory storing object";
 		}
 		return NULL;
 	}
@@ -337,73 +350,107 @@ static struct item *concat(struct kv_conn *c, struct item *old,
 	return it;
 }
 
-/* The value has arrived: store it as c->cmd says. */
-static void store(struct kv_conn *c, struct item *it)
+/*
+ * Store @it as @cmd says, memcached's do_store_item(): a non-zero
+ * @req_cas must match for CMD_CAS, append and prepend; with @stale_ok (a
+ * meta set's I flag) a CAS lower than the item's stores the value marked
+ * stale, keeping the old TTL.  *cas: the CAS of what was stored (0 when
+ * nothing was); *err for KV_STORE_ERROR.
+ */
+int store_item(struct kv_conn *c, struct item *it, int cmd, uint64_t req_cas,
+	       bool stale_ok, uint64_t *cas, const char **err)
 {
 	struct kv_worker *w = c->w;
 	uint64_t hv = kv_hash(item_key(it), it->nkey);
-	const char *r = "STORED\r\n";
-	struct item *old, *nit;
-	bool linked = false;
+	struct item *old, *nit = NULL;
+	int r = KV_STORED;
 	int miss;
 
+	*cas = 0;
 	assoc_lock(hv);
 	old = item_get_locked(item_key(it), it->nkey, hv, kv_now(), &miss);
-	switch (c->cmd) {
+	switch (cmd) {
 	case CMD_SET:
-		if (old)
-			item_replace(old, it, hv);
-		else
-			item_link(it, hv);
-		linked = true;
+		nit = it;
 		break;
 	case CMD_ADD:
 		if (old) {
 			old->state |= ITEM_ACTIVE;
-			r = "NOT_STORED\r\n";
+			r = KV_NOT_STORED;
 		} else {
-			item_link(it, hv);
-			linked = true;
+			nit = it;
 		}
 		break;
 	case CMD_REPLACE:
-		if (old) {
-			item_replace(old, it, hv);
-			linked = true;
-		} else {
-			r = "NOT_STORED\r\n";
-		}
+		if (old)
+			nit = it;
+		else
+			r = KV_NOT_STORED;
 		break;
 	case CMD_APPEND:
 	case CMD_PREPEND:
-		if (!old) {
-			r = "NOT_STORED\r\n";
-		} else if ((nit = concat(c, old, it, &r))) {
-			item_replace(old, nit, hv);
-			item_put(nit);
-			linked = true;
-		}
+		if (!old)
+			r = KV_NOT_STORED;
+		else if (req_cas && req_cas != old->cas)
+			r = KV_EXISTS;
+		else if (!(nit = concat(c, cmd, old, it, err)))
+			r = KV_STORE_ERROR;
 		break;
 	case CMD_CAS:
 		if (!old) {
 			KV_STAT_INC(w->st.cas_misses);
-			r = "NOT_FOUND\r\n";
-		} else if (old->cas != c->req_cas) {
-			KV_STAT_INC(w->st.cas_badval);
-			KV_STAT_INC(w->cst[old->clsid].cas_badval);
-			r = "EXISTS\r\n";
-		} else {
+			r = KV_NOT_FOUND;
+		} else if (old->cas == req_cas ||
+			   (stale_ok && req_cas && req_cas < old->cas)) {
 			KV_STAT_INC(w->st.cas_hits);
 			KV_STAT_INC(w->cst[old->clsid].cas_hits);
-			item_replace(old, it, hv);
-			linked = true;
+			if (old->cas != req_cas) {
+				it->exptime = old->exptime;
+				it->state |= ITEM_STALE |
+					     (old->state & ITEM_TOKEN_SENT);
+			}
+			nit = it;
+		} else {
+			KV_STAT_INC(w->st.cas_badval);
+			KV_STAT_INC(w->cst[old->clsid].cas_badval);
+			r = KV_EXISTS;
 		}
 		break;
 	}
+	if (nit) {
+		if (old)
+			item_replace(old, nit, hv);
+		else
+			item_link(nit, hv);
+		*cas = nit->cas;
+		if (nit != it)
+			item_put(nit);
+	}
 	assoc_unlock(hv);
-	if (linked)
+	if (nit)
 		assoc_maybe_grow();
-	reply(c, r, strlen(r));
+	return r;
+}
+
+/* The value has arrived: store it and answer in the text protocol. */
+static void store(struct kv_conn *c, struct item *it)
+{
+	static const char *const text[] = {
+		[KV_STORED] = "STORED\r\n",
+		[KV_NOT_STORED] = "NOT_STORED\r\n",
+		[KV_EXISTS] = "EXISTS\r\n",
+		[KV_NOT_FOUND] = "NOT_FOUND\r\n",
+	};
+	const char *err = NULL;
+	uint64_t cas;
+	int r = store_item(c, it, c->cmd, c->req_cas, false, &cas, &err);
+
+	if (r == KV_STORE_ERROR) {
+		reply(c, err, strlen(err));
+		REPLY(c, "\r\n");
+	} else {
+		reply(c, text[r], strlen(text[r]));
+	}
 }
 
 /* CS_NREAD: the value, then its "\r\n", then the command. */
@@ -426,13 +473,15 @@ static int proto_nread(struct kv_conn *c)
 		c->tail[c->ntail++] = rb->data[rb->start++];
 	if (c->left || c->ntail < 2)
 		return KV_MORE;
-	if (!out_make_room(c, KV_REPLY_MAX, 2, 0))
+	if (!out_make_room(c, KV_META_LINE, 2, 0))
 		return out_wait(c);
 	it = c->it;
 	c->it = NULL;
 	c->state = CS_CMD;
 	if (c->tail[0] != '\r' || c->tail[1] != '\n')
 		REPLY(c, "CLIENT_ERROR bad data chunk\r\n");
+	else if (c->nread_proto == KV_NREAD_META)
+		meta_store(c, it);
 	else
 		store(c, it);
 	item_put(it);
@@ -458,15 +507,46 @@ static int proto_swallow(struct kv_conn *c)
 
 /* ---- Retrieval -------------------------------------------------------- */
 
+/*
+ * Queue @line, @it's value and @tail, and unlock @hv's stripe, which the
+ * caller holds (room made: KV_COPY_MAX + the lengths, KV_MAX_SEGS + 2
+ * iovecs, a reference).  Small values are copied under the lock; a large
+ * one is sent from the item, which the connection holds a reference to.
+ */
+void out_value(struct kv_conn *c, struct item *it, uint64_t hv,
+	       const char *line, size_t len, const char *tail, size_t tlen)
+{
+	struct kv_seg segs[KV_MAX_SEGS];
+	unsigned int nsegs;
+
+	if (!it->chunked && it->nbytes <= KV_COPY_MAX) {
+		char *dst = out_text(c, len + it->nbytes + tlen);
+
+		memcpy(dst, line, len);
+		memcpy(dst + len, item_value(it), it->nbytes);
+		memcpy(dst + len + it->nbytes, tail, tlen);
+		assoc_unlock(hv);
+		return;
+	}
+	/*
+	 * Relaxed: taken under the stripe lock, which orders it before any
+	 * evictor's or deleter's look at the count.
+	 */
+	__atomic_fetch_add(&it->refcount, 1, __ATOMIC_RELAXED);
+	nsegs = item_segs(it, segs);
+	assoc_unlock(hv);
+	out_str(c, line, len);
+	out_ref(c, it, segs, nsegs);
+	if (tlen)
+		out_str(c, tail, tlen);
+}
+
 static void get_one(struct kv_conn *c, const char *key, size_t nkey)
 {
 	struct kv_worker *w = c->w;
 	uint64_t hv = kv_hash(key, nkey);
-	struct kv_seg segs[KV_MAX_SEGS];
 	char line[KV_VALUE_LINE], *q = line;
-	unsigned int nsegs;
 	struct item *it;
-	size_t len;
 	int miss;
 
 	KV_STAT_INC(w->st.cmd_get);
@@ -510,27 +590,7 @@ static void get_one(struct kv_conn *c, const char *key, size_t nkey)
 	}
 	*q++ = '\r';
 	*q++ = '\n';
-	len = (size_t)(q - line);
-
-	if (!it->chunked && it->nbytes <= KV_COPY_MAX) {
-		char *dst = out_text(c, len + it->nbytes + 2);
-
-		memcpy(dst, line, len);
-		memcpy(dst + len, item_value(it), it->nbytes);
-		memcpy(dst + len + it->nbytes, "\r\n", 2);
-		assoc_unlock(hv);
-		return;
-	}
-	/*
-	 * Relaxed: taken under the stripe lock, which orders it before any
-	 * evictor's or deleter's look at the count.
-	 */
-	__atomic_fetch_add(&it->refcount, 1, __ATOMIC_RELAXED);
-	nsegs = item_segs(it, segs);
-	assoc_unlock(hv);
-	out_str(c, line, len);
-	out_ref(c, it, segs, nsegs);
-	OUT_LIT(c, "\r\n");
+	out_value(c, it, hv, line, (size_t)(q - line), "\r\n", 2);
 }
 
 /* A bad key in a get line: the error, and the rest of the line dropped. */
@@ -755,7 +815,7 @@ static bool is_space(char ch)
  * white space or the end.  A '-' negates modulo 2^64, and a result that
  * is negative as a signed number is refused: "-0" is 0, "-1" is refused.
  */
-static bool mc_strtoull(const char *p, const char *end, uint64_t *v)
+bool mc_strtoull(const char *p, const char *end, uint64_t *v)
 {
 	bool neg = false;
 	uint64_t x = 0;
@@ -784,7 +844,7 @@ static bool mc_strtoull(const char *p, const char *end, uint64_t *v)
 }
 
 /* The value of @it as memcached's incr/decr read it. */
-static bool item_u64(struct item *it, uint64_t *v)
+bool item_u64(struct item *it, uint64_t *v)
 {
 	const char *p;
 
@@ -813,15 +873,56 @@ static bool key_arg_start(struct kv_conn *c, struct tok *t, int n)
 }
 
 /* incr|decr <key> <value> [noreply] */
-static void process_arith(struct kv_conn *c, struct tok *t, int n, bool incr)
+/*
+ * incr/decr on @key's item, with its stripe (@hv) locked: the new value
+ * in @num (*numlen digits) and the new item in *out (linked, no
+ * reference taken), or why not.  A non-zero @req_cas must match.
+ */
+int arith_locked(struct kv_worker *w, const char *key, size_t nkey, uint64_t hv,
+		 bool incr, uint64_t delta, uint64_t req_cas, char *num,
+		 size_t *numlen, struct item **out)
 {
-	struct kv_worker *w = c->w;
-	char num[24], *q;
-	const char *r = NULL;
 	struct item *it, *nit;
 	enum kv_alloc_err err;
-	uint64_t delta, v, hv;
+	uint64_t v;
 	int miss;
+
+	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss);
+	if (!it) {
+		KV_STAT_INC(*(incr ? &w->st.incr_misses : &w->st.decr_misses));
+		return KV_ARITH_MISS;
+	}
+	if (req_cas && req_cas != it->cas)
+		return KV_ARITH_EXISTS;
+	if (!item_u64(it, &v))
+		return KV_ARITH_NON_NUMERIC;
+	/* protocol.txt: incr wraps at 2^64, decr stops at 0. */
+	v = incr ? v + delta : v < delta ? 0 : v - delta;
+	*numlen = (size_t)(kv_utoa(num, v) - num);
+	nit = item_alloc(w, item_key(it), it->nkey, item_flags(it), it->exptime,
+			 (uint32_t)*numlen, &err);
+	if (!nit) {
+		KV_STAT_INC(w->st.store_no_memory);
+		return KV_ARITH_NO_MEMORY;
+	}
+	memcpy(item_value(nit), num, *numlen);
+	nit->state |= it->state & ITEM_KEY_BINARY;
+	KV_STAT_INC(*(incr ? &w->st.incr_hits : &w->st.decr_hits));
+	KV_STAT_INC(*(incr ? &w->cst[nit->clsid].incr_hits :
+			     &w->cst[nit->clsid].decr_hits));
+	item_replace(it, nit, hv);
+	item_put(nit);
+	*out = nit;
+	return KV_ARITH_OK;
+}
+
+static void process_arith(struct kv_conn *c, struct tok *t, int n, bool incr)
+{
+	char num[24];
+	struct item *it;
+	uint64_t delta, hv;
+	size_t len;
+	int r;
 
 	if (!key_arg_start(c, t, n))
 		return;
@@ -831,40 +932,25 @@ static void process_arith(struct kv_conn *c, struct tok *t, int n, bool incr)
 	}
 	hv = kv_hash(t[1].p, t[1].len);
 	assoc_lock(hv);
-	it = item_get_locked(t[1].p, (unsigned int)t[1].len, hv, kv_now(),
-			     &miss);
-	if (!it) {
-		KV_STAT_INC(*(incr ? &w->st.incr_misses : &w->st.decr_misses));
-		r = "NOT_FOUND\r\n";
-	} else if (!item_u64(it, &v)) {
-		r = "CLIENT_ERROR cannot increment or decrement non-numeric "
-		    "value\r\n";
-	} else {
-		/* protocol.txt: incr wraps at 2^64, decr stops at 0. */
-		v = incr ? v + delta : v < delta ? 0 : v - delta;
-		q = kv_utoa(num, v);
-		nit = item_alloc(w, item_key(it), it->nkey, item_flags(it),
-				 it->exptime, (uint32_t)(q - num), &err);
-		if (!nit) {
-			KV_STAT_INC(w->st.store_no_memory);
-			r = "SERVER_ERROR out of memory\r\n";
-		} else {
-			memcpy(item_value(nit), num, (size_t)(q - num));
-			KV_STAT_INC(
-				*(incr ? &w->st.incr_hits : &w->st.decr_hits));
-			KV_STAT_INC(*(incr ? &w->cst[nit->clsid].incr_hits :
-					     &w->cst[nit->clsid].decr_hits));
-			item_replace(it, nit, hv);
-			item_put(nit);
-			memcpy(q, "\r\n", 2);
-			q += 2;
-		}
-	}
+	r = arith_locked(c->w, t[1].p, t[1].len, hv, incr, delta, 0, num, &len,
+			 &it);
 	assoc_unlock(hv);
-	if (r)
-		reply(c, r, strlen(r));
-	else
-		reply(c, num, (size_t)(q - num));
+	switch (r) {
+	case KV_ARITH_OK:
+		memcpy(num + len, "\r\n", 2);
+		reply(c, num, len + 2);
+		break;
+	case KV_ARITH_MISS:
+		REPLY(c, "NOT_FOUND\r\n");
+		break;
+	case KV_ARITH_NON_NUMERIC:
+		REPLY(c, "CLIENT_ERROR cannot increment or decrement "
+			 "non-numeric value\r\n");
+		break;
+	default:
+		REPLY(c, "SERVER_ERROR out of memory\r\n");
+		break;
+	}
 }
 
 /* touch <key> <exptime> [noreply] */
@@ -997,6 +1083,8 @@ static int dispatch(struct kv_conn *c, char *p, char *end, bool open)
 		return process_get(c, GET_TOUCH, p, end, open);
 	if (len == 4 && !memcmp(cmd, "gats", 4))
 		return process_get(c, GET_TOUCH | GET_CAS, p, end, open);
+	if (len == 2 && cmd[0] == 'm')
+		return process_meta(c, cmd, end);
 
 	n = tokenize(cmd, end, t, KV_MAX_TOKENS);
 	if (n == 0 || n > KV_MAX_TOKENS) {

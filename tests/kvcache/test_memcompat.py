@@ -14,6 +14,7 @@ PASS/FAIL lines and ends with "NN%: Checks: N, Failures: F, Errors: E";
 exits 1 on any failure.
 """
 import os
+import re
 import resource
 import shutil
 import signal
@@ -398,6 +399,174 @@ def test_fd_limit_log():
     check(proc.returncode == 0, "descriptor-limit server exits 0")
 
 
+# ---- Meta commands -------------------------------------------------------
+
+CAS_RE = re.compile(rb"(?<= c)[0-9]+|(?<=cas=)[0-9]+")
+
+
+def session(port, steps):
+    """Send each step on one connection and read its reply (everything
+    until the server is quiet); "{cas}" in a step is the last CAS seen.
+    The transcript has CAS values replaced by "<cas>", since the two
+    servers number them differently."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=tp.TIMEOUT)
+    cas = b"0"
+    out = []
+    for step in steps:
+        s.sendall(step.replace(b"{cas}", cas))
+        s.settimeout(tp.TIMEOUT)
+        got = b""
+        try:
+            got = s.recv(1 << 20)
+            s.settimeout(0.15)
+            while True:
+                d = s.recv(1 << 20)
+                if not d:
+                    break
+                got += d
+        except socket.timeout:
+            pass
+        m = CAS_RE.findall(got)
+        if m:
+            cas = m[-1]
+        out.append(CAS_RE.sub(b"<cas>", got))
+    s.close()
+    return out
+
+
+# (name, steps, expected replies (None: only compared with memcached))
+META = [
+    ("mn", [b"mn\r\n"], [b"MN\r\n"]),
+    ("mg miss", [b"mg m_nokey v\r\n", b"mg m_nokey v k Oabc\r\n"],
+     [b"EN\r\n", b"EN km_nokey Oabc\r\n"]),
+    ("mg quiet miss then mn", [b"mg m_nokey v q\r\nmn\r\n"],
+     [b"MN\r\n"]),
+    ("ms then mg with every return flag",
+     [b"ms m_a 5 F7 T0\r\nhello\r\n",
+      b"mg m_a s v f t k O123 h\r\n", b"mg m_a h\r\n",
+      b"mg m_a c\r\n"],
+     [b"HD\r\n", b"VA 5 s5 f7 t-1 km_a O123 h0\r\nhello\r\n",
+      b"HD h1\r\n", b"HD c<cas>\r\n"]),
+    ("ms return flags, quiet",
+     [b"ms m_b 2 c k Oop\r\nhi\r\n", b"ms m_b 2 q\r\nho\r\nmn\r\n",
+      b"mg m_b v\r\n"],
+     [b"HD c<cas> km_b Oop\r\n", b"MN\r\n", b"VA 2\r\nho\r\n"]),
+    ("ms modes",
+     [b"ms m_c 1 ME\r\na\r\n", b"ms m_c 1 ME\r\nb\r\n",
+      b"ms m_c 1 MA\r\nz\r\n", b"ms m_c 1 MP\r\ny\r\n",
+      b"mg m_c v\r\n", b"ms m_nokey2 1 MR\r\nx\r\n",
+      b"ms m_nokey2 1 MA\r\nx\r\n", b"ms m_c 1 MS\r\nq\r\n",
+      b"ms m_c 1 MX\r\nq\r\n", b"mg m_c v\r\n"],
+     [b"HD\r\n", b"NS\r\n", b"HD\r\n", b"HD\r\n", b"VA 3\r\nyaz\r\n",
+      b"NS\r\n", b"NS\r\n", b"HD\r\n",
+      b"CLIENT_ERROR invalid mode for ms M token\r\n",
+      b"VA 1\r\nq\r\n"]),
+    ("ms compare-and-swap",
+     [b"ms m_d 1 c\r\n1\r\n", b"ms m_d 1 C{cas}\r\n2\r\n",
+      b"ms m_d 1 C1\r\n3\r\n", b"ms m_nokey3 1 C5\r\n3\r\n",
+      b"mg m_d v\r\n"],
+     [b"HD c<cas>\r\n", b"HD\r\n", b"EX\r\n", b"NF\r\n",
+      b"VA 1\r\n2\r\n"]),
+    ("md, stale, win and recache",
+     [b"ms m_e 3 T100\r\nold\r\n", b"md m_e I T30\r\n",
+      b"mg m_e v c\r\n", b"mg m_e v\r\n",
+      b"ms m_e 3 I C1\r\nnew\r\n", b"mg m_e v\r\n",
+      b"md m_e q\r\nmn\r\n", b"md m_e\r\n", b"mg m_e v\r\n"],
+     [b"HD\r\n", b"HD\r\n", b"VA 3 c<cas> X W\r\nold\r\n",
+      b"VA 3 Z X\r\nold\r\n", b"HD\r\n", b"VA 3 Z X\r\nnew\r\n",
+      b"MN\r\n", b"NF\r\n", b"EN\r\n"]),
+    ("mg vivify and recache",
+     [b"mg m_f N30 v t\r\n", b"mg m_f N30 v\r\n",
+      b"ms m_g 1 T10\r\nv\r\n", b"mg m_g R30 v\r\n",
+      b"mg m_g R30 v\r\n", b"mg m_g T0 t v\r\n"],
+     [b"VA 0 t30 W\r\n\r\n", b"VA 0 Z\r\n\r\n", b"HD\r\n",
+      b"VA 1 W\r\nv\r\n", b"VA 1 Z\r\nv\r\n", b"VA 1 t-1 Z\r\nv\r\n"]),
+    ("md with CAS",
+     [b"ms m_h 1 c\r\nx\r\n", b"md m_h C1\r\n", b"md m_h C{cas} k\r\n",
+      b"md m_h\r\n"],
+     [b"HD c<cas>\r\n", b"EX\r\n", b"HD km_h\r\n", b"NF\r\n"]),
+    ("ma",
+     [b"ma m_i\r\n", b"ma m_i N0 J10 v\r\n", b"ma m_i v\r\n",
+      b"ma m_i v MD D5\r\n", b"ma m_i v M- D100\r\n",
+      b"ma m_i q D2\r\nmn\r\n", b"ma m_i v t c\r\n", b"ma m_i MX\r\n",
+      b"ms m_j 1\r\nx\r\n", b"ma m_j\r\n", b"ma m_i C1\r\n",
+      b"ma m_i Dabc\r\n"],
+     [b"NF\r\n", b"VA 2\r\n10\r\n", b"VA 2\r\n11\r\n",
+      b"VA 1\r\n6\r\n", b"VA 1\r\n0\r\n", b"MN\r\n",
+      b"VA 1 t-1 c<cas>\r\n3\r\n",
+      b"CLIENT_ERROR invalid mode for ma M token\r\n", b"HD\r\n",
+      b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n",
+      b"EX\r\n", b"CLIENT_ERROR invalid or duplicate flag\r\n"]),
+    ("base64 keys",
+     [b"ms Zm9vYmFy 2 b\r\nhi\r\n", b"mg foobar v\r\n",
+      b"mg Zm9vYmFy b k v\r\n", b"ms AAEC/w== 1 b\r\nx\r\n",
+      b"mg AAEC/w== b k s\r\n", b"mg !!! b v\r\n",
+      b"me Zm9vYmFy b\r\n"],
+     [b"HD\r\n", b"VA 2\r\nhi\r\n", b"VA 2 kZm9vYmFy b\r\nhi\r\n",
+      b"HD\r\n", b"HD kAAEC/w== b s1\r\n",
+      b"CLIENT_ERROR error decoding key\r\n", None]),
+    ("flag errors",
+     [b"mg m_a v v\r\n", b"mg m_a x\r\n", b"mg m_a Tabc\r\n",
+      b"mg m_a O" + b"x" * 40 + b"\r\n",
+      b"mg " + b"k" * 251 + b" v\r\n",
+      b"mg m_a" + b" v" * 25 + b"\r\n",
+      b"ms m_a 1 v v\r\nx\r\nmn\r\n", b"ms m_a\r\n", b"ms m_a abc\r\n",
+      b"mg\r\n", b"mz foo\r\n", b"md m_a x\r\n",
+      b"ms m_a 2 S2\r\nxx\r\n"],
+     [b"CLIENT_ERROR duplicate flag\r\n", b"CLIENT_ERROR invalid flag\r\n",
+      b"CLIENT_ERROR bad token in command line format\r\n",
+      b"CLIENT_ERROR opaque token too long\r\n",
+      b"CLIENT_ERROR bad command line format\r\n",
+      b"CLIENT_ERROR options flags are too long\r\n",
+      b"CLIENT_ERROR duplicate flag\r\nMN\r\n",
+      b"CLIENT_ERROR bad command line format\r\n",
+      b"CLIENT_ERROR bad command line format\r\n", b"ERROR\r\n",
+      b"ERROR\r\n", b"CLIENT_ERROR invalid or duplicate flag\r\n",
+      b"CLIENT_ERROR invalid flag\r\n"]),
+    ("me", [b"set m_k 0 0 3\r\nabc\r\n", b"me m_k\r\n", b"me m_nokey\r\n"],
+     [b"STORED\r\n", None, b"EN\r\n"]),
+    ("mixed with classic commands",
+     [b"ms m_l 3 F5\r\nabc\r\n", b"get m_l\r\n",
+      b"set m_l 9 0 2\r\nzz\r\n", b"mg m_l f v\r\n"],
+     [b"HD\r\n", b"VALUE m_l 5 3\r\nabc\r\nEND\r\n", b"STORED\r\n",
+      b"VA 2 f9\r\nzz\r\n"]),
+]
+
+
+def test_meta(p):
+    for name, steps, want in META:
+        got = session(p.kv.port, steps)
+        bad = [(s, g, w) for s, g, w in zip(steps, got, want)
+               if w is not None and g != w]
+        check(not bad, "meta: %s%s" % (name, "" if not bad else
+                                       " (sent %r: got %r, want %r)" %
+                                       bad[0]))
+        if p.mc:
+            ref = session(p.mc.port, steps)
+            bad = [(s, g, r) for s, g, r in zip(steps, got, ref)
+                   if g != r and not s.startswith(b"me ")]
+            check(not bad, "meta: %s: same as memcached%s" % (
+                name, "" if not bad else " (sent %r: kvcache %r, "
+                "memcached %r)" % bad[0]))
+    # me: memcached's fields but la (no access time is kept).
+    got = session(p.kv.port, [b"me m_k\r\n"])[0]
+    check(re.match(rb"ME m_k exp=-1 cas=<cas> fetch=no cls=[0-9]+ "
+                   rb"size=[0-9]+\r\n$", got) is not None,
+          "me: the item's metadata (%r)" % got)
+    # A big value through mg, and a pipeline of quiet gets.
+    c = p.kv.conn()
+    big = bytes(range(256)) * 2000
+    c.send(b"ms m_big %d T0\r\n%s\r\n" % (len(big), big))
+    check(c.line() == b"HD", "ms of a 512 KB value")
+    c.send(b"mg m_big v s\r\n")
+    check(c.line() == b"VA %d s%d" % (len(big), len(big)) and
+          c.exact(len(big) + 2) == big + b"\r\n", "mg of a 512 KB value")
+    c.send(b"".join(b"mg m_q%d v q O%d\r\n" % (i, i) for i in range(200)) +
+           b"mn\r\n")
+    check(c.line() == b"MN", "200 quiet misses then mn: only MN")
+    c.close()
+
+
 # ---- Main ---------------------------------------------------------------
 
 def main():
@@ -419,6 +588,7 @@ def main():
             ("options", test_options_item1),
             ("descriptor limit", test_fd_limit),
             ("descriptor limit log", test_fd_limit_log),
+            ("meta commands", lambda: test_meta(p)),
         ))
     finally:
         p.stop("main server")
