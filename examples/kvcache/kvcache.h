@@ -9,6 +9,7 @@
  *             I/O, read and write buffers
  *   proto.c   the text protocol: parsing and every classic command
  *   proto_meta.c  the meta commands (mg, ms, md, ma, mn, me)
+ *   proto_bin.c   the binary protocol
  *   items.c   size classes (one kmem_cache each), items, the memory
  *             limit, per-class per-node LRU lists, eviction, flush_all
  *   assoc.c   the hash table: linear hashing over bucket chunks, striped
@@ -69,6 +70,9 @@
 
 /* ---- Settings (main.c) ------------------------------------------------ */
 
+/* A connection's protocol (-B forces one; else its first byte decides). */
+enum { KV_PROTO_NONE, KV_PROTO_TEXT, KV_PROTO_BIN };
+
 struct kv_settings {
 	unsigned long maxbytes; /* -m, bytes */
 	unsigned int maxconns; /* -c */
@@ -78,6 +82,16 @@ struct kv_settings {
 	unsigned int item_max; /* -I, bytes */
 	double factor; /* -f */
 	int verbose; /* -v, -vv */
+	const char *socketpath; /* -s: a UNIX socket instead of TCP */
+	unsigned int unix_mask; /* -a */
+	const char *user; /* -u */
+	int backlog; /* -b */
+	uint8_t protocol; /* -B: KV_PROTO_NONE (auto), _TEXT or _BIN */
+	bool shutdown_enabled; /* -A */
+	bool flush_disabled; /* -F */
+	bool coredumps; /* -r */
+	bool lock_memory; /* -k */
+	unsigned int idle_timeout; /* -o idle_timeout, seconds, 0 = none */
 };
 
 extern struct kv_settings settings;
@@ -357,6 +371,8 @@ struct kv_conn {
 	bool blocked; /* output full: wait for EPOLLOUT */
 	bool noreply; /* current command is silent */
 	bool dead; /* write error or no memory: close */
+	uint8_t proto; /* KV_PROTO_*: decided by the first byte */
+	uint32_t last_active; /* kv_now() of the last event: idle_timeout */
 	uint8_t cmd; /* storage command being read */
 	struct kv_worker *w;
 	struct kv_conn *prev, *next; /* the worker's connections */
@@ -385,7 +401,9 @@ struct kv_conn {
 
 	/*
 	 * CS_NREAD of a meta set (proto_meta.c): its return flags as sent
-	 * ("Oopaque", "k", "c", in order) and its options.
+	 * ("Oopaque", "k", "c", in order) and its options.  On a binary
+	 * connection (proto_bin.c), mret holds the opcode and opaque of the
+	 * request being answered.
 	 */
 	uint8_t nread_proto; /* KV_NREAD_* */
 	uint8_t mflags; /* KV_MS_* */
@@ -401,6 +419,7 @@ struct kv_worker {
 	int epfd;
 	int pipe_rd, pipe_wr; /* accepted fds from the acceptor */
 	struct kv_conn *conns; /* every open connection */
+	uint32_t last_sweep; /* kv_now() of the last idle_timeout sweep */
 	struct kv_thread_stats st;
 	struct kv_class_stats *cst; /* [kv_nclasses], worker-allocated */
 } __attribute__((aligned(64)));
@@ -456,7 +475,7 @@ struct tok {
 	((t)->len == sizeof(lit) - 1 && !memcmp((t)->p, lit, sizeof(lit) - 1))
 
 enum { CMD_SET, CMD_ADD, CMD_REPLACE, CMD_APPEND, CMD_PREPEND, CMD_CAS };
-enum { KV_NREAD_TEXT, KV_NREAD_META };
+enum { KV_NREAD_TEXT, KV_NREAD_META, KV_NREAD_BIN };
 enum { KV_STORED, KV_NOT_STORED, KV_EXISTS, KV_NOT_FOUND, KV_STORE_ERROR };
 enum {
 	KV_ARITH_OK,
@@ -499,6 +518,13 @@ void out_value(struct kv_conn *c, struct item *it, uint64_t hv,
 
 int process_meta(struct kv_conn *c, char *p, char *end);
 void meta_store(struct kv_conn *c, struct item *it);
+
+/* ---- Binary protocol (proto_bin.c) ------------------------------------ */
+
+int proto_bin(struct kv_conn *c);
+void bin_store(struct kv_conn *c, struct item *it);
+char *bin_stats(struct kv_conn *c, const char *text, size_t len,
+		size_t *out_len);
 
 /* ---- Statistics output (stats.c) -------------------------------------- */
 

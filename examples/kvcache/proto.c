@@ -31,8 +31,10 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kvcache.h"
 
@@ -280,6 +282,12 @@ void nread_start(struct kv_conn *c, struct item *it, int cmd, uint64_t cas,
 	c->left = it->nbytes;
 	c->seg = c->seg_off = 0;
 	c->ntail = 0;
+	if (nread_proto == KV_NREAD_BIN) {
+		/* No "\r\n" follows a binary value. */
+		c->tail[0] = '\r';
+		c->tail[1] = '\n';
+		c->ntail = 2;
+	}
 	c->state = CS_NREAD;
 }
 
@@ -482,6 +490,8 @@ static int proto_nread(struct kv_conn *c)
 		REPLY(c, "CLIENT_ERROR bad data chunk\r\n");
 	else if (c->nread_proto == KV_NREAD_META)
 		meta_store(c, it);
+	else if (c->nread_proto == KV_NREAD_BIN)
+		bin_store(c, it);
 	else
 		store(c, it);
 	item_put(it);
@@ -524,7 +534,8 @@ void out_value(struct kv_conn *c, struct item *it, uint64_t hv,
 
 		memcpy(dst, line, len);
 		memcpy(dst + len, item_value(it), it->nbytes);
-		memcpy(dst + len + it->nbytes, tail, tlen);
+		if (tlen)
+			memcpy(dst + len + it->nbytes, tail, tlen);
 		assoc_unlock(hv);
 		return;
 	}
@@ -998,6 +1009,10 @@ static void process_flush(struct kv_conn *c, struct tok *t, int n)
 		return;
 	}
 	c->noreply = n > 1 && TOK_IS(&t[n - 1], "noreply");
+	if (settings.flush_disabled) {
+		REPLY(c, "CLIENT_ERROR flush_all not allowed\r\n");
+		return;
+	}
 	if (n - c->noreply >= 2 && !parse_i64(&t[1], &delay)) {
 		REPLY(c, "CLIENT_ERROR invalid exptime argument\r\n");
 		return;
@@ -1005,6 +1020,28 @@ static void process_flush(struct kv_conn *c, struct tok *t, int n)
 	KV_STAT_INC(c->w->st.cmd_flush);
 	item_flush(delay);
 	REPLY(c, "OK\r\n");
+}
+
+/*
+ * shutdown [graceful], with -A: the connection closes and the server
+ * stops as on SIGINT (both forms: kvcache's stop is always graceful).
+ */
+static int process_shutdown(struct kv_conn *c, struct tok *t, int n)
+{
+	if (!settings.shutdown_enabled) {
+		REPLY(c, "ERROR: shutdown not enabled\r\n");
+		return KV_CONTINUE;
+	}
+	if (n > 2 || (n == 2 && !TOK_IS(&t[1], "graceful"))) {
+		REPLY(c, "CLIENT_ERROR invalid shutdown mode\r\n");
+		return KV_CONTINUE;
+	}
+	if (kv_verbose())
+		kv_log("<%d shutdown", c->fd);
+	/* The main thread reads SIGINT from its signalfd. */
+	kill(getpid(), SIGINT);
+	c->state = CS_CLOSE;
+	return KV_CLOSE;
 }
 
 /* verbosity <level> [noreply]; "verbose" is accepted too. */
@@ -1126,12 +1163,20 @@ static int dispatch(struct kv_conn *c, char *p, char *end, bool open)
 			process_verbosity(c, t, n);
 		else if (TOK_IS(&t[0], "flush_all"))
 			process_flush(c, t, n);
+		else if (TOK_IS(&t[0], "shutdown"))
+			return process_shutdown(c, t, n);
+		else if (t[n - 1].len >= 5 && !memcmp(t[n - 1].p, "HTTP/", 5))
+			return KV_CLOSE; /* an HTTP request: memcached closes */
 		else
 			REPLY(c, "ERROR\r\n");
 		return KV_CONTINUE;
 	}
 	if (TOK_IS(&t[0], "flush_all"))
 		process_flush(c, t, n);
+	else if (TOK_IS(&t[0], "shutdown"))
+		return process_shutdown(c, t, n);
+	else if (t[n - 1].len >= 5 && !memcmp(t[n - 1].p, "HTTP/", 5))
+		return KV_CLOSE; /* an HTTP request: memcached closes */
 	else
 		REPLY(c, "ERROR\r\n");
 	return KV_CONTINUE;
@@ -1203,7 +1248,19 @@ int proto_run(struct kv_conn *c)
 			return KV_CLOSE;
 		switch (c->state) {
 		case CS_CMD:
-			r = proto_line(c);
+			/* memcached's choice: 0x80 first is the binary protocol. */
+			if (c->proto == KV_PROTO_NONE && c->rb &&
+			    c->rb->start < c->rb->end)
+				c->proto =
+					(unsigned char)c->rb->data
+								[c->rb->start] ==
+							0x80 ?
+						KV_PROTO_BIN :
+						KV_PROTO_TEXT;
+			if (c->proto == KV_PROTO_BIN)
+				r = proto_bin(c);
+			else
+				r = proto_line(c);
 			break;
 		case CS_NREAD:
 			r = proto_nread(c);

@@ -5,7 +5,8 @@
  * lists, "stats settings", and "stats reset".
  *
  * A reply is built in a malloc()ed buffer (open_memstream) and queued as
- * one piece once the connection's earlier replies are sent.
+ * one piece once the connection's earlier replies are sent; on a binary
+ * connection its lines become binary STAT responses (proto_bin.c).
  *
  * Locking: worker counters are read with relaxed loads (only their worker
  * writes them), the connection and item totals likewise (atomic counters
@@ -94,6 +95,16 @@ static int stats_send(struct kv_conn *c, FILE *f, char **buf, size_t *len)
 			OUT_LIT(c, "SERVER_ERROR out of memory writing stats "
 				   "response\r\n");
 		return KV_CONTINUE;
+	}
+	if (c->proto == KV_PROTO_BIN) {
+		char *bin = bin_stats(c, *buf, *len, len);
+
+		free(*buf);
+		*buf = bin;
+		if (!bin) {
+			c->dead = true;
+			return KV_CLOSE;
+		}
 	}
 	out_heap(c, *buf, *len);
 	return KV_CONTINUE;
@@ -332,6 +343,9 @@ int stats_settings(struct kv_conn *c)
 	fprintf(f, "STAT maxbytes %lu\r\n", settings.maxbytes);
 	fprintf(f, "STAT maxconns %u\r\n", settings.maxconns);
 	fprintf(f, "STAT tcpport %d\r\n", settings.port);
+	fprintf(f, "STAT domain_socket %s\r\n",
+		settings.socketpath ? settings.socketpath : "NULL");
+	fprintf(f, "STAT umask %o\r\n", settings.unix_mask);
 	fprintf(f, "STAT inter %s\r\n", settings.addr);
 	fprintf(f, "STAT verbosity %d\r\n", kv_verbose());
 	fprintf(f, "STAT evictions on\r\n");
@@ -339,7 +353,16 @@ int stats_settings(struct kv_conn *c)
 	fprintf(f, "STAT chunk_size %u\r\n", kv_classes[0].size);
 	fprintf(f, "STAT num_threads %u\r\n", kv_nworkers);
 	fprintf(f, "STAT cas_enabled yes\r\n");
-	fprintf(f, "STAT tcp_backlog %d\r\n", 1024);
+	fprintf(f, "STAT tcp_backlog %d\r\n", settings.backlog);
+	fprintf(f, "STAT idle_timeout %u\r\n", settings.idle_timeout);
+	fprintf(f, "STAT flush_enabled %s\r\n",
+		settings.flush_disabled ? "no" : "yes");
+	fprintf(f, "STAT shutdown_command %s\r\n",
+		settings.shutdown_enabled ? "yes" : "no");
+	fprintf(f, "STAT binding_protocol %s\r\n",
+		settings.protocol == KV_PROTO_TEXT ? "ascii" :
+		settings.protocol == KV_PROTO_BIN  ? "binary" :
+						     "auto-negotiate");
 	fprintf(f, "STAT item_size_max %u\r\n", settings.item_max);
 	fprintf(f, "STAT slab_chunk_max %u\r\n", KV_TOP_CHUNK);
 	fprintf(f, "STAT hash_algorithm murmur64a\r\n");

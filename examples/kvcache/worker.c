@@ -328,6 +328,8 @@ static void conn_new(struct kv_worker *w, int fd)
 	c->fd = fd;
 	c->w = w;
 	c->state = CS_CMD;
+	c->proto = settings.protocol; /* -B; or decided by the first byte */
+	c->last_active = kv_now();
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ev.events = EPOLLIN;
 	ev.data.ptr = c;
@@ -468,6 +470,7 @@ static void conn_event(struct kv_conn *c, uint32_t events)
 {
 	int r;
 
+	c->last_active = kv_now();
 	if (!c->blocked) {
 		conn_read(c);
 		return;
@@ -490,6 +493,30 @@ static void conn_event(struct kv_conn *c, uint32_t events)
 }
 
 /* ---- Workers ---------------------------------------------------------- */
+
+/*
+ * -o idle_timeout: once a second, close the connections that have had no
+ * event for longer, between commands (not while a reply is pending).
+ */
+static void idle_sweep(struct kv_worker *w)
+{
+	uint32_t now = kv_now();
+	struct kv_conn *c, *next;
+
+	if (now == w->last_sweep)
+		return;
+	w->last_sweep = now;
+	for (c = w->conns; c; c = next) {
+		next = c->next;
+		if (!c->blocked && c->state == CS_CMD && !c->ob &&
+		    now - c->last_active > settings.idle_timeout) {
+			if (kv_verbose())
+				kv_log("<%d idle for %u s, closing", c->fd,
+				       now - c->last_active);
+			conn_close(c);
+		}
+	}
+}
 
 static void worker_take_conns(struct kv_worker *w)
 {
@@ -538,7 +565,8 @@ static void *worker_main(void *arg)
 		kv_log("worker %d: CPU %d, node %d", w->id, w->cpu, w->node);
 
 	while (!__atomic_load_n(&kv_stopping, __ATOMIC_RELAXED)) {
-		n = epoll_wait(w->epfd, ev, KV_EVENTS, -1);
+		n = epoll_wait(w->epfd, ev, KV_EVENTS,
+			       settings.idle_timeout ? 1000 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -551,6 +579,8 @@ static void *worker_main(void *arg)
 			else
 				worker_take_conns(w);
 		}
+		if (settings.idle_timeout)
+			idle_sweep(w);
 	}
 	while (w->conns)
 		conn_close(w->conns);

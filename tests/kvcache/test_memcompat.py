@@ -22,6 +22,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -567,6 +568,373 @@ def test_meta(p):
     c.close()
 
 
+# ---- Binary protocol ----------------------------------------------------
+
+def breq(op, key=b"", extras=b"", value=b"", cas=0, opaque=0x11223344,
+         bodylen=None):
+    body = extras + key + value
+    return struct.pack(">BBHBBHIIQ", 0x80, op, len(key), len(extras), 0, 0,
+                       len(body) if bodylen is None else bodylen, opaque,
+                       cas) + body
+
+
+def bparse(data):
+    """Responses in @data: (opcode, status, extras, key, value, opaque,
+    cas != 0) each, and what is left over."""
+    out = []
+    while len(data) >= 24:
+        magic, op, kl, el, _, st, bl, opq, cas = struct.unpack(
+            ">BBHBBHIIQ", data[:24])
+        if magic != 0x81 or len(data) < 24 + bl:
+            break
+        body = data[24:24 + bl]
+        out.append((op, st, body[:el], body[el:el + kl], body[el + kl:],
+                    opq, cas != 0))
+        data = data[24 + bl:]
+    return out, data
+
+
+def bsession(port, steps):
+    s = socket.create_connection(("127.0.0.1", port), timeout=tp.TIMEOUT)
+    out = []
+    for step in steps:
+        s.sendall(step)
+        got = b""
+        s.settimeout(0.3)
+        try:
+            while True:
+                d = s.recv(1 << 20)
+                if not d:
+                    got += b"<EOF>"
+                    break
+                got += d
+        except socket.timeout:
+            pass
+        closed = got.endswith(b"<EOF>")
+        res, rest = bparse(got[:-5] if closed else got)
+        out.append((res, rest, closed))
+    s.close()
+    return out
+
+
+def fl(flags, exp=0):
+    return struct.pack(">II", flags, exp)
+
+
+def arith(delta, initial, exp):
+    return struct.pack(">QQI", delta, initial, exp)
+
+
+OK, ENOENT, EEXISTS, EINVAL, NOT_STORED, BADVAL, UNKNOWN = (
+    0, 1, 2, 4, 5, 6, 0x81)
+
+# (name, requests, [[(opcode, status, extras, key, value), ...] per request])
+BINARY = [
+    ("noop", [breq(0x0a)], [[(0x0a, OK, b"", b"", b"")]]),
+    ("set, get, getk", [breq(0x01, b"b1", fl(7), b"hello"),
+                        breq(0x00, b"b1"), breq(0x0c, b"b1")],
+     [[(0x01, OK, b"", b"", b"")],
+      [(0x00, OK, struct.pack(">I", 7), b"", b"hello")],
+      [(0x0c, OK, struct.pack(">I", 7), b"b1", b"hello")]]),
+    ("misses", [breq(0x00, b"bx"), breq(0x0c, b"bx"),
+                breq(0x09, b"bx") + breq(0x0d, b"bx") + breq(0x0a)],
+     [[(0x00, ENOENT, b"", b"", b"Not found")],
+      [(0x0c, ENOENT, b"", b"bx", b"")], [(0x0a, OK, b"", b"", b"")]]),
+    ("quiet hits", [breq(0x11, b"b2", fl(0), b"v2") + breq(0x09, b"b2") +
+                    breq(0x0d, b"b2") + breq(0x0a)],
+     [[(0x09, OK, fl(0)[:4], b"", b"v2"), (0x0d, OK, fl(0)[:4], b"b2", b"v2"),
+       (0x0a, OK, b"", b"", b"")]]),
+    ("add, replace", [breq(0x02, b"b1", fl(0), b"x"),
+                      breq(0x03, b"bx", fl(0), b"x"),
+                      breq(0x03, b"b1", fl(3), b"new"),
+                      breq(0x12, b"b1", fl(0), b"x")],
+     [[(0x02, EEXISTS, b"", b"", b"Data exists for key.")],
+      [(0x03, ENOENT, b"", b"", b"Not found")],
+      [(0x03, OK, b"", b"", b"")],
+      [(0x12, EEXISTS, b"", b"", b"Data exists for key.")]]),
+    ("append, prepend", [breq(0x0e, b"b1", b"", b"-t"),
+                         breq(0x0f, b"b1", b"", b"h-"),
+                         breq(0x0e, b"bx", b"", b"z"),
+                         breq(0x00, b"b1")],
+     [[(0x0e, OK, b"", b"", b"")], [(0x0f, OK, b"", b"", b"")],
+      [(0x0e, NOT_STORED, b"", b"", b"Not stored.")],
+      [(0x00, OK, struct.pack(">I", 3), b"", b"h-new-t")]]),
+    ("set with a wrong CAS", [breq(0x01, b"b1", fl(0), b"c", cas=1),
+                              breq(0x01, b"bx", fl(0), b"c", cas=1)],
+     [[(0x01, EEXISTS, b"", b"", b"Data exists for key.")],
+      [(0x01, ENOENT, b"", b"", b"Not found")]]),
+    ("delete", [breq(0x04, b"b1"), breq(0x04, b"b1"),
+                breq(0x14, b"b2") + breq(0x0a), breq(0x04, b"b2", cas=5)],
+     [[(0x04, OK, b"", b"", b"")],
+      [(0x04, ENOENT, b"", b"", b"Not found")],
+      [(0x0a, OK, b"", b"", b"")], [(0x04, ENOENT, b"", b"", b"Not found")]]),
+    ("incr, decr", [breq(0x05, b"bn", arith(1, 10, 0xffffffff)),
+                    breq(0x05, b"bn", arith(1, 10, 0)),
+                    breq(0x05, b"bn", arith(5, 0, 0)),
+                    breq(0x06, b"bn", arith(100, 0, 0)),
+                    breq(0x15, b"bn", arith(2, 0, 0)) + breq(0x0a),
+                    breq(0x01, b"bt", fl(0), b"txt"),
+                    breq(0x05, b"bt", arith(1, 0, 0))],
+     [[(0x05, ENOENT, b"", b"", b"Not found")],
+      [(0x05, OK, b"", b"", struct.pack(">Q", 10))],
+      [(0x05, OK, b"", b"", struct.pack(">Q", 15))],
+      [(0x06, OK, b"", b"", struct.pack(">Q", 0))],
+      [(0x0a, OK, b"", b"", b"")], [(0x01, OK, b"", b"", b"")],
+      [(0x05, BADVAL, b"", b"",
+        b"Non-numeric server-side value for incr or decr")]]),
+    ("touch, gat", [breq(0x01, b"b3", fl(9), b"gv"),
+                    breq(0x1c, b"b3", struct.pack(">I", 100)),
+                    breq(0x1d, b"b3", struct.pack(">I", 100)),
+                    breq(0x23, b"b3", struct.pack(">I", 100)),
+                    breq(0x1e, b"bx", struct.pack(">I", 100)) + breq(0x0a),
+                    breq(0x1c, b"bx", struct.pack(">I", 100))],
+     [[(0x01, OK, b"", b"", b"")],
+      [(0x1c, OK, struct.pack(">I", 9), b"", b"")],
+      [(0x1d, OK, struct.pack(">I", 9), b"", b"gv")],
+      [(0x23, OK, struct.pack(">I", 9), b"b3", b"gv")],
+      [(0x0a, OK, b"", b"", b"")],
+      [(0x1c, ENOENT, b"", b"", b"Not found")]]),
+    ("flush", [breq(0x08), breq(0x18) + breq(0x0a), breq(0x00, b"b3")],
+     [[(0x08, OK, b"", b"", b"")], [(0x0a, OK, b"", b"", b"")],
+      [(0x00, ENOENT, b"", b"", b"Not found")]]),
+    ("unknown opcodes and SASL", [breq(0x30, b"k", b"", b"body"),
+                                  breq(0x20), breq(0x21, b"PLAIN", b"",
+                                                   b"\0u\0p"),
+                                  breq(0x0a)],
+     [[(0x30, UNKNOWN, b"", b"", b"Unknown command")],
+      [(0x20, UNKNOWN, b"", b"", b"Unknown command")],
+      [(0x21, UNKNOWN, b"", b"", b"Unknown command")],
+      [(0x0a, OK, b"", b"", b"")]]),
+]
+
+
+def check_binary_closes(port, what, req, status):
+    r = bsession(port, [req])[0]
+    check(r[2] and [x[1] for x in r[0]] == [status],
+          "binary: %s: status %#x and closed (%r)" % (what, status, r))
+
+
+def test_binary(p):
+    for name, reqs, want in BINARY:
+        got = bsession(p.kv.port, reqs)
+        norm = [[x[:5] for x in res] for res, _, _ in got]
+        ok = norm == want and all(x[5] == 0x11223344 for res, _, _ in got
+                                  for x in res)
+        check(ok, "binary: %s%s" % (name, "" if ok else " (%r)" % norm))
+        # memcached's answers to SASL opcodes depend on its SASL build;
+        # kvcache answers "Unknown command", as the protocol says.
+        if p.mc and not name.startswith("unknown"):
+            ref = bsession(p.mc.port, reqs)
+            rnorm = [[x[:5] + (x[6],) for x in res] for res, _, _ in ref]
+            knorm = [[x[:5] + (x[6],) for x in res] for res, _, _ in got]
+            check(rnorm == knorm, "binary: %s: same as memcached%s" %
+                  (name, "" if rnorm == knorm else " (%r)" % rnorm))
+    got = bsession(p.kv.port, [breq(0x0b)])[0][0]
+    check(len(got) == 1 and got[0][1] == OK and
+          got[0][4].startswith(b"1.6"), "binary: version (%r)" % got)
+    got = bsession(p.kv.port, [breq(0x10)])[0][0]
+    names = {x[3] for x in got}
+    check(len(got) > 20 and got[-1][3:5] == (b"", b"") and
+          {b"curr_items", b"get_hits", b"pid"} <= names,
+          "binary: stat: %d statistics and the empty terminator" %
+          len(got))
+    got = bsession(p.kv.port, [breq(0x10, b"settings")])[0][0]
+    check(any(x[3] == b"item_size_max" for x in got),
+          "binary: stat settings")
+    check_binary_closes(p.kv.port, "get with extras",
+                        breq(0x00, b"k", b"xxxx"), EINVAL)
+    check_binary_closes(p.kv.port, "a 300-byte key",
+                        breq(0x00, b"k" * 300), EINVAL)
+    check_binary_closes(p.kv.port, "key longer than the body",
+                        breq(0x00, b"key", bodylen=1), UNKNOWN)
+    r = bsession(p.kv.port, [breq(0x07)])[0]
+    check(r[2] and [x[:2] for x in r[0]] == [(0x07, OK)],
+          "binary: quit answers and closes")
+    r = bsession(p.kv.port, [breq(0x17)])[0]
+    check(r[2] and not r[0], "binary: quitq closes silently")
+    # A 700 KB value, set then got, and a request split byte by byte.
+    big = bytes(range(256)) * 2800
+    s = socket.create_connection(("127.0.0.1", p.kv.port),
+                                 timeout=tp.TIMEOUT)
+    s.sendall(breq(0x01, b"bbig", fl(1), big))
+    req = breq(0x00, b"bbig")
+    for i in range(len(req)):
+        s.sendall(req[i:i + 1])
+        time.sleep(0.001)
+    data = b""
+    while True:
+        res, _ = bparse(data)
+        if len(res) >= 2:
+            break
+        d = s.recv(1 << 20)
+        if not d:
+            break
+        data += d
+    s.close()
+    check(len(res) == 2 and res[0][1] == OK and res[1][4] == big,
+          "binary: 700 KB value set and got back (request sent byte by "
+          "byte)")
+    # A text command on a binary connection is no command.
+    r = bsession(p.kv.port, [breq(0x0a), b"version\r\n" + b"\0" * 20])[1]
+    check(r[2], "binary connection: a text line closes it")
+
+
+# ---- memcached's command line -------------------------------------------
+
+def test_options():
+    # Options that ask for what kvcache does anyway: accepted.
+    for args in (["-U", "0"], ["-X"], ["-W"], ["-P", "/nonexistent/pid"],
+                 ["-b", "64"], ["-B", "auto"], ["-r"],
+                 ["-o", "maxconns_fast,no_lru_crawler,read_buf_mem_limit=0"],
+                 ["-o", "idle_timeout=0"], ["--listen-backlog=100"],
+                 ["--memory-limit=16", "--conn-limit=100", "--threads=2"],
+                 ["-u", "nobody"]):
+        try:
+            srv = tp.Server(*args)
+            c = srv.conn()
+            ok = c.cmd(b"version").startswith(b"VERSION ")
+            c.close()
+            srv.stop("kvcache %s" % " ".join(args))
+        except RuntimeError:
+            ok = False
+        check(ok, "option %s accepted" % " ".join(args))
+    # Options that do not apply: refused, with the reason.
+    for args in (["-U", "11211"], ["-d"], ["-M"], ["-C"], ["-R", "20"],
+                 ["-n", "48"], ["-L"], ["-D", ":"], ["-S"],
+                 ["-Y", "/tmp/x"], ["-e", "/tmp/x"], ["-Z"], ["-N", "1"],
+                 ["-o", "lru_crawler"], ["-o", "read_buf_mem_limit=5"],
+                 ["-o", "ext_path=/tmp/x:1m"], ["-B", "http"],
+                 ["-a", "999"], ["--bogus"]):
+        r = run_kvcache("-p", tp.free_port(), *args)
+        check(r.returncode not in (0, None) and b"kvcache" in r.stderr,
+              "option %s refused (rc %s: %r)" %
+              (" ".join(args), r.returncode, r.stderr.split(b"\n")[0]))
+    r = run_kvcache("-V")
+    check(r.returncode == 0 and r.stdout.startswith(b"kvcache 1.6"),
+          "-V prints the version (%r)" % r.stdout)
+    r = run_kvcache("-i")
+    check(r.returncode == 0 and b"license" in r.stdout, "-i: the license")
+
+
+def test_unix_socket():
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, "kv.sock")
+    proc = subprocess.Popen([tp.SERVER, "-s", path, "-a", "770", "-t", "1"],
+                            stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + tp.TIMEOUT
+        while not os.path.exists(path) and time.time() < deadline:
+            time.sleep(0.05)
+        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0
+        check(mode == 0o770, "-s -a 770: the socket's mode is %o" % mode)
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(tp.TIMEOUT)
+        s.connect(path)
+        x = tp.Conn.__new__(tp.Conn)
+        x.sock, x.buf = s, b""
+        ok = (x.store(b"set", b"u1", b"over unix") == b"STORED" and
+              x.get(b"u1") == b"over unix")
+        st = x.stats(b"settings")
+        check(ok and st.get("domain_socket") == path,
+              "-s: set and get over the UNIX socket")
+        x.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=tp.TIMEOUT * 3)
+    check(rc == 0, "-s server exits 0")
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_port_file():
+    d = tempfile.mkdtemp()
+    pf = os.path.join(d, "ports")
+    env = dict(os.environ, MEMCACHED_PORT_FILENAME=pf)
+    proc = subprocess.Popen([tp.SERVER, "-p", "0", "-t", "1"], env=env,
+                            stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + tp.TIMEOUT
+        while not os.path.exists(pf) and time.time() < deadline:
+            time.sleep(0.05)
+        text = open(pf).read() if os.path.exists(pf) else ""
+        m = re.match(r"TCP INET6?: (\d+)\n$", text)
+        ok = False
+        if m and int(m.group(1)) > 0:
+            c = tp.Conn(int(m.group(1)))
+            ok = c.cmd(b"version").startswith(b"VERSION ")
+            c.close()
+        check(ok, "-p 0: the port file names the port (%r)" % text)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=tp.TIMEOUT * 3)
+    check(rc == 0, "-p 0 server exits 0")
+    shutil.rmtree(d, ignore_errors=True)
+
+
+class RawServer(tp.Server):
+    """A kvcache whose readiness is a TCP connection, not a text
+    command (for -B binary)."""
+
+    def _wait_ready(self):
+        deadline = time.time() + tp.TIMEOUT
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                socket.create_connection(("127.0.0.1", self.port),
+                                         timeout=1).close()
+                return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+
+def test_admin_options():
+    p = Pair(("-F",), ("-F",))
+    p.expect(b"flush_all\r\n", b"CLIENT_ERROR flush_all not allowed\r\n",
+             "-F: flush_all refused")
+    r = bsession(p.kv.port, [breq(0x08)])[0][0]
+    check([x[1] for x in r] == [0x20], "-F: binary FLUSH refused (%r)" % r)
+    p.expect(b"shutdown\r\n", b"ERROR: shutdown not enabled\r\n",
+             "shutdown without -A")
+    p.expect(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"<EOF>",
+             "an HTTP request: closed")
+    p.stop("-F server")
+    srv = tp.Server("-A", "-t", 1)
+    c = srv.conn()
+    check(c.cmd(b"shutdown foo") == b"CLIENT_ERROR invalid shutdown mode",
+          "shutdown with a bad mode")
+    c.send(b"shutdown\r\n")
+    check(c.eof(), "-A: shutdown closes the connection")
+    try:
+        rc = srv.proc.wait(timeout=tp.TIMEOUT)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check(rc == 0, "-A: shutdown stops the server, exit 0 (%s)" % rc)
+    # -B forces a protocol.
+    srv = RawServer("-B", "binary", "-t", 1)
+    r = bsession(srv.port, [breq(0x0a), b"version\r\n" + b" " * 30])
+    check(r[0][0][0][:2] == (0x0a, 0) and r[1][2],
+          "-B binary: binary served, text closes")
+    srv.stop("-B binary server")
+    srv = tp.Server("-B", "ascii", "-t", 1)
+    got = exchange(srv.port, breq(0x0a) + b"\r\nversion\r\n")
+    check(got.startswith(b"ERROR\r\n") and b"VERSION" in got,
+          "-B ascii: a binary request is no command (%r)" % got[:40])
+    srv.stop("-B ascii server")
+    # -o idle_timeout
+    srv = tp.Server("-o", "idle_timeout=2", "-t", 1)
+    idle, busy = srv.conn(), srv.conn()
+    end = time.time() + 5
+    while time.time() < end:
+        busy.cmd(b"version")
+        time.sleep(0.5)
+    check(idle.eof(), "-o idle_timeout=2: an idle connection is closed")
+    check(busy.cmd(b"version").startswith(b"VERSION "),
+          "-o idle_timeout=2: a busy one is not")
+    busy.close()
+    srv.stop("idle_timeout server")
+
+
 # ---- Main ---------------------------------------------------------------
 
 def main():
@@ -589,6 +957,11 @@ def main():
             ("descriptor limit", test_fd_limit),
             ("descriptor limit log", test_fd_limit_log),
             ("meta commands", lambda: test_meta(p)),
+            ("binary protocol", lambda: test_binary(p)),
+            ("memcached's options", test_options),
+            ("unix socket", test_unix_socket),
+            ("port file", test_port_file),
+            ("admin options", test_admin_options),
         ))
     finally:
         p.stop("main server")
