@@ -91,6 +91,7 @@ struct kv_settings {
 	bool flush_disabled; /* -F */
 	bool coredumps; /* -r */
 	bool lock_memory; /* -k */
+	bool dump_disabled; /* -X */
 	unsigned int idle_timeout; /* -o idle_timeout, seconds, 0 = none */
 };
 
@@ -140,6 +141,7 @@ void kv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 	X(cmd_set)                                                      \
 	X(cmd_flush)                                                    \
 	X(cmd_touch)                                                    \
+	X(cmd_meta)                                                     \
 	X(get_hits)                                                     \
 	X(get_misses)                                                   \
 	X(get_expired)                                                  \
@@ -434,6 +436,8 @@ int worker_hand_off(int fd);
 int conns_init(void);
 void conns_destroy(void);
 unsigned long conn_structures(void);
+void conn_buffers(unsigned long *rbufs, unsigned long *obufs);
+extern unsigned long kv_listen_disabled;
 
 /* Output, for proto.c and stats.c. */
 bool out_make_room(struct kv_conn *c, size_t text, unsigned int iov,
@@ -532,6 +536,9 @@ int stats_general(struct kv_conn *c);
 int stats_slabs(struct kv_conn *c);
 int stats_items(struct kv_conn *c);
 int stats_settings(struct kv_conn *c);
+int stats_sizes(struct kv_conn *c);
+int stats_cachedump(struct kv_conn *c, unsigned int id, unsigned int limit);
+int stats_metadump(struct kv_conn *c, const char *which, size_t n);
 void stats_reset(void);
 
 #endif /* KVCACHE_H */

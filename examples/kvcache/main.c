@@ -81,6 +81,7 @@ static time_t mono_start;
 static int main_ep, listen_fd = -1;
 static int spare_fd = -1; /* given up to refuse a client past RLIMIT_NOFILE */
 static bool accept_paused;
+unsigned long kv_listen_disabled; /* accept pauses, atomic: "stats" */
 
 enum { EV_LISTEN = 1, EV_SIGNAL, EV_TIMER };
 
@@ -168,7 +169,8 @@ static void usage(FILE *f)
 		"slab_reassign, slab_automove=0, modern\n"
 		"  -U, --udp-port=0            (UDP is not supported; only 0 is "
 		"accepted)\n"
-		"  -X, --disable-dumping       (no dump commands: accepted)\n"
+		"  -X, --disable-dumping       refuse stats cachedump and "
+		"lru_crawler metadump\n"
 		"  -W, --disable-watch         (no watch command: accepted)\n"
 		"  -P, --pidfile=FILE          (used with -d only, as in "
 		"memcached: accepted)\n"
@@ -434,6 +436,8 @@ static int parse_options(int argc, char **argv)
 			settings.flush_disabled = true;
 			break;
 		case 'X':
+			settings.dump_disabled = true;
+			break;
 		case 'W':
 		case 'P':
 			break;
@@ -715,6 +719,9 @@ static void accept_all(void)
 				epoll_ctl(main_ep, EPOLL_CTL_DEL, listen_fd,
 					  NULL);
 				accept_paused = true;
+				/* Relaxed: a statistic. */
+				__atomic_fetch_add(&kv_listen_disabled, 1,
+						   __ATOMIC_RELAXED);
 			}
 			return;
 		}

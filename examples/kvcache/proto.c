@@ -1067,6 +1067,21 @@ static void process_verbosity(struct kv_conn *c, struct tok *t, int n)
 	REPLY(c, "OK\r\n");
 }
 
+/* lru_crawler metadump all|<classes>: what kvcache's LRU lists hold. */
+static int process_lru_crawler(struct kv_conn *c, struct tok *t, int n)
+{
+	if (n == 3 && TOK_IS(&t[1], "metadump")) {
+		if (settings.dump_disabled) {
+			REPLY(c, "ERROR metadump not allowed\r\n");
+			return KV_CONTINUE;
+		}
+		return stats_metadump(c, t[2].p, t[2].len);
+	}
+	/* kvcache has no crawler thread to start, stop or tune. */
+	REPLY(c, "CLIENT_ERROR lru_crawler: only metadump is supported\r\n");
+	return KV_CONTINUE;
+}
+
 static int process_stats(struct kv_conn *c, struct tok *t, int n)
 {
 	if (n == 1)
@@ -1077,6 +1092,22 @@ static int process_stats(struct kv_conn *c, struct tok *t, int n)
 		return stats_items(c);
 	if (n == 2 && TOK_IS(&t[1], "settings"))
 		return stats_settings(c);
+	if (n == 2 && TOK_IS(&t[1], "sizes"))
+		return stats_sizes(c);
+	if (n >= 2 && TOK_IS(&t[1], "cachedump")) {
+		uint32_t id, limit;
+
+		if (settings.dump_disabled)
+			REPLY(c,
+			      "CLIENT_ERROR stats cachedump not allowed\r\n");
+		else if (n < 4)
+			REPLY(c, "CLIENT_ERROR bad command line\r\n");
+		else if (!parse_u32(&t[2], &id) || !parse_u32(&t[3], &limit))
+			REPLY(c, "CLIENT_ERROR bad command line format\r\n");
+		else
+			return stats_cachedump(c, id, limit);
+		return KV_CONTINUE;
+	}
 	if (n == 2 && TOK_IS(&t[1], "reset")) {
 		stats_reset();
 		REPLY(c, "RESET\r\n");
@@ -1165,6 +1196,8 @@ static int dispatch(struct kv_conn *c, char *p, char *end, bool open)
 			process_flush(c, t, n);
 		else if (TOK_IS(&t[0], "shutdown"))
 			return process_shutdown(c, t, n);
+		else if (TOK_IS(&t[0], "lru_crawler"))
+			return process_lru_crawler(c, t, n);
 		else if (t[n - 1].len >= 5 && !memcmp(t[n - 1].p, "HTTP/", 5))
 			return KV_CLOSE; /* an HTTP request: memcached closes */
 		else

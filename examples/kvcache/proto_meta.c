@@ -791,7 +791,7 @@ static void meta_debug(struct kv_conn *c, struct tok *t, int n)
 	p += snprintf(p, 128, " exp=%d cas=%llu fetch=%s cls=%u size=%zu\r\n",
 		      it->exptime ? (int)(kv_now() - it->exptime) : -1,
 		      (unsigned long long)it->cas,
-		      (it->state & ITEM_FETCHED) ? "yes" : "no", it->clsid,
+		      (it->state & ITEM_FETCHED) ? "yes" : "no", it->clsid + 1,
 		      sizeof(*it) + it->nkey +
 			      (it->cflags ? sizeof(uint32_t) : 0) + it->nbytes);
 	assoc_unlock(hv);
@@ -837,6 +837,7 @@ int process_meta(struct kv_conn *c, char *p, char *end)
 	if (!out_make_room(c, KV_META_LINE + KV_COPY_MAX + 2, KV_MAX_SEGS + 2,
 			   1))
 		return out_wait(c);
+	KV_STAT_INC(c->w->st.cmd_meta);
 	switch (cmd) {
 	case 'g':
 		meta_get(c, t, n);

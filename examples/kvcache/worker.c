@@ -90,6 +90,15 @@ unsigned long conn_structures(void)
 	return info.active_objs;
 }
 
+/* Read and output buffers in use, for "stats" (read_buf, response_obj). */
+void conn_buffers(unsigned long *rbufs, unsigned long *obufs)
+{
+	struct uslab_cache_info info;
+
+	*rbufs = uslab_cache_info(rbuf_cache, &info) ? 0 : info.active_objs;
+	*obufs = uslab_cache_info(obuf_cache, &info) ? 0 : info.active_objs;
+}
+
 /* ---- Buffers ---------------------------------------------------------- */
 
 static struct kv_rbuf *rbuf_alloc(struct kv_conn *c)

@@ -130,7 +130,8 @@ def test_pipelined_stats():
     c = srv.conn()
     big = b"x" * 500000
     c.store(b"set", b"big", big)
-    for group in (b"", b"slabs", b"items", b"settings"):
+    for group in (b"", b"slabs", b"items", b"settings", b"sizes",
+                  b"cachedump 1 10"):
         line = b"stats" + (b" " + group if group else b"")
         s = socket.create_connection(("127.0.0.1", srv.port),
                                      timeout=tp.TIMEOUT)
@@ -152,8 +153,9 @@ def test_pipelined_stats():
                 if ln == b"END":
                     break
                 st.append(ln)
-            ok = n == 30 and st and all(ln.startswith(b"STAT ")
-                                        for ln in st)
+            # A cachedump lists ITEM lines (none if the class is empty).
+            ok = (n == 30 and (st or group.startswith(b"cachedump")) and
+                  all(ln.startswith((b"STAT ", b"ITEM ")) for ln in st))
             ok = ok and x.line().startswith(b"VERSION ")
         except (ValueError, EOFError, socket.timeout, KeyError) as e:
             ok = False
@@ -779,11 +781,88 @@ def test_binary(p):
     check(r[2], "binary connection: a text line closes it")
 
 
+# ---- Introspection ------------------------------------------------------
+
+def metadump_lines(c):
+    """memcached's metadump lines end in "\\n", then "END\\r\\n"."""
+    while not (c.buf == b"END\r\n" or c.buf.endswith(b"\nEND\r\n")):
+        c._fill()
+    out, c.buf = c.buf[:-5].split(b"\n")[:-1], b""
+    return out
+
+
+def test_dumps(p):
+    p.expect(b"stats sizes\r\n", b"STAT sizes_status disabled\r\nEND\r\n",
+             "stats sizes")
+    p.expect(b"stats cachedump 1\r\n", b"CLIENT_ERROR bad command line\r\n",
+             "stats cachedump without a limit")
+    p.expect(b"stats cachedump x 1\r\n",
+             b"CLIENT_ERROR bad command line format\r\n",
+             "stats cachedump with a bad class")
+    srv = tp.Server("-t", 2)
+    c = srv.conn()
+    for k in (b"dump1", b"dump2", b"dump/3"):
+        c.store(b"set", k, b"v" * 10)
+    c.store(b"set", b"dumpx", b"v" * 10, exptime=1000)
+    items = c.stats(b"items")
+    ids = [k.split(":")[1] for k, v in items.items()
+           if k.endswith(":number") and int(v) == 4]
+    check(len(ids) == 1, "the four items share a class (%s)" % ids)
+    cls = ids[0].encode() if ids else b"1"
+    c.send(b"stats cachedump " + cls + b" 0\r\n")
+    lines = []
+    while True:
+        ln = c.line()
+        if ln == b"END":
+            break
+        lines.append(ln)
+    want = {b"ITEM dump1 [10 b; 0 s]", b"ITEM dump2 [10 b; 0 s]",
+            b"ITEM dump/3 [10 b; 0 s]"}
+    exp = [ln for ln in lines if ln.startswith(b"ITEM dumpx [10 b; ")]
+    check(want <= set(lines) and len(lines) == 4 and len(exp) == 1 and
+          abs(int(exp[0].split()[4]) - time.time() - 1000) < 5,
+          "stats cachedump: every item, its size and expiry (%r)" % lines)
+    c.send(b"stats cachedump " + cls + b" 2\r\n")
+    n = 0
+    while c.line() != b"END":
+        n += 1
+    check(n == 2, "stats cachedump with a limit of 2: %d lines" % n)
+    c.send(b"lru_crawler metadump all\r\n")
+    lines = metadump_lines(c)
+    ok = any(ln.startswith(b"key=dump%2F3 exp=-1 cas=") and
+             b" fetch=no cls=" + cls + b" size=" in ln for ln in lines)
+    check(ok and len(lines) == 4, "lru_crawler metadump all (%r)" % lines)
+    c.send(b"lru_crawler metadump " + cls + b"\r\n")
+    n = len(metadump_lines(c))
+    check(n == 4, "lru_crawler metadump of one class: %d lines" % n)
+    before = c.stats()
+    c.send(b"mg dump1 v\r\nmg nokey\r\nms dump9 1\r\nx\r\n")
+    c.line(), c.exact(12), c.line(), c.line()
+    after = c.stats()
+    check(int(after["cmd_meta"]) - int(before["cmd_meta"]) == 3,
+          "stats: cmd_meta counts meta commands")
+    check(all(k in after for k in ("read_buf_count", "read_buf_bytes",
+                                   "response_obj_count",
+                                   "response_obj_bytes",
+                                   "listen_disabled_num")),
+          "stats: memcached's buffer and listen figures")
+    c.close()
+    srv.stop("dump server")
+    srv = tp.Server("-X", "-t", 1)
+    c = srv.conn()
+    check(c.cmd(b"stats cachedump 1 1") ==
+          b"CLIENT_ERROR stats cachedump not allowed" and
+          c.cmd(b"lru_crawler metadump all") == b"ERROR metadump not allowed",
+          "-X: dumps refused")
+    c.close()
+    srv.stop("-X server")
+
+
 # ---- memcached's command line -------------------------------------------
 
 def test_options():
     # Options that ask for what kvcache does anyway: accepted.
-    for args in (["-U", "0"], ["-X"], ["-W"], ["-P", "/nonexistent/pid"],
+    for args in (["-U", "0"], ["-W"], ["-P", "/nonexistent/pid"],
                  ["-b", "64"], ["-B", "auto"], ["-r"],
                  ["-o", "maxconns_fast,no_lru_crawler,read_buf_mem_limit=0"],
                  ["-o", "idle_timeout=0"], ["--listen-backlog=100"],
@@ -958,6 +1037,7 @@ def main():
             ("descriptor limit log", test_fd_limit_log),
             ("meta commands", lambda: test_meta(p)),
             ("binary protocol", lambda: test_binary(p)),
+            ("dumps", lambda: test_dumps(p)),
             ("memcached's options", test_options),
             ("unix socket", test_unix_socket),
             ("port file", test_port_file),
