@@ -1,7 +1,12 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """kvcache beside memcached 1.6.18: the corners of the text protocol where
-the two must agree, the meta commands and the binary protocol.
+the two must agree (pipelined stats, multi-gets of any length, the
+2048-byte line, incr parsing, gat without a key, clients past the
+descriptor limit), the meta commands, the binary protocol, stats sizes,
+cachedump and lru_crawler metadump, and memcached's command line (every
+option accepted or refused, UNIX sockets, -p 0 with a port file, -F, -A
+and shutdown, -B, -X, -o idle_timeout).
 
 Each exchange is checked against the reply memcached gives (written out
 here, taken from Debian's memcached 1.6.18), and, when memcached is
