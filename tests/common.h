@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <uslab/stats.h>
+
 /* ---- Pinning: a thread that stays on one CPU uses one magazine slot --- */
 
 /* Pin the calling thread to @cpu; sched_setaffinity()'s result. */
@@ -178,6 +180,33 @@ static inline unsigned long long rng_next(unsigned long long *state)
 	x ^= x >> 27;
 	*state = x;
 	return x * 2685821657736338717ULL;
+}
+
+/* ---- Caches by name ------------------------------------------------------ */
+
+struct cache_find {
+	const char *name;
+	struct kmem_cache *s;
+};
+
+static inline int cache_find_fn(struct kmem_cache *s, void *arg)
+{
+	struct cache_find *f = arg;
+
+	if (strcmp(kmem_cache_name(s), f->name))
+		return 0;
+	f->s = s;
+	return 1;
+}
+
+/* The cache named @name; fails the test when there is none. */
+static inline struct kmem_cache *cache_named(const char *name)
+{
+	struct cache_find f = { name, NULL };
+
+	uslab_for_each_cache(cache_find_fn, &f);
+	ck_assert_msg(f.s != NULL, "no cache named %s", name);
+	return f.s;
 }
 
 #endif /* USLAB_TESTS_COMMON_H */

@@ -813,3 +813,11 @@ void items_free_all(void)
 		}
 	}
 }
+
+/* ---- For the meta commands -------------------------------------------- */
+
+/* A new CAS unique, for "md <key> I" (mark stale), stripe lock held. */
+uint64_t item_new_cas(void)
+{
+	return item_next_cas();
+}

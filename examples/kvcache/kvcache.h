@@ -7,7 +7,9 @@
  *   main.c    options, start-up, the acceptor and clock thread, shutdown
  *   worker.c  worker threads (one per CPU, pinned), connections, socket
  *             I/O, read and write buffers
- *   proto.c   the text protocol: parsing and every command
+ *   proto.c   the text protocol: parsing and every classic command
+ *   proto_meta.c  the meta commands (mg, ms, md, ma, mn, me)
+ *   proto_bin.c   the binary protocol
  *   items.c   size classes (one kmem_cache each), items, the memory
  *             limit, per-class per-node LRU lists, eviction, flush_all
  *   assoc.c   the hash table: linear hashing over bucket chunks, striped
@@ -52,6 +54,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/uio.h>
 
 #include <uslab/slab.h>
@@ -60,15 +63,18 @@
 
 #define KV_KEY_MAX 250 /* protocol.txt: key length limit */
 #define KV_LINE_MAX 2048 /* longest command line */
-#define KV_GETLINE_MAX (64 * 1024 - 64) /* longest get, gets, gat(s) */
 #define KV_ITEM_MAX_DEFAULT (1024 * 1024)
 #define KV_ITEM_MAX_LIMIT (16 * 1024 * 1024) /* -I ceiling */
+#define KV_FACTOR_DEFAULT 1.05 /* -f */
 #define KV_MAX_CLASSES 200
 #define KV_MIN_CHUNK 64 /* smallest size class */
 #define KV_TOP_CHUNK KMEM_CACHE_MAX_SIZE /* largest class; chunk size */
 #define KV_STRIPES 1024 /* hash table lock stripes */
 
 /* ---- Settings (main.c) ------------------------------------------------ */
+
+/* A connection's protocol (-B forces one; else its first byte decides). */
+enum { KV_PROTO_NONE, KV_PROTO_TEXT, KV_PROTO_BIN };
 
 struct kv_settings {
 	unsigned long maxbytes; /* -m, bytes */
@@ -79,6 +85,17 @@ struct kv_settings {
 	unsigned int item_max; /* -I, bytes */
 	double factor; /* -f */
 	int verbose; /* -v, -vv */
+	const char *socketpath; /* -s: a UNIX socket instead of TCP */
+	unsigned int unix_mask; /* -a */
+	const char *user; /* -u */
+	int backlog; /* -b */
+	uint8_t protocol; /* -B: KV_PROTO_NONE (auto), _TEXT or _BIN */
+	bool shutdown_enabled; /* -A */
+	bool flush_disabled; /* -F */
+	bool coredumps; /* -r */
+	bool lock_memory; /* -k */
+	bool dump_disabled; /* -X */
+	unsigned int idle_timeout; /* -o idle_timeout, seconds, 0 = none */
 };
 
 extern struct kv_settings settings;
@@ -127,6 +144,7 @@ void kv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 	X(cmd_set)                                                      \
 	X(cmd_flush)                                                    \
 	X(cmd_touch)                                                    \
+	X(cmd_meta)                                                     \
 	X(get_hits)                                                     \
 	X(get_misses)                                                   \
 	X(get_expired)                                                  \
@@ -217,6 +235,9 @@ struct item {
 #define ITEM_LINKED 0x1 /* in the hash table and an LRU */
 #define ITEM_ACTIVE 0x2 /* hit since it last was the tail */
 #define ITEM_FETCHED 0x4 /* hit at least once */
+#define ITEM_STALE 0x8 /* marked stale by a meta command (md I, ms I) */
+#define ITEM_TOKEN_SENT 0x10 /* a client won the right to recache it */
+#define ITEM_KEY_BINARY 0x20 /* stored by a meta command with a base64 key */
 
 struct kv_seg {
 	char *p;
@@ -269,6 +290,7 @@ void item_flush(int64_t delay);
 void item_clock_tick(uint32_t now);
 unsigned long kv_mem_used(void);
 void items_free_all(void);
+uint64_t item_new_cas(void);
 
 static inline char *item_key(struct item *it)
 {
@@ -317,7 +339,6 @@ struct kv_rbuf {
 };
 
 #define KV_RBUF_SIZE (16 * 1024) /* object size, header included */
-#define KV_RBUF_BIG (64 * 1024) /* for long multi-get lines */
 
 #define KV_OBUF_SIZE (16 * 1024)
 #define KV_OIOV 128
@@ -340,11 +361,14 @@ enum kv_conn_state {
 	CS_CMD, /* waiting for a command line */
 	CS_NREAD, /* reading a value into c->it */
 	CS_SWALLOW, /* discarding a value that will not be stored */
-	CS_GET, /* a multi-get waiting for output room */
+	CS_GET, /* a multi-get: its keys as output room and input come */
+	CS_SKIPLINE, /* discarding the rest of a refused get line */
 	CS_CLOSE, /* close once the output is sent */
 };
 
 struct kv_worker;
+
+#define KV_META_RET 40 /* " O" + 32-byte opaque + " k" + " c" */
 
 struct kv_conn {
 	int fd;
@@ -352,6 +376,8 @@ struct kv_conn {
 	bool blocked; /* output full: wait for EPOLLOUT */
 	bool noreply; /* current command is silent */
 	bool dead; /* write error or no memory: close */
+	uint8_t proto; /* KV_PROTO_*: decided by the first byte */
+	uint32_t last_active; /* kv_now() of the last event: idle_timeout */
 	uint8_t cmd; /* storage command being read */
 	struct kv_worker *w;
 	struct kv_conn *prev, *next; /* the worker's connections */
@@ -369,10 +395,25 @@ struct kv_conn {
 	/* CS_SWALLOW */
 	uint64_t swallow;
 
-	/* CS_GET: the rest of the line, rb->data[get_pos .. get_end) */
-	uint32_t get_pos, get_end;
+	/*
+	 * CS_GET: the keys from rb->start to rb->data[get_end], the next
+	 * line at get_next; while get_open, the line's end has not arrived.
+	 */
+	uint32_t get_end, get_next;
+	bool get_open;
 	uint8_t get_kind;
 	uint32_t gat_exptime;
+
+	/*
+	 * CS_NREAD of a meta set (proto_meta.c): its return flags as sent
+	 * ("Oopaque", "k", "c", in order) and its options.  On a binary
+	 * connection (proto_bin.c), mret holds the opcode and opaque of the
+	 * request being answered.
+	 */
+	uint8_t nread_proto; /* KV_NREAD_* */
+	uint8_t mflags; /* KV_MS_* */
+	uint8_t mret_len;
+	char mret[KV_META_RET];
 };
 
 struct kv_worker {
@@ -383,6 +424,7 @@ struct kv_worker {
 	int epfd;
 	int pipe_rd, pipe_wr; /* accepted fds from the acceptor */
 	struct kv_conn *conns; /* every open connection */
+	uint32_t last_sweep; /* kv_now() of the last idle_timeout sweep */
 	struct kv_thread_stats st;
 	struct kv_class_stats *cst; /* [kv_nclasses], worker-allocated */
 } __attribute__((aligned(64)));
@@ -397,6 +439,8 @@ int worker_hand_off(int fd);
 int conns_init(void);
 void conns_destroy(void);
 unsigned long conn_structures(void);
+void conn_buffers(unsigned long *rbufs, unsigned long *obufs);
+extern unsigned long kv_listen_disabled;
 
 /* Output, for proto.c and stats.c. */
 bool out_make_room(struct kv_conn *c, size_t text, unsigned int iov,
@@ -423,12 +467,81 @@ int proto_run(struct kv_conn *c);
 size_t proto_nread_dst(struct kv_conn *c, char **dst);
 void proto_nread_advance(struct kv_conn *c, size_t n);
 
+/* For the meta commands (proto_meta.c) and the binary protocol. */
+
+#define KV_REPLY_MAX 128 /* room made for a one-line reply */
+#define KV_COPY_MAX 2048 /* copy values up to this; hold others */
+#define KV_META_LINE 1024 /* room for a meta reply line */
+
+struct tok {
+	char *p;
+	size_t len;
+};
+
+#define TOK_IS(t, lit) \
+	((t)->len == sizeof(lit) - 1 && !memcmp((t)->p, lit, sizeof(lit) - 1))
+
+enum { CMD_SET, CMD_ADD, CMD_REPLACE, CMD_APPEND, CMD_PREPEND, CMD_CAS };
+enum { KV_NREAD_TEXT, KV_NREAD_META, KV_NREAD_BIN };
+enum { KV_STORED, KV_NOT_STORED, KV_EXISTS, KV_NOT_FOUND, KV_STORE_ERROR };
+enum {
+	KV_ARITH_OK,
+	KV_ARITH_MISS,
+	KV_ARITH_EXISTS,
+	KV_ARITH_NON_NUMERIC,
+	KV_ARITH_NO_MEMORY,
+};
+
+/* protocol.txt: 1 to 250 bytes; only the length is checked (proto.c). */
+static inline bool key_ok(size_t len)
+{
+	return len && len <= KV_KEY_MAX;
+}
+
+char *kv_utoa(char *dst, uint64_t v);
+bool parse_u64(const struct tok *t, uint64_t *v);
+bool parse_u32(const struct tok *t, uint32_t *v);
+bool parse_i64(const struct tok *t, int64_t *v);
+bool mc_strtoull(const char *p, const char *end, uint64_t *v);
+int tokenize(char *p, char *end, struct tok *t, int max);
+int out_wait(struct kv_conn *c);
+void swallow(struct kv_conn *c, uint64_t bytes);
+void unlink_key(const char *key, size_t nkey);
+struct item *store_alloc(struct kv_conn *c, const char *key, size_t nkey,
+			 uint32_t flags, uint32_t exptime, uint32_t vlen,
+			 int cmd, const char **err);
+void nread_start(struct kv_conn *c, struct item *it, int cmd, uint64_t cas,
+		 uint8_t nread_proto);
+int store_item(struct kv_conn *c, struct item *it, int cmd, uint64_t req_cas,
+	       bool stale_ok, uint64_t *cas, const char **err);
+bool item_u64(struct item *it, uint64_t *v);
+int arith_locked(struct kv_worker *w, const char *key, size_t nkey, uint64_t hv,
+		 bool incr, uint64_t delta, uint64_t req_cas, char *num,
+		 size_t *numlen, struct item **out);
+void out_value(struct kv_conn *c, struct item *it, uint64_t hv,
+	       const char *line, size_t len, const char *tail, size_t tlen);
+
+/* ---- Meta commands (proto_meta.c) ------------------------------------- */
+
+int process_meta(struct kv_conn *c, char *p, char *end);
+void meta_store(struct kv_conn *c, struct item *it);
+
+/* ---- Binary protocol (proto_bin.c) ------------------------------------ */
+
+int proto_bin(struct kv_conn *c);
+void bin_store(struct kv_conn *c, struct item *it);
+char *bin_stats(struct kv_conn *c, const char *text, size_t len,
+		size_t *out_len);
+
 /* ---- Statistics output (stats.c) -------------------------------------- */
 
 int stats_general(struct kv_conn *c);
 int stats_slabs(struct kv_conn *c);
 int stats_items(struct kv_conn *c);
 int stats_settings(struct kv_conn *c);
+int stats_sizes(struct kv_conn *c);
+int stats_cachedump(struct kv_conn *c, unsigned int id, unsigned int limit);
+int stats_metadump(struct kv_conn *c, const char *which, size_t n);
 void stats_reset(void);
 
 #endif /* KVCACHE_H */

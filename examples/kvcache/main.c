@@ -15,7 +15,9 @@
  * any shared counter on the accept path.  The cost, one pipe write per
  * connection, is paid once per connection, and memcached clients keep
  * theirs open.  Over -c, a new connection gets memcached's "ERROR Too many
- * open connections" and is closed.
+ * open connections" and is closed; so does one that arrives when the
+ * process is out of descriptors (a spare descriptor, /dev/null, is given
+ * up to accept it), and that is logged at most once a second.
  *
  * The clock: every 100 ms the timer updates kv_clock (seconds since start,
  * from CLOCK_MONOTONIC, plus 2 as in memcached) and runs a delayed
@@ -33,17 +35,25 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <netinet/in.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,7 +68,9 @@ struct kv_settings settings = {
 	.port = 11211,
 	.addr = "127.0.0.1",
 	.item_max = KV_ITEM_MAX_DEFAULT,
-	.factor = 1.05,
+	.factor = KV_FACTOR_DEFAULT,
+	.unix_mask = 0700,
+	.backlog = LISTEN_BACKLOG,
 };
 
 int64_t kv_started;
@@ -67,7 +79,9 @@ bool kv_stopping;
 
 static time_t mono_start;
 static int main_ep, listen_fd = -1;
+static int spare_fd = -1; /* given up to refuse a client past RLIMIT_NOFILE */
 static bool accept_paused;
+unsigned long kv_listen_disabled; /* accept pauses, atomic: "stats" */
 
 enum { EV_LISTEN = 1, EV_SIGNAL, EV_TIMER };
 
@@ -114,17 +128,59 @@ uint32_t kv_realtime(int64_t exptime)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: kvcache [options]\n"
-		"  -p PORT     TCP port to listen on (default 11211)\n"
-		"  -l ADDR     address to listen on (default 127.0.0.1)\n"
-		"  -c MAXCONNS most simultaneous connections (default 1024)\n"
-		"  -m MB       memory for items, in megabytes (default 64)\n"
-		"  -t THREADS  worker threads (default: one per CPU)\n"
-		"  -I SIZE     largest item, bytes or with k/m (default 1m, "
-		"at most 16m)\n"
-		"  -f FACTOR   size class growth factor (default 1.08)\n"
-		"  -v          verbose (-vv: also every command)\n"
-		"  -h          this help\n");
+		"usage: kvcache [options]   (memcached 1.6.18's options)\n"
+		"  -p, --port=PORT             TCP port to listen on, 0 for any "
+		"(default: 11211)\n"
+		"  -s, --unix-socket=PATH      UNIX socket to listen on "
+		"(disables TCP)\n"
+		"  -a, --unix-mask=MASK        access mask for the UNIX socket, "
+		"in octal (default: 700)\n"
+		"  -A, --enable-shutdown       enable the \"shutdown\" "
+		"command\n"
+		"  -l, --listen=ADDR           address to listen on "
+		"(default: 127.0.0.1)\n"
+		"  -u, --user=USER             run as USER (when started as "
+		"root)\n"
+		"  -c, --conn-limit=MAXCONNS   most simultaneous connections "
+		"(default: 1024)\n"
+		"  -m, --memory-limit=MB       memory of all slabs (items, "
+		"hash table, buffers),\n"
+		"                              in megabytes (default: 64)\n"
+		"  -t, --threads=THREADS       worker threads "
+		"(default: one per CPU)\n"
+		"  -I, --max-item-size=SIZE    largest item, bytes or with k/m "
+		"(default: 1m, min: 1k, max: %um)\n"
+		"  -f, --slab-growth-factor=F  size class growth factor "
+		"(default: %.2f)\n"
+		"  -b, --listen-backlog=N      listen backlog (default: 1024)\n"
+		"  -B, --protocol=NAME         ascii, binary or auto "
+		"(default: auto)\n"
+		"  -F, --disable-flush-all     refuse flush_all\n"
+		"  -r, --enable-coredumps      raise the core file limit\n"
+		"  -k, --lock-memory           lock all memory (mlockall)\n"
+		"  -v, --verbose               verbose (-vv: also every "
+		"command)\n"
+		"  -o, --extended=OPT,...      idle_timeout=SECONDS; also "
+		"accepted when asking\n"
+		"                              for what kvcache does anyway: "
+		"maxconns_fast,\n"
+		"                              read_buf_mem_limit=0, "
+		"no_lru_crawler, no_lru_maintainer,\n"
+		"                              no_slab_reassign, "
+		"slab_reassign, slab_automove=0, modern\n"
+		"  -U, --udp-port=0            (UDP is not supported; only 0 is "
+		"accepted)\n"
+		"  -X, --disable-dumping       refuse stats cachedump and "
+		"lru_crawler metadump\n"
+		"  -W, --disable-watch         (no watch command: accepted)\n"
+		"  -P, --pidfile=FILE          (used with -d only, as in "
+		"memcached: accepted)\n"
+		"  -V, --version               print the version and exit\n"
+		"  -i, --license               print the license and exit\n"
+		"  -h, --help                  print this help and exit\n"
+		"Refused, with the reason: -d, -M, -C, -R, -n, -L, -D, -S, -Y, "
+		"-e, -Z, -N.\n",
+		KV_ITEM_MAX_LIMIT >> 20, KV_FACTOR_DEFAULT);
 }
 
 static bool parse_ulong(const char *s, unsigned long min, unsigned long max,
@@ -141,40 +197,196 @@ static bool parse_ulong(const char *s, unsigned long min, unsigned long max,
 	return true;
 }
 
+/* A size in bytes, or with a k or m suffix; false if it overflows. */
 static bool parse_size(const char *s, unsigned long *v)
 {
-	char *end;
+	unsigned int shift = 0;
 	unsigned long x;
+	char *end;
 
 	errno = 0;
 	x = strtoul(s, &end, 10);
 	if (errno || end == s || *s == '-')
 		return false;
 	if (*end == 'k' || *end == 'K')
-		x <<= 10, end++;
+		shift = 10, end++;
 	else if (*end == 'm' || *end == 'M')
-		x <<= 20, end++;
-	if (*end)
+		shift = 20, end++;
+	if (*end || x > ULONG_MAX >> shift)
 		return false;
-	*v = x;
+	*v = x << shift;
 	return true;
+}
+
+/*
+ * memcached options kvcache refuses, and why.  Anything asking for what
+ * kvcache does anyway is accepted instead (-U 0, -X, -W, -P).
+ */
+static const char *refused(int opt)
+{
+	switch (opt) {
+	case 'd':
+		return "daemon mode is not supported: run kvcache under a "
+		       "supervisor";
+	case 'M':
+		return "evictions cannot be disabled";
+	case 'C':
+		return "CAS cannot be disabled (flush_all relies on it)";
+	case 'R':
+		return "the requests per event are not limited (each "
+		       "connection gets 4 reads per wake-up)";
+	case 'n':
+		return "the smallest item class is fixed (64 bytes)";
+	case 'L':
+		return "large pages are uslab's business, not an option";
+	case 'D':
+		return "per-prefix statistics (stats detail) are not supported";
+	case 'S':
+	case 'Y':
+		return "authentication (SASL, auth file) is not supported";
+	case 'e':
+		return "a memory file (restartable cache) is not supported";
+	case 'Z':
+		return "TLS is not supported";
+	case 'N':
+		return "NAPI thread selection is not supported";
+	}
+	return NULL;
+}
+
+/* -o a,b=c,...: idle_timeout, or options that change nothing here. */
+static int parse_extended(char *arg)
+{
+	static const char *const noop[] = {
+		"maxconns_fast",    "no_lru_crawler", "no_lru_maintainer",
+		"no_slab_reassign", "slab_reassign",  "modern",
+	};
+	char *save = NULL, *o;
+
+	for (o = strtok_r(arg, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(o, '=');
+		unsigned long v;
+		size_t i;
+		bool ok = false;
+
+		if (val)
+			*val++ = 0;
+		for (i = 0; i < sizeof(noop) / sizeof(noop[0]); i++)
+			ok |= !val && !strcmp(o, noop[i]);
+		if (val && !strcmp(o, "idle_timeout")) {
+			if (!parse_ulong(val, 0, 86400 * 365, &v)) {
+				fprintf(stderr,
+					"kvcache: bad idle_timeout '%s'\n",
+					val);
+				return -1;
+			}
+			settings.idle_timeout = (unsigned int)v;
+			ok = true;
+		}
+		/* 0: unlimited, what kvcache does; a cap is not supported. */
+		if (val && (!strcmp(o, "read_buf_mem_limit") ||
+			    !strcmp(o, "slab_automove")))
+			ok = !strcmp(val, "0");
+		if (!ok) {
+			fprintf(stderr,
+				"kvcache: -o %s%s%s: not supported by kvcache\n",
+				o, val ? "=" : "", val ? val : "");
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int parse_options(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "udp-port", required_argument, NULL, 'U' },
+		{ "unix-socket", required_argument, NULL, 's' },
+		{ "unix-mask", required_argument, NULL, 'a' },
+		{ "enable-shutdown", no_argument, NULL, 'A' },
+		{ "enable-ssl", no_argument, NULL, 'Z' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "daemon", no_argument, NULL, 'd' },
+		{ "enable-coredumps", no_argument, NULL, 'r' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "memory-limit", required_argument, NULL, 'm' },
+		{ "disable-evictions", no_argument, NULL, 'M' },
+		{ "conn-limit", required_argument, NULL, 'c' },
+		{ "lock-memory", no_argument, NULL, 'k' },
+		{ "verbose", optional_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "license", no_argument, NULL, 'i' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "pidfile", required_argument, NULL, 'P' },
+		{ "slab-growth-factor", required_argument, NULL, 'f' },
+		{ "slab-min-size", required_argument, NULL, 'n' },
+		{ "enable-largepages", no_argument, NULL, 'L' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "max-reqs-per-event", required_argument, NULL, 'R' },
+		{ "disable-cas", no_argument, NULL, 'C' },
+		{ "listen-backlog", required_argument, NULL, 'b' },
+		{ "protocol", required_argument, NULL, 'B' },
+		{ "max-item-size", required_argument, NULL, 'I' },
+		{ "enable-sasl", no_argument, NULL, 'S' },
+		{ "disable-flush-all", no_argument, NULL, 'F' },
+		{ "disable-dumping", no_argument, NULL, 'X' },
+		{ "disable-watch", no_argument, NULL, 'W' },
+		{ "auth-file", required_argument, NULL, 'Y' },
+		{ "memory-file", required_argument, NULL, 'e' },
+		{ "extended", required_argument, NULL, 'o' },
+		{ "napi_ids", required_argument, NULL, 'N' },
+		{ NULL, 0, NULL, 0 },
+	};
 	unsigned long v;
 	char *end;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "p:l:c:m:t:I:f:vh")) != -1) {
+	while ((opt = getopt_long(argc, argv,
+				  "a:AZp:s:U:m:Mc:khiVrvdl:u:P:f:n:t:D:LR:Cb:B:"
+				  "I:SFXWY:e:o:N:",
+				  longopts, NULL)) != -1) {
+		const char *why = refused(opt);
+
+		if (why) {
+			fprintf(stderr, "kvcache: -%c: %s\n", opt, why);
+			return -1;
+		}
 		switch (opt) {
 		case 'p':
-			if (!parse_ulong(optarg, 1, 65535, &v))
+			if (!parse_ulong(optarg, 0, 65535, &v))
 				goto bad;
 			settings.port = (int)v;
 			break;
+		case 'U':
+			if (!parse_ulong(optarg, 0, 0, &v)) {
+				fprintf(stderr,
+					"kvcache: -U %s: UDP is not "
+					"supported (only -U 0)\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case 's':
+			settings.socketpath = optarg;
+			break;
+		case 'a':
+			v = strtoul(optarg, &end, 8);
+			if (*end || end == optarg || v > 0777)
+				goto bad;
+			settings.unix_mask = (unsigned int)v;
+			break;
+		case 'A':
+			settings.shutdown_enabled = true;
+			break;
 		case 'l':
 			settings.addr = optarg;
+			break;
+		case 'r':
+			settings.coredumps = true;
+			break;
+		case 'u':
+			settings.user = optarg;
 			break;
 		case 'c':
 			if (!parse_ulong(optarg, 1, 1000000, &v))
@@ -186,10 +398,28 @@ static int parse_options(int argc, char **argv)
 				goto bad;
 			settings.maxbytes = v << 20;
 			break;
+		case 'k':
+			settings.lock_memory = true;
+			break;
 		case 't':
 			if (!parse_ulong(optarg, 1, 1024, &v))
 				goto bad;
 			settings.nthreads = (unsigned int)v;
+			break;
+		case 'b':
+			if (!parse_ulong(optarg, 1, 65535, &v))
+				goto bad;
+			settings.backlog = (int)v;
+			break;
+		case 'B':
+			if (!strcmp(optarg, "auto"))
+				settings.protocol = KV_PROTO_NONE;
+			else if (!strcmp(optarg, "ascii"))
+				settings.protocol = KV_PROTO_TEXT;
+			else if (!strcmp(optarg, "binary"))
+				settings.protocol = KV_PROTO_BIN;
+			else
+				goto bad;
 			break;
 		case 'I':
 			if (!parse_size(optarg, &v) || v < 1024 ||
@@ -203,11 +433,31 @@ static int parse_options(int argc, char **argv)
 			    !(settings.factor <= 2.0))
 				goto bad;
 			break;
+		case 'F':
+			settings.flush_disabled = true;
+			break;
+		case 'X':
+			settings.dump_disabled = true;
+			break;
+		case 'W':
+		case 'P':
+			break;
+		case 'o':
+			if (parse_extended(optarg))
+				return -1;
+			break;
 		case 'v':
 			settings.verbose++;
 			break;
 		case 'h':
 			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("kvcache %s\n", KV_VERSION);
+			exit(0);
+		case 'i':
+			printf("kvcache: a memcached-compatible server on uslab, "
+			       "MIT license (SPDX-License-Identifier: MIT)\n");
 			exit(0);
 		default:
 			usage(stderr);
@@ -219,6 +469,11 @@ static int parse_options(int argc, char **argv)
 			argv[optind]);
 		return -1;
 	}
+	if (settings.port == 0 && settings.socketpath == NULL &&
+	    !getenv("MEMCACHED_PORT_FILENAME"))
+		fprintf(stderr, "kvcache: -p 0: listening on a port of the "
+				"kernel's choice; set MEMCACHED_PORT_FILENAME "
+				"to learn it\n");
 	return 0;
 bad:
 	fprintf(stderr, "kvcache: bad value '%s' for -%c\n", optarg, opt);
@@ -247,6 +502,38 @@ static void raise_nofile(void)
 	}
 }
 
+/*
+ * memcached's MEMCACHED_PORT_FILENAME: "TCP INET: <port>" (or INET6)
+ * for the port listened on, written to FILE.lck and renamed to FILE, so
+ * that whoever started the server with -p 0 learns the port.
+ */
+static int write_port_file(int fd)
+{
+	const char *name = getenv("MEMCACHED_PORT_FILENAME");
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char tmp[4096];
+	FILE *f;
+	int port;
+
+	if (!name)
+		return 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return -1;
+	port = ntohs(ss.ss_family == AF_INET6 ?
+			     ((struct sockaddr_in6 *)&ss)->sin6_port :
+			     ((struct sockaddr_in *)&ss)->sin_port);
+	snprintf(tmp, sizeof(tmp), "%s.lck", name);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "TCP %s: %d\n", ss.ss_family == AF_INET6 ? "INET6" : "INET",
+		port);
+	if (fclose(f))
+		return -1;
+	return rename(tmp, name);
+}
+
 static int listen_socket(void)
 {
 	struct addrinfo hints = {
@@ -272,7 +559,7 @@ static int listen_socket(void)
 			continue;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (!bind(fd, ai->ai_addr, ai->ai_addrlen) &&
-		    !listen(fd, LISTEN_BACKLOG))
+		    !listen(fd, settings.backlog))
 			break;
 		err = errno;
 		close(fd);
@@ -283,6 +570,39 @@ static int listen_socket(void)
 	if (fd < 0)
 		fprintf(stderr, "kvcache: cannot listen on %s port %d: %m\n",
 			settings.addr, settings.port);
+	else if (write_port_file(fd) < 0)
+		fprintf(stderr, "kvcache: cannot write the port file: %m\n");
+	return fd;
+}
+
+/* -s: a UNIX socket (memcached then listens on no TCP port). */
+static int unix_socket(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t old;
+	int fd, err;
+
+	if (strlen(settings.socketpath) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "kvcache: -s %s: path too long\n",
+			settings.socketpath);
+		return -1;
+	}
+	strcpy(sa.sun_path, settings.socketpath);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* A socket file left by an earlier run, as memcached removes it. */
+	unlink(settings.socketpath);
+	old = umask(~settings.unix_mask & 0777);
+	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	      listen(fd, settings.backlog);
+	umask(old);
+	if (err) {
+		fprintf(stderr, "kvcache: cannot listen on %s: %m\n",
+			settings.socketpath);
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -293,12 +613,94 @@ static int ep_add(int fd, uint32_t tag)
 	return epoll_ctl(main_ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/*
+ * -u, -r and -k, once the socket is bound (a low port may need root).
+ * -u is ignored unless started as root, as in memcached; unlike
+ * memcached, kvcache started as root without -u stays root.
+ */
+static int drop_privileges(void)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	struct passwd *pw;
+
+	if (settings.coredumps && setrlimit(RLIMIT_CORE, &rl) &&
+	    !getrlimit(RLIMIT_CORE, &rl)) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_CORE, &rl);
+	}
+	if (settings.lock_memory && mlockall(MCL_CURRENT | MCL_FUTURE))
+		kv_log("kvcache: -k: mlockall: %m; continuing unlocked");
+	if (!settings.user || (getuid() != 0 && geteuid() != 0))
+		return 0;
+	pw = getpwnam(settings.user);
+	if (!pw) {
+		fprintf(stderr, "kvcache: -u %s: no such user\n",
+			settings.user);
+		return -1;
+	}
+	if (setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid)) {
+		fprintf(stderr, "kvcache: -u %s: cannot switch user: %m\n",
+			settings.user);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- The acceptor and the clock --------------------------------------- */
 
-static void accept_all(void)
+/*
+ * Log @what at most once a second, with how often it happened since the
+ * last line: a client retrying in a loop must not flood the log.
+ */
+static void log_limited(const char *what)
+{
+	static struct timespec last;
+	static unsigned long count;
+	struct timespec now;
+
+	count++;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (last.tv_sec && now.tv_sec == last.tv_sec)
+		return;
+	kv_log("kvcache: %s (%lu time%s)", what, count, count > 1 ? "s" : "");
+	last = now;
+	count = 0;
+}
+
+static void refuse(int fd)
 {
 	static const char full[] = "ERROR Too many open connections\r\n";
 
+	if (write(fd, full, sizeof(full) - 1) < 0) {
+		/* The client is gone already. */
+	}
+	close(fd);
+	__atomic_fetch_add(&kv_rejected_conns, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Out of descriptors: give up the spare one to accept the client, tell it
+ * why and close it, then take the spare again.  Without the spare, the
+ * client would wait in the backlog with no answer.  false when there is
+ * no spare (then accepts pause until the next clock tick).
+ */
+static bool refuse_with_spare(void)
+{
+	int fd;
+
+	if (spare_fd < 0)
+		return false;
+	close(spare_fd);
+	fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0)
+		refuse(fd);
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	log_limited("out of file descriptors: connections refused");
+	return fd >= 0;
+}
+
+static void accept_all(void)
+{
 	for (;;) {
 		int fd = accept4(listen_fd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -307,25 +709,27 @@ static void accept_all(void)
 			if (errno == EINTR || errno == ECONNABORTED ||
 			    errno == EPROTO)
 				continue;
+			if ((errno == EMFILE || errno == ENFILE) &&
+			    refuse_with_spare())
+				continue;
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
 				/* Try again on the next tick. */
-				kv_log("kvcache: accept: %m; pausing accepts");
+				log_limited("accept: out of descriptors or "
+					    "memory; pausing accepts");
 				epoll_ctl(main_ep, EPOLL_CTL_DEL, listen_fd,
 					  NULL);
 				accept_paused = true;
+				/* Relaxed: a statistic. */
+				__atomic_fetch_add(&kv_listen_disabled, 1,
+						   __ATOMIC_RELAXED);
 			}
 			return;
 		}
 		/* Relaxed: counters; only this thread adds connections. */
 		if (__atomic_load_n(&kv_curr_conns, __ATOMIC_RELAXED) >=
 		    settings.maxconns) {
-			if (write(fd, full, sizeof(full) - 1) < 0) {
-				/* The client is gone already. */
-			}
-			close(fd);
-			__atomic_fetch_add(&kv_rejected_conns, 1,
-					   __ATOMIC_RELAXED);
+			refuse(fd);
 			continue;
 		}
 		__atomic_fetch_add(&kv_curr_conns, 1, __ATOMIC_RELAXED);
@@ -432,9 +836,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kvcache: out of memory at start-up\n");
 		return 1;
 	}
-	listen_fd = listen_socket();
-	if (listen_fd < 0)
+	listen_fd = settings.socketpath ? unix_socket() : listen_socket();
+	if (listen_fd < 0 || drop_privileges() < 0)
 		return 1;
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	main_ep = epoll_create1(EPOLL_CLOEXEC);
 	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	tfd = timer_fd();
@@ -458,6 +863,8 @@ int main(int argc, char **argv)
 	main_loop(sfd, tfd);
 
 	close(listen_fd);
+	if (spare_fd >= 0)
+		close(spare_fd);
 	workers_stop();
 	items_free_all();
 	assoc_destroy();

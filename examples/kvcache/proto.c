@@ -10,17 +10,20 @@
  * (out_make_room(), which sends what is queued when the buffer is full);
  * if the socket would block, the line stays unconsumed and the command
  * runs once the client has read its replies.  A command therefore never
- * stops half done, except a multi-get, which keeps its place in the line
- * (CS_GET) and continues key by key, so that a get of thousands of keys
- * needs one output buffer, not one reply of unbounded size.
+ * stops half done, except a multi-get, which consumes its line key by key
+ * (CS_GET) and continues as room frees up, so that a get of thousands of
+ * keys needs one output buffer, not one reply of unbounded size.
  *
  * Replies and error strings are memcached 1.6's.  Where memcached parses
  * a storage command's data block as a command after rejecting the line
  * (a key longer than 250 bytes, bad flags or exptime), this server
  * discards the block when the line gave a valid length: a data block is
- * never executed.  Lines longer than KV_LINE_MAX get "CLIENT_ERROR line
- * too long" and the connection is closed; get, gets, gat and gats lines
- * may be up to KV_GETLINE_MAX long, as memcached allows long multi-gets.
+ * never executed.  Lines longer than KV_LINE_MAX (the '\r' before the
+ * '\n' not counted) get "CLIENT_ERROR line too long" and the connection
+ * is closed, except get, gets, gat and gats lines, which may be any
+ * length: memcached serves multi-gets of thousands of keys.  A get line
+ * still arriving is answered key by key as its keys arrive (CS_GET with
+ * get_open), so it needs no buffer of its size.
  *
  * Locking: none of its own.  A command takes the stripe lock of its key
  * (assoc.c) around the lookup and the update, and copies small values
@@ -28,35 +31,25 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kvcache.h"
-
-enum { CMD_SET, CMD_ADD, CMD_REPLACE, CMD_APPEND, CMD_PREPEND, CMD_CAS };
 
 #define GET_CAS 0x1 /* gets, gats */
 #define GET_TOUCH 0x2 /* gat, gats */
 
 #define KV_MAX_TOKENS 8
-#define KV_REPLY_MAX 128 /* room made for a one-line reply */
-#define KV_COPY_MAX 2048 /* copy values up to this; hold others */
 #define KV_VALUE_LINE                           \
 	(sizeof("VALUE  4294967295 4294967295 " \
 		"18446744073709551615\r\n") +   \
 	 KV_KEY_MAX)
 
-struct tok {
-	char *p;
-	size_t len;
-};
-
-#define TOK_IS(t, lit) \
-	((t)->len == sizeof(lit) - 1 && !memcmp((t)->p, lit, sizeof(lit) - 1))
-
 /* ---- Helpers ---------------------------------------------------------- */
 
-static char *kv_utoa(char *dst, uint64_t v)
+char *kv_utoa(char *dst, uint64_t v)
 {
 	char tmp[20];
 	int n = 0;
@@ -71,7 +64,7 @@ static char *kv_utoa(char *dst, uint64_t v)
 }
 
 /* Decimal, an optional '+', nothing else (memcached's safe_strtoull). */
-static bool parse_u64(const struct tok *t, uint64_t *v)
+bool parse_u64(const struct tok *t, uint64_t *v)
 {
 	const char *p = t->p, *end = t->p + t->len;
 	uint64_t x = 0;
@@ -91,7 +84,7 @@ static bool parse_u64(const struct tok *t, uint64_t *v)
 	return true;
 }
 
-static bool parse_u32(const struct tok *t, uint32_t *v)
+bool parse_u32(const struct tok *t, uint32_t *v)
 {
 	uint64_t x;
 
@@ -101,7 +94,7 @@ static bool parse_u32(const struct tok *t, uint32_t *v)
 	return true;
 }
 
-static bool parse_i64(const struct tok *t, int64_t *v)
+bool parse_i64(const struct tok *t, int64_t *v)
 {
 	struct tok u = *t;
 	bool neg = u.len && *u.p == '-';
@@ -125,12 +118,8 @@ static bool parse_i64(const struct tok *t, int64_t *v)
  * use control bytes in keys (memcaslap puts binary bytes in each key's
  * first eight), and a space cannot be part of a token anyway.
  */
-static bool key_ok(size_t len)
-{
-	return len && len <= KV_KEY_MAX;
-}
 
-static int tokenize(char *p, char *end, struct tok *t, int max)
+int tokenize(char *p, char *end, struct tok *t, int max)
 {
 	int n = 0;
 
@@ -158,12 +147,12 @@ static void reply(struct kv_conn *c, const char *s, size_t len)
 #define REPLY(c, lit) reply((c), lit, sizeof(lit) - 1)
 
 /* What proto_run() returns when out_make_room() could not make room. */
-static int out_wait(struct kv_conn *c)
+int out_wait(struct kv_conn *c)
 {
 	return c->dead ? KV_CLOSE : KV_BLOCKED;
 }
 
-static void swallow(struct kv_conn *c, uint64_t bytes)
+void swallow(struct kv_conn *c, uint64_t bytes)
 {
 	c->swallow = bytes;
 	c->state = CS_SWALLOW;
@@ -237,7 +226,7 @@ static void item_copy(struct item *dst, uint32_t off, struct item *src)
 /* ---- Storage commands ------------------------------------------------- */
 
 /* Remove @key: a failed "set" must not leave the old value behind. */
-static void unlink_key(const char *key, size_t nkey)
+void unlink_key(const char *key, size_t nkey)
 {
 	uint64_t hv = kv_hash(key, nkey);
 	struct item *it;
@@ -251,15 +240,66 @@ static void unlink_key(const char *key, size_t nkey)
 }
 
 /*
+ * The item a storage command's value will be read into, or NULL and the
+ * error to answer (the value must then be swallowed).  A failed "set"
+ * must not leave the old value behind: memcached removes it (@cmd
+ * CMD_SET), whatever mode a meta set asked for (@cmd -1).
+ */
+struct item *store_alloc(struct kv_conn *c, const char *key, size_t nkey,
+			 uint32_t flags, uint32_t exptime, uint32_t vlen,
+			 int cmd, const char **err)
+{
+	struct kv_worker *w = c->w;
+	enum kv_alloc_err e;
+	struct item *it;
+
+	it = item_alloc(w, key, (unsigned int)nkey, flags, exptime, vlen, &e);
+	if (!it) {
+		if (e == KV_TOO_LARGE) {
+			KV_STAT_INC(w->st.store_too_large);
+			*err = "SERVER_ERROR object too large for cache";
+		} else {
+			KV_STAT_INC(w->st.store_no_memory);
+			*err = "SERVER_ERROR out of memory storing object";
+		}
+		if (cmd == CMD_SET || cmd < 0)
+			unlink_key(key, nkey);
+		return NULL;
+	}
+	KV_STAT_INC(w->st.cmd_set);
+	KV_STAT_INC(w->cst[it->clsid].cmd_set);
+	return it;
+}
+
+/* Read @vlen value bytes into @it, then store it (CS_NREAD). */
+void nread_start(struct kv_conn *c, struct item *it, int cmd, uint64_t cas,
+		 uint8_t nread_proto)
+{
+	c->it = it;
+	c->cmd = (uint8_t)cmd;
+	c->req_cas = cas;
+	c->nread_proto = nread_proto;
+	c->left = it->nbytes;
+	c->seg = c->seg_off = 0;
+	c->ntail = 0;
+	if (nread_proto == KV_NREAD_BIN) {
+		/* No "\r\n" follows a binary value. */
+		c->tail[0] = '\r';
+		c->tail[1] = '\n';
+		c->ntail = 2;
+	}
+	c->state = CS_NREAD;
+}
+
+/*
  * set/add/replace/append/prepend <key> <flags> <exptime> <bytes> [noreply]
  * cas <key> <flags> <exptime> <bytes> <cas unique> [noreply]
  */
 static int process_storage(struct kv_conn *c, struct tok *t, int n, int cmd)
 {
-	struct kv_worker *w = c->w;
 	int base = cmd == CMD_CAS ? 6 : 5;
-	enum kv_alloc_err err;
 	int64_t exptime, vlen;
+	const char *err;
 	uint64_t cas = 0;
 	uint32_t flags;
 	bool len_ok;
@@ -279,53 +319,37 @@ static int process_storage(struct kv_conn *c, struct tok *t, int n, int cmd)
 			swallow(c, (uint64_t)vlen + 2);
 		return KV_CONTINUE;
 	}
-	it = item_alloc(w, t[1].p, (unsigned int)t[1].len, flags,
-			kv_realtime(exptime), (uint32_t)vlen, &err);
+	it = store_alloc(c, t[1].p, t[1].len, flags, kv_realtime(exptime),
+			 (uint32_t)vlen, cmd, &err);
 	if (!it) {
-		if (err == KV_TOO_LARGE) {
-			KV_STAT_INC(w->st.store_too_large);
-			REPLY(c, "SERVER_ERROR object too large for cache\r\n");
-		} else {
-			KV_STAT_INC(w->st.store_no_memory);
-			REPLY(c,
-			      "SERVER_ERROR out of memory storing object\r\n");
-		}
+		reply(c, err, strlen(err));
+		REPLY(c, "\r\n");
 		swallow(c, (uint64_t)vlen + 2);
-		if (cmd == CMD_SET)
-			unlink_key(t[1].p, t[1].len);
 		return KV_CONTINUE;
 	}
-	KV_STAT_INC(w->st.cmd_set);
-	KV_STAT_INC(w->cst[it->clsid].cmd_set);
-	c->it = it;
-	c->cmd = (uint8_t)cmd;
-	c->req_cas = cas;
-	c->left = (uint32_t)vlen;
-	c->seg = c->seg_off = 0;
-	c->ntail = 0;
-	c->state = CS_NREAD;
+	nread_start(c, it, cmd, cas, KV_NREAD_TEXT);
 	return KV_CONTINUE;
 }
 
-/* append/prepend: a new item holding both values, or NULL and *r. */
-static struct item *concat(struct kv_conn *c, struct item *old,
-			   struct item *add, const char **r)
+/* append/prepend: a new item holding both values, or NULL and *err. */
+static struct item *concat(struct kv_conn *c, int cmd, struct item *old,
+			   struct item *add, const char **err)
 {
 	uint64_t total = (uint64_t)old->nbytes + add->nbytes;
-	bool append = c->cmd == CMD_APPEND;
-	enum kv_alloc_err err = KV_TOO_LARGE;
+	bool append = cmd == CMD_APPEND;
+	enum kv_alloc_err e = KV_TOO_LARGE;
 	struct item *it = NULL;
 
 	if (total <= UINT32_MAX)
 		it = item_alloc(c->w, item_key(old), old->nkey, item_flags(old),
-				old->exptime, (uint32_t)total, &err);
+				old->exptime, (uint32_t)total, &e);
 	if (!it) {
-		if (err == KV_TOO_LARGE) {
+		if (e == KV_TOO_LARGE) {
 			KV_STAT_INC(c->w->st.store_too_large);
-			*r = "SERVER_ERROR object too large for cache\r\n";
+			*err = "SERVER_ERROR object too large for cache";
 		} else {
 			KV_STAT_INC(c->w->st.store_no_memory);
-			*r = "SERVER_ERROR out of memory storing object\r\n";
+			*err = "SERVER_ERROR out of memory storing object";
 		}
 		return NULL;
 	}
@@ -334,73 +358,107 @@ static struct item *concat(struct kv_conn *c, struct item *old,
 	return it;
 }
 
-/* The value has arrived: store it as c->cmd says. */
-static void store(struct kv_conn *c, struct item *it)
+/*
+ * Store @it as @cmd says, memcached's do_store_item(): a non-zero
+ * @req_cas must match for CMD_CAS, append and prepend; with @stale_ok (a
+ * meta set's I flag) a CAS lower than the item's stores the value marked
+ * stale, keeping the old TTL.  *cas: the CAS of what was stored (0 when
+ * nothing was); *err for KV_STORE_ERROR.
+ */
+int store_item(struct kv_conn *c, struct item *it, int cmd, uint64_t req_cas,
+	       bool stale_ok, uint64_t *cas, const char **err)
 {
 	struct kv_worker *w = c->w;
 	uint64_t hv = kv_hash(item_key(it), it->nkey);
-	const char *r = "STORED\r\n";
-	struct item *old, *nit;
-	bool linked = false;
+	struct item *old, *nit = NULL;
+	int r = KV_STORED;
 	int miss;
 
+	*cas = 0;
 	assoc_lock(hv);
 	old = item_get_locked(item_key(it), it->nkey, hv, kv_now(), &miss);
-	switch (c->cmd) {
+	switch (cmd) {
 	case CMD_SET:
-		if (old)
-			item_replace(old, it, hv);
-		else
-			item_link(it, hv);
-		linked = true;
+		nit = it;
 		break;
 	case CMD_ADD:
 		if (old) {
 			old->state |= ITEM_ACTIVE;
-			r = "NOT_STORED\r\n";
+			r = KV_NOT_STORED;
 		} else {
-			item_link(it, hv);
-			linked = true;
+			nit = it;
 		}
 		break;
 	case CMD_REPLACE:
-		if (old) {
-			item_replace(old, it, hv);
-			linked = true;
-		} else {
-			r = "NOT_STORED\r\n";
-		}
+		if (old)
+			nit = it;
+		else
+			r = KV_NOT_STORED;
 		break;
 	case CMD_APPEND:
 	case CMD_PREPEND:
-		if (!old) {
-			r = "NOT_STORED\r\n";
-		} else if ((nit = concat(c, old, it, &r))) {
-			item_replace(old, nit, hv);
-			item_put(nit);
-			linked = true;
-		}
+		if (!old)
+			r = KV_NOT_STORED;
+		else if (req_cas && req_cas != old->cas)
+			r = KV_EXISTS;
+		else if (!(nit = concat(c, cmd, old, it, err)))
+			r = KV_STORE_ERROR;
 		break;
 	case CMD_CAS:
 		if (!old) {
 			KV_STAT_INC(w->st.cas_misses);
-			r = "NOT_FOUND\r\n";
-		} else if (old->cas != c->req_cas) {
-			KV_STAT_INC(w->st.cas_badval);
-			KV_STAT_INC(w->cst[old->clsid].cas_badval);
-			r = "EXISTS\r\n";
-		} else {
+			r = KV_NOT_FOUND;
+		} else if (old->cas == req_cas ||
+			   (stale_ok && req_cas && req_cas < old->cas)) {
 			KV_STAT_INC(w->st.cas_hits);
 			KV_STAT_INC(w->cst[old->clsid].cas_hits);
-			item_replace(old, it, hv);
-			linked = true;
+			if (old->cas != req_cas) {
+				it->exptime = old->exptime;
+				it->state |= ITEM_STALE |
+					     (old->state & ITEM_TOKEN_SENT);
+			}
+			nit = it;
+		} else {
+			KV_STAT_INC(w->st.cas_badval);
+			KV_STAT_INC(w->cst[old->clsid].cas_badval);
+			r = KV_EXISTS;
 		}
 		break;
 	}
+	if (nit) {
+		if (old)
+			item_replace(old, nit, hv);
+		else
+			item_link(nit, hv);
+		*cas = nit->cas;
+		if (nit != it)
+			item_put(nit);
+	}
 	assoc_unlock(hv);
-	if (linked)
+	if (nit)
 		assoc_maybe_grow();
-	reply(c, r, strlen(r));
+	return r;
+}
+
+/* The value has arrived: store it and answer in the text protocol. */
+static void store(struct kv_conn *c, struct item *it)
+{
+	static const char *const text[] = {
+		[KV_STORED] = "STORED\r\n",
+		[KV_NOT_STORED] = "NOT_STORED\r\n",
+		[KV_EXISTS] = "EXISTS\r\n",
+		[KV_NOT_FOUND] = "NOT_FOUND\r\n",
+	};
+	const char *err = NULL;
+	uint64_t cas;
+	int r = store_item(c, it, c->cmd, c->req_cas, false, &cas, &err);
+
+	if (r == KV_STORE_ERROR) {
+		reply(c, err, strlen(err));
+		REPLY(c, "\r\n");
+	} else {
+		reply(c, text[r], strlen(text[r]));
+	}
 }
 
 /* CS_NREAD: the value, then its "\r\n", then the command. */
@@ -423,13 +481,17 @@ static int proto_nread(struct kv_conn *c)
 		c->tail[c->ntail++] = rb->data[rb->start++];
 	if (c->left || c->ntail < 2)
 		return KV_MORE;
-	if (!out_make_room(c, KV_REPLY_MAX, 2, 0))
+	if (!out_make_room(c, KV_META_LINE, 2, 0))
 		return out_wait(c);
 	it = c->it;
 	c->it = NULL;
 	c->state = CS_CMD;
 	if (c->tail[0] != '\r' || c->tail[1] != '\n')
 		REPLY(c, "CLIENT_ERROR bad data chunk\r\n");
+	else if (c->nread_proto == KV_NREAD_META)
+		meta_store(c, it);
+	else if (c->nread_proto == KV_NREAD_BIN)
+		bin_store(c, it);
 	else
 		store(c, it);
 	item_put(it);
@@ -455,15 +517,47 @@ static int proto_swallow(struct kv_conn *c)
 
 /* ---- Retrieval -------------------------------------------------------- */
 
+/*
+ * Queue @line, @it's value and @tail, and unlock @hv's stripe, which the
+ * caller holds (room made: KV_COPY_MAX + the lengths, KV_MAX_SEGS + 2
+ * iovecs, a reference).  Small values are copied under the lock; a large
+ * one is sent from the item, which the connection holds a reference to.
+ */
+void out_value(struct kv_conn *c, struct item *it, uint64_t hv,
+	       const char *line, size_t len, const char *tail, size_t tlen)
+{
+	struct kv_seg segs[KV_MAX_SEGS];
+	unsigned int nsegs;
+
+	if (!it->chunked && it->nbytes <= KV_COPY_MAX) {
+		char *dst = out_text(c, len + it->nbytes + tlen);
+
+		memcpy(dst, line, len);
+		memcpy(dst + len, item_value(it), it->nbytes);
+		if (tlen)
+			memcpy(dst + len + it->nbytes, tail, tlen);
+		assoc_unlock(hv);
+		return;
+	}
+	/*
+	 * Relaxed: taken under the stripe lock, which orders it before any
+	 * evictor's or deleter's look at the count.
+	 */
+	__atomic_fetch_add(&it->refcount, 1, __ATOMIC_RELAXED);
+	nsegs = item_segs(it, segs);
+	assoc_unlock(hv);
+	out_str(c, line, len);
+	out_ref(c, it, segs, nsegs);
+	if (tlen)
+		out_str(c, tail, tlen);
+}
+
 static void get_one(struct kv_conn *c, const char *key, size_t nkey)
 {
 	struct kv_worker *w = c->w;
 	uint64_t hv = kv_hash(key, nkey);
-	struct kv_seg segs[KV_MAX_SEGS];
 	char line[KV_VALUE_LINE], *q = line;
-	unsigned int nsegs;
 	struct item *it;
-	size_t len;
 	int miss;
 
 	KV_STAT_INC(w->st.cmd_get);
@@ -507,60 +601,123 @@ static void get_one(struct kv_conn *c, const char *key, size_t nkey)
 	}
 	*q++ = '\r';
 	*q++ = '\n';
-	len = (size_t)(q - line);
-
-	if (!it->chunked && it->nbytes <= KV_COPY_MAX) {
-		char *dst = out_text(c, len + it->nbytes + 2);
-
-		memcpy(dst, line, len);
-		memcpy(dst + len, item_value(it), it->nbytes);
-		memcpy(dst + len + it->nbytes, "\r\n", 2);
-		assoc_unlock(hv);
-		return;
-	}
-	/*
-	 * Relaxed: taken under the stripe lock, which orders it before any
-	 * evictor's or deleter's look at the count.
-	 */
-	__atomic_fetch_add(&it->refcount, 1, __ATOMIC_RELAXED);
-	nsegs = item_segs(it, segs);
-	assoc_unlock(hv);
-	out_str(c, line, len);
-	out_ref(c, it, segs, nsegs);
-	OUT_LIT(c, "\r\n");
+	out_value(c, it, hv, line, (size_t)(q - line), "\r\n", 2);
 }
 
-/* CS_GET: the keys of c->rb->data[get_pos .. get_end), then END. */
+/* A bad key in a get line: the error, and the rest of the line dropped. */
+static int get_bad_key(struct kv_conn *c)
+{
+	if (!out_make_room(c, KV_REPLY_MAX, 2, 0))
+		return out_wait(c);
+	OUT_LIT(c, "CLIENT_ERROR bad command line format\r\n");
+	if (c->get_open) {
+		c->state = CS_SKIPLINE;
+	} else {
+		c->rb->start = c->get_next;
+		c->state = CS_CMD;
+	}
+	return KV_CONTINUE;
+}
+
+/* An open get line: has its end arrived? */
+static void get_find_end(struct kv_conn *c)
+{
+	struct kv_rbuf *rb = c->rb;
+	char *p = rb->data + rb->start;
+	char *nl = memchr(p, '\n', rb->end - rb->start);
+
+	if (!nl)
+		return;
+	c->get_open = false;
+	c->get_next = (uint32_t)(nl + 1 - rb->data);
+	if (nl > p && nl[-1] == '\r')
+		nl--;
+	c->get_end = (uint32_t)(nl - rb->data);
+}
+
+/*
+ * CS_GET: the keys from rb->start, then END.  Keys are consumed as they
+ * are answered, so the line may be any length: while its end has not
+ * arrived (get_open), only keys followed by a space are taken, and the
+ * read buffer holds no more than the part of a key still coming.
+ */
 static int proto_get(struct kv_conn *c)
 {
-	char *base = c->rb->data, *p = base + c->get_pos;
-	char *end = base + c->get_end;
+	struct kv_rbuf *rb = c->rb;
+	char *base, *p, *end, *key;
 
+	if (!rb)
+		return KV_MORE; /* open, everything taken */
+	if (c->get_open)
+		get_find_end(c);
+	base = rb->data;
+	p = base + rb->start;
+	if (c->get_open) {
+		end = base + rb->end;
+		while (end > p && end[-1] != ' ')
+			end--;
+	} else {
+		end = base + c->get_end;
+	}
 	for (;;) {
-		char *key;
-
 		while (p < end && *p == ' ')
 			p++;
+		rb->start = (uint32_t)(p - base);
 		if (p == end)
 			break;
-		if (!out_make_room(c, KV_VALUE_LINE + KV_COPY_MAX + 2 + 5,
-				   KV_MAX_SEGS + 2, 1)) {
-			c->get_pos = (uint32_t)(p - base);
-			return out_wait(c);
-		}
 		key = p;
 		while (p < end && *p != ' ')
 			p++;
+		if (!key_ok((size_t)(p - key)))
+			return get_bad_key(c);
+		if (!out_make_room(c, KV_VALUE_LINE + KV_COPY_MAX + 2,
+				   KV_MAX_SEGS + 2, 1))
+			return out_wait(c);
 		get_one(c, key, (size_t)(p - key));
 	}
+	if (c->get_open) {
+		/* A key and the '\r' before the line's '\n' at most. */
+		if (rb->end - rb->start > KV_KEY_MAX + 1)
+			return get_bad_key(c);
+		return KV_MORE;
+	}
+	if (!out_make_room(c, 5, 1, 0))
+		return out_wait(c);
 	OUT_LIT(c, "END\r\n");
+	rb->start = c->get_next;
 	c->state = CS_CMD;
 	return KV_CONTINUE;
 }
 
-/* get|gets <key>*, gat|gats <exptime> <key>*: check the line, then go. */
-static int process_get(struct kv_conn *c, int kind, char *p, char *end)
+/* CS_SKIPLINE: drop the rest of a refused line. */
+static int proto_skipline(struct kv_conn *c)
 {
+	struct kv_rbuf *rb = c->rb;
+	char *nl;
+
+	if (!rb)
+		return KV_MORE;
+	nl = memchr(rb->data + rb->start, '\n', rb->end - rb->start);
+	if (!nl) {
+		rb->start = rb->end;
+		return KV_MORE;
+	}
+	rb->start = (uint32_t)(nl + 1 - rb->data);
+	c->state = CS_CMD;
+	return KV_CONTINUE;
+}
+
+/*
+ * get|gets <key>*, gat|gats <exptime> <key>*, from @p to @end.  A whole
+ * line (@open false; proto_line() has consumed it up to rb->start) has
+ * its keys checked before any is answered, as memcached does.  An open
+ * one, longer than a command line and still arriving, is answered key
+ * by key as it comes.
+ */
+static int process_get(struct kv_conn *c, int kind, char *p, char *end,
+		       bool open)
+{
+	struct kv_rbuf *rb = c->rb;
 	int64_t exptime = 0;
 	size_t nkeys = 0;
 	struct tok t;
@@ -577,10 +734,20 @@ static int process_get(struct kv_conn *c, int kind, char *p, char *end)
 			REPLY(c, "ERROR\r\n");
 			return KV_CONTINUE;
 		}
-		if (!parse_i64(&t, &exptime)) {
+		if ((open && p == end) || !parse_i64(&t, &exptime)) {
 			REPLY(c, "CLIENT_ERROR invalid exptime argument\r\n");
+			if (open)
+				c->state = CS_SKIPLINE;
 			return KV_CONTINUE;
 		}
+	}
+	c->get_kind = (uint8_t)kind;
+	c->gat_exptime = kv_realtime(exptime);
+	c->get_open = open;
+	if (open) {
+		rb->start = (uint32_t)(p - rb->data);
+		c->state = CS_GET;
+		return KV_CONTINUE;
 	}
 	for (q = p;;) {
 		char *key;
@@ -598,14 +765,14 @@ static int process_get(struct kv_conn *c, int kind, char *p, char *end)
 		}
 		nkeys++;
 	}
-	if (!nkeys) {
+	/* memcached answers "gat <exptime>" with no key with an END. */
+	if (!nkeys && !(kind & GET_TOUCH)) {
 		REPLY(c, "ERROR\r\n");
 		return KV_CONTINUE;
 	}
-	c->get_pos = (uint32_t)(p - c->rb->data);
-	c->get_end = (uint32_t)(end - c->rb->data);
-	c->get_kind = (uint8_t)kind;
-	c->gat_exptime = kv_realtime(exptime);
+	c->get_next = rb->start;
+	c->get_end = (uint32_t)(end - rb->data);
+	rb->start = (uint32_t)(p - rb->data);
 	c->state = CS_GET;
 	return KV_CONTINUE;
 }
@@ -648,28 +815,56 @@ static void process_delete(struct kv_conn *c, struct tok *t, int n)
 	}
 }
 
-/* The value of @it as a decimal u64, memcached's way (spaces allowed). */
-static bool item_u64(struct item *it, uint64_t *v)
+static bool is_space(char ch)
 {
-	const char *p, *end;
-	struct tok t;
-
-	if (it->chunked || !it->nbytes || it->nbytes > 64)
-		return false;
-	p = item_value(it);
-	end = p + it->nbytes;
-	while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
-		p++;
-	t.p = (char *)p;
-	while (p < end && *p >= '0' && *p <= '9')
-		p++;
-	t.len = (size_t)(p - t.p);
-	while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
-		p++;
-	return p == end && t.len && parse_u64(&t, v);
+	return ch == ' ' || (ch >= '\t' && ch <= '\r');
 }
 
-/* incr|decr <key> <value> [noreply] */
+/*
+ * A number as memcached's safe_strtoull() reads it with strtoull():
+ * leading white space, a sign, decimal digits that fit in 64 bits, then
+ * white space or the end.  A '-' negates modulo 2^64, and a result that
+ * is negative as a signed number is refused: "-0" is 0, "-1" is refused.
+ */
+bool mc_strtoull(const char *p, const char *end, uint64_t *v)
+{
+	bool neg = false;
+	uint64_t x = 0;
+	const char *digits;
+
+	while (p < end && is_space(*p))
+		p++;
+	if (p < end && (*p == '+' || *p == '-'))
+		neg = *p++ == '-';
+	for (digits = p; p < end && *p >= '0' && *p <= '9'; p++) {
+		unsigned int d = (unsigned int)(*p - '0');
+
+		if (x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+	}
+	if (p == digits || (p < end && !is_space(*p)))
+		return false;
+	if (neg) {
+		x = 0 - x;
+		if ((int64_t)x < 0)
+			return false;
+	}
+	*v = x;
+	return true;
+}
+
+/* The value of @it as memcached's incr/decr read it. */
+bool item_u64(struct item *it, uint64_t *v)
+{
+	const char *p;
+
+	if (it->chunked || !it->nbytes)
+		return false;
+	p = item_value(it);
+	return mc_strtoull(p, p + it->nbytes, v);
+}
+
 /*
  * The start of "<cmd> <key> <arg> [noreply]" (incr, decr, touch): the
  * token count, noreply and the key.  False when it has answered.
@@ -688,58 +883,85 @@ static bool key_arg_start(struct kv_conn *c, struct tok *t, int n)
 	return true;
 }
 
-static void process_arith(struct kv_conn *c, struct tok *t, int n, bool incr)
+/* incr|decr <key> <value> [noreply] */
+/*
+ * incr/decr on @key's item, with its stripe (@hv) locked: the new value
+ * in @num (*numlen digits) and the new item in *out (linked, no
+ * reference taken), or why not.  A non-zero @req_cas must match.
+ */
+int arith_locked(struct kv_worker *w, const char *key, size_t nkey, uint64_t hv,
+		 bool incr, uint64_t delta, uint64_t req_cas, char *num,
+		 size_t *numlen, struct item **out)
 {
-	struct kv_worker *w = c->w;
-	char num[24], *q;
-	const char *r = NULL;
 	struct item *it, *nit;
 	enum kv_alloc_err err;
-	uint64_t delta, v, hv;
+	uint64_t v;
 	int miss;
+
+	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss);
+	if (!it) {
+		KV_STAT_INC(*(incr ? &w->st.incr_misses : &w->st.decr_misses));
+		return KV_ARITH_MISS;
+	}
+	if (req_cas && req_cas != it->cas)
+		return KV_ARITH_EXISTS;
+	if (!item_u64(it, &v))
+		return KV_ARITH_NON_NUMERIC;
+	/* protocol.txt: incr wraps at 2^64, decr stops at 0. */
+	v = incr ? v + delta : v < delta ? 0 : v - delta;
+	*numlen = (size_t)(kv_utoa(num, v) - num);
+	nit = item_alloc(w, item_key(it), it->nkey, item_flags(it), it->exptime,
+			 (uint32_t)*numlen, &err);
+	if (!nit) {
+		KV_STAT_INC(w->st.store_no_memory);
+		return KV_ARITH_NO_MEMORY;
+	}
+	memcpy(item_value(nit), num, *numlen);
+	nit->state |= it->state & ITEM_KEY_BINARY;
+	KV_STAT_INC(*(incr ? &w->st.incr_hits : &w->st.decr_hits));
+	KV_STAT_INC(*(incr ? &w->cst[nit->clsid].incr_hits :
+			     &w->cst[nit->clsid].decr_hits));
+	item_replace(it, nit, hv);
+	item_put(nit);
+	*out = nit;
+	return KV_ARITH_OK;
+}
+
+static void process_arith(struct kv_conn *c, struct tok *t, int n, bool incr)
+{
+	char num[24];
+	struct item *it;
+	uint64_t delta, hv;
+	size_t len;
+	int r;
 
 	if (!key_arg_start(c, t, n))
 		return;
-	if (!parse_u64(&t[2], &delta)) {
+	if (!mc_strtoull(t[2].p, t[2].p + t[2].len, &delta)) {
 		REPLY(c, "CLIENT_ERROR invalid numeric delta argument\r\n");
 		return;
 	}
 	hv = kv_hash(t[1].p, t[1].len);
 	assoc_lock(hv);
-	it = item_get_locked(t[1].p, (unsigned int)t[1].len, hv, kv_now(),
-			     &miss);
-	if (!it) {
-		KV_STAT_INC(*(incr ? &w->st.incr_misses : &w->st.decr_misses));
-		r = "NOT_FOUND\r\n";
-	} else if (!item_u64(it, &v)) {
-		r = "CLIENT_ERROR cannot increment or decrement non-numeric "
-		    "value\r\n";
-	} else {
-		/* protocol.txt: incr wraps at 2^64, decr stops at 0. */
-		v = incr ? v + delta : v < delta ? 0 : v - delta;
-		q = kv_utoa(num, v);
-		nit = item_alloc(w, item_key(it), it->nkey, item_flags(it),
-				 it->exptime, (uint32_t)(q - num), &err);
-		if (!nit) {
-			KV_STAT_INC(w->st.store_no_memory);
-			r = "SERVER_ERROR out of memory\r\n";
-		} else {
-			memcpy(item_value(nit), num, (size_t)(q - num));
-			KV_STAT_INC(
-				*(incr ? &w->st.incr_hits : &w->st.decr_hits));
-			KV_STAT_INC(*(incr ? &w->cst[nit->clsid].incr_hits :
-					     &w->cst[nit->clsid].decr_hits));
-			item_replace(it, nit, hv);
-			item_put(nit);
-			memcpy(q, "\r\n", 2);
-			q += 2;
-		}
-	}
+	r = arith_locked(c->w, t[1].p, t[1].len, hv, incr, delta, 0, num, &len,
+			 &it);
 	assoc_unlock(hv);
-	if (r)
-		reply(c, r, strlen(r));
-	else
-		reply(c, num, (size_t)(q - num));
+	switch (r) {
+	case KV_ARITH_OK:
+		memcpy(num + len, "\r\n", 2);
+		reply(c, num, len + 2);
+		break;
+	case KV_ARITH_MISS:
+		REPLY(c, "NOT_FOUND\r\n");
+		break;
+	case KV_ARITH_NON_NUMERIC:
+		REPLY(c, "CLIENT_ERROR cannot increment or decrement "
+			 "non-numeric value\r\n");
+		break;
+	default:
+		REPLY(c, "SERVER_ERROR out of memory\r\n");
+		break;
+	}
 }
 
 /* touch <key> <exptime> [noreply] */
@@ -787,6 +1009,10 @@ static void process_flush(struct kv_conn *c, struct tok *t, int n)
 		return;
 	}
 	c->noreply = n > 1 && TOK_IS(&t[n - 1], "noreply");
+	if (settings.flush_disabled) {
+		REPLY(c, "CLIENT_ERROR flush_all not allowed\r\n");
+		return;
+	}
 	if (n - c->noreply >= 2 && !parse_i64(&t[1], &delay)) {
 		REPLY(c, "CLIENT_ERROR invalid exptime argument\r\n");
 		return;
@@ -794,6 +1020,28 @@ static void process_flush(struct kv_conn *c, struct tok *t, int n)
 	KV_STAT_INC(c->w->st.cmd_flush);
 	item_flush(delay);
 	REPLY(c, "OK\r\n");
+}
+
+/*
+ * shutdown [graceful], with -A: the connection closes and the server
+ * stops as on SIGINT (both forms: kvcache's stop is always graceful).
+ */
+static int process_shutdown(struct kv_conn *c, struct tok *t, int n)
+{
+	if (!settings.shutdown_enabled) {
+		REPLY(c, "ERROR: shutdown not enabled\r\n");
+		return KV_CONTINUE;
+	}
+	if (n > 2 || (n == 2 && !TOK_IS(&t[1], "graceful"))) {
+		REPLY(c, "CLIENT_ERROR invalid shutdown mode\r\n");
+		return KV_CONTINUE;
+	}
+	if (kv_verbose())
+		kv_log("<%d shutdown", c->fd);
+	/* The main thread reads SIGINT from its signalfd. */
+	kill(getpid(), SIGINT);
+	c->state = CS_CLOSE;
+	return KV_CLOSE;
 }
 
 /* verbosity <level> [noreply]; "verbose" is accepted too. */
@@ -819,6 +1067,21 @@ static void process_verbosity(struct kv_conn *c, struct tok *t, int n)
 	REPLY(c, "OK\r\n");
 }
 
+/* lru_crawler metadump all|<classes>: what kvcache's LRU lists hold. */
+static int process_lru_crawler(struct kv_conn *c, struct tok *t, int n)
+{
+	if (n == 3 && TOK_IS(&t[1], "metadump")) {
+		if (settings.dump_disabled) {
+			REPLY(c, "ERROR metadump not allowed\r\n");
+			return KV_CONTINUE;
+		}
+		return stats_metadump(c, t[2].p, t[2].len);
+	}
+	/* kvcache has no crawler thread to start, stop or tune. */
+	REPLY(c, "CLIENT_ERROR lru_crawler: only metadump is supported\r\n");
+	return KV_CONTINUE;
+}
+
 static int process_stats(struct kv_conn *c, struct tok *t, int n)
 {
 	if (n == 1)
@@ -829,6 +1092,22 @@ static int process_stats(struct kv_conn *c, struct tok *t, int n)
 		return stats_items(c);
 	if (n == 2 && TOK_IS(&t[1], "settings"))
 		return stats_settings(c);
+	if (n == 2 && TOK_IS(&t[1], "sizes"))
+		return stats_sizes(c);
+	if (n >= 2 && TOK_IS(&t[1], "cachedump")) {
+		uint32_t id, limit;
+
+		if (settings.dump_disabled)
+			REPLY(c,
+			      "CLIENT_ERROR stats cachedump not allowed\r\n");
+		else if (n < 4)
+			REPLY(c, "CLIENT_ERROR bad command line\r\n");
+		else if (!parse_u32(&t[2], &id) || !parse_u32(&t[3], &limit))
+			REPLY(c, "CLIENT_ERROR bad command line format\r\n");
+		else
+			return stats_cachedump(c, id, limit);
+		return KV_CONTINUE;
+	}
 	if (n == 2 && TOK_IS(&t[1], "reset")) {
 		stats_reset();
 		REPLY(c, "RESET\r\n");
@@ -850,7 +1129,8 @@ static bool is_get_line(const char *p, size_t len)
 	       (len > 5 && (!memcmp(p, "gets ", 5) || !memcmp(p, "gats ", 5)));
 }
 
-static int dispatch(struct kv_conn *c, char *p, char *end)
+/* One command line, @p to @end; @open: a get line still arriving. */
+static int dispatch(struct kv_conn *c, char *p, char *end, bool open)
 {
 	struct tok t[KV_MAX_TOKENS + 1];
 	char *cmd;
@@ -864,13 +1144,15 @@ static int dispatch(struct kv_conn *c, char *p, char *end)
 		p++;
 	len = (size_t)(p - cmd);
 	if (len == 3 && !memcmp(cmd, "get", 3))
-		return process_get(c, 0, p, end);
+		return process_get(c, 0, p, end, open);
 	if (len == 4 && !memcmp(cmd, "gets", 4))
-		return process_get(c, GET_CAS, p, end);
+		return process_get(c, GET_CAS, p, end, open);
 	if (len == 3 && !memcmp(cmd, "gat", 3))
-		return process_get(c, GET_TOUCH, p, end);
+		return process_get(c, GET_TOUCH, p, end, open);
 	if (len == 4 && !memcmp(cmd, "gats", 4))
-		return process_get(c, GET_TOUCH | GET_CAS, p, end);
+		return process_get(c, GET_TOUCH | GET_CAS, p, end, open);
+	if (len == 2 && cmd[0] == 'm')
+		return process_meta(c, cmd, end);
 
 	n = tokenize(cmd, end, t, KV_MAX_TOKENS);
 	if (n == 0 || n > KV_MAX_TOKENS) {
@@ -912,12 +1194,22 @@ static int dispatch(struct kv_conn *c, char *p, char *end)
 			process_verbosity(c, t, n);
 		else if (TOK_IS(&t[0], "flush_all"))
 			process_flush(c, t, n);
+		else if (TOK_IS(&t[0], "shutdown"))
+			return process_shutdown(c, t, n);
+		else if (TOK_IS(&t[0], "lru_crawler"))
+			return process_lru_crawler(c, t, n);
+		else if (t[n - 1].len >= 5 && !memcmp(t[n - 1].p, "HTTP/", 5))
+			return KV_CLOSE; /* an HTTP request: memcached closes */
 		else
 			REPLY(c, "ERROR\r\n");
 		return KV_CONTINUE;
 	}
 	if (TOK_IS(&t[0], "flush_all"))
 		process_flush(c, t, n);
+	else if (TOK_IS(&t[0], "shutdown"))
+		return process_shutdown(c, t, n);
+	else if (t[n - 1].len >= 5 && !memcmp(t[n - 1].p, "HTTP/", 5))
+		return KV_CLOSE; /* an HTTP request: memcached closes */
 	else
 		REPLY(c, "ERROR\r\n");
 	return KV_CONTINUE;
@@ -933,34 +1225,51 @@ static int line_too_long(struct kv_conn *c)
 	return KV_CLOSE;
 }
 
-/* CS_CMD: one command line, if a whole one has arrived. */
+/*
+ * CS_CMD: one command line, if a whole one has arrived, or a get line
+ * longer than KV_LINE_MAX, answered as it arrives.  The line is consumed
+ * before the command runs; a command that must wait for the replies
+ * before it to be sent (the stats commands) returns KV_BLOCKED with the
+ * state unchanged, and its line is given back to run again.
+ */
 static int proto_line(struct kv_conn *c)
 {
 	struct kv_rbuf *rb = c->rb;
 	char *p, *nl, *end;
-	size_t avail, len;
+	size_t avail;
+	uint32_t start;
+	int r;
 
 	if (!rb || rb->start == rb->end)
 		return KV_MORE;
 	p = rb->data + rb->start;
 	avail = rb->end - rb->start;
 	nl = memchr(p, '\n', avail);
-	len = nl ? (size_t)(nl - p) : avail;
-	if (len > KV_LINE_MAX && (len > KV_GETLINE_MAX || !is_get_line(p, len)))
-		return line_too_long(c);
-	if (!nl)
+	if (nl) {
+		end = nl;
+		if (end > p && end[-1] == '\r')
+			end--;
+		if (end - p > KV_LINE_MAX && !is_get_line(p, (size_t)(end - p)))
+			return line_too_long(c);
+	} else if (avail <= KV_LINE_MAX) {
 		return KV_MORE;
+	} else if (!is_get_line(p, avail)) {
+		return line_too_long(c);
+	} else {
+		end = rb->data + rb->end;
+	}
 	if (!out_make_room(c, KV_REPLY_MAX, 2, 0))
 		return out_wait(c);
-	rb->start += (uint32_t)len + 1;
-	end = nl;
-	if (end > p && end[-1] == '\r')
-		end--;
+	start = rb->start;
+	rb->start = nl ? (uint32_t)(nl + 1 - rb->data) : rb->end;
 	c->noreply = false;
 	if (kv_verbose() > 1)
 		kv_log("<%d %.*s", c->fd, (int)(end - p > 256 ? 256 : end - p),
 		       p);
-	return dispatch(c, p, end);
+	r = dispatch(c, p, end, !nl);
+	if (r == KV_BLOCKED && c->state == CS_CMD)
+		rb->start = start;
+	return r;
 }
 
 int proto_run(struct kv_conn *c)
@@ -972,7 +1281,19 @@ int proto_run(struct kv_conn *c)
 			return KV_CLOSE;
 		switch (c->state) {
 		case CS_CMD:
-			r = proto_line(c);
+			/* memcached's choice: 0x80 first is the binary protocol. */
+			if (c->proto == KV_PROTO_NONE && c->rb &&
+			    c->rb->start < c->rb->end)
+				c->proto =
+					(unsigned char)c->rb->data
+								[c->rb->start] ==
+							0x80 ?
+						KV_PROTO_BIN :
+						KV_PROTO_TEXT;
+			if (c->proto == KV_PROTO_BIN)
+				r = proto_bin(c);
+			else
+				r = proto_line(c);
 			break;
 		case CS_NREAD:
 			r = proto_nread(c);
@@ -982,6 +1303,9 @@ int proto_run(struct kv_conn *c)
 			break;
 		case CS_GET:
 			r = proto_get(c);
+			break;
+		case CS_SKIPLINE:
+			r = proto_skipline(c);
 			break;
 		default:
 			return KV_CLOSE;

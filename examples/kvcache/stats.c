@@ -4,8 +4,12 @@
  * uslab's statistics of each item cache, "stats items" from the LRU
  * lists, "stats settings", and "stats reset".
  *
+ * Also "stats sizes", "stats cachedump" and "lru_crawler metadump" (a
+ * walk of the LRU lists, see dump_class()).
+ *
  * A reply is built in a malloc()ed buffer (open_memstream) and queued as
- * one piece once the connection's earlier replies are sent.
+ * one piece once the connection's earlier replies are sent; on a binary
+ * connection its lines become binary STAT responses (proto_bin.c).
  *
  * Locking: worker counters are read with relaxed loads (only their worker
  * writes them), the connection and item totals likewise (atomic counters
@@ -96,6 +100,16 @@ static int stats_send(struct kv_conn *c, FILE *f, char **buf, size_t *len)
 				   "response\r\n");
 		return KV_CONTINUE;
 	}
+	if (c->proto == KV_PROTO_BIN) {
+		char *bin = bin_stats(c, *buf, *len, len);
+
+		free(*buf);
+		*buf = bin;
+		if (!bin) {
+			c->dead = true;
+			return KV_CLOSE;
+		}
+	}
 	out_heap(c, *buf, *len);
 	return KV_CONTINUE;
 }
@@ -134,7 +148,7 @@ int stats_general(struct kv_conn *c)
 	struct kv_thread_stats s;
 	struct lru_sum sum, ls;
 	struct rusage ru;
-	unsigned long slab_bytes = 0;
+	unsigned long slab_bytes = 0, rbufs, obufs;
 	unsigned int i;
 	size_t len;
 	char *buf;
@@ -184,6 +198,13 @@ int stats_general(struct kv_conn *c)
 	fprintf(f, "STAT " #name " %llu\r\n", (unsigned long long)s.name);
 	KV_THREAD_STATS(X)
 #undef X
+	conn_buffers(&rbufs, &obufs);
+	fprintf(f, "STAT read_buf_count %lu\r\n", rbufs);
+	fprintf(f, "STAT read_buf_bytes %lu\r\n", rbufs * KV_RBUF_SIZE);
+	fprintf(f, "STAT response_obj_count %lu\r\n", obufs);
+	fprintf(f, "STAT response_obj_bytes %lu\r\n", obufs * KV_OBUF_SIZE);
+	fprintf(f, "STAT listen_disabled_num %lu\r\n",
+		__atomic_load_n(&kv_listen_disabled, __ATOMIC_RELAXED));
 	fprintf(f, "STAT limit_maxbytes %lu\r\n", settings.maxbytes);
 	fprintf(f, "STAT accepting_conns 1\r\n");
 	fprintf(f, "STAT threads %u\r\n", kv_nworkers);
@@ -337,6 +358,9 @@ int stats_settings(struct kv_conn *c)
 	fprintf(f, "STAT maxbytes %lu\r\n", settings.maxbytes);
 	fprintf(f, "STAT maxconns %u\r\n", settings.maxconns);
 	fprintf(f, "STAT tcpport %d\r\n", settings.port);
+	fprintf(f, "STAT domain_socket %s\r\n",
+		settings.socketpath ? settings.socketpath : "NULL");
+	fprintf(f, "STAT umask %o\r\n", settings.unix_mask);
 	fprintf(f, "STAT inter %s\r\n", settings.addr);
 	fprintf(f, "STAT verbosity %d\r\n", kv_verbose());
 	fprintf(f, "STAT evictions on\r\n");
@@ -344,7 +368,16 @@ int stats_settings(struct kv_conn *c)
 	fprintf(f, "STAT chunk_size %u\r\n", kv_classes[0].size);
 	fprintf(f, "STAT num_threads %u\r\n", kv_nworkers);
 	fprintf(f, "STAT cas_enabled yes\r\n");
-	fprintf(f, "STAT tcp_backlog %d\r\n", 1024);
+	fprintf(f, "STAT tcp_backlog %d\r\n", settings.backlog);
+	fprintf(f, "STAT idle_timeout %u\r\n", settings.idle_timeout);
+	fprintf(f, "STAT flush_enabled %s\r\n",
+		settings.flush_disabled ? "no" : "yes");
+	fprintf(f, "STAT shutdown_command %s\r\n",
+		settings.shutdown_enabled ? "yes" : "no");
+	fprintf(f, "STAT binding_protocol %s\r\n",
+		settings.protocol == KV_PROTO_TEXT ? "ascii" :
+		settings.protocol == KV_PROTO_BIN  ? "binary" :
+						     "auto-negotiate");
 	fprintf(f, "STAT item_size_max %u\r\n", settings.item_max);
 	fprintf(f, "STAT slab_chunk_max %u\r\n", KV_TOP_CHUNK);
 	fprintf(f, "STAT hash_algorithm murmur64a\r\n");
@@ -353,6 +386,141 @@ int stats_settings(struct kv_conn *c)
 	for (const char *p = uslab_percpu_mode(); *p; p++)
 		fputc(*p == ' ' ? '_' : *p, f); /* one token */
 	fputs("\r\n", f);
+	return stats_send(c, f, &buf, &len);
+}
+
+int stats_sizes(struct kv_conn *c)
+{
+	size_t len;
+	char *buf;
+	FILE *f;
+	int r;
+
+	if (!(f = stats_open(c, &buf, &len, &r)))
+		return r;
+	/* memcached's answer without -o track_sizes, which kvcache lacks. */
+	fputs("STAT sizes_status disabled\r\n", f);
+	return stats_send(c, f, &buf, &len);
+}
+
+#define DUMP_MAX (2 * 1024 * 1024) /* memcached's cap on a cachedump */
+
+/*
+ * The linked items of class @cls, newest first on each node's list, as
+ * "stats cachedump" or "lru_crawler metadump" print them, until @limit
+ * (0: all) or DUMP_MAX bytes.  The walk holds an LRU lock, so it may only
+ * try stripe locks (lock order): an item whose stripe is busy this
+ * instant is left out.  Keys and lengths never change; expiry, CAS and
+ * state are read under the stripe lock.
+ */
+static void dump_class(FILE *f, unsigned int cls, unsigned int limit, bool meta,
+		       size_t *bytes)
+{
+	unsigned int shown = 0;
+	int n;
+
+	for (n = 0; n < kv_nr_nodes; n++) {
+		struct kv_lru *l = &kv_classes[cls].lru[n];
+		struct item *it;
+
+		pthread_mutex_lock(&l->lock);
+		for (it = l->head; it && (!limit || shown < limit);
+		     it = it->next) {
+			uint64_t hv = kv_hash(item_key(it), it->nkey);
+			long long exp;
+			uint64_t cas;
+			bool fetched;
+			int w, i;
+
+			if (!assoc_trylock(hv))
+				continue;
+			exp = it->exptime ?
+				      (long long)it->exptime + kv_started :
+				      0;
+			cas = it->cas;
+			fetched = it->state & ITEM_FETCHED;
+			assoc_unlock(hv);
+			if (*bytes + 3 * KV_KEY_MAX + 128 > DUMP_MAX)
+				break;
+			if (!meta) {
+				w = fprintf(f, "ITEM %.*s [%u b; %lld s]\r\n",
+					    (int)it->nkey, item_key(it),
+					    it->nbytes, exp);
+			} else {
+				w = fputs("key=", f) < 0 ? -1 : 4;
+				/* memcached URI-encodes the key. */
+				for (i = 0; i < it->nkey; i++) {
+					unsigned char ch =
+						(unsigned char)item_key(it)[i];
+
+					if ((ch >= '0' && ch <= '9') ||
+					    (ch >= 'a' && ch <= 'z') ||
+					    (ch >= 'A' && ch <= 'Z') ||
+					    strchr("-._~", ch))
+						w += fputc(ch, f) < 0 ? 0 : 1;
+					else
+						w += fprintf(f, "%%%02X", ch);
+				}
+				w += fprintf(f,
+					     " exp=%lld cas=%llu fetch=%s "
+					     "cls=%u size=%zu\n",
+					     it->exptime ? exp : -1LL,
+					     (unsigned long long)cas,
+					     fetched ? "yes" : "no", cls + 1,
+					     sizeof(*it) + it->nkey +
+						     it->nbytes);
+			}
+			*bytes += w > 0 ? (size_t)w : 0;
+			shown++;
+		}
+		pthread_mutex_unlock(&l->lock);
+	}
+}
+
+/* stats cachedump <class> <limit>: class numbers as "stats items". */
+int stats_cachedump(struct kv_conn *c, unsigned int id, unsigned int limit)
+{
+	size_t len, bytes = 0;
+	char *buf;
+	FILE *f;
+	int r;
+
+	if (!(f = stats_open(c, &buf, &len, &r)))
+		return r;
+	if (id >= 1 && id <= kv_nclasses)
+		dump_class(f, id - 1, limit, false, &bytes);
+	return stats_send(c, f, &buf, &len);
+}
+
+/* lru_crawler metadump all|<class>[,<class>...] */
+int stats_metadump(struct kv_conn *c, const char *which, size_t n)
+{
+	size_t len, bytes = 0;
+	unsigned int i;
+	char *buf;
+	FILE *f;
+	int r;
+
+	if (!(f = stats_open(c, &buf, &len, &r)))
+		return r;
+	if (n == 3 && !memcmp(which, "all", 3)) {
+		for (i = 0; i < kv_nclasses; i++)
+			dump_class(f, i, 0, true, &bytes);
+	} else {
+		const char *p = which, *end = which + n;
+
+		while (p < end) {
+			unsigned long id = strtoul(p, NULL, 10);
+
+			if (id >= 1 && id <= kv_nclasses)
+				dump_class(f, (unsigned int)id - 1, 0, true,
+					   &bytes);
+			p = memchr(p, ',', (size_t)(end - p));
+			if (!p)
+				break;
+			p++;
+		}
+	}
 	return stats_send(c, f, &buf, &len);
 }
 

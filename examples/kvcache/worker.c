@@ -19,8 +19,9 @@
  * worker's epoll; a descriptor of -1 only wakes it (shutdown).
  *
  * Memory per connection: the struct kv_conn, from the typed cache
- * kv_conn_cache.  A read buffer (kv_rbuf, 16 KiB; kv_rbuf_big, 64 KiB
- * for a long multi-get line) is taken when bytes arrive and given back as
+ * kv_conn_cache.  A read buffer (kv_rbuf, 16 KiB: a command line, a get
+ * line of any length being consumed as it comes, or pipelined requests)
+ * is taken when bytes arrive and given back as
  * soon as everything read has been consumed; an output buffer (kv_obuf,
  * 16 KiB) is taken for a reply and given back once it is sent.  So an
  * idle connection costs one small object however many there are, and a
@@ -57,7 +58,7 @@
 
 DEFINE_KMEM_CACHE(kv_conn_cache, struct kv_conn, SLAB_HWCACHE_ALIGN, NULL)
 
-static struct kmem_cache *rbuf_cache, *rbuf_big_cache, *obuf_cache;
+static struct kmem_cache *rbuf_cache, *obuf_cache;
 
 struct kv_worker *kv_workers;
 unsigned int kv_nworkers;
@@ -69,16 +70,13 @@ int conns_init(void)
 	if (kv_conn_cache_create() < 0)
 		return -1;
 	rbuf_cache = kmem_cache_create("kv_rbuf", KV_RBUF_SIZE, 0, 0, NULL);
-	rbuf_big_cache =
-		kmem_cache_create("kv_rbuf_big", KV_RBUF_BIG, 0, 0, NULL);
 	obuf_cache = kmem_cache_create("kv_obuf", KV_OBUF_SIZE, 0, 0, NULL);
-	return rbuf_cache && rbuf_big_cache && obuf_cache ? 0 : -1;
+	return rbuf_cache && obuf_cache ? 0 : -1;
 }
 
 void conns_destroy(void)
 {
 	kmem_cache_destroy(obuf_cache);
-	kmem_cache_destroy(rbuf_big_cache);
 	kmem_cache_destroy(rbuf_cache);
 	kv_conn_cache_destroy();
 }
@@ -92,17 +90,24 @@ unsigned long conn_structures(void)
 	return info.active_objs;
 }
 
+/* Read and output buffers in use, for "stats" (read_buf, response_obj). */
+void conn_buffers(unsigned long *rbufs, unsigned long *obufs)
+{
+	struct uslab_cache_info info;
+
+	*rbufs = uslab_cache_info(rbuf_cache, &info) ? 0 : info.active_objs;
+	*obufs = uslab_cache_info(obuf_cache, &info) ? 0 : info.active_objs;
+}
+
 /* ---- Buffers ---------------------------------------------------------- */
 
-static struct kv_rbuf *rbuf_alloc(struct kv_conn *c, bool big)
+static struct kv_rbuf *rbuf_alloc(struct kv_conn *c)
 {
 	struct kv_rbuf *rb = kmem_cache_alloc_node(
-		big ? rbuf_big_cache : rbuf_cache, GFP_KERNEL | __GFP_NOWARN,
-		c->w->alloc_node);
+		rbuf_cache, GFP_KERNEL | __GFP_NOWARN, c->w->alloc_node);
 
 	if (rb) {
-		rb->size = (uint32_t)((big ? KV_RBUF_BIG : KV_RBUF_SIZE) -
-				      sizeof(*rb));
+		rb->size = (uint32_t)(KV_RBUF_SIZE - sizeof(*rb));
 		rb->start = rb->end = 0;
 	}
 	return rb;
@@ -110,24 +115,23 @@ static struct kv_rbuf *rbuf_alloc(struct kv_conn *c, bool big)
 
 static void rbuf_free(struct kv_conn *c)
 {
-	bool big = c->rb->size + sizeof(*c->rb) == KV_RBUF_BIG;
-
-	kmem_cache_free(big ? rbuf_big_cache : rbuf_cache, c->rb);
+	kmem_cache_free(rbuf_cache, c->rb);
 	c->rb = NULL;
 }
 
 /*
- * Room to read into: a buffer if there is none, the unconsumed bytes
- * moved to the front when the tail runs short, or a big buffer when a
- * long multi-get line fills a small one (proto.c refuses longer lines
- * before that could happen to a big one).
+ * Room to read into: a buffer if there is none, or the unconsumed bytes
+ * moved to the front when the tail runs short.  proto.c consumes every
+ * line longer than KV_LINE_MAX as it comes (or refuses it), so a full
+ * buffer with nothing consumed cannot happen; false if it did, or if
+ * there is no memory.
  */
 static bool rbuf_make_space(struct kv_conn *c)
 {
-	struct kv_rbuf *rb = c->rb, *big;
+	struct kv_rbuf *rb = c->rb;
 
 	if (!rb)
-		return (c->rb = rbuf_alloc(c, false)) != NULL;
+		return (c->rb = rbuf_alloc(c)) != NULL;
 	if (rb->start == rb->end)
 		rb->start = rb->end = 0;
 	if (rb->size - rb->end >= KV_LINE_MAX)
@@ -138,18 +142,7 @@ static bool rbuf_make_space(struct kv_conn *c)
 		rb->start = 0;
 		return true;
 	}
-	if (rb->end < rb->size)
-		return true;
-	if (rb->size + sizeof(*rb) == KV_RBUF_BIG)
-		return false;
-	big = rbuf_alloc(c, true);
-	if (!big)
-		return false;
-	memcpy(big->data, rb->data, rb->end);
-	big->end = rb->end;
-	rbuf_free(c);
-	c->rb = big;
-	return true;
+	return rb->end < rb->size;
 }
 
 static bool obuf_alloc(struct kv_conn *c)
@@ -344,6 +337,8 @@ static void conn_new(struct kv_worker *w, int fd)
 	c->fd = fd;
 	c->w = w;
 	c->state = CS_CMD;
+	c->proto = settings.protocol; /* -B; or decided by the first byte */
+	c->last_active = kv_now();
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ev.events = EPOLLIN;
 	ev.data.ptr = c;
@@ -484,6 +479,7 @@ static void conn_event(struct kv_conn *c, uint32_t events)
 {
 	int r;
 
+	c->last_active = kv_now();
 	if (!c->blocked) {
 		conn_read(c);
 		return;
@@ -506,6 +502,30 @@ static void conn_event(struct kv_conn *c, uint32_t events)
 }
 
 /* ---- Workers ---------------------------------------------------------- */
+
+/*
+ * -o idle_timeout: once a second, close the connections that have had no
+ * event for longer, between commands (not while a reply is pending).
+ */
+static void idle_sweep(struct kv_worker *w)
+{
+	uint32_t now = kv_now();
+	struct kv_conn *c, *next;
+
+	if (now == w->last_sweep)
+		return;
+	w->last_sweep = now;
+	for (c = w->conns; c; c = next) {
+		next = c->next;
+		if (!c->blocked && c->state == CS_CMD && !c->ob &&
+		    now - c->last_active > settings.idle_timeout) {
+			if (kv_verbose())
+				kv_log("<%d idle for %u s, closing", c->fd,
+				       now - c->last_active);
+			conn_close(c);
+		}
+	}
+}
 
 static void worker_take_conns(struct kv_worker *w)
 {
@@ -554,7 +574,8 @@ static void *worker_main(void *arg)
 		kv_log("worker %d: CPU %d, node %d", w->id, w->cpu, w->node);
 
 	while (!__atomic_load_n(&kv_stopping, __ATOMIC_RELAXED)) {
-		n = epoll_wait(w->epfd, ev, KV_EVENTS, -1);
+		n = epoll_wait(w->epfd, ev, KV_EVENTS,
+			       settings.idle_timeout ? 1000 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -567,6 +588,8 @@ static void *worker_main(void *arg)
 			else
 				worker_take_conns(w);
 		}
+		if (settings.idle_timeout)
+			idle_sweep(w);
 	}
 	while (w->conns)
 		conn_close(w->conns);

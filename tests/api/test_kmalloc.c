@@ -40,31 +40,6 @@ static const char *class_name(unsigned int size, char *buf, size_t len)
 	return buf;
 }
 
-struct find {
-	const char *name;
-	struct kmem_cache *s;
-};
-
-static int find_fn(struct kmem_cache *s, void *arg)
-{
-	struct find *f = arg;
-
-	if (strcmp(kmem_cache_name(s), f->name))
-		return 0;
-	f->s = s;
-	return 1;
-}
-
-/* The cache named @name (kmalloc() must have run once). */
-static struct kmem_cache *cache_named(const char *name)
-{
-	struct find f = { name, NULL };
-
-	uslab_for_each_cache(find_fn, &f);
-	ck_assert_msg(f.s != NULL, "no cache named %s", name);
-	return f.s;
-}
-
 static unsigned long active(struct kmem_cache *s)
 {
 	struct uslab_cache_info info;

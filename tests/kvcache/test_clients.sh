@@ -3,9 +3,11 @@
 #
 # kvcache against real memcached clients (Debian's libmemcached-tools):
 #
-#  - memccapable -a: every ASCII-protocol test it has, one check each;
+#  - memccapable -a and -b: every ASCII and binary-protocol test it has,
+#    one check each;
 #  - memcaslap with data verification on (--verify), 16 connections over
-#    2 threads for 3 s, then with 10-key multi-gets (--division): no
+#    2 threads for 3 s, then with 10-key multi-gets (--division) and
+#    over the binary protocol (--binary): no
 #    verification may fail, and the plain run may not miss;
 #  - memcslap's set, get and mget tests, 4 threads;
 #  - memcstat reads the statistics;
@@ -46,23 +48,25 @@ done
 server=127.0.0.1:$port
 out=$(mktemp)
 
-# memccapable: one check per ASCII test.
-timeout 120 memccapable -h 127.0.0.1 -p "$port" -a -t 10 > "$out" 2>&1
-rc=$?
-n=0
-while read -r line; do
-	name=$(echo "$line" | sed -E 's/ +\[(pass|FAIL)\].*//')
-	case "$line" in
-	*"[pass]"*) pass "memccapable: $name"; n=$((n + 1)) ;;
-	*"[FAIL]"*) fail "memccapable: $name"; n=$((n + 1)) ;;
-	esac
-done < <(tr -d '\r' < "$out" | sed 's/\(\[[a-zA-Z]*\]\)/\1\n/g' | grep -E '\[(pass|FAIL)\]')
-if [ "$rc" -eq 0 ] && [ "$n" -ge 20 ] && grep -q "All tests passed" "$out"; then
-	pass "memccapable -a: all $n ASCII tests passed"
-else
-	fail "memccapable -a: exit $rc, $n tests seen"
-	cat "$out"
-fi
+# memccapable: one check per test, ASCII (-a) then binary (-b).
+for proto in a b; do
+	timeout 120 memccapable -h 127.0.0.1 -p "$port" -$proto -t 10 > "$out" 2>&1
+	rc=$?
+	n=0
+	while read -r line; do
+		name=$(echo "$line" | sed -E 's/ +\[(pass|FAIL)\].*//')
+		case "$line" in
+		*"[pass]"*) pass "memccapable: $name"; n=$((n + 1)) ;;
+		*"[FAIL]"*) fail "memccapable: $name"; n=$((n + 1)) ;;
+		esac
+	done < <(tr -d '\r' < "$out" | sed 's/\(\[[a-zA-Z]*\]\)/\1\n/g' | grep -E '\[(pass|FAIL)\]')
+	if [ "$rc" -eq 0 ] && [ "$n" -ge 20 ] && grep -q "All tests passed" "$out"; then
+		pass "memccapable -$proto: all $n tests passed"
+	else
+		fail "memccapable -$proto: exit $rc, $n tests seen"
+		cat "$out"
+	fi
+done
 
 # memcaslap with verification.
 field() {
@@ -89,6 +93,18 @@ if [ "$rc" -eq 0 ] && [ "$(field cmd_get)" -gt 0 ] 2>/dev/null &&
 	pass "memcaslap --division=10 --verify: multi-gets, no bad value"
 else
 	fail "memcaslap --division=10 --verify (exit $rc)"
+	cat "$out"
+fi
+
+timeout 60 memcaslap -s "$server" -T 2 -c 16 -t 3s --verify=0.05 --binary \
+	> "$out" 2>&1
+rc=$?
+if [ "$rc" -eq 0 ] && [ "$(field cmd_get)" -gt 0 ] 2>/dev/null &&
+   [ "$(field cmd_set)" -gt 0 ] && [ "$(field verify_failed)" = 0 ] &&
+   [ "$(field verify_misses)" = 0 ]; then
+	pass "memcaslap --binary --verify=0.05: no miss, no bad value"
+else
+	fail "memcaslap --binary --verify=0.05 (exit $rc)"
 	cat "$out"
 fi
 

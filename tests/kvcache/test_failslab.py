@@ -24,7 +24,6 @@ import json
 import os
 import subprocess
 import sys
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 tp = __import__("test_protocol")
@@ -115,18 +114,9 @@ def test_every_second():
 
 
 def main():
-    for name, fn in (("first three", test_first_three),
-                     ("every second", test_every_second)):
-        try:
-            fn()
-        except Exception:
-            tp.errors += 1
-            print("ERROR: %s: %s" % (name, traceback.format_exc()))
-    total = tp.checks + tp.errors
-    pct = 100 * (total - tp.failures - tp.errors) // total if total else 0
-    print("%d%%: Checks: %d, Failures: %d, Errors: %d" %
-          (pct, total, tp.failures, tp.errors))
-    return 1 if tp.failures or tp.errors else 0
+    tp.run_tests((("first three", test_first_three),
+                  ("every second", test_every_second)))
+    return tp.summary()
 
 
 if __name__ == "__main__":

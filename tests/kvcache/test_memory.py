@@ -26,24 +26,14 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "examples", "kvcache"))
 probe = __import__("probe-memory")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+tp = __import__("test_protocol")
+check = tp.check
 
 BUILD = os.path.abspath(os.environ.get("USLAB_BUILD", "build"))
 # Sanitizers' shadow memory and quarantine make RSS figures meaningless.
 CHECK_RSS = "tsan" not in BUILD and "asan" not in BUILD
 HAVE_MC = shutil.which("memcached") is not None
-
-checks = failures = 0
-
-
-def check(cond, what):
-    global checks, failures
-    checks += 1
-    print("%s: %s" % ("PASS" if cond else "FAIL", what))
-    sys.stdout.flush()
-    if not cond:
-        failures += 1
-    return cond
-
 
 def kv_env():
     env = dict(os.environ)
@@ -130,20 +120,9 @@ def test_class_table():
 
 
 def main():
-    tests = (("class table", test_class_table), ("full", test_full),
-             ("churn", test_churn))
-    errors = 0
-    for name, fn in tests:
-        try:
-            fn()
-        except Exception as e:  # a crash is an error, not a failure
-            errors += 1
-            print("ERROR: %s: %r" % (name, e))
-    total = checks + errors
-    pct = 100 * (total - failures - errors) // total if total else 0
-    print("%d%%: Checks: %d, Failures: %d, Errors: %d" %
-          (pct, total, failures, errors))
-    return 1 if failures or errors else 0
+    tp.run_tests((("class table", test_class_table), ("full", test_full),
+                  ("churn", test_churn)))
+    return tp.summary()
 
 
 if __name__ == "__main__":

@@ -50,31 +50,13 @@ static struct uslab_kmalloc_info kinfo(void)
 	return k;
 }
 
-struct find {
-	const char *name;
-	struct kmem_cache *s;
-};
-
-static int find_fn(struct kmem_cache *s, void *arg)
-{
-	struct find *f = arg;
-
-	if (strcmp(kmem_cache_name(s), f->name))
-		return 0;
-	f->s = s;
-	return 1;
-}
-
 /* Objects handed out by kmalloc's cache @name. */
 static unsigned long class_active(const char *name)
 {
-	struct find f = { name, NULL };
 	struct uslab_cache_info info;
 
 	kfree(kmalloc(1, GFP_KERNEL));
-	uslab_for_each_cache(find_fn, &f);
-	ck_assert_ptr_nonnull(f.s);
-	ck_assert_int_eq(uslab_cache_info(f.s, &info), 0);
+	ck_assert_int_eq(uslab_cache_info(cache_named(name), &info), 0);
 	return info.active_objs;
 }
 
@@ -218,7 +200,6 @@ END_TEST
  */
 START_TEST(test_check_sees_a_free)
 {
-	struct find f = { "kmalloc-64", NULL };
 	struct item *it = kmalloc(sizeof(*it), GFP_KERNEL);
 	uint64_t w[6];
 	int i, changed = 0;
@@ -226,8 +207,7 @@ START_TEST(test_check_sees_a_free)
 	for (i = 0; i < 6; i++)
 		it->word[i] = 0x1234567800000000ULL + (uint64_t)i;
 	kfree(it);
-	uslab_for_each_cache(find_fn, &f);
-	kmem_cache_shrink(f.s);
+	kmem_cache_shrink(cache_named("kmalloc-64"));
 	memcpy(w, it, sizeof(w)); /* arena memory stays mapped */
 	for (i = 0; i < 6; i++)
 		changed += w[i] != 0x1234567800000000ULL + (uint64_t)i;

@@ -1,0 +1,1060 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""kvcache beside memcached 1.6.18: the corners of the text protocol where
+the two must agree (pipelined stats, multi-gets of any length, the
+2048-byte line, incr parsing, gat without a key, clients past the
+descriptor limit), the meta commands, the binary protocol, stats sizes,
+cachedump and lru_crawler metadump, and memcached's command line (every
+option accepted or refused, UNIX sockets, -p 0 with a port file, -F, -A
+and shutdown, -B, -X, -o idle_timeout).
+
+Each exchange is checked against the reply memcached gives (written out
+here, taken from Debian's memcached 1.6.18), and, when memcached is
+installed (scripts/install-deps.sh memcached), the same bytes are also
+sent to a memcached started by this script, which must give that reply
+too: the expectations cannot drift from the reference.
+
+Uses the connection and server helpers of test_protocol.py.  Prints
+PASS/FAIL lines and ends with "NN%: Checks: N, Failures: F, Errors: E";
+exits 1 on any failure.
+"""
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_protocol as tp  # noqa: E402
+
+check = tp.check
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+# ---- The reference server ---------------------------------------------
+
+class Memcached:
+    """Debian's memcached on a free port, or None when not installed."""
+
+    def __init__(self, *args):
+        self.port = tp.free_port()
+        cmd = ["memcached", "-U", "0", "-l", "127.0.0.1", "-p",
+               str(self.port)] + [str(a) for a in args]
+        if os.getuid() == 0:
+            cmd += ["-u", "nobody"]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+        deadline = time.time() + tp.TIMEOUT
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port),
+                                         timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("memcached did not start")
+
+    def conn(self):
+        return tp.Conn(self.port)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def start_memcached(*args):
+    if not shutil.which("memcached"):
+        subprocess.call([os.path.join(ROOT, "scripts", "install-deps.sh"),
+                         "memcached"])
+    if not shutil.which("memcached"):
+        print("NOTE: memcached not installed; replies checked against "
+              "the expected text only")
+        return None
+    return Memcached(*args)
+
+
+def exchange(port, data, wait=0.05, idle=0.3):
+    """Send @data on a new connection; everything read until the server
+    has been quiet for @idle seconds (b"<EOF>" appended if it closed)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=tp.TIMEOUT)
+    s.sendall(data)
+    time.sleep(wait)
+    s.settimeout(idle)
+    out = b""
+    try:
+        while True:
+            d = s.recv(1 << 20)
+            if not d:
+                out += b"<EOF>"
+                break
+            out += d
+    except socket.timeout:
+        pass
+    except ConnectionResetError:
+        out += b"<RESET>"
+    s.close()
+    return out
+
+
+class Pair:
+    """kvcache and (if installed) memcached, started alike."""
+
+    def __init__(self, kv_args=(), mc_args=()):
+        self.kv = tp.Server("-t", 2, *kv_args)
+        self.mc = start_memcached(*mc_args)
+
+    def expect(self, data, want, what, **kw):
+        got = exchange(self.kv.port, data, **kw)
+        ok = check(got == want, "%s (kvcache: %r)" % (what, got[:200]))
+        if self.mc:
+            ref = exchange(self.mc.port, data, **kw)
+            check(ref == want, "%s: memcached agrees (%r)" %
+                  (what, ref[:200]))
+        return ok
+
+    def stop(self, what):
+        self.kv.stop(what)
+        if self.mc:
+            self.mc.stop()
+
+
+# ---- Issue: protocol corners -------------------------------------------
+
+def test_pipelined_stats():
+    srv = tp.Server("-t", 2, "-m", 64)
+    c = srv.conn()
+    big = b"x" * 500000
+    c.store(b"set", b"big", big)
+    for group in (b"", b"slabs", b"items", b"settings", b"sizes",
+                  b"cachedump 1 10"):
+        line = b"stats" + (b" " + group if group else b"")
+        s = socket.create_connection(("127.0.0.1", srv.port),
+                                     timeout=tp.TIMEOUT)
+        s.sendall(b"get big\r\n" * 30 + line + b"\r\n")
+        time.sleep(0.5)  # the client reads late: the server blocks
+        x = tp.Conn.__new__(tp.Conn)
+        x.sock, x.buf = s, b""
+        n = 0
+        try:
+            for _ in range(30):
+                ln = x.line()
+                n += (ln == b"VALUE big 0 500000" and
+                      x.exact(500002) == big + b"\r\n" and
+                      x.line() == b"END")
+            x.send(b"version\r\n")
+            st = []
+            while True:
+                ln = x.line()
+                if ln == b"END":
+                    break
+                st.append(ln)
+            # A cachedump lists ITEM lines (none if the class is empty).
+            ok = (n == 30 and (st or group.startswith(b"cachedump")) and
+                  all(ln.startswith((b"STAT ", b"ITEM ")) for ln in st))
+            ok = ok and x.line().startswith(b"VERSION ")
+        except (ValueError, EOFError, socket.timeout, KeyError) as e:
+            ok = False
+            print("  %r" % e)
+        check(ok, "'%s' behind 30 unread 500 KB values: all answered" %
+              line.decode())
+        s.close()
+    c.close()
+    srv.stop("pipelined stats server")
+
+
+def test_long_multiget(p):
+    c = p.kv.conn()
+    for i in range(0, 8000, 7):
+        c.store(b"set", b"key%05d" % i, b"v%d" % i)
+    keys = [b"key%05d" % i for i in range(8000)]
+    line = b"get " + b" ".join(keys)
+    check(len(line) > 70000, "an 8000-key get line is %d bytes" % len(line))
+    try:
+        v = c.retrieve(line)
+        ok = (sorted(v) == [b"key%05d" % i for i in range(0, 8000, 7)] and
+              all(v[b"key%05d" % i][1] == b"v%d" % i
+                  for i in range(0, 8000, 7)))
+    except (ValueError, EOFError) as e:
+        ok = False
+        print("  %r" % e)
+    check(ok, "get of 8000 keys (72 KB line): every stored key answered")
+    # gets and gat stream as well, and the connection goes on.
+    try:
+        v = c.retrieve(b"gets " + b" ".join(keys))
+        ok = len(v) == 1143 and all(x[2] for x in v.values())
+        v = c.retrieve(b"gat 0 " + b" ".join(keys))
+        ok = ok and len(v) == 1143
+    except (ValueError, EOFError) as e:
+        ok = False
+        print("  %r" % e)
+    check(ok, "gets and gat of 8000 keys answered")
+    # 1 MB of keys, sent slowly in pieces.
+    keys = [b"key%05d" % (i % 8000) for i in range(110000)]
+    line = b"get " + b" ".join(keys) + b"\r\n"
+    for i in range(0, len(line), 65536):
+        c.send(line[i:i + 65536])
+        time.sleep(0.002)
+    try:
+        n = 0
+        while True:
+            ln = c.line()
+            if ln == b"END":
+                break
+            n += 1
+            c.exact(int(ln.split()[3]) + 2)
+        ok = n == len([k for k in keys if int(k[3:]) % 7 == 0])
+    except (ValueError, EOFError) as e:
+        ok = False
+        print("  %r" % e)
+    check(ok, "get of 110,000 keys (1 MB line, sent in pieces) answered")
+    check(c.cmd(b"version").startswith(b"VERSION "),
+          "connection usable after the long gets")
+    # A key over 250 bytes in a long line: CLIENT_ERROR, then the next
+    # command is read as one.
+    c.send(b"get " + b"a " * 5000 + b"b" * 300 + b" c\r\nversion\r\n")
+    ln = c.line()
+    while ln.startswith(b"VALUE"):
+        c.exact(int(ln.split()[3]) + 2)
+        ln = c.line()
+    check(ln == b"CLIENT_ERROR bad command line format" and
+          c.line().startswith(b"VERSION "),
+          "long get with a 300-byte key: CLIENT_ERROR, connection goes on")
+    c.close()
+    # Lines too long and not a get are still refused (memcached closes).
+    got = exchange(p.kv.port, b"set " + b"x" * 5000)
+    check(got.endswith(b"<EOF>"), "5000 bytes of a set line: closed (%r)" %
+          got[:60])
+
+
+def test_line_crlf(p):
+    c = p.kv.conn()
+    c.store(b"set", b"k", b"v")
+    line = b"touch k 0"
+    line += b" " * (2048 - len(line))
+    check(c.cmd(line) == b"TOUCHED", "a 2048-byte line ending in CRLF")
+    c.close()
+    c = p.kv.conn()
+    check(c.cmd(line + b" ").startswith(b"CLIENT_ERROR line too long"),
+          "a 2049-byte line: line too long")
+    c.close()
+
+
+def test_arith_values(p):
+    cases = [
+        (b"+5", b"6"), (b"007", b"8"), (b" 12", b"13"), (b"12 ", b"13"),
+        (b"\t5", b"6"), (b"5\r\n", b"6"), (b"12 ab", b"13"),
+        (b"0000000000000000000012", b"13"),
+        (b"-0", b"1"),
+        (b"-12", b"CLIENT_ERROR cannot increment or decrement "
+                 b"non-numeric value"),
+        (b"12ab", b"CLIENT_ERROR cannot increment or decrement "
+                  b"non-numeric value"),
+        (b"+", b"CLIENT_ERROR cannot increment or decrement "
+               b"non-numeric value"),
+        (b"18446744073709551616", b"CLIENT_ERROR cannot increment or "
+                                  b"decrement non-numeric value"),
+        (b"0" * 70 + b"9", b"10"),
+    ]
+    for val, want in cases:
+        p.expect(b"set n 0 0 %d\r\n%s\r\nincr n 1\r\n" % (len(val), val),
+                 b"STORED\r\n" + want + b"\r\n",
+                 "incr of a stored %r" % val)
+    for delta, want in ((b"007", b"12"), (b"+3", b"8"), (b"-0", b"5"),
+                        (b"-1", b"CLIENT_ERROR invalid numeric delta "
+                                b"argument"),
+                        (b"0x1", b"CLIENT_ERROR invalid numeric delta "
+                                 b"argument")):
+        p.expect(b"set n 0 0 1\r\n5\r\nincr n %s\r\n" % delta,
+                 b"STORED\r\n" + want + b"\r\n", "incr by %r" % delta)
+
+
+def test_gat_nokey(p):
+    p.expect(b"gat 10\r\n", b"END\r\n", "gat with an exptime, no key")
+    p.expect(b"gats 10\r\n", b"END\r\n", "gats with an exptime, no key")
+    p.expect(b"gat 10 \r\n", b"END\r\n", "gat with an exptime and a space")
+    p.expect(b"gat\r\n", b"ERROR\r\n", "gat alone")
+    p.expect(b"gat abc\r\n", b"CLIENT_ERROR invalid exptime argument\r\n",
+             "gat with a bad exptime, no key")
+    p.expect(b"get\r\n", b"ERROR\r\n", "get alone")
+
+
+def run_kvcache(*args):
+    """Run kvcache with @args; a server still running after 2 s is
+    stopped, and its returncode is then None."""
+    proc = subprocess.Popen([tp.SERVER] + [str(a) for a in args],
+                            stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = proc.communicate(timeout=2)
+        rc = proc.returncode
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate()
+        rc = None
+    return subprocess.CompletedProcess(proc.args, rc, out, err)
+
+
+def test_options_item1():
+    for bad in ("17592186044417m", "18014398509481985k",
+                "18446744073709551617", "99999999999999999999999m"):
+        r = run_kvcache("-p", tp.free_port(), "-I", bad)
+        check(r.returncode not in (0, None) and b"-I" in r.stderr,
+              "-I %s (overflow) refused (rc %s)" % (bad, r.returncode))
+    r = run_kvcache("--help")
+    check(r.returncode == 0 and b"-f" in r.stdout and
+          b"--port" in r.stdout, "--help prints the options, exits 0")
+    r2 = run_kvcache("-h")
+    check(r2.returncode == 0 and r2.stdout == r.stdout, "-h is --help")
+    srv = tp.Server("-t", 1)
+    c = srv.conn()
+    gf = c.stats(b"settings")["growth_factor"]
+    c.close()
+    srv.stop("default server")
+    check(("default: %s)" % gf).encode() in r.stdout,
+          "the help gives the real -f default (%s)" % gf)
+
+
+def test_fd_limit():
+    srv = tp.Server("-t", 2, "-c", 4000)
+    # Lower the soft limit only: raising a hard one back takes privilege.
+    old = resource.prlimit(srv.proc.pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(srv.proc.pid, resource.RLIMIT_NOFILE, (64, old[1]))
+    conns, answered, silent = [], 0, 0
+    try:
+        for _ in range(200):
+            try:
+                x = srv.conn()
+            except OSError:
+                answered += 1
+                continue
+            x.sock.settimeout(2)
+            try:
+                x.send(b"version\r\n")
+                ln = x.line()
+                if ln.startswith(b"VERSION "):
+                    conns.append(x)
+                    continue
+                answered += ln == b"ERROR Too many open connections"
+                x.close()
+            except (EOFError, ConnectionResetError, BrokenPipeError):
+                answered += 1
+                x.close()
+            except socket.timeout:
+                silent += 1
+                x.close()
+        check(len(conns) > 20 and answered > 100 and silent == 0,
+              "past the descriptor limit: %d served, %d refused, %d "
+              "left without an answer" % (len(conns), answered, silent))
+    finally:
+        for x in conns:
+            x.close()
+    resource.prlimit(srv.proc.pid, resource.RLIMIT_NOFILE, old)
+    time.sleep(0.3)
+    c = srv.conn()
+    check(c.cmd(b"version").startswith(b"VERSION "),
+          "served again once descriptors are free")
+    c.close()
+    srv.stop("descriptor-limit server")
+
+
+def test_fd_limit_log():
+    """The 'out of descriptors' log line is rate limited."""
+    port = tp.free_port()
+    proc = subprocess.Popen([tp.SERVER, "-p", str(port), "-t", "1"],
+                            stdin=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + tp.TIMEOUT
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port),
+                                         timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        hard = resource.prlimit(proc.pid, resource.RLIMIT_NOFILE)[1]
+        resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (40, hard))
+        held = []
+        t0 = time.time()
+        for _ in range(300):
+            try:
+                s = socket.create_connection(("127.0.0.1", port),
+                                             timeout=2)
+                held.append(s)
+            except OSError:
+                pass
+        elapsed = time.time() - t0
+        for s in held:
+            s.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        err = proc.communicate(timeout=tp.TIMEOUT * 3)[1]
+    lines = [ln for ln in err.splitlines() if b"descriptor" in ln or
+             b"accept" in ln]
+    check(0 < len(lines) <= elapsed + 2,
+          "out-of-descriptor log: %d lines in %.1f s (at most one a "
+          "second)" % (len(lines), elapsed))
+    check(proc.returncode == 0, "descriptor-limit server exits 0")
+
+
+# ---- Meta commands -------------------------------------------------------
+
+CAS_RE = re.compile(rb"(?<= c)[0-9]+|(?<=cas=)[0-9]+")
+
+
+def session(port, steps):
+    """Send each step on one connection and read its reply (everything
+    until the server is quiet); "{cas}" in a step is the last CAS seen.
+    The transcript has CAS values replaced by "<cas>", since the two
+    servers number them differently."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=tp.TIMEOUT)
+    cas = b"0"
+    out = []
+    for step in steps:
+        s.sendall(step.replace(b"{cas}", cas))
+        s.settimeout(tp.TIMEOUT)
+        got = b""
+        try:
+            got = s.recv(1 << 20)
+            s.settimeout(0.15)
+            while True:
+                d = s.recv(1 << 20)
+                if not d:
+                    break
+                got += d
+        except socket.timeout:
+            pass
+        m = CAS_RE.findall(got)
+        if m:
+            cas = m[-1]
+        out.append(CAS_RE.sub(b"<cas>", got))
+    s.close()
+    return out
+
+
+# (name, steps, expected replies (None: only compared with memcached))
+META = [
+    ("mn", [b"mn\r\n"], [b"MN\r\n"]),
+    ("mg miss", [b"mg m_nokey v\r\n", b"mg m_nokey v k Oabc\r\n"],
+     [b"EN\r\n", b"EN km_nokey Oabc\r\n"]),
+    ("mg quiet miss then mn", [b"mg m_nokey v q\r\nmn\r\n"],
+     [b"MN\r\n"]),
+    ("ms then mg with every return flag",
+     [b"ms m_a 5 F7 T0\r\nhello\r\n",
+      b"mg m_a s v f t k O123 h\r\n", b"mg m_a h\r\n",
+      b"mg m_a c\r\n"],
+     [b"HD\r\n", b"VA 5 s5 f7 t-1 km_a O123 h0\r\nhello\r\n",
+      b"HD h1\r\n", b"HD c<cas>\r\n"]),
+    ("ms return flags, quiet",
+     [b"ms m_b 2 c k Oop\r\nhi\r\n", b"ms m_b 2 q\r\nho\r\nmn\r\n",
+      b"mg m_b v\r\n"],
+     [b"HD c<cas> km_b Oop\r\n", b"MN\r\n", b"VA 2\r\nho\r\n"]),
+    ("ms modes",
+     [b"ms m_c 1 ME\r\na\r\n", b"ms m_c 1 ME\r\nb\r\n",
+      b"ms m_c 1 MA\r\nz\r\n", b"ms m_c 1 MP\r\ny\r\n",
+      b"mg m_c v\r\n", b"ms m_nokey2 1 MR\r\nx\r\n",
+      b"ms m_nokey2 1 MA\r\nx\r\n", b"ms m_c 1 MS\r\nq\r\n",
+      b"ms m_c 1 MX\r\nq\r\n", b"mg m_c v\r\n"],
+     [b"HD\r\n", b"NS\r\n", b"HD\r\n", b"HD\r\n", b"VA 3\r\nyaz\r\n",
+      b"NS\r\n", b"NS\r\n", b"HD\r\n",
+      b"CLIENT_ERROR invalid mode for ms M token\r\n",
+      b"VA 1\r\nq\r\n"]),
+    ("ms compare-and-swap",
+     [b"ms m_d 1 c\r\n1\r\n", b"ms m_d 1 C{cas}\r\n2\r\n",
+      b"ms m_d 1 C1\r\n3\r\n", b"ms m_nokey3 1 C5\r\n3\r\n",
+      b"mg m_d v\r\n"],
+     [b"HD c<cas>\r\n", b"HD\r\n", b"EX\r\n", b"NF\r\n",
+      b"VA 1\r\n2\r\n"]),
+    ("md, stale, win and recache",
+     [b"ms m_e 3 T100\r\nold\r\n", b"md m_e I T30\r\n",
+      b"mg m_e v c\r\n", b"mg m_e v\r\n",
+      b"ms m_e 3 I C1\r\nnew\r\n", b"mg m_e v\r\n",
+      b"md m_e q\r\nmn\r\n", b"md m_e\r\n", b"mg m_e v\r\n"],
+     [b"HD\r\n", b"HD\r\n", b"VA 3 c<cas> X W\r\nold\r\n",
+      b"VA 3 Z X\r\nold\r\n", b"HD\r\n", b"VA 3 Z X\r\nnew\r\n",
+      b"MN\r\n", b"NF\r\n", b"EN\r\n"]),
+    ("mg vivify and recache",
+     [b"mg m_f N30 v t\r\n", b"mg m_f N30 v\r\n",
+      b"ms m_g 1 T10\r\nv\r\n", b"mg m_g R30 v\r\n",
+      b"mg m_g R30 v\r\n", b"mg m_g T0 t v\r\n"],
+     [b"VA 0 t30 W\r\n\r\n", b"VA 0 Z\r\n\r\n", b"HD\r\n",
+      b"VA 1 W\r\nv\r\n", b"VA 1 Z\r\nv\r\n", b"VA 1 t-1 Z\r\nv\r\n"]),
+    ("md with CAS",
+     [b"ms m_h 1 c\r\nx\r\n", b"md m_h C1\r\n", b"md m_h C{cas} k\r\n",
+      b"md m_h\r\n"],
+     [b"HD c<cas>\r\n", b"EX\r\n", b"HD km_h\r\n", b"NF\r\n"]),
+    ("ma",
+     [b"ma m_i\r\n", b"ma m_i N0 J10 v\r\n", b"ma m_i v\r\n",
+      b"ma m_i v MD D5\r\n", b"ma m_i v M- D100\r\n",
+      b"ma m_i q D2\r\nmn\r\n", b"ma m_i v t c\r\n", b"ma m_i MX\r\n",
+      b"ms m_j 1\r\nx\r\n", b"ma m_j\r\n", b"ma m_i C1\r\n",
+      b"ma m_i Dabc\r\n"],
+     [b"NF\r\n", b"VA 2\r\n10\r\n", b"VA 2\r\n11\r\n",
+      b"VA 1\r\n6\r\n", b"VA 1\r\n0\r\n", b"MN\r\n",
+      b"VA 1 t-1 c<cas>\r\n3\r\n",
+      b"CLIENT_ERROR invalid mode for ma M token\r\n", b"HD\r\n",
+      b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n",
+      b"EX\r\n", b"CLIENT_ERROR invalid or duplicate flag\r\n"]),
+    ("base64 keys",
+     [b"ms Zm9vYmFy 2 b\r\nhi\r\n", b"mg foobar v\r\n",
+      b"mg Zm9vYmFy b k v\r\n", b"ms AAEC/w== 1 b\r\nx\r\n",
+      b"mg AAEC/w== b k s\r\n", b"mg !!! b v\r\n",
+      b"me Zm9vYmFy b\r\n"],
+     [b"HD\r\n", b"VA 2\r\nhi\r\n", b"VA 2 kZm9vYmFy b\r\nhi\r\n",
+      b"HD\r\n", b"HD kAAEC/w== b s1\r\n",
+      b"CLIENT_ERROR error decoding key\r\n", None]),
+    ("flag errors",
+     [b"mg m_a v v\r\n", b"mg m_a x\r\n", b"mg m_a Tabc\r\n",
+      b"mg m_a O" + b"x" * 40 + b"\r\n",
+      b"mg " + b"k" * 251 + b" v\r\n",
+      b"mg m_a" + b" v" * 25 + b"\r\n",
+      b"ms m_a 1 v v\r\nx\r\nmn\r\n", b"ms m_a\r\n", b"ms m_a abc\r\n",
+      b"mg\r\n", b"mz foo\r\n", b"md m_a x\r\n",
+      b"ms m_a 2 S2\r\nxx\r\n"],
+     [b"CLIENT_ERROR duplicate flag\r\n", b"CLIENT_ERROR invalid flag\r\n",
+      b"CLIENT_ERROR bad token in command line format\r\n",
+      b"CLIENT_ERROR opaque token too long\r\n",
+      b"CLIENT_ERROR bad command line format\r\n",
+      b"CLIENT_ERROR options flags are too long\r\n",
+      b"CLIENT_ERROR duplicate flag\r\nMN\r\n",
+      b"CLIENT_ERROR bad command line format\r\n",
+      b"CLIENT_ERROR bad command line format\r\n", b"ERROR\r\n",
+      b"ERROR\r\n", b"CLIENT_ERROR invalid or duplicate flag\r\n",
+      b"CLIENT_ERROR invalid flag\r\n"]),
+    ("me", [b"set m_k 0 0 3\r\nabc\r\n", b"me m_k\r\n", b"me m_nokey\r\n"],
+     [b"STORED\r\n", None, b"EN\r\n"]),
+    ("mixed with classic commands",
+     [b"ms m_l 3 F5\r\nabc\r\n", b"get m_l\r\n",
+      b"set m_l 9 0 2\r\nzz\r\n", b"mg m_l f v\r\n"],
+     [b"HD\r\n", b"VALUE m_l 5 3\r\nabc\r\nEND\r\n", b"STORED\r\n",
+      b"VA 2 f9\r\nzz\r\n"]),
+]
+
+
+def test_meta(p):
+    for name, steps, want in META:
+        got = session(p.kv.port, steps)
+        bad = [(s, g, w) for s, g, w in zip(steps, got, want)
+               if w is not None and g != w]
+        check(not bad, "meta: %s%s" % (name, "" if not bad else
+                                       " (sent %r: got %r, want %r)" %
+                                       bad[0]))
+        if p.mc:
+            ref = session(p.mc.port, steps)
+            bad = [(s, g, r) for s, g, r in zip(steps, got, ref)
+                   if g != r and not s.startswith(b"me ")]
+            check(not bad, "meta: %s: same as memcached%s" % (
+                name, "" if not bad else " (sent %r: kvcache %r, "
+                "memcached %r)" % bad[0]))
+    # me: memcached's fields but la (no access time is kept).
+    got = session(p.kv.port, [b"me m_k\r\n"])[0]
+    check(re.match(rb"ME m_k exp=-1 cas=<cas> fetch=no cls=[0-9]+ "
+                   rb"size=[0-9]+\r\n$", got) is not None,
+          "me: the item's metadata (%r)" % got)
+    # A big value through mg, and a pipeline of quiet gets.
+    c = p.kv.conn()
+    big = bytes(range(256)) * 2000
+    c.send(b"ms m_big %d T0\r\n%s\r\n" % (len(big), big))
+    check(c.line() == b"HD", "ms of a 512 KB value")
+    c.send(b"mg m_big v s\r\n")
+    check(c.line() == b"VA %d s%d" % (len(big), len(big)) and
+          c.exact(len(big) + 2) == big + b"\r\n", "mg of a 512 KB value")
+    c.send(b"".join(b"mg m_q%d v q O%d\r\n" % (i, i) for i in range(200)) +
+           b"mn\r\n")
+    check(c.line() == b"MN", "200 quiet misses then mn: only MN")
+    c.close()
+
+
+# ---- Binary protocol ----------------------------------------------------
+
+def breq(op, key=b"", extras=b"", value=b"", cas=0, opaque=0x11223344,
+         bodylen=None):
+    body = extras + key + value
+    return struct.pack(">BBHBBHIIQ", 0x80, op, len(key), len(extras), 0, 0,
+                       len(body) if bodylen is None else bodylen, opaque,
+                       cas) + body
+
+
+def bparse(data):
+    """Responses in @data: (opcode, status, extras, key, value, opaque,
+    cas != 0) each, and what is left over."""
+    out = []
+    while len(data) >= 24:
+        magic, op, kl, el, _, st, bl, opq, cas = struct.unpack(
+            ">BBHBBHIIQ", data[:24])
+        if magic != 0x81 or len(data) < 24 + bl:
+            break
+        body = data[24:24 + bl]
+        out.append((op, st, body[:el], body[el:el + kl], body[el + kl:],
+                    opq, cas != 0))
+        data = data[24 + bl:]
+    return out, data
+
+
+def bsession(port, steps):
+    s = socket.create_connection(("127.0.0.1", port), timeout=tp.TIMEOUT)
+    out = []
+    for step in steps:
+        s.sendall(step)
+        got = b""
+        s.settimeout(0.3)
+        try:
+            while True:
+                d = s.recv(1 << 20)
+                if not d:
+                    got += b"<EOF>"
+                    break
+                got += d
+        except socket.timeout:
+            pass
+        closed = got.endswith(b"<EOF>")
+        res, rest = bparse(got[:-5] if closed else got)
+        out.append((res, rest, closed))
+    s.close()
+    return out
+
+
+def fl(flags, exp=0):
+    return struct.pack(">II", flags, exp)
+
+
+def arith(delta, initial, exp):
+    return struct.pack(">QQI", delta, initial, exp)
+
+
+OK, ENOENT, EEXISTS, EINVAL, NOT_STORED, BADVAL, UNKNOWN = (
+    0, 1, 2, 4, 5, 6, 0x81)
+
+# (name, requests, [[(opcode, status, extras, key, value), ...] per request])
+BINARY = [
+    ("noop", [breq(0x0a)], [[(0x0a, OK, b"", b"", b"")]]),
+    ("set, get, getk", [breq(0x01, b"b1", fl(7), b"hello"),
+                        breq(0x00, b"b1"), breq(0x0c, b"b1")],
+     [[(0x01, OK, b"", b"", b"")],
+      [(0x00, OK, struct.pack(">I", 7), b"", b"hello")],
+      [(0x0c, OK, struct.pack(">I", 7), b"b1", b"hello")]]),
+    ("misses", [breq(0x00, b"bx"), breq(0x0c, b"bx"),
+                breq(0x09, b"bx") + breq(0x0d, b"bx") + breq(0x0a)],
+     [[(0x00, ENOENT, b"", b"", b"Not found")],
+      [(0x0c, ENOENT, b"", b"bx", b"")], [(0x0a, OK, b"", b"", b"")]]),
+    ("quiet hits", [breq(0x11, b"b2", fl(0), b"v2") + breq(0x09, b"b2") +
+                    breq(0x0d, b"b2") + breq(0x0a)],
+     [[(0x09, OK, fl(0)[:4], b"", b"v2"), (0x0d, OK, fl(0)[:4], b"b2", b"v2"),
+       (0x0a, OK, b"", b"", b"")]]),
+    ("add, replace", [breq(0x02, b"b1", fl(0), b"x"),
+                      breq(0x03, b"bx", fl(0), b"x"),
+                      breq(0x03, b"b1", fl(3), b"new"),
+                      breq(0x12, b"b1", fl(0), b"x")],
+     [[(0x02, EEXISTS, b"", b"", b"Data exists for key.")],
+      [(0x03, ENOENT, b"", b"", b"Not found")],
+      [(0x03, OK, b"", b"", b"")],
+      [(0x12, EEXISTS, b"", b"", b"Data exists for key.")]]),
+    ("append, prepend", [breq(0x0e, b"b1", b"", b"-t"),
+                         breq(0x0f, b"b1", b"", b"h-"),
+                         breq(0x0e, b"bx", b"", b"z"),
+                         breq(0x00, b"b1")],
+     [[(0x0e, OK, b"", b"", b"")], [(0x0f, OK, b"", b"", b"")],
+      [(0x0e, NOT_STORED, b"", b"", b"Not stored.")],
+      [(0x00, OK, struct.pack(">I", 3), b"", b"h-new-t")]]),
+    ("set with a wrong CAS", [breq(0x01, b"b1", fl(0), b"c", cas=1),
+                              breq(0x01, b"bx", fl(0), b"c", cas=1)],
+     [[(0x01, EEXISTS, b"", b"", b"Data exists for key.")],
+      [(0x01, ENOENT, b"", b"", b"Not found")]]),
+    ("delete", [breq(0x04, b"b1"), breq(0x04, b"b1"),
+                breq(0x14, b"b2") + breq(0x0a), breq(0x04, b"b2", cas=5)],
+     [[(0x04, OK, b"", b"", b"")],
+      [(0x04, ENOENT, b"", b"", b"Not found")],
+      [(0x0a, OK, b"", b"", b"")], [(0x04, ENOENT, b"", b"", b"Not found")]]),
+    ("incr, decr", [breq(0x05, b"bn", arith(1, 10, 0xffffffff)),
+                    breq(0x05, b"bn", arith(1, 10, 0)),
+                    breq(0x05, b"bn", arith(5, 0, 0)),
+                    breq(0x06, b"bn", arith(100, 0, 0)),
+                    breq(0x15, b"bn", arith(2, 0, 0)) + breq(0x0a),
+                    breq(0x01, b"bt", fl(0), b"txt"),
+                    breq(0x05, b"bt", arith(1, 0, 0))],
+     [[(0x05, ENOENT, b"", b"", b"Not found")],
+      [(0x05, OK, b"", b"", struct.pack(">Q", 10))],
+      [(0x05, OK, b"", b"", struct.pack(">Q", 15))],
+      [(0x06, OK, b"", b"", struct.pack(">Q", 0))],
+      [(0x0a, OK, b"", b"", b"")], [(0x01, OK, b"", b"", b"")],
+      [(0x05, BADVAL, b"", b"",
+        b"Non-numeric server-side value for incr or decr")]]),
+    ("touch, gat", [breq(0x01, b"b3", fl(9), b"gv"),
+                    breq(0x1c, b"b3", struct.pack(">I", 100)),
+                    breq(0x1d, b"b3", struct.pack(">I", 100)),
+                    breq(0x23, b"b3", struct.pack(">I", 100)),
+                    breq(0x1e, b"bx", struct.pack(">I", 100)) + breq(0x0a),
+                    breq(0x1c, b"bx", struct.pack(">I", 100))],
+     [[(0x01, OK, b"", b"", b"")],
+      [(0x1c, OK, struct.pack(">I", 9), b"", b"")],
+      [(0x1d, OK, struct.pack(">I", 9), b"", b"gv")],
+      [(0x23, OK, struct.pack(">I", 9), b"b3", b"gv")],
+      [(0x0a, OK, b"", b"", b"")],
+      [(0x1c, ENOENT, b"", b"", b"Not found")]]),
+    ("flush", [breq(0x08), breq(0x18) + breq(0x0a), breq(0x00, b"b3")],
+     [[(0x08, OK, b"", b"", b"")], [(0x0a, OK, b"", b"", b"")],
+      [(0x00, ENOENT, b"", b"", b"Not found")]]),
+    ("unknown opcodes and SASL", [breq(0x30, b"k", b"", b"body"),
+                                  breq(0x20), breq(0x21, b"PLAIN", b"",
+                                                   b"\0u\0p"),
+                                  breq(0x0a)],
+     [[(0x30, UNKNOWN, b"", b"", b"Unknown command")],
+      [(0x20, UNKNOWN, b"", b"", b"Unknown command")],
+      [(0x21, UNKNOWN, b"", b"", b"Unknown command")],
+      [(0x0a, OK, b"", b"", b"")]]),
+]
+
+
+def check_binary_closes(port, what, req, status):
+    r = bsession(port, [req])[0]
+    check(r[2] and [x[1] for x in r[0]] == [status],
+          "binary: %s: status %#x and closed (%r)" % (what, status, r))
+
+
+def test_binary(p):
+    for name, reqs, want in BINARY:
+        got = bsession(p.kv.port, reqs)
+        norm = [[x[:5] for x in res] for res, _, _ in got]
+        ok = norm == want and all(x[5] == 0x11223344 for res, _, _ in got
+                                  for x in res)
+        check(ok, "binary: %s%s" % (name, "" if ok else " (%r)" % norm))
+        # memcached's answers to SASL opcodes depend on its SASL build;
+        # kvcache answers "Unknown command", as the protocol says.
+        if p.mc and not name.startswith("unknown"):
+            ref = bsession(p.mc.port, reqs)
+            rnorm = [[x[:5] + (x[6],) for x in res] for res, _, _ in ref]
+            knorm = [[x[:5] + (x[6],) for x in res] for res, _, _ in got]
+            check(rnorm == knorm, "binary: %s: same as memcached%s" %
+                  (name, "" if rnorm == knorm else " (%r)" % rnorm))
+    got = bsession(p.kv.port, [breq(0x0b)])[0][0]
+    check(len(got) == 1 and got[0][1] == OK and
+          got[0][4].startswith(b"1.6"), "binary: version (%r)" % got)
+    got = bsession(p.kv.port, [breq(0x10)])[0][0]
+    names = {x[3] for x in got}
+    check(len(got) > 20 and got[-1][3:5] == (b"", b"") and
+          {b"curr_items", b"get_hits", b"pid"} <= names,
+          "binary: stat: %d statistics and the empty terminator" %
+          len(got))
+    got = bsession(p.kv.port, [breq(0x10, b"settings")])[0][0]
+    check(any(x[3] == b"item_size_max" for x in got),
+          "binary: stat settings")
+    check_binary_closes(p.kv.port, "get with extras",
+                        breq(0x00, b"k", b"xxxx"), EINVAL)
+    check_binary_closes(p.kv.port, "a 300-byte key",
+                        breq(0x00, b"k" * 300), EINVAL)
+    check_binary_closes(p.kv.port, "key longer than the body",
+                        breq(0x00, b"key", bodylen=1), UNKNOWN)
+    r = bsession(p.kv.port, [breq(0x07)])[0]
+    check(r[2] and [x[:2] for x in r[0]] == [(0x07, OK)],
+          "binary: quit answers and closes")
+    r = bsession(p.kv.port, [breq(0x17)])[0]
+    check(r[2] and not r[0], "binary: quitq closes silently")
+    # A 700 KB value, set then got, and a request split byte by byte.
+    big = bytes(range(256)) * 2800
+    s = socket.create_connection(("127.0.0.1", p.kv.port),
+                                 timeout=tp.TIMEOUT)
+    s.sendall(breq(0x01, b"bbig", fl(1), big))
+    req = breq(0x00, b"bbig")
+    for i in range(len(req)):
+        s.sendall(req[i:i + 1])
+        time.sleep(0.001)
+    data = b""
+    while True:
+        res, _ = bparse(data)
+        if len(res) >= 2:
+            break
+        d = s.recv(1 << 20)
+        if not d:
+            break
+        data += d
+    s.close()
+    check(len(res) == 2 and res[0][1] == OK and res[1][4] == big,
+          "binary: 700 KB value set and got back (request sent byte by "
+          "byte)")
+    # A text command on a binary connection is no command.
+    r = bsession(p.kv.port, [breq(0x0a), b"version\r\n" + b"\0" * 20])[1]
+    check(r[2], "binary connection: a text line closes it")
+
+
+# ---- Introspection ------------------------------------------------------
+
+def metadump_lines(c):
+    """memcached's metadump lines end in "\\n", then "END\\r\\n"."""
+    while not (c.buf == b"END\r\n" or c.buf.endswith(b"\nEND\r\n")):
+        c._fill()
+    out, c.buf = c.buf[:-5].split(b"\n")[:-1], b""
+    return out
+
+
+def test_dumps(p):
+    p.expect(b"stats sizes\r\n", b"STAT sizes_status disabled\r\nEND\r\n",
+             "stats sizes")
+    p.expect(b"stats cachedump 1\r\n", b"CLIENT_ERROR bad command line\r\n",
+             "stats cachedump without a limit")
+    p.expect(b"stats cachedump x 1\r\n",
+             b"CLIENT_ERROR bad command line format\r\n",
+             "stats cachedump with a bad class")
+    srv = tp.Server("-t", 2)
+    c = srv.conn()
+    for k in (b"dump1", b"dump2", b"dump/3"):
+        c.store(b"set", k, b"v" * 10)
+    c.store(b"set", b"dumpx", b"v" * 10, exptime=1000)
+    items = c.stats(b"items")
+    ids = [k.split(":")[1] for k, v in items.items()
+           if k.endswith(":number") and int(v) == 4]
+    check(len(ids) == 1, "the four items share a class (%s)" % ids)
+    cls = ids[0].encode() if ids else b"1"
+    c.send(b"stats cachedump " + cls + b" 0\r\n")
+    lines = []
+    while True:
+        ln = c.line()
+        if ln == b"END":
+            break
+        lines.append(ln)
+    want = {b"ITEM dump1 [10 b; 0 s]", b"ITEM dump2 [10 b; 0 s]",
+            b"ITEM dump/3 [10 b; 0 s]"}
+    exp = [ln for ln in lines if ln.startswith(b"ITEM dumpx [10 b; ")]
+    check(want <= set(lines) and len(lines) == 4 and len(exp) == 1 and
+          abs(int(exp[0].split()[4]) - time.time() - 1000) < 5,
+          "stats cachedump: every item, its size and expiry (%r)" % lines)
+    c.send(b"stats cachedump " + cls + b" 2\r\n")
+    n = 0
+    while c.line() != b"END":
+        n += 1
+    check(n == 2, "stats cachedump with a limit of 2: %d lines" % n)
+    c.send(b"lru_crawler metadump all\r\n")
+    lines = metadump_lines(c)
+    ok = any(ln.startswith(b"key=dump%2F3 exp=-1 cas=") and
+             b" fetch=no cls=" + cls + b" size=" in ln for ln in lines)
+    check(ok and len(lines) == 4, "lru_crawler metadump all (%r)" % lines)
+    c.send(b"lru_crawler metadump " + cls + b"\r\n")
+    n = len(metadump_lines(c))
+    check(n == 4, "lru_crawler metadump of one class: %d lines" % n)
+    before = c.stats()
+    c.send(b"mg dump1 v\r\nmg nokey\r\nms dump9 1\r\nx\r\n")
+    c.line(), c.exact(12), c.line(), c.line()
+    after = c.stats()
+    check(int(after["cmd_meta"]) - int(before["cmd_meta"]) == 3,
+          "stats: cmd_meta counts meta commands")
+    check(all(k in after for k in ("read_buf_count", "read_buf_bytes",
+                                   "response_obj_count",
+                                   "response_obj_bytes",
+                                   "listen_disabled_num")),
+          "stats: memcached's buffer and listen figures")
+    c.close()
+    srv.stop("dump server")
+    srv = tp.Server("-X", "-t", 1)
+    c = srv.conn()
+    check(c.cmd(b"stats cachedump 1 1") ==
+          b"CLIENT_ERROR stats cachedump not allowed" and
+          c.cmd(b"lru_crawler metadump all") == b"ERROR metadump not allowed",
+          "-X: dumps refused")
+    c.close()
+    srv.stop("-X server")
+
+
+# ---- memcached's command line -------------------------------------------
+
+def test_options():
+    # Options that ask for what kvcache does anyway: accepted.
+    for args in (["-U", "0"], ["-W"], ["-P", "/nonexistent/pid"],
+                 ["-b", "64"], ["-B", "auto"], ["-r"],
+                 ["-o", "maxconns_fast,no_lru_crawler,read_buf_mem_limit=0"],
+                 ["-o", "idle_timeout=0"], ["--listen-backlog=100"],
+                 ["--memory-limit=16", "--conn-limit=100", "--threads=2"],
+                 ["-u", "nobody"]):
+        try:
+            srv = tp.Server(*args)
+            c = srv.conn()
+            ok = c.cmd(b"version").startswith(b"VERSION ")
+            c.close()
+            srv.stop("kvcache %s" % " ".join(args))
+        except RuntimeError:
+            ok = False
+        check(ok, "option %s accepted" % " ".join(args))
+    # Options that do not apply: refused, with the reason.
+    for args in (["-U", "11211"], ["-d"], ["-M"], ["-C"], ["-R", "20"],
+                 ["-n", "48"], ["-L"], ["-D", ":"], ["-S"],
+                 ["-Y", "/tmp/x"], ["-e", "/tmp/x"], ["-Z"], ["-N", "1"],
+                 ["-o", "lru_crawler"], ["-o", "read_buf_mem_limit=5"],
+                 ["-o", "ext_path=/tmp/x:1m"], ["-B", "http"],
+                 ["-a", "999"], ["--bogus"]):
+        r = run_kvcache("-p", tp.free_port(), *args)
+        check(r.returncode not in (0, None) and b"kvcache" in r.stderr,
+              "option %s refused (rc %s: %r)" %
+              (" ".join(args), r.returncode, r.stderr.split(b"\n")[0]))
+    r = run_kvcache("-V")
+    check(r.returncode == 0 and r.stdout.startswith(b"kvcache 1.6"),
+          "-V prints the version (%r)" % r.stdout)
+    r = run_kvcache("-i")
+    check(r.returncode == 0 and b"license" in r.stdout, "-i: the license")
+
+
+def test_unix_socket():
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, "kv.sock")
+    proc = subprocess.Popen([tp.SERVER, "-s", path, "-a", "770", "-t", "1"],
+                            stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + tp.TIMEOUT
+        while not os.path.exists(path) and time.time() < deadline:
+            time.sleep(0.05)
+        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0
+        check(mode == 0o770, "-s -a 770: the socket's mode is %o" % mode)
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(tp.TIMEOUT)
+        s.connect(path)
+        x = tp.Conn.__new__(tp.Conn)
+        x.sock, x.buf = s, b""
+        ok = (x.store(b"set", b"u1", b"over unix") == b"STORED" and
+              x.get(b"u1") == b"over unix")
+        st = x.stats(b"settings")
+        check(ok and st.get("domain_socket") == path,
+              "-s: set and get over the UNIX socket")
+        x.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=tp.TIMEOUT * 3)
+    check(rc == 0, "-s server exits 0")
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_port_file():
+    d = tempfile.mkdtemp()
+    pf = os.path.join(d, "ports")
+    env = dict(os.environ, MEMCACHED_PORT_FILENAME=pf)
+    proc = subprocess.Popen([tp.SERVER, "-p", "0", "-t", "1"], env=env,
+                            stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + tp.TIMEOUT
+        while not os.path.exists(pf) and time.time() < deadline:
+            time.sleep(0.05)
+        text = open(pf).read() if os.path.exists(pf) else ""
+        m = re.match(r"TCP INET6?: (\d+)\n$", text)
+        ok = False
+        if m and int(m.group(1)) > 0:
+            c = tp.Conn(int(m.group(1)))
+            ok = c.cmd(b"version").startswith(b"VERSION ")
+            c.close()
+        check(ok, "-p 0: the port file names the port (%r)" % text)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=tp.TIMEOUT * 3)
+    check(rc == 0, "-p 0 server exits 0")
+    shutil.rmtree(d, ignore_errors=True)
+
+
+class RawServer(tp.Server):
+    """A kvcache whose readiness is a TCP connection, not a text
+    command (for -B binary)."""
+
+    def _wait_ready(self):
+        deadline = time.time() + tp.TIMEOUT
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                socket.create_connection(("127.0.0.1", self.port),
+                                         timeout=1).close()
+                return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+
+def test_admin_options():
+    p = Pair(("-F",), ("-F",))
+    p.expect(b"flush_all\r\n", b"CLIENT_ERROR flush_all not allowed\r\n",
+             "-F: flush_all refused")
+    r = bsession(p.kv.port, [breq(0x08)])[0][0]
+    check([x[1] for x in r] == [0x20], "-F: binary FLUSH refused (%r)" % r)
+    p.expect(b"shutdown\r\n", b"ERROR: shutdown not enabled\r\n",
+             "shutdown without -A")
+    p.expect(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"<EOF>",
+             "an HTTP request: closed")
+    p.stop("-F server")
+    srv = tp.Server("-A", "-t", 1)
+    c = srv.conn()
+    check(c.cmd(b"shutdown foo") == b"CLIENT_ERROR invalid shutdown mode",
+          "shutdown with a bad mode")
+    c.send(b"shutdown\r\n")
+    check(c.eof(), "-A: shutdown closes the connection")
+    try:
+        rc = srv.proc.wait(timeout=tp.TIMEOUT)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check(rc == 0, "-A: shutdown stops the server, exit 0 (%s)" % rc)
+    # -B forces a protocol.
+    srv = RawServer("-B", "binary", "-t", 1)
+    r = bsession(srv.port, [breq(0x0a), b"version\r\n" + b" " * 30])
+    check(r[0][0][0][:2] == (0x0a, 0) and r[1][2],
+          "-B binary: binary served, text closes")
+    srv.stop("-B binary server")
+    srv = tp.Server("-B", "ascii", "-t", 1)
+    got = exchange(srv.port, breq(0x0a) + b"\r\nversion\r\n")
+    check(got.startswith(b"ERROR\r\n") and b"VERSION" in got,
+          "-B ascii: a binary request is no command (%r)" % got[:40])
+    srv.stop("-B ascii server")
+    # -o idle_timeout
+    srv = tp.Server("-o", "idle_timeout=2", "-t", 1)
+    idle, busy = srv.conn(), srv.conn()
+    end = time.time() + 5
+    while time.time() < end:
+        busy.cmd(b"version")
+        time.sleep(0.5)
+    check(idle.eof(), "-o idle_timeout=2: an idle connection is closed")
+    check(busy.cmd(b"version").startswith(b"VERSION "),
+          "-o idle_timeout=2: a busy one is not")
+    busy.close()
+    srv.stop("idle_timeout server")
+
+
+# ---- Main ---------------------------------------------------------------
+
+def main():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 4096:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+    if not os.access(tp.SERVER, os.X_OK):
+        print("FAIL: %s is not built" % tp.SERVER)
+        print("0%: Checks: 1, Failures: 1, Errors: 0")
+        return 1
+    p = Pair()
+    try:
+        tp.run_tests((
+            ("pipelined stats", test_pipelined_stats),
+            ("long multi-get", lambda: test_long_multiget(p)),
+            ("CRLF line", lambda: test_line_crlf(p)),
+            ("incr values", lambda: test_arith_values(p)),
+            ("gat without key", lambda: test_gat_nokey(p)),
+            ("options", test_options_item1),
+            ("descriptor limit", test_fd_limit),
+            ("descriptor limit log", test_fd_limit_log),
+            ("meta commands", lambda: test_meta(p)),
+            ("binary protocol", lambda: test_binary(p)),
+            ("dumps", lambda: test_dumps(p)),
+            ("memcached's options", test_options),
+            ("unix socket", test_unix_socket),
+            ("port file", test_port_file),
+            ("admin options", test_admin_options),
+        ))
+    finally:
+        p.stop("main server")
+    return tp.summary()
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    finally:
+        tp.kill_leftovers()
