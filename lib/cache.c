@@ -230,6 +230,11 @@ static const char *check_create_args(const char *name, unsigned int size,
 		return "name is NULL";
 	if (!*name)
 		return "name is empty";
+	/* slabinfo and uslab-slabtop's rows are split at white space. */
+	for (const char *c = name; *c; c++)
+		if (*c == ' ' || (unsigned char)*c < 0x20 || *c == 0x7f)
+			return "name contains white space or a control "
+			       "character";
 	if (size == 0)
 		return "size is 0";
 	if (size > KMEM_CACHE_MAX_SIZE)
@@ -248,13 +253,20 @@ static __cold struct kmem_cache *create_failed(const char *name,
 					       slab_flags_t flags, int err,
 					       const char *why)
 {
+	char shown[72];
+	size_t i;
+
+	/* The report stays one line: control characters shown as '?'. */
+	snprintf(shown, sizeof(shown), "%s", name ? name : "NULL");
+	for (i = 0; shown[i]; i++)
+		if ((unsigned char)shown[i] < 0x20 || shown[i] == 0x7f)
+			shown[i] = '?';
 	if (flags & SLAB_PANIC) {
 		uslab_report("kmem_cache_create(%s, %u): %s (SLAB_PANIC)",
-			     name ? name : "NULL", size, why);
+			     shown, size, why);
 		abort();
 	}
-	uslab_report("kmem_cache_create(%s, %u): %s", name ? name : "NULL",
-		     size, why);
+	uslab_report("kmem_cache_create(%s, %u): %s", shown, size, why);
 	errno = err;
 	return NULL;
 }

@@ -276,6 +276,11 @@ struct bad_create {
 static const struct bad_create bad_creates[] = {
 	{ NULL, 64, 0, 0, "name is NULL" },
 	{ "", 64, 0, 0, "name is empty" },
+	{ "two words", 64, 0, 0, "name contains white space" },
+	{ "tab\there", 64, 0, 0, "name contains white space" },
+	{ "line\nbreak", 64, 0, 0, "name contains white space" },
+	{ "bell\a", 64, 0, 0, "or a control character" },
+	{ "del\x7f", 64, 0, 0, "or a control character" },
 	{ "zero", 0, 0, 0, "size is 0" },
 	{ "huge", KMEM_CACHE_MAX_SIZE + 1, 0, 0, "size is above" },
 	{ "huger", 0xffffffffu, 0, 0, "size is above" },
