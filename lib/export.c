@@ -5,13 +5,22 @@
  * and protocol in include/uslab/export.h.
  *
  * One thread, "uslab-export", owns the segment.  It collects every
- * cache's per-node figures into a private buffer (taking slab_mutex and
- * each node lock in turn, as uslab_cache_node_info() does), then copies
- * the buffer into the segment inside a sequence-count window, so the
- * window is a memcpy long.  It rewrites the segment every
- * CONFIG_EXPORT_INTERVAL_MS and whenever a reader bumps the header's
- * request word and wakes it (a shared futex on that word).  Nothing is
- * added to the allocation paths.
+ * cache's per-node figures into a private image of the segment (taking
+ * slab_mutex and each node lock in turn, as uslab_cache_node_info()
+ * does), then writes the image to the file inside a sequence-count
+ * window.  It rewrites the segment every CONFIG_EXPORT_INTERVAL_MS and
+ * whenever a reader bumps the header's request word and wakes it (a
+ * shared futex on that word).  Nothing is added to the allocation
+ * paths.
+ *
+ * The file is writable by any process of this user, which may truncate
+ * or shrink it under us.  A store through a mapping past the file's end
+ * is SIGBUS, so the writer never stores through its mapping: it
+ * pwrite()s (which extends a truncated file again, and the segment
+ * heals at the next snapshot) and pread()s the request word.  The
+ * mapping serves only as the futex's address; a wait on a truncated
+ * page fails with EFAULT and becomes a plain sleep.  A file replaced
+ * under its name is not ours: we go on writing the one we opened.
  *
  * Life cycle: export_start() at library start creates /dev/shm/
  * uslab.<pid> with O_EXCL and mode 0600, after removing this user's
@@ -32,6 +41,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +61,13 @@
 
 static pthread_mutex_t export_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct uslab_export_header *seg; /* the mapping, NULL when off */
+static int seg_fd = -1; /* the file: every write goes through it */
 static size_t seg_len;
 static char seg_name[32]; /* "/uslab.<pid>" for shm_open */
 static pid_t seg_pid; /* the process that created it */
-static void *scratch; /* the records being collected */
+static struct uslab_export_header *scratch; /* the image being written */
+static uint32_t seg_seq; /* our count; the file's copy is never read */
+static uint64_t seg_generation;
 /*
  * The segment's geometry, as we made it.  The header's copies are for
  * readers: any process of this user can rewrite them, so the writer
@@ -77,7 +90,7 @@ static size_t record_size(unsigned int nr_nodes)
 static bool segment_stale(int dirfd, const char *name, pid_t pid)
 {
 	struct uslab_export_header h;
-	bool stale = true;
+	bool stale = false;
 	int fd;
 
 	if (pid == getpid())
@@ -87,9 +100,12 @@ static bool segment_stale(int dirfd, const char *name, pid_t pid)
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return false; /* cannot tell: leave it */
-	if (pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
-	    !uslab_export_stale(&h, (int)pid))
-		stale = false;
+	/*
+	 * A live process's file shorter than a header is being created,
+	 * or was truncated and its writer fills it again: leave it.
+	 */
+	if (pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h))
+		stale = uslab_export_stale(&h, (int)pid);
 	close(fd);
 	return stale;
 }
@@ -179,40 +195,80 @@ static void header_fill(struct uslab_export_header *h)
 	copy_str(h->version_str, sizeof(h->version_str), USLAB_VERSION);
 }
 
+/*
+ * pwrite() all of [@off, @off + @len) of the image; false on an error
+ * (such as ENOSPC while extending a truncated file): the next snapshot
+ * tries again.
+ */
+static bool image_write(size_t off, size_t len)
+{
+	const char *p = (const char *)scratch + off;
+	ssize_t n;
+
+	while (len) {
+		n = pwrite(seg_fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		off += (size_t)n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* The image's sequence count, set to @seq, into the file. */
+static bool seq_write(uint32_t seq)
+{
+	scratch->seq = seq;
+	return image_write(offsetof(struct uslab_export_header, seq),
+			   sizeof(scratch->seq));
+}
+
 static void export_publish(void)
 {
-	struct uslab_export_header *h = seg;
+	struct uslab_export_header *h = scratch;
 	struct collect c = {
-		.buf = scratch,
+		.buf = (char *)(h + 1),
 		.nr_nodes = seg_nodes,
 		.max = seg_max,
 	};
+	size_t req = offsetof(struct uslab_export_header, request);
 	struct timespec now;
-	uint32_t seq;
 
 	uslab_for_each_cache(collect_cache, &c);
 	clock_gettime(CLOCK_REALTIME, &now);
-
-	/*
-	 * The odd count must be visible before any record store below, so
-	 * that a reader that copied part of the new records also sees a
-	 * changed count (the seqlock writer's smp_wmb()).  An acquire-
-	 * release exchange does it: no later store moves above its acquire
-	 * half (and TSan accepts it, where it refuses a bare fence).  seq
-	 * is ours alone to write; a reader's scribble is just overwritten.
-	 */
-	seq = __atomic_load_n(&h->seq, __ATOMIC_RELAXED) & ~1U;
-	__atomic_exchange_n(&h->seq, seq + 1, __ATOMIC_ACQ_REL);
 	header_fill(h);
 	kmalloc_stat_read(h->kmalloc);
-	memcpy(h + 1, scratch, (size_t)c.nr * record_size(c.nr_nodes));
 	h->nr_caches = c.nr;
 	h->dropped = c.dropped;
 	h->updated_ns =
 		(uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
-	h->generation++;
-	/* Release: the records are visible before the even count. */
-	__atomic_store_n(&h->seq, seq + 2, __ATOMIC_RELEASE);
+	h->generation = ++seg_generation;
+
+	/*
+	 * The seqlock writer, through the file.  Each pwrite() is a copy
+	 * into the page cache pages readers map, done in order: the odd
+	 * count is in place before any byte of the body, the body before
+	 * the even count (x86-64 keeps stores in order, and the syscalls
+	 * between them are full barriers).  The copy may store the count
+	 * byte by byte, so a reader may see a torn count.  Odd from even
+	 * changes bit 0 only, one byte: never torn.  Even from odd may
+	 * carry into higher bytes, but the body is final by then, and a
+	 * torn value never equals the next odd count.  So a reader whose
+	 * two reads agree copied a whole snapshot.  The request word is
+	 * not written: readers own it.
+	 */
+	seg_seq = (seg_seq | 1U) + 1; /* even */
+	if (!seq_write(seg_seq - 1))
+		return;
+	h->seq = seg_seq - 1;
+	if (image_write(0, req) &&
+	    image_write(req + sizeof(h->request),
+			sizeof(*h) - req - sizeof(h->request) +
+				(size_t)c.nr * record_size(c.nr_nodes)))
+		seq_write(seg_seq);
 }
 
 static long futex(uint32_t *uaddr, int op, uint32_t val,
@@ -231,16 +287,27 @@ static void *export_main(void *arg)
 
 	for (;;) {
 		/*
-		 * Acquire pairs with nothing in this process: readers in
-		 * others bump the word; a stale value only costs one more
-		 * snapshot.  Read before publishing, so a request that
-		 * arrives during the write wakes the next wait at once.
+		 * Readers in other processes bump the word; a stale value
+		 * only costs one more snapshot.  Read before publishing,
+		 * so a request that arrives during the write wakes the
+		 * next wait at once.  pread(), not a load: the file may
+		 * have been truncated (a short read leaves 0).
 		 */
-		uint32_t req = __atomic_load_n(&h->request, __ATOMIC_ACQUIRE);
+		uint32_t req = 0;
 
+		if (pread(seg_fd, &req, sizeof(req),
+			  offsetof(struct uslab_export_header, request)) !=
+		    sizeof(req))
+			req = 0;
 		export_publish();
-		/* Shared (no FUTEX_PRIVATE_FLAG): readers are other processes. */
-		futex(&h->request, FUTEX_WAIT, req, &tick);
+		/*
+		 * Shared (no FUTEX_PRIVATE_FLAG): readers are other
+		 * processes.  The kernel reads the word itself, so a
+		 * truncated page is EFAULT, not SIGBUS: sleep instead.
+		 */
+		if (futex(&h->request, FUTEX_WAIT, req, &tick) &&
+		    errno == EFAULT)
+			nanosleep(&tick, NULL);
 	}
 	return NULL;
 }
@@ -273,21 +340,31 @@ static int export_create(void)
 	}
 	if (fd < 0)
 		return -1;
-	scratch = malloc(len - sizeof(*h));
+	scratch = calloc(1, len);
 	if (!scratch || fchmod(fd, 0600) || ftruncate(fd, (off_t)len))
 		goto fail;
-	h = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* Read-only: the futex's address; nothing stores through it. */
+	h = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	if (h == MAP_FAILED)
 		goto fail;
-	close(fd);
 
 	seg = h;
+	seg_fd = fd;
 	seg_len = len;
 	seg_nodes = nr_nodes;
 	seg_max = max;
 	seg_start_time = uslab_export_start_time((int)getpid());
 	seg_pid = getpid();
-	header_fill(h);
+	seg_seq = 0;
+	seg_generation = 0;
+	/* An empty snapshot (count 0, no cache) until the first one. */
+	header_fill(scratch);
+	if (!image_write(0, sizeof(*h))) {
+		munmap(h, len);
+		seg = NULL;
+		seg_fd = -1;
+		goto fail;
+	}
 	return 0;
 fail:
 	close(fd);
@@ -314,6 +391,8 @@ void export_start(void)
 		uslab_report("cannot start the statistics thread; "
 			     "uslab-slabtop -p will not see this process");
 		munmap(seg, seg_len);
+		close(seg_fd);
+		seg_fd = -1;
 		shm_unlink(seg_name);
 		seg = NULL;
 		goto out;
@@ -331,9 +410,12 @@ out:
 void export_fork_child(void)
 {
 	pthread_mutex_init(&export_lock, NULL);
-	if (seg)
+	if (seg) {
 		munmap(seg, seg_len);
+		close(seg_fd);
+	}
 	seg = NULL;
+	seg_fd = -1;
 	free(scratch);
 	scratch = NULL;
 	export_start();

@@ -876,6 +876,26 @@ def test_fake_numa():
     srv.stop("fake NUMA server")
 
 
+def test_truncated_segment(srv):
+    """The statistics segment truncated under the server: it goes on
+    serving (no SIGBUS) and writes the segment again."""
+    path = "/dev/shm/uslab.%d" % srv.proc.pid
+    c = srv.conn()
+    check(c.store(b"set", b"seg", b"before") == b"STORED", "stored")
+    for size in (0, 100):
+        os.truncate(path, size)
+        deadline = time.time() + 5
+        while time.time() < deadline and os.path.getsize(path) <= size:
+            time.sleep(0.05)
+        check(os.path.getsize(path) > 4096,
+              "segment truncated to %d: written again (%d bytes)" %
+              (size, os.path.getsize(path)))
+        check(c.get(b"seg") == b"before",
+              "segment truncated to %d: the server still answers" % size)
+    check(srv.proc.poll() is None, "the server is alive")
+    c.close()
+
+
 def run_tests(tests):
     """Run (name, fn) pairs; an exception is an error, and the rest go on."""
     global errors
@@ -936,6 +956,7 @@ def main():
             ("bad input", lambda: test_bad_input(srv, reference)),
             ("parallel", lambda: test_parallel(srv)),
             ("expiry", lambda: test_expiry(srv)),
+            ("truncated segment", lambda: test_truncated_segment(srv)),
         ]
         run_tests(tests)
         c.close()

@@ -555,6 +555,63 @@ START_TEST(test_scribbled_header)
 }
 END_TEST
 
+/* Wait (up to 10 s) until our segment reads back with gt-big's figures. */
+static bool segment_heals(void)
+{
+	struct st_snapshot snap;
+	int tries;
+
+	for (tries = 0; tries < 1000; tries++) {
+		if (st_read_process(getpid(), &snap, err, sizeof(err)) == 0) {
+			const struct st_cache *c = find(&snap, "gt-big");
+			bool ok = c && c->active_objs == 58;
+
+			st_snapshot_free(&snap);
+			if (ok)
+				return true;
+		}
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * Another process of this user truncates our segment, shrinks it to
+ * part of the header, or replaces the file: the writer must not die of
+ * SIGBUS (this test runs in a child, which would), the segment heals at
+ * the next snapshot, and a replaced file is left alone.
+ */
+START_TEST(test_truncated_segment)
+{
+	const off_t sizes[] = { 0, 1, sizeof(struct uslab_export_header) / 2,
+				sizeof(struct uslab_export_header) + 100 };
+	struct stat st;
+	size_t i;
+	int fd;
+
+	make_known_caches();
+	ck_assert(segment_heals());
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		fd = open(self_segment(), O_RDWR);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(ftruncate(fd, sizes[i]), 0);
+		close(fd);
+		ck_assert_msg(segment_heals(), "truncated to %ld: %s",
+			      (long)sizes[i], err);
+	}
+	/* Replaced: a new file under the name, with nothing in it. */
+	ck_assert_int_eq(unlink(self_segment()), 0);
+	fd = open(self_segment(), O_RDWR | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	usleep(300000);
+	ck_assert_int_eq(stat(self_segment(), &st), 0);
+	ck_assert_int_eq(st.st_size, 0); /* not written: not ours */
+	kmem_cache_free(big, kmem_cache_alloc(big, GFP_KERNEL));
+	unlink(self_segment());
+}
+END_TEST
+
 /* A live process without a segment, to hold crafted segments. */
 static pid_t sleeper(void)
 {
@@ -902,6 +959,7 @@ int main(void)
 	tcase_add_test(tc, test_stale_segment);
 	tcase_add_test(tc, test_hostile_files);
 	tcase_add_test(tc, test_scribbled_header);
+	tcase_add_test(tc, test_truncated_segment);
 	tcase_add_test(tc, test_other_version);
 	tcase_add_test(tc, test_fields_are_json_keys);
 	tcase_add_test(tc, test_fuzz_segment);
