@@ -416,10 +416,12 @@ include bench/objcache/bench.mk
 include tools/slabtop/slabtop.mk
 include examples/kvcache/kvcache.mk
 
-# kvcache against Debian's memcached under the same client load.
+# kvcache against Debian's memcached under the same client load, then
+# their memory under size churn and a full -m (probe-memory.py).
 .PHONY: bench-kvcache demo
 bench-kvcache: $(KVCACHE) $(SLABTOP)
 	@examples/kvcache/bench.sh $(O)
+	@examples/kvcache/probe-memory.py $(O)
 
 # The main job: the kvcache server under a memcached client, then its
 # caches through uslab-slabtop (examples/kvcache/run-demo.sh).

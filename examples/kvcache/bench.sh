@@ -13,11 +13,14 @@
 #     items of 30-byte keys and 100-byte values) and reads VmRSS from
 #     /proc after each;
 #  2. runs memcaslap for a fixed time (2 threads, 16 connections, 90% get,
-#     10% set) and takes its ops/s.
+#     10% set) and takes its ops/s, and the server's CPU time per
+#     operation: utime + stime from /proc/PID/stat over the run, divided
+#     by memcaslap's operation count.  The client shares the machine's
+#     CPUs, so ops/s depends on how the two split them; CPU per op is
+#     what the server itself spends.
 # Then prints every round, the medians, and the ratios kvcache/memcached.
-# Numbers, not a test: the client shares the machine's CPUs with the
-# server, as it would in `make bench`.  Environment: ROUNDS (3), SECS (5),
-# THREADS (nproc).
+# Numbers, not a test.  Environment: ROUNDS (3), SECS (5), THREADS
+# (nproc).
 set -u
 
 BUILD=${1:-build}
@@ -69,10 +72,17 @@ rss_kb() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
+# utime + stime of process $1, in clock ticks (fields 14 and 15; the
+# command name in field 2 may hold spaces, so count from its ')').
+cpu_ticks() {
+	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+TICKS=$(getconf CLK_TCK)
+
 results=$(mktemp)
-# One round for one server: "name rss_large rss_small ops".
+# One round for one server: "name rss_large rss_small ops cpu_ns_per_op".
 run_one() {
-	local name=$1 port rss1 rss2 ops
+	local name=$1 port rss1 rss2 ops out t0 t1 nops cpu
 	port=$(free_port)
 	if [ "$name" = kvcache ]; then
 		"$KV" -p "$port" -t "$THREADS" -m "$MEM" &
@@ -92,13 +102,19 @@ run_one() {
 	$PY "$LOAD" "$port" 300000 30 100 2 || { cleanup; return 1; }
 	sleep 0.5
 	rss2=$(rss_kb "$pid")
-	ops=$(memcaslap -s "127.0.0.1:$port" -T 2 -c 16 -t "${SECS}s" 2>&1 |
-	      sed -n 's/.*TPS: \([0-9]*\).*/\1/p')
+	t0=$(cpu_ticks "$pid")
+	out=$(memcaslap -s "127.0.0.1:$port" -T 2 -c 16 -t "${SECS}s" 2>&1)
+	t1=$(cpu_ticks "$pid")
+	ops=$(sed -n 's/.*TPS: \([0-9]*\).*/\1/p' <<< "$out")
+	nops=$(sed -n 's/.* Ops: \([0-9]*\) .*/\1/p' <<< "$out")
+	cpu=$(awk -v d=$((t1 - t0)) -v n="${nops:-0}" -v hz="$TICKS" \
+		'BEGIN { printf "%.0f", n ? d * 1e9 / hz / n : 0 }')
 	kill -TERM "$pid"
 	wait "$pid"
 	pid=
-	printf '%-9s %12s %12s %10s\n' "$name" "$rss1" "$rss2" "${ops:-0}"
-	echo "$name $rss1 $rss2 ${ops:-0}" >> "$results"
+	printf '%-9s %12s %12s %10s %12s\n' "$name" "$rss1" "$rss2" \
+		"${ops:-0}" "$cpu"
+	echo "$name $rss1 $rss2 ${ops:-0} $cpu" >> "$results"
 }
 
 echo "kvcache: $KV"
@@ -108,7 +124,8 @@ echo "data set A: kvload.py PORT 100000 64 1024  (100k items, 64 B keys, 1 KiB v
 echo "data set B: kvload.py PORT 300000 30 100 2 (300k more, 30 B keys, 100 B values)"
 echo "load: memcaslap -s 127.0.0.1:PORT -T 2 -c 16 -t ${SECS}s"
 echo
-printf '%-9s %12s %12s %10s\n' server "RSS A (kB)" "RSS A+B (kB)" "ops/s"
+printf '%-9s %12s %12s %10s %12s\n' server "RSS A (kB)" "RSS A+B (kB)" \
+	"ops/s" "CPU ns/op"
 for r in $(seq "$ROUNDS"); do
 	if [ $((r % 2)) -eq 1 ]; then
 		run_one kvcache && run_one memcached || exit 1
@@ -124,10 +141,11 @@ med = {}
 for name in ("kvcache", "memcached"):
     cols = list(zip(*[[int(x) for x in r[1:]] for r in rows if r[0] == name]))
     med[name] = [statistics.median(c) for c in cols]
-    print("median %-9s RSS A %7d kB  RSS A+B %7d kB  %8d ops/s" %
-          (name, *med[name]))
+    print("median %-9s RSS A %7d kB  RSS A+B %7d kB  %8d ops/s  "
+          "%6d CPU ns/op" % (name, *med[name]))
 k, m = med["kvcache"], med["memcached"]
-print("ratio kvcache/memcached: RSS A %.3f, RSS A+B %.3f, ops/s %.3f" %
-      (k[0] / m[0], k[1] / m[1], k[2] / m[2] if m[2] else 0))
+print("ratio kvcache/memcached: RSS A %.3f, RSS A+B %.3f, ops/s %.3f, "
+      "CPU/op %.3f" % (k[0] / m[0], k[1] / m[1], k[2] / m[2] if m[2] else 0,
+                       k[3] / m[3] if m[3] else 0))
 EOF
 rm -f "$results"
