@@ -614,7 +614,8 @@ struct kmem_cache_cpu {
 	/*
 	 * CONFIG_STATS: objects the rseq fast path popped and pushed here,
 	 * added just after each commit (rseq-<arch>.h says when one can be
-	 * lost); read without locks.  Every other path counts in
+	 * lost), and those lock mode popped and pushed under the slot
+	 * lock; read without locks.  Every other path counts in
 	 * kmem_cache_node.ev.
 	 */
 	unsigned long allocs, frees;

@@ -493,19 +493,23 @@ static void *__mag_alloc_slow(struct kmem_cache *s)
 	struct magazine *m;
 	struct kmem_cache_cpu *c;
 
-	if (percpu_mode == PERCPU_LOCK)
-		return mag_alloc_lockpath(s);
 	c = slot_own(s, &m);
 	if (!c)
 		return mag_alloc_nocpu(s);
 	return mag_alloc_owned_release(s, c, m);
 }
 
-/* The fast path counts its own objects; the slow paths count here. */
+/*
+ * The fast path counts its own objects, and so does lock mode's pop;
+ * the other slow paths count here.
+ */
 __noinline void *mag_alloc_slow(struct kmem_cache *s)
 {
-	void *obj = __mag_alloc_slow(s);
+	void *obj;
 
+	if (percpu_mode == PERCPU_LOCK)
+		return mag_alloc_lockpath(s);
+	obj = __mag_alloc_slow(s);
 	if (obj)
 		stat_obj(s, obj, allocs);
 	return obj;
@@ -522,8 +526,6 @@ static void __mag_free_slow(struct kmem_cache *s, void *obj)
 	struct kmem_cache_cpu *c;
 	int node = obj_home(obj);
 
-	if (percpu_mode == PERCPU_LOCK && mag_free_lockpath(s, obj))
-		return;
 	c = slot_own_for(s, node, &m, &slotp);
 	if (!c) {
 		mag_free_nocpu(s, obj);
@@ -538,11 +540,28 @@ static void __mag_free_slow(struct kmem_cache *s, void *obj)
 
 __noinline void mag_free_slow(struct kmem_cache *s, void *obj)
 {
+	if (percpu_mode == PERCPU_LOCK && mag_free_lockpath(s, obj))
+		return;
 	stat_obj(s, obj, frees);
 	__mag_free_slow(s, obj);
 }
 
-/* Lock mode: the whole operation under the slot lock. */
+/*
+ * Lock mode counts a pop or push in the slot's own allocs/frees, as the
+ * rseq fast path does, not in the node's shared counters: an atomic add
+ * on a line every CPU of the node writes was most of the cost with two
+ * threads.  The slot lock makes its holder the only writer (lock mode
+ * has no rseq path); the relaxed store lets the lock-free readers
+ * (mag_cpu_events(), the reaper's signature) read whole values.
+ */
+#define slot_count(c, field)                                          \
+	do {                                                          \
+		if (IS_ENABLED(CONFIG_STATS))                         \
+			__atomic_store_n(&(c)->field, (c)->field + 1, \
+					 __ATOMIC_RELAXED);           \
+	} while (0)
+
+/* Lock mode: the whole operation under the slot lock; counted. */
 static void *mag_alloc_lockpath(struct kmem_cache *s)
 {
 	struct kmem_cache_cpu *c = &s->cpu_slab[percpu_lock_index()];
@@ -553,16 +572,21 @@ static void *mag_alloc_lockpath(struct kmem_cache *s)
 	m = slot_loaded(c);
 	if (likely(m && m->rounds)) {
 		obj = mag_pop(m);
+		slot_count(c, allocs);
 		uslab_unlock(&c->lock);
 		return obj;
 	}
-	return mag_alloc_owned_release(s, c, m);
+	obj = mag_alloc_owned_release(s, c, m);
+	if (obj)
+		stat_obj(s, obj, allocs);
+	return obj;
 }
 
 /*
- * Lock mode's push: true when @obj fitted in the loaded magazine under
- * the slot lock; anything else (full, a naive double free, another
- * node's object) is __mag_free_slow()'s, as in the rseq modes.
+ * Lock mode's push, counted: true when @obj fitted in the loaded
+ * magazine under the slot lock (it is then of the slot's node);
+ * anything else (full, a naive double free, another node's object) is
+ * __mag_free_slow()'s, as in the rseq modes.
  */
 static bool mag_free_lockpath(struct kmem_cache *s, void *obj)
 {
@@ -574,6 +598,7 @@ static bool mag_free_lockpath(struct kmem_cache *s, void *obj)
 	m = slot_loaded(c);
 	if (likely(mag_can_push(c, m, obj))) {
 		mag_push(m, obj);
+		slot_count(c, frees);
 		pushed = true;
 	}
 	uslab_unlock(&c->lock);
