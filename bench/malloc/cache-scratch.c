@@ -13,7 +13,7 @@
 #define THREADS 2
 #define SIZE 8
 #define ITERATIONS 1000
-#define REPS 80000 /* writes of each byte per block, times the scale */
+#define REPS 160000 /* writes of each byte per block, times the scale */
 
 static long reps;
 

@@ -14,7 +14,7 @@
 #define THREADS 2
 #define SLOTS 4000
 #define GENERATIONS 20
-#define OPS 400000 /* per thread and generation, times the scale */
+#define OPS 1000000 /* per thread and generation, times the scale */
 
 struct arena {
 	void *slot[SLOTS];

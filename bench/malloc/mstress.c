@@ -15,7 +15,7 @@
 #define SLOTS 20000
 #define SHARED 4096
 #define ROUNDS 5
-#define STEPS 220000 /* per thread and round, times the scale */
+#define STEPS 400000 /* per thread and round, times the scale */
 
 struct worker {
 	void *slot[SLOTS];

@@ -11,7 +11,7 @@
 
 #define THREADS 2
 #define LIVE 8192
-#define OPS 3000000 /* per thread, times the scale */
+#define OPS 6000000 /* per thread, times the scale */
 
 static long ops;
 

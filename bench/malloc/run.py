@@ -76,7 +76,7 @@ def prepare(a, work):
         f.write(SQL.format(n=max(1, int(200000 * a.scale))))
     r = random.Random(7)
     with open(os.path.join(work, "rows"), "w") as f:
-        for _ in range(max(1, int(400000 * a.scale))):
+        for _ in range(max(1, int(600000 * a.scale))):
             f.write("%d %x %.6f\n" % (r.randrange(10**9), r.getrandbits(32),
                                       r.random()))
 
@@ -134,6 +134,14 @@ def main():
         setattr(a, k, os.path.abspath(getattr(a, k)))
     if a.rounds < 1 or not a.scale > 0:
         sys.exit("run.py: --rounds must be at least 1, --scale above 0")
+    names = [n for n, _ in PEERS] + ["uslab"]
+    for n in a.only or []:
+        if n not in names:
+            sys.exit("run.py: no allocator %r (%s)" % (n, ",".join(names)))
+    known = SYNTHETIC + ["python3", "sqlite3", "sort", "gcc"]
+    for n in a.workload or []:
+        if n not in known:
+            sys.exit("run.py: no workload %r (%s)" % (n, ",".join(known)))
 
     mrun = os.path.join(a.bindir, "mrun")
     print("bench-malloc: CPU %s, %d CPUs, load average %s" % (
@@ -151,6 +159,9 @@ def main():
             print("  %s: skipped, %s does not preload" % (name, lib))
         else:
             allocs.append((name, lib))
+
+    if not allocs:
+        sys.exit("run.py: no allocator to measure")
 
     work = tempfile.mkdtemp(prefix="bench-malloc.")
     log = open(a.log, "a")

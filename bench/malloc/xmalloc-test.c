@@ -12,7 +12,7 @@
 #define PAIRS 2
 #define BATCH 256
 #define DEPTH 16
-#define BATCHES 20000 /* per pair, times the scale */
+#define BATCHES 30000 /* per pair, times the scale */
 
 struct pair {
 	pthread_mutex_t lock;
