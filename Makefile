@@ -357,6 +357,8 @@ check-numa-vm:
 
 # Benchmarks report numbers; they never pass or fail on time.
 # bench-objcache (bench/objcache/bench.mk): uslab against its peers.
+# bench-malloc (bench/malloc/bench.mk): libuslab-malloc.so against the
+# malloc peers, preloaded into the same programs.
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
@@ -364,6 +366,7 @@ bench: deps
 	@$(MAKE) --no-print-directory bench-harden-cost
 	@$(MAKE) --no-print-directory bench-kvcache
 	@$(MAKE) --no-print-directory bench-objcache
+	@$(MAKE) --no-print-directory bench-malloc
 
 # The same bench/pair with CONFIG_STATS off, in its own build directory.
 # The suites with uslab's self-checks on (assertions, lock witness):
@@ -413,6 +416,7 @@ bench-harden-cost: $(O)/bench/objcache/objbench-glibc \
 		$(O)/bench/objcache/objbench-glibc $(HARDEN_ROUNDS)
 
 include bench/objcache/bench.mk
+include bench/malloc/bench.mk
 include tools/slabtop/slabtop.mk
 include examples/kvcache/kvcache.mk
 
