@@ -95,6 +95,8 @@ struct kv_settings {
 	bool coredumps; /* -r */
 	bool lock_memory; /* -k */
 	bool dump_disabled; /* -X */
+	bool evictions_disabled; /* -M */
+	bool cas_disabled; /* -C */
 	unsigned int idle_timeout; /* -o idle_timeout, seconds, 0 = none */
 };
 
@@ -231,6 +233,16 @@ struct item {
 	uint8_t state; /* ITEM_* below (stripe lock) */
 	char data[]; /* key, [flags], value */
 };
+
+/*
+ * The CAS clients see and compare with: 0 under -C, as memcached -C
+ * answers.  Items keep their internal CAS anyway: flush_all compares
+ * with it.
+ */
+static inline uint64_t item_cas(const struct item *it)
+{
+	return settings.cas_disabled ? 0 : it->cas;
+}
 
 #define ITEM_LINKED 0x1 /* in the hash table and an LRU */
 #define ITEM_ACTIVE 0x2 /* hit since it last was the tail */
