@@ -1291,6 +1291,17 @@ int proto_run(struct kv_conn *c)
 			return KV_CLOSE;
 		switch (c->state) {
 		case CS_CMD:
+			/*
+			 * -R: a request starts only within the event's
+			 * budget (only the buffered ones count; the worker
+			 * runs one connection at a time).
+			 */
+			if (settings.reqs_per_event && c->rb &&
+			    c->rb->start < c->rb->end) {
+				if (!c->w->reqs_left)
+					return KV_YIELD;
+				c->w->reqs_left--;
+			}
 			/* memcached's choice: 0x80 first is the binary protocol. */
 			if (c->proto == KV_PROTO_NONE && c->rb &&
 			    c->rb->start < c->rb->end)

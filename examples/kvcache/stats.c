@@ -368,6 +368,7 @@ int stats_settings(struct kv_conn *c)
 	fprintf(f, "STAT growth_factor %.2f\r\n", settings.factor);
 	fprintf(f, "STAT chunk_size %u\r\n", kv_classes[0].size);
 	fprintf(f, "STAT num_threads %u\r\n", kv_nworkers);
+	fprintf(f, "STAT reqs_per_event %u\r\n", settings.reqs_per_event);
 	fprintf(f, "STAT cas_enabled %s\r\n",
 		settings.cas_disabled ? "no" : "yes");
 	fprintf(f, "STAT tcp_backlog %d\r\n", settings.backlog);

@@ -696,6 +696,76 @@ def test_no_evictions():
             srv.stop()
 
 
+def stat_of(port, name, group=b""):
+    c = tp.Conn(port)
+    v = c.stats(group).get(name)
+    c.close()
+    return v
+
+
+def test_reqs_per_event():
+    """-R N: a connection yields after N requests of one event, and the
+    replies are what they would be without the limit."""
+    p = Pair(("-R", 5), ("-R", 5))
+    try:
+        ports = [("kvcache", p.kv.port)] + ([("memcached", p.mc.port)]
+                                            if p.mc else [])
+        p.expect(b"set r 0 0 1\r\na\r\n" + b"get r\r\n" * 100,
+                 b"STORED\r\n" + b"VALUE r 0 1\r\na\r\nEND\r\n" * 100,
+                 "-R 5: 100 pipelined gets all answered, in order")
+        for name, port in ports:
+            y = int(stat_of(port, "conn_yields"))
+            check(15 <= y <= 21, "-R 5 (%s): conn_yields %d after 101 "
+                  "pipelined requests (20 when they arrive at once)" %
+                  (name, y))
+            check(stat_of(port, "reqs_per_event", b"settings") == "5",
+                  "-R 5 (%s): stats settings says reqs_per_event 5" % name)
+        sets = b"".join(b"set r%d 0 0 5\r\nv%04d\r\n" % (i, i)
+                        for i in range(200))
+        gets = b"get" + b"".join(b" r%d" % i for i in range(200)) + b"\r\n"
+        p.expect(sets + gets + b"delete r7\r\nincr r8 1\r\n",
+                 b"STORED\r\n" * 200 +
+                 b"".join(b"VALUE r%d 0 5\r\nv%04d\r\n" % (i, i)
+                          for i in range(200)) +
+                 b"END\r\nDELETED\r\nCLIENT_ERROR cannot increment or "
+                 b"decrement non-numeric value\r\n",
+                 "-R 5: 200 pipelined sets, a multi-get, delete, incr")
+        steps = [b"".join(breq(0x11, b"rb%d" % i, fl(i), b"x" * i)
+                          for i in range(1, 60)) + breq(0x0a),
+                 breq(0x00, b"rb59")]
+        kv = bsession(p.kv.port, steps)
+        check([r[:5] for r in kv[0][0]] == [(0x0a, 0, b"", b"", b"")] and
+              kv[1][0][0][4] == b"x" * 59,
+              "-R 5: binary: 59 quiet sets and a noop: only the noop "
+              "answers, the last value reads back (%r)" % kv)
+        if p.mc:
+            check(bsession(p.mc.port, steps) == kv,
+                  "-R 5: binary: memcached agrees")
+    finally:
+        p.stop("-R server")
+    srv = tp.Server("--max-reqs-per-event=1")
+    c = srv.conn()
+    c.send(b"get x\r\n" * 50 + b"set x 0 0 1\r\n1\r\nget x\r\n")
+    got = [c.line() for _ in range(54)]
+    check(got == [b"END"] * 50 + [b"STORED", b"VALUE x 0 1", b"1", b"END"],
+          "--max-reqs-per-event=1: every reply, in order")
+    c.close()
+    srv.stop("-R 1 server")
+    srv = tp.Server()
+    c = srv.conn()
+    c.send(b"get x\r\n" * 100)
+    got = [c.line() for _ in range(100)]
+    check(got == [b"END"] * 100 and c.stats().get("conn_yields") == "0" and
+          c.stats(b"settings").get("reqs_per_event") == "0",
+          "no -R: no limit, no yield, reqs_per_event 0")
+    c.close()
+    srv.stop("server without -R")
+    for arg in ("0", "x", "-1"):
+        r = run_kvcache("-p", tp.free_port(), "-R", arg)
+        check(r.returncode not in (0, None) and b"-R" in r.stderr,
+              "-R %s refused (%r)" % (arg, r.stderr.split(b"\n")[0]))
+
+
 def bsession(port, steps):
     s = socket.create_connection(("127.0.0.1", port), timeout=tp.TIMEOUT)
     out = []
@@ -978,7 +1048,7 @@ def test_options():
             ok = False
         check(ok, "option %s accepted" % " ".join(args))
     # Options that do not apply: refused, with the reason.
-    for args in (["-U", "11211"], ["-d"], ["-R", "20"],
+    for args in (["-U", "11211"], ["-d"],
                  ["-n", "48"], ["-L"], ["-D", ":"], ["-S"],
                  ["-Y", "/tmp/x"], ["-e", "/tmp/x"], ["-Z"], ["-N", "1"],
                  ["-o", "lru_crawler"], ["-o", "read_buf_mem_limit=5"],
@@ -1144,6 +1214,7 @@ def main():
             ("admin options", test_admin_options),
             ("-C", test_no_cas),
             ("-M", test_no_evictions),
+            ("-R", test_reqs_per_event),
         ))
     finally:
         p.stop("main server")
