@@ -286,7 +286,8 @@ VALGRIND    := valgrind -q --fair-sched=yes --error-exitcode=99 \
 
 check:
 	@scripts/install-deps.sh clang valgrind tmux libmemcached-tools \
-		groff-base man-db g++ git sqlite3 libpython3.11-testsuite \
+		python3-pylibmc groff-base man-db g++ git sqlite3 \
+		libpython3.11-testsuite \
 		memcached
 	@$(MAKE) --no-print-directory $(AUTOCONF)
 	@scripts/run-tests.sh --reset

@@ -456,6 +456,12 @@ static unsigned long lru_pull_tail(struct kv_lru *l, uint32_t now)
 			rotate--;
 			it = prev;
 			continue;
+		} else if (settings.evictions_disabled) {
+			/* -M: only the dead are reclaimed, as in memcached. */
+			assoc_unlock(hv);
+			search--;
+			it = prev;
+			continue;
 		} else {
 			l->evicted++;
 			if (it->exptime)

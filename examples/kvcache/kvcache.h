@@ -95,6 +95,9 @@ struct kv_settings {
 	bool coredumps; /* -r */
 	bool lock_memory; /* -k */
 	bool dump_disabled; /* -X */
+	bool evictions_disabled; /* -M */
+	bool cas_disabled; /* -C */
+	unsigned int reqs_per_event; /* -R, 0 = no limit */
 	unsigned int idle_timeout; /* -o idle_timeout, seconds, 0 = none */
 };
 
@@ -163,7 +166,8 @@ void kv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 	X(store_too_large)                                              \
 	X(store_no_memory)                                              \
 	X(bytes_read)                                                   \
-	X(bytes_written)
+	X(bytes_written)                                                \
+	X(conn_yields)
 /* clang-format on */
 
 /* Per-worker, per-class counters ("stats slabs"). */
@@ -231,6 +235,16 @@ struct item {
 	uint8_t state; /* ITEM_* below (stripe lock) */
 	char data[]; /* key, [flags], value */
 };
+
+/*
+ * The CAS clients see and compare with: 0 under -C, as memcached -C
+ * answers.  Items keep their internal CAS anyway: flush_all compares
+ * with it.
+ */
+static inline uint64_t item_cas(const struct item *it)
+{
+	return settings.cas_disabled ? 0 : it->cas;
+}
 
 #define ITEM_LINKED 0x1 /* in the hash table and an LRU */
 #define ITEM_ACTIVE 0x2 /* hit since it last was the tail */
@@ -377,6 +391,7 @@ struct kv_conn {
 	bool noreply; /* current command is silent */
 	bool dead; /* write error or no memory: close */
 	uint8_t proto; /* KV_PROTO_*: decided by the first byte */
+	bool yielded; /* -R spent with requests left: wait for EPOLLOUT */
 	uint32_t last_active; /* kv_now() of the last event: idle_timeout */
 	uint8_t cmd; /* storage command being read */
 	struct kv_worker *w;
@@ -425,6 +440,7 @@ struct kv_worker {
 	int pipe_rd, pipe_wr; /* accepted fds from the acceptor */
 	struct kv_conn *conns; /* every open connection */
 	uint32_t last_sweep; /* kv_now() of the last idle_timeout sweep */
+	unsigned int reqs_left; /* -R: requests the current event may start */
 	struct kv_thread_stats st;
 	struct kv_class_stats *cst; /* [kv_nclasses], worker-allocated */
 } __attribute__((aligned(64)));
@@ -461,7 +477,7 @@ void out_heap(struct kv_conn *c, char *buf, size_t len);
  * output would block, or the connection must close.  KV_CONTINUE is
  * internal to the protocol code: go on with the connection's next state.
  */
-enum { KV_MORE, KV_BLOCKED, KV_CLOSE, KV_CONTINUE };
+enum { KV_MORE, KV_BLOCKED, KV_CLOSE, KV_CONTINUE, KV_YIELD };
 
 int proto_run(struct kv_conn *c);
 size_t proto_nread_dst(struct kv_conn *c, char **dst);

@@ -155,6 +155,14 @@ static void usage(FILE *f)
 		"  -b, --listen-backlog=N      listen backlog (default: 1024)\n"
 		"  -B, --protocol=NAME         ascii, binary or auto "
 		"(default: auto)\n"
+		"  -M, --disable-evictions     out of memory: refuse to store "
+		"instead of evicting\n"
+		"  -C, --disable-cas           no CAS: gets returns 0, cas "
+		"answers EXISTS\n"
+		"  -R, --max-reqs-per-event=N  requests a connection may run "
+		"per event before\n"
+		"                              yielding (default: no limit; "
+		"4 reads per event)\n"
 		"  -F, --disable-flush-all     refuse flush_all\n"
 		"  -r, --enable-coredumps      raise the core file limit\n"
 		"  -k, --lock-memory           lock all memory (mlockall)\n"
@@ -178,7 +186,7 @@ static void usage(FILE *f)
 		"  -V, --version               print the version and exit\n"
 		"  -i, --license               print the license and exit\n"
 		"  -h, --help                  print this help and exit\n"
-		"Refused, with the reason: -d, -M, -C, -R, -n, -L, -D, -S, -Y, "
+		"Refused, with the reason: -d, -n, -L, -D, -S, -Y, "
 		"-e, -Z, -N.\n",
 		KV_ITEM_MAX_LIMIT >> 20, KV_FACTOR_DEFAULT);
 }
@@ -228,13 +236,6 @@ static const char *refused(int opt)
 	case 'd':
 		return "daemon mode is not supported: run kvcache under a "
 		       "supervisor";
-	case 'M':
-		return "evictions cannot be disabled";
-	case 'C':
-		return "CAS cannot be disabled (flush_all relies on it)";
-	case 'R':
-		return "the requests per event are not limited (each "
-		       "connection gets 4 reads per wake-up)";
 	case 'n':
 		return "the smallest item class is fixed (64 bytes)";
 	case 'L':
@@ -438,6 +439,22 @@ static int parse_options(int argc, char **argv)
 			break;
 		case 'X':
 			settings.dump_disabled = true;
+			break;
+		case 'M':
+			settings.evictions_disabled = true;
+			break;
+		case 'C':
+			settings.cas_disabled = true;
+			break;
+		case 'R':
+			if (!parse_ulong(optarg, 1, UINT_MAX, &v)) {
+				fprintf(stderr,
+					"kvcache: -R %s: the requests per "
+					"event must be above 0\n",
+					optarg);
+				return -1;
+			}
+			settings.reqs_per_event = (unsigned int)v;
 			break;
 		case 'W':
 		case 'P':

@@ -360,7 +360,8 @@ static struct item *concat(struct kv_conn *c, int cmd, struct item *old,
 
 /*
  * Store @it as @cmd says, memcached's do_store_item(): a non-zero
- * @req_cas must match for CMD_CAS, append and prepend; with @stale_ok (a
+ * @req_cas must match for CMD_CAS, append and prepend (under -C, CMD_CAS
+ * never matches and append and prepend ignore it); with @stale_ok (a
  * meta set's I flag) a CAS lower than the item's stores the value marked
  * stale, keeping the old TTL.  *cas: the CAS of what was stored (0 when
  * nothing was); *err for KV_STORE_ERROR.
@@ -399,7 +400,8 @@ int store_item(struct kv_conn *c, struct item *it, int cmd, uint64_t req_cas,
 	case CMD_PREPEND:
 		if (!old)
 			r = KV_NOT_STORED;
-		else if (req_cas && req_cas != old->cas)
+		else if (req_cas && !settings.cas_disabled &&
+			 req_cas != old->cas)
 			r = KV_EXISTS;
 		else if (!(nit = concat(c, cmd, old, it, err)))
 			r = KV_STORE_ERROR;
@@ -408,6 +410,14 @@ int store_item(struct kv_conn *c, struct item *it, int cmd, uint64_t req_cas,
 		if (!old) {
 			KV_STAT_INC(w->st.cas_misses);
 			r = KV_NOT_FOUND;
+		} else if (settings.cas_disabled) {
+			/*
+			 * memcached -C: a new item's CAS is 0, "none", so
+			 * a compare-and-swap never matches.
+			 */
+			KV_STAT_INC(w->st.cas_badval);
+			KV_STAT_INC(w->cst[old->clsid].cas_badval);
+			r = KV_EXISTS;
 		} else if (old->cas == req_cas ||
 			   (stale_ok && req_cas && req_cas < old->cas)) {
 			KV_STAT_INC(w->st.cas_hits);
@@ -430,7 +440,7 @@ int store_item(struct kv_conn *c, struct item *it, int cmd, uint64_t req_cas,
 			item_replace(old, nit, hv);
 		else
 			item_link(nit, hv);
-		*cas = nit->cas;
+		*cas = item_cas(nit);
 		if (nit != it)
 			item_put(nit);
 	}
@@ -597,7 +607,7 @@ static void get_one(struct kv_conn *c, const char *key, size_t nkey)
 	q = kv_utoa(q, it->nbytes);
 	if (c->get_kind & GET_CAS) {
 		*q++ = ' ';
-		q = kv_utoa(q, it->cas);
+		q = kv_utoa(q, item_cas(it));
 	}
 	*q++ = '\r';
 	*q++ = '\n';
@@ -903,7 +913,7 @@ int arith_locked(struct kv_worker *w, const char *key, size_t nkey, uint64_t hv,
 		KV_STAT_INC(*(incr ? &w->st.incr_misses : &w->st.decr_misses));
 		return KV_ARITH_MISS;
 	}
-	if (req_cas && req_cas != it->cas)
+	if (req_cas && req_cas != item_cas(it))
 		return KV_ARITH_EXISTS;
 	if (!item_u64(it, &v))
 		return KV_ARITH_NON_NUMERIC;
@@ -1281,6 +1291,17 @@ int proto_run(struct kv_conn *c)
 			return KV_CLOSE;
 		switch (c->state) {
 		case CS_CMD:
+			/*
+			 * -R: a request starts only within the event's
+			 * budget (only the buffered ones count; the worker
+			 * runs one connection at a time).
+			 */
+			if (settings.reqs_per_event && c->rb &&
+			    c->rb->start < c->rb->end) {
+				if (!c->w->reqs_left)
+					return KV_YIELD;
+				c->w->reqs_left--;
+			}
 			/* memcached's choice: 0x80 first is the binary protocol. */
 			if (c->proto == KV_PROTO_NONE && c->rb &&
 			    c->rb->start < c->rb->end)

@@ -262,13 +262,13 @@ static void bin_get(struct kv_conn *c, const struct bin_req *r, const char *ext,
 	memcpy(hdr + KV_BIN_HDR, &flags, 4);
 	memcpy(hdr + KV_BIN_HDR + 4, key, klen);
 	if (op == OP_TOUCH) {
-		put_hdr(hdr, r, ST_OK, 4, 0, 4, it->cas);
+		put_hdr(hdr, r, ST_OK, 4, 0, 4, item_cas(it));
 		assoc_unlock(hv);
 		out_str(c, hdr, KV_BIN_HDR + 4);
 		return;
 	}
 	put_hdr(hdr, r, ST_OK, 4, (unsigned int)klen,
-		(uint32_t)(4 + klen + it->nbytes), it->cas);
+		(uint32_t)(4 + klen + it->nbytes), item_cas(it));
 	out_value(c, it, hv, hdr, KV_BIN_HDR + 4 + klen, NULL, 0);
 }
 
@@ -305,8 +305,11 @@ static int bin_update(struct kv_conn *c, const struct bin_req *r,
 		cmd = CMD_PREPEND;
 		break;
 	}
-	/* memcached: a CAS turns set, add and replace into cas. */
-	if (h->cas && cmd <= CMD_REPLACE)
+	/*
+	 * memcached: a CAS turns set, add and replace into cas; under -C it
+	 * is ignored.
+	 */
+	if (h->cas && cmd <= CMD_REPLACE && !settings.cas_disabled)
 		cmd = CMD_CAS;
 	it = store_alloc(c, key, nkey, set_like ? get_be32(ext) : 0,
 			 set_like ? bin_exptime(get_be32(ext + 4)) : 0, vlen,
@@ -372,7 +375,7 @@ static void bin_delete(struct kv_conn *c, const struct bin_req *r,
 	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss);
 	if (!it) {
 		st = ST_KEY_ENOENT;
-	} else if (h->cas && h->cas != it->cas) {
+	} else if (h->cas && h->cas != item_cas(it)) {
 		st = ST_KEY_EEXISTS;
 	} else {
 		KV_STAT_INC(w->cst[it->clsid].delete_hits);
@@ -407,7 +410,7 @@ static void bin_arith(struct kv_conn *c, const struct bin_req *r,
 			   &it);
 	switch (res) {
 	case KV_ARITH_OK:
-		cas = it->cas;
+		cas = item_cas(it);
 		break;
 	case KV_ARITH_MISS:
 		/* An expiration of all ones: no creation on a miss. */
@@ -427,7 +430,7 @@ static void bin_arith(struct kv_conn *c, const struct bin_req *r,
 			}
 			memcpy(item_value(it), num, len);
 			item_link(it, hv);
-			cas = it->cas;
+			cas = item_cas(it);
 			item_put(it);
 		}
 		break;

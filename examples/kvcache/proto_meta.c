@@ -400,7 +400,7 @@ static void meta_get(struct kv_conn *c, struct tok *t, int n)
 			p = put_ttl(p, it->exptime);
 			break;
 		case 'c':
-			p = put_flag_u64(p, 'c', it->cas);
+			p = put_flag_u64(p, 'c', item_cas(it));
 			break;
 		case 'f':
 			p = put_flag_u64(p, 'f', item_flags(it));
@@ -608,7 +608,7 @@ static void meta_delete(struct kv_conn *c, struct tok *t, int n)
 	if (!it) {
 		KV_STAT_INC(w->st.delete_misses);
 		memcpy(line, "NF", 2);
-	} else if (m.has_cas && m.req_cas != it->cas) {
+	} else if (m.has_cas && m.req_cas != item_cas(it)) {
 		KV_STAT_INC(w->st.delete_misses);
 		memcpy(line, "EX", 2);
 	} else if (m.stale) {
@@ -707,7 +707,7 @@ static void meta_arith(struct kv_conn *c, struct tok *t, int n)
 		for (i = 2; i < n && !too_long; i++) {
 			switch (t[i].p[0]) {
 			case 'c':
-				p = put_flag_u64(p, 'c', it->cas);
+				p = put_flag_u64(p, 'c', item_cas(it));
 				break;
 			case 't':
 				p = put_ttl(p, it->exptime);
@@ -790,7 +790,7 @@ static void meta_debug(struct kv_conn *c, struct tok *t, int n)
 	 */
 	p += snprintf(p, 128, " exp=%d cas=%llu fetch=%s cls=%u size=%zu\r\n",
 		      it->exptime ? (int)(kv_now() - it->exptime) : -1,
-		      (unsigned long long)it->cas,
+		      (unsigned long long)item_cas(it),
 		      (it->state & ITEM_FETCHED) ? "yes" : "no", it->clsid + 1,
 		      sizeof(*it) + it->nkey +
 			      (it->cflags ? sizeof(uint32_t) : 0) + it->nbytes);

@@ -363,11 +363,14 @@ int stats_settings(struct kv_conn *c)
 	fprintf(f, "STAT umask %o\r\n", settings.unix_mask);
 	fprintf(f, "STAT inter %s\r\n", settings.addr);
 	fprintf(f, "STAT verbosity %d\r\n", kv_verbose());
-	fprintf(f, "STAT evictions on\r\n");
+	fprintf(f, "STAT evictions %s\r\n",
+		settings.evictions_disabled ? "off" : "on");
 	fprintf(f, "STAT growth_factor %.2f\r\n", settings.factor);
 	fprintf(f, "STAT chunk_size %u\r\n", kv_classes[0].size);
 	fprintf(f, "STAT num_threads %u\r\n", kv_nworkers);
-	fprintf(f, "STAT cas_enabled yes\r\n");
+	fprintf(f, "STAT reqs_per_event %u\r\n", settings.reqs_per_event);
+	fprintf(f, "STAT cas_enabled %s\r\n",
+		settings.cas_disabled ? "no" : "yes");
 	fprintf(f, "STAT tcp_backlog %d\r\n", settings.backlog);
 	fprintf(f, "STAT idle_timeout %u\r\n", settings.idle_timeout);
 	fprintf(f, "STAT flush_enabled %s\r\n",
@@ -437,7 +440,7 @@ static void dump_class(FILE *f, unsigned int cls, unsigned int limit, bool meta,
 			exp = it->exptime ?
 				      (long long)it->exptime + kv_started :
 				      0;
-			cas = it->cas;
+			cas = item_cas(it);
 			fetched = it->state & ITEM_FETCHED;
 			assoc_unlock(hv);
 			if (*bytes + 3 * KV_KEY_MAX + 128 > DUMP_MAX)

@@ -34,6 +34,12 @@
  * would block, the connection stops reading (EPOLLOUT only) until the
  * client has taken its replies: a client that sends and never reads
  * cannot make the server queue without bound.
+ *
+ * Fairness: a connection gets KV_READ_ROUNDS reads per event; with -R N
+ * it also starts at most N requests (w->reqs_left, set per event: the
+ * worker runs one connection at a time), then sends its replies and
+ * waits for EPOLLOUT, which fires at once but after the worker's other
+ * ready connections (c->yielded), as memcached does.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -409,7 +415,26 @@ static bool conn_run(struct kv_conn *c)
 		conn_finish(c);
 		return false;
 	}
-	if (r == KV_MORE) {
+	/*
+	 * -R spent: send what is ready, then wait for EPOLLOUT, which fires
+	 * at once, so that the worker's other connections run first (what
+	 * memcached does).
+	 */
+	if (r == KV_YIELD) {
+		KV_STAT_INC(c->w->st.conn_yields);
+		r = conn_flush(c);
+		if (r < 0) {
+			conn_close(c);
+			return false;
+		}
+		if (r > 0) {
+			c->yielded = true;
+			epoll_set(c, EPOLLOUT);
+			if (c->dead)
+				conn_close(c);
+			return false;
+		}
+	} else if (r == KV_MORE) {
 		r = conn_flush(c);
 		if (r < 0) {
 			conn_close(c);
@@ -480,6 +505,16 @@ static void conn_event(struct kv_conn *c, uint32_t events)
 	int r;
 
 	c->last_active = kv_now();
+	c->w->reqs_left = settings.reqs_per_event;
+	if (c->yielded) {
+		c->yielded = false;
+		epoll_set(c, EPOLLIN);
+		if (c->dead)
+			conn_close(c);
+		else
+			conn_run(c);
+		return;
+	}
 	if (!c->blocked) {
 		conn_read(c);
 		return;

@@ -601,6 +601,171 @@ def bparse(data):
     return out, data
 
 
+# -C as memcached 1.6.18 -C answers: CAS 0 everywhere; a storage command
+# with a CAS (cas, ms C) never matches, since the new item's CAS is "none";
+# ma, md and binary delete and incr compare with 0; binary set ignores it.
+NO_CAS = [
+    (b"set k 0 0 1\r\na\r\n", b"STORED\r\n"),
+    (b"gets k\r\n", b"VALUE k 0 1 0\r\na\r\nEND\r\n"),
+    (b"cas k 0 0 1 0\r\nb\r\n", b"EXISTS\r\n"),
+    (b"cas k 0 0 1 5\r\nc\r\n", b"EXISTS\r\n"),
+    (b"cas nokey 0 0 1 0\r\nc\r\n", b"NOT_FOUND\r\n"),
+    (b"mg k c v\r\n", b"VA 1 c0\r\na\r\n"),
+    (b"ms k 1 C0\r\nd\r\n", b"EX\r\n"),
+    (b"ms k 1 C7\r\ne\r\n", b"EX\r\n"),
+    (b"ms k 1 c\r\nf\r\n", b"HD c0\r\n"),
+    (b"md k C3\r\n", b"EX\r\n"),
+    (b"ms k 1 MA C5\r\nz\r\n", b"HD\r\n"),
+    (b"gets k\r\n", b"VALUE k 0 2 0\r\nfz\r\nEND\r\n"),
+    (b"set n 0 0 1\r\n5\r\n", b"STORED\r\n"),
+    (b"ma n c v\r\n", b"VA 1 c0\r\n6\r\n"),
+    (b"ma n C9\r\n", b"EX\r\n"),
+    (b"ma n C0\r\n", b"HD\r\n"),
+    (b"md n C0\r\n", b"HD\r\n"),
+    (b"ms x 1 C0\r\n1\r\n", b"NF\r\n"),
+]
+
+
+def test_no_cas():
+    p = Pair(("-C",), ("-C",))
+    try:
+        steps = b"".join(s for s, _ in NO_CAS)
+        want = b"".join(w for _, w in NO_CAS)
+        p.expect(steps, want, "-C: text and meta commands without CAS")
+        got = exchange(p.kv.port, b"stats settings\r\n")
+        check(b"STAT cas_enabled no\r\n" in got,
+              "-C: stats settings says cas_enabled no")
+        steps = [breq(0x01, b"bk", fl(0), b"v"),
+                 breq(0x01, b"bk", fl(0), b"w", cas=5),
+                 breq(0x02, b"bk", fl(0), b"w", cas=5),
+                 breq(0x00, b"bk"),
+                 breq(0x04, b"bk", cas=5),
+                 breq(0x05, b"bc", arith(1, 0, 0)),
+                 breq(0x05, b"bc", arith(1, 0, 0), cas=3),
+                 breq(0x0e, b"bk", b"", b"x", cas=4),
+                 breq(0x00, b"bk")]
+        kv = bsession(p.kv.port, steps)
+        cas = [r[6] for st in kv for r in st[0]]
+        vals = [r[4] for st in kv for r in st[0]]
+        check(len(cas) == 9 and not any(cas) and vals[3] == b"w" and
+              vals[8] == b"wx",
+              "-C: binary: CAS 0 in every reply, set with a CAS stores, "
+              "append with one appends (%r)" % kv)
+        if p.mc:
+            check(bsession(p.mc.port, steps) == kv,
+                  "-C: binary: memcached agrees")
+    finally:
+        p.stop("-C server")
+
+
+def test_no_evictions():
+    """-M: a full cache refuses to store rather than evict."""
+    oom = b"SERVER_ERROR out of memory storing object"
+    for name, srv in (("kvcache", tp.Server("-t", 2, "-m", 4, "-M")),
+                      ("memcached", start_memcached("-m", 4, "-M"))):
+        if not srv:
+            continue
+        c = srv.conn()
+        val = b"v" * 20000
+        n, last = 0, b""
+        while n < 2000:
+            last = c.store(b"set", b"m%d" % n, val)
+            if last != b"STORED":
+                break
+            n += 1
+        check(last == oom and n > 20,
+              "-M (%s): %d items of 20 KB stored, then %r" %
+              (name, n, last))
+        got = sum(c.get(b"m%d" % i) == val for i in range(n))
+        st = c.stats()
+        check(got == n and st.get("evictions") == "0",
+              "-M (%s): all %d items still there, evictions %s" %
+              (name, n, st.get("evictions")))
+        c.close()
+        c2 = srv.conn()
+        check(c2.get(b"m0") == val and
+              c2.store(b"set", b"m0", b"small") == b"STORED",
+              "-M (%s): a new connection reads, and overwrites an item"
+              % name)
+        check(c2.stats(b"settings").get("evictions") == "off",
+              "-M (%s): stats settings says evictions off" % name)
+        c2.close()
+        if name == "kvcache":
+            srv.stop("-M server")
+        else:
+            srv.stop()
+
+
+def stat_of(port, name, group=b""):
+    c = tp.Conn(port)
+    v = c.stats(group).get(name)
+    c.close()
+    return v
+
+
+def test_reqs_per_event():
+    """-R N: a connection yields after N requests of one event, and the
+    replies are what they would be without the limit."""
+    p = Pair(("-R", 5), ("-R", 5))
+    try:
+        ports = [("kvcache", p.kv.port)] + ([("memcached", p.mc.port)]
+                                            if p.mc else [])
+        p.expect(b"set r 0 0 1\r\na\r\n" + b"get r\r\n" * 100,
+                 b"STORED\r\n" + b"VALUE r 0 1\r\na\r\nEND\r\n" * 100,
+                 "-R 5: 100 pipelined gets all answered, in order")
+        for name, port in ports:
+            y = int(stat_of(port, "conn_yields"))
+            check(15 <= y <= 21, "-R 5 (%s): conn_yields %d after 101 "
+                  "pipelined requests (20 when they arrive at once)" %
+                  (name, y))
+            check(stat_of(port, "reqs_per_event", b"settings") == "5",
+                  "-R 5 (%s): stats settings says reqs_per_event 5" % name)
+        sets = b"".join(b"set r%d 0 0 5\r\nv%04d\r\n" % (i, i)
+                        for i in range(200))
+        gets = b"get" + b"".join(b" r%d" % i for i in range(200)) + b"\r\n"
+        p.expect(sets + gets + b"delete r7\r\nincr r8 1\r\n",
+                 b"STORED\r\n" * 200 +
+                 b"".join(b"VALUE r%d 0 5\r\nv%04d\r\n" % (i, i)
+                          for i in range(200)) +
+                 b"END\r\nDELETED\r\nCLIENT_ERROR cannot increment or "
+                 b"decrement non-numeric value\r\n",
+                 "-R 5: 200 pipelined sets, a multi-get, delete, incr")
+        steps = [b"".join(breq(0x11, b"rb%d" % i, fl(i), b"x" * i)
+                          for i in range(1, 60)) + breq(0x0a),
+                 breq(0x00, b"rb59")]
+        kv = bsession(p.kv.port, steps)
+        check([r[:5] for r in kv[0][0]] == [(0x0a, 0, b"", b"", b"")] and
+              kv[1][0][0][4] == b"x" * 59,
+              "-R 5: binary: 59 quiet sets and a noop: only the noop "
+              "answers, the last value reads back (%r)" % kv)
+        if p.mc:
+            check(bsession(p.mc.port, steps) == kv,
+                  "-R 5: binary: memcached agrees")
+    finally:
+        p.stop("-R server")
+    srv = tp.Server("--max-reqs-per-event=1")
+    c = srv.conn()
+    c.send(b"get x\r\n" * 50 + b"set x 0 0 1\r\n1\r\nget x\r\n")
+    got = [c.line() for _ in range(54)]
+    check(got == [b"END"] * 50 + [b"STORED", b"VALUE x 0 1", b"1", b"END"],
+          "--max-reqs-per-event=1: every reply, in order")
+    c.close()
+    srv.stop("-R 1 server")
+    srv = tp.Server()
+    c = srv.conn()
+    c.send(b"get x\r\n" * 100)
+    got = [c.line() for _ in range(100)]
+    check(got == [b"END"] * 100 and c.stats().get("conn_yields") == "0" and
+          c.stats(b"settings").get("reqs_per_event") == "0",
+          "no -R: no limit, no yield, reqs_per_event 0")
+    c.close()
+    srv.stop("server without -R")
+    for arg in ("0", "x", "-1"):
+        r = run_kvcache("-p", tp.free_port(), "-R", arg)
+        check(r.returncode not in (0, None) and b"-R" in r.stderr,
+              "-R %s refused (%r)" % (arg, r.stderr.split(b"\n")[0]))
+
+
 def bsession(port, steps):
     s = socket.create_connection(("127.0.0.1", port), timeout=tp.TIMEOUT)
     out = []
@@ -883,7 +1048,7 @@ def test_options():
             ok = False
         check(ok, "option %s accepted" % " ".join(args))
     # Options that do not apply: refused, with the reason.
-    for args in (["-U", "11211"], ["-d"], ["-M"], ["-C"], ["-R", "20"],
+    for args in (["-U", "11211"], ["-d"],
                  ["-n", "48"], ["-L"], ["-D", ":"], ["-S"],
                  ["-Y", "/tmp/x"], ["-e", "/tmp/x"], ["-Z"], ["-N", "1"],
                  ["-o", "lru_crawler"], ["-o", "read_buf_mem_limit=5"],
@@ -1047,6 +1212,9 @@ def main():
             ("unix socket", test_unix_socket),
             ("port file", test_port_file),
             ("admin options", test_admin_options),
+            ("-C", test_no_cas),
+            ("-M", test_no_evictions),
+            ("-R", test_reqs_per_event),
         ))
     finally:
         p.stop("main server")
