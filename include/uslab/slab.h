@@ -132,10 +132,20 @@ void kmem_cache_call_rcu(struct kmem_cache *s, struct rcu_head *head,
 void kvfree_rcu_mightsleep(void *ptr);
 void kvfree_rcu_barrier(void);
 
-#define kfree_rcu(ptr, rhf) kvfree_call_rcu(&(ptr)->rhf, (void *)(ptr))
+/* @ptr is evaluated once; NULL is a no-op, as in Linux. */
+#define kfree_rcu(ptr, rhf)                                        \
+	do {                                                       \
+		__typeof__(ptr) ___p = (ptr);                      \
+		if (___p)                                          \
+			kvfree_call_rcu(&___p->rhf, (void *)___p); \
+	} while (0)
 #define kvfree_rcu(ptr, rhf) kfree_rcu(ptr, rhf)
-#define kmem_cache_free_rcu(s, ptr, rhf) \
-	kmem_cache_call_rcu((s), &(ptr)->rhf, (void *)(ptr))
+#define kmem_cache_free_rcu(s, ptr, rhf)                                    \
+	do {                                                                \
+		__typeof__(ptr) ___p = (ptr);                               \
+		if (___p)                                                   \
+			kmem_cache_call_rcu((s), &___p->rhf, (void *)___p); \
+	} while (0)
 #define kfree_rcu_mightsleep(ptr) kvfree_rcu_mightsleep((void *)(ptr))
 
 /* A cache named after a struct, sized and aligned for it. */
