@@ -1222,7 +1222,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    finally:
-        tp.kill_leftovers()
+    tp.run_main(main)

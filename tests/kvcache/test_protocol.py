@@ -968,8 +968,13 @@ def main():
     return summary()
 
 
-if __name__ == "__main__":
+def run_main(main_fn):
+    """Exit with main_fn()'s status; never leave a server behind."""
     try:
-        sys.exit(main())
+        sys.exit(main_fn())
     finally:
         kill_leftovers()
+
+
+if __name__ == "__main__":
+    run_main(main)
