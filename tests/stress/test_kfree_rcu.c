@@ -276,6 +276,31 @@ static struct cds_lfht *table;
 static atomic_int lfht_stop;
 static atomic_long lfht_bad, lfht_found, lfht_freed;
 
+/*
+ * LFHT_READERS readers and LFHT_WRITERS writers (ids from 1) until the
+ * writers are done; then lfht_stop ends the readers.
+ */
+static void run_readers_writers(void *(*reader)(void *),
+				void *(*writer)(void *))
+{
+	pthread_t r[LFHT_READERS], w[LFHT_WRITERS];
+	int i;
+
+	for (i = 0; i < LFHT_READERS; i++)
+		ck_assert_int_eq(pthread_create(&r[i], NULL, reader,
+						(void *)(uintptr_t)(i + 1)),
+				 0);
+	for (i = 0; i < LFHT_WRITERS; i++)
+		ck_assert_int_eq(pthread_create(&w[i], NULL, writer,
+						(void *)(uintptr_t)(i + 1)),
+				 0);
+	for (i = 0; i < LFHT_WRITERS; i++)
+		pthread_join(w[i], NULL);
+	atomic_store(&lfht_stop, 1);
+	for (i = 0; i < LFHT_READERS; i++)
+		pthread_join(r[i], NULL);
+}
+
 static unsigned long hash_key(uint64_t key)
 {
 	return (unsigned long)(key * 0x9e3779b97f4a7c15ULL);
@@ -357,27 +382,15 @@ static void *lfht_writer(void *arg)
 START_TEST(test_lfht_kfree_rcu)
 {
 	unsigned long before = class_active("kmalloc-96");
-	pthread_t r[LFHT_READERS], w[LFHT_WRITERS];
 	struct cds_lfht_node *node;
 	struct cds_lfht_iter iter;
 	struct hnode *h;
 	long left = 0;
-	int i;
 
 	table = cds_lfht_new_flavor(NKEYS, NKEYS, 0, CDS_LFHT_AUTO_RESIZE,
 				    &urcu_bp_flavor, NULL);
 	ck_assert_ptr_nonnull(table);
-	for (i = 0; i < LFHT_READERS; i++)
-		pthread_create(&r[i], NULL, lfht_reader,
-			       (void *)(uintptr_t)(i + 1));
-	for (i = 0; i < LFHT_WRITERS; i++)
-		pthread_create(&w[i], NULL, lfht_writer,
-			       (void *)(uintptr_t)(i + 1));
-	for (i = 0; i < LFHT_WRITERS; i++)
-		pthread_join(w[i], NULL);
-	atomic_store(&lfht_stop, 1);
-	for (i = 0; i < LFHT_READERS; i++)
-		pthread_join(r[i], NULL);
+	run_readers_writers(lfht_reader, lfht_writer);
 	printf("cds_lfht: %ld lookups found a node, %ld nodes freed with "
 	       "kfree_rcu, %ld bad\n",
 	       atomic_load(&lfht_found), atomic_load(&lfht_freed),
@@ -485,24 +498,13 @@ static void *ts_writer(void *arg)
 
 START_TEST(test_typesafe_by_rcu)
 {
-	pthread_t r[LFHT_READERS], w[LFHT_WRITERS];
 	struct uslab_cache_info info;
 	int i;
 
 	ts_cache = kmem_cache_create("typesafe", sizeof(struct tsobj), 0,
 				     SLAB_TYPESAFE_BY_RCU, ts_ctor);
 	ck_assert_ptr_nonnull(ts_cache);
-	for (i = 0; i < LFHT_READERS; i++)
-		pthread_create(&r[i], NULL, ts_reader,
-			       (void *)(uintptr_t)(i + 1));
-	for (i = 0; i < LFHT_WRITERS; i++)
-		pthread_create(&w[i], NULL, ts_writer,
-			       (void *)(uintptr_t)(i + 1));
-	for (i = 0; i < LFHT_WRITERS; i++)
-		pthread_join(w[i], NULL);
-	atomic_store(&lfht_stop, 1);
-	for (i = 0; i < LFHT_READERS; i++)
-		pthread_join(r[i], NULL);
+	run_readers_writers(ts_reader, ts_writer);
 	ck_assert_int_eq(atomic_load(&lfht_bad), 0);
 	ck_assert_int_gt(atomic_load(&lfht_found), 0);
 	ck_assert_int_eq(uslab_cache_info(ts_cache, &info), 0);
