@@ -625,7 +625,7 @@ struct item *item_alloc(struct kv_worker *w, const char *key, unsigned int nkey,
 	 * refuse the item at once rather than let the shrinker evict
 	 * everything trying.
 	 */
-	if (item_slab_need(&l) > settings.maxbytes / 2)
+	if (item_slab_need(&l) > kv_maxbytes() / 2)
 		goto nomem;
 	it = class_alloc(l.clsid, w->alloc_node);
 	if (!it)

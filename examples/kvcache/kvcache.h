@@ -77,7 +77,8 @@
 enum { KV_PROTO_NONE, KV_PROTO_TEXT, KV_PROTO_BIN };
 
 struct kv_settings {
-	unsigned long maxbytes; /* -m, bytes */
+	/* -m, bytes; cache_memlimit changes it (relaxed atomic accesses) */
+	unsigned long maxbytes;
 	unsigned int maxconns; /* -c */
 	int port; /* -p */
 	const char *addr; /* -l */
@@ -99,9 +100,20 @@ struct kv_settings {
 	bool cas_disabled; /* -C */
 	unsigned int reqs_per_event; /* -R, 0 = no limit */
 	unsigned int idle_timeout; /* -o idle_timeout, seconds, 0 = none */
+	/*
+	 * -o slab_automove, "slabs automove": 0 to 2, reported only; the
+	 * classes share one page pool, so pages always move (relaxed).
+	 */
+	unsigned int slab_automove;
 };
 
 extern struct kv_settings settings;
+
+/* -m as it is now: "cache_memlimit" may change it while workers run. */
+static inline unsigned long kv_maxbytes(void)
+{
+	return __atomic_load_n(&settings.maxbytes, __ATOMIC_RELAXED);
+}
 
 static inline int kv_verbose(void)
 {

@@ -175,7 +175,7 @@ static void usage(FILE *f)
 		"                              read_buf_mem_limit=0, "
 		"no_lru_crawler, no_lru_maintainer,\n"
 		"                              no_slab_reassign, "
-		"slab_reassign, slab_automove=0, modern\n"
+		"slab_reassign, slab_automove=0..2, modern\n"
 		"  -U, --udp-port=0            (UDP is not supported; only 0 is "
 		"accepted)\n"
 		"  -X, --disable-dumping       refuse stats cachedump and "
@@ -285,9 +285,14 @@ static int parse_extended(char *arg)
 			ok = true;
 		}
 		/* 0: unlimited, what kvcache does; a cap is not supported. */
-		if (val && (!strcmp(o, "read_buf_mem_limit") ||
-			    !strcmp(o, "slab_automove")))
+		if (val && !strcmp(o, "read_buf_mem_limit"))
 			ok = !strcmp(val, "0");
+		/* Reported only: pages always move between classes. */
+		if (val && !strcmp(o, "slab_automove") && val[0] >= '0' &&
+		    val[0] <= '2' && !val[1]) {
+			settings.slab_automove = (unsigned int)(val[0] - '0');
+			ok = true;
+		}
 		if (!ok) {
 			fprintf(stderr,
 				"kvcache: -o %s%s%s: not supported by kvcache\n",

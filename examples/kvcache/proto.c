@@ -36,6 +36,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <uslab/shrinker.h>
+
 #include "kvcache.h"
 
 #define GET_CAS 0x1 /* gets, gats */
@@ -1077,6 +1079,90 @@ static void process_verbosity(struct kv_conn *c, struct tok *t, int n)
 	REPLY(c, "OK\r\n");
 }
 
+/*
+ * cache_memlimit <MB> [noreply]: a new -m, with memcached's answers.
+ * uslab's limit moves at once; lowering it below what is in use makes
+ * the next allocations evict (the shrinker), as memcached's would.
+ */
+static void process_memlimit(struct kv_conn *c, struct tok *t, int n)
+{
+	uint32_t mb;
+
+	c->noreply = TOK_IS(&t[n - 1], "noreply");
+	if (!parse_u32(&t[1], &mb))
+		REPLY(c, "ERROR\r\n");
+	else if (mb < 8)
+		REPLY(c, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less "
+			 "than 8m\r\n");
+	else if (mb > 1000000000)
+		REPLY(c, "MEMLIMIT_ADJUST_FAILED input value is megabytes "
+			 "not bytes\r\n");
+	else if (uslab_set_memory_limit((size_t)mb << 20))
+		REPLY(c, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to "
+			 "adjust\r\n");
+	else {
+		/* Relaxed: a bound items.c and stats read as they go. */
+		__atomic_store_n(&settings.maxbytes, (unsigned long)mb << 20,
+				 __ATOMIC_RELAXED);
+		if (kv_verbose())
+			kv_log("maxbytes adjusted to %um", mb);
+		REPLY(c, "OK\r\n");
+	}
+}
+
+/*
+ * slabs automove <0|1|2> and slabs reassign <src> <dst>.  kvcache's
+ * classes draw slabs from one page pool, and a class's empty slabs go
+ * back to it, so pages move without an automover: the automove setting
+ * is kept and reported only.  Reassign gives back the source class's
+ * empty slabs (every class but dst for src -1) for any class to take,
+ * and answers OK: whatever src does not use is the pool's already (its
+ * empty slabs mostly went back as they emptied), so there is nothing to
+ * wait for and no NOSPARE.
+ */
+static void process_slabs(struct kv_conn *c, struct tok *t, int n)
+{
+	int64_t src, dst;
+	uint32_t v;
+	unsigned int i;
+
+	c->noreply = TOK_IS(&t[n - 1], "noreply");
+	if (n - c->noreply == 3 && TOK_IS(&t[1], "automove")) {
+		if (!parse_u32(&t[2], &v))
+			REPLY(c, "CLIENT_ERROR bad command line format\r\n");
+		else if (v > 2)
+			REPLY(c, "ERROR\r\n");
+		else {
+			/* Relaxed: a figure "stats settings" reports. */
+			__atomic_store_n(&settings.slab_automove, v,
+					 __ATOMIC_RELAXED);
+			REPLY(c, "OK\r\n");
+		}
+		return;
+	}
+	if (n - c->noreply != 4 || !TOK_IS(&t[1], "reassign")) {
+		REPLY(c, "ERROR\r\n");
+		return;
+	}
+	if (!parse_i64(&t[2], &src) || !parse_i64(&t[3], &dst)) {
+		REPLY(c, "CLIENT_ERROR bad command line format\r\n");
+		return;
+	}
+	if (src == dst) {
+		REPLY(c, "SAME src and dst class are identical\r\n");
+		return;
+	}
+	if (src < -1 || src == 0 || src > kv_nclasses || dst < 1 ||
+	    dst > kv_nclasses) {
+		REPLY(c, "BADCLASS invalid src or dst class id\r\n");
+		return;
+	}
+	for (i = 1; i <= kv_nclasses; i++)
+		if (src == -1 ? i != dst : i == src)
+			kmem_cache_shrink(kv_classes[i - 1].cache);
+	REPLY(c, "OK\r\n");
+}
+
 /* lru_crawler metadump all|<classes>: what kvcache's LRU lists hold. */
 static int process_lru_crawler(struct kv_conn *c, struct tok *t, int n)
 {
@@ -1208,6 +1294,10 @@ static int dispatch(struct kv_conn *c, char *p, char *end, bool open)
 			return process_shutdown(c, t, n);
 		else if (TOK_IS(&t[0], "lru_crawler"))
 			return process_lru_crawler(c, t, n);
+		else if (TOK_IS(&t[0], "cache_memlimit"))
+			process_memlimit(c, t, n);
+		else if (TOK_IS(&t[0], "slabs"))
+			process_slabs(c, t, n);
 		else if (t[n - 1].len >= 5 && !memcmp(t[n - 1].p, "HTTP/", 5))
 			return KV_CLOSE; /* an HTTP request: memcached closes */
 		else

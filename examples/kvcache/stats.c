@@ -205,7 +205,7 @@ int stats_general(struct kv_conn *c)
 	fprintf(f, "STAT response_obj_bytes %lu\r\n", obufs * KV_OBUF_SIZE);
 	fprintf(f, "STAT listen_disabled_num %lu\r\n",
 		__atomic_load_n(&kv_listen_disabled, __ATOMIC_RELAXED));
-	fprintf(f, "STAT limit_maxbytes %lu\r\n", settings.maxbytes);
+	fprintf(f, "STAT limit_maxbytes %lu\r\n", kv_maxbytes());
 	fprintf(f, "STAT accepting_conns 1\r\n");
 	fprintf(f, "STAT threads %u\r\n", kv_nworkers);
 	fprintf(f, "STAT hash_power_level %u\r\n", assoc_level());
@@ -355,7 +355,9 @@ int stats_settings(struct kv_conn *c)
 
 	if (!(f = stats_open(c, &buf, &len, &r)))
 		return r;
-	fprintf(f, "STAT maxbytes %lu\r\n", settings.maxbytes);
+	fprintf(f, "STAT maxbytes %lu\r\n", kv_maxbytes());
+	fprintf(f, "STAT slab_automove %u\r\n",
+		__atomic_load_n(&settings.slab_automove, __ATOMIC_RELAXED));
 	fprintf(f, "STAT maxconns %u\r\n", settings.maxconns);
 	fprintf(f, "STAT tcpport %d\r\n", settings.port);
 	fprintf(f, "STAT domain_socket %s\r\n",

@@ -626,6 +626,83 @@ NO_CAS = [
 ]
 
 
+ADMIN = [
+    (b"cache_memlimit 100\r\n", b"OK\r\n"),
+    (b"cache_memlimit 4\r\n",
+     b"MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n"),
+    (b"cache_memlimit abc\r\n", b"ERROR\r\n"),
+    (b"cache_memlimit\r\n", b"ERROR\r\n"),
+    (b"cache_memlimit 2000000000\r\n",
+     b"MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n"),
+    (b"cache_memlimit 64 noreply\r\n", b""),
+    (b"slabs automove 1\r\n", b"OK\r\n"),
+    (b"slabs automove 3\r\n", b"ERROR\r\n"),
+    (b"slabs automove x\r\n", b"CLIENT_ERROR bad command line format\r\n"),
+    (b"slabs automove\r\n", b"ERROR\r\n"),
+    (b"slabs automove 2 noreply\r\n", b""),
+    (b"slabs reassign 1 1\r\n",
+     b"SAME src and dst class are identical\r\n"),
+    (b"slabs reassign 999 1\r\n",
+     b"BADCLASS invalid src or dst class id\r\n"),
+    (b"slabs reassign x y\r\n", b"CLIENT_ERROR bad command line format\r\n"),
+    (b"slabs reassign 1\r\n", b"ERROR\r\n"),
+    (b"slabs foo\r\n", b"ERROR\r\n"),
+]
+
+
+def settings_of(port):
+    got = exchange(port, b"stats settings\r\n")
+    return dict(ln.split(b" ")[1:3] for ln in got.split(b"\r\n")
+                if ln.startswith(b"STAT "))
+
+
+def test_admin():
+    """cache_memlimit and slabs, answered as memcached answers; then a
+    lowered limit holds (the shrinker evicts) and reassign gives a
+    class's empty slabs back."""
+    p = Pair(("-m", "64"), ("-m", "64"))
+    try:
+        p.expect(b"".join(s for s, _ in ADMIN), b"".join(w for _, w in ADMIN),
+                 "cache_memlimit and slabs automove/reassign")
+        st = settings_of(p.kv.port)
+        check(st.get(b"maxbytes") == b"%d" % (64 << 20) and
+              st.get(b"slab_automove") == b"2",
+              "stats settings: maxbytes 64 MB, slab_automove 2 (%r, %r)" %
+              (st.get(b"maxbytes"), st.get(b"slab_automove")))
+    finally:
+        p.stop("admin server")
+    srv = tp.Server("-t", 1, "-m", 64)
+    try:
+        c = srv.conn()
+        value = b"v" * 4000
+        for i in range(6000):  # about 24 MB of 4 KB items
+            c.sock.sendall(b"set a%d 0 0 %d noreply\r\n%s\r\n" %
+                           (i, len(value), value))
+        check(c.cmd(b"version").startswith(b"VERSION"), "24 MB stored")
+        check(c.cmd(b"cache_memlimit 8") == b"OK", "cache_memlimit 8: OK")
+        for i in range(3000):
+            c.sock.sendall(b"set b%d 0 0 %d noreply\r\n%s\r\n" %
+                           (i, len(value), value))
+        st = c.stats()
+        check(int(st["evictions"]) > 0 and
+              int(st["limit_maxbytes"]) == 8 << 20,
+              "after cache_memlimit 8 the server evicts (%s evictions)" %
+              st["evictions"])
+        check(c.get(b"b2999") == value, "the newest item is there")
+        for i in range(6000):
+            c.sock.sendall(b"delete a%d noreply\r\ndelete b%d noreply\r\n"
+                           % (i, i))
+        r = c.cmd(b"slabs reassign -1 1")
+        check(r == b"OK", "slabs reassign -1 1 after deleting: %r" % r)
+        st = c.stats(b"slabs")
+        check(int(st["total_malloced"]) < 2 << 20,
+              "the item classes hold at most 2 MB of slabs (%s bytes)" %
+              st["total_malloced"])
+        c.close()
+    finally:
+        srv.stop("memlimit server")
+
+
 def test_no_cas():
     p = Pair(("-C",), ("-C",))
     try:
@@ -1215,6 +1292,7 @@ def main():
             ("-C", test_no_cas),
             ("-M", test_no_evictions),
             ("-R", test_reqs_per_event),
+            ("cache_memlimit, slabs", test_admin),
         ))
     finally:
         p.stop("main server")
