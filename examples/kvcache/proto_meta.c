@@ -294,6 +294,18 @@ static bool meta_parse(struct meta *m, struct tok *t, int from, int n)
 	return !m->bad;
 }
 
+/* The opaque flag @t echoed, or *@too_long set when it is too long. */
+static char *put_opaque(char *p, const struct tok *t, bool *too_long)
+{
+	if (t->len > META_OPAQUE_MAX) {
+		*too_long = true;
+		return p;
+	}
+	*p++ = ' ';
+	memcpy(p, t->p, t->len);
+	return p + t->len;
+}
+
 /* The opaque and key flags of a reply without an item (misses). */
 static char *put_opaque_key(char *p, struct tok *t, int n, bool binary,
 			    bool *too_long)
@@ -302,13 +314,9 @@ static char *put_opaque_key(char *p, struct tok *t, int n, bool binary,
 
 	for (i = 2; i < n; i++) {
 		if (t[i].p[0] == 'O') {
-			if (t[i].len > META_OPAQUE_MAX) {
-				*too_long = true;
+			p = put_opaque(p, &t[i], too_long);
+			if (*too_long)
 				return p;
-			}
-			*p++ = ' ';
-			memcpy(p, t[i].p, t[i].len);
-			p += t[i].len;
 		} else if (t[i].p[0] == 'k') {
 			p = put_key(p, t[1].p, t[1].len, binary);
 		}
@@ -409,13 +417,7 @@ static void meta_get(struct kv_conn *c, struct tok *t, int n)
 			p = put_flag_u64(p, 'h', !!(it->state & ITEM_FETCHED));
 			break;
 		case 'O':
-			if (t[i].len > META_OPAQUE_MAX) {
-				too_long = true;
-				break;
-			}
-			*p++ = ' ';
-			memcpy(p, t[i].p, t[i].len);
-			p += t[i].len;
+			p = put_opaque(p, &t[i], &too_long);
 			break;
 		case 'k':
 			p = put_key(p, item_key(it), it->nkey,
@@ -720,13 +722,7 @@ static void meta_arith(struct kv_conn *c, struct tok *t, int n)
 					it->exptime = m.autoviv;
 				break;
 			case 'O':
-				if (t[i].len > META_OPAQUE_MAX) {
-					too_long = true;
-					break;
-				}
-				*p++ = ' ';
-				memcpy(p, t[i].p, t[i].len);
-				p += t[i].len;
+				p = put_opaque(p, &t[i], &too_long);
 				break;
 			case 'k':
 				p = put_key(p, t[1].p, t[1].len, m.key_binary);
