@@ -50,6 +50,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "$ROOT" && mkdir -p "${1:-${USLAB_BUILD:-build}}" &&
 	cd "${1:-${USLAB_BUILD:-build}}" && pwd)
 TARGET=${2:-kvcache}
+command_line="$0 $*"
 shift $(($# > 2 ? 2 : $#))
 VERSION=1.6.18
 DIR=$BUILD/memcached-t
@@ -129,7 +130,7 @@ if [ ! -f "$SRC/t/lib/MemcachedTest.pm" ]; then
 		if [ "$(id -u)" -ne 0 ]; then
 			echo "uslab: apt-get source memcached needs a deb-src entry" \
 			     "and an apt-get update; run once as root:" \
-			     "$0 $*" >&2
+			     "$command_line" >&2
 			error "no deb-src entry for memcached $VERSION"
 		fi
 		d=/etc/apt/sources.list.d
