@@ -7,6 +7,10 @@
 #                      format-check, check-layers
 #   make check-numa-vm prove real NUMA placement: test_numa, linked
 #                      static, in a 2-node QEMU guest (build/numa-vm/)
+#   make check-memcached-t  memcached 1.6.18's own t/*.t against kvcache
+#                      (a conformance report, not part of make check;
+#                      MEMCACHED_T_SERVER=memcached runs them against
+#                      Debian's memcached for reference)
 #   make run           install deps, build, run the kvcache server under
 #                      a memcached client, show it through uslab-slabtop
 #   make demo          the library's own small demo
@@ -355,6 +359,15 @@ check-man:
 # the script builds its own static test_numa in $(O)/numa-vm.
 check-numa-vm:
 	@scripts/check-numa-vm.sh "$(O)/numa-vm"
+
+# memcached's own test files (from Debian's source package, unpacked in
+# $(O)/memcached-t) against kvcache.  kvcache fails several of them, so
+# this is a report of its own, outside make check.
+MEMCACHED_T_SERVER ?= kvcache
+.PHONY: check-memcached-t
+check-memcached-t: $(if $(filter kvcache,$(MEMCACHED_T_SERVER)),\
+		   $(O)/examples/kvcache/kvcache)
+	@tests/kvcache/memcached-t.sh "$(O)" $(MEMCACHED_T_SERVER)
 
 # Benchmarks report numbers; they never pass or fail on time.
 # bench-objcache (bench/objcache/bench.mk): uslab against its peers.
