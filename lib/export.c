@@ -263,7 +263,7 @@ static void export_publish(void)
 	seg_seq = (seg_seq | 1U) + 1; /* even */
 	if (!seq_write(seg_seq - 1))
 		return;
-	h->seq = seg_seq - 1;
+	/* The header below carries the odd count seq_write() left in it. */
 	if (image_write(0, req) &&
 	    image_write(req + sizeof(h->request),
 			sizeof(*h) - req - sizeof(h->request) +
