@@ -401,6 +401,29 @@ static void *slab_take_object_locked(struct kmem_cache *s,
 	return obj;
 }
 
+/*
+ * A random freelist (CONFIG_SLAB_FREELIST_RANDOM) visits @slab's slots in
+ * an order the hardware prefetcher cannot follow, and each step of the
+ * walk waits for the line the step before named.  When at least half of
+ * the slots are free the walk will touch most of them: ask for all their
+ * free-pointer lines at once, so the misses overlap instead of queueing.
+ */
+static inline void slab_prefetch_slots(const struct kmem_cache *s,
+				       const struct slab *slab)
+{
+	const char *slot = slab->s_mem + s->offset;
+	unsigned int i;
+
+	if (!IS_ENABLED(CONFIG_SLAB_FREELIST_RANDOM) || !s->random_seq ||
+	    2 * slab->inuse > slab->objects)
+		return;
+	for (i = 0; i < slab->objects; i++, slot += s->size) {
+		__builtin_prefetch(slot);
+		/* GCC deletes a loop that only prefetches. */
+		__asm__ volatile("" : : "r"(slot));
+	}
+}
+
 /* A slab with a free object on @n, or NULL. */
 static struct slab *slab_get_partial_locked(struct kmem_cache_node *n)
 {
@@ -589,10 +612,17 @@ static size_t slab_alloc_many(struct kmem_cache *s, gfp_t gfp, int node,
 	size_t done = 0;
 
 	while (done < n) {
+		struct slab *last = NULL;
+
 		uslab_lock(&kn->lock, RANK_SLAB_NODE);
-		while (done < n && (slab = slab_get_partial_locked(kn)))
+		while (done < n && (slab = slab_get_partial_locked(kn))) {
+			if (slab != last) {
+				slab_prefetch_slots(s, slab);
+				last = slab;
+			}
 			p[done++] =
 				slab_take_object_locked(s, kn, slab, caller);
+		}
 		uslab_unlock(&kn->lock);
 		if (done == n || refill)
 			break;
@@ -708,19 +738,30 @@ void slab_free(struct kmem_cache *s, struct slab *slab, void *obj, void *caller)
  * flags) to their slabs, taking each node lock once per run of objects
  * from that node: how magazines are flushed.
  */
+/* How far ahead slab_free_many() prefetches the free pointers it writes. */
+#define SLAB_FREE_PREFETCH 8
 void slab_free_many(struct kmem_cache *s, void **objs, size_t nr)
 {
 	struct kmem_cache_node *n = NULL;
 	size_t i;
 
+	for (i = 0; i < SLAB_FREE_PREFETCH && i < nr; i++)
+		__builtin_prefetch((char *)objs[i] + s->offset, 1);
+
 	for (i = 0; i < nr; i++) {
 		struct slab *slab = virt_to_slab(objs[i]);
 		struct kmem_cache_node *kn = s->node[slab_nid(slab)];
 
-		/* The next free pointer to write (see the one in
-		 * slab_take_object_locked()). */
-		if (i + 1 < nr)
-			__builtin_prefetch((char *)objs[i + 1] + s->offset, 1);
+		/*
+		 * A free pointer to write a few objects ahead: the
+		 * addresses are all known, so several misses can be on
+		 * their way at once (see slab_take_object_locked()).
+		 */
+		if (i + SLAB_FREE_PREFETCH < nr)
+			__builtin_prefetch(
+				(char *)objs[i + SLAB_FREE_PREFETCH] +
+					s->offset,
+				1);
 
 		if (kn != n) {
 			if (n)
