@@ -272,8 +272,10 @@ export USLAB_RESULTS
 RESULTS := $(USLAB_RESULTS)
 define run_build
 	@echo "=== $(1) ==="
-	@$(3) $(MAKE) --no-print-directory $(2) check-one || \
-		echo "FAIL 0 0 1 [$(1)]" >> $(RESULTS)
+	@t0=$$(date +%s); \
+	$(3) $(MAKE) --no-print-directory $(2) check-one || \
+		echo "FAIL 0 0 1 [$(1)]" >> $(RESULTS); \
+	echo "=== $(1): $$(($$(date +%s) - t0)) s ==="
 endef
 
 # The per-CPU fast path has three implementations (rseq on glibc's area,

@@ -3,12 +3,14 @@
 #
 #   scripts/run-tests.sh BUILD_DIR PROGRAM...   run each, print its output
 #   scripts/run-tests.sh --reset                start a new tally
-#   scripts/run-tests.sh --total                print the tally; exit 1 if
+#   scripts/run-tests.sh --total                print the tally and the
+#                                               slowest programs; exit 1 if
 #                                               anything failed
 #
 # Each program is a Check runner (it prints "NN%: Checks: N, Failures: F,
 # Errors: E") or a script printing "PASS"/"FAIL" lines.  The tally lives in
-# $USLAB_RESULTS (default build/test-results).
+# $USLAB_RESULTS (default build/test-results), one line per program:
+# PASS|FAIL checks failures errors program seconds.
 set -u
 results=${USLAB_RESULTS:-build/test-results}
 mkdir -p "$(dirname "$results")"
@@ -26,7 +28,14 @@ case "${1:-}" in
 		printf "%d passed, %d failed\n", c - f - e, f + e
 		exit (f + e > 0 || bad != "") ? 1 : 0
 	     }' "$results"
-	exit $?
+	status=$?
+	# Where the time went: the slowest programs, in seconds.
+	echo "Slowest programs (seconds):"
+	awk 'NF >= 6 { print $6, $5 }' "$results" | sort -rn | head -12 |
+		awk '{ printf "  %5d  %s\n", $1, $2 }'
+	awk 'NF >= 6 { s += $6 } END { printf "  %5d  all programs\n", s }' \
+		"$results"
+	exit $status
 	;;
 esac
 
@@ -50,9 +59,11 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:die_
 status=0
 for prog in "$@"; do
 	out=$(mktemp)
+	start=$SECONDS
 	# USLAB_RUNNER wraps each program (valgrind).
 	${USLAB_RUNNER:-} "$prog" > "$out" 2>&1
 	rc=$?
+	secs=$((SECONDS - start))
 	cat "$out"
 	line=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$out" | tail -1)
 	if [ -n "$line" ]; then
@@ -61,11 +72,11 @@ for prog in "$@"; do
 		c=1 f=0 e=1	# crashed before Check could report
 	fi
 	if [ $rc -ne 0 ] || [ "$f" -ne 0 ] || [ "$e" -ne 0 ]; then
-		echo "FAIL $c $f $e $prog" >> "$results"
+		echo "FAIL $c $f $e $prog $secs" >> "$results"
 		echo "*** $prog failed (exit $rc)"
 		status=1
 	else
-		echo "PASS $c $f $e $prog" >> "$results"
+		echo "PASS $c $f $e $prog $secs" >> "$results"
 	fi
 	rm -f "$out"
 done
