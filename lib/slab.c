@@ -331,18 +331,17 @@ static void slab_list_move_locked(struct kmem_cache_node *n, struct slab *slab,
 
 /*
  * CONFIG_SLAB_FREELIST_HARDENED: is @fp, a decoded free pointer of
- * @slab, NULL or the start of one of its slots?  An address below s_mem
- * wraps to a large offset.
+ * @slab, NULL or the start of one of its slots?  obj_slot_index() sends
+ * every other address (between slots, past the slab, or below s_mem and
+ * wrapped) beyond any slot index, with one multiply.
  */
 static inline bool slab_fp_valid(const struct kmem_cache *s,
 				 const struct slab *slab, const char *fp)
 {
-	unsigned long off = (unsigned long)(fp - slab->s_mem);
-
 	if (!fp)
 		return true;
-	return off < (unsigned long)slab->objects * s->size &&
-	       (unsigned long)obj_index(s, off) * s->size == off;
+	return obj_slot_index(s, (unsigned long)(fp - slab->s_mem)) <
+	       slab->objects;
 }
 
 /*

@@ -374,6 +374,8 @@ enum fp_damage {
 	DMG_MID_SLOT, /* encoded, but into the middle of a slot */
 	DMG_OTHER_SLAB, /* encoded, but a slot of another slab */
 	DMG_ZERO, /* the word cleared */
+	DMG_PAST_END, /* encoded, the slot after the slab's last */
+	DMG_BELOW, /* encoded, one slot below the slab's first */
 	DMG_NR
 };
 
@@ -432,6 +434,14 @@ static void check_fp_damage(enum fp_damage how)
 		break;
 	case DMG_OTHER_SLAB:
 		set_freepointer(s, victim, (char *)oslab->s_mem);
+		break;
+	case DMG_PAST_END:
+		set_freepointer(s, victim,
+				slab->s_mem +
+					(unsigned long)slab->objects * s->size);
+		break;
+	case DMG_BELOW:
+		set_freepointer(s, victim, slab->s_mem - s->size);
 		break;
 	default:
 		*fp_word(s, victim) = NULL;
