@@ -84,27 +84,47 @@ def start_memcached(*args):
     return Memcached(*args)
 
 
-def exchange(port, data, wait=0.05, idle=0.3):
-    """Send @data on a new connection; everything read until the server
-    has been quiet for @idle seconds (b"<EOF>" appended if it closed)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=tp.TIMEOUT)
-    s.sendall(data)
-    time.sleep(wait)
-    s.settimeout(idle)
-    out = b""
+# How long a reply that already is what the test expects must stay
+# unchanged: anything the server sends after it still arrives in time to
+# be seen, and a right answer costs no full quiet window.
+SETTLE = 0.03
+
+
+def read_reply(s, first, idle, done=None):
+    """Read from @s until the server has been quiet for @idle seconds
+    (@first for the first byte), or for SETTLE seconds once done(reply)
+    holds.  Returns the reply and False, or "closed" or "reset" if the
+    server closed the connection."""
+    got = b""
+    s.settimeout(first)
     try:
         while True:
             d = s.recv(1 << 20)
             if not d:
-                out += b"<EOF>"
-                break
-            out += d
+                return got, "closed"
+            got += d
+            s.settimeout(SETTLE if done and done(got) else idle)
     except socket.timeout:
         pass
     except ConnectionResetError:
-        out += b"<RESET>"
+        return got, "reset"
+    return got, False
+
+
+def exchange(port, data, wait=0.05, idle=0.3, want=None):
+    """Send @data on a new connection; everything read until the server
+    has been quiet for @idle seconds (b"<EOF>" appended if it closed).
+    With @want, the first byte may take as long as a test allows, and a
+    reply equal to @want ends the wait (see SETTLE)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=tp.TIMEOUT)
+    s.sendall(data)
+    if want is None:
+        time.sleep(wait)
+    out, closed = read_reply(
+        s, idle if want is None else tp.TIMEOUT, idle,
+        None if want is None else lambda got: got == want)
     s.close()
-    return out
+    return out + {False: b"", "closed": b"<EOF>", "reset": b"<RESET>"}[closed]
 
 
 def on_both(kv, mc, fn, *args, **kw):
@@ -140,6 +160,7 @@ class Pair:
         return on_both(self.kv, self.mc, fn, *args, **kw)
 
     def expect(self, data, want, what, **kw):
+        kw.setdefault("want", want)
         got, ref = self.both(exchange, data, **kw)
         ok = check(got == want, "%s (kvcache: %r)" % (what, got[:200]))
         if ref is not None:
@@ -437,28 +458,22 @@ def test_fd_limit_log():
 CAS_RE = re.compile(rb"(?<= c)[0-9]+|(?<=cas=)[0-9]+")
 
 
-def session(port, steps):
+def session(port, steps, wants=None):
     """Send each step on one connection and read its reply (everything
-    until the server is quiet); "{cas}" in a step is the last CAS seen.
-    The transcript has CAS values replaced by "<cas>", since the two
-    servers number them differently."""
+    until the server is quiet, or the step's entry in @wants once the
+    reply equals it); "{cas}" in a step is the last CAS seen.  The
+    transcript has CAS values replaced by "<cas>", since the two servers
+    number them differently."""
     s = socket.create_connection(("127.0.0.1", port), timeout=tp.TIMEOUT)
     cas = b"0"
     out = []
-    for step in steps:
+    for i, step in enumerate(steps):
+        want = wants[i] if wants and i < len(wants) else None
         s.sendall(step.replace(b"{cas}", cas))
-        s.settimeout(tp.TIMEOUT)
-        got = b""
-        try:
-            got = s.recv(1 << 20)
-            s.settimeout(0.15)
-            while True:
-                d = s.recv(1 << 20)
-                if not d:
-                    break
-                got += d
-        except socket.timeout:
-            pass
+        got, _ = read_reply(
+            s, tp.TIMEOUT, 0.15,
+            None if want is None else
+            lambda g, w=want: CAS_RE.sub(b"<cas>", g) == w)
         m = CAS_RE.findall(got)
         if m:
             cas = m[-1]
@@ -568,7 +583,7 @@ META = [
 
 def test_meta(p):
     for name, steps, want in META:
-        got, ref = p.both(session, steps)
+        got, ref = p.both(session, steps, want)
         bad = [(s, g, w) for s, g, w in zip(steps, got, want)
                if w is not None and g != w]
         check(not bad, "meta: %s%s" % (name, "" if not bad else
@@ -865,24 +880,21 @@ def test_reqs_per_event():
               "-R %s refused (%r)" % (arg, r.stderr.split(b"\n")[0]))
 
 
-def bsession(port, steps):
+def bsession(port, steps, counts=None):
+    """Send each binary step on one connection and parse its replies:
+    (responses, bytes left over, closed) per step.  A step whose entry
+    in @counts says how many responses it gets stops waiting once they
+    are all in (see SETTLE); otherwise the server must go quiet."""
     s = socket.create_connection(("127.0.0.1", port), timeout=tp.TIMEOUT)
     out = []
-    for step in steps:
+    for i, step in enumerate(steps):
+        n = counts[i] if counts and i < len(counts) else 0
         s.sendall(step)
-        got = b""
-        s.settimeout(0.3)
-        try:
-            while True:
-                d = s.recv(1 << 20)
-                if not d:
-                    got += b"<EOF>"
-                    break
-                got += d
-        except socket.timeout:
-            pass
-        closed = got.endswith(b"<EOF>")
-        res, rest = bparse(got[:-5] if closed else got)
+        got, closed = read_reply(
+            s, tp.TIMEOUT if n else 0.3, 0.3,
+            None if not n else
+            lambda g, n=n: len(bparse(g)[0]) >= n and not bparse(g)[1])
+        res, rest = bparse(got)
         out.append((res, rest, closed))
     s.close()
     return out
@@ -987,7 +999,7 @@ def check_binary_closes(port, what, req, status):
 
 def test_binary(p):
     for name, reqs, want in BINARY:
-        got, ref = p.both(bsession, reqs)
+        got, ref = p.both(bsession, reqs, [len(w) for w in want])
         norm = [[x[:5] for x in res] for res, _, _ in got]
         ok = norm == want and all(x[5] == 0x11223344 for res, _, _ in got
                                   for x in res)
