@@ -64,7 +64,8 @@
 #define KV_KEY_MAX 250 /* protocol.txt: key length limit */
 #define KV_LINE_MAX 2048 /* longest command line */
 #define KV_ITEM_MAX_DEFAULT (1024 * 1024)
-#define KV_ITEM_MAX_LIMIT (16 * 1024 * 1024) /* -I ceiling */
+#define KV_ITEM_MAX_LIMIT (32 * 1024 * 1024) /* -I ceiling */
+#define KV_SLAB_PAGE (1024 * 1024) /* memcached's page: slab_chunk_max */
 #define KV_FACTOR_DEFAULT 1.05 /* -f */
 #define KV_MAX_CLASSES 200
 #define KV_MIN_CHUNK 64 /* smallest size class */
@@ -105,6 +106,20 @@ struct kv_settings {
 	 * classes share one page pool, so pages always move (relaxed).
 	 */
 	unsigned int slab_automove;
+	/*
+	 * Accepted from memcached's command line and reported by "stats
+	 * settings", sizing nothing here (README, "Options"): the other
+	 * -o slab_automove tunable, the logger buffers of its "watch"
+	 * command, which kvcache does not have, and the cap on its pool of
+	 * read buffers and response objects (kvcache's buffers are one
+	 * read and one output buffer per connection, under -m), in bytes.
+	 */
+	unsigned int slab_automove_window;
+	unsigned int watcher_logbuf_size, worker_logbuf_size;
+	unsigned long read_buf_mem_limit;
+	bool no_modern; /* -o no_modern: "stats settings" says so */
+	/* -o slab_chunk_max as given (0: not given), checked only */
+	unsigned int slab_chunk_max;
 };
 
 extern struct kv_settings settings;
@@ -367,7 +382,7 @@ struct kv_rbuf {
 #define KV_RBUF_SIZE (16 * 1024) /* object size, header included */
 
 #define KV_OBUF_SIZE (16 * 1024)
-#define KV_OIOV 128
+#define KV_OIOV 160 /* KV_MAX_SEGS + 2 and more */
 #define KV_OREF 32
 
 struct kv_obuf {

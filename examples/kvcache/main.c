@@ -71,6 +71,9 @@ struct kv_settings settings = {
 	.factor = KV_FACTOR_DEFAULT,
 	.unix_mask = 0700,
 	.backlog = LISTEN_BACKLOG,
+	.slab_automove_window = 30,
+	.watcher_logbuf_size = 256 << 10,
+	.worker_logbuf_size = 64 << 10,
 };
 
 int64_t kv_started;
@@ -169,13 +172,19 @@ static void usage(FILE *f)
 		"  -v, --verbose               verbose (-vv: also every "
 		"command)\n"
 		"  -o, --extended=OPT,...      idle_timeout=SECONDS; also "
-		"accepted when asking\n"
-		"                              for what kvcache does anyway: "
-		"maxconns_fast,\n"
-		"                              read_buf_mem_limit=0, "
-		"no_lru_crawler, no_lru_maintainer,\n"
-		"                              no_slab_reassign, "
-		"slab_reassign, slab_automove=0..2, modern\n"
+		"accepted, reported by\n"
+		"                              stats settings (README: what "
+		"each does here):\n"
+		"                              maxconns_fast, modern, "
+		"no_modern, no_lru_crawler,\n"
+		"                              no_lru_maintainer, "
+		"slab_reassign, no_slab_reassign,\n"
+		"                              slab_automove[=0..2], "
+		"slab_automove_window=N,\n"
+		"                              slab_chunk_max=N, "
+		"read_buf_mem_limit=MB,\n"
+		"                              watcher_logbuf_size=KB, "
+		"worker_logbuf_size=KB\n"
 		"  -U, --udp-port=0            (UDP is not supported; only 0 is "
 		"accepted)\n"
 		"  -X, --disable-dumping       refuse stats cachedump and "
@@ -255,7 +264,23 @@ static const char *refused(int opt)
 	return NULL;
 }
 
-/* -o a,b=c,...: idle_timeout, or options that change nothing here. */
+/* A number for -o NAME=VAL in [min, max], or -1 with the reason said. */
+static int suboption_ulong(const char *name, const char *val, unsigned long min,
+			   unsigned long max, unsigned long *v)
+{
+	if (val && parse_ulong(val, min, max, v))
+		return 0;
+	fprintf(stderr, "kvcache: -o %s=%s: needs a number from %lu to %lu\n",
+		name, val ? val : "", min, max);
+	return -1;
+}
+
+/*
+ * -o a,b=c,...: idle_timeout, or memcached's options that size or tune
+ * what kvcache does its own way: checked as memcached checks them and
+ * reported by "stats settings" (README, "Options", says what each does
+ * here).
+ */
 static int parse_extended(char *arg)
 {
 	static const char *const noop[] = {
@@ -269,36 +294,88 @@ static int parse_extended(char *arg)
 		unsigned long v;
 		size_t i;
 		bool ok = false;
+		int r = 0;
 
 		if (val)
 			*val++ = 0;
 		for (i = 0; i < sizeof(noop) / sizeof(noop[0]); i++)
 			ok |= !val && !strcmp(o, noop[i]);
-		if (val && !strcmp(o, "idle_timeout")) {
-			if (!parse_ulong(val, 0, 86400 * 365, &v)) {
-				fprintf(stderr,
-					"kvcache: bad idle_timeout '%s'\n",
-					val);
-				return -1;
-			}
+		if (!strcmp(o, "idle_timeout")) {
+			r = suboption_ulong(o, val, 0, 86400 * 365, &v);
 			settings.idle_timeout = (unsigned int)v;
 			ok = true;
-		}
-		/* 0: unlimited, what kvcache does; a cap is not supported. */
-		if (val && !strcmp(o, "read_buf_mem_limit"))
-			ok = !strcmp(val, "0");
-		/* Reported only: pages always move between classes. */
-		if (val && !strcmp(o, "slab_automove") && val[0] >= '0' &&
-		    val[0] <= '2' && !val[1]) {
-			settings.slab_automove = (unsigned int)(val[0] - '0');
+		} else if (!strcmp(o, "no_modern") && !val) {
+			/* memcached's 1.5 defaults: no page mover. */
+			settings.no_modern = true;
+			settings.slab_automove = 0;
+			ok = true;
+		} else if (!strcmp(o, "slab_automove")) {
+			/* Reported only: pages always move between classes. */
+			v = 1;
+			if (val)
+				r = suboption_ulong(o, val, 0, 2, &v);
+			settings.slab_automove = (unsigned int)v;
+			ok = true;
+		} else if (!strcmp(o, "slab_automove_window")) {
+			r = suboption_ulong(o, val, 3, UINT_MAX, &v);
+			settings.slab_automove_window = (unsigned int)v;
+			ok = true;
+		} else if (!strcmp(o, "slab_chunk_max")) {
+			/* Checked against -I once every option is read. */
+			r = suboption_ulong(o, val, 1, KV_SLAB_PAGE, &v);
+			settings.slab_chunk_max = (unsigned int)v;
+			ok = true;
+		} else if (!strcmp(o, "watcher_logbuf_size") ||
+			   !strcmp(o, "worker_logbuf_size")) {
+			/* Kilobytes, as memcached's. */
+			r = suboption_ulong(o, val, 0, UINT_MAX >> 10, &v);
+			*(o[1] == 'a' ? &settings.watcher_logbuf_size :
+					&settings.worker_logbuf_size) =
+				(unsigned int)v << 10;
+			ok = true;
+		} else if (!strcmp(o, "read_buf_mem_limit")) {
+			/* Megabytes, as memcached's. */
+			r = suboption_ulong(o, val, 0, UINT_MAX >> 20, &v);
+			settings.read_buf_mem_limit = v << 20;
 			ok = true;
 		}
+		if (r)
+			return -1;
 		if (!ok) {
 			fprintf(stderr,
 				"kvcache: -o %s%s%s: not supported by kvcache\n",
 				o, val ? "=" : "", val ? val : "");
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/*
+ * memcached's checks of -I and -o slab_chunk_max, made once every option
+ * is read: -I at most half of -m; a chunk size that divides -I and
+ * memcached's 1 MiB page.  kvcache's own chunk size stays KV_TOP_CHUNK.
+ */
+static int check_item_max(void)
+{
+	unsigned int chunk = settings.slab_chunk_max;
+
+	if (settings.item_max > settings.maxbytes / 2) {
+		fprintf(stderr,
+			"kvcache: -I %u: cannot be more than half of "
+			"-m\n",
+			settings.item_max);
+		return -1;
+	}
+	if (!chunk)
+		return 0;
+	if (chunk > settings.item_max || settings.item_max % chunk ||
+	    KV_SLAB_PAGE % chunk) {
+		fprintf(stderr,
+			"kvcache: -o slab_chunk_max=%u: must divide -I (%u) "
+			"and %u\n",
+			chunk, settings.item_max, KV_SLAB_PAGE);
+		return -1;
 	}
 	return 0;
 }
@@ -491,6 +568,8 @@ static int parse_options(int argc, char **argv)
 			argv[optind]);
 		return -1;
 	}
+	if (check_item_max())
+		return -1;
 	if (settings.port == 0 && settings.socketpath == NULL &&
 	    !getenv("MEMCACHED_PORT_FILENAME"))
 		fprintf(stderr, "kvcache: -p 0: listening on a port of the "

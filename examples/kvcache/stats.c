@@ -360,6 +360,7 @@ int stats_settings(struct kv_conn *c)
 		__atomic_load_n(&settings.slab_automove, __ATOMIC_RELAXED));
 	fprintf(f, "STAT maxconns %u\r\n", settings.maxconns);
 	fprintf(f, "STAT tcpport %d\r\n", settings.port);
+	fprintf(f, "STAT udpport 0\r\n"); /* no UDP */
 	fprintf(f, "STAT domain_socket %s\r\n",
 		settings.socketpath ? settings.socketpath : "NULL");
 	fprintf(f, "STAT umask %o\r\n", settings.unix_mask);
@@ -384,7 +385,18 @@ int stats_settings(struct kv_conn *c)
 		settings.protocol == KV_PROTO_BIN  ? "binary" :
 						     "auto-negotiate");
 	fprintf(f, "STAT item_size_max %u\r\n", settings.item_max);
+	/* kvcache's chunk size, whatever -o slab_chunk_max asked for. */
 	fprintf(f, "STAT slab_chunk_max %u\r\n", KV_TOP_CHUNK);
+	fprintf(f, "STAT slab_reassign %s\r\n",
+		settings.no_modern ? "no" : "yes");
+	fprintf(f, "STAT slab_automove_window %u\r\n",
+		settings.slab_automove_window);
+	fprintf(f, "STAT watcher_logbuf_size %u\r\n",
+		settings.watcher_logbuf_size);
+	fprintf(f, "STAT worker_logbuf_size %u\r\n",
+		settings.worker_logbuf_size);
+	fprintf(f, "STAT read_buf_mem_limit %lu\r\n",
+		settings.read_buf_mem_limit);
 	fprintf(f, "STAT hash_algorithm murmur64a\r\n");
 	fprintf(f, "STAT numa_nodes %d\r\n", kv_nr_nodes);
 	fprintf(f, "STAT uslab_percpu_mode ");

@@ -219,6 +219,9 @@ static int conn_flush(struct kv_conn *c)
 
 /* ---- Output, for proto.c and stats.c ---------------------------------- */
 
+/* A reply of the largest item must fit one output buffer's iovecs. */
+_Static_assert(KV_MAX_SEGS + 2 <= KV_OIOV, "KV_OIOV below KV_MAX_SEGS + 2");
+
 static bool out_room(struct kv_conn *c, size_t text, unsigned int iov,
 		     unsigned int ref)
 {

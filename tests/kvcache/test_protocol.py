@@ -917,6 +917,70 @@ def summary():
     return 1 if failures or errors else 0
 
 
+# ---- memcached's -o options (its t/*.t start servers with them) -------
+
+def run_refused(*args):
+    """True if kvcache refuses to start with @args, saying why."""
+    r = subprocess.run([SERVER, "-p", str(free_port())] +
+                       [str(a) for a in args], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=TIMEOUT)
+    return r.returncode not in (0, None) and b"kvcache" in r.stderr
+
+
+def settings_of(*args):
+    srv = Server(*args)
+    c = srv.conn()
+    st = c.stats(b"settings")
+    c.close()
+    srv.stop("kvcache %s" % " ".join(str(a) for a in args))
+    return st
+
+
+def test_options():
+    st = settings_of("-t", 1)
+    check(st.get("udpport") == "0" and st.get("slab_automove_window") ==
+          "30" and st.get("watcher_logbuf_size") == str(256 << 10) and
+          st.get("worker_logbuf_size") == str(64 << 10) and
+          st.get("read_buf_mem_limit") == "0" and
+          st.get("slab_reassign") == "yes" and
+          st.get("slab_chunk_max") == str(256 << 10),
+          "stats settings: memcached's defaults (%r)" % st)
+    st = settings_of("-t", 1, "-o", "no_modern")
+    check(st.get("slab_automove") == "0" and st.get("slab_reassign") == "no",
+          "-o no_modern: slab_automove 0, slab_reassign no")
+    st = settings_of("-t", 1, "-o", "slab_automove,slab_automove_window=3")
+    check(st.get("slab_automove") == "1" and
+          st.get("slab_automove_window") == "3",
+          "-o slab_automove (bare: 1), slab_automove_window=3")
+    st = settings_of("-t", 1, "-o",
+                     "watcher_logbuf_size=8,worker_logbuf_size=16")
+    check(st.get("watcher_logbuf_size") == "8192" and
+          st.get("worker_logbuf_size") == "16384",
+          "-o watcher/worker_logbuf_size in kilobytes")
+    st = settings_of("-t", 1, "-o", "read_buf_mem_limit=3")
+    check(st.get("read_buf_mem_limit") == str(3 << 20),
+          "-o read_buf_mem_limit in megabytes")
+    st = settings_of("-t", 1, "-I", 1024, "-o", "slab_chunk_max=1024")
+    check(st.get("item_size_max") == "1024" and
+          st.get("slab_chunk_max") == str(256 << 10),
+          "-I 1024 -o slab_chunk_max=1024: accepted, kvcache's chunk size")
+    st = settings_of("-t", 1, "-m", 256, "-I", "32m")
+    check(st.get("item_size_max") == str(32 << 20), "-m 256 -I 32m")
+    for args in (("-o", "slab_automove=3"), ("-o", "slab_automove_window=2"),
+                 ("-o", "slab_automove_window"), ("-o", "slab_chunk_max=0"),
+                 ("-o", "slab_chunk_max=x"),
+                 ("-I", 1024, "-o", "slab_chunk_max=2048"),
+                 ("-I", "3000", "-o", "slab_chunk_max=1500"),
+                 ("-I", "768k", "-o", "slab_chunk_max=786432"),
+                 ("-o", "watcher_logbuf_size=-1"),
+                 ("-o", "read_buf_mem_limit=5000000"),
+                 ("-o", "idle_timeout=x"),
+                 ("-I", "33m", "-m", 256), ("-I", "40m", "-m", 64),
+                 ("-I", "2m", "-m", 3), ("-o", "no_modern=1")):
+        check(run_refused("-t", 1, *args),
+              "refused: %s" % " ".join(str(a) for a in args))
+
+
 def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 4096:
@@ -964,7 +1028,8 @@ def main():
         srv.stop("main server")
     run_tests((("eviction", test_eviction),
                ("maxconns", test_maxconns),
-               ("fake NUMA", test_fake_numa)))
+               ("fake NUMA", test_fake_numa),
+               ("memcached's options", test_options)))
     return summary()
 
 
