@@ -579,8 +579,13 @@ def test_eviction():
     it = c.stats(b"items")
     check(any(k.endswith(":evicted") and int(v) > 0 for k, v in it.items()),
           "stats items: evicted per class")
-    # A class with nothing to evict: out of memory, data swallowed.
-    r = c.store(b"set", b"huge", b"x" * 900000)
+    # Too big for the small chunks -m 2 allows: chunked in 8 KiB
+    # objects (slabs of 128 KiB), read back whole.
+    big = bytes(range(256)) * 3515
+    check(c.store(b"set", b"big", big) == b"STORED" and
+          c.get(b"big") == big, "-m 2: a 900 KB value stored in small chunks")
+    # One that no layout fits in half of -m: out of memory, data swallowed.
+    r = c.store(b"set", b"huge", b"x" * 1040000)
     check(r == b"SERVER_ERROR out of memory storing object",
           "nothing evictable: SERVER_ERROR out of memory storing object")
     check(c.cmd(b"version").startswith(b"VERSION "),
@@ -917,6 +922,47 @@ def summary():
     return 1 if failures or errors else 0
 
 
+def test_small_memory():
+    """Items whose class has 2 MiB slabs under -m 3: chunked smaller."""
+    srv = Server("-m", 3, "-t", 2)
+    c = srv.conn()
+    vals = [(b"%05d" % i) * 13312 for i in range(60)]  # 66,560 bytes each
+    ok = all(c.store(b"set", b"sm%d" % i, v, flags=i) == b"STORED"
+             for i, v in enumerate(vals))
+    check(ok, "-m 3: sixty 66,560-byte items stored")
+    v = c.retrieve(b"get " + b" ".join(b"sm%d" % i for i in range(50, 60)))
+    check(len(v) == 10 and all(v[b"sm%d" % i] == (i, vals[i], None)
+                               for i in range(50, 60)),
+          "-m 3: the newest ten read back intact, with their flags")
+    s = c.stats()
+    check(int(s["evictions"]) > 0 and int(s["memory_used"]) <= 3 << 20,
+          "-m 3: evictions (%s), memory_used within -m (%s)" %
+          (s["evictions"], s["memory_used"]))
+    check(c.store(b"append", b"sm59", b"+tail") == b"STORED" and
+          c.get(b"sm59") == vals[59] + b"+tail",
+          "-m 3: append to a chunked item")
+    # Over -m after cache_memlimit lowers it: memory goes back.
+    check(c.cmd(b"cache_memlimit 16") == b"OK", "cache_memlimit 16")
+    for i in range(150):
+        c.send(b"set big%d 0 0 66560 noreply\r\n%s\r\n" % (i, vals[0]))
+    c.cmd(b"version")
+    before = int(c.stats()["memory_used"])
+    check(c.cmd(b"cache_memlimit 8") == b"OK", "cache_memlimit 8")
+    for i in range(150):
+        c.send(b"delete big%d noreply\r\n" % i)
+    after = before
+    for _ in range(40):
+        after = int(c.stats()["memory_used"])
+        if after <= 8 << 20:
+            break
+        time.sleep(0.25)
+    check(before > 8 << 20 and after <= 8 << 20,
+          "memory over a lowered limit given back within seconds "
+          "(%d -> %d bytes)" % (before, after))
+    c.close()
+    srv.stop("-m 3 server")
+
+
 # ---- memcached's -o options (its t/*.t start servers with them) -------
 
 def run_refused(*args):
@@ -1029,6 +1075,7 @@ def main():
     run_tests((("eviction", test_eviction),
                ("maxconns", test_maxconns),
                ("fake NUMA", test_fake_numa),
+               ("small memory", test_small_memory),
                ("memcached's options", test_options)))
     return summary()
 
