@@ -27,7 +27,9 @@
  *                          (items.c)
  *   4. flush_lock          the pending delayed flush_all (items.c), a leaf
  *   base_lock (stats.c, the "stats reset" baseline) nests nothing and is
- *   taken under none of the others.  uslab's own locks are taken inside
+ *   taken under none of the others.  detail_lock (stats.c, the
+ *   per-prefix counters of "stats detail") is a leaf, taken under a
+ *   stripe lock or none.  uslab's own locks are taken inside
  *   kmem_cache_*() under any of these.  An allocation may run kvcache's
  *   shrinker (items.c), which takes LRU locks (3) and tries stripes: so
  *   kmem_cache_alloc*() is called with at most split_lock and a stripe
@@ -118,6 +120,7 @@ struct kv_settings {
 	unsigned int watcher_logbuf_size, worker_logbuf_size;
 	unsigned long read_buf_mem_limit;
 	bool no_modern; /* -o no_modern: "stats settings" says so */
+	char prefix_delimiter; /* -D, for "stats detail" (default ':') */
 	/* -o slab_chunk_max as given (0: not given), checked only */
 	unsigned int slab_chunk_max;
 };
@@ -575,8 +578,30 @@ int proto_bin(struct kv_conn *c);
 void bin_store(struct kv_conn *c, struct item *it);
 char *bin_stats(struct kv_conn *c, const char *text, size_t len,
 		size_t *out_len);
+char *bin_stat_one(struct kv_conn *c, const char *name, const char *val,
+		   size_t nval, size_t *out_len);
 
 /* ---- Statistics output (stats.c) -------------------------------------- */
+
+/*
+ * Per-prefix counters ("stats detail on|off|dump", -D): what each key
+ * prefix (the key up to the delimiter) had of gets, hits, sets and
+ * deletes, counted where memcached counts them (text and binary gets,
+ * storage commands and deletes; not meta commands) while
+ * kv_detail_enabled (relaxed: a switch, ordering nothing).
+ */
+enum { KV_DETAIL_GET, KV_DETAIL_HIT, KV_DETAIL_SET, KV_DETAIL_DEL };
+extern bool kv_detail_enabled;
+void detail_record(const char *key, size_t nkey, int what);
+
+static inline void kv_detail(const char *key, size_t nkey, int what)
+{
+	if (__atomic_load_n(&kv_detail_enabled, __ATOMIC_RELAXED))
+		detail_record(key, nkey, what);
+}
+
+int stats_detail_dump(struct kv_conn *c);
+void detail_free_all(void);
 
 int stats_general(struct kv_conn *c);
 int stats_slabs(struct kv_conn *c);

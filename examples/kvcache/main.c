@@ -72,6 +72,7 @@ struct kv_settings settings = {
 	.unix_mask = 0700,
 	.backlog = LISTEN_BACKLOG,
 	.slab_automove_window = 30,
+	.prefix_delimiter = ':',
 	.watcher_logbuf_size = 256 << 10,
 	.worker_logbuf_size = 64 << 10,
 };
@@ -167,6 +168,9 @@ static void usage(FILE *f)
 		"                              yielding (default: no limit; "
 		"4 reads per event)\n"
 		"  -F, --disable-flush-all     refuse flush_all\n"
+		"  -D CHAR                     key prefix delimiter for stats "
+		"detail, which it\n"
+		"                              turns on (default: ':', off)\n"
 		"  -r, --enable-coredumps      raise the core file limit\n"
 		"  -k, --lock-memory           lock all memory (mlockall)\n"
 		"  -v, --verbose               verbose (-vv: also every "
@@ -195,7 +199,7 @@ static void usage(FILE *f)
 		"  -V, --version               print the version and exit\n"
 		"  -i, --license               print the license and exit\n"
 		"  -h, --help                  print this help and exit\n"
-		"Refused, with the reason: -d, -n, -L, -D, -S, -Y, "
+		"Refused, with the reason: -d, -n, -L, -S, -Y, "
 		"-e, -Z, -N.\n",
 		KV_ITEM_MAX_LIMIT >> 20, KV_FACTOR_DEFAULT);
 }
@@ -249,8 +253,6 @@ static const char *refused(int opt)
 		return "the smallest item class is fixed (64 bytes)";
 	case 'L':
 		return "large pages are uslab's business, not an option";
-	case 'D':
-		return "per-prefix statistics (stats detail) are not supported";
 	case 'S':
 	case 'Y':
 		return "authentication (SASL, auth file) is not supported";
@@ -537,6 +539,13 @@ static int parse_options(int argc, char **argv)
 				return -1;
 			}
 			settings.reqs_per_event = (unsigned int)v;
+			break;
+		case 'D':
+			/* memcached: the delimiter, and detail on from start. */
+			if (!optarg[0])
+				goto bad;
+			settings.prefix_delimiter = optarg[0];
+			kv_detail_enabled = true;
 			break;
 		case 'W':
 		case 'P':
@@ -971,6 +980,7 @@ int main(int argc, char **argv)
 	assoc_destroy();
 	conns_destroy();
 	items_destroy();
+	detail_free_all();
 	close(tfd);
 	close(sfd);
 	close(main_ep);

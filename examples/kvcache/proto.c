@@ -321,6 +321,7 @@ static int process_storage(struct kv_conn *c, struct tok *t, int n, int cmd)
 			swallow(c, (uint64_t)vlen + 2);
 		return KV_CONTINUE;
 	}
+	kv_detail(t[1].p, t[1].len, KV_DETAIL_SET);
 	it = store_alloc(c, t[1].p, t[1].len, flags, kv_realtime(exptime),
 			 (uint32_t)vlen, cmd, &err);
 	if (!it) {
@@ -577,6 +578,7 @@ static void get_one(struct kv_conn *c, const char *key, size_t nkey)
 		KV_STAT_INC(w->st.cmd_touch);
 	assoc_lock(hv);
 	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss);
+	kv_detail(key, nkey, it ? KV_DETAIL_HIT : KV_DETAIL_GET);
 	if (!it) {
 		assoc_unlock(hv);
 		KV_STAT_INC(w->st.get_misses);
@@ -809,6 +811,7 @@ static void process_delete(struct kv_conn *c, struct tok *t, int n)
 		REPLY(c, "CLIENT_ERROR bad command line format\r\n");
 		return;
 	}
+	kv_detail(t[1].p, t[1].len, KV_DETAIL_DEL);
 	hv = kv_hash(t[1].p, t[1].len);
 	assoc_lock(hv);
 	it = item_get_locked(t[1].p, (unsigned int)t[1].len, hv, kv_now(),
@@ -1207,6 +1210,20 @@ static int process_stats(struct kv_conn *c, struct tok *t, int n)
 	if (n == 2 && TOK_IS(&t[1], "reset")) {
 		stats_reset();
 		REPLY(c, "RESET\r\n");
+		return KV_CONTINUE;
+	}
+	if (n >= 2 && TOK_IS(&t[1], "detail")) {
+		if (n == 3 && TOK_IS(&t[2], "dump"))
+			return stats_detail_dump(c);
+		if (n == 3 && (TOK_IS(&t[2], "on") || TOK_IS(&t[2], "off"))) {
+			/* Relaxed: a switch (kvcache.h). */
+			__atomic_store_n(&kv_detail_enabled,
+					 TOK_IS(&t[2], "on"), __ATOMIC_RELAXED);
+			REPLY(c, "OK\r\n");
+		} else {
+			REPLY(c, "CLIENT_ERROR usage: stats detail "
+				 "on|off|dump\r\n");
+		}
 		return KV_CONTINUE;
 	}
 	REPLY(c, "ERROR\r\n");

@@ -5,7 +5,8 @@
  * lists, "stats settings", and "stats reset".
  *
  * Also "stats sizes", "stats cachedump" and "lru_crawler metadump" (a
- * walk of the LRU lists, see dump_class()).
+ * walk of the LRU lists, see dump_class()), and the per-prefix counters
+ * of "stats detail" (detail_record()).
  *
  * A reply is built in a malloc()ed buffer (open_memstream) and queued as
  * one piece once the connection's earlier replies are sent; on a binary
@@ -18,6 +19,9 @@
  * "stats reset" cannot zero counters that their workers update without
  * atomic read-modify-writes, so it records a baseline (under base_lock)
  * that later reports subtract; LRU counters it zeroes under their locks.
+ * The prefix table and its counters are under detail_lock, a leaf lock:
+ * while detail is on, every counted command takes it, as memcached's
+ * STATS_LOCK; while it is off, none does.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -32,6 +36,97 @@
 #include "kvcache.h"
 
 static pthread_mutex_t base_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- Per-prefix counters ("stats detail") ----------------------------- */
+
+#define DETAIL_BUCKETS 256 /* memcached's PREFIX_HASH_SIZE */
+#define DETAIL_MAX 65536 /* prefixes kept; later new ones are not counted */
+
+struct prefix_stats {
+	struct prefix_stats *next;
+	uint64_t n[4]; /* KV_DETAIL_* */
+	size_t len;
+	char name[];
+};
+
+bool kv_detail_enabled;
+static pthread_mutex_t detail_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct prefix_stats *detail_table[DETAIL_BUCKETS];
+static unsigned long detail_count;
+
+/*
+ * Count @what for @key's prefix, as memcached's stats_prefix_record_*():
+ * a key without the delimiter has no prefix and is not counted; a hit
+ * counts as a get too.
+ */
+void detail_record(const char *key, size_t nkey, int what)
+{
+	const char *d = memchr(key, settings.prefix_delimiter, nkey);
+	struct prefix_stats **head, *p;
+	size_t len;
+
+	if (!d)
+		return;
+	len = (size_t)(d - key);
+	head = &detail_table[kv_hash(key, len) % DETAIL_BUCKETS];
+	pthread_mutex_lock(&detail_lock);
+	for (p = *head; p; p = p->next)
+		if (p->len == len && !memcmp(p->name, key, len))
+			break;
+	if (!p && detail_count < DETAIL_MAX &&
+	    (p = calloc(1, sizeof(*p) + len + 1))) {
+		memcpy(p->name, key, len);
+		p->len = len;
+		p->next = *head;
+		*head = p;
+		detail_count++;
+	}
+	if (p) {
+		if (what == KV_DETAIL_HIT)
+			p->n[KV_DETAIL_GET]++;
+		p->n[what]++;
+	}
+	pthread_mutex_unlock(&detail_lock);
+}
+
+/* Forget every prefix ("stats reset", shutdown). */
+void detail_free_all(void)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&detail_lock);
+	for (i = 0; i < DETAIL_BUCKETS; i++) {
+		while (detail_table[i]) {
+			struct prefix_stats *p = detail_table[i];
+
+			detail_table[i] = p->next;
+			free(p);
+		}
+	}
+	detail_count = 0;
+	pthread_mutex_unlock(&detail_lock);
+}
+
+/* "PREFIX <p> get <n> hit <n> set <n> del <n>" lines, then "END". */
+static void detail_dump(FILE *f)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&detail_lock);
+	for (i = 0; i < DETAIL_BUCKETS; i++)
+		for (struct prefix_stats *p = detail_table[i]; p; p = p->next)
+			fprintf(f,
+				"PREFIX %s get %llu hit %llu set %llu "
+				"del %llu\r\n",
+				p->name,
+				(unsigned long long)p->n[KV_DETAIL_GET],
+				(unsigned long long)p->n[KV_DETAIL_HIT],
+				(unsigned long long)p->n[KV_DETAIL_SET],
+				(unsigned long long)p->n[KV_DETAIL_DEL]);
+	pthread_mutex_unlock(&detail_lock);
+	fputs("END\r\n", f);
+}
+
 static struct kv_thread_stats base;
 static struct kv_class_stats base_cls[KV_MAX_CLASSES];
 
@@ -371,6 +466,10 @@ int stats_settings(struct kv_conn *c)
 	fprintf(f, "STAT growth_factor %.2f\r\n", settings.factor);
 	fprintf(f, "STAT chunk_size %u\r\n", kv_classes[0].size);
 	fprintf(f, "STAT num_threads %u\r\n", kv_nworkers);
+	fprintf(f, "STAT stat_key_prefix %c\r\n", settings.prefix_delimiter);
+	fprintf(f, "STAT detail_enabled %s\r\n",
+		__atomic_load_n(&kv_detail_enabled, __ATOMIC_RELAXED) ? "yes" :
+									"no");
 	fprintf(f, "STAT reqs_per_event %u\r\n", settings.reqs_per_event);
 	fprintf(f, "STAT cas_enabled %s\r\n",
 		settings.cas_disabled ? "no" : "yes");
@@ -404,6 +503,38 @@ int stats_settings(struct kv_conn *c)
 		fputc(*p == ' ' ? '_' : *p, f); /* one token */
 	fputs("\r\n", f);
 	return stats_send(c, f, &buf, &len);
+}
+
+/* "stats detail dump"; on a binary connection one "detailed" STAT. */
+int stats_detail_dump(struct kv_conn *c)
+{
+	size_t len;
+	char *buf;
+	FILE *f;
+	int r;
+
+	if (!(f = stats_open(c, &buf, &len, &r)))
+		return r;
+	detail_dump(f);
+	if (fclose(f)) {
+		free(buf);
+		if (out_make_room(c, 128, 1, 0))
+			OUT_LIT(c, "SERVER_ERROR out of memory writing stats "
+				   "response\r\n");
+		return KV_CONTINUE;
+	}
+	if (c->proto == KV_PROTO_BIN) {
+		char *bin = bin_stat_one(c, "detailed", buf, len, &len);
+
+		free(buf);
+		buf = bin;
+		if (!bin) {
+			c->dead = true;
+			return KV_CLOSE;
+		}
+	}
+	out_heap(c, buf, len);
+	return KV_CONTINUE;
 }
 
 int stats_sizes(struct kv_conn *c)
@@ -562,6 +693,7 @@ void stats_reset(void)
 			pthread_mutex_unlock(&l->lock);
 		}
 	}
+	detail_free_all();
 	/* Relaxed: statistics. */
 	__atomic_store_n(&kv_total_items, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&kv_total_conns, 0, __ATOMIC_RELAXED);

@@ -963,6 +963,113 @@ def test_small_memory():
     srv.stop("-m 3 server")
 
 
+def bin_request(sock, opcode, key=b"", extras=b"", value=b""):
+    """One binary request; its responses' (status, key, value) until
+    the one that ends it (a STAT request's empty key)."""
+    import struct
+    body = extras + key + value
+    sock.sendall(struct.pack(">BBHBBHIIQ", 0x80, opcode, len(key),
+                             len(extras), 0, 0, len(body), 0, 0) + body)
+    out = []
+    buf = b""
+    while True:
+        while len(buf) < 24:
+            d = sock.recv(65536)
+            if not d:
+                raise EOFError("connection closed")
+            buf += d
+        _, _, nkey, next_, _, status, nbody, _, _ = struct.unpack(
+            ">BBHBBHIIQ", buf[:24])
+        while len(buf) < 24 + nbody:
+            buf += sock.recv(65536)
+        k = buf[24 + next_:24 + next_ + nkey]
+        v = buf[24 + next_ + nkey:24 + nbody]
+        buf = buf[24 + nbody:]
+        out.append((status, k, v))
+        if opcode != 0x10 or not k:
+            return out
+
+
+def test_detail():
+    srv = Server("-t", 2)
+    c = srv.conn()
+    check(c.cmd(b"stats detail dump") == b"END", "stats detail: empty")
+    c.store(b"set", b"pre:1", b"v")  # detail off: not counted
+    check(c.cmd(b"stats detail on") == b"OK" and
+          c.stats(b"settings").get("detail_enabled") == "yes",
+          "stats detail on")
+    c.store(b"set", b"foo:1", b"v")
+    c.store(b"add", b"foo:1", b"v")
+    c.get(b"foo:1")
+    c.get(b"foo:2")
+    c.retrieve(b"gets foo:1 bar:1 nodelimiter")
+    c.cmd(b"delete foo:3")
+    check(c.cmd(b"mg foo:1 v") == b"VA 1" and c.line() == b"v",
+          "mg foo:1 (meta commands are not counted, as memcached's)")
+    c.send(b"stats detail dump\r\n")
+    lines = set()
+    while True:
+        ln = c.line()
+        if ln == b"END":
+            break
+        lines.add(ln)
+    check(lines == {b"PREFIX foo get 3 hit 2 set 2 del 1",
+                    b"PREFIX bar get 1 hit 0 set 0 del 0"},
+          "stats detail dump: gets, hits, sets, deletes per prefix (%r)" %
+          lines)
+    # Binary: the same counters, and the dump as one "detailed" STAT.
+    b = socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT)
+    bin_request(b, 0x00, b"foo:1")  # get
+    bin_request(b, 0x01, b"bar:2", b"\0" * 8, b"x")  # set
+    bin_request(b, 0x04, b"bar:2")  # delete
+    r = bin_request(b, 0x10, b"detail dump")
+    check(len(r) == 2 and r[0][1] == b"detailed" and
+          b"PREFIX foo get 4 hit 3 set 2 del 1\r\n" in r[0][2] and
+          b"PREFIX bar get 1 hit 0 set 1 del 1\r\n" in r[0][2] and
+          r[0][2].endswith(b"END\r\n") and r[1] == (0, b"", b""),
+          "binary stats detail dump (%r)" % r)
+    r = bin_request(b, 0x10, b"detail off")
+    check(r == [(0, b"", b"")], "binary stats detail off")
+    check(bin_request(b, 0x10, b"detail nonsense")[0][0] == 1,
+          "binary stats detail nonsense: not found")
+    b.close()
+    c.get(b"foo:1")
+    check(c.stats(b"settings").get("detail_enabled") == "no" and
+          c.cmd(b"stats detail dump").startswith(b"PREFIX"),
+          "detail off: counters kept, not counted")
+    c.line()
+    c.line()
+    for bad in (b"stats detail", b"stats detail x", b"stats detail on x"):
+        check(c.cmd(bad) == b"CLIENT_ERROR usage: stats detail on|off|dump",
+              "%s: usage" % bad.decode())
+    check(c.cmd(b"stats reset") == b"RESET" and
+          c.cmd(b"stats detail dump") == b"END", "stats reset clears them")
+    # Many prefixes, and keys of every byte a text key may have.
+    c.cmd(b"stats detail on")
+    for i in range(3000):
+        c.send(b"get p%d:x\r\n" % i)
+    for i in range(3000):
+        c.line()
+    c.send(b"stats detail dump\r\n")
+    n = 0
+    while c.line() != b"END":
+        n += 1
+    check(n == 3000, "3000 prefixes dumped (%d)" % n)
+    c.close()
+    srv.stop("detail server")
+    srv = Server("-t", 1, "-D", "/")
+    c = srv.conn()
+    st = c.stats(b"settings")
+    c.store(b"set", b"a/b:c", b"v")
+    check(st.get("stat_key_prefix") == "/" and
+          st.get("detail_enabled") == "yes" and
+          c.cmd(b"stats detail dump") == b"PREFIX a get 0 hit 0 set 1 del 0",
+          "-D /: the delimiter, detail on from the start")
+    c.close()
+    srv.stop("-D server")
+    check(run_refused("-D", ""), "-D '': refused")
+
+
 # ---- memcached's -o options (its t/*.t start servers with them) -------
 
 def run_refused(*args):
@@ -1076,6 +1183,7 @@ def main():
                ("maxconns", test_maxconns),
                ("fake NUMA", test_fake_numa),
                ("small memory", test_small_memory),
+               ("stats detail", test_detail),
                ("memcached's options", test_options)))
     return summary()
 
