@@ -469,6 +469,43 @@ static bool item_dead(const struct item *it, uint32_t now, bool *flushed)
 }
 
 /*
+ * Unlink the tail item of @l if it is expired or flushed and nobody else
+ * holds it, counting it reclaimed; the caller puts it.  What memcached
+ * does on every allocation: the object the put frees goes to this CPU's
+ * magazine, where the allocation that follows finds it, so dead items
+ * make room before live ones are evicted and before new slabs are
+ * taken.  May be called with a stripe lock held: it only tries the
+ * tail's (which fails if it is the caller's own).
+ */
+static struct item *lru_take_dead_tail(struct kv_lru *l, uint32_t now)
+{
+	struct item *it, *victim = NULL;
+	bool flushed;
+
+	pthread_mutex_lock(&l->lock);
+	it = l->tail;
+	if (it) {
+		uint64_t hv = kv_hash(item_key(it), it->nkey);
+
+		if (assoc_trylock(hv)) {
+			/* Acquire: as in lru_pull_tail(). */
+			if (__atomic_load_n(&it->refcount, __ATOMIC_ACQUIRE) ==
+				    1 &&
+			    item_dead(it, now, &flushed)) {
+				l->reclaimed++;
+				if (!(it->state & ITEM_FETCHED))
+					l->expired_unfetched++;
+				item_unlink_locked(l, it, hv);
+				victim = it;
+			}
+			assoc_unlock(hv);
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+	return victim;
+}
+
+/*
  * Free one item from the tail of @l: an expired or flushed one (reclaimed)
  * or the least recently used one (evicted).  Skips items whose stripe is
  * locked (see the lock order) or that a connection still sends.
@@ -689,6 +726,9 @@ struct item *item_alloc(struct kv_worker *w, const char *key, unsigned int nkey,
 			goto nomem;
 		c = &kv_classes[l.clsid];
 	}
+	it = lru_take_dead_tail(&c->lru[w->node], kv_now());
+	if (it)
+		item_put(it);
 	it = class_alloc(l.clsid, w->alloc_node);
 	if (!it)
 		goto nomem;

@@ -197,7 +197,8 @@ void kv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 	X(store_no_memory)                                              \
 	X(bytes_read)                                                   \
 	X(bytes_written)                                                \
-	X(conn_yields)
+	X(conn_yields)                                                   \
+	X(idle_kicks)
 /* clang-format on */
 
 /* Per-worker, per-class counters ("stats slabs"). */

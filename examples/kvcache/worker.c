@@ -560,6 +560,7 @@ static void idle_sweep(struct kv_worker *w)
 			if (kv_verbose())
 				kv_log("<%d idle for %u s, closing", c->fd,
 				       now - c->last_active);
+			KV_STAT_INC(w->st.idle_kicks);
 			conn_close(c);
 		}
 	}

@@ -1070,6 +1070,32 @@ def test_detail():
     check(run_refused("-D", ""), "-D '': refused")
 
 
+def test_idle_kicks_reclaimed():
+    srv = Server("-t", 1, "-o", "idle_timeout=1")
+    c, idle = srv.conn(), srv.conn()
+    check(c.stats()["idle_kicks"] == "0", "idle_kicks: 0 at start")
+    end = time.time() + 3.5
+    while time.time() < end:
+        c.cmd(b"version")
+        time.sleep(0.3)
+    check(idle.eof() and c.stats()["idle_kicks"] == "1",
+          "idle_kicks: the idle connection closed is counted, the busy "
+          "one is not")
+    # memcached's issue_183.t: a set after flush_all reuses the flushed
+    # item at its class's tail, counted as reclaimed.
+    c.store(b"set", b"rk", b"1")
+    r0 = int(c.stats()["reclaimed"])
+    c.cmd(b"flush_all")
+    c.store(b"set", b"rk2", b"2", exptime=-1)  # expired at once
+    c.store(b"set", b"rk", b"1")
+    s = c.stats()
+    check(int(s["reclaimed"]) - r0 == 2 and s["curr_items"] == "1",
+          "flushed and expired tail items reclaimed by the next set "
+          "(%s, %s items)" % (s["reclaimed"], s["curr_items"]))
+    c.close()
+    srv.stop("idle_timeout server")
+
+
 # ---- memcached's -o options (its t/*.t start servers with them) -------
 
 def run_refused(*args):
@@ -1184,6 +1210,7 @@ def main():
                ("fake NUMA", test_fake_numa),
                ("small memory", test_small_memory),
                ("stats detail", test_detail),
+               ("idle_kicks, reclaimed", test_idle_kicks_reclaimed),
                ("memcached's options", test_options)))
     return summary()
 
