@@ -535,6 +535,7 @@ static unsigned long lru_pull_tail(struct kv_lru *l, uint32_t now)
 		 * lock, which we hold.
 		 */
 		if (__atomic_load_n(&it->refcount, __ATOMIC_ACQUIRE) != 1) {
+			l->tail_reflocked++;
 			assoc_unlock(hv);
 			search--;
 			it = prev;

@@ -299,6 +299,7 @@ struct kv_lru {
 	unsigned long bytes; /* their header, key, flags, value */
 	uint64_t evicted, evicted_nonzero, evicted_unfetched;
 	uint64_t reclaimed, expired_unfetched, outofmemory;
+	uint64_t tail_reflocked; /* tail items skipped: a connection sends */
 } __attribute__((aligned(64)));
 
 struct kv_class {
@@ -488,6 +489,7 @@ void conns_destroy(void);
 unsigned long conn_structures(void);
 void conn_buffers(unsigned long *rbufs, unsigned long *obufs);
 extern unsigned long kv_listen_disabled;
+extern uint64_t kv_listen_disabled_us;
 
 /* Output, for proto.c and stats.c. */
 bool out_make_room(struct kv_conn *c, size_t text, unsigned int iov,

@@ -86,6 +86,8 @@ static int main_ep, listen_fd = -1;
 static int spare_fd = -1; /* given up to refuse a client past RLIMIT_NOFILE */
 static bool accept_paused;
 unsigned long kv_listen_disabled; /* accept pauses, atomic: "stats" */
+uint64_t kv_listen_disabled_us; /* their total length, atomic: "stats" */
+static struct timespec paused_at; /* when accepts last paused */
 
 enum { EV_LISTEN = 1, EV_SIGNAL, EV_TIMER };
 
@@ -830,6 +832,7 @@ static void accept_all(void)
 				epoll_ctl(main_ep, EPOLL_CTL_DEL, listen_fd,
 					  NULL);
 				accept_paused = true;
+				clock_gettime(CLOCK_MONOTONIC, &paused_at);
 				/* Relaxed: a statistic. */
 				__atomic_fetch_add(&kv_listen_disabled, 1,
 						   __ATOMIC_RELAXED);
@@ -861,8 +864,15 @@ static void clock_tick(void)
 	/* Relaxed: see kv_now(). */
 	__atomic_store_n(&kv_clock, now, __ATOMIC_RELAXED);
 	item_clock_tick(now);
-	if (accept_paused && !ep_add(listen_fd, EV_LISTEN))
+	if (accept_paused && !ep_add(listen_fd, EV_LISTEN)) {
 		accept_paused = false;
+		/* Relaxed: a statistic. */
+		__atomic_fetch_add(
+			&kv_listen_disabled_us,
+			(uint64_t)((ts.tv_sec - paused_at.tv_sec) * 1000000 +
+				   (ts.tv_nsec - paused_at.tv_nsec) / 1000),
+			__ATOMIC_RELAXED);
+	}
 }
 
 static int timer_fd(void)

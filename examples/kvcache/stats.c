@@ -160,7 +160,7 @@ static void sum_class_stats(unsigned int cls, struct kv_class_stats *s)
 struct lru_sum {
 	unsigned long nitems, bytes;
 	uint64_t evicted, evicted_nonzero, evicted_unfetched;
-	uint64_t reclaimed, expired_unfetched, outofmemory;
+	uint64_t reclaimed, expired_unfetched, outofmemory, tail_reflocked;
 };
 
 static void sum_lru(unsigned int cls, struct lru_sum *s)
@@ -180,6 +180,7 @@ static void sum_lru(unsigned int cls, struct lru_sum *s)
 		s->reclaimed += l->reclaimed;
 		s->expired_unfetched += l->expired_unfetched;
 		s->outofmemory += l->outofmemory;
+		s->tail_reflocked += l->tail_reflocked;
 		pthread_mutex_unlock(&l->lock);
 	}
 }
@@ -269,6 +270,7 @@ int stats_general(struct kv_conn *c)
 		sum.reclaimed += ls.reclaimed;
 		sum.expired_unfetched += ls.expired_unfetched;
 		sum.evicted_unfetched += ls.evicted_unfetched;
+		sum.tail_reflocked += ls.tail_reflocked;
 		if (!uslab_cache_info(kv_classes[i].cache, &info))
 			slab_bytes += info.slab_bytes;
 	}
@@ -300,6 +302,9 @@ int stats_general(struct kv_conn *c)
 	fprintf(f, "STAT response_obj_bytes %lu\r\n", obufs * KV_OBUF_SIZE);
 	fprintf(f, "STAT listen_disabled_num %lu\r\n",
 		__atomic_load_n(&kv_listen_disabled, __ATOMIC_RELAXED));
+	fprintf(f, "STAT time_in_listen_disabled_us %llu\r\n",
+		(unsigned long long)__atomic_load_n(&kv_listen_disabled_us,
+						    __ATOMIC_RELAXED));
 	fprintf(f, "STAT limit_maxbytes %lu\r\n", kv_maxbytes());
 	fprintf(f, "STAT accepting_conns 1\r\n");
 	fprintf(f, "STAT threads %u\r\n", kv_nworkers);
@@ -318,6 +323,8 @@ int stats_general(struct kv_conn *c)
 		(unsigned long long)sum.expired_unfetched);
 	fprintf(f, "STAT evicted_unfetched %llu\r\n",
 		(unsigned long long)sum.evicted_unfetched);
+	fprintf(f, "STAT lrutail_reflocked %llu\r\n",
+		(unsigned long long)sum.tail_reflocked);
 	/*
 	 * uslab's view: what -m bounds (every slab of the process), the
 	 * slots of the items, what the item slabs hold.
@@ -471,6 +478,8 @@ int stats_settings(struct kv_conn *c)
 		__atomic_load_n(&kv_detail_enabled, __ATOMIC_RELAXED) ? "yes" :
 									"no");
 	fprintf(f, "STAT reqs_per_event %u\r\n", settings.reqs_per_event);
+	fprintf(f, "STAT auth_enabled_sasl no\r\n"); /* no -S */
+	fprintf(f, "STAT auth_enabled_ascii no\r\n"); /* no -Y */
 	fprintf(f, "STAT cas_enabled %s\r\n",
 		settings.cas_disabled ? "no" : "yes");
 	fprintf(f, "STAT tcp_backlog %d\r\n", settings.backlog);
@@ -690,6 +699,7 @@ void stats_reset(void)
 			l->evicted = l->evicted_nonzero = 0;
 			l->evicted_unfetched = l->reclaimed = 0;
 			l->expired_unfetched = l->outofmemory = 0;
+			l->tail_reflocked = 0;
 			pthread_mutex_unlock(&l->lock);
 		}
 	}

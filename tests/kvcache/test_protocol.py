@@ -1124,6 +1124,19 @@ def test_options():
           st.get("slab_reassign") == "yes" and
           st.get("slab_chunk_max") == str(256 << 10),
           "stats settings: memcached's defaults (%r)" % st)
+    check(st.get("auth_enabled_sasl") == "no" and
+          st.get("auth_enabled_ascii") == "no",
+          "stats settings: auth_enabled_sasl, auth_enabled_ascii no")
+    srv = Server("-t", 1)
+    c = srv.conn()
+    s0 = c.stats()
+    check(s0.get("lrutail_reflocked") == "0" and
+          s0.get("time_in_listen_disabled_us") == "0" and
+          s0.get("idle_kicks") == "0",
+          "stats: lrutail_reflocked, time_in_listen_disabled_us, "
+          "idle_kicks start at 0")
+    c.close()
+    srv.stop("stats server")
     st = settings_of("-t", 1, "-o", "no_modern")
     check(st.get("slab_automove") == "0" and st.get("slab_reassign") == "no",
           "-o no_modern: slab_automove 0, slab_reassign no")
