@@ -706,10 +706,16 @@ void workers_stop(void)
 		if (write(kv_workers[i].pipe_wr, &wake, sizeof(wake)) < 0) {
 			/* A full pipe wakes the worker as well. */
 		}
+	/*
+	 * Every worker is joined before any is freed: until it leaves its
+	 * loop, a worker may be answering "stats", which reads every
+	 * worker's counters.
+	 */
+	for (i = 0; i < kv_nworkers; i++)
+		pthread_join(kv_workers[i].thread, NULL);
 	for (i = 0; i < kv_nworkers; i++) {
 		struct kv_worker *w = &kv_workers[i];
 
-		pthread_join(w->thread, NULL);
 		close(w->epfd);
 		close(w->pipe_rd);
 		close(w->pipe_wr);
