@@ -29,8 +29,9 @@
  *   base_lock (stats.c, the "stats reset" baseline) nests nothing and is
  *   taken under none of the others.  detail_lock (stats.c, the
  *   per-prefix counters of "stats detail") is a leaf, taken under a
- *   stripe lock or none.  uslab's own locks are taken inside
- *   kmem_cache_*() under any of these.  An allocation may run kvcache's
+ *   stripe lock or none.  A worker's conns_lock (worker.c: its list
+ *   of connections, for "stats conns") is a leaf too.  uslab's own
+ *   locks are taken inside kmem_cache_*() under any of these.  An allocation may run kvcache's
  *   shrinker (items.c), which takes LRU locks (3) and tries stripes: so
  *   kmem_cache_alloc*() is called with at most split_lock and a stripe
  *   lock held (1, 2), never an LRU lock or flush_lock.
@@ -471,6 +472,8 @@ struct kv_worker {
 	int epfd;
 	int pipe_rd, pipe_wr; /* accepted fds from the acceptor */
 	struct kv_conn *conns; /* every open connection */
+	/* changes to conns, and closing theirs fds (worker.c) */
+	pthread_mutex_t conns_lock;
 	uint32_t last_sweep; /* kv_now() of the last idle_timeout sweep */
 	unsigned int reqs_left; /* -R: requests the current event may start */
 	struct kv_thread_stats st;
@@ -488,6 +491,14 @@ int conns_init(void);
 void conns_destroy(void);
 unsigned long conn_structures(void);
 void conn_buffers(unsigned long *rbufs, unsigned long *obufs);
+void conns_report(FILE *f, struct kv_conn *self, int listen_fd);
+extern int kv_listen_fd; /* main.c: -1 before listening */
+
+/* "stats conns" reads c->state from other workers (worker.c): relaxed. */
+static inline void conn_set_state(struct kv_conn *c, uint8_t state)
+{
+	__atomic_store_n(&c->state, state, __ATOMIC_RELAXED);
+}
 extern unsigned long kv_listen_disabled;
 extern uint64_t kv_listen_disabled_us;
 
@@ -604,6 +615,7 @@ static inline void kv_detail(const char *key, size_t nkey, int what)
 }
 
 int stats_detail_dump(struct kv_conn *c);
+int stats_conns(struct kv_conn *c);
 void detail_free_all(void);
 
 int stats_general(struct kv_conn *c);

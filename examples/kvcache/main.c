@@ -83,6 +83,7 @@ bool kv_stopping;
 
 static time_t mono_start;
 static int main_ep, listen_fd = -1;
+int kv_listen_fd = -1; /* listen_fd, for "stats conns" */
 static int spare_fd = -1; /* given up to refuse a client past RLIMIT_NOFILE */
 static bool accept_paused;
 unsigned long kv_listen_disabled; /* accept pauses, atomic: "stats" */
@@ -957,6 +958,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	listen_fd = settings.socketpath ? unix_socket() : listen_socket();
+	kv_listen_fd = listen_fd;
 	if (listen_fd < 0 || drop_privileges() < 0)
 		return 1;
 	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -531,6 +531,8 @@ static int bin_stat(struct kv_conn *c, const struct bin_req *r, const char *key,
 		return stats_items(c);
 	if (TOK_IS(&t, "settings"))
 		return stats_settings(c);
+	if (TOK_IS(&t, "conns"))
+		return stats_conns(c);
 	if (TOK_IS(&t, "reset")) {
 		stats_reset();
 		respond(c, r, ST_OK, NULL, 0, NULL, 0, 0);
@@ -641,7 +643,7 @@ static int bin_protocol_error(struct kv_conn *c, const struct bin_req *r,
 		kv_log("<%d binary protocol error (opcode %02x), closing",
 		       c->fd, r->opcode);
 	respond_err(c, r, status);
-	c->state = CS_CLOSE;
+	conn_set_state(c, CS_CLOSE);
 	return KV_CLOSE;
 }
 
@@ -674,7 +676,7 @@ int proto_bin(struct kv_conn *c)
 		if (kv_verbose())
 			kv_log("<%d invalid binary magic %02x, closing", c->fd,
 			       h.magic);
-		c->state = CS_CLOSE;
+		conn_set_state(c, CS_CLOSE);
 		return KV_CLOSE;
 	}
 	if ((uint64_t)h.keylen + h.extlen > h.bodylen)
@@ -746,7 +748,7 @@ int proto_bin(struct kv_conn *c)
 	case OP_QUITQ:
 		if (op == OP_QUIT)
 			respond(c, &r, ST_OK, NULL, 0, NULL, 0, 0);
-		c->state = CS_CLOSE;
+		conn_set_state(c, CS_CLOSE);
 		return KV_CLOSE;
 	case OP_STAT:
 		ret = bin_stat(c, &r, key, h.keylen);

@@ -514,6 +514,20 @@ int stats_settings(struct kv_conn *c)
 	return stats_send(c, f, &buf, &len);
 }
 
+/* "stats conns": the listening socket and every connection (worker.c). */
+int stats_conns(struct kv_conn *c)
+{
+	size_t len;
+	char *buf;
+	FILE *f;
+	int r;
+
+	if (!(f = stats_open(c, &buf, &len, &r)))
+		return r;
+	conns_report(f, c, kv_listen_fd);
+	return stats_send(c, f, &buf, &len);
+}
+
 /* "stats detail dump"; on a binary connection one "detailed" STAT. */
 int stats_detail_dump(struct kv_conn *c)
 {

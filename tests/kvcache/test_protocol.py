@@ -1096,6 +1096,71 @@ def test_idle_kicks_reclaimed():
     srv.stop("idle_timeout server")
 
 
+def test_stats_conns():
+    srv = Server("-t", 2)
+    a, b, c = srv.conn(), srv.conn(), srv.conn()
+    a.send(b"set half 0 0 6\r\n")  # waits for its data: conn_nread
+    b.cmd(b"version")
+    time.sleep(1.2)
+    st = c.stats(b"conns")
+    fds = {k.split(":")[0] for k in st}
+    states = sorted(v for k, v in st.items() if k.endswith(":state"))
+    check(states == ["conn_listening", "conn_nread", "conn_parse_cmd",
+                     "conn_waiting"],
+          "stats conns: the listener and three clients' states (%r)" %
+          states)
+    lfd = [k.split(":")[0] for k, v in st.items() if v == "conn_listening"]
+    check(len(fds) == 4 and st.get(lfd[0] + ":addr") ==
+          "tcp:127.0.0.1:%d" % srv.port,
+          "stats conns: four descriptors, the listener's address")
+    ok = True
+    for fd in fds - set(lfd):
+        ok &= st[fd + ":listen_addr"] == "tcp:127.0.0.1:%d" % srv.port
+        ok &= st[fd + ":addr"].startswith("tcp:127.0.0.1:")
+    nread = [k.split(":")[0] for k, v in st.items() if v == "conn_nread"]
+    check(ok and int(st[nread[0] + ":secs_since_last_cmd"]) >= 1,
+          "stats conns: client and listen addresses, seconds idle")
+    # The same over the binary protocol.
+    bs = socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT)
+    r = bin_request(bs, 0x10, b"conns")
+    check(r[-1] == (0, b"", b"") and
+          sum(1 for x in r if x[1].endswith(b":state")) == 5,
+          "binary stats conns: five connections with a state")
+    bs.close()
+    # Connections come and go on both workers while others list them.
+    stop = time.time() + 3
+    errs = []
+
+    def churn():
+        try:
+            while time.time() < stop:
+                s = socket.create_connection(("127.0.0.1", srv.port))
+                s.sendall(b"version\r\n")
+                s.recv(100)
+                s.close()
+        except OSError as e:
+            errs.append(e)
+
+    threads = [threading.Thread(target=churn) for _ in range(3)]
+    for t in threads:
+        t.start()
+    n = 0
+    while time.time() < stop:
+        st = c.stats(b"conns")
+        n += 1
+        errs += [k for k, v in st.items() if v == "unknown"]
+    for t in threads:
+        t.join()
+    check(not errs and n > 10 and c.cmd(b"version").startswith(b"VERSION"),
+          "stats conns while 3 clients connect and close (%d lists, %r)" %
+          (n, errs[:3]))
+    a.send(b"abcdef\r\n")
+    check(a.line() == b"STORED", "the half-sent set completes")
+    for x in (a, b, c):
+        x.close()
+    srv.stop("stats conns server")
+
+
 # ---- memcached's -o options (its t/*.t start servers with them) -------
 
 def run_refused(*args):
@@ -1223,6 +1288,7 @@ def main():
                ("fake NUMA", test_fake_numa),
                ("small memory", test_small_memory),
                ("stats detail", test_detail),
+               ("stats conns", test_stats_conns),
                ("idle_kicks, reclaimed", test_idle_kicks_reclaimed),
                ("memcached's options", test_options)))
     return summary()
