@@ -77,6 +77,14 @@ static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct shrinker kv_shrinker; /* the shrinker section below */
 
+/*
+ * Chunk classes for a small -m (item_layout_small()): from the top
+ * class down, the largest class of each smaller slab size.  Set once by
+ * items_init().
+ */
+static int chunk_classes[16];
+static unsigned int nchunk_cls;
+
 /* Tail items the evictor may look at before giving up. */
 #define EVICT_SEARCH 5
 /* Active tail items it may rotate to the head on one pass. */
@@ -127,7 +135,7 @@ static double class_growth(double size, double factor, unsigned int left)
 int items_init(void)
 {
 	double size = KV_MIN_CHUNK;
-	unsigned int prev = 0;
+	unsigned int prev = 0, i;
 
 	/* Starts uslab if need be (USLAB_FAKE_NUMA is read then). */
 	kv_nr_nodes = uslab_nr_nodes();
@@ -156,6 +164,13 @@ int items_init(void)
 		size *= class_growth(size, settings.factor,
 				     KV_MAX_CLASSES - kv_nclasses);
 	}
+	for (i = kv_nclasses;
+	     i-- > 0 &&
+	     nchunk_cls < sizeof(chunk_classes) / sizeof(chunk_classes[0]);)
+		if (!nchunk_cls ||
+		    kv_classes[i].slab_size <
+			    kv_classes[chunk_classes[nchunk_cls - 1]].slab_size)
+			chunk_classes[nchunk_cls++] = (int)i;
 	return uslab_register_shrinker(&kv_shrinker);
 }
 
@@ -179,6 +194,7 @@ void items_destroy(void)
 		}
 	}
 	kv_nclasses = 0;
+	nchunk_cls = 0;
 }
 
 /* The smallest class holding @size bytes, or -1 above the top class. */
@@ -211,37 +227,61 @@ struct item_layout {
 	int last_cls;
 };
 
-static void item_layout(unsigned int nkey, bool cflags, uint32_t nbytes,
-			struct item_layout *l)
+/*
+ * The layout of an item in the classes up to @chunk_cls: one object of
+ * its class if it fits one of @chunk_cls, else a head of @chunk_cls, its
+ * chunks of @chunk_cls and a last one of the smallest class that holds
+ * the rest.  false if that takes more than KV_MAX_SEGS segments.
+ */
+static bool item_layout_in(unsigned int nkey, bool cflags, uint32_t nbytes,
+			   int chunk_cls, struct item_layout *l)
 {
 	size_t hdr = sizeof(struct item) + nkey + (cflags ? 4 : 0);
+	size_t chunk = kv_classes[chunk_cls].size;
 	uint32_t n;
 
 	l->total = hdr + nbytes;
 	if (l->total > settings.item_max)
-		return; /* too large: nothing else is needed */
-	if (l->total <= KV_TOP_CHUNK) {
+		return true; /* too large: nothing else is needed */
+	if (l->total <= chunk) {
 		l->clsid = kv_class_of(l->total);
 		l->charge = kv_classes[l->clsid].size;
 		l->nchunks = 0;
 		l->head_cap = nbytes;
-		return;
+		return true;
 	}
 	/* Chunked: n chunk pointers in the head, n chunks after it. */
 	hdr += sizeof(uint32_t);
 	for (n = 1;; n++) {
-		size_t cap = KV_TOP_CHUNK - hdr - n * sizeof(void *);
+		size_t cap;
 
-		if (cap + (size_t)n * KV_TOP_CHUNK >= nbytes)
+		if (hdr + n * sizeof(void *) >= chunk || n + 1 > KV_MAX_SEGS)
+			return false;
+		cap = chunk - hdr - n * sizeof(void *);
+		if (cap + (size_t)n * chunk >= nbytes)
 			break;
 	}
 	l->nchunks = n;
-	l->head_cap = (uint32_t)(KV_TOP_CHUNK - hdr - n * sizeof(void *));
-	l->last_len = nbytes - l->head_cap - (n - 1) * KV_TOP_CHUNK;
+	l->head_cap = (uint32_t)(chunk - hdr - n * sizeof(void *));
+	l->last_len = (uint32_t)(nbytes - l->head_cap - (n - 1) * chunk);
 	l->last_cls = kv_class_of(l->last_len);
-	l->clsid = (int)kv_nclasses - 1;
-	l->charge =
-		(unsigned long)n * KV_TOP_CHUNK + kv_classes[l->last_cls].size;
+	l->clsid = chunk_cls;
+	l->charge = (unsigned long)n * chunk + kv_classes[l->last_cls].size;
+	return true;
+}
+
+/* The layout of a new item, in the usual classes (up to KV_TOP_CHUNK). */
+static void item_layout(unsigned int nkey, bool cflags, uint32_t nbytes,
+			struct item_layout *l)
+{
+	item_layout_in(nkey, cflags, nbytes, (int)kv_nclasses - 1, l);
+}
+
+/* The layout of a stored item: a chunked one's head class is its chunks'. */
+static void item_layout_of(const struct item *it, struct item_layout *l)
+{
+	item_layout_in(it->nkey, it->cflags, it->nbytes,
+		       it->chunked ? it->clsid : (int)kv_nclasses - 1, l);
 }
 
 /*
@@ -258,6 +298,24 @@ static unsigned long item_slab_need(const struct item_layout *l)
 	/* The head and every chunk but the last are of the top class. */
 	return (l->nchunks + per - 1) / per * c->slab_size +
 	       kv_classes[l->last_cls].slab_size;
+}
+
+/*
+ * A layout for an item whose usual one needs slabs of more than half of
+ * -m (a 66 KB item's class has 2 MiB slabs, too much for -m 3): chunks
+ * of the largest class whose slabs are small enough, as memcached
+ * chunks items larger than its slab_chunk_max.  false if none does.
+ */
+static bool item_layout_small(unsigned int nkey, bool cflags, uint32_t nbytes,
+			      struct item_layout *l)
+{
+	unsigned int i;
+
+	for (i = 1; i < nchunk_cls; i++)
+		if (item_layout_in(nkey, cflags, nbytes, chunk_classes[i], l) &&
+		    item_slab_need(l) <= kv_maxbytes() / 2)
+			return true;
+	return false;
 }
 
 /* Where the chunk count and pointers of a chunked item live. */
@@ -291,12 +349,13 @@ unsigned int item_segs(struct item *it, struct kv_seg *segs)
 		segs[0].len = it->nbytes;
 		return 1;
 	}
-	item_layout(it->nkey, it->cflags, it->nbytes, &l);
+	item_layout_of(it, &l);
 	segs[0].p = item_chunk_table(it) + 4 + l.nchunks * sizeof(void *);
 	segs[0].len = l.head_cap;
 	for (i = 0; i < l.nchunks; i++) {
 		segs[i + 1].p = item_chunk(it, i);
-		segs[i + 1].len = i + 1 < l.nchunks ? KV_TOP_CHUNK : l.last_len;
+		segs[i + 1].len = i + 1 < l.nchunks ? kv_classes[l.clsid].size :
+						      l.last_len;
 	}
 	return l.nchunks + 1;
 }
@@ -329,7 +388,7 @@ static void item_free(struct item *it)
 	struct item_layout l;
 	uint32_t i;
 
-	item_layout(it->nkey, it->cflags, it->nbytes, &l);
+	item_layout_of(it, &l);
 	if (it->chunked)
 		for (i = 0; i < l.nchunks; i++)
 			kmem_cache_free(
@@ -410,6 +469,43 @@ static bool item_dead(const struct item *it, uint32_t now, bool *flushed)
 }
 
 /*
+ * Unlink the tail item of @l if it is expired or flushed and nobody else
+ * holds it, counting it reclaimed; the caller puts it.  What memcached
+ * does on every allocation: the object the put frees goes to this CPU's
+ * magazine, where the allocation that follows finds it, so dead items
+ * make room before live ones are evicted and before new slabs are
+ * taken.  May be called with a stripe lock held: it only tries the
+ * tail's (which fails if it is the caller's own).
+ */
+static struct item *lru_take_dead_tail(struct kv_lru *l, uint32_t now)
+{
+	struct item *it, *victim = NULL;
+	bool flushed;
+
+	pthread_mutex_lock(&l->lock);
+	it = l->tail;
+	if (it) {
+		uint64_t hv = kv_hash(item_key(it), it->nkey);
+
+		if (assoc_trylock(hv)) {
+			/* Acquire: as in lru_pull_tail(). */
+			if (__atomic_load_n(&it->refcount, __ATOMIC_ACQUIRE) ==
+				    1 &&
+			    item_dead(it, now, &flushed)) {
+				l->reclaimed++;
+				if (!(it->state & ITEM_FETCHED))
+					l->expired_unfetched++;
+				item_unlink_locked(l, it, hv);
+				victim = it;
+			}
+			assoc_unlock(hv);
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+	return victim;
+}
+
+/*
  * Free one item from the tail of @l: an expired or flushed one (reclaimed)
  * or the least recently used one (evicted).  Skips items whose stripe is
  * locked (see the lock order) or that a connection still sends.
@@ -439,6 +535,7 @@ static unsigned long lru_pull_tail(struct kv_lru *l, uint32_t now)
 		 * lock, which we hold.
 		 */
 		if (__atomic_load_n(&it->refcount, __ATOMIC_ACQUIRE) != 1) {
+			l->tail_reflocked++;
 			assoc_unlock(hv);
 			search--;
 			it = prev;
@@ -477,7 +574,7 @@ static unsigned long lru_pull_tail(struct kv_lru *l, uint32_t now)
 	pthread_mutex_unlock(&l->lock);
 	if (!victim)
 		return 0;
-	item_layout(victim->nkey, victim->cflags, victim->nbytes, &lay);
+	item_layout_of(victim, &lay);
 	item_put(victim);
 	return lay.charge;
 }
@@ -622,11 +719,17 @@ struct item *item_alloc(struct kv_worker *w, const char *key, unsigned int nkey,
 	/*
 	 * Slabs of more than half of -m may never be had beside the rest
 	 * (the hash table, the buffers, other classes' partial slabs):
-	 * refuse the item at once rather than let the shrinker evict
-	 * everything trying.
+	 * chunk the item in smaller classes, or refuse it at once rather
+	 * than let the shrinker evict everything trying.
 	 */
-	if (item_slab_need(&l) > kv_maxbytes() / 2)
-		goto nomem;
+	if (item_slab_need(&l) > kv_maxbytes() / 2) {
+		if (!item_layout_small(nkey, flags != 0, nbytes, &l))
+			goto nomem;
+		c = &kv_classes[l.clsid];
+	}
+	it = lru_take_dead_tail(&c->lru[w->node], kv_now());
+	if (it)
+		item_put(it);
 	it = class_alloc(l.clsid, w->alloc_node);
 	if (!it)
 		goto nomem;
@@ -782,10 +885,29 @@ void item_flush(int64_t delay)
 }
 
 /* The clock thread, each tick: run a delayed flush that is due. */
+/*
+ * Over -m after "cache_memlimit" lowered it: uslab frees nothing until a
+ * new slab is needed, so give back, once a second, the empty slabs and
+ * cached objects of the item classes, as memcached returns pages to the
+ * OS while it is over its limit.  Only the clock thread calls this.
+ */
+static void item_trim(uint32_t now)
+{
+	static uint32_t last;
+	unsigned int i;
+
+	if (now == last || uslab_memory_used() <= kv_maxbytes())
+		return;
+	last = now;
+	for (i = 0; i < kv_nclasses; i++)
+		kmem_cache_shrink(kv_classes[i].cache);
+}
+
 void item_clock_tick(uint32_t now)
 {
 	uint32_t when;
 
+	item_trim(now);
 	/* Relaxed peek; the decision is taken again under flush_lock. */
 	if (!__atomic_load_n(&flush_at, __ATOMIC_RELAXED))
 		return;

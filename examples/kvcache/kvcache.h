@@ -27,8 +27,11 @@
  *                          (items.c)
  *   4. flush_lock          the pending delayed flush_all (items.c), a leaf
  *   base_lock (stats.c, the "stats reset" baseline) nests nothing and is
- *   taken under none of the others.  uslab's own locks are taken inside
- *   kmem_cache_*() under any of these.  An allocation may run kvcache's
+ *   taken under none of the others.  detail_lock (stats.c, the
+ *   per-prefix counters of "stats detail") is a leaf, taken under a
+ *   stripe lock or none.  A worker's conns_lock (worker.c: its list
+ *   of connections, for "stats conns") is a leaf too.  uslab's own
+ *   locks are taken inside kmem_cache_*() under any of these.  An allocation may run kvcache's
  *   shrinker (items.c), which takes LRU locks (3) and tries stripes: so
  *   kmem_cache_alloc*() is called with at most split_lock and a stripe
  *   lock held (1, 2), never an LRU lock or flush_lock.
@@ -64,7 +67,8 @@
 #define KV_KEY_MAX 250 /* protocol.txt: key length limit */
 #define KV_LINE_MAX 2048 /* longest command line */
 #define KV_ITEM_MAX_DEFAULT (1024 * 1024)
-#define KV_ITEM_MAX_LIMIT (16 * 1024 * 1024) /* -I ceiling */
+#define KV_ITEM_MAX_LIMIT (32 * 1024 * 1024) /* -I ceiling */
+#define KV_SLAB_PAGE (1024 * 1024) /* memcached's page: slab_chunk_max */
 #define KV_FACTOR_DEFAULT 1.05 /* -f */
 #define KV_MAX_CLASSES 200
 #define KV_MIN_CHUNK 64 /* smallest size class */
@@ -105,6 +109,21 @@ struct kv_settings {
 	 * classes share one page pool, so pages always move (relaxed).
 	 */
 	unsigned int slab_automove;
+	/*
+	 * Accepted from memcached's command line and reported by "stats
+	 * settings", sizing nothing here (README, "Options"): the other
+	 * -o slab_automove tunable, the logger buffers of its "watch"
+	 * command, which kvcache does not have, and the cap on its pool of
+	 * read buffers and response objects (kvcache's buffers are one
+	 * read and one output buffer per connection, under -m), in bytes.
+	 */
+	unsigned int slab_automove_window;
+	unsigned int watcher_logbuf_size, worker_logbuf_size;
+	unsigned long read_buf_mem_limit;
+	bool no_modern; /* -o no_modern: "stats settings" says so */
+	char prefix_delimiter; /* -D, for "stats detail" (default ':') */
+	/* -o slab_chunk_max as given (0: not given), checked only */
+	unsigned int slab_chunk_max;
 };
 
 extern struct kv_settings settings;
@@ -179,7 +198,8 @@ void kv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 	X(store_no_memory)                                              \
 	X(bytes_read)                                                   \
 	X(bytes_written)                                                \
-	X(conn_yields)
+	X(conn_yields)                                                   \
+	X(idle_kicks)
 /* clang-format on */
 
 /* Per-worker, per-class counters ("stats slabs"). */
@@ -280,6 +300,7 @@ struct kv_lru {
 	unsigned long bytes; /* their header, key, flags, value */
 	uint64_t evicted, evicted_nonzero, evicted_unfetched;
 	uint64_t reclaimed, expired_unfetched, outofmemory;
+	uint64_t tail_reflocked; /* tail items skipped: a connection sends */
 } __attribute__((aligned(64)));
 
 struct kv_class {
@@ -367,7 +388,7 @@ struct kv_rbuf {
 #define KV_RBUF_SIZE (16 * 1024) /* object size, header included */
 
 #define KV_OBUF_SIZE (16 * 1024)
-#define KV_OIOV 128
+#define KV_OIOV 160 /* KV_MAX_SEGS + 2 and more */
 #define KV_OREF 32
 
 struct kv_obuf {
@@ -451,6 +472,8 @@ struct kv_worker {
 	int epfd;
 	int pipe_rd, pipe_wr; /* accepted fds from the acceptor */
 	struct kv_conn *conns; /* every open connection */
+	/* changes to conns, and closing theirs fds (worker.c) */
+	pthread_mutex_t conns_lock;
 	uint32_t last_sweep; /* kv_now() of the last idle_timeout sweep */
 	unsigned int reqs_left; /* -R: requests the current event may start */
 	struct kv_thread_stats st;
@@ -468,7 +491,16 @@ int conns_init(void);
 void conns_destroy(void);
 unsigned long conn_structures(void);
 void conn_buffers(unsigned long *rbufs, unsigned long *obufs);
+void conns_report(FILE *f, struct kv_conn *self, int listen_fd);
+extern int kv_listen_fd; /* main.c: -1 before listening */
+
+/* "stats conns" reads c->state from other workers (worker.c): relaxed. */
+static inline void conn_set_state(struct kv_conn *c, uint8_t state)
+{
+	__atomic_store_n(&c->state, state, __ATOMIC_RELAXED);
+}
 extern unsigned long kv_listen_disabled;
+extern uint64_t kv_listen_disabled_us;
 
 /* Output, for proto.c and stats.c. */
 bool out_make_room(struct kv_conn *c, size_t text, unsigned int iov,
@@ -560,8 +592,31 @@ int proto_bin(struct kv_conn *c);
 void bin_store(struct kv_conn *c, struct item *it);
 char *bin_stats(struct kv_conn *c, const char *text, size_t len,
 		size_t *out_len);
+char *bin_stat_one(struct kv_conn *c, const char *name, const char *val,
+		   size_t nval, size_t *out_len);
 
 /* ---- Statistics output (stats.c) -------------------------------------- */
+
+/*
+ * Per-prefix counters ("stats detail on|off|dump", -D): what each key
+ * prefix (the key up to the delimiter) had of gets, hits, sets and
+ * deletes, counted where memcached counts them (text and binary gets,
+ * storage commands and deletes; not meta commands) while
+ * kv_detail_enabled (relaxed: a switch, ordering nothing).
+ */
+enum { KV_DETAIL_GET, KV_DETAIL_HIT, KV_DETAIL_SET, KV_DETAIL_DEL };
+extern bool kv_detail_enabled;
+void detail_record(const char *key, size_t nkey, int what);
+
+static inline void kv_detail(const char *key, size_t nkey, int what)
+{
+	if (__atomic_load_n(&kv_detail_enabled, __ATOMIC_RELAXED))
+		detail_record(key, nkey, what);
+}
+
+int stats_detail_dump(struct kv_conn *c);
+int stats_conns(struct kv_conn *c);
+void detail_free_all(void);
 
 int stats_general(struct kv_conn *c);
 int stats_slabs(struct kv_conn *c);

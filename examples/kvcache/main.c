@@ -71,6 +71,10 @@ struct kv_settings settings = {
 	.factor = KV_FACTOR_DEFAULT,
 	.unix_mask = 0700,
 	.backlog = LISTEN_BACKLOG,
+	.slab_automove_window = 30,
+	.prefix_delimiter = ':',
+	.watcher_logbuf_size = 256 << 10,
+	.worker_logbuf_size = 64 << 10,
 };
 
 int64_t kv_started;
@@ -79,9 +83,12 @@ bool kv_stopping;
 
 static time_t mono_start;
 static int main_ep, listen_fd = -1;
+int kv_listen_fd = -1; /* listen_fd, for "stats conns" */
 static int spare_fd = -1; /* given up to refuse a client past RLIMIT_NOFILE */
 static bool accept_paused;
 unsigned long kv_listen_disabled; /* accept pauses, atomic: "stats" */
+uint64_t kv_listen_disabled_us; /* their total length, atomic: "stats" */
+static struct timespec paused_at; /* when accepts last paused */
 
 enum { EV_LISTEN = 1, EV_SIGNAL, EV_TIMER };
 
@@ -164,18 +171,27 @@ static void usage(FILE *f)
 		"                              yielding (default: no limit; "
 		"4 reads per event)\n"
 		"  -F, --disable-flush-all     refuse flush_all\n"
+		"  -D CHAR                     key prefix delimiter for stats "
+		"detail, which it\n"
+		"                              turns on (default: ':', off)\n"
 		"  -r, --enable-coredumps      raise the core file limit\n"
 		"  -k, --lock-memory           lock all memory (mlockall)\n"
 		"  -v, --verbose               verbose (-vv: also every "
 		"command)\n"
 		"  -o, --extended=OPT,...      idle_timeout=SECONDS; also "
-		"accepted when asking\n"
-		"                              for what kvcache does anyway: "
-		"maxconns_fast,\n"
-		"                              read_buf_mem_limit=0, "
-		"no_lru_crawler, no_lru_maintainer,\n"
-		"                              no_slab_reassign, "
-		"slab_reassign, slab_automove=0..2, modern\n"
+		"accepted, reported by\n"
+		"                              stats settings (README: what "
+		"each does here):\n"
+		"                              maxconns_fast, modern, "
+		"no_modern, no_lru_crawler,\n"
+		"                              no_lru_maintainer, "
+		"slab_reassign, no_slab_reassign,\n"
+		"                              slab_automove[=0..2], "
+		"slab_automove_window=N,\n"
+		"                              slab_chunk_max=N, "
+		"read_buf_mem_limit=MB,\n"
+		"                              watcher_logbuf_size=KB, "
+		"worker_logbuf_size=KB\n"
 		"  -U, --udp-port=0            (UDP is not supported; only 0 is "
 		"accepted)\n"
 		"  -X, --disable-dumping       refuse stats cachedump and "
@@ -186,7 +202,7 @@ static void usage(FILE *f)
 		"  -V, --version               print the version and exit\n"
 		"  -i, --license               print the license and exit\n"
 		"  -h, --help                  print this help and exit\n"
-		"Refused, with the reason: -d, -n, -L, -D, -S, -Y, "
+		"Refused, with the reason: -d, -n, -L, -S, -Y, "
 		"-e, -Z, -N.\n",
 		KV_ITEM_MAX_LIMIT >> 20, KV_FACTOR_DEFAULT);
 }
@@ -240,8 +256,6 @@ static const char *refused(int opt)
 		return "the smallest item class is fixed (64 bytes)";
 	case 'L':
 		return "large pages are uslab's business, not an option";
-	case 'D':
-		return "per-prefix statistics (stats detail) are not supported";
 	case 'S':
 	case 'Y':
 		return "authentication (SASL, auth file) is not supported";
@@ -255,7 +269,23 @@ static const char *refused(int opt)
 	return NULL;
 }
 
-/* -o a,b=c,...: idle_timeout, or options that change nothing here. */
+/* A number for -o NAME=VAL in [min, max], or -1 with the reason said. */
+static int suboption_ulong(const char *name, const char *val, unsigned long min,
+			   unsigned long max, unsigned long *v)
+{
+	if (val && parse_ulong(val, min, max, v))
+		return 0;
+	fprintf(stderr, "kvcache: -o %s=%s: needs a number from %lu to %lu\n",
+		name, val ? val : "", min, max);
+	return -1;
+}
+
+/*
+ * -o a,b=c,...: idle_timeout, or memcached's options that size or tune
+ * what kvcache does its own way: checked as memcached checks them and
+ * reported by "stats settings" (README, "Options", says what each does
+ * here).
+ */
 static int parse_extended(char *arg)
 {
 	static const char *const noop[] = {
@@ -269,36 +299,88 @@ static int parse_extended(char *arg)
 		unsigned long v;
 		size_t i;
 		bool ok = false;
+		int r = 0;
 
 		if (val)
 			*val++ = 0;
 		for (i = 0; i < sizeof(noop) / sizeof(noop[0]); i++)
 			ok |= !val && !strcmp(o, noop[i]);
-		if (val && !strcmp(o, "idle_timeout")) {
-			if (!parse_ulong(val, 0, 86400 * 365, &v)) {
-				fprintf(stderr,
-					"kvcache: bad idle_timeout '%s'\n",
-					val);
-				return -1;
-			}
+		if (!strcmp(o, "idle_timeout")) {
+			r = suboption_ulong(o, val, 0, 86400 * 365, &v);
 			settings.idle_timeout = (unsigned int)v;
 			ok = true;
-		}
-		/* 0: unlimited, what kvcache does; a cap is not supported. */
-		if (val && !strcmp(o, "read_buf_mem_limit"))
-			ok = !strcmp(val, "0");
-		/* Reported only: pages always move between classes. */
-		if (val && !strcmp(o, "slab_automove") && val[0] >= '0' &&
-		    val[0] <= '2' && !val[1]) {
-			settings.slab_automove = (unsigned int)(val[0] - '0');
+		} else if (!strcmp(o, "no_modern") && !val) {
+			/* memcached's 1.5 defaults: no page mover. */
+			settings.no_modern = true;
+			settings.slab_automove = 0;
+			ok = true;
+		} else if (!strcmp(o, "slab_automove")) {
+			/* Reported only: pages always move between classes. */
+			v = 1;
+			if (val)
+				r = suboption_ulong(o, val, 0, 2, &v);
+			settings.slab_automove = (unsigned int)v;
+			ok = true;
+		} else if (!strcmp(o, "slab_automove_window")) {
+			r = suboption_ulong(o, val, 3, UINT_MAX, &v);
+			settings.slab_automove_window = (unsigned int)v;
+			ok = true;
+		} else if (!strcmp(o, "slab_chunk_max")) {
+			/* Checked against -I once every option is read. */
+			r = suboption_ulong(o, val, 1, KV_SLAB_PAGE, &v);
+			settings.slab_chunk_max = (unsigned int)v;
+			ok = true;
+		} else if (!strcmp(o, "watcher_logbuf_size") ||
+			   !strcmp(o, "worker_logbuf_size")) {
+			/* Kilobytes, as memcached's. */
+			r = suboption_ulong(o, val, 0, UINT_MAX >> 10, &v);
+			*(o[1] == 'a' ? &settings.watcher_logbuf_size :
+					&settings.worker_logbuf_size) =
+				(unsigned int)v << 10;
+			ok = true;
+		} else if (!strcmp(o, "read_buf_mem_limit")) {
+			/* Megabytes, as memcached's. */
+			r = suboption_ulong(o, val, 0, UINT_MAX >> 20, &v);
+			settings.read_buf_mem_limit = v << 20;
 			ok = true;
 		}
+		if (r)
+			return -1;
 		if (!ok) {
 			fprintf(stderr,
 				"kvcache: -o %s%s%s: not supported by kvcache\n",
 				o, val ? "=" : "", val ? val : "");
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/*
+ * memcached's checks of -I and -o slab_chunk_max, made once every option
+ * is read: -I at most half of -m; a chunk size that divides -I and
+ * memcached's 1 MiB page.  kvcache's own chunk size stays KV_TOP_CHUNK.
+ */
+static int check_item_max(void)
+{
+	unsigned int chunk = settings.slab_chunk_max;
+
+	if (settings.item_max > settings.maxbytes / 2) {
+		fprintf(stderr,
+			"kvcache: -I %u: cannot be more than half of "
+			"-m\n",
+			settings.item_max);
+		return -1;
+	}
+	if (!chunk)
+		return 0;
+	if (chunk > settings.item_max || settings.item_max % chunk ||
+	    KV_SLAB_PAGE % chunk) {
+		fprintf(stderr,
+			"kvcache: -o slab_chunk_max=%u: must divide -I (%u) "
+			"and %u\n",
+			chunk, settings.item_max, KV_SLAB_PAGE);
+		return -1;
 	}
 	return 0;
 }
@@ -461,6 +543,13 @@ static int parse_options(int argc, char **argv)
 			}
 			settings.reqs_per_event = (unsigned int)v;
 			break;
+		case 'D':
+			/* memcached: the delimiter, and detail on from start. */
+			if (!optarg[0])
+				goto bad;
+			settings.prefix_delimiter = optarg[0];
+			kv_detail_enabled = true;
+			break;
 		case 'W':
 		case 'P':
 			break;
@@ -491,6 +580,8 @@ static int parse_options(int argc, char **argv)
 			argv[optind]);
 		return -1;
 	}
+	if (check_item_max())
+		return -1;
 	if (settings.port == 0 && settings.socketpath == NULL &&
 	    !getenv("MEMCACHED_PORT_FILENAME"))
 		fprintf(stderr, "kvcache: -p 0: listening on a port of the "
@@ -742,6 +833,7 @@ static void accept_all(void)
 				epoll_ctl(main_ep, EPOLL_CTL_DEL, listen_fd,
 					  NULL);
 				accept_paused = true;
+				clock_gettime(CLOCK_MONOTONIC, &paused_at);
 				/* Relaxed: a statistic. */
 				__atomic_fetch_add(&kv_listen_disabled, 1,
 						   __ATOMIC_RELAXED);
@@ -773,8 +865,15 @@ static void clock_tick(void)
 	/* Relaxed: see kv_now(). */
 	__atomic_store_n(&kv_clock, now, __ATOMIC_RELAXED);
 	item_clock_tick(now);
-	if (accept_paused && !ep_add(listen_fd, EV_LISTEN))
+	if (accept_paused && !ep_add(listen_fd, EV_LISTEN)) {
 		accept_paused = false;
+		/* Relaxed: a statistic. */
+		__atomic_fetch_add(
+			&kv_listen_disabled_us,
+			(uint64_t)((ts.tv_sec - paused_at.tv_sec) * 1000000 +
+				   (ts.tv_nsec - paused_at.tv_nsec) / 1000),
+			__ATOMIC_RELAXED);
+	}
 }
 
 static int timer_fd(void)
@@ -859,6 +958,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	listen_fd = settings.socketpath ? unix_socket() : listen_socket();
+	kv_listen_fd = listen_fd;
 	if (listen_fd < 0 || drop_privileges() < 0)
 		return 1;
 	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -892,6 +992,7 @@ int main(int argc, char **argv)
 	assoc_destroy();
 	conns_destroy();
 	items_destroy();
+	detail_free_all();
 	close(tfd);
 	close(sfd);
 	close(main_ep);

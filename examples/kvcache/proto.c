@@ -157,7 +157,7 @@ int out_wait(struct kv_conn *c)
 void swallow(struct kv_conn *c, uint64_t bytes)
 {
 	c->swallow = bytes;
-	c->state = CS_SWALLOW;
+	conn_set_state(c, CS_SWALLOW);
 }
 
 /* ---- Value segments, for reading values and for append/prepend -------- */
@@ -290,7 +290,7 @@ void nread_start(struct kv_conn *c, struct item *it, int cmd, uint64_t cas,
 		c->tail[1] = '\n';
 		c->ntail = 2;
 	}
-	c->state = CS_NREAD;
+	conn_set_state(c, CS_NREAD);
 }
 
 /*
@@ -321,6 +321,7 @@ static int process_storage(struct kv_conn *c, struct tok *t, int n, int cmd)
 			swallow(c, (uint64_t)vlen + 2);
 		return KV_CONTINUE;
 	}
+	kv_detail(t[1].p, t[1].len, KV_DETAIL_SET);
 	it = store_alloc(c, t[1].p, t[1].len, flags, kv_realtime(exptime),
 			 (uint32_t)vlen, cmd, &err);
 	if (!it) {
@@ -497,7 +498,7 @@ static int proto_nread(struct kv_conn *c)
 		return out_wait(c);
 	it = c->it;
 	c->it = NULL;
-	c->state = CS_CMD;
+	conn_set_state(c, CS_CMD);
 	if (c->tail[0] != '\r' || c->tail[1] != '\n')
 		REPLY(c, "CLIENT_ERROR bad data chunk\r\n");
 	else if (c->nread_proto == KV_NREAD_META)
@@ -523,7 +524,7 @@ static int proto_swallow(struct kv_conn *c)
 	c->swallow -= n;
 	if (c->swallow)
 		return KV_MORE;
-	c->state = CS_CMD;
+	conn_set_state(c, CS_CMD);
 	return KV_CONTINUE;
 }
 
@@ -577,6 +578,7 @@ static void get_one(struct kv_conn *c, const char *key, size_t nkey)
 		KV_STAT_INC(w->st.cmd_touch);
 	assoc_lock(hv);
 	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss);
+	kv_detail(key, nkey, it ? KV_DETAIL_HIT : KV_DETAIL_GET);
 	if (!it) {
 		assoc_unlock(hv);
 		KV_STAT_INC(w->st.get_misses);
@@ -623,10 +625,10 @@ static int get_bad_key(struct kv_conn *c)
 		return out_wait(c);
 	OUT_LIT(c, "CLIENT_ERROR bad command line format\r\n");
 	if (c->get_open) {
-		c->state = CS_SKIPLINE;
+		conn_set_state(c, CS_SKIPLINE);
 	} else {
 		c->rb->start = c->get_next;
-		c->state = CS_CMD;
+		conn_set_state(c, CS_CMD);
 	}
 	return KV_CONTINUE;
 }
@@ -697,7 +699,7 @@ static int proto_get(struct kv_conn *c)
 		return out_wait(c);
 	OUT_LIT(c, "END\r\n");
 	rb->start = c->get_next;
-	c->state = CS_CMD;
+	conn_set_state(c, CS_CMD);
 	return KV_CONTINUE;
 }
 
@@ -715,7 +717,7 @@ static int proto_skipline(struct kv_conn *c)
 		return KV_MORE;
 	}
 	rb->start = (uint32_t)(nl + 1 - rb->data);
-	c->state = CS_CMD;
+	conn_set_state(c, CS_CMD);
 	return KV_CONTINUE;
 }
 
@@ -749,7 +751,7 @@ static int process_get(struct kv_conn *c, int kind, char *p, char *end,
 		if ((open && p == end) || !parse_i64(&t, &exptime)) {
 			REPLY(c, "CLIENT_ERROR invalid exptime argument\r\n");
 			if (open)
-				c->state = CS_SKIPLINE;
+				conn_set_state(c, CS_SKIPLINE);
 			return KV_CONTINUE;
 		}
 	}
@@ -758,7 +760,7 @@ static int process_get(struct kv_conn *c, int kind, char *p, char *end,
 	c->get_open = open;
 	if (open) {
 		rb->start = (uint32_t)(p - rb->data);
-		c->state = CS_GET;
+		conn_set_state(c, CS_GET);
 		return KV_CONTINUE;
 	}
 	for (q = p;;) {
@@ -785,7 +787,7 @@ static int process_get(struct kv_conn *c, int kind, char *p, char *end,
 	c->get_next = rb->start;
 	c->get_end = (uint32_t)(end - rb->data);
 	rb->start = (uint32_t)(p - rb->data);
-	c->state = CS_GET;
+	conn_set_state(c, CS_GET);
 	return KV_CONTINUE;
 }
 
@@ -809,6 +811,7 @@ static void process_delete(struct kv_conn *c, struct tok *t, int n)
 		REPLY(c, "CLIENT_ERROR bad command line format\r\n");
 		return;
 	}
+	kv_detail(t[1].p, t[1].len, KV_DETAIL_DEL);
 	hv = kv_hash(t[1].p, t[1].len);
 	assoc_lock(hv);
 	it = item_get_locked(t[1].p, (unsigned int)t[1].len, hv, kv_now(),
@@ -1052,7 +1055,7 @@ static int process_shutdown(struct kv_conn *c, struct tok *t, int n)
 		kv_log("<%d shutdown", c->fd);
 	/* The main thread reads SIGINT from its signalfd. */
 	kill(getpid(), SIGINT);
-	c->state = CS_CLOSE;
+	conn_set_state(c, CS_CLOSE);
 	return KV_CLOSE;
 }
 
@@ -1190,6 +1193,8 @@ static int process_stats(struct kv_conn *c, struct tok *t, int n)
 		return stats_settings(c);
 	if (n == 2 && TOK_IS(&t[1], "sizes"))
 		return stats_sizes(c);
+	if (n == 2 && TOK_IS(&t[1], "conns"))
+		return stats_conns(c);
 	if (n >= 2 && TOK_IS(&t[1], "cachedump")) {
 		uint32_t id, limit;
 
@@ -1207,6 +1212,20 @@ static int process_stats(struct kv_conn *c, struct tok *t, int n)
 	if (n == 2 && TOK_IS(&t[1], "reset")) {
 		stats_reset();
 		REPLY(c, "RESET\r\n");
+		return KV_CONTINUE;
+	}
+	if (n >= 2 && TOK_IS(&t[1], "detail")) {
+		if (n == 3 && TOK_IS(&t[2], "dump"))
+			return stats_detail_dump(c);
+		if (n == 3 && (TOK_IS(&t[2], "on") || TOK_IS(&t[2], "off"))) {
+			/* Relaxed: a switch (kvcache.h). */
+			__atomic_store_n(&kv_detail_enabled,
+					 TOK_IS(&t[2], "on"), __ATOMIC_RELAXED);
+			REPLY(c, "OK\r\n");
+		} else {
+			REPLY(c, "CLIENT_ERROR usage: stats detail "
+				 "on|off|dump\r\n");
+		}
 		return KV_CONTINUE;
 	}
 	REPLY(c, "ERROR\r\n");
@@ -1268,7 +1287,7 @@ static int dispatch(struct kv_conn *c, char *p, char *end, bool open)
 	if (TOK_IS(&t[0], "cas"))
 		return process_storage(c, t, n, CMD_CAS);
 	if (TOK_IS(&t[0], "quit")) {
-		c->state = CS_CLOSE;
+		conn_set_state(c, CS_CLOSE);
 		return KV_CLOSE;
 	}
 	if (TOK_IS(&t[0], "stats"))
@@ -1321,7 +1340,7 @@ static int line_too_long(struct kv_conn *c)
 		kv_log("<%d line too long, closing", c->fd);
 	if (out_make_room(c, KV_REPLY_MAX, 2, 0))
 		OUT_LIT(c, "CLIENT_ERROR line too long\r\n");
-	c->state = CS_CLOSE;
+	conn_set_state(c, CS_CLOSE);
 	return KV_CLOSE;
 }
 

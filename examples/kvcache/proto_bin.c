@@ -230,6 +230,7 @@ static void bin_get(struct kv_conn *c, const struct bin_req *r, const char *ext,
 
 	assoc_lock(hv);
 	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss);
+	kv_detail(key, nkey, it ? KV_DETAIL_HIT : KV_DETAIL_GET);
 	if (!it) {
 		assoc_unlock(hv);
 		if (touch) {
@@ -311,6 +312,7 @@ static int bin_update(struct kv_conn *c, const struct bin_req *r,
 	 */
 	if (h->cas && cmd <= CMD_REPLACE && !settings.cas_disabled)
 		cmd = CMD_CAS;
+	kv_detail(key, nkey, KV_DETAIL_SET);
 	it = store_alloc(c, key, nkey, set_like ? get_be32(ext) : 0,
 			 set_like ? bin_exptime(get_be32(ext + 4)) : 0, vlen,
 			 cmd == CMD_SET ? CMD_SET : CMD_ADD, &err);
@@ -371,6 +373,7 @@ static void bin_delete(struct kv_conn *c, const struct bin_req *r,
 	struct item *it;
 	int miss, st = ST_OK;
 
+	kv_detail(key, nkey, KV_DETAIL_DEL);
 	assoc_lock(hv);
 	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss);
 	if (!it) {
@@ -493,6 +496,26 @@ char *bin_stats(struct kv_conn *c, const char *text, size_t len,
 	return out;
 }
 
+/* One STAT response @name = @val and the terminating empty one. */
+char *bin_stat_one(struct kv_conn *c, const char *name, const char *val,
+		   size_t nval, size_t *out_len)
+{
+	struct bin_req r = { .opcode = OP_STAT };
+	size_t nname = strlen(name);
+	char *out = malloc(2 * KV_BIN_HDR + nname + nval);
+
+	if (!out)
+		return NULL;
+	memcpy(&r.opaque, c->mret + 1, 4);
+	put_hdr(out, &r, ST_OK, 0, (unsigned int)nname,
+		(uint32_t)(nname + nval), 0);
+	memcpy(out + KV_BIN_HDR, name, nname);
+	memcpy(out + KV_BIN_HDR + nname, val, nval);
+	put_hdr(out + KV_BIN_HDR + nname + nval, &r, ST_OK, 0, 0, 0, 0);
+	*out_len = 2 * KV_BIN_HDR + nname + nval;
+	return out;
+}
+
 static int bin_stat(struct kv_conn *c, const struct bin_req *r, const char *key,
 		    size_t nkey)
 {
@@ -508,10 +531,28 @@ static int bin_stat(struct kv_conn *c, const struct bin_req *r, const char *key,
 		return stats_items(c);
 	if (TOK_IS(&t, "settings"))
 		return stats_settings(c);
+	if (TOK_IS(&t, "conns"))
+		return stats_conns(c);
 	if (TOK_IS(&t, "reset")) {
 		stats_reset();
 		respond(c, r, ST_OK, NULL, 0, NULL, 0, 0);
 		return KV_CONTINUE;
+	}
+	/* memcached matches "detail" and then " dump", " on", " off". */
+	if (nkey >= 6 && !memcmp(key, "detail", 6)) {
+		const char *sub = key + 6;
+		size_t nsub = nkey - 6;
+
+		if (nsub >= 5 && !memcmp(sub, " dump", 5))
+			return stats_detail_dump(c);
+		if ((nsub >= 3 && !memcmp(sub, " on", 3)) ||
+		    (nsub >= 4 && !memcmp(sub, " off", 4))) {
+			/* Relaxed: a switch (kvcache.h). */
+			__atomic_store_n(&kv_detail_enabled, sub[2] == 'n',
+					 __ATOMIC_RELAXED);
+			respond(c, r, ST_OK, NULL, 0, NULL, 0, 0);
+			return KV_CONTINUE;
+		}
 	}
 	respond_err(c, r, ST_KEY_ENOENT);
 	return KV_CONTINUE;
@@ -602,7 +643,7 @@ static int bin_protocol_error(struct kv_conn *c, const struct bin_req *r,
 		kv_log("<%d binary protocol error (opcode %02x), closing",
 		       c->fd, r->opcode);
 	respond_err(c, r, status);
-	c->state = CS_CLOSE;
+	conn_set_state(c, CS_CLOSE);
 	return KV_CLOSE;
 }
 
@@ -635,7 +676,7 @@ int proto_bin(struct kv_conn *c)
 		if (kv_verbose())
 			kv_log("<%d invalid binary magic %02x, closing", c->fd,
 			       h.magic);
-		c->state = CS_CLOSE;
+		conn_set_state(c, CS_CLOSE);
 		return KV_CLOSE;
 	}
 	if ((uint64_t)h.keylen + h.extlen > h.bodylen)
@@ -707,7 +748,7 @@ int proto_bin(struct kv_conn *c)
 	case OP_QUITQ:
 		if (op == OP_QUIT)
 			respond(c, &r, ST_OK, NULL, 0, NULL, 0, 0);
-		c->state = CS_CLOSE;
+		conn_set_state(c, CS_CLOSE);
 		return KV_CLOSE;
 	case OP_STAT:
 		ret = bin_stat(c, &r, key, h.keylen);

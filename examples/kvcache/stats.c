@@ -5,7 +5,8 @@
  * lists, "stats settings", and "stats reset".
  *
  * Also "stats sizes", "stats cachedump" and "lru_crawler metadump" (a
- * walk of the LRU lists, see dump_class()).
+ * walk of the LRU lists, see dump_class()), and the per-prefix counters
+ * of "stats detail" (detail_record()).
  *
  * A reply is built in a malloc()ed buffer (open_memstream) and queued as
  * one piece once the connection's earlier replies are sent; on a binary
@@ -18,6 +19,9 @@
  * "stats reset" cannot zero counters that their workers update without
  * atomic read-modify-writes, so it records a baseline (under base_lock)
  * that later reports subtract; LRU counters it zeroes under their locks.
+ * The prefix table and its counters are under detail_lock, a leaf lock:
+ * while detail is on, every counted command takes it, as memcached's
+ * STATS_LOCK; while it is off, none does.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -32,6 +36,97 @@
 #include "kvcache.h"
 
 static pthread_mutex_t base_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- Per-prefix counters ("stats detail") ----------------------------- */
+
+#define DETAIL_BUCKETS 256 /* memcached's PREFIX_HASH_SIZE */
+#define DETAIL_MAX 65536 /* prefixes kept; later new ones are not counted */
+
+struct prefix_stats {
+	struct prefix_stats *next;
+	uint64_t n[4]; /* KV_DETAIL_* */
+	size_t len;
+	char name[];
+};
+
+bool kv_detail_enabled;
+static pthread_mutex_t detail_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct prefix_stats *detail_table[DETAIL_BUCKETS];
+static unsigned long detail_count;
+
+/*
+ * Count @what for @key's prefix, as memcached's stats_prefix_record_*():
+ * a key without the delimiter has no prefix and is not counted; a hit
+ * counts as a get too.
+ */
+void detail_record(const char *key, size_t nkey, int what)
+{
+	const char *d = memchr(key, settings.prefix_delimiter, nkey);
+	struct prefix_stats **head, *p;
+	size_t len;
+
+	if (!d)
+		return;
+	len = (size_t)(d - key);
+	head = &detail_table[kv_hash(key, len) % DETAIL_BUCKETS];
+	pthread_mutex_lock(&detail_lock);
+	for (p = *head; p; p = p->next)
+		if (p->len == len && !memcmp(p->name, key, len))
+			break;
+	if (!p && detail_count < DETAIL_MAX &&
+	    (p = calloc(1, sizeof(*p) + len + 1))) {
+		memcpy(p->name, key, len);
+		p->len = len;
+		p->next = *head;
+		*head = p;
+		detail_count++;
+	}
+	if (p) {
+		if (what == KV_DETAIL_HIT)
+			p->n[KV_DETAIL_GET]++;
+		p->n[what]++;
+	}
+	pthread_mutex_unlock(&detail_lock);
+}
+
+/* Forget every prefix ("stats reset", shutdown). */
+void detail_free_all(void)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&detail_lock);
+	for (i = 0; i < DETAIL_BUCKETS; i++) {
+		while (detail_table[i]) {
+			struct prefix_stats *p = detail_table[i];
+
+			detail_table[i] = p->next;
+			free(p);
+		}
+	}
+	detail_count = 0;
+	pthread_mutex_unlock(&detail_lock);
+}
+
+/* "PREFIX <p> get <n> hit <n> set <n> del <n>" lines, then "END". */
+static void detail_dump(FILE *f)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&detail_lock);
+	for (i = 0; i < DETAIL_BUCKETS; i++)
+		for (struct prefix_stats *p = detail_table[i]; p; p = p->next)
+			fprintf(f,
+				"PREFIX %s get %llu hit %llu set %llu "
+				"del %llu\r\n",
+				p->name,
+				(unsigned long long)p->n[KV_DETAIL_GET],
+				(unsigned long long)p->n[KV_DETAIL_HIT],
+				(unsigned long long)p->n[KV_DETAIL_SET],
+				(unsigned long long)p->n[KV_DETAIL_DEL]);
+	pthread_mutex_unlock(&detail_lock);
+	fputs("END\r\n", f);
+}
+
 static struct kv_thread_stats base;
 static struct kv_class_stats base_cls[KV_MAX_CLASSES];
 
@@ -65,7 +160,7 @@ static void sum_class_stats(unsigned int cls, struct kv_class_stats *s)
 struct lru_sum {
 	unsigned long nitems, bytes;
 	uint64_t evicted, evicted_nonzero, evicted_unfetched;
-	uint64_t reclaimed, expired_unfetched, outofmemory;
+	uint64_t reclaimed, expired_unfetched, outofmemory, tail_reflocked;
 };
 
 static void sum_lru(unsigned int cls, struct lru_sum *s)
@@ -85,6 +180,7 @@ static void sum_lru(unsigned int cls, struct lru_sum *s)
 		s->reclaimed += l->reclaimed;
 		s->expired_unfetched += l->expired_unfetched;
 		s->outofmemory += l->outofmemory;
+		s->tail_reflocked += l->tail_reflocked;
 		pthread_mutex_unlock(&l->lock);
 	}
 }
@@ -174,6 +270,7 @@ int stats_general(struct kv_conn *c)
 		sum.reclaimed += ls.reclaimed;
 		sum.expired_unfetched += ls.expired_unfetched;
 		sum.evicted_unfetched += ls.evicted_unfetched;
+		sum.tail_reflocked += ls.tail_reflocked;
 		if (!uslab_cache_info(kv_classes[i].cache, &info))
 			slab_bytes += info.slab_bytes;
 	}
@@ -205,6 +302,9 @@ int stats_general(struct kv_conn *c)
 	fprintf(f, "STAT response_obj_bytes %lu\r\n", obufs * KV_OBUF_SIZE);
 	fprintf(f, "STAT listen_disabled_num %lu\r\n",
 		__atomic_load_n(&kv_listen_disabled, __ATOMIC_RELAXED));
+	fprintf(f, "STAT time_in_listen_disabled_us %llu\r\n",
+		(unsigned long long)__atomic_load_n(&kv_listen_disabled_us,
+						    __ATOMIC_RELAXED));
 	fprintf(f, "STAT limit_maxbytes %lu\r\n", kv_maxbytes());
 	fprintf(f, "STAT accepting_conns 1\r\n");
 	fprintf(f, "STAT threads %u\r\n", kv_nworkers);
@@ -223,6 +323,8 @@ int stats_general(struct kv_conn *c)
 		(unsigned long long)sum.expired_unfetched);
 	fprintf(f, "STAT evicted_unfetched %llu\r\n",
 		(unsigned long long)sum.evicted_unfetched);
+	fprintf(f, "STAT lrutail_reflocked %llu\r\n",
+		(unsigned long long)sum.tail_reflocked);
 	/*
 	 * uslab's view: what -m bounds (every slab of the process), the
 	 * slots of the items, what the item slabs hold.
@@ -360,6 +462,7 @@ int stats_settings(struct kv_conn *c)
 		__atomic_load_n(&settings.slab_automove, __ATOMIC_RELAXED));
 	fprintf(f, "STAT maxconns %u\r\n", settings.maxconns);
 	fprintf(f, "STAT tcpport %d\r\n", settings.port);
+	fprintf(f, "STAT udpport 0\r\n"); /* no UDP */
 	fprintf(f, "STAT domain_socket %s\r\n",
 		settings.socketpath ? settings.socketpath : "NULL");
 	fprintf(f, "STAT umask %o\r\n", settings.unix_mask);
@@ -370,7 +473,13 @@ int stats_settings(struct kv_conn *c)
 	fprintf(f, "STAT growth_factor %.2f\r\n", settings.factor);
 	fprintf(f, "STAT chunk_size %u\r\n", kv_classes[0].size);
 	fprintf(f, "STAT num_threads %u\r\n", kv_nworkers);
+	fprintf(f, "STAT stat_key_prefix %c\r\n", settings.prefix_delimiter);
+	fprintf(f, "STAT detail_enabled %s\r\n",
+		__atomic_load_n(&kv_detail_enabled, __ATOMIC_RELAXED) ? "yes" :
+									"no");
 	fprintf(f, "STAT reqs_per_event %u\r\n", settings.reqs_per_event);
+	fprintf(f, "STAT auth_enabled_sasl no\r\n"); /* no -S */
+	fprintf(f, "STAT auth_enabled_ascii no\r\n"); /* no -Y */
 	fprintf(f, "STAT cas_enabled %s\r\n",
 		settings.cas_disabled ? "no" : "yes");
 	fprintf(f, "STAT tcp_backlog %d\r\n", settings.backlog);
@@ -384,7 +493,18 @@ int stats_settings(struct kv_conn *c)
 		settings.protocol == KV_PROTO_BIN  ? "binary" :
 						     "auto-negotiate");
 	fprintf(f, "STAT item_size_max %u\r\n", settings.item_max);
+	/* kvcache's chunk size, whatever -o slab_chunk_max asked for. */
 	fprintf(f, "STAT slab_chunk_max %u\r\n", KV_TOP_CHUNK);
+	fprintf(f, "STAT slab_reassign %s\r\n",
+		settings.no_modern ? "no" : "yes");
+	fprintf(f, "STAT slab_automove_window %u\r\n",
+		settings.slab_automove_window);
+	fprintf(f, "STAT watcher_logbuf_size %u\r\n",
+		settings.watcher_logbuf_size);
+	fprintf(f, "STAT worker_logbuf_size %u\r\n",
+		settings.worker_logbuf_size);
+	fprintf(f, "STAT read_buf_mem_limit %lu\r\n",
+		settings.read_buf_mem_limit);
 	fprintf(f, "STAT hash_algorithm murmur64a\r\n");
 	fprintf(f, "STAT numa_nodes %d\r\n", kv_nr_nodes);
 	fprintf(f, "STAT uslab_percpu_mode ");
@@ -392,6 +512,52 @@ int stats_settings(struct kv_conn *c)
 		fputc(*p == ' ' ? '_' : *p, f); /* one token */
 	fputs("\r\n", f);
 	return stats_send(c, f, &buf, &len);
+}
+
+/* "stats conns": the listening socket and every connection (worker.c). */
+int stats_conns(struct kv_conn *c)
+{
+	size_t len;
+	char *buf;
+	FILE *f;
+	int r;
+
+	if (!(f = stats_open(c, &buf, &len, &r)))
+		return r;
+	conns_report(f, c, kv_listen_fd);
+	return stats_send(c, f, &buf, &len);
+}
+
+/* "stats detail dump"; on a binary connection one "detailed" STAT. */
+int stats_detail_dump(struct kv_conn *c)
+{
+	size_t len;
+	char *buf;
+	FILE *f;
+	int r;
+
+	if (!(f = stats_open(c, &buf, &len, &r)))
+		return r;
+	detail_dump(f);
+	if (fclose(f)) {
+		free(buf);
+		if (out_make_room(c, 128, 1, 0))
+			OUT_LIT(c, "SERVER_ERROR out of memory writing stats "
+				   "response\r\n");
+		return KV_CONTINUE;
+	}
+	if (c->proto == KV_PROTO_BIN) {
+		char *bin = bin_stat_one(c, "detailed", buf, len, &len);
+
+		free(buf);
+		buf = bin;
+		if (!bin) {
+			c->dead = true;
+			return KV_CLOSE;
+		}
+	}
+	out_heap(c, buf, len);
+	return KV_CONTINUE;
 }
 
 int stats_sizes(struct kv_conn *c)
@@ -547,9 +713,11 @@ void stats_reset(void)
 			l->evicted = l->evicted_nonzero = 0;
 			l->evicted_unfetched = l->reclaimed = 0;
 			l->expired_unfetched = l->outofmemory = 0;
+			l->tail_reflocked = 0;
 			pthread_mutex_unlock(&l->lock);
 		}
 	}
+	detail_free_all();
 	/* Relaxed: statistics. */
 	__atomic_store_n(&kv_total_items, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&kv_total_conns, 0, __ATOMIC_RELAXED);

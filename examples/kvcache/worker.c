@@ -14,7 +14,15 @@
  *
  * A connection is handed to one worker by the acceptor (main.c) and lives
  * and dies there: nothing in struct kv_conn is shared, so nothing in it is
- * locked.  The acceptor passes accepted descriptors through a pipe per
+ * locked, but for what "stats conns" (conns_report(), on any worker)
+ * reads of it.  There, a worker's list of connections changes only under
+ * its conns_lock, which the worker takes to add or close a connection
+ * (its own walks of the list need none: nobody else changes it); the
+ * reader holds one worker's lock at a time, so a connection it sees is
+ * not freed, nor its descriptor closed, meanwhile.  The fields it reads
+ * are the descriptor (fixed) and state and last_active, which the worker
+ * stores with relaxed atomics (conn_set_state()): the figures are a
+ * snapshot and order nothing.  The acceptor passes accepted descriptors through a pipe per
  * worker (4-byte writes, atomic under PIPE_BUF), which also wakes the
  * worker's epoll; a descriptor of -1 only wakes it (shutdown).
  *
@@ -45,13 +53,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <uslab/stats.h>
@@ -219,6 +230,9 @@ static int conn_flush(struct kv_conn *c)
 
 /* ---- Output, for proto.c and stats.c ---------------------------------- */
 
+/* A reply of the largest item must fit one output buffer's iovecs. */
+_Static_assert(KV_MAX_SEGS + 2 <= KV_OIOV, "KV_OIOV below KV_MAX_SEGS + 2");
+
 static bool out_room(struct kv_conn *c, size_t text, unsigned int iov,
 		     unsigned int ref)
 {
@@ -354,10 +368,12 @@ static void conn_new(struct kv_worker *w, int fd)
 		conn_count_drop();
 		return;
 	}
+	pthread_mutex_lock(&w->conns_lock);
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
 	w->conns = c;
+	pthread_mutex_unlock(&w->conns_lock);
 	if (kv_verbose())
 		kv_log("<%d new connection on worker %d", fd, w->id);
 }
@@ -368,19 +384,22 @@ static void conn_close(struct kv_conn *c)
 
 	if (kv_verbose())
 		kv_log("<%d connection closed", c->fd);
-	close(c->fd);
 	if (c->it)
 		item_put(c->it);
 	if (c->ob)
 		obuf_release(c);
 	if (c->rb)
 		rbuf_free(c);
+	/* Closed under the lock: "stats conns" may be reading its address. */
+	pthread_mutex_lock(&w->conns_lock);
+	close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
 		w->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	pthread_mutex_unlock(&w->conns_lock);
 	kv_conn_cache_free(c);
 	conn_count_drop();
 }
@@ -504,7 +523,8 @@ static void conn_event(struct kv_conn *c, uint32_t events)
 {
 	int r;
 
-	c->last_active = kv_now();
+	/* Relaxed: "stats conns" reads it (see the top of this file). */
+	__atomic_store_n(&c->last_active, kv_now(), __ATOMIC_RELAXED);
 	c->w->reqs_left = settings.reqs_per_event;
 	if (c->yielded) {
 		c->yielded = false;
@@ -557,6 +577,7 @@ static void idle_sweep(struct kv_worker *w)
 			if (kv_verbose())
 				kv_log("<%d idle for %u s, closing", c->fd,
 				       now - c->last_active);
+			KV_STAT_INC(w->st.idle_kicks);
 			conn_close(c);
 		}
 	}
@@ -637,6 +658,7 @@ static int worker_init(struct kv_worker *w, int id, int cpu)
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	int fds[2];
 
+	pthread_mutex_init(&w->conns_lock, NULL);
 	w->id = id;
 	w->cpu = cpu;
 	w->epfd = -1;
@@ -702,10 +724,17 @@ void workers_stop(void)
 		if (write(kv_workers[i].pipe_wr, &wake, sizeof(wake)) < 0) {
 			/* A full pipe wakes the worker as well. */
 		}
+	/*
+	 * Every worker is joined before any is freed: until it leaves its
+	 * loop, a worker may be answering "stats", which reads every
+	 * worker's counters.
+	 */
+	for (i = 0; i < kv_nworkers; i++)
+		pthread_join(kv_workers[i].thread, NULL);
 	for (i = 0; i < kv_nworkers; i++) {
 		struct kv_worker *w = &kv_workers[i];
 
-		pthread_join(w->thread, NULL);
+		pthread_mutex_destroy(&w->conns_lock);
 		close(w->epfd);
 		close(w->pipe_rd);
 		close(w->pipe_wr);
@@ -714,6 +743,107 @@ void workers_stop(void)
 	free(kv_workers);
 	kv_workers = NULL;
 	kv_nworkers = 0;
+}
+
+/* ---- "stats conns" ----------------------------------------------------- */
+
+/* "tcp:ADDR:PORT", "tcp6:[ADDR]:PORT" or "unix:PATH", as memcached's. */
+static void sock_name(char *buf, size_t len, const struct sockaddr_storage *ss,
+		      socklen_t slen)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "tcp:%s:%u", host, ntohs(in->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "tcp6:[%s]:%u", host, ntohs(in6->sin6_port));
+	} else if (ss->ss_family == AF_UNIX &&
+		   slen > offsetof(struct sockaddr_un, sun_path)) {
+		const struct sockaddr_un *un = (const void *)ss;
+
+		snprintf(buf, len, "unix:%.*s",
+			 (int)(slen - offsetof(struct sockaddr_un, sun_path)),
+			 un->sun_path);
+	} else {
+		snprintf(buf, len, "unix:%s",
+			 settings.socketpath ? settings.socketpath : "");
+	}
+}
+
+static void sock_addr(int fd, bool peer, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t slen = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	if ((peer ? getpeername : getsockname)(fd, (struct sockaddr *)&ss,
+					       &slen))
+		snprintf(buf, len, "unknown");
+	else
+		sock_name(buf, len, &ss, slen);
+}
+
+/* memcached's name for what a connection is doing. */
+static const char *conn_state_name(const struct kv_conn *c, bool self)
+{
+	/* Relaxed: a snapshot (see the top of this file). */
+	switch (__atomic_load_n(&c->state, __ATOMIC_RELAXED)) {
+	case CS_CMD:
+		return self ? "conn_parse_cmd" : "conn_waiting";
+	case CS_NREAD:
+		return "conn_nread";
+	case CS_SWALLOW:
+	case CS_SKIPLINE:
+		return "conn_swallow";
+	case CS_GET:
+		return "conn_mwrite";
+	default:
+		return "conn_closing";
+	}
+}
+
+/*
+ * "stats conns": the listening socket, then every worker's connections,
+ * one worker's lock at a time (see the top of this file); @self is the
+ * asking connection, which its own worker is running.
+ */
+void conns_report(FILE *f, struct kv_conn *self, int listen_fd)
+{
+	char addr[128 + sizeof(((struct sockaddr_un *)0)->sun_path)];
+	uint32_t now = kv_now();
+	unsigned int i;
+
+	if (listen_fd >= 0) {
+		sock_addr(listen_fd, false, addr, sizeof(addr));
+		fprintf(f, "STAT %d:addr %s\r\n", listen_fd, addr);
+		fprintf(f, "STAT %d:state conn_listening\r\n", listen_fd);
+		fprintf(f, "STAT %d:secs_since_last_cmd %u\r\n", listen_fd,
+			now - 2);
+	}
+	for (i = 0; i < kv_nworkers; i++) {
+		struct kv_worker *w = &kv_workers[i];
+		struct kv_conn *c;
+
+		pthread_mutex_lock(&w->conns_lock);
+		for (c = w->conns; c; c = c->next) {
+			sock_addr(c->fd, true, addr, sizeof(addr));
+			fprintf(f, "STAT %d:addr %s\r\n", c->fd, addr);
+			sock_addr(c->fd, false, addr, sizeof(addr));
+			fprintf(f, "STAT %d:listen_addr %s\r\n", c->fd, addr);
+			fprintf(f, "STAT %d:state %s\r\n", c->fd,
+				conn_state_name(c, c == self));
+			fprintf(f, "STAT %d:secs_since_last_cmd %u\r\n", c->fd,
+				now - __atomic_load_n(&c->last_active,
+						      __ATOMIC_RELAXED));
+		}
+		pthread_mutex_unlock(&w->conns_lock);
+	}
 }
 
 /* The acceptor: give @fd to the next worker; -1 if its pipe is full. */

@@ -1159,9 +1159,9 @@ def test_options():
         check(ok, "option %s accepted" % " ".join(args))
     # Options that do not apply: refused, with the reason.
     for args in (["-U", "11211"], ["-d"],
-                 ["-n", "48"], ["-L"], ["-D", ":"], ["-S"],
+                 ["-n", "48"], ["-L"], ["-D", ""], ["-S"],
                  ["-Y", "/tmp/x"], ["-e", "/tmp/x"], ["-Z"], ["-N", "1"],
-                 ["-o", "lru_crawler"], ["-o", "read_buf_mem_limit=5"],
+                 ["-o", "lru_crawler"], ["-o", "read_buf_mem_limit=x"],
                  ["-o", "ext_path=/tmp/x:1m"], ["-B", "http"],
                  ["-a", "999"], ["--bogus"]):
         r = run_kvcache("-p", tp.free_port(), *args)

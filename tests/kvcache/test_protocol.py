@@ -579,8 +579,13 @@ def test_eviction():
     it = c.stats(b"items")
     check(any(k.endswith(":evicted") and int(v) > 0 for k, v in it.items()),
           "stats items: evicted per class")
-    # A class with nothing to evict: out of memory, data swallowed.
-    r = c.store(b"set", b"huge", b"x" * 900000)
+    # Too big for the small chunks -m 2 allows: chunked in 8 KiB
+    # objects (slabs of 128 KiB), read back whole.
+    big = bytes(range(256)) * 3515
+    check(c.store(b"set", b"big", big) == b"STORED" and
+          c.get(b"big") == big, "-m 2: a 900 KB value stored in small chunks")
+    # One that no layout fits in half of -m: out of memory, data swallowed.
+    r = c.store(b"set", b"huge", b"x" * 1040000)
     check(r == b"SERVER_ERROR out of memory storing object",
           "nothing evictable: SERVER_ERROR out of memory storing object")
     check(c.cmd(b"version").startswith(b"VERSION "),
@@ -917,6 +922,322 @@ def summary():
     return 1 if failures or errors else 0
 
 
+def test_small_memory():
+    """Items whose class has 2 MiB slabs under -m 3: chunked smaller."""
+    srv = Server("-m", 3, "-t", 2)
+    c = srv.conn()
+    vals = [(b"%05d" % i) * 13312 for i in range(60)]  # 66,560 bytes each
+    ok = all(c.store(b"set", b"sm%d" % i, v, flags=i) == b"STORED"
+             for i, v in enumerate(vals))
+    check(ok, "-m 3: sixty 66,560-byte items stored")
+    v = c.retrieve(b"get " + b" ".join(b"sm%d" % i for i in range(50, 60)))
+    check(len(v) == 10 and all(v[b"sm%d" % i] == (i, vals[i], None)
+                               for i in range(50, 60)),
+          "-m 3: the newest ten read back intact, with their flags")
+    s = c.stats()
+    check(int(s["evictions"]) > 0 and int(s["memory_used"]) <= 3 << 20,
+          "-m 3: evictions (%s), memory_used within -m (%s)" %
+          (s["evictions"], s["memory_used"]))
+    check(c.store(b"append", b"sm59", b"+tail") == b"STORED" and
+          c.get(b"sm59") == vals[59] + b"+tail",
+          "-m 3: append to a chunked item")
+    # Over -m after cache_memlimit lowers it: memory goes back.
+    check(c.cmd(b"cache_memlimit 16") == b"OK", "cache_memlimit 16")
+    for i in range(150):
+        c.send(b"set big%d 0 0 66560 noreply\r\n%s\r\n" % (i, vals[0]))
+    c.cmd(b"version")
+    before = int(c.stats()["memory_used"])
+    check(c.cmd(b"cache_memlimit 8") == b"OK", "cache_memlimit 8")
+    for i in range(150):
+        c.send(b"delete big%d noreply\r\n" % i)
+    after = before
+    for _ in range(40):
+        after = int(c.stats()["memory_used"])
+        if after <= 8 << 20:
+            break
+        time.sleep(0.25)
+    check(before > 8 << 20 and after <= 8 << 20,
+          "memory over a lowered limit given back within seconds "
+          "(%d -> %d bytes)" % (before, after))
+    c.close()
+    srv.stop("-m 3 server")
+
+
+def bin_request(sock, opcode, key=b"", extras=b"", value=b""):
+    """One binary request; its responses' (status, key, value) until
+    the one that ends it (a STAT request's empty key)."""
+    import struct
+    body = extras + key + value
+    sock.sendall(struct.pack(">BBHBBHIIQ", 0x80, opcode, len(key),
+                             len(extras), 0, 0, len(body), 0, 0) + body)
+    out = []
+    buf = b""
+    while True:
+        while len(buf) < 24:
+            d = sock.recv(65536)
+            if not d:
+                raise EOFError("connection closed")
+            buf += d
+        _, _, nkey, next_, _, status, nbody, _, _ = struct.unpack(
+            ">BBHBBHIIQ", buf[:24])
+        while len(buf) < 24 + nbody:
+            buf += sock.recv(65536)
+        k = buf[24 + next_:24 + next_ + nkey]
+        v = buf[24 + next_ + nkey:24 + nbody]
+        buf = buf[24 + nbody:]
+        out.append((status, k, v))
+        if opcode != 0x10 or not k:
+            return out
+
+
+def test_detail():
+    srv = Server("-t", 2)
+    c = srv.conn()
+    check(c.cmd(b"stats detail dump") == b"END", "stats detail: empty")
+    c.store(b"set", b"pre:1", b"v")  # detail off: not counted
+    check(c.cmd(b"stats detail on") == b"OK" and
+          c.stats(b"settings").get("detail_enabled") == "yes",
+          "stats detail on")
+    c.store(b"set", b"foo:1", b"v")
+    c.store(b"add", b"foo:1", b"v")
+    c.get(b"foo:1")
+    c.get(b"foo:2")
+    c.retrieve(b"gets foo:1 bar:1 nodelimiter")
+    c.cmd(b"delete foo:3")
+    check(c.cmd(b"mg foo:1 v") == b"VA 1" and c.line() == b"v",
+          "mg foo:1 (meta commands are not counted, as memcached's)")
+    c.send(b"stats detail dump\r\n")
+    lines = set()
+    while True:
+        ln = c.line()
+        if ln == b"END":
+            break
+        lines.add(ln)
+    check(lines == {b"PREFIX foo get 3 hit 2 set 2 del 1",
+                    b"PREFIX bar get 1 hit 0 set 0 del 0"},
+          "stats detail dump: gets, hits, sets, deletes per prefix (%r)" %
+          lines)
+    # Binary: the same counters, and the dump as one "detailed" STAT.
+    b = socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT)
+    bin_request(b, 0x00, b"foo:1")  # get
+    bin_request(b, 0x01, b"bar:2", b"\0" * 8, b"x")  # set
+    bin_request(b, 0x04, b"bar:2")  # delete
+    r = bin_request(b, 0x10, b"detail dump")
+    check(len(r) == 2 and r[0][1] == b"detailed" and
+          b"PREFIX foo get 4 hit 3 set 2 del 1\r\n" in r[0][2] and
+          b"PREFIX bar get 1 hit 0 set 1 del 1\r\n" in r[0][2] and
+          r[0][2].endswith(b"END\r\n") and r[1] == (0, b"", b""),
+          "binary stats detail dump (%r)" % r)
+    r = bin_request(b, 0x10, b"detail off")
+    check(r == [(0, b"", b"")], "binary stats detail off")
+    check(bin_request(b, 0x10, b"detail nonsense")[0][0] == 1,
+          "binary stats detail nonsense: not found")
+    b.close()
+    c.get(b"foo:1")
+    check(c.stats(b"settings").get("detail_enabled") == "no" and
+          c.cmd(b"stats detail dump").startswith(b"PREFIX"),
+          "detail off: counters kept, not counted")
+    c.line()
+    c.line()
+    for bad in (b"stats detail", b"stats detail x", b"stats detail on x"):
+        check(c.cmd(bad) == b"CLIENT_ERROR usage: stats detail on|off|dump",
+              "%s: usage" % bad.decode())
+    check(c.cmd(b"stats reset") == b"RESET" and
+          c.cmd(b"stats detail dump") == b"END", "stats reset clears them")
+    # Many prefixes, and keys of every byte a text key may have.
+    c.cmd(b"stats detail on")
+    for i in range(3000):
+        c.send(b"get p%d:x\r\n" % i)
+    for i in range(3000):
+        c.line()
+    c.send(b"stats detail dump\r\n")
+    n = 0
+    while c.line() != b"END":
+        n += 1
+    check(n == 3000, "3000 prefixes dumped (%d)" % n)
+    c.close()
+    srv.stop("detail server")
+    srv = Server("-t", 1, "-D", "/")
+    c = srv.conn()
+    st = c.stats(b"settings")
+    c.store(b"set", b"a/b:c", b"v")
+    check(st.get("stat_key_prefix") == "/" and
+          st.get("detail_enabled") == "yes" and
+          c.cmd(b"stats detail dump") == b"PREFIX a get 0 hit 0 set 1 del 0",
+          "-D /: the delimiter, detail on from the start")
+    c.close()
+    srv.stop("-D server")
+    check(run_refused("-D", ""), "-D '': refused")
+
+
+def test_idle_kicks_reclaimed():
+    srv = Server("-t", 1, "-o", "idle_timeout=1")
+    c, idle = srv.conn(), srv.conn()
+    check(c.stats()["idle_kicks"] == "0", "idle_kicks: 0 at start")
+    end = time.time() + 3.5
+    while time.time() < end:
+        c.cmd(b"version")
+        time.sleep(0.3)
+    check(idle.eof() and c.stats()["idle_kicks"] == "1",
+          "idle_kicks: the idle connection closed is counted, the busy "
+          "one is not")
+    # memcached's issue_183.t: a set after flush_all reuses the flushed
+    # item at its class's tail, counted as reclaimed.
+    c.store(b"set", b"rk", b"1")
+    r0 = int(c.stats()["reclaimed"])
+    c.cmd(b"flush_all")
+    c.store(b"set", b"rk2", b"2", exptime=-1)  # expired at once
+    c.store(b"set", b"rk", b"1")
+    s = c.stats()
+    check(int(s["reclaimed"]) - r0 == 2 and s["curr_items"] == "1",
+          "flushed and expired tail items reclaimed by the next set "
+          "(%s, %s items)" % (s["reclaimed"], s["curr_items"]))
+    c.close()
+    srv.stop("idle_timeout server")
+
+
+def test_stats_conns():
+    srv = Server("-t", 2)
+    a, b, c = srv.conn(), srv.conn(), srv.conn()
+    a.send(b"set half 0 0 6\r\n")  # waits for its data: conn_nread
+    b.cmd(b"version")
+    time.sleep(1.2)
+    st = c.stats(b"conns")
+    fds = {k.split(":")[0] for k in st}
+    states = sorted(v for k, v in st.items() if k.endswith(":state"))
+    check(states == ["conn_listening", "conn_nread", "conn_parse_cmd",
+                     "conn_waiting"],
+          "stats conns: the listener and three clients' states (%r)" %
+          states)
+    lfd = [k.split(":")[0] for k, v in st.items() if v == "conn_listening"]
+    check(len(fds) == 4 and st.get(lfd[0] + ":addr") ==
+          "tcp:127.0.0.1:%d" % srv.port,
+          "stats conns: four descriptors, the listener's address")
+    ok = True
+    for fd in fds - set(lfd):
+        ok &= st[fd + ":listen_addr"] == "tcp:127.0.0.1:%d" % srv.port
+        ok &= st[fd + ":addr"].startswith("tcp:127.0.0.1:")
+    nread = [k.split(":")[0] for k, v in st.items() if v == "conn_nread"]
+    check(ok and int(st[nread[0] + ":secs_since_last_cmd"]) >= 1,
+          "stats conns: client and listen addresses, seconds idle")
+    # The same over the binary protocol.
+    bs = socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT)
+    r = bin_request(bs, 0x10, b"conns")
+    check(r[-1] == (0, b"", b"") and
+          sum(1 for x in r if x[1].endswith(b":state")) == 5,
+          "binary stats conns: five connections with a state")
+    bs.close()
+    # Connections come and go on both workers while others list them.
+    stop = time.time() + 3
+    errs = []
+
+    def churn():
+        try:
+            while time.time() < stop:
+                s = socket.create_connection(("127.0.0.1", srv.port))
+                s.sendall(b"version\r\n")
+                s.recv(100)
+                s.close()
+        except OSError as e:
+            errs.append(e)
+
+    threads = [threading.Thread(target=churn) for _ in range(3)]
+    for t in threads:
+        t.start()
+    n = 0
+    while time.time() < stop:
+        st = c.stats(b"conns")
+        n += 1
+        errs += [k for k, v in st.items() if v == "unknown"]
+    for t in threads:
+        t.join()
+    check(not errs and n > 10 and c.cmd(b"version").startswith(b"VERSION"),
+          "stats conns while 3 clients connect and close (%d lists, %r)" %
+          (n, errs[:3]))
+    a.send(b"abcdef\r\n")
+    check(a.line() == b"STORED", "the half-sent set completes")
+    for x in (a, b, c):
+        x.close()
+    srv.stop("stats conns server")
+
+
+# ---- memcached's -o options (its t/*.t start servers with them) -------
+
+def run_refused(*args):
+    """True if kvcache refuses to start with @args, saying why."""
+    r = subprocess.run([SERVER, "-p", str(free_port())] +
+                       [str(a) for a in args], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=TIMEOUT)
+    return r.returncode not in (0, None) and b"kvcache" in r.stderr
+
+
+def settings_of(*args):
+    srv = Server(*args)
+    c = srv.conn()
+    st = c.stats(b"settings")
+    c.close()
+    srv.stop("kvcache %s" % " ".join(str(a) for a in args))
+    return st
+
+
+def test_options():
+    st = settings_of("-t", 1)
+    check(st.get("udpport") == "0" and st.get("slab_automove_window") ==
+          "30" and st.get("watcher_logbuf_size") == str(256 << 10) and
+          st.get("worker_logbuf_size") == str(64 << 10) and
+          st.get("read_buf_mem_limit") == "0" and
+          st.get("slab_reassign") == "yes" and
+          st.get("slab_chunk_max") == str(256 << 10),
+          "stats settings: memcached's defaults (%r)" % st)
+    check(st.get("auth_enabled_sasl") == "no" and
+          st.get("auth_enabled_ascii") == "no",
+          "stats settings: auth_enabled_sasl, auth_enabled_ascii no")
+    srv = Server("-t", 1)
+    c = srv.conn()
+    s0 = c.stats()
+    check(s0.get("lrutail_reflocked") == "0" and
+          s0.get("time_in_listen_disabled_us") == "0" and
+          s0.get("idle_kicks") == "0",
+          "stats: lrutail_reflocked, time_in_listen_disabled_us, "
+          "idle_kicks start at 0")
+    c.close()
+    srv.stop("stats server")
+    st = settings_of("-t", 1, "-o", "no_modern")
+    check(st.get("slab_automove") == "0" and st.get("slab_reassign") == "no",
+          "-o no_modern: slab_automove 0, slab_reassign no")
+    st = settings_of("-t", 1, "-o", "slab_automove,slab_automove_window=3")
+    check(st.get("slab_automove") == "1" and
+          st.get("slab_automove_window") == "3",
+          "-o slab_automove (bare: 1), slab_automove_window=3")
+    st = settings_of("-t", 1, "-o",
+                     "watcher_logbuf_size=8,worker_logbuf_size=16")
+    check(st.get("watcher_logbuf_size") == "8192" and
+          st.get("worker_logbuf_size") == "16384",
+          "-o watcher/worker_logbuf_size in kilobytes")
+    st = settings_of("-t", 1, "-o", "read_buf_mem_limit=3")
+    check(st.get("read_buf_mem_limit") == str(3 << 20),
+          "-o read_buf_mem_limit in megabytes")
+    st = settings_of("-t", 1, "-I", 1024, "-o", "slab_chunk_max=1024")
+    check(st.get("item_size_max") == "1024" and
+          st.get("slab_chunk_max") == str(256 << 10),
+          "-I 1024 -o slab_chunk_max=1024: accepted, kvcache's chunk size")
+    st = settings_of("-t", 1, "-m", 256, "-I", "32m")
+    check(st.get("item_size_max") == str(32 << 20), "-m 256 -I 32m")
+    for args in (("-o", "slab_automove=3"), ("-o", "slab_automove_window=2"),
+                 ("-o", "slab_automove_window"), ("-o", "slab_chunk_max=0"),
+                 ("-o", "slab_chunk_max=x"),
+                 ("-I", 1024, "-o", "slab_chunk_max=2048"),
+                 ("-I", "3000", "-o", "slab_chunk_max=1500"),
+                 ("-I", "768k", "-o", "slab_chunk_max=786432"),
+                 ("-o", "watcher_logbuf_size=-1"),
+                 ("-o", "read_buf_mem_limit=5000000"),
+                 ("-o", "idle_timeout=x"),
+                 ("-I", "33m", "-m", 256), ("-I", "40m", "-m", 64),
+                 ("-I", "2m", "-m", 3), ("-o", "no_modern=1")):
+        check(run_refused("-t", 1, *args),
+              "refused: %s" % " ".join(str(a) for a in args))
+
+
 def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 4096:
@@ -964,7 +1285,12 @@ def main():
         srv.stop("main server")
     run_tests((("eviction", test_eviction),
                ("maxconns", test_maxconns),
-               ("fake NUMA", test_fake_numa)))
+               ("fake NUMA", test_fake_numa),
+               ("small memory", test_small_memory),
+               ("stats detail", test_detail),
+               ("stats conns", test_stats_conns),
+               ("idle_kicks, reclaimed", test_idle_kicks_reclaimed),
+               ("memcached's options", test_options)))
     return summary()
 
 
