@@ -86,6 +86,8 @@ static void cache_reap_all(void)
 		}
 	}
 	uslab_unlock(&slab_mutex);
+	/* kmalloc()'s page blocks that the interval did not reuse. */
+	page_retained_reap();
 }
 
 static pthread_mutex_t reaper_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -394,6 +396,7 @@ static __cold void cache_shrink_all(void)
 		slab_shrink(s);
 	}
 	uslab_unlock(&slab_mutex);
+	page_retained_drain();
 }
 
 /*
@@ -940,6 +943,8 @@ __api int kmem_cache_shrink(struct kmem_cache *s)
 		return 0;
 	mag_drain(s);
 	slab_shrink(s);
+	/* And kmalloc()'s retained page blocks, whichever cache it is. */
+	page_retained_drain();
 	slab_count(s, &slabs, &live);
 	return slabs ? 1 : 0;
 }

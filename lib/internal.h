@@ -166,6 +166,11 @@ static inline struct page_desc *page_head_of(const void *p)
 
 struct page_desc *page_alloc(int node, unsigned int order);
 void page_free(struct page_desc *head);
+struct page_desc *page_alloc_retained(int node, unsigned int order);
+void page_free_retain(struct page_desc *head);
+unsigned long page_retained_reap(void);
+unsigned long page_retained_drain(void);
+unsigned long page_retained_pages(void);
 void *page_address(const struct page_desc *d);
 unsigned long page_resident_bytes(int node);
 #ifdef USLAB_TEST_HOOKS /* the test programs' library only */

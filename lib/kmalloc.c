@@ -14,6 +14,9 @@
  *   - larger ones, up to KMALLOC_MAX_PAGE_SIZE, get a block of 2^order
  *     pages of the arena (page.c), whose head descriptor is marked as a
  *     kmalloc block (cache NULL, freelist LARGE_MARK, s_mem its address);
+ *     kfree() hands the block to page.c's retained blocks, which keep a
+ *     few (bounded, given back after an idle reaper interval or on
+ *     shrink) for the next request of the same order;
  *   - larger still, a mapping of their own (mmap), recorded in a small
  *     hash table (the huge table) so that kfree() and ksize() can tell
  *     them from foreign pointers without reading memory they do not own.
@@ -379,6 +382,14 @@ static void *kmalloc_large(size_t size, gfp_t gfp, int node)
 		order++;
 	if (node == NUMA_NO_NODE)
 		node = numa_node_id();
+	/* A block a kfree() kept: not zeroed (page.c's retained blocks). */
+	d = page_alloc_retained(node, order);
+	if (d) {
+		slab = page_slab(d);
+		if (gfp & __GFP_ZERO)
+			memset(page_address(d), 0, PAGE_SIZE << order);
+		goto mark;
+	}
 	d = page_alloc(node, order);
 	if (!d && !(gfp & __GFP_THISNODE)) {
 		order_of = topology_fallback(node, &nr);
@@ -393,11 +404,12 @@ static void *kmalloc_large(size_t size, gfp_t gfp, int node)
 	 * (page.c never writes it; a released slab cleared it).
 	 */
 	slab = page_slab(d);
+mark:
 	slab->s_mem = page_address(d);
 	WRITE_ONCE(slab->freelist, LARGE_MARK);
 	kstat_add(large_allocs, 1);
 	kstat_add(large_bytes, PAGE_SIZE << order);
-	return slab->s_mem; /* page_alloc() memory reads as zeroes */
+	return slab->s_mem; /* page_alloc()'s blocks read as zeroes */
 }
 
 /* Free the large block @p lies in; the caller saw no cache in @slab. */
@@ -423,7 +435,7 @@ static void kfree_large(struct slab *slab, const void *p)
 	}
 	kstat_add(large_frees, 1);
 	kstat_sub(large_bytes, PAGE_SIZE << order);
-	page_free(slab_page(slab));
+	page_free_retain(slab_page(slab));
 }
 
 /* ---- kmalloc ---------------------------------------------------------- */
