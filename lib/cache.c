@@ -716,6 +716,27 @@ __api void kmem_cache_free(struct kmem_cache *s, void *obj)
 	KEEP_FRAME_VOID();
 }
 
+/*
+ * kmem_cache_free() without its lookup: @slab is virt_to_slab(@obj) and
+ * @s the cache read from it, so only the slot check is left.
+ */
+bool cache_free_fast(struct kmem_cache *s, struct slab *slab, void *obj)
+{
+	unsigned long off = (unsigned long)obj - (unsigned long)slab->s_mem;
+
+	return likely(s->cpu_slab) &&
+	       likely(obj_slot_index(s, off) < slab->objects) &&
+	       likely(mag_free_fast(s, obj, slab_nid(slab)));
+}
+
+void cache_free_slab(struct kmem_cache *s, struct slab *slab, void *obj)
+{
+	if (likely(cache_free_fast(s, slab, obj)))
+		return;
+	cache_free(s, obj, __builtin_return_address(0));
+	KEEP_FRAME_VOID();
+}
+
 /* ---- Bulk -------------------------------------------------------------- */
 
 static size_t cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, int node,

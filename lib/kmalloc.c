@@ -545,7 +545,8 @@ static __noinline void kfree_other(const void *p)
 
 /*
  * Any kmalloc() object or object of any cache: the slab's descriptor
- * names its cache, and kmem_cache_free() checks the rest.
+ * names its cache, and cache_free_slab() checks the rest (as
+ * kmem_cache_free() would, without finding the slab again).
  */
 __api void kfree(const void *p)
 {
@@ -556,7 +557,7 @@ __api void kfree(const void *p)
 		return;
 	slab = virt_to_slab(p);
 	if (likely(slab && (s = READ_ONCE(slab->cache)))) {
-		kmem_cache_free(s, (void *)p);
+		cache_free_slab(s, slab, (void *)p);
 		return;
 	}
 	kfree_other(p);

@@ -96,6 +96,12 @@ __api void free(void *p)
 	if (!p)
 		return;
 	if (likely(page_in_arena(p))) {
+		/* kfree()'s fast path, which leaves errno alone. */
+		struct slab *slab = virt_to_slab(p);
+		struct kmem_cache *s = slab ? READ_ONCE(slab->cache) : NULL;
+
+		if (likely(s && cache_free_fast(s, slab, p)))
+			return;
 		err = errno; /* free() leaves errno alone */
 		kfree(p);
 		errno = err;
