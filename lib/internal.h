@@ -717,6 +717,14 @@ void reclaim_fork_child(void);
 size_t huge_size(const void *p);
 bool huge_free(const void *p);
 
+/*
+ * libuslab-malloc.so's size classes: four per power of two up to
+ * KMALLOC_FINE_MAX bytes (kmalloc.c); kmalloc() keeps the kernel's.
+ */
+#define KMALLOC_FINE_MAX 14336
+int kmalloc_fine_init(void);
+void *kmalloc_fine(size_t size, gfp_t flags);
+
 /* ---- env.c: the USLAB_* environment, parsed once --------------------- */
 
 enum percpu_want {
