@@ -703,22 +703,27 @@ static __noinline void cache_free(struct kmem_cache *s, void *obj, void *caller)
 	}
 }
 
-/* As kmem_cache_alloc(): a leaf fast path, the rest a call. */
+/*
+ * As kmem_cache_alloc(): a leaf fast path, the rest a call.  The fast
+ * path reads @obj's own page descriptor (slab_view_of()); the slow path
+ * looks again, at the slab's head.
+ */
 __api void kmem_cache_free(struct kmem_cache *s, void *obj)
 {
-	struct slab *slab;
+	struct slab *view;
 
-	if (likely(obj && s && s->cpu_slab) &&
-	    likely(slab = cache_slot_of(s, obj)) &&
-	    likely(mag_free_fast(s, obj, slab_nid(slab))))
+	if (likely(obj && s) && likely(view = slab_view_of(obj)) &&
+	    likely(READ_ONCE(view->cache) == s) &&
+	    likely(cache_free_fast(s, view, obj)))
 		return;
 	cache_free(s, obj, __builtin_return_address(0));
 	KEEP_FRAME_VOID();
 }
 
 /*
- * kmem_cache_free() without its lookup: @slab is virt_to_slab(@obj) and
- * @s the cache read from it, so only the slot check is left.
+ * kmem_cache_free() without its lookup: @slab is slab_view_of(@obj) (or
+ * virt_to_slab(@obj)) and @s the cache read from it, so only the slot
+ * check is left.  Reads only the fields a view has.
  */
 bool cache_free_fast(struct kmem_cache *s, struct slab *slab, void *obj)
 {

@@ -270,6 +270,27 @@ static inline struct slab *virt_to_slab(const void *p)
 	return page_slab(page_head_of(p));
 }
 
+/*
+ * The free fast paths' lookup: @p's own page descriptor seen as a slab,
+ * one cache line read where virt_to_slab() reads two for a tail page.
+ * new_slab() copies the head's cache, s_mem and objects into every tail
+ * descriptor (and slab_release() clears the tails' cache first, as the
+ * head's), and page.c keeps node in each; only those four fields of a
+ * view may be read, and nothing of it written.  NULL outside any
+ * allocated block.
+ */
+static inline struct slab *slab_view_of(const void *p)
+{
+	struct page_desc *d;
+	uint8_t type;
+
+	if (!page_in_arena(p))
+		return NULL;
+	d = __page_desc_of(p);
+	type = READ_ONCE(d->type);
+	return type == PT_HEAD || type == PT_TAIL ? page_slab(d) : NULL;
+}
+
 /* Home node of @obj, a slot of a live slab. */
 static inline int obj_home(const void *obj)
 {
@@ -684,8 +705,9 @@ void debug_slab_corrupt(struct kmem_cache *s, struct slab *slab,
 int uslab_ensure_init(void);
 unsigned int cache_count(void);
 /*
- * kmem_cache_free() for a caller that has found @obj's slab @slab and
- * read its cache @s from it (kfree(), free()): no second lookup.
+ * kmem_cache_free() for a caller that has found @obj's slab @slab (or
+ * its slab_view_of()) and read its cache @s from it (kfree(), free()):
+ * no second lookup.
  * cache_free_fast() only tries the magazine fast path (true if @obj is
  * free; it touches nothing else, errno included); cache_free_slab()
  * falls back to the full path.

@@ -635,9 +635,10 @@ static __noinline void kfree_other(const void *p)
 }
 
 /*
- * Any kmalloc() object or object of any cache: the slab's descriptor
- * names its cache, and cache_free_slab() checks the rest (as
- * kmem_cache_free() would, without finding the slab again).
+ * Any kmalloc() object or object of any cache: the descriptor of its
+ * page (slab_view_of()) names its cache, and cache_free_slab() checks
+ * the rest (as kmem_cache_free() would, without finding the slab
+ * again).
  */
 __api void kfree(const void *p)
 {
@@ -646,7 +647,7 @@ __api void kfree(const void *p)
 
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
-	slab = virt_to_slab(p);
+	slab = slab_view_of(p);
 	if (likely(slab && (s = READ_ONCE(slab->cache)))) {
 		cache_free_slab(s, slab, (void *)p);
 		return;

@@ -108,7 +108,7 @@ __api void free(void *p)
 		return;
 	if (likely(page_in_arena(p))) {
 		/* kfree()'s fast path, which leaves errno alone. */
-		struct slab *slab = virt_to_slab(p);
+		struct slab *slab = slab_view_of(p);
 		struct kmem_cache *s = slab ? READ_ONCE(slab->cache) : NULL;
 
 		if (likely(s && cache_free_fast(s, slab, p)))
