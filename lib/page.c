@@ -399,15 +399,17 @@ struct page_desc *page_alloc_retained(int node, unsigned int order)
 	struct page_retained *r = &pn->retain[order];
 	struct page_desc *d = NULL;
 
-	/* Unlocked peek: a stale answer only sends the caller to page_alloc(). */
+	/* Unlocked peek: a stale 0 only sends the caller to page_alloc(). */
 	if (!READ_ONCE(r->nr))
 		return NULL;
 	uslab_lock(&pn->lock, RANK_PAGE_NODE);
 	if (r->nr) {
-		d = r->blk[--r->nr];
+		/* WRITE_ONCE: the peeks above and in page_retained_pages(). */
+		WRITE_ONCE(r->nr, r->nr - 1);
+		d = r->blk[r->nr];
 		if (r->nr < r->min_nr)
 			r->min_nr = r->nr;
-		pn->retained -= 1UL << order;
+		WRITE_ONCE(pn->retained, pn->retained - (1UL << order));
 	}
 	uslab_unlock(&pn->lock);
 	return d;
@@ -428,10 +430,14 @@ void page_free_retain(struct page_desc *head)
 	uslab_lock(&pn->lock, RANK_PAGE_NODE);
 	if (r->nr < RETAIN_SLOTS &&
 	    pn->retained + (1UL << order) <= RETAIN_NODE_PAGES) {
-		/* Relaxed peek in page_alloc_retained(); the lock orders. */
+		/*
+		 * WRITE_ONCE: page_alloc_retained() peeks at nr without the
+		 * lock (a stale value only costs it a page_alloc() or a
+		 * lock round trip); the lock orders the stack itself.
+		 */
+		r->blk[r->nr] = head;
 		WRITE_ONCE(r->nr, r->nr + 1);
-		r->blk[r->nr - 1] = head;
-		pn->retained += 1UL << order;
+		WRITE_ONCE(pn->retained, pn->retained + (1UL << order));
 		kept = true;
 	}
 	uslab_unlock(&pn->lock);
@@ -452,7 +458,7 @@ static unsigned int retained_take_locked(struct page_node *pn,
 	memcpy(out, r->blk, n * sizeof(*out));
 	memmove(r->blk, r->blk + n, (r->nr - n) * sizeof(*out));
 	WRITE_ONCE(r->nr, r->nr - n);
-	pn->retained -= (unsigned long)n << order;
+	WRITE_ONCE(pn->retained, pn->retained - ((unsigned long)n << order));
 	return n;
 }
 
