@@ -669,11 +669,12 @@ __api size_t ksize(const void *p)
 
 	if (ZERO_OR_NULL_PTR(p))
 		return 0;
+	/* A slab's object: its own page's descriptor names the cache. */
+	slab = slab_view_of(p);
+	if (likely(slab && (s = READ_ONCE(slab->cache))))
+		return s->object_size;
 	slab = virt_to_slab(p);
 	if (slab) {
-		s = READ_ONCE(slab->cache);
-		if (s)
-			return s->object_size;
 		if (READ_ONCE(slab->freelist) == LARGE_MARK && p == slab->s_mem)
 			return PAGE_SIZE << slab_page(slab)->order;
 	} else if (!page_in_arena(p) && uslab_env.passthrough) {
