@@ -86,6 +86,8 @@ static void cache_reap_all(void)
 		}
 	}
 	uslab_unlock(&slab_mutex);
+	/* kmalloc()'s page blocks that the interval did not reuse. */
+	page_retained_reap();
 }
 
 static pthread_mutex_t reaper_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -394,6 +396,7 @@ static __cold void cache_shrink_all(void)
 		slab_shrink(s);
 	}
 	uslab_unlock(&slab_mutex);
+	page_retained_drain();
 }
 
 /*
@@ -700,14 +703,40 @@ static __noinline void cache_free(struct kmem_cache *s, void *obj, void *caller)
 	}
 }
 
-/* As kmem_cache_alloc(): a leaf fast path, the rest a call. */
+/*
+ * As kmem_cache_alloc(): a leaf fast path, the rest a call.  The fast
+ * path reads @obj's own page descriptor (slab_view_of()); the slow path
+ * looks again, at the slab's head.
+ */
 __api void kmem_cache_free(struct kmem_cache *s, void *obj)
 {
-	struct slab *slab;
+	struct slab *view;
 
-	if (likely(obj && s && s->cpu_slab) &&
-	    likely(slab = cache_slot_of(s, obj)) &&
-	    likely(mag_free_fast(s, obj, slab_nid(slab))))
+	if (likely(obj && s) && likely(view = slab_view_of(obj)) &&
+	    likely(READ_ONCE(view->cache) == s) &&
+	    likely(cache_free_fast(s, view, obj)))
+		return;
+	cache_free(s, obj, __builtin_return_address(0));
+	KEEP_FRAME_VOID();
+}
+
+/*
+ * kmem_cache_free() without its lookup: @slab is slab_view_of(@obj) (or
+ * virt_to_slab(@obj)) and @s the cache read from it, so only the slot
+ * check is left.  Reads only the fields a view has.
+ */
+bool cache_free_fast(struct kmem_cache *s, struct slab *slab, void *obj)
+{
+	unsigned long off = (unsigned long)obj - (unsigned long)slab->s_mem;
+
+	return likely(s->cpu_slab) &&
+	       likely(obj_slot_index(s, off) < slab->objects) &&
+	       likely(mag_free_fast(s, obj, slab_nid(slab)));
+}
+
+void cache_free_slab(struct kmem_cache *s, struct slab *slab, void *obj)
+{
+	if (likely(cache_free_fast(s, slab, obj)))
 		return;
 	cache_free(s, obj, __builtin_return_address(0));
 	KEEP_FRAME_VOID();
@@ -940,6 +969,8 @@ __api int kmem_cache_shrink(struct kmem_cache *s)
 		return 0;
 	mag_drain(s);
 	slab_shrink(s);
+	/* And kmalloc()'s retained page blocks, whichever cache it is. */
+	page_retained_drain();
 	slab_count(s, &slabs, &live);
 	return slabs ? 1 : 0;
 }

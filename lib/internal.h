@@ -166,6 +166,11 @@ static inline struct page_desc *page_head_of(const void *p)
 
 struct page_desc *page_alloc(int node, unsigned int order);
 void page_free(struct page_desc *head);
+struct page_desc *page_alloc_retained(int node, unsigned int order);
+void page_free_retain(struct page_desc *head);
+unsigned long page_retained_reap(void);
+unsigned long page_retained_drain(void);
+unsigned long page_retained_pages(void);
 void *page_address(const struct page_desc *d);
 unsigned long page_resident_bytes(int node);
 #ifdef USLAB_TEST_HOOKS /* the test programs' library only */
@@ -263,6 +268,27 @@ static inline int slab_nid(const struct slab *slab)
 static inline struct slab *virt_to_slab(const void *p)
 {
 	return page_slab(page_head_of(p));
+}
+
+/*
+ * The free fast paths' lookup: @p's own page descriptor seen as a slab,
+ * one cache line read where virt_to_slab() reads two for a tail page.
+ * new_slab() copies the head's cache, s_mem and objects into every tail
+ * descriptor (and slab_release() clears the tails' cache first, as the
+ * head's), and page.c keeps node in each; only those four fields of a
+ * view may be read, and nothing of it written.  NULL outside any
+ * allocated block.
+ */
+static inline struct slab *slab_view_of(const void *p)
+{
+	struct page_desc *d;
+	uint8_t type;
+
+	if (!page_in_arena(p))
+		return NULL;
+	d = __page_desc_of(p);
+	type = READ_ONCE(d->type);
+	return type == PT_HEAD || type == PT_TAIL ? page_slab(d) : NULL;
 }
 
 /* Home node of @obj, a slot of a live slab. */
@@ -678,6 +704,16 @@ void debug_slab_corrupt(struct kmem_cache *s, struct slab *slab,
 
 int uslab_ensure_init(void);
 unsigned int cache_count(void);
+/*
+ * kmem_cache_free() for a caller that has found @obj's slab @slab (or
+ * its slab_view_of()) and read its cache @s from it (kfree(), free()):
+ * no second lookup.
+ * cache_free_fast() only tries the magazine fast path (true if @obj is
+ * free; it touches nothing else, errno included); cache_free_slab()
+ * falls back to the full path.
+ */
+bool cache_free_fast(struct kmem_cache *s, struct slab *slab, void *obj);
+void cache_free_slab(struct kmem_cache *s, struct slab *slab, void *obj);
 #ifdef USLAB_TEST_HOOKS
 void reaper_set_interval(unsigned int ms); /* 0 = never */
 #endif
@@ -702,6 +738,14 @@ void reclaim_fork_child(void);
  */
 size_t huge_size(const void *p);
 bool huge_free(const void *p);
+
+/*
+ * libuslab-malloc.so's size classes: four per power of two up to
+ * KMALLOC_FINE_MAX bytes (kmalloc.c); kmalloc() keeps the kernel's.
+ */
+#define KMALLOC_FINE_MAX 14336
+int kmalloc_fine_init(void);
+void *kmalloc_fine(size_t size, gfp_t flags);
 
 /* ---- env.c: the USLAB_* environment, parsed once --------------------- */
 

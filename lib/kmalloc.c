@@ -14,9 +14,14 @@
  *   - larger ones, up to KMALLOC_MAX_PAGE_SIZE, get a block of 2^order
  *     pages of the arena (page.c), whose head descriptor is marked as a
  *     kmalloc block (cache NULL, freelist LARGE_MARK, s_mem its address);
+ *     kfree() hands the block to page.c's retained blocks, which keep a
+ *     few (bounded, given back after an idle reaper interval or on
+ *     shrink) for the next request of the same order;
  *   - larger still, a mapping of their own (mmap), recorded in a small
  *     hash table (the huge table) so that kfree() and ksize() can tell
  *     them from foreign pointers without reading memory they do not own.
+ * libuslab-malloc.so's malloc() has finer classes of its own above
+ * these (kmalloc_fine()); kmalloc() never uses them.
  * kfree() finds which from the pointer alone: a slab's descriptor names
  * its cache (any kmem_cache, not only kmalloc's), a large block's is
  * marked, and a pointer outside the arena is looked up in the huge table.
@@ -134,6 +139,95 @@ static int kmalloc_init(void)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- The preload's finer classes ------------------------------------ */
+
+/*
+ * libuslab-malloc.so's malloc() rounds a request to one of four classes
+ * per power of two, multiples of 16 (so 16-aligned, as malloc() must
+ * be): 8, 16, 32, 48, 64, then 80, 96, 112, 128, 160, ... up to 14 KiB,
+ * where the kernel's classes alone would round 4104 bytes to 8192.
+ * Where a size is one of the kernel's classes the class is that cache;
+ * the others are caches of their own, named "malloc-<size>" (k for
+ * whole KiB: malloc-5k), created by kmalloc_fine_init().  kmalloc()
+ * itself never uses them: its classes and ksize() stay the kernel's.
+ * Index: (size - 1) / 8 for 1..64; above, 5 + 4 per octave past 64 plus
+ * the quarter of the octave the size falls in.
+ */
+#define NR_FINE 36
+
+static const uint8_t fine_small[8] = { 0, 1, 2, 2, 3, 3, 4, 4 };
+
+/* Set once by kmalloc_fine_init(), before the preload lets malloc() in. */
+static struct kmem_cache *fine_caches[NR_FINE];
+
+static __always_inline unsigned int fine_index(size_t size)
+{
+	unsigned int b, shift;
+
+	if (size <= 64)
+		return fine_small[(size - 1) >> 3];
+	b = 63 - (unsigned int)__builtin_clzl(size - 1); /* 2^b < size */
+	shift = b - 2;
+	return 5 + (b - 6) * 4 + (unsigned int)((size - 1) >> shift) - 4;
+}
+
+/* The object size of fine class @i. */
+static size_t fine_size(unsigned int i)
+{
+	static const uint8_t small[5] = { 8, 16, 32, 48, 64 };
+	unsigned int b = 6 + (i - 5) / 4, q = 4 + (i - 5) % 4;
+
+	return i < 5 ? small[i] : (size_t)(q + 1) << (b - 2);
+}
+
+BUILD_BUG_ON(KMALLOC_FINE_MAX != 14336);
+
+/*
+ * Make the finer classes (once; libuslab-malloc.so's constructor, after
+ * kmalloc() works).  0, or -1 with errno set.
+ */
+int kmalloc_fine_init(void)
+{
+	char name[32];
+	unsigned int i;
+	size_t size;
+
+	if (kmalloc_init())
+		return -1;
+	for (i = 0; i < NR_FINE; i++) {
+		if (fine_caches[i])
+			continue;
+		size = fine_size(i);
+		if (IS_POWER_OF_2(size) || size == 96 || size == 192) {
+			fine_caches[i] = kmalloc_caches[kmalloc_index(size)];
+			continue;
+		}
+		if (size % 1024)
+			snprintf(name, sizeof(name), "malloc-%zu", size);
+		else
+			snprintf(name, sizeof(name), "malloc-%zuk",
+				 size / 1024);
+		/* Aligned to the largest power of two dividing the size. */
+		fine_caches[i] = kmem_cache_create(name, (unsigned int)size,
+						   (unsigned int)(size & -size),
+						   0, NULL);
+		if (!fine_caches[i])
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * malloc()'s kmalloc(): 1..KMALLOC_FINE_MAX bytes from the finer
+ * classes, anything else as kmalloc().  Only after kmalloc_fine_init().
+ */
+void *kmalloc_fine(size_t size, gfp_t flags)
+{
+	if (likely(size - 1 < KMALLOC_FINE_MAX))
+		return kmem_cache_alloc(fine_caches[fine_index(size)], flags);
+	return kmalloc(size, flags);
 }
 
 /* ---- Counters (kept in stats.c) -------------------------------------- */
@@ -379,6 +473,14 @@ static void *kmalloc_large(size_t size, gfp_t gfp, int node)
 		order++;
 	if (node == NUMA_NO_NODE)
 		node = numa_node_id();
+	/* A block a kfree() kept: not zeroed (page.c's retained blocks). */
+	d = page_alloc_retained(node, order);
+	if (d) {
+		slab = page_slab(d);
+		if (gfp & __GFP_ZERO)
+			memset(page_address(d), 0, PAGE_SIZE << order);
+		goto mark;
+	}
 	d = page_alloc(node, order);
 	if (!d && !(gfp & __GFP_THISNODE)) {
 		order_of = topology_fallback(node, &nr);
@@ -393,11 +495,12 @@ static void *kmalloc_large(size_t size, gfp_t gfp, int node)
 	 * (page.c never writes it; a released slab cleared it).
 	 */
 	slab = page_slab(d);
+mark:
 	slab->s_mem = page_address(d);
 	WRITE_ONCE(slab->freelist, LARGE_MARK);
 	kstat_add(large_allocs, 1);
 	kstat_add(large_bytes, PAGE_SIZE << order);
-	return slab->s_mem; /* page_alloc() memory reads as zeroes */
+	return slab->s_mem; /* page_alloc()'s blocks read as zeroes */
 }
 
 /* Free the large block @p lies in; the caller saw no cache in @slab. */
@@ -423,7 +526,7 @@ static void kfree_large(struct slab *slab, const void *p)
 	}
 	kstat_add(large_frees, 1);
 	kstat_sub(large_bytes, PAGE_SIZE << order);
-	page_free(slab_page(slab));
+	page_free_retain(slab_page(slab));
 }
 
 /* ---- kmalloc ---------------------------------------------------------- */
@@ -532,8 +635,10 @@ static __noinline void kfree_other(const void *p)
 }
 
 /*
- * Any kmalloc() object or object of any cache: the slab's descriptor
- * names its cache, and kmem_cache_free() checks the rest.
+ * Any kmalloc() object or object of any cache: the descriptor of its
+ * page (slab_view_of()) names its cache, and cache_free_slab() checks
+ * the rest (as kmem_cache_free() would, without finding the slab
+ * again).
  */
 __api void kfree(const void *p)
 {
@@ -542,9 +647,9 @@ __api void kfree(const void *p)
 
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
-	slab = virt_to_slab(p);
+	slab = slab_view_of(p);
 	if (likely(slab && (s = READ_ONCE(slab->cache)))) {
-		kmem_cache_free(s, (void *)p);
+		cache_free_slab(s, slab, (void *)p);
 		return;
 	}
 	kfree_other(p);
@@ -564,11 +669,12 @@ __api size_t ksize(const void *p)
 
 	if (ZERO_OR_NULL_PTR(p))
 		return 0;
+	/* A slab's object: its own page's descriptor names the cache. */
+	slab = slab_view_of(p);
+	if (likely(slab && (s = READ_ONCE(slab->cache))))
+		return s->object_size;
 	slab = virt_to_slab(p);
 	if (slab) {
-		s = READ_ONCE(slab->cache);
-		if (s)
-			return s->object_size;
 		if (READ_ONCE(slab->freelist) == LARGE_MARK && p == slab->s_mem)
 			return PAGE_SIZE << slab_page(slab)->order;
 	} else if (!page_in_arena(p) && uslab_env.passthrough) {

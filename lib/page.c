@@ -25,8 +25,21 @@
  * mbind(MPOL_BIND); the node of an address is (p - base) / arena size,
  * and every descriptor records it.
  *
+ * Retained blocks: kmalloc()'s page blocks (kmalloc.c) are not
+ * returned to the OS on free but kept, still allocated and resident,
+ * in a small per-node, per-order stack (page_free_retain(),
+ * page_alloc_retained()), so that a program which frees and allocates
+ * blocks of the same size again does not pay an madvise() and fresh
+ * page faults each time.  The bound: at most RETAIN_SLOTS blocks of
+ * each order and RETAIN_NODE_PAGES pages (4 MiB) in all per node.
+ * Blocks that sat there a whole reaper interval unused are given back
+ * by page_retained_reap() (the reaper, cache.c), all of them by
+ * page_retained_drain() (kmem_cache_shrink(), reclaim), and by
+ * page_alloc() itself before it refuses a block for the budget.
+ *
  * Locking: one mutex per node (struct page_node.lock) guards that node's
- * buddy lists, its high-water mark and the type/order of its descriptors.
+ * buddy lists, its retained blocks, its high-water mark and the
+ * type/order of its descriptors.
  * It is the innermost lock (see internal.h) and is never held across a
  * system call that can block for long, except mprotect on growth.
  * total_resident and the budget are atomics, charged before the node
@@ -39,11 +52,23 @@
 
 #include "internal.h"
 
+/* Retained blocks of one order: oldest at blk[0]. */
+#define RETAIN_SLOTS 16
+#define RETAIN_NODE_PAGES (4UL << (20 - PAGE_SHIFT))
+
+struct page_retained {
+	unsigned int nr; /* blocks in blk[] */
+	unsigned int min_nr; /* least nr since the last reap */
+	struct page_desc *blk[RETAIN_SLOTS];
+};
+
 struct page_node {
 	pthread_mutex_t lock;
 	unsigned long committed; /* pages made accessible */
 	unsigned long resident; /* pages in allocated blocks */
+	unsigned long retained; /* of which pages in retain[] */
 	struct list_head free_area[PAGE_MAX_ORDER + 1];
+	struct page_retained retain[PAGE_MAX_ORDER + 1];
 } __cacheline_aligned;
 
 /* Where the arena and its descriptors are: read on every free. */
@@ -263,7 +288,9 @@ struct page_desc *page_alloc(int node, unsigned int order)
 	unsigned long pfn, i;
 	unsigned int o;
 
-	if (!page_charge(1UL << order)) {
+	/* Retained blocks count as pages in use: give them back first. */
+	if (!page_charge(1UL << order) &&
+	    (!page_retained_drain() || !page_charge(1UL << order))) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -357,6 +384,138 @@ void page_free(struct page_desc *head)
 	WRITE_ONCE(head->type, PT_BUDDY);
 	list_add(&head->buddy, &pn->free_area[order]);
 	uslab_unlock(&pn->lock);
+}
+
+/* ---- Retained blocks ------------------------------------------------ */
+
+/*
+ * A block of 2^@order pages on @node that page_free_retain() kept, or
+ * NULL.  Its contents are whatever its last user left there (not
+ * zeroed); its descriptors are as page_alloc() left them.
+ */
+struct page_desc *page_alloc_retained(int node, unsigned int order)
+{
+	struct page_node *pn = &arena.nodes[node];
+	struct page_retained *r = &pn->retain[order];
+	struct page_desc *d = NULL;
+
+	/* Unlocked peek: a stale 0 only sends the caller to page_alloc(). */
+	if (!READ_ONCE(r->nr))
+		return NULL;
+	uslab_lock(&pn->lock, RANK_PAGE_NODE);
+	if (r->nr) {
+		/* WRITE_ONCE: the peeks above and in page_retained_pages(). */
+		WRITE_ONCE(r->nr, r->nr - 1);
+		d = r->blk[r->nr];
+		if (r->nr < r->min_nr)
+			r->min_nr = r->nr;
+		WRITE_ONCE(pn->retained, pn->retained - (1UL << order));
+	}
+	uslab_unlock(&pn->lock);
+	return d;
+}
+
+/*
+ * Keep the block headed by @head (allocated, no longer used) for
+ * page_alloc_retained(), or give it back with page_free() when its
+ * order's stack or its node's bound is full.
+ */
+void page_free_retain(struct page_desc *head)
+{
+	struct page_node *pn = &arena.nodes[head->node];
+	unsigned int order = head->order;
+	struct page_retained *r = &pn->retain[order];
+	bool kept = false;
+
+	uslab_lock(&pn->lock, RANK_PAGE_NODE);
+	if (r->nr < RETAIN_SLOTS &&
+	    pn->retained + (1UL << order) <= RETAIN_NODE_PAGES) {
+		/*
+		 * WRITE_ONCE: page_alloc_retained() peeks at nr without the
+		 * lock (a stale value only costs it a page_alloc() or a
+		 * lock round trip); the lock orders the stack itself.
+		 */
+		r->blk[r->nr] = head;
+		WRITE_ONCE(r->nr, r->nr + 1);
+		WRITE_ONCE(pn->retained, pn->retained + (1UL << order));
+		kept = true;
+	}
+	uslab_unlock(&pn->lock);
+	if (!kept)
+		page_free(head);
+}
+
+/*
+ * Take the @n oldest blocks of @r off it into @out (@n at most r->nr).
+ * The node lock held.
+ */
+static unsigned int retained_take_locked(struct page_node *pn,
+					 struct page_retained *r,
+					 unsigned int order, unsigned int n,
+					 struct page_desc **out)
+{
+	lock_assert_held(&pn->lock);
+	memcpy(out, r->blk, n * sizeof(*out));
+	memmove(r->blk, r->blk + n, (r->nr - n) * sizeof(*out));
+	WRITE_ONCE(r->nr, r->nr - n);
+	WRITE_ONCE(pn->retained, pn->retained - ((unsigned long)n << order));
+	return n;
+}
+
+/*
+ * Give back the retained blocks of every node: all of them (@all), or
+ * those no allocation needed since the last such pass (the least
+ * number each stack held since then).  Returns the pages given back.
+ */
+static unsigned long page_retained_release(bool all)
+{
+	struct page_desc *out[RETAIN_SLOTS];
+	unsigned long pages = 0;
+	unsigned int o, n, i;
+	int node;
+
+	for (node = 0; node < arena.nr_nodes; node++) {
+		struct page_node *pn = &arena.nodes[node];
+
+		for (o = 0; o <= PAGE_MAX_ORDER; o++) {
+			struct page_retained *r = &pn->retain[o];
+
+			if (!READ_ONCE(r->nr) && !all)
+				continue;
+			uslab_lock(&pn->lock, RANK_PAGE_NODE);
+			n = all ? r->nr : MIN(r->min_nr, r->nr);
+			n = retained_take_locked(pn, r, o, n, out);
+			r->min_nr = r->nr;
+			uslab_unlock(&pn->lock);
+			for (i = 0; i < n; i++)
+				page_free(out[i]);
+			pages += (unsigned long)n << o;
+		}
+	}
+	return pages;
+}
+
+/* The reaper's pass: blocks unused for a whole interval go back. */
+unsigned long page_retained_reap(void)
+{
+	return page_retained_release(false);
+}
+
+/* Every retained block goes back (shrink, reclaim, the budget). */
+unsigned long page_retained_drain(void)
+{
+	return page_retained_release(true);
+}
+
+/* Pages retained on all nodes (a snapshot). */
+unsigned long page_retained_pages(void)
+{
+	unsigned long pages = 0;
+	int node;
+
+	for (node = 0; node < arena.nr_nodes; node++)
+		pages += READ_ONCE(arena.nodes[node].retained);
+	return pages;
 }
 
 /* Pages handed out as blocks on all nodes. */

@@ -454,6 +454,11 @@ static struct slab *new_slab(struct kmem_cache *s, int node)
 		 s->colours;
 	slab->s_mem = (char *)page_address(page) + colour * s->colour_off;
 	slab->objects = s->objects;
+	/* The tails' copies, for slab_view_of(). */
+	for (i = 1; i < 1U << s->order; i++) {
+		page_slab(page + i)->s_mem = slab->s_mem;
+		page_slab(page + i)->objects = slab->objects;
+	}
 	slab->inuse = 0;
 	slab->slab_list = SL_NONE;
 	slab->corrupt = 0;
@@ -488,8 +493,10 @@ static struct slab *new_slab(struct kmem_cache *s, int node)
 	 * Readers of ->cache without the node lock (kmem_cache_free()'s
 	 * ownership check) only look at slabs whose objects they hold, so
 	 * they were ordered after this store by the node lock that handed
-	 * the object out.
+	 * the object out.  The same holds for the tails' copies.
 	 */
+	for (i = 1; i < 1U << s->order; i++)
+		WRITE_ONCE(page_slab(page + i)->cache, s);
 	WRITE_ONCE(slab->cache, s);
 	return slab;
 }
@@ -505,14 +512,20 @@ static void slab_publish_locked(struct kmem_cache *s, struct kmem_cache_node *n,
 }
 
 /*
- * Hand @slab's block back to page.c.  ->cache goes first: from here on
- * kmem_cache_free()'s lock-free ownership check refuses the slab's
- * addresses, and page.c never writes those bytes.
+ * Hand @slab's block back to page.c.  ->cache goes first, the head's
+ * and the tails' copies: from here on kmem_cache_free()'s lock-free
+ * ownership check refuses the slab's addresses, and page.c never writes
+ * those bytes.
  */
 static void slab_release(struct slab *slab)
 {
+	struct page_desc *page = slab_page(slab);
+	unsigned long i;
+
 	WRITE_ONCE(slab->cache, NULL);
-	page_free(slab_page(slab));
+	for (i = 1; i < 1UL << page->order; i++)
+		WRITE_ONCE(page_slab(page + i)->cache, NULL);
+	page_free(page);
 }
 
 static void slab_rcu_free(struct rcu_head *head)

@@ -14,6 +14,11 @@
  * bookkeeping always comes from glibc, see libc-alloc.h).  No dlsym(),
  * so no recursion through it.  Afterwards every request is kmalloc()'s.
  *
+ * Size classes: malloc(), calloc() and realloc() use kmalloc_fine(),
+ * four classes per power of two up to 14 KiB (kmalloc.c), not
+ * kmalloc()'s powers of two; the aligned calls keep kmalloc()'s, whose
+ * alignment they rely on.
+ *
  * Whose pointer: one in uslab's arena is kfree()'d; one of kmalloc's own
  * mappings (above 2 MiB, found in its table) is unmapped; anything else
  * came from glibc before uslab was ready, and goes back to glibc.
@@ -70,6 +75,12 @@ __attribute__((constructor)) static void uslab_malloc_init(void)
 	 */
 	if (uslab_env.passthrough)
 		return;
+	if (kmalloc_fine_init()) {
+		uslab_report("libuslab-malloc.so: cannot create its size "
+			     "classes (%s); glibc's malloc stays in use",
+			     strerror(errno));
+		return;
+	}
 	__atomic_store_n(&ready, true, __ATOMIC_RELEASE);
 }
 
@@ -85,7 +96,7 @@ __api void *malloc(size_t size)
 
 	if (unlikely(!uslab_ready()))
 		return __libc_malloc(size);
-	p = kmalloc(size ? size : 1, GFP_MALLOC);
+	p = kmalloc_fine(size ? size : 1, GFP_MALLOC);
 	return likely(p) ? p : nomem();
 }
 
@@ -96,6 +107,12 @@ __api void free(void *p)
 	if (!p)
 		return;
 	if (likely(page_in_arena(p))) {
+		/* kfree()'s fast path, which leaves errno alone. */
+		struct slab *slab = slab_view_of(p);
+		struct kmem_cache *s = slab ? READ_ONCE(slab->cache) : NULL;
+
+		if (likely(s && cache_free_fast(s, slab, p)))
+			return;
 		err = errno; /* free() leaves errno alone */
 		kfree(p);
 		errno = err;
@@ -114,7 +131,7 @@ __api void *calloc(size_t n, size_t size)
 		return nomem();
 	if (unlikely(!uslab_ready()))
 		return __libc_calloc(n, size);
-	p = kzalloc(bytes ? bytes : 1, GFP_MALLOC);
+	p = kmalloc_fine(bytes ? bytes : 1, GFP_MALLOC | __GFP_ZERO);
 	return likely(p) ? p : nomem();
 }
 
@@ -130,8 +147,15 @@ static size_t libc_usable_size(const void *p)
 	return (head & ~(size_t)7) - (head & 2 ? 2 : 1) * sizeof(size_t);
 }
 
+/*
+ * krealloc() with malloc()'s classes: @p stays where it is while @size
+ * fits it and takes at least half of it (a block shrunk further moves,
+ * so that it gives the rest back); otherwise the contents move to a
+ * new block.
+ */
 __api void *realloc(void *p, size_t size)
 {
+	size_t ks;
 	void *q;
 
 	if (!p)
@@ -142,8 +166,17 @@ __api void *realloc(void *p, size_t size)
 	}
 	if (!ours(p))
 		return __libc_realloc(p, size);
-	q = krealloc(p, size, GFP_MALLOC);
-	return likely(q) ? q : nomem();
+	ks = ksize(p);
+	if (!ks)
+		return nomem(); /* not an object: reported by ksize() */
+	if (size <= ks && size >= ks / 2)
+		return p;
+	q = kmalloc_fine(size, GFP_MALLOC);
+	if (!q)
+		return nomem();
+	memcpy(q, p, MIN(ks, size));
+	kfree(p);
+	return q;
 }
 
 __api void *reallocarray(void *p, size_t n, size_t size)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/wait.h>
 
+#include <uslab/shrinker.h>
 #include <uslab/slab.h>
 #include <uslab/stats.h>
 
@@ -249,8 +250,8 @@ START_TEST(test_large_sizes)
 		if (!huge) /* a block of 2^order pages */
 			ck_assert_uint_eq(ks & (ks - 1), 0);
 		for (j = 0; j < ks; j += 512)
-			ck_assert_uint_eq(p[j], 0); /* fresh: zero */
-		memset(p, 0x5a, ks);
+			p[j] = 0x5a; /* all of it is usable */
+		p[ks - 1] = 0x5a;
 		k1 = kinfo();
 		if (huge) {
 			ck_assert_uint_eq(k1.huge_allocs, k0.huge_allocs + 1);
@@ -266,14 +267,58 @@ START_TEST(test_large_sizes)
 		ck_assert_uint_eq(k0.large_allocs, k0.large_frees);
 		ck_assert_uint_eq(k0.huge_allocs, k0.huge_frees);
 	}
-	/* A freed block comes back zeroed (its pages were given back). */
-	unsigned char *p = kmalloc(16384, GFP_KERNEL);
+}
+END_TEST
 
-	memset(p, 1, 16384);
-	kfree(p);
+/*
+ * A freed page block is kept for the next request of its size: handed
+ * out again with its contents (zeroed for kzalloc()), counted in
+ * uslab_memory_used(), and given back by kmem_cache_shrink() of any
+ * cache, after which a new block reads as zeroes.
+ */
+START_TEST(test_large_retained)
+{
+	struct kmem_cache *c = kmem_cache_create("retain", 64, 0, 0, NULL);
+	unsigned char *p, *q;
+	struct capture cap;
+	uint64_t bad0;
+	size_t used, i;
+
+	ck_assert_ptr_nonnull(c);
 	p = kmalloc(16384, GFP_KERNEL);
-	ck_assert_uint_eq(p[100], 0);
+	ck_assert_ptr_nonnull(p);
+	memset(p, 1, 16384);
+	used = uslab_memory_used();
 	kfree(p);
+	ck_assert_uint_eq(uslab_memory_used(), used);
+	ck_assert_uint_eq(kinfo().large_bytes, 0);
+	q = kzalloc(16384 - 100, GFP_KERNEL); /* the same order */
+	ck_assert_ptr_eq(q, p);
+	for (i = 0; i < 16384; i++)
+		ck_assert_uint_eq(q[i], 0);
+	memset(q, 2, 16384);
+	kfree(q);
+	bad0 = kinfo().kfree_bad;
+	capture_begin(&cap);
+	kfree(q); /* twice: refused, not kept twice */
+	capture_end(&cap);
+	ck_assert_reported(&cap, "not in an allocated object");
+	ck_assert_uint_eq(kinfo().kfree_bad, bad0 + 1);
+	q = kmalloc(12289, GFP_KERNEL);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(q[16383], 2); /* kmalloc() does not zero */
+	p = kmalloc(16384, GFP_KERNEL);
+	ck_assert_ptr_ne(p, q); /* it was kept only once */
+	kfree(p);
+	kfree(q);
+	p = q;
+	ck_assert_int_eq(kmem_cache_shrink(c), 0);
+	ck_assert_uint_lt(uslab_memory_used(), used);
+	p = kmalloc(16384, GFP_KERNEL);
+	for (i = 0; i < 16384; i += 512)
+		ck_assert_uint_eq(p[i], 0);
+	kfree(p);
+	kmem_cache_destroy(c);
 }
 END_TEST
 
@@ -610,6 +655,7 @@ static Suite *kmalloc_suite(void)
 	tc = tcase_create("large");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_large_sizes);
+	tcase_add_test(tc, test_large_retained);
 	tcase_add_test(tc, test_many_huge);
 	tcase_add_test(tc, test_node);
 	tcase_add_test(tc, test_fork);

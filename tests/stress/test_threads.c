@@ -236,6 +236,97 @@ START_TEST(test_threads_mixed)
 }
 END_TEST
 
+/* ---- kmalloc()'s retained page blocks under threads ----------------- */
+
+#define LSLOTS 64
+static _Atomic(unsigned char *) lslots[LSLOTS];
+static atomic_bool lstop;
+
+/*
+ * Blocks of 12 KiB to 200 KiB (orders 2 to 6) through a shared table,
+ * so that most are freed by another thread: each carries its length
+ * and a fill byte at both ends and in the middle, checked on free.
+ */
+static void *large_worker(void *arg)
+{
+	unsigned long long rng = (uintptr_t)arg * 0x9e3779b97f4a7c15ULL;
+	unsigned long ops = 20000 / (unsigned long)scale, i;
+
+	for (i = 0; i < ops; i++) {
+		size_t len = 12288 + rng_next(&rng) % (200 * 1024 - 12288);
+		unsigned char fill = (unsigned char)(rng_next(&rng) | 1);
+		unsigned char *p = kmalloc(len, GFP_KERNEL), *old;
+
+		if (!p) {
+			atomic_fetch_add(&errors, 1);
+			continue;
+		}
+		memcpy(p, &len, sizeof(len));
+		p[sizeof(len)] = fill;
+		p[len / 2] = fill;
+		p[len - 1] = fill;
+		old = atomic_exchange(&lslots[rng_next(&rng) % LSLOTS], p);
+		if (old) {
+			memcpy(&len, old, sizeof(len));
+			if (ksize(old) < len || !old[sizeof(len)] ||
+			    old[len / 2] != old[sizeof(len)] ||
+			    old[len - 1] != old[sizeof(len)])
+				atomic_fetch_add(&errors, 1);
+			kfree(old);
+		}
+	}
+	return NULL;
+}
+
+/* Gives back every retained block while the workers run. */
+static void *large_shrinker(void *arg)
+{
+	struct kmem_cache *c = arg;
+
+	while (!atomic_load(&lstop)) {
+		kmem_cache_shrink(c);
+		usleep(500);
+	}
+	return NULL;
+}
+
+START_TEST(test_large_retained_threads)
+{
+	struct kmem_cache *c = kmem_cache_create("lshrink", 64, 0, 0, NULL);
+	struct uslab_kmalloc_info k;
+	pthread_t th[NTHREADS], sh;
+	unsigned long i;
+
+	ck_assert_ptr_nonnull(c);
+	atomic_store(&errors, 0);
+	atomic_store(&lstop, false);
+	reaper_set_interval(1); /* reap (nearly) all the time */
+	ck_assert_int_eq(pthread_create(&sh, NULL, large_shrinker, c), 0);
+	for (i = 0; i < NTHREADS; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, large_worker,
+						(void *)(uintptr_t)(i + 1)),
+				 0);
+	for (i = 0; i < NTHREADS; i++)
+		pthread_join(th[i], NULL);
+	atomic_store(&lstop, true);
+	pthread_join(sh, NULL);
+	reaper_set_interval(CONFIG_REAP_INTERVAL_MS);
+	for (i = 0; i < LSLOTS; i++)
+		kfree(atomic_exchange(&lslots[i], NULL));
+	ck_assert_msg(atomic_load(&errors) == 0, "%ld blocks lost or damaged",
+		      atomic_load(&errors));
+	ck_assert_int_eq(uslab_kmalloc_info(&k), 0);
+	ck_assert_uint_eq(k.large_bytes, 0);
+	ck_assert_uint_eq(k.large_allocs, k.large_frees);
+	ck_assert_uint_eq(k.kfree_bad, 0);
+	/* Bounded while kept, and all given back on shrink. */
+	ck_assert_uint_le(page_retained_pages(), 4UL << (20 - PAGE_SHIFT));
+	kmem_cache_shrink(c);
+	ck_assert_uint_eq(page_retained_pages(), 0);
+	kmem_cache_destroy(c);
+}
+END_TEST
+
 static Suite *stress_suite(void)
 {
 	Suite *s = suite_create("stress-threads");
@@ -244,6 +335,11 @@ static Suite *stress_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_threads_mixed, 0,
 			    (int)(sizeof(configs) / sizeof(configs[0])));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("large");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_large_retained_threads);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -148,6 +148,92 @@ START_TEST(test_resident_limit)
 }
 END_TEST
 
+/* Retained blocks: LIFO reuse, contents kept, tails intact. */
+START_TEST(test_retain_reuse)
+{
+	struct page_desc *d = page_alloc(0, 2), *e;
+	unsigned long before = page_retained_pages();
+	char *p;
+
+	ck_assert_ptr_nonnull(d);
+	p = page_address(d);
+	memset(p, 0x77, PAGE_SIZE << 2);
+	page_free_retain(d);
+	ck_assert_uint_eq(page_retained_pages(), before + 4);
+	ck_assert_ptr_null(page_alloc_retained(0, 1)); /* other orders: none */
+	e = page_alloc_retained(0, 2);
+	ck_assert_ptr_eq(e, d);
+	ck_assert_uint_eq(page_retained_pages(), before);
+	ck_assert_int_eq(e->type, PT_HEAD);
+	ck_assert_uint_eq(e->order, 2);
+	ck_assert_ptr_eq(page_head_of(p + 3 * PAGE_SIZE + 5), e);
+	ck_assert_uint_eq((unsigned char)p[(PAGE_SIZE << 2) - 1], 0x77);
+	page_free(e);
+}
+END_TEST
+
+/*
+ * The bound: RETAIN_SLOTS blocks of one order, 4 MiB a node; the rest
+ * go back to the buddy lists at once.  Reaping gives back only what a
+ * whole interval left unused; draining gives back everything.
+ */
+START_TEST(test_retain_bound_and_release)
+{
+	enum { N = 40 };
+	struct page_desc *d[N];
+	unsigned long used;
+	int i;
+
+	page_retained_drain();
+	used = page_total_resident();
+	for (i = 0; i < N; i++) {
+		d[i] = page_alloc(0, 2);
+		ck_assert_ptr_nonnull(d[i]);
+	}
+	for (i = 0; i < N; i++)
+		page_free_retain(d[i]);
+	ck_assert_uint_eq(page_retained_pages(), 16 * 4);
+	ck_assert_uint_eq(page_total_resident(), used + 16 * 4);
+	/* Three 2 MiB blocks: only two fit the 4 MiB of a node. */
+	for (i = 0; i < 3; i++) {
+		d[i] = page_alloc(0, PAGE_MAX_ORDER);
+		ck_assert_ptr_nonnull(d[i]);
+	}
+	for (i = 0; i < 3; i++)
+		page_free_retain(d[i]);
+	ck_assert_uint_eq(page_retained_pages(), 16 * 4 + 512);
+
+	/* First pass: the stacks were empty during the interval. */
+	ck_assert_uint_eq(page_retained_reap(), 0);
+	/* One block taken and put back: the rest sat idle. */
+	d[0] = page_alloc_retained(0, 2);
+	ck_assert_ptr_nonnull(d[0]);
+	page_free_retain(d[0]);
+	ck_assert_uint_eq(page_retained_reap(), 15 * 4 + 512);
+	ck_assert_uint_eq(page_retained_pages(), 4);
+	ck_assert_uint_eq(page_retained_drain(), 4);
+	ck_assert_uint_eq(page_retained_pages(), 0);
+	ck_assert_uint_eq(page_total_resident(), used);
+}
+END_TEST
+
+/* The budget: retained blocks are given back before a block is refused. */
+START_TEST(test_retain_budget)
+{
+	struct page_desc *d = page_alloc(0, 3), *e;
+
+	ck_assert_ptr_nonnull(d);
+	page_free_retain(d);
+	page_set_budget(page_total_resident());
+	e = page_alloc(0, 3);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(page_retained_pages(), 0);
+	ck_assert_ptr_null(page_alloc(0, 0)); /* nothing left to give */
+	page_set_budget(0);
+	page_free(e);
+}
+END_TEST
+
 static Suite *page_suite(void)
 {
 	Suite *s = suite_create("unit-page");
@@ -160,6 +246,9 @@ static Suite *page_suite(void)
 	tcase_add_test(tc, test_free_returns_memory_and_zeroes);
 	tcase_add_test(tc, test_many_blocks_distinct);
 	tcase_add_test(tc, test_resident_limit);
+	tcase_add_test(tc, test_retain_reuse);
+	tcase_add_test(tc, test_retain_bound_and_release);
+	tcase_add_test(tc, test_retain_budget);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -203,6 +203,14 @@ START_TEST(test_objects_in_real_slabs)
 				char *o = objs[i];
 
 				ck_assert_ptr_eq(virt_to_slab(o), slab);
+				/* Its own page's descriptor, head or tail. */
+				ck_assert_ptr_eq(slab_view_of(o)->cache, s);
+				ck_assert_ptr_eq(slab_view_of(o)->s_mem,
+						 slab->s_mem);
+				ck_assert_uint_eq(slab_view_of(o)->objects,
+						  slab->objects);
+				ck_assert_int_eq(slab_nid(slab_view_of(o)),
+						 slab_nid(slab));
 				ck_assert_uint_eq((uintptr_t)o % s->align, 0);
 				ck_assert(o >= base);
 				ck_assert(o + s->size <= base + slab_bytes(s));
@@ -557,6 +565,47 @@ START_TEST(test_new_slab_random_order)
 }
 END_TEST
 
+/*
+ * The tails' copies of cache, s_mem and objects (slab_view_of()) live
+ * exactly as long as the slab: once it is released, a pointer into any
+ * of its pages finds no cache, and a free of it is refused.
+ */
+START_TEST(test_tail_views_cleared)
+{
+	struct kmem_cache *s = kmem_cache_create("tails", 1000, 0, 0, NULL);
+	struct capture c;
+	struct slab *slab;
+	char *last = NULL;
+	void **objs;
+	unsigned int i;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_ge(s->order, 1);
+	objs = malloc(s->objects * sizeof(*objs));
+	for (i = 0; i < s->objects; i++) {
+		objs[i] = salloc(s);
+		if (!last || (char *)objs[i] > last)
+			last = objs[i];
+	}
+	slab = virt_to_slab(last);
+	ck_assert_ptr_ne(slab_view_of(last), slab); /* a tail's */
+	ck_assert_ptr_eq(slab_view_of(last)->cache, s);
+	for (i = 0; i < s->objects; i++)
+		sfree(s, objs[i]);
+	free(objs);
+	uslab_cache_set_min_partial(s, 0);
+	kmem_cache_shrink(s);
+	ck_assert_ptr_null(READ_ONCE(page_slab(__page_desc_of(last))->cache));
+	ck_assert_ptr_null(READ_ONCE(slab->cache));
+	capture_begin(&c);
+	kmem_cache_free(s, last);
+	kfree(last);
+	capture_end(&c);
+	ck_assert_int_eq(c.lines, 2);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
 static Suite *slab_suite(void)
 {
 	Suite *s = suite_create("unit-slab");
@@ -570,6 +619,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_freelist_and_lists);
 	tcase_add_test(tc, test_min_partial_bound);
 	tcase_add_test(tc, test_colouring);
+	tcase_add_test(tc, test_tail_views_cleared);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hardening");

@@ -39,7 +39,7 @@ int main()
 	delete one;
 
 	char *arr = new char[100];
-	CHECK(malloc_usable_size(arr) == 128);
+	CHECK(malloc_usable_size(arr) == 112); // malloc-112, not 104
 	delete[] arr;
 
 	Wide *w = new Wide[3];

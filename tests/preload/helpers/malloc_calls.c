@@ -83,13 +83,44 @@ static void entry_points(int uslab)
 		free(p);
 	}
 	if (uslab) {
-		/* uslab's classes, not glibc's chunk sizes. */
-		p = malloc(100);
-		CHECK(malloc_usable_size(p) == 128);
-		free(p);
-		p = malloc(150);
-		CHECK(malloc_usable_size(p) == 192);
-		free(p);
+		/*
+		 * uslab's malloc classes, not glibc's chunk sizes: four per
+		 * power of two, multiples of 16, up to 14 KiB; then page
+		 * blocks.  16-aligned from 9 bytes on; realloc() within
+		 * the class keeps the block.
+		 */
+		static const size_t want[][2] = {
+			{ 1, 8 },	  { 9, 16 },	   { 33, 48 },
+			{ 100, 112 },	  { 150, 160 },	   { 200, 224 },
+			{ 1032, 1280 },	  { 4104, 5120 },  { 4368, 5120 },
+			{ 7424, 8192 },	  { 9064, 10240 }, { 14336, 14336 },
+			{ 14337, 16384 },
+		};
+
+		for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			uintptr_t was;
+			size_t u;
+
+			p = malloc(want[i][0]);
+			u = malloc_usable_size(p); /* glibc: the check fails */
+			CHECK(u == want[i][1]);
+			CHECK(want[i][0] < 9 || ALIGNED(p, 16));
+			memset(p, 7, u);
+			was = (uintptr_t)p;
+			p = realloc(p, u);
+			CHECK((uintptr_t)p == was);
+			q = realloc(p, u + 1);
+			CHECK(q && (uintptr_t)q != was &&
+			      ((char *)q)[u - 1] == 7);
+			free(q);
+		}
+		/* A block shrunk below half its class moves to a smaller one. */
+		p = malloc(5000);
+		memset(p, 3, 5000);
+		q = realloc(p, 100);
+		CHECK(q && malloc_usable_size(q) == 112 &&
+		      ((char *)q)[99] == 3);
+		free(q);
 	}
 	CHECK(malloc_usable_size(NULL) == 0);
 
@@ -262,7 +293,7 @@ static void forks(void)
 }
 
 /*
- * "hold": 5000 objects of 100 bytes and one of 5 MiB stay allocated
+ * "hold": 5000 objects of 128 bytes and one of 5 MiB stay allocated
  * until stdin closes, for uslab-slabtop -p to see.
  */
 static void *volatile big_held; /* the compiler may not drop it */
@@ -275,7 +306,7 @@ static int hold(void)
 
 	big_held = malloc(5 << 20);
 	for (i = 0; i < 5000; i++)
-		held[i] = malloc(100);
+		held[i] = malloc(128);
 	printf("holding\n");
 	fflush(stdout);
 	while (read(0, buf, sizeof(buf)) > 0)

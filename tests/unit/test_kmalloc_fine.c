@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+/*
+ * White-box tests of kmalloc.c's finer classes (kmalloc_fine(), the
+ * classes of libuslab-malloc.so's malloc()): every size up to past
+ * KMALLOC_FINE_MAX gets the class the table below says, 16-aligned from
+ * 9 bytes on, with ksize() the class size and every byte usable;
+ * __GFP_ZERO zeroes; kmalloc() and its caches stay the kernel's.
+ */
+#include "common.h"
+
+#include <stdint.h>
+
+#include "internal.h"
+
+/* Four classes per power of two, multiples of 16, written out. */
+static const unsigned int fine[] = {
+	8,    16,   32,	  48,	64,   80,   96,	   112,	  128,
+	160,  192,  224,  256,	320,  384,  448,   512,	  640,
+	768,  896,  1024, 1280, 1536, 1792, 2048,  2560,  3072,
+	3584, 4096, 5120, 6144, 7168, 8192, 10240, 12288, 14336,
+};
+#define NR_FINE_TEST (sizeof(fine) / sizeof(fine[0]))
+
+static unsigned int fine_class(size_t size)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_FINE_TEST; i++)
+		if (size <= fine[i])
+			return fine[i];
+	return 0;
+}
+
+static void setup(void)
+{
+	ck_assert_int_eq(kmalloc_fine_init(), 0);
+}
+
+START_TEST(test_every_size)
+{
+	size_t n;
+
+	ck_assert_uint_eq(fine[NR_FINE_TEST - 1], KMALLOC_FINE_MAX);
+	for (n = 1; n <= KMALLOC_FINE_MAX + 4096; n++) {
+		unsigned char *p = kmalloc_fine(n, GFP_KERNEL);
+		/* Above: kmalloc()'s page blocks, 2^order pages. */
+		size_t want = n <= KMALLOC_FINE_MAX ? fine_class(n) :
+			      n <= 16384	    ? 16384 :
+						      32768;
+
+		ck_assert_ptr_nonnull(p);
+		ck_assert_uint_eq(ksize(p), want);
+		if (n > 8)
+			ck_assert_uint_eq((uintptr_t)p % 16, 0);
+		else
+			ck_assert_uint_eq((uintptr_t)p % 8, 0);
+		p[0] = 1;
+		p[want - 1] = 2;
+		kfree(p);
+	}
+}
+END_TEST
+
+/*
+ * The classes the kernel does not have are caches named malloc-<size>
+ * (k for whole KiB), aligned to the largest power of two dividing their
+ * size; the shared ones are the kernel's kmalloc caches.
+ */
+START_TEST(test_names_and_alignment)
+{
+	static const struct {
+		size_t req;
+		const char *name;
+		unsigned int align;
+	} t[] = {
+		{ 40, "malloc-48", 16 },      { 100, "malloc-112", 16 },
+		{ 150, "malloc-160", 32 },    { 1032, "malloc-1280", 256 },
+		{ 4104, "malloc-5k", 1024 },  { 7000, "malloc-7k", 1024 },
+		{ 9064, "malloc-10k", 2048 }, { 12288, "malloc-12k", 4096 },
+		{ 90, "kmalloc-96", 32 },     { 4096, "kmalloc-4k", 4096 },
+	};
+	unsigned int i, j;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		void *p[8];
+		struct kmem_cache *s;
+
+		for (j = 0; j < 8; j++) {
+			p[j] = kmalloc_fine(t[i].req, GFP_KERNEL);
+			ck_assert_ptr_nonnull(p[j]);
+			ck_assert_uint_eq((uintptr_t)p[j] % t[i].align, 0);
+		}
+		s = virt_to_slab(p[0])->cache;
+		ck_assert_str_eq(kmem_cache_name(s), t[i].name);
+		ck_assert_ptr_eq(cache_named(t[i].name), s);
+		for (j = 0; j < 8; j++)
+			kfree(p[j]);
+	}
+}
+END_TEST
+
+START_TEST(test_zero_and_kmalloc_unchanged)
+{
+	unsigned char *p;
+	size_t i, n;
+
+	/* Dirty a slot, free it, and ask for it zeroed. */
+	for (n = 40; n <= KMALLOC_FINE_MAX; n = n * 3 / 2) {
+		p = kmalloc_fine(n, GFP_KERNEL);
+		memset(p, 0xa5, ksize(p));
+		kfree(p);
+		p = kmalloc_fine(n, GFP_KERNEL | __GFP_ZERO);
+		for (i = 0; i < ksize(p); i++)
+			ck_assert_uint_eq(p[i], 0);
+		kfree(p);
+	}
+	/* kmalloc() keeps the kernel's classes. */
+	p = kmalloc(100, GFP_KERNEL);
+	ck_assert_uint_eq(ksize(p), 128);
+	kfree(p);
+	p = kmalloc(4104, GFP_KERNEL);
+	ck_assert_uint_eq(ksize(p), 8192);
+	kfree(p);
+	/* Twice: the caches are made once. */
+	ck_assert_int_eq(kmalloc_fine_init(), 0);
+	ck_assert_ptr_nonnull(cache_named("malloc-5k"));
+}
+END_TEST
+
+static Suite *fine_suite(void)
+{
+	Suite *s = suite_create("unit-kmalloc-fine");
+	TCase *tc = tcase_create("fine");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_every_size);
+	tcase_add_test(tc, test_names_and_alignment);
+	tcase_add_test(tc, test_zero_and_kmalloc_unchanged);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(fine_suite());
+}
