@@ -97,10 +97,11 @@ int main(void)
 	return 0;
 }
 C
-check "a program under LD_PRELOAD=libuslab-malloc.so gets kmalloc-128" \
+# malloc(100): the preload's class of 112 bytes (four per power of two).
+check "a program under LD_PRELOAD=libuslab-malloc.so gets malloc-112" \
 	bash -c "cc -o '$dest/usable' '$dest/usable.c' &&
 		LD_PRELOAD='$dest/usr/local/lib/libuslab-malloc.so' \
-		'$dest/usable' | grep -qx 128"
+		'$dest/usable' | grep -qx 112"
 
 cat > "$dest/hello.c" <<'C'
 #include <stdio.h>
