@@ -454,11 +454,6 @@ static struct slab *new_slab(struct kmem_cache *s, int node)
 		 s->colours;
 	slab->s_mem = (char *)page_address(page) + colour * s->colour_off;
 	slab->objects = s->objects;
-	/* The tails' copies, for slab_view_of(). */
-	for (i = 1; i < 1U << s->order; i++) {
-		page_slab(page + i)->s_mem = slab->s_mem;
-		page_slab(page + i)->objects = slab->objects;
-	}
 	slab->inuse = 0;
 	slab->slab_list = SL_NONE;
 	slab->corrupt = 0;
@@ -493,10 +488,16 @@ static struct slab *new_slab(struct kmem_cache *s, int node)
 	 * Readers of ->cache without the node lock (kmem_cache_free()'s
 	 * ownership check) only look at slabs whose objects they hold, so
 	 * they were ordered after this store by the node lock that handed
-	 * the object out.  The same holds for the tails' copies.
+	 * the object out.  The same holds for the tails' copies (for
+	 * slab_view_of()).
 	 */
-	for (i = 1; i < 1U << s->order; i++)
-		WRITE_ONCE(page_slab(page + i)->cache, s);
+	for (i = 1; i < 1U << s->order; i++) {
+		struct slab *tail = page_slab(page + i);
+
+		tail->s_mem = slab->s_mem;
+		tail->objects = slab->objects;
+		WRITE_ONCE(tail->cache, s);
+	}
 	WRITE_ONCE(slab->cache, s);
 	return slab;
 }
@@ -745,13 +746,14 @@ void slab_free(struct kmem_cache *s, struct slab *slab, void *obj, void *caller)
 	uslab_unlock(&n->lock);
 }
 
+/* How far ahead slab_free_many() prefetches the free pointers it writes. */
+#define SLAB_FREE_PREFETCH 8
+
 /*
  * Return @nr objects of @s (already validated; a cache without debug
  * flags) to their slabs, taking each node lock once per run of objects
  * from that node: how magazines are flushed.
  */
-/* How far ahead slab_free_many() prefetches the free pointers it writes. */
-#define SLAB_FREE_PREFETCH 8
 void slab_free_many(struct kmem_cache *s, void **objs, size_t nr)
 {
 	struct kmem_cache_node *n = NULL;
