@@ -200,7 +200,9 @@ int kmalloc_fine_init(void)
 		if (fine_caches[i])
 			continue;
 		size = fine_size(i);
-		if (IS_POWER_OF_2(size) || size == 96 || size == 192) {
+		/* A size the kernel's classes have: that cache. */
+		if (size <= KMALLOC_MAX_CACHE_SIZE &&
+		    kmalloc_info[kmalloc_index(size)].size == size) {
 			fine_caches[i] = kmalloc_caches[kmalloc_index(size)];
 			continue;
 		}
