@@ -186,9 +186,14 @@ static void sum_lru(unsigned int cls, struct lru_sum *s)
 }
 
 /* Queue the reply @f wrote (the output was drained by stats_open()). */
-static int stats_send(struct kv_conn *c, FILE *f, char **buf, size_t *len)
+/*
+ * Close @f and queue what it holds: as it is on a text connection, and
+ * on a binary one as STAT packets, or as the one STAT @one when @one is
+ * not NULL.
+ */
+static int stats_close_send(struct kv_conn *c, FILE *f, char **buf, size_t *len,
+			    const char *one)
 {
-	fputs("END\r\n", f);
 	if (fclose(f)) {
 		free(*buf);
 		if (out_make_room(c, 128, 1, 0))
@@ -197,7 +202,8 @@ static int stats_send(struct kv_conn *c, FILE *f, char **buf, size_t *len)
 		return KV_CONTINUE;
 	}
 	if (c->proto == KV_PROTO_BIN) {
-		char *bin = bin_stats(c, *buf, *len, len);
+		char *bin = one ? bin_stat_one(c, one, *buf, *len, len) :
+				  bin_stats(c, *buf, *len, len);
 
 		free(*buf);
 		*buf = bin;
@@ -208,6 +214,12 @@ static int stats_send(struct kv_conn *c, FILE *f, char **buf, size_t *len)
 	}
 	out_heap(c, *buf, *len);
 	return KV_CONTINUE;
+}
+
+static int stats_send(struct kv_conn *c, FILE *f, char **buf, size_t *len)
+{
+	fputs("END\r\n", f);
+	return stats_close_send(c, f, buf, len, NULL);
 }
 
 /*
@@ -538,26 +550,8 @@ int stats_detail_dump(struct kv_conn *c)
 
 	if (!(f = stats_open(c, &buf, &len, &r)))
 		return r;
-	detail_dump(f);
-	if (fclose(f)) {
-		free(buf);
-		if (out_make_room(c, 128, 1, 0))
-			OUT_LIT(c, "SERVER_ERROR out of memory writing stats "
-				   "response\r\n");
-		return KV_CONTINUE;
-	}
-	if (c->proto == KV_PROTO_BIN) {
-		char *bin = bin_stat_one(c, "detailed", buf, len, &len);
-
-		free(buf);
-		buf = bin;
-		if (!bin) {
-			c->dead = true;
-			return KV_CLOSE;
-		}
-	}
-	out_heap(c, buf, len);
-	return KV_CONTINUE;
+	detail_dump(f); /* ends with its own END */
+	return stats_close_send(c, f, &buf, &len, "detailed");
 }
 
 int stats_sizes(struct kv_conn *c)
