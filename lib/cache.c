@@ -706,32 +706,20 @@ static __noinline void cache_free(struct kmem_cache *s, void *obj, void *caller)
 /*
  * As kmem_cache_alloc(): a leaf fast path, the rest a call.  The fast
  * path reads @obj's own page descriptor (slab_view_of()); the slow path
- * looks again, at the slab's head.
+ * looks again, at the slab's head.  NULL needs no test of its own: it is
+ * outside the arena, so slab_view_of() sends it to the slow path, which
+ * ignores it.
  */
 __api void kmem_cache_free(struct kmem_cache *s, void *obj)
 {
 	struct slab *view;
 
-	if (likely(obj && s) && likely(view = slab_view_of(obj)) &&
+	if (likely(s) && likely(view = slab_view_of(obj)) &&
 	    likely(READ_ONCE(view->cache) == s) &&
 	    likely(cache_free_fast(s, view, obj)))
 		return;
 	cache_free(s, obj, __builtin_return_address(0));
 	KEEP_FRAME_VOID();
-}
-
-/*
- * kmem_cache_free() without its lookup: @slab is slab_view_of(@obj) (or
- * virt_to_slab(@obj)) and @s the cache read from it, so only the slot
- * check is left.  Reads only the fields a view has.
- */
-bool cache_free_fast(struct kmem_cache *s, struct slab *slab, void *obj)
-{
-	unsigned long off = (unsigned long)obj - (unsigned long)slab->s_mem;
-
-	return likely(s->cpu_slab) &&
-	       likely(obj_slot_index(s, off) < slab->objects) &&
-	       likely(mag_free_fast(s, obj, slab_nid(slab)));
 }
 
 void cache_free_slab(struct kmem_cache *s, struct slab *slab, void *obj)

@@ -707,12 +707,9 @@ unsigned int cache_count(void);
 /*
  * kmem_cache_free() for a caller that has found @obj's slab @slab (or
  * its slab_view_of()) and read its cache @s from it (kfree(), free()):
- * no second lookup.
- * cache_free_fast() only tries the magazine fast path (true if @obj is
- * free; it touches nothing else, errno included); cache_free_slab()
- * falls back to the full path.
+ * no second lookup.  Its fast path alone is cache_free_fast()
+ * (magazine.h).
  */
-bool cache_free_fast(struct kmem_cache *s, struct slab *slab, void *obj);
 void cache_free_slab(struct kmem_cache *s, struct slab *slab, void *obj);
 #ifdef USLAB_TEST_HOOKS
 void reaper_set_interval(unsigned int ms); /* 0 = never */

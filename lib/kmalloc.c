@@ -51,6 +51,7 @@
 #include <sys/mman.h>
 
 #include "internal.h"
+#include "magazine.h"
 
 /* ---- Size classes --------------------------------------------------- */
 

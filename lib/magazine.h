@@ -85,6 +85,25 @@ mag_free_fast(struct kmem_cache *s, void *obj, int node)
 	return rseq_mag_push(off, cpu, slot, obj) == RSEQ_OK;
 }
 
+/*
+ * kmem_cache_free()'s fast path without its lookup: @slab is
+ * slab_view_of(@obj) (or virt_to_slab(@obj)) and @s the cache read from
+ * it, so only the slot check is left.  Reads only the fields a view has.
+ * True if @obj went into a magazine; false leaves it to the slow path
+ * (no slots, not a slot's start, or the push said no), with nothing
+ * touched, errno included.  Inline for kmem_cache_free(), kfree() and
+ * the preloaded free(): a call here would cost as much as the push.
+ */
+static __attribute__((always_inline)) inline bool
+cache_free_fast(struct kmem_cache *s, struct slab *slab, void *obj)
+{
+	unsigned long off = (unsigned long)obj - (unsigned long)slab->s_mem;
+
+	return likely(s->cpu_slab) &&
+	       likely(obj_slot_index(s, off) < slab->objects) &&
+	       likely(mag_free_fast(s, obj, slab_nid(slab)));
+}
+
 /* An object of @s (which has slots) for this CPU; NULL on ENOMEM. */
 static __attribute__((always_inline)) inline void *
 mag_alloc(struct kmem_cache *s)

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "magazine.h"
 
 void *__libc_malloc(size_t size);
 void *__libc_calloc(size_t n, size_t size);
