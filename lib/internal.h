@@ -556,6 +556,25 @@ struct magazine {
 	void *objs[];
 };
 
+/*
+ * What a magazine pointer that sections read (kmem_cache_cpu.loaded,
+ * alien_slot.mag) holds when there is no magazine: mag_none, with no
+ * rounds and no capacity, so a pop finds it empty and a push full and
+ * both leave it to the slow path, which no section ever writes.  The
+ * sections then need no NULL test of their own.  slot_mag() reads such
+ * a pointer as a magazine or NULL, which is what every other path
+ * works with.  Acquire: a magazine published with a release store
+ * (slot_release_at() in magazine.c) is seen initialised.
+ */
+extern struct magazine mag_none;
+
+static inline struct magazine *slot_mag(struct magazine *const *slotp)
+{
+	struct magazine *m = __atomic_load_n(slotp, __ATOMIC_ACQUIRE);
+
+	return m == &mag_none ? NULL : m;
+}
+
 struct depot {
 	pthread_mutex_t lock;
 	struct magazine *full; /* rounds == capacity */
@@ -627,7 +646,7 @@ void export_fork_child(void);
  * that the push section counts at one offset from either pointer.
  */
 struct alien_slot {
-	struct magazine *mag;
+	struct magazine *mag; /* never NULL: mag_none when empty */
 	struct magazine *frozen;
 	unsigned long unused;
 	unsigned long frees;
@@ -635,7 +654,7 @@ struct alien_slot {
 
 struct kmem_cache_cpu {
 	/* First line: what the fast path reads and writes. */
-	struct magazine *loaded;
+	struct magazine *loaded; /* never NULL: mag_none when empty */
 	int node;
 	/*
 	 * CONFIG_STATS: objects the rseq fast path popped and pushed here,

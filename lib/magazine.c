@@ -24,15 +24,16 @@
  *   Owning a slot: take slot.lock (serialises slow paths for one CPU),
  *   then take out the magazine pointer sections use (loaded, or one
  *   alien): in the rseq modes with rseq_take(), a section on that CPU
- *   that commits NULL; from another CPU (drain, fork) with an atomic
- *   exchange followed by percpu_fence_all(), which waits out any section
- *   that loaded the old pointer.  While it is NULL no section can reach
- *   the old magazine (nor prev, which sections never touch), so the
- *   owner works on it with plain code and publishes the result with a
- *   release store (a section on any CPU then sees the magazine's
- *   contents, which the owner wrote perhaps on another CPU).  A thread
- *   that migrates between locking the slot and rseq_take() aborts the
- *   take, unlocks and starts over on its new CPU.
+ *   that commits mag_none (internal.h: "no magazine", which sections
+ *   need no test for); from another CPU (drain, fork) with an atomic
+ *   exchange followed by percpu_fence_all(), which waits out any
+ *   section that loaded the old pointer.  While it is mag_none no
+ *   section can reach the old magazine (nor prev, which sections never
+ *   touch), so the owner works on it with plain code and publishes the
+ *   result with a release store (a section on any CPU then sees the
+ *   magazine's contents, which the owner wrote perhaps on another CPU).
+ *   A thread that migrates between locking the slot and rseq_take()
+ *   aborts the take, unlocks and starts over on its new CPU.
  *
  * Lock mode: the slot is indexed by sched_getcpu() (a hint: a thread may
  * have moved) and slot.lock guards everything in it, fast path included.
@@ -68,6 +69,9 @@ BUILD_BUG_ON(offsetof(struct alien_slot, frees) -
 	     offsetof(struct kmem_cache_cpu, frees) -
 		     offsetof(struct kmem_cache_cpu, loaded));
 
+/* No rounds, no room, never written: see internal.h. */
+struct magazine mag_none = { .node = -1 };
+
 int mag_cache_init(struct kmem_cache *s)
 {
 	unsigned int cpu, i;
@@ -92,6 +96,9 @@ int mag_cache_init(struct kmem_cache *s)
 		pthread_mutex_init(&c->lock, NULL);
 		c->node = topology_cpu_node((int)cpu);
 		c->alien = s->cpu_alien + (size_t)cpu * s->nr_nodes;
+		c->loaded = &mag_none;
+		for (i = 0; i < s->nr_nodes; i++)
+			c->alien[i].mag = &mag_none;
 	}
 	return 0;
 fail:
@@ -122,7 +129,20 @@ void mag_cache_free(struct kmem_cache *s)
 
 static inline struct magazine *slot_loaded(struct kmem_cache_cpu *c)
 {
-	return __atomic_load_n(&c->loaded, __ATOMIC_RELAXED);
+	return slot_mag(&c->loaded);
+}
+
+/*
+ * Take the magazine out of a pointer sections read, leaving mag_none:
+ * the magazine, or NULL if there was none.  From any CPU; @order is the
+ * caller's (see each).
+ */
+static inline struct magazine *slot_xchg_none(struct magazine **slotp,
+					      int order)
+{
+	struct magazine *m = __atomic_exchange_n(slotp, &mag_none, order);
+
+	return m == &mag_none ? NULL : m;
 }
 
 /*
@@ -158,7 +178,7 @@ static struct kmem_cache_cpu *slot_own_for(struct kmem_cache *s, int node,
 		 * finds it (the owner may hand it to the depot, which may
 		 * free it).  The lock orders everything else: relaxed.
 		 */
-		*mp = __atomic_exchange_n(*slotp, NULL, __ATOMIC_RELAXED);
+		*mp = slot_xchg_none(*slotp, __ATOMIC_RELAXED);
 		return c;
 	}
 	for (;;) {
@@ -168,8 +188,11 @@ static struct kmem_cache_cpu *slot_own_for(struct kmem_cache *s, int node,
 		c = &s->cpu_slab[cpu];
 		uslab_lock(&c->lock, RANK_CPU_SLOT);
 		*slotp = slot_for(c, node);
-		if (rseq_take(percpu_rseq_off, cpu, *slotp, mp) == RSEQ_OK) {
+		if (rseq_take(percpu_rseq_off, (unsigned long)cpu, *slotp, mp,
+			      &mag_none) == RSEQ_OK) {
 			tsan_acquire(*slotp); /* see mag_free_fast() */
+			if (*mp == &mag_none)
+				*mp = NULL;
 			return c;
 		}
 		uslab_unlock(&c->lock); /* moved: follow the thread */
@@ -216,10 +239,11 @@ static void slot_release_at(struct kmem_cache_cpu *c, struct magazine **slotp,
 	/*
 	 * Release: @m's rounds and objs, written under the lock perhaps on
 	 * another CPU, are visible before a section can load @m.  In the
-	 * rseq modes *@slotp is NULL here, so this store cannot race with
-	 * a section's commit (sections only write inside magazines).
+	 * rseq modes *@slotp is mag_none here, so this store cannot race
+	 * with a section's commit (sections only write inside magazines,
+	 * and never inside mag_none).
 	 */
-	__atomic_store_n(slotp, m, __ATOMIC_RELEASE);
+	__atomic_store_n(slotp, m ? m : &mag_none, __ATOMIC_RELEASE);
 	uslab_unlock(&c->lock);
 }
 
@@ -715,15 +739,14 @@ static void slot_take_all(struct kmem_cache *s, struct kmem_cache_cpu *c,
 
 	uslab_lock(&c->lock, RANK_CPU_SLOT);
 	home[*nt] = -1;
-	taken[(*nt)++] =
-		__atomic_exchange_n(&c->loaded, NULL, __ATOMIC_ACQ_REL);
+	taken[(*nt)++] = slot_xchg_none(&c->loaded, __ATOMIC_ACQ_REL);
 	home[*nt] = -1;
 	taken[(*nt)++] = c->prev;
 	slot_set_prev(c, NULL);
 	for (k = 0; k < s->nr_nodes; k++) {
 		home[*nt] = (int)k;
-		taken[(*nt)++] = __atomic_exchange_n(&c->alien[k].mag, NULL,
-						     __ATOMIC_ACQ_REL);
+		taken[(*nt)++] =
+			slot_xchg_none(&c->alien[k].mag, __ATOMIC_ACQ_REL);
 	}
 	uslab_unlock(&c->lock);
 }
@@ -785,7 +808,7 @@ static unsigned long sig_mix(unsigned long h, unsigned long v)
 
 static unsigned long sig_mag(unsigned long h, struct magazine **slot)
 {
-	struct magazine *m = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	struct magazine *m = slot_mag(slot);
 
 	h = sig_mix(h, (unsigned long)m);
 	return m ? sig_mix(h, (unsigned long)READ_ONCE(m->rounds)) : h;
@@ -805,13 +828,13 @@ static unsigned long slot_signature(struct kmem_cache *s,
 	unsigned int i;
 
 	uslab_rcu_read_lock();
-	any = READ_ONCE(c->loaded) || READ_ONCE(c->prev);
+	any = slot_mag(&c->loaded) || READ_ONCE(c->prev);
 	h = sig_mag(h, &c->loaded);
 	h = sig_mag(h, &c->prev);
 	h = sig_mix(h, READ_ONCE(c->allocs));
 	h = sig_mix(h, READ_ONCE(c->frees));
 	for (i = 0; i < s->nr_nodes; i++) {
-		any |= READ_ONCE(c->alien[i].mag) != NULL;
+		any |= slot_mag(&c->alien[i].mag) != NULL;
 		h = sig_mag(h, &c->alien[i].mag);
 		h = sig_mix(h, READ_ONCE(c->alien[i].frees));
 	}
@@ -862,9 +885,10 @@ out:
 	free(home);
 }
 
+/* Rounds in a slot's magazine pointer (any of them; mag_none has 0). */
 static unsigned long mag_rounds(struct magazine **slot)
 {
-	struct magazine *m = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	struct magazine *m = slot_mag(slot);
 
 	return m ? (unsigned long)READ_ONCE(m->rounds) : 0;
 }
@@ -921,13 +945,13 @@ void mag_cpu_events(struct kmem_cache *s, int node, unsigned long *allocs,
 /* Take the magazine a section may push to out of *@slot, into *@lot. */
 static void park(struct magazine **slot, struct magazine **lot)
 {
-	__atomic_store_n(lot, __atomic_exchange_n(slot, NULL, __ATOMIC_ACQ_REL),
+	__atomic_store_n(lot, slot_xchg_none(slot, __ATOMIC_ACQ_REL),
 			 __ATOMIC_RELEASE);
 }
 
 static void unpark(struct magazine **slot, struct magazine **lot)
 {
-	__atomic_store_n(slot, *lot, __ATOMIC_RELEASE);
+	__atomic_store_n(slot, *lot ? *lot : &mag_none, __ATOMIC_RELEASE);
 	WRITE_ONCE(*lot, NULL);
 }
 

@@ -29,9 +29,9 @@ mag_alloc_fast(struct kmem_cache *s, int node, void **objp)
 {
 	long off = percpu_rseq_off;
 	struct kmem_cache_cpu *c;
-	int cpu = rseq_cpu_id(off);
+	unsigned long cpu = rseq_cpu_id(off);
 
-	if (unlikely((unsigned int)cpu >= nr_cpu_ids))
+	if (unlikely(cpu >= nr_cpu_ids))
 		return false;
 	c = &s->cpu_slab[cpu];
 	/*
@@ -62,9 +62,9 @@ mag_free_fast(struct kmem_cache *s, void *obj, int node)
 	long off = percpu_rseq_off;
 	struct kmem_cache_cpu *c;
 	struct magazine **slot;
-	int cpu = rseq_cpu_id(off);
+	unsigned long cpu = rseq_cpu_id(off);
 
-	if (unlikely((unsigned int)cpu >= nr_cpu_ids))
+	if (unlikely(cpu >= nr_cpu_ids))
 		return false;
 	c = &s->cpu_slab[cpu];
 	/*

@@ -49,7 +49,7 @@
 	"leaq 3b(%%rip), %[m]\n\t"           \
 	"movq %[m], %%fs:8(%[off])\n\t"      \
 	"1:\n\t"                             \
-	"cmpl %[cpu], %%fs:4(%[off])\n\t"    \
+	"cmpl %k[cpu], %%fs:4(%[off])\n\t"   \
 	"jnz %l[aborted]\n\t"
 
 #define __RSEQ_ABORT                              \
@@ -77,25 +77,31 @@
 #define __RSEQ_COUNT(off) ""
 #endif
 
-/* m = *loaded; to @slow if there is no magazine; r = its rounds. */
+/*
+ * m = *loaded; r = its rounds.  The pointer is never NULL: a slot with
+ * no magazine holds mag_none (internal.h), whose rounds and capacity are
+ * 0, so the pop's and push's own tests send it to @slow.
+ */
 #define __RSEQ_LOAD_MAG              \
 	"movq (%[loaded]), %[m]\n\t" \
-	"testq %[m], %[m]\n\t"       \
-	"jz %l[slow]\n\t"            \
 	"movq (%[m]), %[r]\n\t"
 
 /*
- * CPU number the kernel keeps in the area; negative when unregistered.
+ * CPU number the kernel keeps in the area, zero-extended to a word so
+ * that callers index with it as it is (no sign extension on the fast
+ * path): when unregistered the kernel's -1 or -2 becomes a number above
+ * any CPU's, which the callers' bounds check sends to the slow path.
  * volatile: read afresh on every call (the kernel rewrites it on
  * migration).  No "memory" clobber: nothing the compiler keeps in
  * registers depends on it, and a clobber would make every caller reload
  * the cache's fields after it.
  */
-static inline int rseq_cpu_id(long off)
+static inline unsigned long rseq_cpu_id(long off)
 {
-	int cpu;
+	unsigned long cpu;
 
-	__asm__ __volatile__("movl %%fs:4(%1), %0" : "=r"(cpu) : "r"(off));
+	/* A 32-bit load clears the register's upper half. */
+	__asm__ __volatile__("movl %%fs:4(%1), %k0" : "=r"(cpu) : "r"(off));
 	return cpu;
 }
 
@@ -109,13 +115,14 @@ static inline char *rseq_thread_pointer(void)
 }
 
 /*
- * Pop: if *@loadedp is a magazine with rounds > 0, store its top object
- * in *@objp and commit rounds - 1.  The pop's loads (slot pointer,
- * rounds, object) all happen inside the section, so a magazine swapped
- * out under us cannot hand out a stale object (no ABA).
+ * Pop: if *@loadedp has rounds > 0, store its top object in *@objp and
+ * commit rounds - 1 (rounds 0 borrows on the subtraction: slow).  The
+ * pop's loads (slot pointer, rounds, object) all happen inside the
+ * section, so a magazine swapped out under us cannot hand out a stale
+ * object (no ABA).
  */
 static __attribute__((always_inline)) inline int
-rseq_mag_pop(long off, int cpu, void *loadedp, void **objp)
+rseq_mag_pop(long off, unsigned long cpu, void *loadedp, void **objp)
 {
 	void *obj, *m;
 	long r;
@@ -126,9 +133,8 @@ rseq_mag_pop(long off, int cpu, void *loadedp, void **objp)
 	 */
 	__asm__ __volatile__ goto(
 		__RSEQ_CS_DESC __RSEQ_LOAD_MAG
-		"testq %[r], %[r]\n\t"
-		"jz %l[slow]\n\t"
 		"subq $1, %[r]\n\t"
+		"jc %l[slow]\n\t"
 		"movq 32(%[m],%[r],8), %[obj]\n\t"
 		"movq %[r], (%[m])\n\t" /* commit */
 		__RSEQ_ABORT __RSEQ_COUNT(16)
@@ -146,8 +152,8 @@ aborted:
 
 /*
  * Push: if *@loadedp (the CPU's loaded magazine, or its alien magazine
- * for the object's node) is a magazine with room, and its top object is
- * not @obj (the naive double free, left to the slow path to report),
+ * for the object's node) has room (mag_none has none), and its top
+ * object is not @obj (the naive double free, left to the slow path),
  * write @obj into the next slot, commit rounds + 1, and count.  With no
  * rounds the "top object" read is objs[-1], the magazine's node: a small
  * number, never an object's address, so an empty magazine needs no test
@@ -158,7 +164,7 @@ aborted:
  * the section need not look at the magazine's node.
  */
 static __attribute__((always_inline)) inline int
-rseq_mag_push(long off, int cpu, void *loadedp, void *obj)
+rseq_mag_push(long off, unsigned long cpu, void *loadedp, void *obj)
 {
 	void *m;
 	long r;
@@ -185,24 +191,25 @@ aborted:
 }
 
 /*
- * Take: move *@slotp to *@outp and commit NULL to *@slotp.  After it,
- * no section on @cpu can reach the magazine: the caller owns it.
+ * Take: move *@slotp to *@outp and commit @none (a pointer no section
+ * pushes to or pops from) to *@slotp.  After it, no section on @cpu can
+ * reach the magazine: the caller owns it.
  */
 static __attribute__((always_inline)) inline int
-rseq_take(long off, int cpu, void *slotp, void *outp)
+rseq_take(long off, unsigned long cpu, void *slotp, void *outp, void *none)
 {
 	void *m;
 
-	__asm__ __volatile__ goto(__RSEQ_CS_DESC
-				  "movq (%[slot]), %[m]\n\t"
-				  "movq %[m], (%[out])\n\t"
-				  "movq $0, (%[slot])\n\t" /* commit */
-				  __RSEQ_ABORT
-				  : [m] "=&r"(m)
-				  : [off] "r"(off), [cpu] "r"(cpu),
-				    [slot] "r"(slotp), [out] "r"(outp)
-				  : "memory", "cc"
-				  : aborted);
+	__asm__ __volatile__ goto(
+		__RSEQ_CS_DESC "movq (%[slot]), %[m]\n\t"
+			       "movq %[m], (%[out])\n\t"
+			       "movq %[none], (%[slot])\n\t" /* commit */
+		__RSEQ_ABORT
+		: [m] "=&r"(m)
+		: [off] "r"(off), [cpu] "r"(cpu), [slot] "r"(slotp),
+		  [out] "r"(outp), [none] "r"(none)
+		: "memory", "cc"
+		: aborted);
 	return RSEQ_OK;
 aborted:
 	return RSEQ_ABORTED;

@@ -88,7 +88,7 @@ static int sys_membarrier(int cmd, unsigned int flags, int cpu)
 
 static bool glibc_rseq_usable(void)
 {
-	return __rseq_size > 0 && rseq_cpu_id(__rseq_offset) >= 0;
+	return __rseq_size > 0 && (int)rseq_cpu_id(__rseq_offset) >= 0;
 }
 
 static bool own_rseq_usable(void)
@@ -161,7 +161,7 @@ const char *percpu_mode_name(void)
  */
 int percpu_thread_cpu(void)
 {
-	int cpu;
+	unsigned long cpu;
 
 	if (percpu_mode == PERCPU_RSEQ_OWN && own_area.cpu_id < 0 &&
 	    !own_failed) {
@@ -169,9 +169,9 @@ int percpu_thread_cpu(void)
 			own_failed = true;
 	}
 	cpu = rseq_cpu_id(percpu_rseq_off);
-	if (cpu < 0 || (unsigned int)cpu >= nr_cpu_ids)
+	if (cpu >= nr_cpu_ids) /* unregistered: -1 and -2 are huge here */
 		return -1;
-	return cpu;
+	return (int)cpu;
 }
 
 int percpu_lock_index(void)

@@ -16,16 +16,16 @@
 #define RSEQ_OK 0
 #define RSEQ_SLOW 1
 #define RSEQ_ABORTED (-1)
-static inline int rseq_cpu_id(long off)
+static inline unsigned long rseq_cpu_id(long off)
 {
 	(void)off;
-	return -1;
+	return ~0ul;
 }
 static inline char *rseq_thread_pointer(void)
 {
 	return NULL;
 }
-static inline int rseq_mag_pop(long o, int c, void *l, void **p)
+static inline int rseq_mag_pop(long o, unsigned long c, void *l, void **p)
 {
 	(void)o;
 	(void)c;
@@ -33,7 +33,7 @@ static inline int rseq_mag_pop(long o, int c, void *l, void **p)
 	(void)p;
 	return RSEQ_ABORTED;
 }
-static inline int rseq_mag_push(long o, int c, void *l, void *p)
+static inline int rseq_mag_push(long o, unsigned long c, void *l, void *p)
 {
 	(void)o;
 	(void)c;
@@ -41,12 +41,13 @@ static inline int rseq_mag_push(long o, int c, void *l, void *p)
 	(void)p;
 	return RSEQ_ABORTED;
 }
-static inline int rseq_take(long o, int c, void *l, void *p)
+static inline int rseq_take(long o, unsigned long c, void *l, void *p, void *n)
 {
 	(void)o;
 	(void)c;
 	(void)l;
 	(void)p;
+	(void)n;
 	return RSEQ_ABORTED;
 }
 #endif

@@ -492,21 +492,21 @@ START_TEST(test_reaper_drains_idle_cpu)
 		kmem_cache_free(cache, p[i]);
 	c = &cache->cpu_slab[percpu_mode == PERCPU_LOCK ? percpu_lock_index() :
 							  idle];
-	ck_assert(READ_ONCE(c->loaded) || READ_ONCE(c->prev));
+	ck_assert(slot_mag(&c->loaded) || READ_ONCE(c->prev));
 
 	w.cpu = busy;
 	ck_assert_int_eq(pthread_create(&w.th, NULL, busy_pinned_main, &w), 0);
 	reaper_set_interval(10);
 	for (tries = 0; tries < 300; tries++) {
 		usleep(5000);
-		if (!READ_ONCE(c->loaded) && !READ_ONCE(c->prev))
+		if (!slot_mag(&c->loaded) && !READ_ONCE(c->prev))
 			break;
 	}
 	atomic_store(&stop, true);
 	pthread_join(w.th, NULL);
 	reaper_set_interval(CONFIG_REAP_INTERVAL_MS);
 	if (busy != idle) {
-		ck_assert_ptr_null(READ_ONCE(c->loaded));
+		ck_assert_ptr_null(slot_mag(&c->loaded));
 		ck_assert_ptr_null(READ_ONCE(c->prev));
 	}
 	unpin(&old);
