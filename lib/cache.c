@@ -198,7 +198,7 @@ static void uslab_init(void)
 	reclaim_init();
 	sanitize_init();
 	if (topology_init() || page_init(topology_nr_nodes()) ||
-	    percpu_init()) {
+	    percpu_init() || mag_init()) {
 		init_error = errno ? errno : ENOMEM;
 		return;
 	}
@@ -313,6 +313,7 @@ __api struct kmem_cache *kmem_cache_create(const char *name, unsigned int size,
 		return create_failed(name, size, flags, ENOMEM,
 				     "out of memory");
 	}
+	s->cpu_fast = s->cpu_slab ? s->cpu_slab : mag_no_slots;
 
 	uslab_lock(&slab_mutex, RANK_SLAB_MUTEX);
 	list_add(&s->list, &cache_list);
@@ -587,7 +588,7 @@ __api void *kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp)
 {
 	void *obj;
 
-	if (likely(s && !(gfp & GFP_NOT_FAST) && s->cpu_slab) &&
+	if (likely(s && !(gfp & GFP_NOT_FAST)) &&
 	    likely(mag_alloc_fast(s, NUMA_NO_NODE, &obj)))
 		return obj;
 	obj = cache_alloc_slow(s, gfp, NUMA_NO_NODE,
@@ -605,7 +606,7 @@ __api void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t gfp, int node)
 {
 	void *obj;
 
-	if (likely(s && !(gfp & GFP_NOT_FAST) && s->cpu_slab) &&
+	if (likely(s && !(gfp & GFP_NOT_FAST)) &&
 	    likely(mag_alloc_fast(s, node, &obj)))
 		return obj;
 	obj = cache_alloc_slow(s, gfp, node, __builtin_return_address(0));

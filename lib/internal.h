@@ -276,19 +276,21 @@ static inline struct slab *virt_to_slab(const void *p)
  * new_slab() copies the head's cache, s_mem and objects into every tail
  * descriptor (and slab_release() clears the tails' cache first, as the
  * head's), and page.c keeps node in each; only those four fields of a
- * view may be read, and nothing of it written.  NULL outside any
- * allocated block.
+ * view may be read, and nothing of it written.  NULL outside the arena.
+ *
+ * A view's cache is the test of ownership, not the page's type: it is
+ * non-NULL only while the page belongs to a live slab, since page.c
+ * never writes that word (mmap()'s zeroes to begin with), new_slab()
+ * sets it last, slab_release() clears it first, and the other owner of
+ * blocks (kmalloc's large ones) leaves it NULL.  Callers test the cache
+ * first and read the other fields only if it is one: a load and a
+ * compare fewer on every free.
  */
 static inline struct slab *slab_view_of(const void *p)
 {
-	struct page_desc *d;
-	uint8_t type;
-
 	if (!page_in_arena(p))
 		return NULL;
-	d = __page_desc_of(p);
-	type = READ_ONCE(d->type);
-	return type == PT_HEAD || type == PT_TAIL ? page_slab(d) : NULL;
+	return page_slab(__page_desc_of(p));
 }
 
 /* Home node of @obj, a slot of a live slab. */
@@ -323,8 +325,11 @@ struct kmem_cache_node {
 struct kmem_cache {
 	/*
 	 * Read-mostly, on every alloc and free: the first cache line.
-	 * cpu_slab is NULL for caches that bypass the magazine layer.
+	 * cpu_slab is NULL for caches that bypass the magazine layer;
+	 * cpu_fast, which the fast paths index, is then mag_no_slots, so
+	 * they need no test of their own (magazine.c).
 	 */
+	struct kmem_cache_cpu *cpu_fast; /* [nr_cpu_ids] */
 	struct kmem_cache_cpu *cpu_slab; /* [nr_cpu_ids] */
 	uint64_t size_inv; /* for obj_slot_index() */
 	unsigned int size_shift;
@@ -676,6 +681,8 @@ struct kmem_cache_cpu {
 	unsigned long reap_sig;
 } __cacheline_aligned;
 
+int mag_init(void);
+extern struct kmem_cache_cpu *mag_no_slots;
 int mag_cache_init(struct kmem_cache *s);
 void mag_cache_free(struct kmem_cache *s);
 void *mag_alloc_remote(struct kmem_cache *s, int node);

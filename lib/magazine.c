@@ -72,6 +72,36 @@ BUILD_BUG_ON(offsetof(struct alien_slot, frees) -
 /* No rounds, no room, never written: see internal.h. */
 struct magazine mag_none = { .node = -1 };
 
+/*
+ * The fast paths' slots (kmem_cache.cpu_fast) for caches with no
+ * magazines: every pointer in them is mag_none and their node is -1,
+ * so a pop finds nothing, a push (always to an "alien" slot, as no
+ * object's node is -1) no room, and both go to the slow paths, which
+ * look at cpu_slab (NULL) instead.  Shared, and never written after
+ * mag_init().
+ */
+struct kmem_cache_cpu *mag_no_slots;
+static struct alien_slot no_alien[MAX_NUMNODES];
+
+int mag_init(void)
+{
+	unsigned int cpu, i;
+
+	mag_no_slots = aligned_alloc(CACHE_LINE_SIZE,
+				     nr_cpu_ids * sizeof(*mag_no_slots));
+	if (!mag_no_slots)
+		return -1;
+	memset(mag_no_slots, 0, nr_cpu_ids * sizeof(*mag_no_slots));
+	for (i = 0; i < MAX_NUMNODES; i++)
+		no_alien[i].mag = &mag_none;
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		mag_no_slots[cpu].loaded = &mag_none;
+		mag_no_slots[cpu].node = -1;
+		mag_no_slots[cpu].alien = no_alien;
+	}
+	return 0;
+}
+
 int mag_cache_init(struct kmem_cache *s)
 {
 	unsigned int cpu, i;

@@ -31,9 +31,10 @@ mag_alloc_fast(struct kmem_cache *s, int node, void **objp)
 	struct kmem_cache_cpu *c;
 	unsigned long cpu = rseq_cpu_id(off);
 
-	if (unlikely(cpu >= nr_cpu_ids))
+	/* A 32-bit compare: cpu is a zero-extended 32-bit number. */
+	if (unlikely((unsigned int)cpu >= nr_cpu_ids))
 		return false;
-	c = &s->cpu_slab[cpu];
+	c = &s->cpu_fast[cpu];
 	/*
 	 * A slot's node is its CPU's and never changes, and the section
 	 * commits only on @cpu: a popped object is @node's.
@@ -64,9 +65,10 @@ mag_free_fast(struct kmem_cache *s, void *obj, int node)
 	struct magazine **slot;
 	unsigned long cpu = rseq_cpu_id(off);
 
-	if (unlikely(cpu >= nr_cpu_ids))
+	/* A 32-bit compare: cpu is a zero-extended 32-bit number. */
+	if (unlikely((unsigned int)cpu >= nr_cpu_ids))
 		return false;
-	c = &s->cpu_slab[cpu];
+	c = &s->cpu_fast[cpu];
 	/*
 	 * A slot's node is fixed, and the section commits only on @cpu:
 	 * the magazine it finds there is @node's (slot_release_at() in
@@ -99,8 +101,7 @@ cache_free_fast(struct kmem_cache *s, struct slab *slab, void *obj)
 {
 	unsigned long off = (unsigned long)obj - (unsigned long)slab->s_mem;
 
-	return likely(s->cpu_slab) &&
-	       likely(obj_slot_index(s, off) < slab->objects) &&
+	return likely(obj_slot_index(s, off) < slab->objects) &&
 	       likely(mag_free_fast(s, obj, slab_nid(slab)));
 }
 
