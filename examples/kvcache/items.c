@@ -236,7 +236,7 @@ struct item_layout {
 static bool item_layout_in(unsigned int nkey, bool cflags, uint32_t nbytes,
 			   int chunk_cls, struct item_layout *l)
 {
-	size_t hdr = sizeof(struct item) + nkey + (cflags ? 4 : 0);
+	size_t hdr = KV_ITEM_HDR + nkey + (cflags ? 4 : 0);
 	size_t chunk = kv_classes[chunk_cls].size;
 	uint32_t n;
 
@@ -335,7 +335,7 @@ static void *item_chunk(struct item *it, uint32_t i)
 /* Header + key + flags + value: what "bytes" counts, as memcached's does. */
 static size_t item_total(const struct item *it)
 {
-	return sizeof(*it) + it->nkey + (it->cflags ? 4 : 0) + it->nbytes;
+	return KV_ITEM_HDR + it->nkey + (it->cflags ? 4 : 0) + it->nbytes;
 }
 
 /* The value as segments; returns how many (at most KV_MAX_SEGS). */
@@ -515,7 +515,7 @@ static unsigned long lru_pull_tail(struct kv_lru *l, uint32_t now)
 	struct item *it, *victim = NULL;
 	struct item_layout lay;
 	int search = EVICT_SEARCH, rotate = EVICT_ROTATE;
-	bool flushed;
+	bool flushed, evicted = false;
 
 	pthread_mutex_lock(&l->lock);
 	it = l->tail;
@@ -565,6 +565,7 @@ static unsigned long lru_pull_tail(struct kv_lru *l, uint32_t now)
 				l->evicted_nonzero++;
 			if (!(it->state & ITEM_FETCHED))
 				l->evicted_unfetched++;
+			evicted = true;
 		}
 		item_unlink_locked(l, it, hv);
 		assoc_unlock(hv);
@@ -574,6 +575,9 @@ static unsigned long lru_pull_tail(struct kv_lru *l, uint32_t now)
 	pthread_mutex_unlock(&l->lock);
 	if (!victim)
 		return 0;
+	/* Ours alone now: unlinked, and nobody else held it. */
+	if (evicted && kv_logging(KV_LOG_EVICTIONS))
+		log_eviction(victim, now);
 	item_layout_of(victim, &lay);
 	item_put(victim);
 	return lay.charge;
@@ -737,6 +741,7 @@ struct item *item_alloc(struct kv_worker *w, const char *key, unsigned int nkey,
 	it->cas = 0;
 	it->refcount = 1;
 	it->exptime = exptime;
+	it->time = kv_now();
 	it->nbytes = nbytes;
 	it->nkey = (uint8_t)nkey;
 	it->clsid = (uint8_t)l.clsid;
@@ -796,6 +801,7 @@ void item_link(struct item *it, uint64_t hv)
 	struct kv_lru *l = item_lru(it);
 
 	it->cas = item_next_cas();
+	it->time = kv_now();
 	it->state |= ITEM_LINKED;
 	/* Relaxed: under the stripe lock, which orders it for evictors. */
 	__atomic_fetch_add(&it->refcount, 1, __ATOMIC_RELAXED);
@@ -828,10 +834,12 @@ void item_replace(struct item *old, struct item *it, uint64_t hv)
 
 /*
  * The live item for @key, without taking a reference; a dead one found
- * on the way is unlinked and *miss says why.
+ * on the way is unlinked and *miss says why.  Every lookup of a command
+ * is one line for "watch fetchers", as memcached logs them, with the
+ * asking connection's descriptor @cfd.
  */
 struct item *item_get_locked(const char *key, unsigned int nkey, uint64_t hv,
-			     uint32_t now, int *miss)
+			     uint32_t now, int *miss, int cfd)
 {
 	struct item *it = assoc_find(key, nkey, hv);
 	bool flushed;
@@ -849,6 +857,13 @@ struct item *item_get_locked(const char *key, unsigned int nkey, uint64_t hv,
 		item_unlink(it, hv);
 		it = NULL;
 	}
+	if (kv_logging(KV_LOG_FETCHERS))
+		log_item_get(cfd, key, nkey,
+			     it			      ? 1 :
+			     *miss == KV_MISS_FLUSHED ? 2 :
+			     *miss == KV_MISS_EXPIRED ? 3 :
+							0,
+			     it);
 	return it;
 }
 

@@ -15,6 +15,7 @@
  *   assoc.c   the hash table: linear hashing over bucket chunks, striped
  *             locks
  *   stats.c   "stats", "stats slabs", "stats items", "stats settings"
+ *   logger.c  the "watch" command: log lines for watching connections
  *
  * LOCK ORDER (outermost first; nothing else nests):
  *   1. assoc split_lock    one bucket split at a time (assoc.c)
@@ -26,6 +27,8 @@
  *                          counters and the prev/next links of its items
  *                          (items.c)
  *   4. flush_lock          the pending delayed flush_all (items.c), a leaf
+ *   log_lock (logger.c, the watchers and their rings) is a leaf, taken
+ *   under any of these.
  *   base_lock (stats.c, the "stats reset" baseline) nests nothing and is
  *   taken under none of the others.  detail_lock (stats.c, the
  *   per-prefix counters of "stats detail") is a leaf, taken under a
@@ -102,6 +105,7 @@ struct kv_settings {
 	bool dump_disabled; /* -X */
 	bool evictions_disabled; /* -M */
 	bool cas_disabled; /* -C */
+	bool watch_disabled; /* -W */
 	unsigned int reqs_per_event; /* -R, 0 = no limit */
 	unsigned int idle_timeout; /* -o idle_timeout, seconds, 0 = none */
 	/*
@@ -112,13 +116,15 @@ struct kv_settings {
 	/*
 	 * Accepted from memcached's command line and reported by "stats
 	 * settings", sizing nothing here (README, "Options"): the other
-	 * -o slab_automove tunable, the logger buffers of its "watch"
-	 * command, which kvcache does not have, and the cap on its pool of
-	 * read buffers and response objects (kvcache's buffers are one
-	 * read and one output buffer per connection, under -m), in bytes.
+	 * -o slab_automove tunable, memcached's per-worker logger buffer
+	 * (kvcache's workers write straight into the watchers' rings), and
+	 * the cap on its pool of read buffers and response objects
+	 * (kvcache's buffers are one read and one output buffer per
+	 * connection, under -m), in bytes.
 	 */
 	unsigned int slab_automove_window;
-	unsigned int watcher_logbuf_size, worker_logbuf_size;
+	unsigned int worker_logbuf_size;
+	unsigned int watcher_logbuf_size; /* each watcher's ring, bytes */
 	unsigned long read_buf_mem_limit;
 	bool no_modern; /* -o no_modern: "stats settings" says so */
 	char prefix_delimiter; /* -D, for "stats detail" (default ':') */
@@ -241,7 +247,7 @@ struct kv_class_stats {
 /* ---- Items (items.c) -------------------------------------------------- */
 
 /*
- * One item is one slab object: this 48-byte header, the key, the client
+ * One item is one slab object: this 52-byte header, the key, the client
  * flags when they are not 0, then the value (no NUL after the key, no
  * "\r\n" after the value: both are written on the way out).  memcached's
  * header is 56 bytes with CAS, plus a NUL and "\r\n" per item.
@@ -258,6 +264,7 @@ struct item {
 	uint64_t cas; /* unique, set before linking */
 	uint32_t refcount; /* atomic */
 	uint32_t exptime; /* relative time, 0 = never (stripe) */
+	uint32_t time; /* kv_now() of the last store or hit (stripe) */
 	uint32_t nbytes; /* value length */
 	uint8_t nkey;
 	uint8_t clsid; /* size class of this object */
@@ -277,6 +284,10 @@ static inline uint64_t item_cas(const struct item *it)
 {
 	return settings.cas_disabled ? 0 : it->cas;
 }
+
+/* Bytes before the key: the header without the struct's tail padding. */
+#define KV_ITEM_HDR offsetof(struct item, data)
+_Static_assert(offsetof(struct item, data) == 52, "item header size");
 
 #define ITEM_LINKED 0x1 /* in the hash table and an LRU */
 #define ITEM_ACTIVE 0x2 /* hit since it last was the tail */
@@ -332,7 +343,7 @@ void item_link(struct item *it, uint64_t hv);
 void item_unlink(struct item *it, uint64_t hv);
 void item_replace(struct item *old, struct item *it, uint64_t hv);
 struct item *item_get_locked(const char *key, unsigned int nkey, uint64_t hv,
-			     uint32_t now, int *miss);
+			     uint32_t now, int *miss, int cfd);
 void item_flush(int64_t delay);
 void item_clock_tick(uint32_t now);
 unsigned long kv_mem_used(void);
@@ -357,6 +368,19 @@ static inline uint32_t item_flags(const struct item *it)
 static inline char *item_value(struct item *it)
 {
 	return it->data + it->nkey + (it->cflags ? sizeof(uint32_t) : 0);
+}
+
+/*
+ * A hit (stripe lock held): the item's last access is now.  The clock
+ * is in seconds, so the store happens at most once a second per item
+ * (memcached's current_time, not a system call per access).
+ */
+static inline void item_hit_time(struct item *it)
+{
+	uint32_t now = kv_now();
+
+	if (it->time != now)
+		it->time = now;
 }
 
 /* Why item_get_locked() missed. */
@@ -411,6 +435,7 @@ enum kv_conn_state {
 	CS_GET, /* a multi-get: its keys as output room and input come */
 	CS_SKIPLINE, /* discarding the rest of a refused get line */
 	CS_CLOSE, /* close once the output is sent */
+	CS_WATCH, /* a watcher: sends log lines, ignores input */
 };
 
 struct kv_worker;
@@ -427,6 +452,8 @@ struct kv_conn {
 	bool yielded; /* -R spent with requests left: wait for EPOLLOUT */
 	uint32_t last_active; /* kv_now() of the last event: idle_timeout */
 	uint8_t cmd; /* storage command being read */
+	uint8_t close_reason; /* KV_CLOSE_*, for the conn_close log line */
+	struct kv_watcher *watch; /* CS_WATCH: its ring (logger.c) */
 	struct kv_worker *w;
 	struct kv_conn *prev, *next; /* the worker's connections */
 	struct kv_rbuf *rb; /* NULL while idle */
@@ -472,6 +499,7 @@ struct kv_worker {
 	int epfd;
 	int pipe_rd, pipe_wr; /* accepted fds from the acceptor */
 	struct kv_conn *conns; /* every open connection */
+	unsigned int nwatch; /* of which watchers (CS_WATCH) */
 	/* changes to conns, and closing theirs fds (worker.c) */
 	pthread_mutex_t conns_lock;
 	uint32_t last_sweep; /* kv_now() of the last idle_timeout sweep */
@@ -521,7 +549,7 @@ void out_heap(struct kv_conn *c, char *buf, size_t len);
  * output would block, or the connection must close.  KV_CONTINUE is
  * internal to the protocol code: go on with the connection's next state.
  */
-enum { KV_MORE, KV_BLOCKED, KV_CLOSE, KV_CONTINUE, KV_YIELD };
+enum { KV_MORE, KV_BLOCKED, KV_CLOSE, KV_CONTINUE, KV_YIELD, KV_WATCH };
 
 int proto_run(struct kv_conn *c);
 size_t proto_nread_dst(struct kv_conn *c, char **dst);
@@ -566,7 +594,7 @@ bool mc_strtoull(const char *p, const char *end, uint64_t *v);
 int tokenize(char *p, char *end, struct tok *t, int max);
 int out_wait(struct kv_conn *c);
 void swallow(struct kv_conn *c, uint64_t bytes);
-void unlink_key(const char *key, size_t nkey);
+void unlink_key(struct kv_conn *c, const char *key, size_t nkey);
 struct item *store_alloc(struct kv_conn *c, const char *key, size_t nkey,
 			 uint32_t flags, uint32_t exptime, uint32_t vlen,
 			 int cmd, const char **err);
@@ -575,7 +603,7 @@ void nread_start(struct kv_conn *c, struct item *it, int cmd, uint64_t cas,
 int store_item(struct kv_conn *c, struct item *it, int cmd, uint64_t req_cas,
 	       bool stale_ok, uint64_t *cas, const char **err);
 bool item_u64(struct item *it, uint64_t *v);
-int arith_locked(struct kv_worker *w, const char *key, size_t nkey, uint64_t hv,
+int arith_locked(struct kv_conn *c, const char *key, size_t nkey, uint64_t hv,
 		 bool incr, uint64_t delta, uint64_t req_cas, char *num,
 		 size_t *numlen, struct item **out);
 void out_value(struct kv_conn *c, struct item *it, uint64_t hv,
@@ -626,5 +654,53 @@ int stats_sizes(struct kv_conn *c);
 int stats_cachedump(struct kv_conn *c, unsigned int id, unsigned int limit);
 int stats_metadump(struct kv_conn *c, const char *which, size_t n);
 void stats_reset(void);
+
+/* ---- The logger: "watch" (logger.c) ---------------------------------- */
+
+enum {
+	KV_LOG_NONE = 0, /* memcached's events that kvcache does not have */
+	KV_LOG_FETCHERS = 1 << 0,
+	KV_LOG_MUTATIONS = 1 << 1,
+	KV_LOG_EVICTIONS = 1 << 2,
+	KV_LOG_CONNEVENTS = 1 << 3,
+};
+
+/* Why a connection closed, memcached's reasons in its order. */
+enum {
+	KV_CLOSE_ERROR,
+	KV_CLOSE_NORMAL,
+	KV_CLOSE_IDLE,
+	KV_CLOSE_SHUTDOWN,
+};
+
+/* item_store statuses besides KV_STORED..KV_STORE_ERROR (no_memory). */
+#define KV_LOG_TOO_LARGE (KV_STORE_ERROR + 1)
+
+enum { WATCH_OK, WATCH_DISABLED, WATCH_BAD, WATCH_FAILED, WATCH_TOO_MANY };
+
+struct kv_log_stats {
+	uint64_t written, sent, skipped;
+	unsigned int watchers;
+};
+
+extern unsigned int kv_log_flags;
+
+/* Is anyone watching @what?  A relaxed hint: see logger.c. */
+static inline bool kv_logging(unsigned int what)
+{
+	return __atomic_load_n(&kv_log_flags, __ATOMIC_RELAXED) & what;
+}
+
+void log_item_get(int cfd, const char *key, size_t nkey, int status,
+		  const struct item *it);
+void log_item_store(int cfd, int status, int cmd, const char *key, size_t nkey,
+		    const struct item *it);
+void log_eviction(const struct item *it, uint32_t now);
+void log_conn(int fd, bool open, int reason);
+int logger_watch(struct kv_conn *c, const struct tok *t, int n);
+void logger_unwatch(struct kv_watcher *wt);
+size_t logger_take(struct kv_watcher *wt, char *dst, size_t max);
+void logger_stats(struct kv_log_stats *s);
+void logger_stats_reset(void);
 
 #endif /* KVCACHE_H */

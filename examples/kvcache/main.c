@@ -196,7 +196,7 @@ static void usage(FILE *f)
 		"accepted)\n"
 		"  -X, --disable-dumping       refuse stats cachedump and "
 		"lru_crawler metadump\n"
-		"  -W, --disable-watch         (no watch command: accepted)\n"
+		"  -W, --disable-watch         refuse the watch command\n"
 		"  -P, --pidfile=FILE          (used with -d only, as in "
 		"memcached: accepted)\n"
 		"  -V, --version               print the version and exit\n"
@@ -551,6 +551,8 @@ static int parse_options(int argc, char **argv)
 			kv_detail_enabled = true;
 			break;
 		case 'W':
+			settings.watch_disabled = true;
+			break;
 		case 'P':
 			break;
 		case 'o':

@@ -228,14 +228,15 @@ static void item_copy(struct item *dst, uint32_t off, struct item *src)
 /* ---- Storage commands ------------------------------------------------- */
 
 /* Remove @key: a failed "set" must not leave the old value behind. */
-void unlink_key(const char *key, size_t nkey)
+void unlink_key(struct kv_conn *c, const char *key, size_t nkey)
 {
 	uint64_t hv = kv_hash(key, nkey);
 	struct item *it;
 	int miss;
 
 	assoc_lock(hv);
-	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss);
+	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss,
+			     c->fd);
 	if (it)
 		item_unlink(it, hv);
 	assoc_unlock(hv);
@@ -264,8 +265,14 @@ struct item *store_alloc(struct kv_conn *c, const char *key, size_t nkey,
 			KV_STAT_INC(w->st.store_no_memory);
 			*err = "SERVER_ERROR out of memory storing object";
 		}
+		if (kv_logging(KV_LOG_MUTATIONS))
+			log_item_store(c->fd,
+				       e == KV_TOO_LARGE ? KV_LOG_TOO_LARGE :
+							   KV_STORE_ERROR,
+				       cmd < 0 ? CMD_SET : cmd, key, nkey,
+				       NULL);
 		if (cmd == CMD_SET || cmd < 0)
-			unlink_key(key, nkey);
+			unlink_key(c, key, nkey);
 		return NULL;
 	}
 	KV_STAT_INC(w->st.cmd_set);
@@ -380,7 +387,8 @@ int store_item(struct kv_conn *c, struct item *it, int cmd, uint64_t req_cas,
 
 	*cas = 0;
 	assoc_lock(hv);
-	old = item_get_locked(item_key(it), it->nkey, hv, kv_now(), &miss);
+	old = item_get_locked(item_key(it), it->nkey, hv, kv_now(), &miss,
+			      c->fd);
 	switch (cmd) {
 	case CMD_SET:
 		nit = it;
@@ -447,6 +455,9 @@ int store_item(struct kv_conn *c, struct item *it, int cmd, uint64_t req_cas,
 		if (nit != it)
 			item_put(nit);
 	}
+	/* Under the stripe lock: a linked item's expiry may change. */
+	if (kv_logging(KV_LOG_MUTATIONS))
+		log_item_store(c->fd, r, cmd, item_key(it), it->nkey, it);
 	assoc_unlock(hv);
 	if (nit)
 		assoc_maybe_grow();
@@ -577,7 +588,8 @@ static void get_one(struct kv_conn *c, const char *key, size_t nkey)
 	if (c->get_kind & GET_TOUCH)
 		KV_STAT_INC(w->st.cmd_touch);
 	assoc_lock(hv);
-	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss);
+	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss,
+			     c->fd);
 	kv_detail(key, nkey, it ? KV_DETAIL_HIT : KV_DETAIL_GET);
 	if (!it) {
 		assoc_unlock(hv);
@@ -598,6 +610,7 @@ static void get_one(struct kv_conn *c, const char *key, size_t nkey)
 	if ((it->state & (ITEM_ACTIVE | ITEM_FETCHED)) !=
 	    (ITEM_ACTIVE | ITEM_FETCHED))
 		it->state |= ITEM_ACTIVE | ITEM_FETCHED;
+	item_hit_time(it);
 	KV_STAT_INC(w->st.get_hits);
 	KV_STAT_INC(w->cst[it->clsid].get_hits);
 
@@ -815,7 +828,7 @@ static void process_delete(struct kv_conn *c, struct tok *t, int n)
 	hv = kv_hash(t[1].p, t[1].len);
 	assoc_lock(hv);
 	it = item_get_locked(t[1].p, (unsigned int)t[1].len, hv, kv_now(),
-			     &miss);
+			     &miss, c->fd);
 	if (it) {
 		KV_STAT_INC(w->cst[it->clsid].delete_hits);
 		item_unlink(it, hv);
@@ -904,16 +917,18 @@ static bool key_arg_start(struct kv_conn *c, struct tok *t, int n)
  * in @num (*numlen digits) and the new item in *out (linked, no
  * reference taken), or why not.  A non-zero @req_cas must match.
  */
-int arith_locked(struct kv_worker *w, const char *key, size_t nkey, uint64_t hv,
+int arith_locked(struct kv_conn *c, const char *key, size_t nkey, uint64_t hv,
 		 bool incr, uint64_t delta, uint64_t req_cas, char *num,
 		 size_t *numlen, struct item **out)
 {
+	struct kv_worker *w = c->w;
 	struct item *it, *nit;
 	enum kv_alloc_err err;
 	uint64_t v;
 	int miss;
 
-	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss);
+	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss,
+			     c->fd);
 	if (!it) {
 		KV_STAT_INC(*(incr ? &w->st.incr_misses : &w->st.decr_misses));
 		return KV_ARITH_MISS;
@@ -958,7 +973,7 @@ static void process_arith(struct kv_conn *c, struct tok *t, int n, bool incr)
 	}
 	hv = kv_hash(t[1].p, t[1].len);
 	assoc_lock(hv);
-	r = arith_locked(c->w, t[1].p, t[1].len, hv, incr, delta, 0, num, &len,
+	r = arith_locked(c, t[1].p, t[1].len, hv, incr, delta, 0, num, &len,
 			 &it);
 	assoc_unlock(hv);
 	switch (r) {
@@ -998,10 +1013,11 @@ static void process_touch(struct kv_conn *c, struct tok *t, int n)
 	hv = kv_hash(t[1].p, t[1].len);
 	assoc_lock(hv);
 	it = item_get_locked(t[1].p, (unsigned int)t[1].len, hv, kv_now(),
-			     &miss);
+			     &miss, c->fd);
 	if (it) {
 		it->exptime = kv_realtime(exptime);
 		it->state |= ITEM_ACTIVE;
+		item_hit_time(it);
 		KV_STAT_INC(w->cst[it->clsid].touch_hits);
 	}
 	assoc_unlock(hv);
@@ -1055,8 +1071,42 @@ static int process_shutdown(struct kv_conn *c, struct tok *t, int n)
 		kv_log("<%d shutdown", c->fd);
 	/* The main thread reads SIGINT from its signalfd. */
 	kill(getpid(), SIGINT);
+	c->close_reason = KV_CLOSE_SHUTDOWN;
 	conn_set_state(c, CS_CLOSE);
 	return KV_CLOSE;
+}
+
+/*
+ * watch [event ...]: the connection becomes a watcher (logger.c), with
+ * memcached's answers.  Its replies so far must have been sent: the
+ * watcher's output is its log lines alone.
+ */
+static int process_watch(struct kv_conn *c, struct tok *t, int n)
+{
+	if (settings.watch_disabled) {
+		REPLY(c, "CLIENT_ERROR watch commands not allowed\r\n");
+		return KV_CONTINUE;
+	}
+	if (c->ob && c->ob->niov > c->ob->iov_done && !out_drain(c)) {
+		REPLY(c, "ERROR cannot pipeline other commands before watch"
+			 "\r\n");
+		return KV_CONTINUE;
+	}
+	switch (logger_watch(c, t, n)) {
+	case WATCH_OK:
+		conn_set_state(c, CS_WATCH);
+		return KV_WATCH;
+	case WATCH_BAD:
+		REPLY(c, "ERROR\r\n");
+		break;
+	case WATCH_TOO_MANY:
+		REPLY(c, "WATCHER_TOO_MANY log watcher limit reached\r\n");
+		break;
+	default:
+		REPLY(c, "WATCHER_FAILED failed to add log watcher\r\n");
+		break;
+	}
+	return KV_CONTINUE;
 }
 
 /* verbosity <level> [noreply]; "verbose" is accepted too. */
@@ -1287,9 +1337,12 @@ static int dispatch(struct kv_conn *c, char *p, char *end, bool open)
 	if (TOK_IS(&t[0], "cas"))
 		return process_storage(c, t, n, CMD_CAS);
 	if (TOK_IS(&t[0], "quit")) {
+		c->close_reason = KV_CLOSE_NORMAL;
 		conn_set_state(c, CS_CLOSE);
 		return KV_CLOSE;
 	}
+	if (TOK_IS(&t[0], "watch"))
+		return process_watch(c, t, n);
 	if (TOK_IS(&t[0], "stats"))
 		return process_stats(c, t, n);
 	if (TOK_IS(&t[0], "version")) {

@@ -229,7 +229,8 @@ static void bin_get(struct kv_conn *c, const struct bin_req *r, const char *ext,
 	int miss;
 
 	assoc_lock(hv);
-	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss);
+	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss,
+			     c->fd);
 	kv_detail(key, nkey, it ? KV_DETAIL_HIT : KV_DETAIL_GET);
 	if (!it) {
 		assoc_unlock(hv);
@@ -259,6 +260,7 @@ static void bin_get(struct kv_conn *c, const struct bin_req *r, const char *ext,
 		KV_STAT_INC(w->cst[it->clsid].get_hits);
 	}
 	it->state |= ITEM_ACTIVE | ITEM_FETCHED;
+	item_hit_time(it);
 	flags = htobe32(item_flags(it));
 	memcpy(hdr + KV_BIN_HDR, &flags, 4);
 	memcpy(hdr + KV_BIN_HDR + 4, key, klen);
@@ -375,7 +377,8 @@ static void bin_delete(struct kv_conn *c, const struct bin_req *r,
 
 	kv_detail(key, nkey, KV_DETAIL_DEL);
 	assoc_lock(hv);
-	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss);
+	it = item_get_locked(key, (unsigned int)nkey, hv, kv_now(), &miss,
+			     c->fd);
 	if (!it) {
 		st = ST_KEY_ENOENT;
 	} else if (h->cas && h->cas != item_cas(it)) {
@@ -409,7 +412,7 @@ static void bin_arith(struct kv_conn *c, const struct bin_req *r,
 	int res, st = ST_OK;
 
 	assoc_lock(hv);
-	res = arith_locked(c->w, key, nkey, hv, incr, delta, h->cas, num, &len,
+	res = arith_locked(c, key, nkey, hv, incr, delta, h->cas, num, &len,
 			   &it);
 	switch (res) {
 	case KV_ARITH_OK:
@@ -748,6 +751,7 @@ int proto_bin(struct kv_conn *c)
 	case OP_QUITQ:
 		if (op == OP_QUIT)
 			respond(c, &r, ST_OK, NULL, 0, NULL, 0, 0);
+		c->close_reason = KV_CLOSE_NORMAL;
 		conn_set_state(c, CS_CLOSE);
 		return KV_CLOSE;
 	case OP_STAT:

@@ -241,6 +241,7 @@ static bool meta_parse(struct meta *m, struct tok *t, int from, int n)
 		case 'c':
 		case 'f':
 		case 'h':
+		case 'l':
 			break;
 		case 'v':
 			m->value = true;
@@ -349,7 +350,7 @@ static void meta_get(struct kv_conn *c, struct tok *t, int n)
 	hv = kv_hash(t[1].p, t[1].len);
 	assoc_lock(hv);
 	it = item_get_locked(t[1].p, (unsigned int)t[1].len, hv, kv_now(),
-			     &miss);
+			     &miss, c->fd);
 	if (!it && m.vivify) {
 		enum kv_alloc_err err;
 
@@ -416,6 +417,10 @@ static void meta_get(struct kv_conn *c, struct tok *t, int n)
 		case 'h':
 			p = put_flag_u64(p, 'h', !!(it->state & ITEM_FETCHED));
 			break;
+		case 'l':
+			/* Before this access counts, as memcached's. */
+			p = put_flag_u64(p, 'l', kv_now() - it->time);
+			break;
 		case 'O':
 			p = put_opaque(p, &t[i], &too_long);
 			break;
@@ -448,8 +453,10 @@ static void meta_get(struct kv_conn *c, struct tok *t, int n)
 	}
 	memcpy(p, "\r\n", 2);
 	p += 2;
-	if (!m.no_update)
+	if (!m.no_update) {
 		it->state |= ITEM_ACTIVE | ITEM_FETCHED;
+		item_hit_time(it);
+	}
 	KV_STAT_INC(w->st.cmd_get);
 	if (ttl_set) {
 		KV_STAT_INC(w->st.cmd_touch);
@@ -606,7 +613,7 @@ static void meta_delete(struct kv_conn *c, struct tok *t, int n)
 	hv = kv_hash(t[1].p, t[1].len);
 	assoc_lock(hv);
 	it = item_get_locked(t[1].p, (unsigned int)t[1].len, hv, kv_now(),
-			     &miss);
+			     &miss, c->fd);
 	if (!it) {
 		KV_STAT_INC(w->st.delete_misses);
 		memcpy(line, "NF", 2);
@@ -667,7 +674,7 @@ static void meta_arith(struct kv_conn *c, struct tok *t, int n)
 	}
 	hv = kv_hash(t[1].p, t[1].len);
 	assoc_lock(hv);
-	r = arith_locked(w, t[1].p, t[1].len, hv, incr, m.delta,
+	r = arith_locked(c, t[1].p, t[1].len, hv, incr, m.delta,
 			 m.has_cas ? m.req_cas : 0, num, &len, &it);
 	if (r == KV_ARITH_MISS && m.vivify) {
 		enum kv_alloc_err err;
@@ -766,7 +773,7 @@ static void meta_debug(struct kv_conn *c, struct tok *t, int n)
 	hv = kv_hash(t[1].p, t[1].len);
 	assoc_lock(hv);
 	it = item_get_locked(t[1].p, (unsigned int)t[1].len, hv, kv_now(),
-			     &miss);
+			     &miss, c->fd);
 	if (!it) {
 		assoc_unlock(hv);
 		OUT_LIT(c, "EN\r\n");
@@ -784,11 +791,12 @@ static void meta_debug(struct kv_conn *c, struct tok *t, int n)
 	 * exp is memcached's figure: now minus the expiry time (so minus
 	 * the seconds left), -1 for never.
 	 */
-	p += snprintf(p, 128, " exp=%d cas=%llu fetch=%s cls=%u size=%zu\r\n",
+	p += snprintf(p, 128,
+		      " exp=%d la=%u cas=%llu fetch=%s cls=%u size=%zu\r\n",
 		      it->exptime ? (int)(kv_now() - it->exptime) : -1,
-		      (unsigned long long)item_cas(it),
+		      kv_now() - it->time, (unsigned long long)item_cas(it),
 		      (it->state & ITEM_FETCHED) ? "yes" : "no", it->clsid + 1,
-		      sizeof(*it) + it->nkey +
+		      KV_ITEM_HDR + it->nkey +
 			      (it->cflags ? sizeof(uint32_t) : 0) + it->nbytes);
 	assoc_unlock(hv);
 	out_str(c, line, (size_t)(p - line));

@@ -255,6 +255,7 @@ int stats_general(struct kv_conn *c)
 {
 	struct kv_thread_stats s;
 	struct lru_sum sum, ls;
+	struct kv_log_stats lg;
 	struct rusage ru;
 	unsigned long slab_bytes = 0, rbufs, obufs;
 	unsigned int i;
@@ -337,6 +338,20 @@ int stats_general(struct kv_conn *c)
 		(unsigned long long)sum.evicted_unfetched);
 	fprintf(f, "STAT lrutail_reflocked %llu\r\n",
 		(unsigned long long)sum.tail_reflocked);
+	/*
+	 * The logger ("watch"): workers write their lines straight into
+	 * the watchers' rings, with no buffer of their own to overflow, so
+	 * log_worker_dropped is 0 by construction.
+	 */
+	logger_stats(&lg);
+	fprintf(f, "STAT log_worker_dropped 0\r\n");
+	fprintf(f, "STAT log_worker_written %llu\r\n",
+		(unsigned long long)lg.written);
+	fprintf(f, "STAT log_watcher_skipped %llu\r\n",
+		(unsigned long long)lg.skipped);
+	fprintf(f, "STAT log_watcher_sent %llu\r\n",
+		(unsigned long long)lg.sent);
+	fprintf(f, "STAT log_watchers %u\r\n", lg.watchers);
 	/*
 	 * uslab's view: what -m bounds (every slab of the process), the
 	 * slots of the items, what the item slabs hold.
@@ -592,7 +607,7 @@ static void dump_class(FILE *f, unsigned int cls, unsigned int limit, bool meta,
 		for (it = l->head; it && (!limit || shown < limit);
 		     it = it->next) {
 			uint64_t hv = kv_hash(item_key(it), it->nkey);
-			long long exp;
+			long long exp, la;
 			uint64_t cas;
 			bool fetched;
 			int w, i;
@@ -602,6 +617,7 @@ static void dump_class(FILE *f, unsigned int cls, unsigned int limit, bool meta,
 			exp = it->exptime ?
 				      (long long)it->exptime + kv_started :
 				      0;
+			la = (long long)it->time + kv_started;
 			cas = item_cas(it);
 			fetched = it->state & ITEM_FETCHED;
 			assoc_unlock(hv);
@@ -627,12 +643,12 @@ static void dump_class(FILE *f, unsigned int cls, unsigned int limit, bool meta,
 						w += fprintf(f, "%%%02X", ch);
 				}
 				w += fprintf(f,
-					     " exp=%lld cas=%llu fetch=%s "
-					     "cls=%u size=%zu\n",
-					     it->exptime ? exp : -1LL,
+					     " exp=%lld la=%lld cas=%llu "
+					     "fetch=%s cls=%u size=%zu\n",
+					     it->exptime ? exp : -1LL, la,
 					     (unsigned long long)cas,
 					     fetched ? "yes" : "no", cls + 1,
-					     sizeof(*it) + it->nkey +
+					     KV_ITEM_HDR + it->nkey +
 						     it->nbytes);
 			}
 			*bytes += w > 0 ? (size_t)w : 0;
@@ -712,6 +728,7 @@ void stats_reset(void)
 		}
 	}
 	detail_free_all();
+	logger_stats_reset();
 	/* Relaxed: statistics. */
 	__atomic_store_n(&kv_total_items, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&kv_total_conns, 0, __ATOMIC_RELAXED);

@@ -72,6 +72,8 @@
 #define KV_EVENTS 64
 #define KV_READ_ROUNDS 4 /* reads per wake-up, for fairness */
 #define KV_DIRECT_MIN 4096 /* worth a read() into the item */
+#define KV_WATCH_MS 10 /* a worker with watchers sends their lines so often */
+#define KV_WATCH_ROUNDS 8 /* output buffers a watcher sends per turn */
 
 DEFINE_KMEM_CACHE(kv_conn_cache, struct kv_conn, SLAB_HWCACHE_ALIGN, NULL)
 
@@ -341,6 +343,13 @@ static void conn_count_drop(void)
 	__atomic_fetch_sub(&kv_curr_conns, 1, __ATOMIC_RELAXED);
 }
 
+/* Log a connection opening or closing, for "watch connevents". */
+static void conn_log(struct kv_conn *c, bool open)
+{
+	if (kv_logging(KV_LOG_CONNEVENTS))
+		log_conn(c->fd, open, c->close_reason);
+}
+
 static void conn_new(struct kv_worker *w, int fd)
 {
 	struct kv_conn *c = kv_conn_cache_alloc_node(GFP_KERNEL | __GFP_NOWARN,
@@ -376,6 +385,7 @@ static void conn_new(struct kv_worker *w, int fd)
 	pthread_mutex_unlock(&w->conns_lock);
 	if (kv_verbose())
 		kv_log("<%d new connection on worker %d", fd, w->id);
+	conn_log(c, true);
 }
 
 static void conn_close(struct kv_conn *c)
@@ -384,6 +394,12 @@ static void conn_close(struct kv_conn *c)
 
 	if (kv_verbose())
 		kv_log("<%d connection closed", c->fd);
+	if (c->watch) {
+		logger_unwatch(c->watch);
+		w->nwatch--;
+	} else {
+		conn_log(c, false);
+	}
 	if (c->it)
 		item_put(c->it);
 	if (c->ob)
@@ -423,6 +439,103 @@ static void conn_finish(struct kv_conn *c)
 }
 
 /*
+ * Send what @c's ring holds, one output buffer at a time, until the
+ * ring is empty or the socket would block (then wait for EPOLLOUT; the
+ * producers meanwhile drop what does not fit the ring, and count it).
+ * The copy out of the ring is under the logger's lock, the sendmsg()
+ * not.  At most KV_WATCH_ROUNDS buffers per call, for fairness.
+ */
+static void watcher_send(struct kv_conn *c)
+{
+	int round, r;
+
+	for (round = 0; round < KV_WATCH_ROUNDS; round++) {
+		if (!c->ob) {
+			size_t n;
+
+			if (!obuf_alloc(c)) {
+				conn_close(c);
+				return;
+			}
+			n = logger_take(c->watch, c->ob->text, KV_OBUF_TEXT);
+			if (!n) {
+				obuf_release(c);
+				return;
+			}
+			out_text(c, n);
+		}
+		r = conn_flush(c);
+		if (r < 0) {
+			conn_close(c);
+			return;
+		}
+		if (r == 0) {
+			if (!c->blocked) {
+				c->blocked = true;
+				epoll_set(c, EPOLLIN | EPOLLOUT);
+				if (c->dead)
+					conn_close(c);
+			}
+			return;
+		}
+	}
+}
+
+/* "watch" answered: from now on @c only sends its log lines. */
+static void watcher_start(struct kv_conn *c)
+{
+	if (c->ob)
+		obuf_release(c); /* empty: process_watch() drained it */
+	if (c->rb)
+		rbuf_free(
+			c); /* what follows "watch" is ignored, as memcached */
+	c->w->nwatch++;
+	watcher_send(c);
+}
+
+/*
+ * An event on a watcher's socket: input is read and thrown away (the end
+ * of it closes the watcher), output space sends more lines.
+ */
+static void watcher_event(struct kv_conn *c, uint32_t events)
+{
+	char sink[512];
+	ssize_t n;
+
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+		while ((n = read(c->fd, sink, sizeof(sink))) > 0)
+			;
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+			       errno != EINTR)) {
+			conn_close(c);
+			return;
+		}
+	}
+	if (c->blocked && (events & EPOLLOUT)) {
+		c->blocked = false;
+		epoll_set(c, EPOLLIN);
+		if (c->dead) {
+			conn_close(c);
+			return;
+		}
+	}
+	if (!c->blocked)
+		watcher_send(c);
+}
+
+/* Each turn of a worker with watchers: send their new lines. */
+static void watchers_send(struct kv_worker *w)
+{
+	struct kv_conn *c, *next;
+
+	for (c = w->conns; c; c = next) {
+		next = c->next;
+		if (c->watch && !c->blocked)
+			watcher_send(c);
+	}
+}
+
+/*
  * Run the protocol on what has been read and send the replies.  false:
  * the connection was closed, or waits for the socket to drain.
  */
@@ -432,6 +545,10 @@ static bool conn_run(struct kv_conn *c)
 
 	if (r == KV_CLOSE) {
 		conn_finish(c);
+		return false;
+	}
+	if (r == KV_WATCH) {
+		watcher_start(c);
 		return false;
 	}
 	/*
@@ -500,6 +617,7 @@ static void conn_read(struct kv_conn *c)
 				c->rb->end += (uint32_t)n;
 		}
 		if (n == 0) {
+			c->close_reason = KV_CLOSE_NORMAL;
 			conn_close(c);
 			return;
 		}
@@ -523,6 +641,10 @@ static void conn_event(struct kv_conn *c, uint32_t events)
 {
 	int r;
 
+	if (c->watch) {
+		watcher_event(c, events);
+		return;
+	}
 	/* Relaxed: "stats conns" reads it (see the top of this file). */
 	__atomic_store_n(&c->last_active, kv_now(), __ATOMIC_RELAXED);
 	c->w->reqs_left = settings.reqs_per_event;
@@ -578,6 +700,7 @@ static void idle_sweep(struct kv_worker *w)
 				kv_log("<%d idle for %u s, closing", c->fd,
 				       now - c->last_active);
 			KV_STAT_INC(w->st.idle_kicks);
+			c->close_reason = KV_CLOSE_IDLE;
 			conn_close(c);
 		}
 	}
@@ -631,7 +754,9 @@ static void *worker_main(void *arg)
 
 	while (!__atomic_load_n(&kv_stopping, __ATOMIC_RELAXED)) {
 		n = epoll_wait(w->epfd, ev, KV_EVENTS,
-			       settings.idle_timeout ? 1000 : -1);
+			       w->nwatch	     ? KV_WATCH_MS :
+			       settings.idle_timeout ? 1000 :
+						       -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -646,9 +771,13 @@ static void *worker_main(void *arg)
 		}
 		if (settings.idle_timeout)
 			idle_sweep(w);
+		if (w->nwatch)
+			watchers_send(w);
 	}
-	while (w->conns)
+	while (w->conns) {
+		w->conns->close_reason = KV_CLOSE_SHUTDOWN;
 		conn_close(w->conns);
+	}
 	worker_take_conns(w);
 	return NULL;
 }
@@ -803,19 +932,39 @@ static const char *conn_state_name(const struct kv_conn *c, bool self)
 		return "conn_swallow";
 	case CS_GET:
 		return "conn_mwrite";
+	case CS_WATCH:
+		return "conn_watch";
 	default:
 		return "conn_closing";
 	}
 }
 
+struct conn_line {
+	int fd;
+	char *text; /* its STAT lines, malloc()ed */
+};
+
+static int conn_line_cmp(const void *a, const void *b)
+{
+	const struct conn_line *x = a, *y = b;
+
+	return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
 /*
  * "stats conns": the listening socket, then every worker's connections,
- * one worker's lock at a time (see the top of this file); @self is the
- * asking connection, which its own worker is running.
+ * one worker's lock at a time (see the top of this file), listed in the
+ * order of their descriptors as memcached lists them (its table is
+ * indexed by descriptor: a client finds itself last when it is the
+ * newest); @self is the asking connection, which its own worker is
+ * running.  What does not fit in memory is left out.
  */
 void conns_report(FILE *f, struct kv_conn *self, int listen_fd)
 {
 	char addr[128 + sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char peer[sizeof(addr)];
+	struct conn_line *lines = NULL, *more;
+	size_t n = 0, cap = 0, k;
 	uint32_t now = kv_now();
 	unsigned int i;
 
@@ -832,18 +981,38 @@ void conns_report(FILE *f, struct kv_conn *self, int listen_fd)
 
 		pthread_mutex_lock(&w->conns_lock);
 		for (c = w->conns; c; c = c->next) {
-			sock_addr(c->fd, true, addr, sizeof(addr));
-			fprintf(f, "STAT %d:addr %s\r\n", c->fd, addr);
+			if (n == cap) {
+				cap = cap ? 2 * cap : 64;
+				more = realloc(lines, cap * sizeof(*lines));
+				if (!more)
+					break;
+				lines = more;
+			}
+			sock_addr(c->fd, true, peer, sizeof(peer));
 			sock_addr(c->fd, false, addr, sizeof(addr));
-			fprintf(f, "STAT %d:listen_addr %s\r\n", c->fd, addr);
-			fprintf(f, "STAT %d:state %s\r\n", c->fd,
-				conn_state_name(c, c == self));
-			fprintf(f, "STAT %d:secs_since_last_cmd %u\r\n", c->fd,
-				now - __atomic_load_n(&c->last_active,
-						      __ATOMIC_RELAXED));
+			lines[n].fd = c->fd;
+			if (asprintf(&lines[n].text,
+				     "STAT %d:addr %s\r\n"
+				     "STAT %d:listen_addr %s\r\n"
+				     "STAT %d:state %s\r\n"
+				     "STAT %d:secs_since_last_cmd %u\r\n",
+				     c->fd, peer, c->fd, addr, c->fd,
+				     conn_state_name(c, c == self), c->fd,
+				     now - __atomic_load_n(&c->last_active,
+							   __ATOMIC_RELAXED)) <
+			    0)
+				break;
+			n++;
 		}
 		pthread_mutex_unlock(&w->conns_lock);
 	}
+	if (n)
+		qsort(lines, n, sizeof(*lines), conn_line_cmp);
+	for (k = 0; k < n; k++) {
+		fputs(lines[k].text, f);
+		free(lines[k].text);
+	}
+	free(lines);
 }
 
 /* The acceptor: give @fd to the next worker; -1 if its pipe is full. */

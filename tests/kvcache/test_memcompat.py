@@ -595,9 +595,9 @@ def test_meta(p):
             check(not bad, "meta: %s: same as memcached%s" % (
                 name, "" if not bad else " (sent %r: kvcache %r, "
                 "memcached %r)" % bad[0]))
-    # me: memcached's fields but la (no access time is kept).
+    # me: memcached's fields, la the seconds since the last access.
     got = session(p.kv.port, [b"me m_k\r\n"])[0]
-    check(re.match(rb"ME m_k exp=-1 cas=<cas> fetch=no cls=[0-9]+ "
+    check(re.match(rb"ME m_k exp=-1 la=[0-9]+ cas=<cas> fetch=no cls=[0-9]+ "
                    rb"size=[0-9]+\r\n$", got) is not None,
           "me: the item's metadata (%r)" % got)
     # A big value through mg, and a pipeline of quiet gets.
@@ -1109,7 +1109,10 @@ def test_dumps(p):
     check(n == 2, "stats cachedump with a limit of 2: %d lines" % n)
     c.send(b"lru_crawler metadump all\r\n")
     lines = metadump_lines(c)
-    ok = any(ln.startswith(b"key=dump%2F3 exp=-1 cas=") and
+    now = int(time.time())
+    ok = any(re.match(rb"key=dump%2F3 exp=-1 la=([0-9]+) cas=", ln) and
+             abs(int(re.match(rb"key=\S+ exp=-1 la=([0-9]+)", ln).group(1))
+                 - now) <= 5 and
              b" fetch=no cls=" + cls + b" size=" in ln for ln in lines)
     check(ok and len(lines) == 4, "lru_crawler metadump all (%r)" % lines)
     c.send(b"lru_crawler metadump " + cls + b"\r\n")

@@ -23,6 +23,7 @@ Errors: E"; exits 1 on any failure.
 """
 import os
 import random
+import re
 import resource
 import signal
 import socket
@@ -1161,6 +1162,265 @@ def test_stats_conns():
     srv.stop("stats conns server")
 
 
+# ---- last access time (mg l, me la=) -----------------------------------
+
+def test_last_access():
+    srv = Server("-t", 1)
+    c = srv.conn()
+    c.cmd(b"ms la 2 T100\r\nla")
+    c.cmd(b"ms la2 2 T100\r\nla")
+    time.sleep(2.2)
+    first = c.cmd(b"mg la s t l")
+    again = c.cmd(b"mg la l")
+    m = re.match(rb"HD s2 t\d+ l(\d+)$", first)
+    check(m and int(m.group(1)) >= 2 and again == b"HD l0",
+          "mg l: seconds since the last access, before this one counts "
+          "(%r, %r)" % (first, again))
+    c.cmd(b"mg la2 l u")
+    nou = c.cmd(b"mg la2 l")
+    check(re.match(rb"HD l[2-9]$", nou),
+          "mg u: an access that does not count (%r)" % nou)
+    c.get(b"la2")
+    me = c.cmd(b"me la2")
+    check(re.match(rb"ME la2 exp=-\d+ la=0 cas=\d+ fetch=yes ", me),
+          "a get is an access; me shows la= (%r)" % me)
+    time.sleep(1.1)
+    c.cmd(b"touch la2 100")
+    check(c.cmd(b"mg la2 l") == b"HD l0", "touch is an access")
+    check(c.cmd(b"mg missing l") == b"EN", "mg l of a miss: EN")
+    c.close()
+    srv.stop("last access server")
+
+
+# ---- watch (memcached's logger) ----------------------------------------
+
+LOG_LINE = re.compile(rb"^(ts=\d+\.\d+ gid=(\d+) type=(\w+) .*|skipped=\d+)$")
+
+
+def watch_line(w):
+    """One log line of watcher @w (lines end in a bare \n)."""
+    while b"\n" not in w.buf:
+        w._fill()
+    i = w.buf.index(b"\n")
+    ln, w.buf = w.buf[:i], w.buf[i + 1:]
+    return ln
+
+
+def watcher(srv, what=b""):
+    w = srv.conn()
+    ok = w.cmd(b"watch" + (b" " + what if what else b"")) == b"OK"
+    return w, ok
+
+
+def test_watch():
+    srv = Server("-t", 2, "-m", 60, "-o", "watcher_logbuf_size=8")
+    c = srv.conn()
+    w, ok = watcher(srv, b"fetchers mutations")
+    cfd = c.stats(b"conns")
+    check(ok, "watch fetchers mutations: OK")
+    c.store(b"set", b"vfoo", b"vbar", exptime=100)
+    c.get(b"vfoo")
+    got = [watch_line(w) for _ in range(3)]
+    check(re.match(rb"ts=\d+\.\d+ gid=\d+ type=item_get key=vfoo "
+                   rb"status=not_found clsid=0 cfd=\d+ size=0$", got[0]) and
+          re.match(rb"ts=\d+\.\d+ gid=\d+ type=item_store key=vfoo "
+                   rb"status=stored cmd=set ttl=(99|100) clsid=\d+ cfd=\d+ "
+                   rb"size=4$", got[1]) and
+          re.match(rb"ts=\d+\.\d+ gid=\d+ type=item_get key=vfoo "
+                   rb"status=found clsid=\d+ cfd=\d+ size=4$", got[2]),
+          "watch: a set's lookup, its store, a get (%r)" % got)
+    fds = {m.group(1) for m in (re.search(rb"cfd=(\d+)", g) for g in got)}
+    mine = [k.split(":")[0] for k, v in cfd.items()
+            if v == "conn_parse_cmd"]
+    check(fds == {mine[0].encode()}, "watch: cfd is the client's descriptor")
+    gids = [int(LOG_LINE.match(g).group(2)) for g in got]
+    check(gids == sorted(gids) and len(set(gids)) == 3, "watch: gids rise")
+    c.cmd(b"add vfoo 0 0 1\r\nx")
+    c.cmd(b"delete vfoo")
+    c.cmd(b"set " + b"#" * 250 + b" 0 0 1\r\nx")
+    got = [watch_line(w) for _ in range(5)]
+    check(b"status=not_stored cmd=add" in got[1] and
+          b"type=item_get key=vfoo status=found" in got[2] and
+          len(got[4].split()[3]) == 4 + 750,
+          "watch: add refused, delete's lookup, a 250-byte key URI-encoded")
+    c.store(b"set", b"big", b"x" * (2 << 20))
+    got = [watch_line(w) for _ in range(1)]
+    check(re.search(rb"type=item_store key=big status=too_large cmd=set "
+                    rb"ttl=0 clsid=0 cfd=\d+ size=0$", got[0]),
+          "watch: a too large value is logged too_large (%r)" % got)
+    c.store(b"set", b"n,foo", b"1")
+    got = [watch_line(w) for _ in range(2)]
+    check(b"key=n%2Cfoo " in got[1], "watch: keys are URI-encoded")
+    # The first watcher keeps its place; more, up to memcached's 20.
+    st = c.stats()
+    check(st.get("log_watchers") == "1" and
+          st.get("log_worker_dropped") == "0" and
+          int(st["log_watcher_sent"]) >= 11 and
+          int(st["log_worker_written"]) >= 11,
+          "stats: log_watchers 1, log_watcher_sent, log_worker_written")
+    more = [watcher(srv, b"connevents") for _ in range(19)]
+    extra = srv.conn()
+    check(all(ok for _, ok in more) and
+          extra.cmd(b"watch") ==
+          b"WATCHER_TOO_MANY log watcher limit reached",
+          "watch: 20 watchers, the 21st refused")
+    for x, _ in more:
+        x.close()
+    extra.close()
+    time.sleep(0.5)
+    check(c.stats().get("log_watchers") == "1",
+          "stats: closed watchers are gone (log_watchers 1)")
+    # connevents: a new client, "quit", an HTTP request.
+    ce, _ = watcher(srv, b"connevents")
+    n = srv.conn()
+    n.cmd(b"version")
+    n.send(b"quit\r\n")
+    h = srv.conn()
+    h.send(b"GET / HTTP/1.1\r\n")
+    got = [watch_line(ce) for _ in range(4)]
+    check(re.match(rb"ts=\d+\.\d+ gid=\d+ type=conn_new rip=127\.0\.0\.1 "
+                   rb"rport=\d+ transport=tcp cfd=\d+$", got[0]) and
+          re.search(rb"type=conn_close rip=127\.0\.0\.1 rport=\d+ "
+                    rb"transport=tcp reason=normal cfd=\d+$", got[1]) and
+          b"type=conn_new" in got[2] and
+          re.search(rb"type=conn_close .* reason=error cfd=\d+$", got[3]),
+          "watch connevents: conn_new, close normal and error (%r)" % got)
+    ce.close()
+    # Bad words; what comes after "watch" on its line is not run.
+    b = srv.conn()
+    check(b.cmd(b"watch fetchers bogus") == b"ERROR",
+          "watch with an unknown event: ERROR")
+    b.send(b"watch mutations\r\nset x 0 0 1\r\nx\r\n")
+    check(b.line() == b"OK" and c.get(b"x") is None,
+          "watch: input after it is ignored")
+    b.close()
+    # A watcher that does not read: lines are dropped, counted, reported.
+    slow, _ = watcher(srv)
+    slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    pad = b"X" * 180
+    for i in range(30000):
+        c.send(b"get foo%d%s\r\n" % (i, pad))
+        if i % 500 == 499:
+            while c.buf.count(b"END\r\n") < 500:
+                c._fill()
+            c.buf = b""
+    while c.buf.count(b"END\r\n") < 30000 % 500:
+        c._fill()
+    c.buf = b""
+    st = c.stats()
+    check(int(st["log_watcher_skipped"]) > 0,
+          "a watcher that does not read: lines skipped (%s)" %
+          st["log_watcher_skipped"])
+    seen = None
+    for i in range(40000):
+        if i % 50 == 0:
+            c.get(b"foo")
+        ln = watch_line(slow)
+        if ln.startswith(b"skipped="):
+            seen = ln
+            break
+    nxt = watch_line(slow) if seen else b""
+    check(seen and int(seen[8:]) > 0 and
+          re.match(rb"ts=\d+\.\d+ gid=\d+ type=item_get", nxt),
+          "skipped=N, then the line that found room (%r, %r)" % (seen, nxt))
+    slow.close()
+    w.close()
+    c.close()
+    srv.stop("watch server")
+    # Evictions, with la= from the items' access time.
+    srv = Server("-t", 1, "-m", 8)
+    c = srv.conn()
+    ev, _ = watcher(srv, b"evictions")
+    for i in range(3000):
+        c.send(b"set e%d 0 0 4000 noreply\r\n%s\r\n" % (i, b"e" * 4000))
+    c.cmd(b"version")
+    ln = watch_line(ev)
+    check(re.match(rb"ts=\d+\.\d+ gid=\d+ type=eviction key=e\d+ fetch=no "
+                   rb"ttl=-1 la=\d+ clsid=\d+ size=4000$", ln),
+          "watch evictions: memcached's eviction line (%r)" % ln)
+    ev.close()
+    c.close()
+    srv.stop("evictions watch server")
+    srv = Server("-W")
+    c = srv.conn()
+    check(c.cmd(b"watch mutations") ==
+          b"CLIENT_ERROR watch commands not allowed",
+          "-W: watch refused as memcached refuses it")
+    c.close()
+    srv.stop("-W server")
+
+
+def test_watch_stress():
+    """More clients and workers than CPUs, watchers coming and going."""
+    srv = Server("-t", 4, "-m", 16, "-o", "watcher_logbuf_size=4")
+    stop = time.time() + 4
+    errs = []
+    lines = [0]
+
+    def client(t):
+        try:
+            c = srv.conn()
+            i = 0
+            while time.time() < stop:
+                k = b"s%d_%d" % (t, i % 400)
+                c.store(b"set", k, b"v" * (i % 3000))
+                c.get(k)
+                c.cmd(b"delete " + k)
+                i += 1
+            c.close()
+        except Exception as e:
+            errs.append(repr(e))
+
+    def watching(what):
+        try:
+            while time.time() < stop:
+                w, ok = watcher(srv, what)
+                if not ok:
+                    errs.append("watch refused")
+                    return
+                end = time.time() + 0.3
+                w.sock.settimeout(2)
+                while time.time() < end:
+                    try:
+                        ln = watch_line(w)
+                    except socket.timeout:
+                        if time.time() < stop:
+                            errs.append("%r: no line for 2 s" % what)
+                        break
+                    if not LOG_LINE.match(ln):
+                        errs.append(ln)
+                    lines[0] += 1
+                w.close()
+        except Exception as e:
+            errs.append(repr(e))
+
+    def idle_watcher():
+        w, _ = watcher(srv, b"fetchers mutations connevents")
+        while time.time() < stop:
+            time.sleep(0.1)
+        w.close()
+
+    threads = [threading.Thread(target=client, args=(t,)) for t in range(6)]
+    threads += [threading.Thread(target=watching, args=(x,)) for x in
+                (b"fetchers", b"mutations evictions", b"")]
+    threads.append(threading.Thread(target=idle_watcher))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    c = srv.conn()
+    time.sleep(0.3)
+    st = c.stats()
+    check(not errs and lines[0] > 1000 and st["log_watchers"] == "0" and
+          int(st["log_watcher_skipped"]) > 0,
+          "watch stress: 6 clients, 4 workers, watchers coming and going "
+          "(%d lines, %s skipped, %r)" % (lines[0],
+                                          st["log_watcher_skipped"],
+                                          errs[:3]))
+    c.close()
+    srv.stop("watch stress server")
+
+
 # ---- memcached's -o options (its t/*.t start servers with them) -------
 
 def run_refused(*args):
@@ -1289,6 +1549,9 @@ def main():
                ("small memory", test_small_memory),
                ("stats detail", test_detail),
                ("stats conns", test_stats_conns),
+               ("last access", test_last_access),
+               ("watch", test_watch),
+               ("watch stress", test_watch_stress),
                ("idle_kicks, reclaimed", test_idle_kicks_reclaimed),
                ("memcached's options", test_options)))
     return summary()
