@@ -415,6 +415,60 @@ START_TEST(test_bad_free)
 }
 END_TEST
 
+/*
+ * The free fast path tells a live slab's page by its descriptor's cache
+ * word alone: a page whose slab was released, and a kmalloc() page
+ * block, must both be refused, with a NULL cache as well as a real one.
+ */
+START_TEST(test_bad_free_stale_pages)
+{
+	struct kmem_cache *a = kmem_cache_create("stale-a", 64, 0, 0, NULL);
+	struct uslab_cache_info ia;
+	enum { N = 512 };
+	void **p = calloc(N, sizeof(*p));
+	void *big, *fresh;
+	struct capture c;
+	int i;
+
+	ck_assert_ptr_nonnull(p);
+	for (i = 0; i < N; i++)
+		ck_assert_ptr_nonnull(p[i] = kmem_cache_alloc(a, GFP_KERNEL));
+	for (i = 0; i < N; i++)
+		kmem_cache_free(a, p[i]);
+	kmem_cache_shrink(a); /* every slab of stale-a goes back */
+	ia = info_of(a);
+	ck_assert_uint_eq(ia.active_objs, 0);
+	ck_assert_uint_eq(ia.total_objs, 0);
+	big = kmalloc(16384, GFP_KERNEL); /* a page block, no cache */
+	ck_assert_ptr_nonnull(big);
+
+	capture_begin(&c);
+	kmem_cache_free(a, p[0]); /* a released slab's first object */
+	kmem_cache_free(a, p[N - 1]);
+	kmem_cache_free(a, big);
+	kmem_cache_free(a, (char *)big + 4096); /* its tail page */
+	kmem_cache_free(NULL, big);
+	kmem_cache_free(NULL, p[1]);
+	capture_end(&c);
+	ck_assert_int_eq(c.lines, 6);
+	ck_assert_reported(&c, "cache is NULL");
+	ia = info_of(a);
+	ck_assert_uint_eq(ia.bad_frees, 4);
+	ck_assert_uint_eq(ia.active_objs, 0);
+	ck_assert_uint_eq(ia.total_objs, 0);
+
+	/* Nothing went into a magazine: what comes out is a fresh slab's. */
+	fresh = kmem_cache_alloc(a, GFP_KERNEL);
+	ck_assert_ptr_nonnull(fresh);
+	ck_assert_ptr_ne(fresh, big);
+	ck_assert_uint_eq(info_of(a).active_objs, 1);
+	kmem_cache_free(a, fresh);
+	kfree(big);
+	free(p);
+	kmem_cache_destroy(a);
+}
+END_TEST
+
 START_TEST(test_destroy_null_and_leak)
 {
 	struct kmem_cache *s;
@@ -595,6 +649,7 @@ static Suite *api_suite(void)
 		(int)(sizeof(bad_creates) / sizeof(bad_creates[0])));
 	tcase_add_test(tc, test_bad_gfp_and_null_cache);
 	tcase_add_test(tc, test_bad_free);
+	tcase_add_test(tc, test_bad_free_stale_pages);
 	tcase_add_test(tc, test_destroy_null_and_leak);
 	tcase_add_test_raise_signal(tc, test_slab_panic, SIGABRT);
 	suite_add_tcase(s, tc);
