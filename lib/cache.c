@@ -938,6 +938,7 @@ static void uslab_fork_child(void)
 {
 	struct kmem_cache *s;
 
+	util_fork_child();
 	urcu_bp_after_fork_child();
 	page_fork_child();
 	list_for_each_entry(s, &cache_list, list) {
