@@ -229,6 +229,8 @@ void *kmalloc_fine(size_t size, gfp_t flags)
 {
 	if (likely(size - 1 < KMALLOC_FINE_MAX))
 		return kmem_cache_alloc(fine_caches[fine_index(size)], flags);
+	/* The preload's caller holds no uslab lock: its threads may start. */
+	uslab_threads_poll();
 	return kmalloc(size, flags);
 }
 

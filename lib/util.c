@@ -2,14 +2,16 @@
 /*
  * util.c - what every layer may call, at the bottom of the layer order
  * (Documentation/design.md): one-line reports on stderr, and starting the
- * library's own threads, random numbers (the hardening's secrets and
+ * library's own threads, call_rcu() before liburcu's worker runs,
+ * random numbers (the hardening's secrets and
  * shuffles, slab.c: one key from the kernel per process, see
  * uslab_getrandom()).  It calls no other file of lib/.
  *
  * Locking: a report is one write(), so lines from several threads never
  * mix; uslab_spawn() touches only the calling thread's signal mask;
  * rng_lock guards the random key stream; uslab_random()'s state is per
- * thread.
+ * thread; the call_rcu() heads waiting for the worker are a lock-free
+ * stack.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -70,6 +72,56 @@ int uslab_spawn(void *(*fn)(void *), void *arg, const char *name)
 }
 
 /*
+ * call_rcu() before liburcu's worker runs (cache.c defers it under
+ * libuslab-malloc.so): the heads wait on a lock-free stack, linked
+ * through their own next field, and go to call_rcu() when the worker
+ * starts.  They only wait longer for their grace period.
+ *
+ * Ordering: a pusher pushes, then reads uslab_rcu_worker; the starter
+ * sets uslab_rcu_worker, then takes the stack.  Both sequentially
+ * consistent, so at least one of them sees the other: either the
+ * starter takes the head, or the pusher sees the worker and flushes the
+ * stack itself (two flushes take disjoint heads: exchange).
+ */
+bool uslab_rcu_worker;
+static struct rcu_head *rcu_waiting;
+
+static void rcu_flush(void)
+{
+	struct rcu_head *h =
+		__atomic_exchange_n(&rcu_waiting, NULL, __ATOMIC_SEQ_CST);
+
+	while (h) {
+		struct rcu_head *next = (struct rcu_head *)(void *)h->next.next;
+
+		urcu_bp_call_rcu(h, h->func);
+		h = next;
+	}
+}
+
+void uslab_call_rcu_deferred(struct rcu_head *head,
+			     void (*fn)(struct rcu_head *))
+{
+	struct rcu_head *old = __atomic_load_n(&rcu_waiting, __ATOMIC_RELAXED);
+
+	head->func = fn;
+	do
+		head->next.next = (struct cds_wfcq_node *)(void *)old;
+	while (!__atomic_compare_exchange_n(&rcu_waiting, &old, head, true,
+					    __ATOMIC_SEQ_CST,
+					    __ATOMIC_RELAXED));
+	if (__atomic_load_n(&uslab_rcu_worker, __ATOMIC_SEQ_CST))
+		rcu_flush();
+}
+
+/* The worker runs (cache.c): every waiting head to call_rcu(). */
+void uslab_rcu_worker_started(void)
+{
+	__atomic_store_n(&uslab_rcu_worker, true, __ATOMIC_SEQ_CST);
+	rcu_flush();
+}
+
+/*
  * Random bytes for the hardening's secrets and shuffles: ChaCha20 (RFC
  * 8439's block function, 20 rounds) keyed once per process with 32
  * bytes from the kernel's random pool, one getrandom() in all, however
@@ -112,10 +164,14 @@ unsigned long uslab_rng_reseeds; /* keys drawn: tests count them */
 static void chacha20_block(const uint32_t key[8], uint64_t n, uint32_t out[16])
 {
 	uint32_t in[16] = {
-		0x61707865, 0x3320646e, 0x79622d32, 0x6b206574, /* constant */
-		key[0],	    key[1],	key[2],	    key[3],
-		key[4],	    key[5],	key[6],	    key[7],
-		(uint32_t)n, (uint32_t)(n >> 32), 0, 0,
+		0x61707865,  0x3320646e,
+		0x79622d32,  0x6b206574, /* constant */
+		key[0],	     key[1],
+		key[2],	     key[3],
+		key[4],	     key[5],
+		key[6],	     key[7],
+		(uint32_t)n, (uint32_t)(n >> 32),
+		0,	     0,
 	};
 	uint32_t x[16];
 	int i;

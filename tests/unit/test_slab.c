@@ -666,10 +666,9 @@ START_TEST(test_secrets_one_key)
 				ck_assert_uint_ne(c[i]->random, c[j]->random);
 			/* 64 slots of 64 bytes or more: 64! orders. */
 			if (IS_ENABLED(CONFIG_SLAB_FREELIST_RANDOM))
-				ck_assert(memcmp(c[i]->random_seq,
-						 c[j]->random_seq,
-						 c[i]->objects *
-							 sizeof(unsigned int)));
+				ck_assert(memcmp(
+					c[i]->random_seq, c[j]->random_seq,
+					c[i]->objects * sizeof(unsigned int)));
 		}
 	}
 	for (i = 0; i < NR_SECRET_CACHES; i++)
@@ -708,8 +707,7 @@ START_TEST(test_secrets_fork_rekeys)
 	}
 	s = kmem_cache_create("fork-parent", 64, 0, 0, NULL);
 	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(read(fds[0], &theirs, sizeof(theirs)),
-			 sizeof(theirs));
+	ck_assert_int_eq(read(fds[0], &theirs, sizeof(theirs)), sizeof(theirs));
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ck_assert_uint_ne(theirs, 0);
