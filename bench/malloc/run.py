@@ -2,8 +2,10 @@
 # bench/malloc/run.py: libuslab-malloc.so against glibc's malloc,
 # jemalloc, tcmalloc and mimalloc, each preloaded in turn (glibc: no
 # preload), on synthetic workloads (larson, xmalloc-test, cache-scratch,
-# mstress, rptest; C programs beside this file) and real programs
-# (python3, sqlite3, sort, gcc).  Every (allocator, workload) run is a
+# mstress, rptest; C programs beside this file), real programs
+# (python3, sqlite3, sort, gcc) and process start-up (startup: /bin/true
+# started 400 times, left out of the geometric means, which stay those
+# of the workloads proper).  Every (allocator, workload) run is a
 # fresh process started by mrun, which reports its wall time and peak
 # RSS.  Rounds interleave the allocators, rotating which goes first.
 # Prints medians and ratios to glibc and mimalloc; numbers only.
@@ -27,7 +29,10 @@ PEERS = [
     ("tcmalloc", "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"),
     ("mimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2"),
 ]
-SYNTHETIC = ["larson", "xmalloc-test", "cache-scratch", "mstress", "rptest"]
+SYNTHETIC = ["larson", "xmalloc-test", "cache-scratch", "mstress", "rptest",
+             "startup"]
+# Rows the geometric means leave out: start-up alone, not a workload.
+NOT_IN_GEOMEAN = {"startup"}
 # gcc compiles these uslab sources (-O2, -c, one gcc run).
 GCC_SOURCES = ["slab.c", "cache.c", "kmalloc.c", "magazine.c"]
 
@@ -216,7 +221,7 @@ def main():
                 continue
             r = [ratio(m[0], g and g[0]), ratio(m[0], mi and mi[0]),
                  ratio(m[1], g and g[1]), ratio(m[1], mi and mi[1])]
-            for i in range(4):
+            for i in range(4 if wname not in NOT_IN_GEOMEAN else 0):
                 gm[name][i].append(r[i])
             n = len(res[(wname, name)])
             st = fails.get((wname, name), "ok")
@@ -227,7 +232,8 @@ def main():
             tsv.append([wname, name, "%.4f" % m[0], "%.0f" % (m[1] * 1024)] +
                        [fmt(x, ".4f") for x in r] + [str(n), st])
         print()
-    print("geometric means of the ratios over the workloads:")
+    print("geometric means of the ratios over the workloads (not %s):" %
+          ", ".join(sorted(NOT_IN_GEOMEAN)))
     print("%-9s %12s %12s %12s %12s" % ("allocator", "time/glibc",
                                         "time/mimal", "RSS/glibc",
                                         "RSS/mimal"))
