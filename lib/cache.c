@@ -185,6 +185,95 @@ static void reaper_fork_child(void)
 	reaper_busy = false;
 }
 
+/* ---- The library's threads -------------------------------------------- */
+
+/*
+ * The reaper, the export thread and liburcu's call_rcu worker start with
+ * the library, unless uslab_defer_threads was set before it started
+ * (libuslab-malloc.so, where most programs live a few milliseconds and
+ * three threads would cost more than the rest of uslab's start-up):
+ * then they start USLAB_DEFER_MS later, at the first
+ * uslab_threads_poll() past that time (the preload's free() slow path),
+ * or at once at uslab_threads_now() (what needs them: the RCU API).
+ * Until the worker runs, call_rcu() heads wait in util.c.
+ *
+ * Locking: threads_lock serialises the start, and is taken with no other
+ * uslab lock held; the start takes reaper_lock, export_lock and
+ * liburcu's call_rcu_mutex under it.  threads_due_ns is cleared before
+ * the start, so a free() the start itself makes (opendir(), under the
+ * preload) does not try again; threads_up is a release store once they
+ * run, read with acquire.
+ */
+bool uslab_defer_threads;
+static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t threads_due_ns; /* deferred start: when; 0: none pending */
+static bool threads_up;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* threads_lock held, or the process has one thread (start-up, fork). */
+static void threads_start_locked(void)
+{
+	WRITE_ONCE(threads_due_ns, 0);
+	/*
+	 * The worker first: the first call_rcu() would take
+	 * call_rcu_mutex to create it, which the fork hooks hold (see top).
+	 */
+	urcu_bp_get_default_call_rcu_data();
+	uslab_rcu_worker_started();
+	reaper_start();
+	export_start();
+	__atomic_store_n(&threads_up, true, __ATOMIC_RELEASE);
+}
+
+/* At start-up and in a forked child: start them, or set when. */
+static void threads_init(void)
+{
+	threads_up = false;
+	if (uslab_defer_threads && uslab_env.defer_ms)
+		threads_due_ns = now_ns() + uslab_env.defer_ms * 1000000ULL;
+	else
+		threads_start_locked();
+}
+
+void uslab_threads_poll(void)
+{
+	uint64_t due = READ_ONCE(threads_due_ns);
+
+	if (likely(!due) || now_ns() < due)
+		return;
+	/* Another thread starting them: nothing to wait for here. */
+	if (pthread_mutex_trylock(&threads_lock))
+		return;
+	if (threads_due_ns)
+		threads_start_locked();
+	pthread_mutex_unlock(&threads_lock);
+}
+
+void uslab_threads_now(void)
+{
+	if (__atomic_load_n(&threads_up, __ATOMIC_ACQUIRE))
+		return;
+	/* A start under way holds the lock until the threads run. */
+	pthread_mutex_lock(&threads_lock);
+	if (!threads_up)
+		threads_start_locked();
+	pthread_mutex_unlock(&threads_lock);
+}
+
+#ifdef USLAB_TEST_HOOKS
+bool uslab_threads_started(void)
+{
+	return __atomic_load_n(&threads_up, __ATOMIC_ACQUIRE);
+}
+#endif
+
 /* ---- Start-up --------------------------------------------------------- */
 
 static void uslab_fork_prepare(void);
@@ -202,15 +291,9 @@ static void uslab_init(void)
 		init_error = errno ? errno : ENOMEM;
 		return;
 	}
-	/*
-	 * Create call_rcu's worker now: the first call_rcu() would take
-	 * call_rcu_mutex to do it, which the fork hooks hold (see top).
-	 */
-	urcu_bp_get_default_call_rcu_data();
 	pthread_atfork(uslab_fork_prepare, uslab_fork_parent, uslab_fork_child);
 	reap_ms = uslab_env.reap_ms;
-	reaper_start();
-	export_start();
+	threads_init();
 }
 
 int uslab_ensure_init(void)
@@ -286,6 +369,9 @@ __api struct kmem_cache *kmem_cache_create(const char *name, unsigned int size,
 	if (uslab_ensure_init())
 		return create_failed(name, size, flags, errno,
 				     "cannot reserve the arena");
+	/* Its slabs go back through call_rcu(), which needs the worker. */
+	if (flags & SLAB_TYPESAFE_BY_RCU)
+		uslab_threads_now();
 
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->name = strdup(name))) {
@@ -921,12 +1007,14 @@ static void uslab_fork_parent(void)
 
 /*
  * The child has one thread, the one that forked: every lock is
- * re-initialised rather than unlocked, and the reaper is started anew.
+ * re-initialised rather than unlocked, and the reaper and the export
+ * start anew (or later, as at start-up: threads_init()).
  */
 static void uslab_fork_child(void)
 {
 	struct kmem_cache *s;
 
+	util_fork_child();
 	urcu_bp_after_fork_child();
 	page_fork_child();
 	list_for_each_entry(s, &cache_list, list) {
@@ -939,9 +1027,10 @@ static void uslab_fork_child(void)
 	urcu_bp_call_rcu_after_fork_child();
 	reclaim_fork_child();
 	reaper_fork_child();
-	reaper_start();
 	env_fork_child();
 	export_fork_child();
+	pthread_mutex_init(&threads_lock, NULL);
+	threads_init();
 }
 
 /* ---- Shrink and queries ------------------------------------------------ */

@@ -6,8 +6,9 @@
  * USLAB_REAP_MS (the reaper, cache.c), USLAB_FAKE_NUMA (topology.c),
  * USLAB_PERCPU (rseq.c), USLAB_EXPORT (export.c; read again in a
  * forked child, which starts its own export), USLAB_MEMORY_LIMIT
- * (reclaim.c), USLAB_PASSTHROUGH (cache.c, passthrough.c) and
- * USLAB_FAILSLAB with USLAB_FAILSLAB_FILTER (failslab.c).
+ * (reclaim.c), USLAB_PASSTHROUGH (cache.c, passthrough.c),
+ * USLAB_FAILSLAB with USLAB_FAILSLAB_FILTER (failslab.c) and
+ * USLAB_DEFER_MS (cache.c, under libuslab-malloc.so).
  * Documentation/configuration.md lists the values each accepts.
  *
  * Numbers are strict: decimal digits only, within the variable's range.
@@ -333,6 +334,26 @@ static bool parse_failslab_filter(const char *env)
 	return false;
 }
 
+/*
+ * USLAB_DEFER_MS: milliseconds, 0 (at start-up) to an hour, that
+ * libuslab-malloc.so waits before starting the library's threads.
+ */
+static unsigned int parse_defer_ms(const char *env)
+{
+	unsigned int def = 1000;
+	unsigned long v;
+
+	if (!env)
+		return def;
+	if (!parse_uint(env, 0, 3600000UL, &v)) {
+		uslab_report("USLAB_DEFER_MS=%s: expected milliseconds "
+			     "0..3600000; using %u",
+			     env, def);
+		return def;
+	}
+	return (unsigned int)v;
+}
+
 /* Parse the environment into @e, reporting what is invalid. */
 void env_parse(struct uslab_env *e)
 {
@@ -346,6 +367,7 @@ void env_parse(struct uslab_env *e)
 	parse_failslab(getenv("USLAB_FAILSLAB"), e);
 	e->failslab_filter =
 		parse_failslab_filter(getenv("USLAB_FAILSLAB_FILTER"));
+	e->defer_ms = parse_defer_ms(getenv("USLAB_DEFER_MS"));
 }
 
 /* At library start-up, before any layer reads uslab_env. */

@@ -27,7 +27,8 @@
  * stale segments (their process is gone, or its pid now belongs to a
  * process that started at another time).  An atexit handler unlinks
  * the segment.  A forked child drops the parent's mapping without
- * touching the file and starts its own segment and thread.  Any failure
+ * touching the file and starts its own segment and thread (cache.c
+ * starts it: at once, or later under libuslab-malloc.so).  Any failure
  * is reported once and leaves the library running without an export.
  *
  * Locking: only the export thread writes the segment (after start-up);
@@ -406,6 +407,7 @@ out:
 /*
  * In a forked child: the thread is gone, and the mapping is the
  * parent's segment, which the child must neither write nor unlink.
+ * The child's own starts with export_start() (cache.c).
  */
 void export_fork_child(void)
 {
@@ -418,7 +420,6 @@ void export_fork_child(void)
 	seg_fd = -1;
 	free(scratch);
 	scratch = NULL;
-	export_start();
 }
 
 #else /* !CONFIG_STATS_EXPORT */

@@ -491,7 +491,7 @@ bool failslab_should_fail(struct kmem_cache *s, gfp_t gfp) __cold;
  * urcu-bp: no thread registration asked of users, fork hooks provided
  * (rationale and costs: depot.c).  The flavour is named here and in the
  * includes above, and also outside these wrappers: cache.c (call_rcu
- * worker at start-up, fork hooks), slab.c (urcu_bp_barrier()) and the
+ * worker when the library's threads start, fork hooks), slab.c (urcu_bp_barrier()) and the
  * link flags (liburcu-bp).  The wrappers also tell TSan about
  * grace periods, which it cannot see in the uninstrumented liburcu: a
  * reader's unlock releases, a callback acquires, on one token.
@@ -509,10 +509,24 @@ static inline void uslab_rcu_read_unlock(void)
 	urcu_bp_read_unlock();
 }
 
+/*
+ * call_rcu() once liburcu's worker runs (uslab_rcu_worker); before that
+ * (libuslab-malloc.so defers the library's threads, cache.c) the head
+ * waits on util.c's list, handed to call_rcu() when the worker starts.
+ */
+extern bool uslab_rcu_worker;
+void uslab_call_rcu_deferred(struct rcu_head *head,
+			     void (*fn)(struct rcu_head *));
+void uslab_rcu_worker_started(void);
+
 static inline void uslab_call_rcu(struct rcu_head *head,
 				  void (*fn)(struct rcu_head *))
 {
 	tsan_release(head);
+	if (unlikely(!__atomic_load_n(&uslab_rcu_worker, __ATOMIC_SEQ_CST))) {
+		uslab_call_rcu_deferred(head, fn);
+		return;
+	}
 	urcu_bp_call_rcu(head, fn);
 }
 
@@ -629,7 +643,7 @@ void depot_fork_child(struct kmem_cache *s);
 /* ---- export.c: the statistics segment (include/uslab/export.h) ------ */
 
 void export_start(void);
-void export_fork_child(void);
+void export_fork_child(void); /* drops the parent's; export_start() after */
 
 /* ---- magazine.c: per-CPU magazines ---------------------------------- */
 
@@ -737,8 +751,19 @@ unsigned int cache_count(void);
  * (magazine.h).
  */
 void cache_free_slab(struct kmem_cache *s, struct slab *slab, void *obj);
+/*
+ * The library's threads (reaper, export, call_rcu's worker).  Set
+ * uslab_defer_threads before the library starts to have them wait
+ * USLAB_DEFER_MS (libuslab-malloc.so); then uslab_threads_poll() starts
+ * them once that time has passed, uslab_threads_now() at once.  Both
+ * with no uslab lock held.
+ */
+extern bool uslab_defer_threads;
+void uslab_threads_poll(void);
+void uslab_threads_now(void);
 #ifdef USLAB_TEST_HOOKS
 void reaper_set_interval(unsigned int ms); /* 0 = never */
+bool uslab_threads_started(void);
 #endif
 
 /* ---- reclaim.c: the memory limit and the shrinkers -------------------- */
@@ -804,6 +829,8 @@ struct uslab_env {
 	bool failslab; /* USLAB_FAILSLAB is set */
 	struct failslab_attr failslab_attr;
 	bool failslab_filter; /* USLAB_FAILSLAB_FILTER */
+	unsigned int
+		defer_ms; /* USLAB_DEFER_MS: libuslab-malloc.so's threads */
 };
 
 /* Set by env_init() at start-up (export again in a forked child). */
@@ -820,6 +847,11 @@ void uslab_report(const char *fmt, ...) __printf(1, 2) __cold;
 int uslab_spawn(void *(*fn)(void *), void *arg, const char *name);
 void uslab_getrandom(void *buf, size_t len);
 uint64_t uslab_random(void);
+void util_fork_child(void);
+#ifdef USLAB_TEST_HOOKS
+extern unsigned long uslab_rng_reseeds; /* keys drawn from the kernel */
+void uslab_chacha20_block(const uint32_t key[8], uint64_t n, uint32_t out[16]);
+#endif
 
 /* ---- stats.c -------------------------------------------------------- */
 

@@ -34,7 +34,9 @@
  * mapping is trimmed to its size's alignment).  kmalloc-96 is 32-aligned
  * and kmalloc-192 64-aligned, their largest power-of-two divisors.
  *
- * Locking: the class caches lock as every cache does.  huge_lock guards
+ * Locking: the class caches lock as every cache does; fine_lock
+ * serialises the creation of malloc()'s finer classes and is taken with
+ * no other uslab lock held (it is above the registry's).  huge_lock guards
  * the huge table; it is a leaf (nothing else is taken under it, only
  * mmap/munmap run) and fork's handlers take it around fork() (see
  * huge_init()).  The
@@ -151,8 +153,10 @@ static int kmalloc_init(void)
  * where the kernel's classes alone would round 4104 bytes to 8192.
  * Where a size is one of the kernel's classes the class is that cache;
  * the others are caches of their own, named "malloc-<size>" (k for
- * whole KiB: malloc-5k), created by kmalloc_fine_init().  kmalloc()
- * itself never uses them: its classes and ksize() stay the kernel's.
+ * whole KiB: malloc-5k), each created by the first request it serves
+ * (kmalloc_fine_new(); a short program uses a few of the 23, and each
+ * costs pages and per-CPU slots).  kmalloc() itself never uses them:
+ * its classes and ksize() stay the kernel's.
  * Index: (size - 1) / 8 for 1..64; above, 5 + 4 per octave past 64 plus
  * the quarter of the octave the size falls in.
  */
@@ -160,8 +164,14 @@ static int kmalloc_init(void)
 
 static const uint8_t fine_small[8] = { 0, 1, 2, 2, 3, 3, 4, 4 };
 
-/* Set once by kmalloc_fine_init(), before the preload lets malloc() in. */
+/*
+ * The kernel's classes set by kmalloc_fine_init(), before the preload
+ * lets malloc() in; the others by kmalloc_fine_new() under fine_lock.
+ * Release stores, acquire loads: a thread that sees the pointer sees
+ * the cache.
+ */
 static struct kmem_cache *fine_caches[NR_FINE];
+static pthread_mutex_t fine_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static __always_inline unsigned int fine_index(size_t size)
 {
@@ -186,40 +196,82 @@ static size_t fine_size(unsigned int i)
 BUILD_BUG_ON(KMALLOC_FINE_MAX != 14336);
 
 /*
- * Make the finer classes (once; libuslab-malloc.so's constructor, after
- * kmalloc() works).  0, or -1 with errno set.
+ * fork() while a thread creates a class: fine_lock is taken before
+ * uslab's own fork handlers take the registry's lock (their prepare
+ * handlers run after this one, which is registered later), and is
+ * usable again in the child.
+ */
+static void fine_fork_prepare(void)
+{
+	pthread_mutex_lock(&fine_lock);
+}
+
+static void fine_fork_parent(void)
+{
+	pthread_mutex_unlock(&fine_lock);
+}
+
+static void fine_fork_child(void)
+{
+	pthread_mutex_init(&fine_lock, NULL);
+}
+
+/*
+ * Get the finer classes going (once; libuslab-malloc.so's constructor,
+ * after kmalloc() works): the sizes the kernel's classes have are those
+ * caches; the others wait for their first request.  0, or -1 with errno
+ * set.
  */
 int kmalloc_fine_init(void)
 {
-	char name[32];
+	static bool hooked;
 	unsigned int i;
 	size_t size;
 
 	if (kmalloc_init())
 		return -1;
 	for (i = 0; i < NR_FINE; i++) {
-		if (fine_caches[i])
-			continue;
 		size = fine_size(i);
-		/* A size the kernel's classes have: that cache. */
 		if (size <= KMALLOC_MAX_CACHE_SIZE &&
-		    kmalloc_info[kmalloc_index(size)].size == size) {
-			fine_caches[i] = kmalloc_caches[kmalloc_index(size)];
-			continue;
-		}
+		    kmalloc_info[kmalloc_index(size)].size == size)
+			__atomic_store_n(&fine_caches[i],
+					 kmalloc_caches[kmalloc_index(size)],
+					 __ATOMIC_RELEASE);
+	}
+	/* After uslab_ensure_init() registered uslab's handlers. */
+	if (!hooked && !pthread_atfork(fine_fork_prepare, fine_fork_parent,
+				       fine_fork_child))
+		hooked = true;
+	return 0;
+}
+
+static void *kmalloc_failed(size_t size, gfp_t gfp, int err);
+
+/* The first request of class @i: create its cache (once), then serve. */
+static __noinline void *kmalloc_fine_new(unsigned int i, gfp_t flags)
+{
+	size_t size = fine_size(i);
+	struct kmem_cache *s;
+	char name[32];
+
+	pthread_mutex_lock(&fine_lock);
+	s = fine_caches[i];
+	if (!s) {
 		if (size % 1024)
 			snprintf(name, sizeof(name), "malloc-%zu", size);
 		else
 			snprintf(name, sizeof(name), "malloc-%zuk",
 				 size / 1024);
 		/* Aligned to the largest power of two dividing the size. */
-		fine_caches[i] = kmem_cache_create(name, (unsigned int)size,
-						   (unsigned int)(size & -size),
-						   0, NULL);
-		if (!fine_caches[i])
-			return -1;
+		s = kmem_cache_create(name, (unsigned int)size,
+				      (unsigned int)(size & -size), 0, NULL);
+		if (s)
+			__atomic_store_n(&fine_caches[i], s, __ATOMIC_RELEASE);
 	}
-	return 0;
+	pthread_mutex_unlock(&fine_lock);
+	if (!s)
+		return kmalloc_failed(size, flags, ENOMEM);
+	return kmem_cache_alloc(s, flags);
 }
 
 /*
@@ -228,8 +280,17 @@ int kmalloc_fine_init(void)
  */
 void *kmalloc_fine(size_t size, gfp_t flags)
 {
-	if (likely(size - 1 < KMALLOC_FINE_MAX))
-		return kmem_cache_alloc(fine_caches[fine_index(size)], flags);
+	if (likely(size - 1 < KMALLOC_FINE_MAX)) {
+		unsigned int i = fine_index(size);
+		struct kmem_cache *s =
+			__atomic_load_n(&fine_caches[i], __ATOMIC_ACQUIRE);
+
+		if (likely(s))
+			return kmem_cache_alloc(s, flags);
+		return kmalloc_fine_new(i, flags);
+	}
+	/* The preload's caller holds no uslab lock: its threads may start. */
+	uslab_threads_poll();
 	return kmalloc(size, flags);
 }
 

@@ -233,6 +233,8 @@ static int krc_ready(void)
 		errno = krc_error ? krc_error : ENOMEM;
 		return -1;
 	}
+	/* Callbacks need liburcu's worker (deferred under the preload). */
+	uslab_threads_now();
 	return 0;
 }
 

@@ -208,13 +208,15 @@ static int slab_init_random_seq(struct kmem_cache *s)
 
 /*
  * The slab layer's per-cache state: the hardening's secret and random
- * sequence, then one struct kmem_cache_node per node.
+ * sequence (from the process's key stream, util.c: no system call per
+ * cache), then one struct kmem_cache_node per node.
  */
 int slab_cache_init_nodes(struct kmem_cache *s, int nr_nodes)
 {
 	int i;
 
-	if (IS_ENABLED(CONFIG_SLAB_FREELIST_HARDENED))
+	/* Never 0, which would leave the free pointers in the clear. */
+	while (IS_ENABLED(CONFIG_SLAB_FREELIST_HARDENED) && !s->random)
 		uslab_getrandom(&s->random, sizeof(s->random));
 	if (IS_ENABLED(CONFIG_SLAB_FREELIST_RANDOM) &&
 	    slab_init_random_seq(s)) {

@@ -13,7 +13,8 @@
  * its own mbind(), which overrides the process policy for that range.
  * A CPU of an unusable node is mapped to the nearest usable one.  Nodes beyond CONFIG_MAX_NODES are
  * not used (said once on stderr).  When libnuma reports NUMA as
- * unavailable the machine is one node.
+ * unavailable, or a single node, the machine is one node, and nothing
+ * more is asked of libnuma (no file read at start-up).
  *
  * USLAB_FAKE_NUMA=N (1..CONFIG_MAX_NODES, parsed by env.c) splits the
  * configured CPUs into N nodes of consecutive CPU numbers, with distance
@@ -88,7 +89,8 @@ static int map_cpus(int cpus)
 		return -1;
 	for (cpu = 0; cpu < cpus; cpu++) {
 		int node = fake_nodes ? (int)((long)cpu * fake_nodes / cpus) :
-					numa_node_of_cpu(cpu);
+			   nr_nodes == 1 ? 0 :
+					   numa_node_of_cpu(cpu);
 
 		if (node < 0 || node >= nr_nodes || !usable[node])
 			node = nearest_usable(
@@ -113,9 +115,20 @@ static void init_fake(void)
 
 static void init_real(void)
 {
-	struct bitmask *allowed = numa_get_mems_allowed();
-	struct bitmask *bound = numa_get_membind();
+	struct bitmask *allowed, *bound;
 	int max = numa_max_node() + 1, a, b;
+
+	/*
+	 * One node: the process may only be allowed that one, and it has
+	 * memory; no cpuset, policy, meminfo or distance file to read (a
+	 * short program under the preload would pay for each).
+	 */
+	if (max == 1) {
+		distance[0][0] = 10;
+		return;
+	}
+	allowed = numa_get_mems_allowed();
+	bound = numa_get_membind();
 
 	if (max > MAX_NUMNODES) {
 		uslab_report("%d NUMA nodes, built for at most %d "

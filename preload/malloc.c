@@ -23,6 +23,14 @@
  * mappings (above 2 MiB, found in its table) is unmapped; anything else
  * came from glibc before uslab was ready, and goes back to glibc.
  *
+ * uslab's own threads (the reaper, the statistics export, liburcu's
+ * call_rcu worker) would cost a short program more than everything
+ * else uslab does at start-up: here they wait USLAB_DEFER_MS (1 s by
+ * default) and start at the first call past that time that is off the
+ * per-CPU fast path anyway (cache.c's uslab_threads_poll()): a free()
+ * that overflows its magazine, calloc(), the aligned calls, and
+ * requests above the size classes (kmalloc_fine()).
+ *
  * fork() and thread exit need nothing here: uslab's fork handlers and
  * per-CPU (not per-thread) caches cover them, and glibc handles its own.
  * No lock of its own.
@@ -61,7 +69,11 @@ static inline bool ours(const void *p)
 
 __attribute__((constructor)) static void uslab_malloc_init(void)
 {
-	void *p = kmalloc(1, GFP_MALLOC);
+	void *p;
+
+	/* The reaper, export and RCU threads wait USLAB_DEFER_MS. */
+	uslab_defer_threads = true;
+	p = kmalloc(1, GFP_MALLOC);
 
 	if (!p) {
 		uslab_report("libuslab-malloc.so: cannot start uslab (%s); "
@@ -116,6 +128,7 @@ __api void free(void *p)
 			return;
 		err = errno; /* free() leaves errno alone */
 		kfree(p);
+		uslab_threads_poll();
 		errno = err;
 		return;
 	}
@@ -132,6 +145,8 @@ __api void *calloc(size_t n, size_t size)
 		return nomem();
 	if (unlikely(!uslab_ready()))
 		return __libc_calloc(n, size);
+	/* __GFP_ZERO: off the fast path already. */
+	uslab_threads_poll();
 	p = kmalloc_fine(bytes ? bytes : 1, GFP_MALLOC | __GFP_ZERO);
 	return likely(p) ? p : nomem();
 }
@@ -219,6 +234,7 @@ static void *alloc_aligned(size_t align, size_t size)
 		if (n == KMALLOC_MAX_CACHE_SIZE)
 			n++;
 	}
+	uslab_threads_poll();
 	p = kmalloc(n, GFP_MALLOC);
 	return likely(p) ? p : nomem();
 }

@@ -17,7 +17,8 @@
 # sanitizer's allocator and a preloaded malloc do not mix.
 
 MALLOC_OUT	 = $(O)/bench/malloc
-MALLOC_PROGS	 = larson xmalloc-test cache-scratch mstress rptest mrun
+MALLOC_PROGS	 = larson xmalloc-test cache-scratch mstress rptest startup \
+		   mrun
 MALLOC_BINS	 = $(MALLOC_PROGS:%=$(MALLOC_OUT)/%)
 MALLOC_CFLAGS	 = $(BASE_CFLAGS) $(CFLAGS) -D_GNU_SOURCE
 MALLOC_ARGS	?=

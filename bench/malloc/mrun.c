@@ -6,8 +6,11 @@
  * empty) and executes CMD.  The parent waits for it with wait4() and
  * prints one line: wall seconds (CLOCK_MONOTONIC from before the fork
  * to the end of the wait), peak RSS in KiB (ru_maxrss: the largest of
- * the command's and of every descendant it waited for) and the exit
- * status (128 + the signal if a signal ended it).
+ * the command's and of every descendant it waited for), the exit
+ * status (128 + the signal if a signal ended it) and CPU seconds (user
+ * and system time of the command and of every descendant it waited
+ * for: what other processes on the machine do not add to, unlike the
+ * wall time, which includes waiting for a CPU).
  *
  * mrun itself is never preloaded, so the only memory in the figure
  * that is not the command's is this small program's, copied by fork()
@@ -65,8 +68,9 @@ int main(int argc, char **argv)
 		perror("wait4");
 		return 1;
 	}
-	printf("%.4f %ld %d\n", now() - t0, ru.ru_maxrss,
-	       WIFEXITED(status) ? WEXITSTATUS(status) :
-				   128 + WTERMSIG(status));
+	printf("%.4f %ld %d %.4f\n", now() - t0, ru.ru_maxrss,
+	       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+	       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 	return 0;
 }

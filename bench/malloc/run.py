@@ -2,8 +2,10 @@
 # bench/malloc/run.py: libuslab-malloc.so against glibc's malloc,
 # jemalloc, tcmalloc and mimalloc, each preloaded in turn (glibc: no
 # preload), on synthetic workloads (larson, xmalloc-test, cache-scratch,
-# mstress, rptest; C programs beside this file) and real programs
-# (python3, sqlite3, sort, gcc).  Every (allocator, workload) run is a
+# mstress, rptest; C programs beside this file), real programs
+# (python3, sqlite3, sort, gcc) and process start-up (startup: /bin/true
+# started 400 times, left out of the geometric means, which stay those
+# of the workloads proper).  Every (allocator, workload) run is a
 # fresh process started by mrun, which reports its wall time and peak
 # RSS.  Rounds interleave the allocators, rotating which goes first.
 # Prints medians and ratios to glibc and mimalloc; numbers only.
@@ -27,7 +29,10 @@ PEERS = [
     ("tcmalloc", "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"),
     ("mimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2"),
 ]
-SYNTHETIC = ["larson", "xmalloc-test", "cache-scratch", "mstress", "rptest"]
+SYNTHETIC = ["larson", "xmalloc-test", "cache-scratch", "mstress", "rptest",
+             "startup"]
+# Rows the geometric means leave out: start-up alone, not a workload.
+NOT_IN_GEOMEAN = {"startup"}
 # gcc compiles these uslab sources (-O2, -c, one gcc run).
 GCC_SOURCES = ["slab.c", "cache.c", "kmalloc.c", "magazine.c"]
 
@@ -147,8 +152,9 @@ def main():
     print("bench-malloc: CPU %s, %d CPUs, load average %s" % (
         cpu_model(), os.cpu_count(),
         " ".join(open("/proc/loadavg").read().split()[:3])))
-    print("rounds %d, scale %g; time = wall seconds, RSS = peak RSS "
-          "(ru_maxrss) in MiB; medians" % (a.rounds, a.scale))
+    print("rounds %d, scale %g; time = wall seconds, cpu = user + system "
+          "seconds, RSS = peak RSS (ru_maxrss) in MiB; medians" %
+          (a.rounds, a.scale))
     allocs = []
     for name, lib in PEERS + [("uslab", a.uslab)]:
         if a.only and name not in a.only:
@@ -165,7 +171,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="bench-malloc.")
     log = open(a.log, "a")
-    res = {}  # (workload, allocator) -> [(seconds, kib)]
+    res = {}  # (workload, allocator) -> [(seconds, kib, cpu seconds)]
     fails = {}
     try:
         prepare(a, work)
@@ -181,12 +187,12 @@ def main():
                     out = subprocess.run([mrun, lib, work] + argv, env=env,
                                          stdout=subprocess.PIPE,
                                          stderr=log, text=True).stdout.split()
-                    if len(out) != 3 or out[2] != "0":
+                    if len(out) != 4 or out[2] != "0":
                         fails[(wname, name)] = "exit %s" % (
-                            out[2] if len(out) == 3 else "?")
+                            out[2] if len(out) == 4 else "?")
                         continue
                     res.setdefault((wname, name), []).append(
-                        (float(out[0]), int(out[1])))
+                        (float(out[0]), int(out[1]), float(out[3])))
             print("  round %d of %d done" % (rnd + 1, a.rounds), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -194,15 +200,16 @@ def main():
     med = {}
     for k, v in res.items():
         med[k] = (statistics.median(x[0] for x in v),
-                  statistics.median(x[1] for x in v) / 1024.0)
-    hdr = "%-14s %-9s %8s %7s %7s %9s %7s %7s  %s" % (
-        "workload", "allocator", "time s", "/glibc", "/mimal",
-        "RSS MiB", "/glibc", "/mimal", "runs")
+                  statistics.median(x[1] for x in v) / 1024.0,
+                  statistics.median(x[2] for x in v))
+    hdr = "%-14s %-9s %8s %7s %7s %8s %7s %9s %7s %7s  %s" % (
+        "workload", "allocator", "time s", "/glibc", "/mimal", "cpu s",
+        "/glibc", "RSS MiB", "/glibc", "/mimal", "runs")
     print()
     print(hdr)
     print("-" * len(hdr))
     tsv = []
-    gm = {n: ([], [], [], []) for n, _ in allocs}
+    gm = {n: ([], [], [], [], []) for n, _ in allocs}
     for wname, _ in wl:
         for name, _ in allocs:
             m = med.get((wname, name))
@@ -211,35 +218,40 @@ def main():
             if m is None:
                 print("%-14s %-9s %s" % (wname, name,
                                          fails.get((wname, name), "no run")))
-                tsv.append([wname, name, "NA", "NA", "NA", "NA", "NA",
-                            "NA", "0", fails.get((wname, name), "no run")])
+                tsv.append([wname, name] + ["NA"] * 8 +
+                           ["0", fails.get((wname, name), "no run")])
                 continue
             r = [ratio(m[0], g and g[0]), ratio(m[0], mi and mi[0]),
-                 ratio(m[1], g and g[1]), ratio(m[1], mi and mi[1])]
-            for i in range(4):
+                 ratio(m[1], g and g[1]), ratio(m[1], mi and mi[1]),
+                 ratio(m[2], g and g[2])]
+            for i in range(5 if wname not in NOT_IN_GEOMEAN else 0):
                 gm[name][i].append(r[i])
             n = len(res[(wname, name)])
             st = fails.get((wname, name), "ok")
-            print("%-14s %-9s %8.3f %7s %7s %9.1f %7s %7s  %d%s" % (
+            print("%-14s %-9s %8.3f %7s %7s %8.3f %7s %9.1f %7s %7s  %d%s" % (
                 wname, name, m[0], fmt(r[0], "7.2f"), fmt(r[1], "7.2f"),
-                m[1], fmt(r[2], "7.2f"), fmt(r[3], "7.2f"), n,
+                m[2], fmt(r[4], "7.2f"), m[1], fmt(r[2], "7.2f"),
+                fmt(r[3], "7.2f"), n,
                 "" if st == "ok" else " (" + st + ")"))
             tsv.append([wname, name, "%.4f" % m[0], "%.0f" % (m[1] * 1024)] +
-                       [fmt(x, ".4f") for x in r] + [str(n), st])
+                       [fmt(x, ".4f") for x in r[:4]] +
+                       ["%.4f" % m[2], fmt(r[4], ".4f"), str(n), st])
         print()
-    print("geometric means of the ratios over the workloads:")
-    print("%-9s %12s %12s %12s %12s" % ("allocator", "time/glibc",
-                                        "time/mimal", "RSS/glibc",
-                                        "RSS/mimal"))
+    print("geometric means of the ratios over the workloads (not %s):" %
+          ", ".join(sorted(NOT_IN_GEOMEAN)))
+    print("%-9s %12s %12s %12s %12s %12s" % ("allocator", "time/glibc",
+                                             "time/mimal", "RSS/glibc",
+                                             "RSS/mimal", "cpu/glibc"))
     for name, _ in allocs:
-        print("%-9s %12s %12s %12s %12s" % (
+        print("%-9s %12s %12s %12s %12s %12s" % (
             (name,) + tuple(fmt(geomean(x), "12.3f") for x in gm[name])))
     if a.tsv:
         with open(a.tsv, "w") as f:
             f.write("\t".join(["workload", "allocator", "median_s",
                                "median_peak_rss_kib", "time_vs_glibc",
                                "time_vs_mimalloc", "rss_vs_glibc",
-                               "rss_vs_mimalloc", "runs", "status"]) + "\n")
+                               "rss_vs_mimalloc", "median_cpu_s",
+                               "cpu_vs_glibc", "runs", "status"]) + "\n")
             for row in tsv:
                 f.write("\t".join(row) + "\n")
 

@@ -113,6 +113,8 @@ START_TEST(test_slabtop_sees_preloaded)
 		snprintf(helper, sizeof(helper),
 			 "%s/tests/preload/helpers/malloc_calls", build());
 		setenv("LD_PRELOAD", lib, 1);
+		/* The export at once, not after USLAB_DEFER_MS. */
+		setenv("USLAB_DEFER_MS", "0", 1);
 		execl(helper, helper, "hold", (char *)NULL);
 		_exit(127);
 	}

@@ -6,9 +6,10 @@
 # preload passes memccapable and memcslap/memcaslap's verified load and
 # shows its caches in uslab-slabtop -p; Python's own regression
 # tests for containers and strings (Debian's libpython3.11-testsuite)
-# must pass under the preload.  Each program is checked to have really
+# must pass under the preload.  A program is checked to have really
 # run on uslab: under the preload it maps libuslab-malloc.so and
-# publishes /dev/shm/uslab.<pid> (seen from inside it).
+# publishes /dev/shm/uslab.<pid> (seen from inside it); uslab's threads
+# and export wait USLAB_DEFER_MS, and start once it has passed.
 # Prints PASS/FAIL lines and a Check-style summary.
 set -u
 build=$(cd "${USLAB_BUILD:-build}" && pwd)
@@ -49,17 +50,59 @@ same() {
 	fi
 }
 
-# The preload is really in effect in a program it starts.
-if LD_PRELOAD=$lib $PY -c '
+# The preload is really in effect in a program it starts; with
+# USLAB_DEFER_MS=0 its threads and its export start with it.
+threads_py='
 import os
-pid = os.getpid()
-maps = open("/proc/%d/maps" % pid).read()
+def uslab_threads():
+    names = []
+    for t in os.listdir("/proc/self/task"):
+        with open("/proc/self/task/%s/comm" % t) as f:
+            names.append(f.read().strip())
+    return sorted(n for n in names if n.startswith("uslab-"))
+def exported():
+    return os.path.exists("/dev/shm/uslab.%d" % os.getpid())
+'
+if USLAB_DEFER_MS=0 LD_PRELOAD=$lib $PY -c "$threads_py"'
+maps = open("/proc/self/maps").read()
 assert "libuslab-malloc.so" in maps
-assert os.path.exists("/dev/shm/uslab.%d" % pid)
+assert exported()
+assert uslab_threads() == ["uslab-export", "uslab-reaper"], uslab_threads()
 '; then
 	ok "a preloaded python3 maps libuslab-malloc.so and exports its caches"
 else
 	ko "the preload is not in effect"
+fi
+
+# By default the threads wait a second: a short program has none, nor
+# a segment, and neither has a child it forks.
+if LD_PRELOAD=$lib $PY -c "$threads_py"'
+assert uslab_threads() == [] and not exported()
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if uslab_threads() == [] and not exported() else 1)
+assert os.waitpid(pid, 0)[1] == 0
+'; then
+	ok "a short preloaded python3 starts no uslab thread and no export"
+else
+	ko "a short preloaded program started uslab's threads"
+fi
+
+# Past USLAB_DEFER_MS, calls off the fast path (large blocks, calloc)
+# start them.
+if LD_PRELOAD=$lib USLAB_DEFER_MS=200 timeout 60 $PY -c "$threads_py"'
+import time
+assert uslab_threads() == [] and not exported()
+start = time.monotonic()
+while uslab_threads() != ["uslab-export", "uslab-reaper"]:
+    assert time.monotonic() - start < 30, uslab_threads()
+    blocks = [bytearray(100000) for _ in range(20)]
+    time.sleep(0.01)
+assert exported()
+'; then
+	ok "USLAB_DEFER_MS=200: the threads and the export start once it has passed"
+else
+	ko "USLAB_DEFER_MS=200: the threads did not start"
 fi
 
 # USLAB_PASSTHROUGH=1 asks for malloc's blocks: glibc keeps serving
@@ -147,7 +190,9 @@ port=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); pri
 mc_user=
 [ "$(id -u)" = 0 ] && mc_user="-u nobody" # memcached refuses root
 # shellcheck disable=SC2086
-LD_PRELOAD=$lib memcached $mc_user -l 127.0.0.1 -p "$port" -U 0 -t 2 -m 64 &
+# USLAB_DEFER_MS=0: the export starts before memcached becomes nobody,
+# so the segment stays root's, which uslab-slabtop reads below.
+USLAB_DEFER_MS=0 LD_PRELOAD=$lib memcached $mc_user -l 127.0.0.1 -p "$port" -U 0 -t 2 -m 64 &
 mc=$!
 for _ in $(seq 100); do
 	$PY -c "import socket; socket.create_connection(('127.0.0.1', $port))" \

@@ -2,13 +2,17 @@
 /*
  * White-box tests of lib/cache.c: the registry is untouched by bad input,
  * bulk allocation is all-or-nothing, out-of-memory paths report and set
- * errno, SLAB_TYPESAFE_BY_RCU slabs outlive RCU readers.
+ * errno, SLAB_TYPESAFE_BY_RCU slabs outlive RCU readers; the library's
+ * threads deferred as libuslab-malloc.so asks.
  */
 #include "common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <urcu/urcu-bp.h>
 
 #include "internal.h"
@@ -200,6 +204,152 @@ START_TEST(test_typesafe_by_rcu_defers_release)
 }
 END_TEST
 
+/* ---- Deferred threads (libuslab-malloc.so's start-up) ------------------ */
+
+/* Threads of this process named @name (/proc/self/task/<tid>/comm). */
+static int threads_named(const char *name)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	char path[300], comm[32];
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d))) {
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue; /* gone meanwhile */
+		if (fgets(comm, sizeof(comm), f)) {
+			comm[strcspn(comm, "\n")] = '\0';
+			n += !strcmp(comm, name);
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* The library not started yet, its threads deferred by @ms. */
+static void start_deferred(const char *ms)
+{
+	setenv("USLAB_DEFER_MS", ms, 1);
+	uslab_defer_threads = true;
+	ck_assert_int_eq(uslab_ensure_init(), 0);
+}
+
+static int rcu_ran;
+
+static void count_rcu(struct rcu_head *head)
+{
+	uslab_rcu_callback(head);
+	__atomic_fetch_add(&rcu_ran, 1, __ATOMIC_RELAXED);
+}
+
+/* Up to 10 s for @n callbacks of count_rcu(). */
+static bool rcu_ran_wait(int n)
+{
+	for (int i = 0; i < 10000; i++) {
+		if (__atomic_load_n(&rcu_ran, __ATOMIC_RELAXED) >= n)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/*
+ * No thread until the time has passed; a call_rcu() meanwhile waits and
+ * runs once the worker starts; the poll past the time starts all three.
+ */
+START_TEST(test_deferred_threads_start_late)
+{
+	static struct rcu_head heads[3];
+
+	start_deferred("300");
+	ck_assert(!uslab_threads_started());
+	ck_assert_int_eq(threads_named("uslab-reaper"), 0);
+	ck_assert_int_eq(threads_named("uslab-export"), 0);
+	for (int i = 0; i < 3; i++)
+		uslab_call_rcu(&heads[i], count_rcu);
+	uslab_threads_poll(); /* too early */
+	ck_assert(!uslab_threads_started());
+	usleep(100000);
+	ck_assert_int_eq(__atomic_load_n(&rcu_ran, __ATOMIC_RELAXED), 0);
+
+	usleep(250000);
+	uslab_threads_poll();
+	ck_assert(uslab_threads_started());
+	ck_assert_int_eq(threads_named("uslab-reaper"), 1);
+	if (IS_ENABLED(CONFIG_STATS_EXPORT) && uslab_env.export)
+		ck_assert_int_eq(threads_named("uslab-export"), 1);
+	ck_assert(rcu_ran_wait(3));
+	uslab_threads_poll(); /* once only */
+	ck_assert_int_eq(threads_named("uslab-reaper"), 1);
+}
+END_TEST
+
+/* What needs RCU callbacks starts them at once. */
+START_TEST(test_deferred_threads_rcu_api)
+{
+	struct rcu_head head;
+	struct kmem_cache *s;
+	void *p;
+
+	start_deferred("3600000");
+	ck_assert(!uslab_threads_started());
+	p = kmalloc(64, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	kvfree_call_rcu(&head, p);
+	ck_assert(uslab_threads_started());
+	kvfree_rcu_barrier(); /* returns: the callbacks run */
+	s = kmem_cache_create("deferred-rcu", 64, 0, SLAB_TYPESAFE_BY_RCU,
+			      NULL);
+	ck_assert_ptr_nonnull(s);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+START_TEST(test_deferred_threads_typesafe_cache)
+{
+	struct kmem_cache *s;
+
+	start_deferred("3600000");
+	s = kmem_cache_create("deferred-tbr", 64, 0, SLAB_TYPESAFE_BY_RCU,
+			      NULL);
+	ck_assert_ptr_nonnull(s);
+	ck_assert(uslab_threads_started());
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/* A forked child defers its own threads again, from its own start. */
+START_TEST(test_deferred_threads_fork)
+{
+	int status;
+	pid_t pid;
+
+	start_deferred("3600000");
+	uslab_threads_now();
+	ck_assert(uslab_threads_started());
+	ck_assert_int_eq(threads_named("uslab-reaper"), 1);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(uslab_threads_started() ||
+				      threads_named("uslab-reaper") ||
+				      threads_named("uslab-export") ?
+			      1 :
+			      0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
 static Suite *cache_suite(void)
 {
 	Suite *s = suite_create("unit-cache");
@@ -214,6 +364,15 @@ static Suite *cache_suite(void)
 	tcase_add_test_raise_signal(tc, test_nofail_aborts_when_nothing_helps,
 				    SIGABRT);
 	tcase_add_test(tc, test_typesafe_by_rcu_defers_release);
+	suite_add_tcase(s, tc);
+
+	/* No fixture: each test starts the library itself, deferred. */
+	tc = tcase_create("deferred-threads");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_deferred_threads_start_late);
+	tcase_add_test(tc, test_deferred_threads_rcu_api);
+	tcase_add_test(tc, test_deferred_threads_typesafe_cache);
+	tcase_add_test(tc, test_deferred_threads_fork);
 	suite_add_tcase(s, tc);
 	return s;
 }

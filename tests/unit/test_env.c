@@ -59,6 +59,7 @@ static void clear_all(void)
 	unsetenv("USLAB_PASSTHROUGH");
 	unsetenv("USLAB_FAILSLAB");
 	unsetenv("USLAB_FAILSLAB_FILTER");
+	unsetenv("USLAB_DEFER_MS");
 }
 
 START_TEST(test_defaults)
@@ -73,6 +74,7 @@ START_TEST(test_defaults)
 						 SLAB_DEBUG_FLAGS :
 						 0);
 	ck_assert_uint_eq(e.reap_ms, CONFIG_REAP_INTERVAL_MS);
+	ck_assert_uint_eq(e.defer_ms, 1000);
 	ck_assert_int_eq(e.fake_numa, 0);
 	ck_assert_int_eq(e.percpu, PERCPU_WANT_AUTO);
 	ck_assert(e.export);
@@ -246,6 +248,34 @@ START_TEST(test_reap_ms)
 		e = parse_with("USLAB_REAP_MS", bad_numbers[i], &c);
 		ck_assert_uint_eq(e.reap_ms, CONFIG_REAP_INTERVAL_MS);
 		ck_assert_refused(&c, "USLAB_REAP_MS", bad_numbers[i],
+				  "expected milliseconds 0..3600000; using");
+	}
+}
+END_TEST
+
+START_TEST(test_defer_ms)
+{
+	struct uslab_env e;
+	struct capture c;
+	size_t i;
+
+	clear_all();
+	e = parse_with("USLAB_DEFER_MS", "0", &c);
+	ck_assert_uint_eq(e.defer_ms, 0);
+	e = parse_with("USLAB_DEFER_MS", "3600000", &c);
+	ck_assert_uint_eq(e.defer_ms, 3600000);
+	e = parse_with("USLAB_DEFER_MS", "050", &c);
+	ck_assert_uint_eq(e.defer_ms, 50);
+	ck_assert_str_eq(c.text, "");
+
+	e = parse_with("USLAB_DEFER_MS", "3600001", &c);
+	ck_assert_uint_eq(e.defer_ms, 1000);
+	ck_assert_refused(&c, "USLAB_DEFER_MS", "3600001",
+			  "expected milliseconds 0..3600000; using 1000");
+	for (i = 0; i < ARRAY_SIZE(bad_numbers); i++) {
+		e = parse_with("USLAB_DEFER_MS", bad_numbers[i], &c);
+		ck_assert_uint_eq(e.defer_ms, 1000);
+		ck_assert_refused(&c, "USLAB_DEFER_MS", bad_numbers[i],
 				  "expected milliseconds 0..3600000; using");
 	}
 }
@@ -488,6 +518,7 @@ static Suite *env_suite(void)
 
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_reap_ms);
+	tcase_add_test(tc, test_defer_ms);
 	tcase_add_test(tc, test_memory_limit);
 	tcase_add_test(tc, test_fake_numa);
 	tcase_add_test(tc, test_percpu);

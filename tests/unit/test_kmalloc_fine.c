@@ -4,11 +4,16 @@
  * classes of libuslab-malloc.so's malloc()): every size up to past
  * KMALLOC_FINE_MAX gets the class the table below says, 16-aligned from
  * 9 bytes on, with ksize() the class size and every byte usable;
- * __GFP_ZERO zeroes; kmalloc() and its caches stay the kernel's.
+ * __GFP_ZERO zeroes; kmalloc() and its caches stay the kernel's; a
+ * class of its own is created by its first request, once, whatever the
+ * threads racing for it, and in a forked child too.
  */
 #include "common.h"
 
+#include <pthread.h>
 #include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -29,6 +34,24 @@ static unsigned int fine_class(size_t size)
 		if (size <= fine[i])
 			return fine[i];
 	return 0;
+}
+
+static int count_fn(struct kmem_cache *s, void *arg)
+{
+	struct cache_find *f = arg;
+
+	if (!strcmp(kmem_cache_name(s), f->name))
+		f->s = (struct kmem_cache *)((uintptr_t)f->s + 1);
+	return 0;
+}
+
+/* How many caches are named @name. */
+static unsigned long caches_named(const char *name)
+{
+	struct cache_find f = { name, NULL };
+
+	uslab_for_each_cache(count_fn, &f);
+	return (unsigned long)(uintptr_t)f.s;
 }
 
 static void setup(void)
@@ -121,9 +144,108 @@ START_TEST(test_zero_and_kmalloc_unchanged)
 	p = kmalloc(4104, GFP_KERNEL);
 	ck_assert_uint_eq(ksize(p), 8192);
 	kfree(p);
-	/* Twice: the caches are made once. */
+	/* Twice: nothing is made again (5166 bytes made malloc-6k). */
 	ck_assert_int_eq(kmalloc_fine_init(), 0);
-	ck_assert_ptr_nonnull(cache_named("malloc-5k"));
+	ck_assert_uint_eq(caches_named("malloc-6k"), 1);
+	ck_assert_uint_eq(caches_named("kmalloc-4k"), 1);
+}
+END_TEST
+
+/* The kernel's classes are there at once; the others at first use. */
+START_TEST(test_classes_on_first_use)
+{
+	void *p;
+
+	ck_assert_uint_eq(caches_named("kmalloc-96"), 1);
+	ck_assert_uint_eq(caches_named("malloc-48"), 0);
+	ck_assert_uint_eq(caches_named("malloc-5k"), 0);
+	p = kmalloc_fine(40, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(caches_named("malloc-48"), 1);
+	ck_assert_ptr_eq(virt_to_slab(p)->cache, cache_named("malloc-48"));
+	ck_assert_uint_eq(caches_named("malloc-5k"), 0);
+	kfree(p);
+	p = kmalloc_fine(40, GFP_KERNEL);
+	ck_assert_uint_eq(caches_named("malloc-48"), 1);
+	kfree(p);
+}
+END_TEST
+
+#define RACERS 4
+
+static pthread_barrier_t race_start;
+
+/* Every class's first request at once from each thread, largest first. */
+static void *race(void *arg)
+{
+	void *p[NR_FINE_TEST];
+	unsigned int i;
+
+	(void)arg;
+	pthread_barrier_wait(&race_start);
+	for (i = NR_FINE_TEST; i-- > 0;)
+		p[i] = kmalloc_fine(fine[i], GFP_KERNEL);
+	for (i = 0; i < NR_FINE_TEST; i++) {
+		if (!p[i] || ksize(p[i]) != fine[i])
+			return (void *)1;
+		kfree(p[i]);
+	}
+	return NULL;
+}
+
+/* More threads than CPUs race for every class: one cache each. */
+START_TEST(test_first_use_race)
+{
+	pthread_t t[RACERS];
+	char name[32];
+	unsigned int i;
+	void *ret;
+
+	pthread_barrier_init(&race_start, NULL, RACERS);
+	for (i = 0; i < RACERS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, race, NULL), 0);
+	for (i = 0; i < RACERS; i++) {
+		ck_assert_int_eq(pthread_join(t[i], &ret), 0);
+		ck_assert_ptr_null(ret);
+	}
+	for (i = 0; i < NR_FINE_TEST; i++) {
+		if (fine[i] % 1024)
+			snprintf(name, sizeof(name), "malloc-%u", fine[i]);
+		else
+			snprintf(name, sizeof(name), "malloc-%uk",
+				 fine[i] / 1024);
+		/* The kernel's sizes are kmalloc-N, never malloc-N. */
+		ck_assert_uint_le(caches_named(name), 1);
+		ck_assert_uint_eq(
+			caches_named(name) +
+				(fine[i] <= 8192 && IS_POWER_OF_2(fine[i])) +
+				(fine[i] == 96 || fine[i] == 192),
+			1);
+	}
+	pthread_barrier_destroy(&race_start);
+}
+END_TEST
+
+/* A forked child creates classes of its own (fine_lock usable there). */
+START_TEST(test_class_after_fork)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		void *p = kmalloc_fine(1032, GFP_KERNEL);
+
+		_exit(p && ksize(p) == 1280 &&
+				      caches_named("malloc-1280") == 1 ?
+			      0 :
+			      1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* The parent's registry did not see the child's. */
+	ck_assert_uint_eq(caches_named("malloc-1280"), 0);
 }
 END_TEST
 
@@ -137,6 +259,9 @@ static Suite *fine_suite(void)
 	tcase_add_test(tc, test_every_size);
 	tcase_add_test(tc, test_names_and_alignment);
 	tcase_add_test(tc, test_zero_and_kmalloc_unchanged);
+	tcase_add_test(tc, test_classes_on_first_use);
+	tcase_add_test(tc, test_first_use_race);
+	tcase_add_test(tc, test_class_after_fork);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,6 +3,8 @@
 #include "common.h"
 
 #include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -606,6 +608,116 @@ START_TEST(test_tail_views_cleared)
 }
 END_TEST
 
+/*
+ * The block function: RFC 8439's appendix A.1 vectors 1 and 2 (a zero
+ * key, blocks 0 and 1), the first 16 bytes of each.
+ */
+START_TEST(test_chacha20_vectors)
+{
+	static const unsigned char want[2][16] = {
+		{ 0x76, 0xb8, 0xe0, 0xad, 0xa0, 0xf1, 0x3d, 0x90, 0x40, 0x5d,
+		  0x6a, 0xe5, 0x53, 0x86, 0xbd, 0x28 },
+		{ 0x9f, 0x07, 0xe7, 0xbe, 0x55, 0x51, 0x38, 0x7a, 0x98, 0xba,
+		  0x97, 0x7c, 0x73, 0x2d, 0x08, 0x0d },
+	};
+	uint32_t key[8] = { 0 }, out[16];
+	unsigned char bytes[16];
+	int i, w;
+
+	for (i = 0; i < 2; i++) {
+		uslab_chacha20_block(key, (uint64_t)i, out);
+		for (w = 0; w < 4; w++) /* little-endian words */
+			for (int b = 0; b < 4; b++)
+				bytes[w * 4 + b] =
+					(unsigned char)(out[w] >> (8 * b));
+		ck_assert_mem_eq(bytes, want[i], 16);
+	}
+}
+END_TEST
+
+#define NR_SECRET_CACHES 40
+
+/*
+ * Every cache's hardening secret and shuffle come from one key per
+ * process: creating many caches draws no new key, and every secret is
+ * non-zero and its own.
+ */
+START_TEST(test_secrets_one_key)
+{
+	struct kmem_cache *c[NR_SECRET_CACHES];
+	unsigned long before;
+	char name[32];
+	int i, j;
+
+	kmem_cache_destroy(kmem_cache_create("key-first", 64, 0, 0, NULL));
+	before = uslab_rng_reseeds;
+	ck_assert_uint_ge(before, 1);
+	for (i = 0; i < NR_SECRET_CACHES; i++) {
+		snprintf(name, sizeof(name), "key-%d", i);
+		c[i] = kmem_cache_create(name, 64, 0, 0, NULL);
+		ck_assert_ptr_nonnull(c[i]);
+	}
+	ck_assert_uint_eq(uslab_rng_reseeds, before);
+	for (i = 0; i < NR_SECRET_CACHES; i++) {
+		if (IS_ENABLED(CONFIG_SLAB_FREELIST_HARDENED))
+			ck_assert_uint_ne(c[i]->random, 0);
+		for (j = 0; j < i; j++) {
+			if (IS_ENABLED(CONFIG_SLAB_FREELIST_HARDENED))
+				ck_assert_uint_ne(c[i]->random, c[j]->random);
+			/* 64 slots of 64 bytes or more: 64! orders. */
+			if (IS_ENABLED(CONFIG_SLAB_FREELIST_RANDOM))
+				ck_assert(memcmp(
+					c[i]->random_seq, c[j]->random_seq,
+					c[i]->objects * sizeof(unsigned int)));
+		}
+	}
+	for (i = 0; i < NR_SECRET_CACHES; i++)
+		kmem_cache_destroy(c[i]);
+}
+END_TEST
+
+/*
+ * A forked child draws a key of its own: its next cache's secret is not
+ * the one its parent's next cache gets from the same point of the
+ * parent's key stream.
+ */
+START_TEST(test_secrets_fork_rekeys)
+{
+	struct kmem_cache *s;
+	unsigned long theirs = 0, ours;
+	int fds[2], status;
+	pid_t pid;
+
+	if (!IS_ENABLED(CONFIG_SLAB_FREELIST_HARDENED))
+		return;
+	kmem_cache_destroy(kmem_cache_create("fork-first", 64, 0, 0, NULL));
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		unsigned long reseeds = uslab_rng_reseeds;
+
+		s = kmem_cache_create("fork-child", 64, 0, 0, NULL);
+		ours = s ? s->random : 0;
+		/* One new key in the child, for its first request. */
+		if (uslab_rng_reseeds != reseeds + 1)
+			ours = 0;
+		_exit(write(fds[1], &ours, sizeof(ours)) == sizeof(ours) ? 0 :
+									   1);
+	}
+	s = kmem_cache_create("fork-parent", 64, 0, 0, NULL);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(read(fds[0], &theirs, sizeof(theirs)), sizeof(theirs));
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_uint_ne(theirs, 0);
+	ck_assert_uint_ne(theirs, s->random);
+	close(fds[0]);
+	close(fds[1]);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
 static Suite *slab_suite(void)
 {
 	Suite *s = suite_create("unit-slab");
@@ -627,6 +739,9 @@ static Suite *slab_suite(void)
 	tcase_add_loop_test(tc, test_freelist_corruption_caught, 0, DMG_NR);
 	tcase_add_test(tc, test_freelist_hardened_clean);
 	tcase_add_test(tc, test_new_slab_random_order);
+	tcase_add_test(tc, test_chacha20_vectors);
+	tcase_add_test(tc, test_secrets_one_key);
+	tcase_add_test(tc, test_secrets_fork_rekeys);
 	suite_add_tcase(s, tc);
 	return s;
 }
