@@ -587,11 +587,15 @@ struct magazine {
  */
 extern struct magazine mag_none;
 
+/* A section-read pointer's value as a magazine or NULL. */
+static inline struct magazine *mag_or_null(struct magazine *m)
+{
+	return m == &mag_none ? NULL : m;
+}
+
 static inline struct magazine *slot_mag(struct magazine *const *slotp)
 {
-	struct magazine *m = __atomic_load_n(slotp, __ATOMIC_ACQUIRE);
-
-	return m == &mag_none ? NULL : m;
+	return mag_or_null(__atomic_load_n(slotp, __ATOMIC_ACQUIRE));
 }
 
 struct depot {

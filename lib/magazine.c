@@ -170,9 +170,13 @@ static inline struct magazine *slot_loaded(struct kmem_cache_cpu *c)
 static inline struct magazine *slot_xchg_none(struct magazine **slotp,
 					      int order)
 {
-	struct magazine *m = __atomic_exchange_n(slotp, &mag_none, order);
+	return mag_or_null(__atomic_exchange_n(slotp, &mag_none, order));
+}
 
-	return m == &mag_none ? NULL : m;
+/* The other way: what a section-read pointer holds for @m (or none). */
+static inline struct magazine *mag_or_none(struct magazine *m)
+{
+	return m ? m : &mag_none;
 }
 
 /*
@@ -221,8 +225,7 @@ static struct kmem_cache_cpu *slot_own_for(struct kmem_cache *s, int node,
 		if (rseq_take(percpu_rseq_off, (unsigned long)cpu, *slotp, mp,
 			      &mag_none) == RSEQ_OK) {
 			tsan_acquire(*slotp); /* see mag_free_fast() */
-			if (*mp == &mag_none)
-				*mp = NULL;
+			*mp = mag_or_null(*mp);
 			return c;
 		}
 		uslab_unlock(&c->lock); /* moved: follow the thread */
@@ -273,7 +276,7 @@ static void slot_release_at(struct kmem_cache_cpu *c, struct magazine **slotp,
 	 * with a section's commit (sections only write inside magazines,
 	 * and never inside mag_none).
 	 */
-	__atomic_store_n(slotp, m ? m : &mag_none, __ATOMIC_RELEASE);
+	__atomic_store_n(slotp, mag_or_none(m), __ATOMIC_RELEASE);
 	uslab_unlock(&c->lock);
 }
 
@@ -981,7 +984,7 @@ static void park(struct magazine **slot, struct magazine **lot)
 
 static void unpark(struct magazine **slot, struct magazine **lot)
 {
-	__atomic_store_n(slot, *lot ? *lot : &mag_none, __ATOMIC_RELEASE);
+	__atomic_store_n(slot, mag_or_none(*lot), __ATOMIC_RELEASE);
 	WRITE_ONCE(*lot, NULL);
 }
 
