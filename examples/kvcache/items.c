@@ -46,12 +46,16 @@
  * flush_all: every item gets a unique, increasing CAS when linked; a
  * flush records the last CAS handed out in flush_cas, and an item with a
  * CAS at or below it is dead.  A delayed flush waits in flush_at until
- * the clock tick reaches it.
+ * the clock tick reaches it.  Under -C (no CAS) flush_all goes by time
+ * instead, as memcached's does without CAS (its oldest_live): a flush
+ * records its second in flush_live, and once the clock reaches it an
+ * item whose last store or hit (item->time) is not after it is dead, so
+ * an item stored in the same second as the flush is lost.
  *
  * Locking: see kvcache.h.  The stripe lock protects an item's exptime and
  * state; kv_lru.lock its list links and the list's counters; flush_lock
- * the pending flush.  The slot byte count (mem_used), cas_id and flush_cas are
- * atomics.
+ * the pending flush.  The slot byte count (mem_used), cas_id, flush_cas
+ * and flush_live are atomics.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -73,6 +77,7 @@ static unsigned long mem_used; /* slot bytes charged against -m */
 static uint64_t cas_id; /* last CAS handed out */
 static uint64_t flush_cas; /* items with cas <= flush_cas are dead */
 static uint32_t flush_at; /* pending delayed flush, relative time */
+static uint32_t flush_live; /* -C: items with time <= it are dead, 0: none */
 static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct shrinker kv_shrinker; /* the shrinker section below */
@@ -452,15 +457,31 @@ static void item_unlink_locked(struct kv_lru *l, struct item *it, uint64_t hv)
 	l->bytes -= item_total(it);
 }
 
+/*
+ * Is @it flushed?  By its CAS, or under -C by the second of its last
+ * store or hit, which item_link() and item_hit_time() write under the
+ * stripe lock that the caller holds.  A hit never revives a flushed
+ * item: every lookup asks this before it counts a hit.
+ */
+static bool item_flushed(const struct item *it, uint32_t now)
+{
+	uint32_t live;
+
+	/*
+	 * Relaxed: flush_cas and flush_live are one word each and publish
+	 * nothing else.  A command that follows a flush_all's "OK" on
+	 * another connection reaches these loads through socket system
+	 * calls, which order them after the stores.
+	 */
+	if (!settings.cas_disabled)
+		return it->cas <= __atomic_load_n(&flush_cas, __ATOMIC_RELAXED);
+	live = __atomic_load_n(&flush_live, __ATOMIC_RELAXED);
+	return live && live <= now && it->time <= live;
+}
+
 static bool item_dead(const struct item *it, uint32_t now, bool *flushed)
 {
-	/*
-	 * Relaxed: flush_cas is one word and publishes nothing else.  A
-	 * command that follows a flush_all's "OK" on another connection
-	 * reaches this load through socket system calls, which order it
-	 * after the store.
-	 */
-	if (it->cas <= __atomic_load_n(&flush_cas, __ATOMIC_RELAXED)) {
+	if (item_flushed(it, now)) {
 		*flushed = true;
 		return true;
 	}
@@ -885,6 +906,17 @@ static void flush_now_locked(void)
 
 void item_flush(int64_t delay)
 {
+	if (settings.cas_disabled) {
+		/*
+		 * memcached's flush without CAS: its second (a delay's, else
+		 * now's), which item_flushed() compares item times with from
+		 * that second on; no tick is needed.  Relaxed: see there.
+		 */
+		__atomic_store_n(&flush_live,
+				 delay > 0 ? kv_realtime(delay) : kv_now(),
+				 __ATOMIC_RELAXED);
+		return;
+	}
 	pthread_mutex_lock(&flush_lock);
 	if (delay > 0) {
 		uint32_t when = kv_realtime(delay);

@@ -277,8 +277,9 @@ struct item {
 
 /*
  * The CAS clients see and compare with: 0 under -C, as memcached -C
- * answers.  Items keep their internal CAS anyway: flush_all compares
- * with it.
+ * answers.  Items keep their internal CAS anyway (the header is one
+ * layout), but under -C nothing compares with it: flush_all goes by
+ * item->time then (items.c).
  */
 static inline uint64_t item_cas(const struct item *it)
 {

@@ -773,6 +773,68 @@ def test_no_cas():
         p.stop("-C server")
 
 
+def flush_session(port):
+    """What flush_all does to items stored around it: [lost in the
+    flush's second (at least once in 5 tries), kept a second after it,
+    kept before a delayed flush's second, lost once it has come, kept
+    when stored after it, and a hit before a flush saves nothing]."""
+    c = tp.Conn(port)
+    lost = False
+    for _ in range(5):
+        c.cmd(b"flush_all")
+        c.store(b"set", b"f", b"new")
+        if c.get(b"f") is None:
+            lost = True
+            break
+    out = [lost]
+    c.cmd(b"flush_all")
+    time.sleep(1.1)
+    c.store(b"set", b"f", b"later")
+    out.append(c.get(b"f"))
+    c.cmd(b"flush_all 2")
+    c.store(b"set", b"d", b"before")
+    out.append(c.get(b"d"))
+    time.sleep(3.1)
+    out.append(c.get(b"d"))
+    c.store(b"set", b"d", b"after")
+    out.append(c.get(b"d"))
+    c.store(b"set", b"h", b"hit")
+    time.sleep(1.1)
+    c.get(b"h")
+    c.cmd(b"flush_all")
+    out.append(c.get(b"h"))
+    c.close()
+    return out
+
+
+def test_flush_no_cas():
+    """-C: flush_all by time (memcached's oldest_live): what is stored in
+    the flush's second is flushed with it; with CAS, nothing stored after
+    a flush's "OK" is."""
+    p = Pair(("-C",), ("-C",))
+    try:
+        want = [True, b"later", b"before", None, b"after", None]
+        kv, ref = p.both(flush_session)
+        check(kv == want, "-C: flush_all by the second (%r)" % kv)
+        if ref is not None:
+            check(ref == want, "-C: flush_all: memcached agrees (%r)" % ref)
+    finally:
+        p.stop("-C flush server")
+    srv = tp.Server("-t", 2)
+    try:
+        c = tp.Conn(srv.port)
+        got = []
+        for i in range(50):
+            c.cmd(b"flush_all")
+            c.store(b"set", b"f", b"%d" % i)
+            got.append(c.get(b"f"))
+        check(got == [b"%d" % i for i in range(50)],
+              "with CAS: 50 sets right after flush_all are all kept")
+        c.close()
+    finally:
+        srv.stop("flush server")
+
+
 def test_no_evictions():
     """-M: a full cache refuses to store rather than evict."""
     oom = b"SERVER_ERROR out of memory storing object"
@@ -1326,6 +1388,7 @@ def main():
             ("port file", test_port_file),
             ("admin options", test_admin_options),
             ("-C", test_no_cas),
+            ("-C flush_all", test_flush_no_cas),
             ("-M", test_no_evictions),
             ("-R", test_reqs_per_event),
             ("cache_memlimit, slabs", test_admin),
