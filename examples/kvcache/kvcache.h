@@ -205,7 +205,10 @@ void kv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 	X(bytes_read)                                                   \
 	X(bytes_written)                                                \
 	X(conn_yields)                                                   \
-	X(idle_kicks)
+	X(idle_kicks)                                                   \
+	X(read_buf_oom)                                                 \
+	X(response_obj_oom)                                             \
+	X(malloc_fails)
 /* clang-format on */
 
 /* Per-worker, per-class counters ("stats slabs"). */
@@ -519,9 +522,12 @@ int worker_hand_off(int fd);
 int conns_init(void);
 void conns_destroy(void);
 unsigned long conn_structures(void);
-void conn_buffers(unsigned long *rbufs, unsigned long *obufs);
+void conn_buffers(unsigned long *rbufs, unsigned long *obufs,
+		  unsigned long *rbufs_free);
 void conns_report(FILE *f, struct kv_conn *self, int listen_fd);
 extern int kv_listen_fd; /* main.c: -1 before listening */
+/* Descriptors asked for beyond -c, for kvcache's own (main.c). */
+#define KV_RESERVED_FDS 64
 
 /* "stats conns" reads c->state from other workers (worker.c): relaxed. */
 static inline void conn_set_state(struct kv_conn *c, uint8_t state)
@@ -648,6 +654,7 @@ int stats_conns(struct kv_conn *c);
 void detail_free_all(void);
 
 int stats_general(struct kv_conn *c);
+int stats_uslab(struct kv_conn *c);
 int stats_slabs(struct kv_conn *c);
 int stats_items(struct kv_conn *c);
 int stats_settings(struct kv_conn *c);
