@@ -27,7 +27,9 @@
  * connection buffers alike.  When a cache needs a slab and the limit is
  * spent, uslab calls kvcache's shrinker (below), which evicts from the
  * LRU tails of the classes whose slabs are emptiest until whole slabs
- * go back to the page allocator, whatever size is being stored.  Item
+ * go back to the page allocator, whatever size is being stored; a store
+ * into a full class whose tail is the cache's oldest evicts that one
+ * item instead, as memcached does (class_make_room()).  Item
  * classes keep no empty slab (min_partial 0), so memory that deletes
  * free goes back to the OS at the reaper's pace.  mem_used counts the
  * slot bytes of allocated items, a statistic ("stats" slot_bytes).
@@ -78,9 +80,17 @@ static uint64_t cas_id; /* last CAS handed out */
 static uint64_t flush_cas; /* items with cas <= flush_cas are dead */
 static uint32_t flush_at; /* pending delayed flush, relative time */
 static uint32_t flush_live; /* -C: items with time <= it are dead, 0: none */
+/* The oldest last access of the classes' tail items (class_make_room()) */
+static uint32_t oldest_tail;
 static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct shrinker kv_shrinker; /* the shrinker section below */
+/*
+ * The class this thread is allocating a slot of, -1 if none: uslab runs
+ * the shrinker in the allocating thread, which evicts from this class
+ * last, so that a class that needs a slab takes it from the others.
+ */
+static __thread int alloc_cls = -1;
 
 /*
  * Chunk classes for a small -m (item_layout_small()): from the top
@@ -528,10 +538,13 @@ static struct item *lru_take_dead_tail(struct kv_lru *l, uint32_t now)
 
 /*
  * Free one item from the tail of @l: an expired or flushed one (reclaimed)
- * or the least recently used one (evicted).  Skips items whose stripe is
- * locked (see the lock order) or that a connection still sends.
+ * or the least recently used one (evicted) if its last access is at or
+ * before @before (UINT32_MAX: whatever its age).  Skips items whose
+ * stripe is locked (see the lock order) or that a connection still
+ * sends.
  */
-static unsigned long lru_pull_tail(struct kv_lru *l, uint32_t now)
+static unsigned long lru_pull_tail(struct kv_lru *l, uint32_t now,
+				   uint32_t before)
 {
 	struct item *it, *victim = NULL;
 	struct item_layout lay;
@@ -580,6 +593,10 @@ static unsigned long lru_pull_tail(struct kv_lru *l, uint32_t now)
 			search--;
 			it = prev;
 			continue;
+		} else if (it->time > before) {
+			/* Too young; those before it on the list are too. */
+			assoc_unlock(hv);
+			break;
 		} else {
 			l->evicted++;
 			if (it->exptime)
@@ -604,14 +621,19 @@ static unsigned long lru_pull_tail(struct kv_lru *l, uint32_t now)
 	return lay.charge;
 }
 
-/* Evict from class @c, @node's list first; the slot bytes freed. */
-static unsigned long class_pull_tail(struct kv_class *c, int node, uint32_t now)
+/*
+ * Evict from class @c (items last accessed at or before @before), @node's
+ * list first; the slot bytes freed.
+ */
+static unsigned long class_pull_tail(struct kv_class *c, int node, uint32_t now,
+				     uint32_t before)
 {
 	unsigned long freed;
 	int i;
 
 	for (i = 0; i < kv_nr_nodes; i++) {
-		freed = lru_pull_tail(&c->lru[(node + i) % kv_nr_nodes], now);
+		freed = lru_pull_tail(&c->lru[(node + i) % kv_nr_nodes], now,
+				      before);
 		if (freed)
 			return freed;
 	}
@@ -628,7 +650,9 @@ static unsigned long class_pull_tail(struct kv_class *c, int node, uint32_t now)
  * slabs nearest to empty go first, then of the next emptiest, and so on.
  * Every class draws from one page allocator, so the slabs it empties
  * serve whatever size is being stored: no class keeps memory another
- * needs (no calcification).  An item's oldest neighbours in its class
+ * needs (no calcification).  The class whose allocation called it
+ * (alloc_cls) goes last: a class that needs a slab takes it from the
+ * others first.  An item's oldest neighbours in its class
  * were allocated with it, from the same slabs: evicting from the tail
  * empties slabs rather than thinning them all.
  */
@@ -691,14 +715,18 @@ static unsigned long kv_shrink_scan(struct shrinker *sh,
 		    uslab_cache_info(kv_classes[i].cache, &info) ||
 		    !info.total_objs)
 			continue;
-		v[nv].fill = (double)info.active_objs / (double)info.total_objs;
+		/* The class being allocated for goes last (alloc_cls). */
+		v[nv].fill = (int)i == alloc_cls ?
+				     2.0 :
+				     (double)info.active_objs /
+					     (double)info.total_objs;
 		v[nv++].cls = i;
 	}
 	qsort(v, nv, sizeof(v[0]), victim_cmp);
 	for (i = 0; i < nv && freed < want; i++)
 		while (freed < want &&
-		       (got = class_pull_tail(&kv_classes[v[i].cls], node,
-					      now)))
+		       (got = class_pull_tail(&kv_classes[v[i].cls], node, now,
+					      UINT32_MAX)))
 			freed += got;
 	if (!freed)
 		return SHRINK_STOP;
@@ -714,10 +742,53 @@ static struct shrinker kv_shrinker = {
 
 /* ---- Allocation ------------------------------------------------------- */
 
-static void *class_alloc(int clsid, int node)
+/*
+ * memcached's rule once memory is full: a store whose class has no free
+ * slot, and no room under -m for a new slab, evicts the tail item of its
+ * class's LRU and takes the slot that frees, one item per slot needed.
+ * The object the eviction frees goes to this CPU's magazine, where the
+ * allocation that follows finds it; no slab is taken or given back, so
+ * the shrinker (which evicts until whole slabs go back, leaving free
+ * slots behind) is not needed.
+ *
+ * Unlike memcached without its page mover, a class does not keep to the
+ * memory it has (calcification): its tail item is evicted only if it is
+ * as old (last access, to the second, or the next) as the oldest tail
+ * item of the classes holding a slab's worth of items or more
+ * (oldest_tail, from the clock), so the item evicted is about the least
+ * recently used of the cache.  A class whose tail is younger falls
+ * through to the shrinker, which evicts from the emptiest classes until
+ * a slab goes back, and the class grows.
+ */
+static void class_make_room(int clsid, int node)
 {
-	return kmem_cache_alloc_node(kv_classes[clsid].cache,
-				     GFP_KERNEL | __GFP_NOWARN, node);
+	struct kv_class *c = &kv_classes[clsid];
+	struct uslab_cache_info info;
+	uint32_t now = kv_now(), oldest;
+
+	if (uslab_memory_used() + c->slab_size <= kv_maxbytes() ||
+	    uslab_cache_info(c->cache, &info) ||
+	    info.total_objs > info.active_objs)
+		return;
+	/*
+	 * Relaxed: a hint the clock refreshes every second; its second
+	 * or the next, since what it saw may since have been evicted.
+	 */
+	oldest = __atomic_load_n(&oldest_tail, __ATOMIC_RELAXED);
+	class_pull_tail(c, node, now,
+			oldest && oldest < now ? oldest + 1 : now);
+}
+
+static void *class_alloc(int clsid, struct kv_worker *w)
+{
+	void *p;
+
+	class_make_room(clsid, w->node);
+	alloc_cls = clsid;
+	p = kmem_cache_alloc_node(kv_classes[clsid].cache,
+				  GFP_KERNEL | __GFP_NOWARN, w->alloc_node);
+	alloc_cls = -1;
+	return p;
 }
 
 /*
@@ -755,7 +826,7 @@ struct item *item_alloc(struct kv_worker *w, const char *key, unsigned int nkey,
 	it = lru_take_dead_tail(&c->lru[w->node], kv_now());
 	if (it)
 		item_put(it);
-	it = class_alloc(l.clsid, w->alloc_node);
+	it = class_alloc(l.clsid, w);
 	if (!it)
 		goto nomem;
 	it->h_next = it->prev = it->next = NULL;
@@ -779,8 +850,7 @@ struct item *item_alloc(struct kv_worker *w, const char *key, unsigned int nkey,
 		memcpy(table, &l.nchunks, sizeof(l.nchunks));
 		for (i = 0; i < l.nchunks; i++) {
 			void *chunk = class_alloc(
-				i + 1 < l.nchunks ? l.clsid : l.last_cls,
-				w->alloc_node);
+				i + 1 < l.nchunks ? l.clsid : l.last_cls, w);
 
 			if (!chunk) {
 				while (i-- > 0)
@@ -950,11 +1020,62 @@ static void item_trim(uint32_t now)
 		kmem_cache_shrink(kv_classes[i].cache);
 }
 
+/*
+ * Once a second, the oldest last access of the tail items of the classes
+ * that hold at least a slab's worth of items, for class_make_room(): a
+ * class with fewer holds at most a slab, and the shrinker, which takes
+ * the emptiest classes first, reclaims it when slabs are needed.  Only
+ * the clock thread calls this.  It holds an LRU lock and only tries the
+ * tail's stripe (lock order), whose lock guards item->time; a busy tail
+ * is left out this time.
+ */
+static void item_tail_ages(uint32_t now)
+{
+	static uint32_t last;
+	uint32_t oldest = 0;
+	unsigned int i;
+	int n;
+
+	if (now == last)
+		return;
+	last = now;
+	for (i = 0; i < kv_nclasses; i++) {
+		uint32_t cls_oldest = 0;
+		unsigned long items = 0;
+
+		for (n = 0; n < kv_nr_nodes; n++) {
+			struct kv_lru *l = &kv_classes[i].lru[n];
+			struct item *it;
+
+			pthread_mutex_lock(&l->lock);
+			items += l->nitems;
+			it = l->tail;
+			if (it) {
+				uint64_t hv = kv_hash(item_key(it), it->nkey);
+
+				if (assoc_trylock(hv)) {
+					if (!cls_oldest ||
+					    it->time < cls_oldest)
+						cls_oldest = it->time;
+					assoc_unlock(hv);
+				}
+			}
+			pthread_mutex_unlock(&l->lock);
+		}
+		if (cls_oldest && items >= kv_classes[i].perslab &&
+		    (!oldest || cls_oldest < oldest))
+			oldest = cls_oldest;
+	}
+	/* Relaxed: a hint, see class_make_room(). */
+	__atomic_store_n(&oldest_tail, oldest, __ATOMIC_RELAXED);
+}
+
 void item_clock_tick(uint32_t now)
 {
 	uint32_t when;
 
 	item_trim(now);
+	item_tail_ages(now);
 	/* Relaxed peek; the decision is taken again under flush_lock. */
 	if (!__atomic_load_n(&flush_at, __ATOMIC_RELAXED))
 		return;

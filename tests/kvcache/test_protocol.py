@@ -742,6 +742,76 @@ def test_bad_input(srv, reference):
     e.close()
 
 
+def class_of(stats_slabs, chunk_min, chunk_max):
+    """The "stats slabs" class number whose chunk size is in range."""
+    for k, v in stats_slabs.items():
+        if k.endswith(":chunk_size") and chunk_min <= int(v) <= chunk_max:
+            return k.split(":")[0]
+    return None
+
+
+def test_evict_per_store():
+    """Once memory is full, a store whose class has no free slot evicts
+    its class's LRU tail, one item per store, as memcached does; a class
+    whose items are young beside the others' still takes memory from
+    them (no calcification)."""
+    srv = Server("-m", 8, "-t", 1, "-o", "watcher_logbuf_size=8")
+    c = srv.conn()
+    w = srv.conn()
+    val = b"v" * 1000
+    for i in range(12000):
+        c.send(b"set ps%05d 0 0 1000 noreply\r\n%s\r\n" % (i, val))
+    c.cmd(b"version")
+    # Before the figures: the watcher's ring may take a slab.
+    r = w.cmd(b"watch evictions")
+    check(r == b"OK", "watch evictions: %r" % r)
+    ev0 = int(c.stats()["evictions"])
+    check(ev0 > 0, "-m 8 filled: %d evictions" % ev0)
+    got, replies, last = [], set(), ev0
+    for i in range(300):
+        replies.add(c.store(b"set", b"pn%03d" % i, val))
+        ev = int(c.stats()["evictions"])
+        got.append(ev - last)
+        last = ev
+    check(replies == {b"STORED"}, "300 stores after the fill: %r" % replies)
+    # The first ones may take free slots, or a new slab if the watcher's
+    # ring gave pages back; then each store evicts exactly one item.
+    check(set(got) <= {0, 1} and got[200:] == [1] * 100,
+          "once the class is full, each store evicts one item (%r)" % got)
+    want = [last - ev0]
+    time.sleep(0.3)
+    w.sock.settimeout(2)
+    lines = b""
+    try:
+        while lines.count(b"\n") < want[-1]:
+            lines += w.sock.recv(65536)
+    except socket.timeout:
+        pass
+    nums = [int(k[2:]) for k in
+            re.findall(rb"type=eviction key=ps(\d+)", lines)]
+    # Read nothing of the class now: a hit would make its tail young.
+    check(len(nums) == want[-1] and nums and
+          nums == list(range(nums[0], nums[0] + len(nums))),
+          "the victims are the oldest items, in order, each logged once "
+          "(%d lines: %r...)" % (len(nums), nums[:3]))
+    w.close()
+    # Young items of another size: their class grows into the memory of
+    # the 1000-byte items, older by three seconds, rather than evicting
+    # its own (memcached without its page mover keeps a class's pages).
+    time.sleep(3.2)
+    small = b"s" * 100
+    for i in range(20000):
+        c.send(b"set sm%05d 0 0 100 noreply\r\n%s\r\n" % (i, small))
+    c.cmd(b"version")
+    v = c.retrieve(b"get " + b" ".join(b"sm%05d" % i for i in range(20000)))
+    check(len(v) == 20000, "20,000 new 100-byte items all kept (%d), the "
+          "old class evicted for them" % len(v))
+    check(all(c.get(b"ps%05d" % n) is None for n in nums),
+          "the logged victims are gone")
+    c.close()
+    srv.stop("per-store eviction server")
+
+
 def test_maxconns():
     srv = Server("-c", 50, "-t", 2)
     # The readiness probe's connection counts until its worker has seen
@@ -1547,6 +1617,7 @@ def main():
     finally:
         srv.stop("main server")
     run_tests((("eviction", test_eviction),
+               ("eviction per store", test_evict_per_store),
                ("maxconns", test_maxconns),
                ("fake NUMA", test_fake_numa),
                ("small memory", test_small_memory),
