@@ -1182,9 +1182,16 @@ def test_binary(p):
           {b"curr_items", b"get_hits", b"pid"} <= names,
           "binary: stat: %d statistics and the empty terminator" %
           len(got))
+    check([x[3].decode() for x in got if x[3]] == MC_STATS,
+          "binary: stat: memcached's names, in its order")
     got = bsession(p.kv.port, [breq(0x10, b"settings")])[0][0]
     check(any(x[3] == b"item_size_max" for x in got),
           "binary: stat settings")
+    got = bsession(p.kv.port, [breq(0x10, b"uslab")])[0][0]
+    check([x[3] for x in got] == [b"memory_used", b"slot_bytes",
+                                  b"total_malloced", b"slab_classes",
+                                  b"numa_nodes", b""],
+          "binary: stat uslab (%r)" % [x[3] for x in got])
     check_binary_closes(p.kv.port, "get with extras",
                         breq(0x00, b"k", b"xxxx"), EINVAL)
     check_binary_closes(p.kv.port, "a 300-byte key",
