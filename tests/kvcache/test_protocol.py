@@ -812,6 +812,24 @@ def test_evict_per_store():
     srv.stop("per-store eviction server")
 
 
+def test_mem_requested():
+    """memcached's issue_42.t in kvcache's class numbers: ten 10-byte
+    values of 4-byte keys are 10 x (52 + 4 + 10) bytes requested, less
+    than ten chunks of their class."""
+    srv = Server("-t", 1, "-o", "no_modern")
+    c = srv.conn()
+    for i in range(10):
+        c.store(b"set", b"key%d" % i, b"B" * 10)
+    sl, it = c.stats(b"slabs"), c.stats(b"items")
+    cls = class_of(sl, 66, 72)
+    req = int(it.get("items:%s:mem_requested" % cls, 0))
+    check(cls == "2" and req == 660 and
+          req < int(sl[cls + ":chunk_size"]) * 10,
+          "mem_requested of ten 66-byte items: %d in class %s" % (req, cls))
+    c.close()
+    srv.stop("mem_requested server")
+
+
 def test_maxconns():
     srv = Server("-c", 50, "-t", 2)
     # The readiness probe's connection counts until its worker has seen
@@ -1618,6 +1636,7 @@ def main():
         srv.stop("main server")
     run_tests((("eviction", test_eviction),
                ("eviction per store", test_evict_per_store),
+               ("mem_requested", test_mem_requested),
                ("maxconns", test_maxconns),
                ("fake NUMA", test_fake_numa),
                ("small memory", test_small_memory),
