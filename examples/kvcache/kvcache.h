@@ -14,7 +14,8 @@
  *             limit, per-class per-node LRU lists, eviction, flush_all
  *   assoc.c   the hash table: linear hashing over bucket chunks, striped
  *             locks
- *   stats.c   "stats", "stats slabs", "stats items", "stats settings"
+ *   stats.c   "stats", "stats uslab", "stats slabs", "stats items",
+ *             "stats settings"
  *   logger.c  the "watch" command: log lines for watching connections
  *
  * LOCK ORDER (outermost first; nothing else nests):

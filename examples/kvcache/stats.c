@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * stats.c - the "stats" commands: general figures, "stats slabs" from
- * uslab's statistics of each item cache, "stats items" from the LRU
- * lists, "stats settings", and "stats reset".
+ * stats.c - the "stats" commands: general figures (memcached's names),
+ * "stats uslab" (uslab's own), "stats slabs" from uslab's statistics of
+ * each item cache, "stats items" from the LRU lists, "stats settings",
+ * and "stats reset".
  *
  * Also "stats sizes", "stats cachedump" and "lru_crawler metadump" (a
  * walk of the LRU lists, see dump_class()), and the per-prefix counters
