@@ -80,8 +80,12 @@ static uint64_t cas_id; /* last CAS handed out */
 static uint64_t flush_cas; /* items with cas <= flush_cas are dead */
 static uint32_t flush_at; /* pending delayed flush, relative time */
 static uint32_t flush_live; /* -C: items with time <= it are dead, 0: none */
-/* The oldest last access of the classes' tail items (class_make_room()) */
+/*
+ * The oldest last access of the classes' tail items and its class, -1
+ * if none (class_make_room()); atomics, written by the clock.
+ */
 static uint32_t oldest_tail;
+static int oldest_cls = -1;
 static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct shrinker kv_shrinker; /* the shrinker section below */
@@ -752,13 +756,12 @@ static struct shrinker kv_shrinker = {
  * slots behind) is not needed.
  *
  * Unlike memcached without its page mover, a class does not keep to the
- * memory it has (calcification): its tail item is evicted only if it is
- * as old (last access, to the second, or the next) as the oldest tail
- * item of the classes holding a slab's worth of items or more
- * (oldest_tail, from the clock), so the item evicted is about the least
- * recently used of the cache.  A class whose tail is younger falls
- * through to the shrinker, which evicts from the emptiest classes until
- * a slab goes back, and the class grows.
+ * memory it has (calcification): its tail item is evicted only if its
+ * class holds the oldest tail item (last access) of the classes holding
+ * a slab's worth of items or more (oldest_cls, from the clock), so the
+ * item evicted is about the least recently used of the cache.  Another
+ * class falls through to the shrinker, which evicts from the emptiest
+ * classes until a slab goes back, and the class grows.
  */
 static void class_make_room(int clsid, int node)
 {
@@ -771,12 +774,20 @@ static void class_make_room(int clsid, int node)
 	    info.total_objs > info.active_objs)
 		return;
 	/*
-	 * Relaxed: a hint the clock refreshes every second; its second
-	 * or the next, since what it saw may since have been evicted.
+	 * Relaxed: hints the clock refreshes every second (a pair read
+	 * across a refresh only moves one store's choice).  Another class
+	 * holds the oldest tail: leave ours to the shrinker.  Ours: evict
+	 * a tail of its second or the next, since the tail the clock saw
+	 * may since have been evicted.
 	 */
 	oldest = __atomic_load_n(&oldest_tail, __ATOMIC_RELAXED);
-	class_pull_tail(c, node, now,
-			oldest && oldest < now ? oldest + 1 : now);
+	if (!oldest || oldest >= now)
+		oldest = now;
+	else if (__atomic_load_n(&oldest_cls, __ATOMIC_RELAXED) != clsid)
+		return;
+	else
+		oldest++;
+	class_pull_tail(c, node, now, oldest);
 }
 
 static void *class_alloc(int clsid, struct kv_worker *w)
@@ -1034,7 +1045,7 @@ static void item_tail_ages(uint32_t now)
 	static uint32_t last;
 	uint32_t oldest = 0;
 	unsigned int i;
-	int n;
+	int n, cls = -1;
 
 	if (now == last)
 		return;
@@ -1063,11 +1074,14 @@ static void item_tail_ages(uint32_t now)
 			pthread_mutex_unlock(&l->lock);
 		}
 		if (cls_oldest && items >= kv_classes[i].perslab &&
-		    (!oldest || cls_oldest < oldest))
+		    (!oldest || cls_oldest < oldest)) {
 			oldest = cls_oldest;
+			cls = (int)i;
+		}
 	}
-	/* Relaxed: a hint, see class_make_room(). */
+	/* Relaxed: hints, see class_make_room(). */
 	__atomic_store_n(&oldest_tail, oldest, __ATOMIC_RELAXED);
+	__atomic_store_n(&oldest_cls, cls, __ATOMIC_RELAXED);
 }
 
 void item_clock_tick(uint32_t now)
