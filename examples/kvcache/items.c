@@ -27,7 +27,9 @@
  * connection buffers alike.  When a cache needs a slab and the limit is
  * spent, uslab calls kvcache's shrinker (below), which evicts from the
  * LRU tails of the classes whose slabs are emptiest until whole slabs
- * go back to the page allocator, whatever size is being stored.  Item
+ * go back to the page allocator, whatever size is being stored; a store
+ * into a full class whose tail is the cache's oldest evicts that one
+ * item instead, as memcached does (class_make_room()).  Item
  * classes keep no empty slab (min_partial 0), so memory that deletes
  * free goes back to the OS at the reaper's pace.  mem_used counts the
  * slot bytes of allocated items, a statistic ("stats" slot_bytes).
@@ -46,12 +48,16 @@
  * flush_all: every item gets a unique, increasing CAS when linked; a
  * flush records the last CAS handed out in flush_cas, and an item with a
  * CAS at or below it is dead.  A delayed flush waits in flush_at until
- * the clock tick reaches it.
+ * the clock tick reaches it.  Under -C (no CAS) flush_all goes by time
+ * instead, as memcached's does without CAS (its oldest_live): a flush
+ * records its second in flush_live, and once the clock reaches it an
+ * item whose last store or hit (item->time) is not after it is dead, so
+ * an item stored in the same second as the flush is lost.
  *
  * Locking: see kvcache.h.  The stripe lock protects an item's exptime and
  * state; kv_lru.lock its list links and the list's counters; flush_lock
- * the pending flush.  The slot byte count (mem_used), cas_id and flush_cas are
- * atomics.
+ * the pending flush.  The slot byte count (mem_used), cas_id, flush_cas
+ * and flush_live are atomics.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -73,9 +79,22 @@ static unsigned long mem_used; /* slot bytes charged against -m */
 static uint64_t cas_id; /* last CAS handed out */
 static uint64_t flush_cas; /* items with cas <= flush_cas are dead */
 static uint32_t flush_at; /* pending delayed flush, relative time */
+static uint32_t flush_live; /* -C: items with time <= it are dead, 0: none */
+/*
+ * The oldest last access of the classes' tail items and its class, -1
+ * if none (class_make_room()); atomics, written by the clock.
+ */
+static uint32_t oldest_tail;
+static int oldest_cls = -1;
 static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct shrinker kv_shrinker; /* the shrinker section below */
+/*
+ * The class this thread is allocating a slot of, -1 if none: uslab runs
+ * the shrinker in the allocating thread, which evicts from this class
+ * last, so that a class that needs a slab takes it from the others.
+ */
+static __thread int alloc_cls = -1;
 
 /*
  * Chunk classes for a small -m (item_layout_small()): from the top
@@ -452,15 +471,31 @@ static void item_unlink_locked(struct kv_lru *l, struct item *it, uint64_t hv)
 	l->bytes -= item_total(it);
 }
 
+/*
+ * Is @it flushed?  By its CAS, or under -C by the second of its last
+ * store or hit, which item_link() and item_hit_time() write under the
+ * stripe lock that the caller holds.  A hit never revives a flushed
+ * item: every lookup asks this before it counts a hit.
+ */
+static bool item_flushed(const struct item *it, uint32_t now)
+{
+	uint32_t live;
+
+	/*
+	 * Relaxed: flush_cas and flush_live are one word each and publish
+	 * nothing else.  A command that follows a flush_all's "OK" on
+	 * another connection reaches these loads through socket system
+	 * calls, which order them after the stores.
+	 */
+	if (!settings.cas_disabled)
+		return it->cas <= __atomic_load_n(&flush_cas, __ATOMIC_RELAXED);
+	live = __atomic_load_n(&flush_live, __ATOMIC_RELAXED);
+	return live && live <= now && it->time <= live;
+}
+
 static bool item_dead(const struct item *it, uint32_t now, bool *flushed)
 {
-	/*
-	 * Relaxed: flush_cas is one word and publishes nothing else.  A
-	 * command that follows a flush_all's "OK" on another connection
-	 * reaches this load through socket system calls, which order it
-	 * after the store.
-	 */
-	if (it->cas <= __atomic_load_n(&flush_cas, __ATOMIC_RELAXED)) {
+	if (item_flushed(it, now)) {
 		*flushed = true;
 		return true;
 	}
@@ -507,10 +542,13 @@ static struct item *lru_take_dead_tail(struct kv_lru *l, uint32_t now)
 
 /*
  * Free one item from the tail of @l: an expired or flushed one (reclaimed)
- * or the least recently used one (evicted).  Skips items whose stripe is
- * locked (see the lock order) or that a connection still sends.
+ * or the least recently used one (evicted) if its last access is at or
+ * before @before (UINT32_MAX: whatever its age).  Skips items whose
+ * stripe is locked (see the lock order) or that a connection still
+ * sends.
  */
-static unsigned long lru_pull_tail(struct kv_lru *l, uint32_t now)
+static unsigned long lru_pull_tail(struct kv_lru *l, uint32_t now,
+				   uint32_t before)
 {
 	struct item *it, *victim = NULL;
 	struct item_layout lay;
@@ -559,6 +597,10 @@ static unsigned long lru_pull_tail(struct kv_lru *l, uint32_t now)
 			search--;
 			it = prev;
 			continue;
+		} else if (it->time > before) {
+			/* Too young; those before it on the list are too. */
+			assoc_unlock(hv);
+			break;
 		} else {
 			l->evicted++;
 			if (it->exptime)
@@ -583,14 +625,19 @@ static unsigned long lru_pull_tail(struct kv_lru *l, uint32_t now)
 	return lay.charge;
 }
 
-/* Evict from class @c, @node's list first; the slot bytes freed. */
-static unsigned long class_pull_tail(struct kv_class *c, int node, uint32_t now)
+/*
+ * Evict from class @c (items last accessed at or before @before), @node's
+ * list first; the slot bytes freed.
+ */
+static unsigned long class_pull_tail(struct kv_class *c, int node, uint32_t now,
+				     uint32_t before)
 {
 	unsigned long freed;
 	int i;
 
 	for (i = 0; i < kv_nr_nodes; i++) {
-		freed = lru_pull_tail(&c->lru[(node + i) % kv_nr_nodes], now);
+		freed = lru_pull_tail(&c->lru[(node + i) % kv_nr_nodes], now,
+				      before);
 		if (freed)
 			return freed;
 	}
@@ -607,7 +654,9 @@ static unsigned long class_pull_tail(struct kv_class *c, int node, uint32_t now)
  * slabs nearest to empty go first, then of the next emptiest, and so on.
  * Every class draws from one page allocator, so the slabs it empties
  * serve whatever size is being stored: no class keeps memory another
- * needs (no calcification).  An item's oldest neighbours in its class
+ * needs (no calcification).  The class whose allocation called it
+ * (alloc_cls) goes last: a class that needs a slab takes it from the
+ * others first.  An item's oldest neighbours in its class
  * were allocated with it, from the same slabs: evicting from the tail
  * empties slabs rather than thinning them all.
  */
@@ -670,14 +719,18 @@ static unsigned long kv_shrink_scan(struct shrinker *sh,
 		    uslab_cache_info(kv_classes[i].cache, &info) ||
 		    !info.total_objs)
 			continue;
-		v[nv].fill = (double)info.active_objs / (double)info.total_objs;
+		/* The class being allocated for goes last (alloc_cls). */
+		v[nv].fill = (int)i == alloc_cls ?
+				     2.0 :
+				     (double)info.active_objs /
+					     (double)info.total_objs;
 		v[nv++].cls = i;
 	}
 	qsort(v, nv, sizeof(v[0]), victim_cmp);
 	for (i = 0; i < nv && freed < want; i++)
 		while (freed < want &&
-		       (got = class_pull_tail(&kv_classes[v[i].cls], node,
-					      now)))
+		       (got = class_pull_tail(&kv_classes[v[i].cls], node, now,
+					      UINT32_MAX)))
 			freed += got;
 	if (!freed)
 		return SHRINK_STOP;
@@ -693,10 +746,60 @@ static struct shrinker kv_shrinker = {
 
 /* ---- Allocation ------------------------------------------------------- */
 
-static void *class_alloc(int clsid, int node)
+/*
+ * memcached's rule once memory is full: a store whose class has no free
+ * slot, and no room under -m for a new slab, evicts the tail item of its
+ * class's LRU and takes the slot that frees, one item per slot needed.
+ * The object the eviction frees goes to this CPU's magazine, where the
+ * allocation that follows finds it; no slab is taken or given back, so
+ * the shrinker (which evicts until whole slabs go back, leaving free
+ * slots behind) is not needed.
+ *
+ * Unlike memcached without its page mover, a class does not keep to the
+ * memory it has (calcification): its tail item is evicted only if its
+ * class holds the oldest tail item (last access) of the classes holding
+ * a slab's worth of items or more (oldest_cls, from the clock), so the
+ * item evicted is about the least recently used of the cache.  Another
+ * class falls through to the shrinker, which evicts from the emptiest
+ * classes until a slab goes back, and the class grows.
+ */
+static void class_make_room(int clsid, int node)
 {
-	return kmem_cache_alloc_node(kv_classes[clsid].cache,
-				     GFP_KERNEL | __GFP_NOWARN, node);
+	struct kv_class *c = &kv_classes[clsid];
+	struct uslab_cache_info info;
+	uint32_t now = kv_now(), oldest;
+
+	if (uslab_memory_used() + c->slab_size <= kv_maxbytes() ||
+	    uslab_cache_info(c->cache, &info) ||
+	    info.total_objs > info.active_objs)
+		return;
+	/*
+	 * Relaxed: hints the clock refreshes every second (a pair read
+	 * across a refresh only moves one store's choice).  Another class
+	 * holds the oldest tail: leave ours to the shrinker.  Ours: evict
+	 * a tail of its second or the next, since the tail the clock saw
+	 * may since have been evicted.
+	 */
+	oldest = __atomic_load_n(&oldest_tail, __ATOMIC_RELAXED);
+	if (!oldest || oldest >= now)
+		oldest = now;
+	else if (__atomic_load_n(&oldest_cls, __ATOMIC_RELAXED) != clsid)
+		return;
+	else
+		oldest++;
+	class_pull_tail(c, node, now, oldest);
+}
+
+static void *class_alloc(int clsid, struct kv_worker *w)
+{
+	void *p;
+
+	class_make_room(clsid, w->node);
+	alloc_cls = clsid;
+	p = kmem_cache_alloc_node(kv_classes[clsid].cache,
+				  GFP_KERNEL | __GFP_NOWARN, w->alloc_node);
+	alloc_cls = -1;
+	return p;
 }
 
 /*
@@ -734,7 +837,7 @@ struct item *item_alloc(struct kv_worker *w, const char *key, unsigned int nkey,
 	it = lru_take_dead_tail(&c->lru[w->node], kv_now());
 	if (it)
 		item_put(it);
-	it = class_alloc(l.clsid, w->alloc_node);
+	it = class_alloc(l.clsid, w);
 	if (!it)
 		goto nomem;
 	it->h_next = it->prev = it->next = NULL;
@@ -758,8 +861,7 @@ struct item *item_alloc(struct kv_worker *w, const char *key, unsigned int nkey,
 		memcpy(table, &l.nchunks, sizeof(l.nchunks));
 		for (i = 0; i < l.nchunks; i++) {
 			void *chunk = class_alloc(
-				i + 1 < l.nchunks ? l.clsid : l.last_cls,
-				w->alloc_node);
+				i + 1 < l.nchunks ? l.clsid : l.last_cls, w);
 
 			if (!chunk) {
 				while (i-- > 0)
@@ -885,6 +987,17 @@ static void flush_now_locked(void)
 
 void item_flush(int64_t delay)
 {
+	if (settings.cas_disabled) {
+		/*
+		 * memcached's flush without CAS: its second (a delay's, else
+		 * now's), which item_flushed() compares item times with from
+		 * that second on; no tick is needed.  Relaxed: see there.
+		 */
+		__atomic_store_n(&flush_live,
+				 delay > 0 ? kv_realtime(delay) : kv_now(),
+				 __ATOMIC_RELAXED);
+		return;
+	}
 	pthread_mutex_lock(&flush_lock);
 	if (delay > 0) {
 		uint32_t when = kv_realtime(delay);
@@ -918,11 +1031,65 @@ static void item_trim(uint32_t now)
 		kmem_cache_shrink(kv_classes[i].cache);
 }
 
+/*
+ * Once a second, the oldest last access of the tail items of the classes
+ * that hold at least a slab's worth of items, for class_make_room(): a
+ * class with fewer holds at most a slab, and the shrinker, which takes
+ * the emptiest classes first, reclaims it when slabs are needed.  Only
+ * the clock thread calls this.  It holds an LRU lock and only tries the
+ * tail's stripe (lock order), whose lock guards item->time; a busy tail
+ * is left out this time.
+ */
+static void item_tail_ages(uint32_t now)
+{
+	static uint32_t last;
+	uint32_t oldest = 0;
+	unsigned int i;
+	int n, cls = -1;
+
+	if (now == last)
+		return;
+	last = now;
+	for (i = 0; i < kv_nclasses; i++) {
+		uint32_t cls_oldest = 0;
+		unsigned long items = 0;
+
+		for (n = 0; n < kv_nr_nodes; n++) {
+			struct kv_lru *l = &kv_classes[i].lru[n];
+			struct item *it;
+
+			pthread_mutex_lock(&l->lock);
+			items += l->nitems;
+			it = l->tail;
+			if (it) {
+				uint64_t hv = kv_hash(item_key(it), it->nkey);
+
+				if (assoc_trylock(hv)) {
+					if (!cls_oldest ||
+					    it->time < cls_oldest)
+						cls_oldest = it->time;
+					assoc_unlock(hv);
+				}
+			}
+			pthread_mutex_unlock(&l->lock);
+		}
+		if (cls_oldest && items >= kv_classes[i].perslab &&
+		    (!oldest || cls_oldest < oldest)) {
+			oldest = cls_oldest;
+			cls = (int)i;
+		}
+	}
+	/* Relaxed: hints, see class_make_room(). */
+	__atomic_store_n(&oldest_tail, oldest, __ATOMIC_RELAXED);
+	__atomic_store_n(&oldest_cls, cls, __ATOMIC_RELAXED);
+}
+
 void item_clock_tick(uint32_t now)
 {
 	uint32_t when;
 
 	item_trim(now);
+	item_tail_ages(now);
 	/* Relaxed peek; the decision is taken again under flush_lock. */
 	if (!__atomic_load_n(&flush_at, __ATOMIC_RELAXED))
 		return;

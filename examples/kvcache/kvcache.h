@@ -14,7 +14,8 @@
  *             limit, per-class per-node LRU lists, eviction, flush_all
  *   assoc.c   the hash table: linear hashing over bucket chunks, striped
  *             locks
- *   stats.c   "stats", "stats slabs", "stats items", "stats settings"
+ *   stats.c   "stats", "stats uslab", "stats slabs", "stats items",
+ *             "stats settings"
  *   logger.c  the "watch" command: log lines for watching connections
  *
  * LOCK ORDER (outermost first; nothing else nests):
@@ -205,7 +206,10 @@ void kv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 	X(bytes_read)                                                   \
 	X(bytes_written)                                                \
 	X(conn_yields)                                                   \
-	X(idle_kicks)
+	X(idle_kicks)                                                   \
+	X(read_buf_oom)                                                 \
+	X(response_obj_oom)                                             \
+	X(malloc_fails)
 /* clang-format on */
 
 /* Per-worker, per-class counters ("stats slabs"). */
@@ -277,8 +281,9 @@ struct item {
 
 /*
  * The CAS clients see and compare with: 0 under -C, as memcached -C
- * answers.  Items keep their internal CAS anyway: flush_all compares
- * with it.
+ * answers.  Items keep their internal CAS anyway (the header is one
+ * layout), but under -C nothing compares with it: flush_all goes by
+ * item->time then (items.c).
  */
 static inline uint64_t item_cas(const struct item *it)
 {
@@ -518,9 +523,12 @@ int worker_hand_off(int fd);
 int conns_init(void);
 void conns_destroy(void);
 unsigned long conn_structures(void);
-void conn_buffers(unsigned long *rbufs, unsigned long *obufs);
+void conn_buffers(unsigned long *rbufs, unsigned long *obufs,
+		  unsigned long *rbufs_free);
 void conns_report(FILE *f, struct kv_conn *self, int listen_fd);
 extern int kv_listen_fd; /* main.c: -1 before listening */
+/* Descriptors asked for beyond -c, for kvcache's own (main.c). */
+#define KV_RESERVED_FDS 64
 
 /* "stats conns" reads c->state from other workers (worker.c): relaxed. */
 static inline void conn_set_state(struct kv_conn *c, uint8_t state)
@@ -647,6 +655,7 @@ int stats_conns(struct kv_conn *c);
 void detail_free_all(void);
 
 int stats_general(struct kv_conn *c);
+int stats_uslab(struct kv_conn *c);
 int stats_slabs(struct kv_conn *c);
 int stats_items(struct kv_conn *c);
 int stats_settings(struct kv_conn *c);

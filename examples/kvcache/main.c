@@ -601,7 +601,7 @@ bad:
 /* Enough descriptors for -c connections, raising the limit if allowed. */
 static void raise_nofile(void)
 {
-	rlim_t want = (rlim_t)settings.maxconns + 64;
+	rlim_t want = (rlim_t)settings.maxconns + KV_RESERVED_FDS;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)

@@ -1237,6 +1237,8 @@ static int process_stats(struct kv_conn *c, struct tok *t, int n)
 		return stats_general(c);
 	if (n == 2 && TOK_IS(&t[1], "slabs"))
 		return stats_slabs(c);
+	if (n == 2 && TOK_IS(&t[1], "uslab"))
+		return stats_uslab(c);
 	if (n == 2 && TOK_IS(&t[1], "items"))
 		return stats_items(c);
 	if (n == 2 && TOK_IS(&t[1], "settings"))

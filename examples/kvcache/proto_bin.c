@@ -530,6 +530,8 @@ static int bin_stat(struct kv_conn *c, const struct bin_req *r, const char *key,
 		return stats_general(c);
 	if (TOK_IS(&t, "slabs"))
 		return stats_slabs(c);
+	if (TOK_IS(&t, "uslab"))
+		return stats_uslab(c);
 	if (TOK_IS(&t, "items"))
 		return stats_items(c);
 	if (TOK_IS(&t, "settings"))

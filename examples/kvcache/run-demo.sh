@@ -62,7 +62,13 @@ memcaslap -s "127.0.0.1:$port" -T 2 -c 16 -t 3s --verify=0.01 2>&1 |
 echo
 echo "== server statistics (memcstat) =="
 memcstat --servers="127.0.0.1:$port" 2>&1 |
-	grep -E '^	(version|threads|curr_connections|total_connections|cmd_get|cmd_set|get_hits|get_misses|curr_items|bytes|slot_bytes|total_malloced|limit_maxbytes|evictions|numa_nodes):'
+	grep -E '^	(version|threads|curr_connections|total_connections|cmd_get|cmd_set|get_hits|get_misses|curr_items|bytes|limit_maxbytes|evictions):'
+echo
+echo "== uslab's figures (stats uslab) =="
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+printf 'stats uslab\r\nquit\r\n' >&3
+cat <&3
+exec 3<&-
 echo
 echo "== uslab-slabtop -o -p $pid (caches holding objects) =="
 "$SLABTOP" -o -p "$pid" | awk 'NR <= 8 || $1 > 0'

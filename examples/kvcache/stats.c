@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * stats.c - the "stats" commands: general figures, "stats slabs" from
- * uslab's statistics of each item cache, "stats items" from the LRU
- * lists, "stats settings", and "stats reset".
+ * stats.c - the "stats" commands: general figures (memcached's names),
+ * "stats uslab" (uslab's own), "stats slabs" from uslab's statistics of
+ * each item cache, "stats items" from the LRU lists, "stats settings",
+ * and "stats reset".
  *
  * Also "stats sizes", "stats cachedump" and "lru_crawler metadump" (a
  * walk of the LRU lists, see dump_class()), and the per-prefix counters
@@ -195,6 +196,7 @@ static int stats_close_send(struct kv_conn *c, FILE *f, char **buf, size_t *len,
 			    const char *one)
 {
 	if (fclose(f)) {
+		KV_STAT_INC(c->w->st.malloc_fails);
 		free(*buf);
 		if (out_make_room(c, 128, 1, 0))
 			OUT_LIT(c, "SERVER_ERROR out of memory writing stats "
@@ -208,6 +210,7 @@ static int stats_close_send(struct kv_conn *c, FILE *f, char **buf, size_t *len,
 		free(*buf);
 		*buf = bin;
 		if (!bin) {
+			KV_STAT_INC(c->w->st.malloc_fails);
 			c->dead = true;
 			return KV_CLOSE;
 		}
@@ -237,6 +240,7 @@ static FILE *stats_open(struct kv_conn *c, char **buf, size_t *len, int *r)
 	*buf = NULL;
 	f = open_memstream(buf, len);
 	if (!f) {
+		KV_STAT_INC(c->w->st.malloc_fails);
 		if (out_make_room(c, 128, 1, 0))
 			OUT_LIT(c, "SERVER_ERROR out of memory writing stats "
 				   "response\r\n");
@@ -251,13 +255,27 @@ static double tv_secs(const struct timeval *tv)
 	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
 }
 
+/* "STAT name value" for a counter. */
+static void stat_u64(FILE *f, const char *name, uint64_t v)
+{
+	fprintf(f, "STAT %s %llu\r\n", name, (unsigned long long)v);
+}
+
+/*
+ * memcached 1.6.18's general statistics, its names in its order, as it
+ * prints them with kvcache's settings (no LRU crawler or maintainer
+ * thread, which memcached's -o no_lru_crawler,no_lru_maintainer turn
+ * off and kvcache does not have).  Figures of machinery kvcache does
+ * not have are what that machinery's events really number here, 0 (the
+ * README lists them, and why); uslab's own figures are in "stats uslab".
+ */
 int stats_general(struct kv_conn *c)
 {
 	struct kv_thread_stats s;
 	struct lru_sum sum, ls;
 	struct kv_log_stats lg;
 	struct rusage ru;
-	unsigned long slab_bytes = 0, rbufs, obufs;
+	unsigned long rbufs, obufs, rbuf_free;
 	unsigned int i;
 	size_t len;
 	char *buf;
@@ -274,8 +292,6 @@ int stats_general(struct kv_conn *c)
 	pthread_mutex_unlock(&base_lock);
 	memset(&sum, 0, sizeof(sum));
 	for (i = 0; i < kv_nclasses; i++) {
-		struct uslab_cache_info info;
-
 		sum_lru(i, &ls);
 		sum.nitems += ls.nitems;
 		sum.bytes += ls.bytes;
@@ -284,78 +300,152 @@ int stats_general(struct kv_conn *c)
 		sum.expired_unfetched += ls.expired_unfetched;
 		sum.evicted_unfetched += ls.evicted_unfetched;
 		sum.tail_reflocked += ls.tail_reflocked;
-		if (!uslab_cache_info(kv_classes[i].cache, &info))
-			slab_bytes += info.slab_bytes;
 	}
 	getrusage(RUSAGE_SELF, &ru);
+	conn_buffers(&rbufs, &obufs, &rbuf_free);
+	logger_stats(&lg);
 
 	fprintf(f, "STAT pid %d\r\n", (int)getpid());
 	fprintf(f, "STAT uptime %u\r\n", kv_now() - 2);
 	fprintf(f, "STAT time %lld\r\n", (long long)(kv_started + kv_now()));
 	fprintf(f, "STAT version %s\r\n", KV_VERSION);
+	/* kvcache's event loop is its own, on epoll: no libevent. */
+	fprintf(f, "STAT libevent none\r\n");
 	fprintf(f, "STAT pointer_size %d\r\n", (int)(8 * sizeof(void *)));
 	fprintf(f, "STAT rusage_user %.6f\r\n", tv_secs(&ru.ru_utime));
 	fprintf(f, "STAT rusage_system %.6f\r\n", tv_secs(&ru.ru_stime));
 	fprintf(f, "STAT max_connections %u\r\n", settings.maxconns);
-	fprintf(f, "STAT curr_connections %lu\r\n",
-		__atomic_load_n(&kv_curr_conns, __ATOMIC_RELAXED));
-	fprintf(f, "STAT total_connections %lu\r\n",
-		__atomic_load_n(&kv_total_conns, __ATOMIC_RELAXED));
-	fprintf(f, "STAT rejected_connections %lu\r\n",
-		__atomic_load_n(&kv_rejected_conns, __ATOMIC_RELAXED));
-	fprintf(f, "STAT connection_structures %lu\r\n", conn_structures());
-#define X(name) \
-	fprintf(f, "STAT " #name " %llu\r\n", (unsigned long long)s.name);
-	KV_THREAD_STATS(X)
-#undef X
-	conn_buffers(&rbufs, &obufs);
-	fprintf(f, "STAT read_buf_count %lu\r\n", rbufs);
-	fprintf(f, "STAT read_buf_bytes %lu\r\n", rbufs * KV_RBUF_SIZE);
-	fprintf(f, "STAT response_obj_count %lu\r\n", obufs);
-	fprintf(f, "STAT response_obj_bytes %lu\r\n", obufs * KV_OBUF_SIZE);
-	fprintf(f, "STAT listen_disabled_num %lu\r\n",
-		__atomic_load_n(&kv_listen_disabled, __ATOMIC_RELAXED));
-	fprintf(f, "STAT time_in_listen_disabled_us %llu\r\n",
-		(unsigned long long)__atomic_load_n(&kv_listen_disabled_us,
-						    __ATOMIC_RELAXED));
-	fprintf(f, "STAT limit_maxbytes %lu\r\n", kv_maxbytes());
+	stat_u64(f, "curr_connections",
+		 __atomic_load_n(&kv_curr_conns, __ATOMIC_RELAXED));
+	stat_u64(f, "total_connections",
+		 __atomic_load_n(&kv_total_conns, __ATOMIC_RELAXED));
+	stat_u64(f, "rejected_connections",
+		 __atomic_load_n(&kv_rejected_conns, __ATOMIC_RELAXED));
+	stat_u64(f, "connection_structures", conn_structures());
+	stat_u64(f, "response_obj_oom", s.response_obj_oom);
+	stat_u64(f, "response_obj_count", obufs);
+	stat_u64(f, "response_obj_bytes", obufs * KV_OBUF_SIZE);
+	stat_u64(f, "read_buf_count", rbufs);
+	stat_u64(f, "read_buf_bytes", rbufs * KV_RBUF_SIZE);
+	stat_u64(f, "read_buf_bytes_free", rbuf_free * KV_RBUF_SIZE);
+	stat_u64(f, "read_buf_oom", s.read_buf_oom);
+	stat_u64(f, "reserved_fds", KV_RESERVED_FDS);
+	stat_u64(f, "cmd_get", s.cmd_get);
+	stat_u64(f, "cmd_set", s.cmd_set);
+	stat_u64(f, "cmd_flush", s.cmd_flush);
+	stat_u64(f, "cmd_touch", s.cmd_touch);
+	stat_u64(f, "cmd_meta", s.cmd_meta);
+	stat_u64(f, "get_hits", s.get_hits);
+	stat_u64(f, "get_misses", s.get_misses);
+	stat_u64(f, "get_expired", s.get_expired);
+	stat_u64(f, "get_flushed", s.get_flushed);
+	stat_u64(f, "delete_misses", s.delete_misses);
+	stat_u64(f, "delete_hits", s.delete_hits);
+	stat_u64(f, "incr_misses", s.incr_misses);
+	stat_u64(f, "incr_hits", s.incr_hits);
+	stat_u64(f, "decr_misses", s.decr_misses);
+	stat_u64(f, "decr_hits", s.decr_hits);
+	stat_u64(f, "cas_misses", s.cas_misses);
+	stat_u64(f, "cas_hits", s.cas_hits);
+	stat_u64(f, "cas_badval", s.cas_badval);
+	stat_u64(f, "touch_hits", s.touch_hits);
+	stat_u64(f, "touch_misses", s.touch_misses);
+	stat_u64(f, "store_too_large", s.store_too_large);
+	stat_u64(f, "store_no_memory", s.store_no_memory);
+	/* No SASL (-S and -Y are refused): no authentication command. */
+	stat_u64(f, "auth_cmds", 0);
+	stat_u64(f, "auth_errors", 0);
+	if (settings.idle_timeout) /* as memcached: only with a timeout */
+		stat_u64(f, "idle_kicks", s.idle_kicks);
+	stat_u64(f, "bytes_read", s.bytes_read);
+	stat_u64(f, "bytes_written", s.bytes_written);
+	stat_u64(f, "limit_maxbytes", kv_maxbytes());
 	fprintf(f, "STAT accepting_conns 1\r\n");
+	stat_u64(f, "listen_disabled_num",
+		 __atomic_load_n(&kv_listen_disabled, __ATOMIC_RELAXED));
+	stat_u64(f, "time_in_listen_disabled_us",
+		 __atomic_load_n(&kv_listen_disabled_us, __ATOMIC_RELAXED));
 	fprintf(f, "STAT threads %u\r\n", kv_nworkers);
+	stat_u64(f, "conn_yields", s.conn_yields);
 	fprintf(f, "STAT hash_power_level %u\r\n", assoc_level());
-	fprintf(f, "STAT hash_bytes %lu\r\n", assoc_bytes());
+	stat_u64(f, "hash_bytes", assoc_bytes());
+	/* Linear hashing grows a bucket at a time: never a rehash. */
 	fprintf(f, "STAT hash_is_expanding 0\r\n");
-	fprintf(f, "STAT bytes %lu\r\n", sum.bytes);
-	fprintf(f, "STAT curr_items %lu\r\n", sum.nitems);
-	fprintf(f, "STAT total_items %llu\r\n",
-		(unsigned long long)__atomic_load_n(&kv_total_items,
-						    __ATOMIC_RELAXED));
-	fprintf(f, "STAT evictions %llu\r\n", (unsigned long long)sum.evicted);
-	fprintf(f, "STAT reclaimed %llu\r\n",
-		(unsigned long long)sum.reclaimed);
-	fprintf(f, "STAT expired_unfetched %llu\r\n",
-		(unsigned long long)sum.expired_unfetched);
-	fprintf(f, "STAT evicted_unfetched %llu\r\n",
-		(unsigned long long)sum.evicted_unfetched);
-	fprintf(f, "STAT lrutail_reflocked %llu\r\n",
-		(unsigned long long)sum.tail_reflocked);
+	if (!settings.no_modern) {
+		/*
+		 * memcached's page mover, which kvcache does not have:
+		 * slabs go back to uslab's page allocator and any class
+		 * takes them from there, no page is ever moved.
+		 */
+		static const char *const mover[] = {
+			"slab_reassign_rescues",
+			"slab_reassign_chunk_rescues",
+			"slab_reassign_evictions_nomem",
+			"slab_reassign_inline_reclaim",
+			"slab_reassign_busy_items",
+			"slab_reassign_busy_deletes",
+			"slab_reassign_running",
+			"slabs_moved",
+		};
+
+		for (i = 0; i < sizeof(mover) / sizeof(mover[0]); i++)
+			stat_u64(f, mover[i], 0);
+	}
+	stat_u64(f, "malloc_fails", s.malloc_fails);
 	/*
 	 * The logger ("watch"): workers write their lines straight into
 	 * the watchers' rings, with no buffer of their own to overflow, so
 	 * log_worker_dropped is 0 by construction.
 	 */
-	logger_stats(&lg);
-	fprintf(f, "STAT log_worker_dropped 0\r\n");
-	fprintf(f, "STAT log_worker_written %llu\r\n",
-		(unsigned long long)lg.written);
-	fprintf(f, "STAT log_watcher_skipped %llu\r\n",
-		(unsigned long long)lg.skipped);
-	fprintf(f, "STAT log_watcher_sent %llu\r\n",
-		(unsigned long long)lg.sent);
-	fprintf(f, "STAT log_watchers %u\r\n", lg.watchers);
+	stat_u64(f, "log_worker_dropped", 0);
+	stat_u64(f, "log_worker_written", lg.written);
+	stat_u64(f, "log_watcher_skipped", lg.skipped);
+	stat_u64(f, "log_watcher_sent", lg.sent);
+	stat_u64(f, "log_watchers", lg.watchers);
+	/* NAPI ids (-N) are refused: no NAPI, no fallback from it. */
+	stat_u64(f, "unexpected_napi_ids", 0);
+	stat_u64(f, "round_robin_fallback", 0);
+	stat_u64(f, "bytes", sum.bytes);
+	stat_u64(f, "curr_items", sum.nitems);
+	stat_u64(f, "total_items",
+		 __atomic_load_n(&kv_total_items, __ATOMIC_RELAXED));
 	/*
-	 * uslab's view: what -m bounds (every slab of the process), the
-	 * slots of the items, what the item slabs hold.
+	 * -m counts only pages in slabs, so no page counted against it is
+	 * outside a class's slab: memcached's pool of such pages is empty.
 	 */
+	stat_u64(f, "slab_global_page_pool", 0);
+	stat_u64(f, "expired_unfetched", sum.expired_unfetched);
+	stat_u64(f, "evicted_unfetched", sum.evicted_unfetched);
+	stat_u64(f, "evictions", sum.evicted);
+	stat_u64(f, "reclaimed", sum.reclaimed);
+	/* No LRU crawler: what is reclaimed is counted by "reclaimed". */
+	stat_u64(f, "crawler_reclaimed", 0);
+	stat_u64(f, "crawler_items_checked", 0);
+	stat_u64(f, "lrutail_reflocked", sum.tail_reflocked);
+	return stats_send(c, f, &buf, &len);
+}
+
+/*
+ * uslab's view: what -m bounds (every slab of the process), the slots of
+ * the items, what the item slabs hold, the classes and nodes.
+ */
+int stats_uslab(struct kv_conn *c)
+{
+	unsigned long slab_bytes = 0;
+	unsigned int i;
+	size_t len;
+	char *buf;
+	FILE *f;
+	int r;
+
+	if (!(f = stats_open(c, &buf, &len, &r)))
+		return r;
+	for (i = 0; i < kv_nclasses; i++) {
+		struct uslab_cache_info info;
+
+		if (!uslab_cache_info(kv_classes[i].cache, &info))
+			slab_bytes += info.slab_bytes;
+	}
 	fprintf(f, "STAT memory_used %zu\r\n", uslab_memory_used());
 	fprintf(f, "STAT slot_bytes %lu\r\n", kv_mem_used());
 	fprintf(f, "STAT total_malloced %lu\r\n", slab_bytes);

@@ -109,12 +109,20 @@ unsigned long conn_structures(void)
 	return info.active_objs;
 }
 
-/* Read and output buffers in use, for "stats" (read_buf, response_obj). */
-void conn_buffers(unsigned long *rbufs, unsigned long *obufs)
+/*
+ * Read and output buffers in use, and read buffers laid out in slabs but
+ * free, for "stats" (read_buf, response_obj, read_buf_bytes_free).
+ */
+void conn_buffers(unsigned long *rbufs, unsigned long *obufs,
+		  unsigned long *rbufs_free)
 {
 	struct uslab_cache_info info;
 
-	*rbufs = uslab_cache_info(rbuf_cache, &info) ? 0 : info.active_objs;
+	*rbufs = *rbufs_free = 0;
+	if (!uslab_cache_info(rbuf_cache, &info)) {
+		*rbufs = info.active_objs;
+		*rbufs_free = info.total_objs - info.active_objs;
+	}
 	*obufs = uslab_cache_info(obuf_cache, &info) ? 0 : info.active_objs;
 }
 
@@ -128,6 +136,8 @@ static struct kv_rbuf *rbuf_alloc(struct kv_conn *c)
 	if (rb) {
 		rb->size = (uint32_t)(KV_RBUF_SIZE - sizeof(*rb));
 		rb->start = rb->end = 0;
+	} else {
+		KV_STAT_INC(c->w->st.read_buf_oom);
 	}
 	return rb;
 }
@@ -170,6 +180,7 @@ static bool obuf_alloc(struct kv_conn *c)
 		obuf_cache, GFP_KERNEL | __GFP_NOWARN, c->w->alloc_node);
 
 	if (!ob) {
+		KV_STAT_INC(c->w->st.response_obj_oom);
 		c->dead = true;
 		return false;
 	}
@@ -358,6 +369,7 @@ static void conn_new(struct kv_worker *w, int fd)
 	int one = 1;
 
 	if (!c) {
+		KV_STAT_INC(w->st.malloc_fails);
 		close(fd);
 		conn_count_drop();
 		return;

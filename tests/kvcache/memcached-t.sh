@@ -87,6 +87,7 @@ declare -A SKIP=(
 	[stats-conns.t]="reads the UDP listener's port from stats conns (its other 11 assertions pass)"
 	[issue_163.t]="reads class 31 of memcached's slab classes (-f 1.25 from 96 bytes)"
 	[issue_22.t]="reads the evictions of memcached's class 31"
+	[issue_42.t]="reads class 1, where memcached's 96-byte chunks hold its 66-byte items (in kvcache's class 2; test_protocol.py checks mem_requested there)"
 	[lru.t]="expects exactly 37 evictions: 1 MB items in memcached's 1 MiB pages under -m 64"
 	[slabs-reassign2.t]="memcached's page mover: slabs reassign to class 1, its global page pool, rescues"
 	[slabs_reassign.t]="moves pages between memcached's classes 31 and 25"

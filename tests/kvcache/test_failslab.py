@@ -4,7 +4,7 @@
 
 Each server runs with USLAB_FAILSLAB (the kernel's failslab syntax),
 USLAB_FAILSLAB_FILTER=1 and USLAB_DEBUG=A,kv_item_*, so that only the
-item caches fail, at exactly the calls the test chooses:
+item caches fail (or one other cache, last case below), at exactly the calls the test chooses:
 
   - 1,100,0,3: the first three stores answer "SERVER_ERROR out of memory
     storing object", their data blocks are swallowed (the connection
@@ -15,7 +15,11 @@ item caches fail, at exactly the calls the test chooses:
     "SERVER_ERROR out of memory", append's two allocations (the value
     read, then the joined item) failing one at a time, and a chunked
     value whose first chunk fails after its head was allocated (the head
-    is freed again: ASan's leak check in that build, at the clean exit).
+    is freed again: ASan's leak check in that build, at the clean exit);
+  - and with USLAB_DEBUG=A,kv_rbuf, kv_obuf or kv_conn_cache instead: a
+    connection that cannot get its read buffer, output buffer or
+    structure is closed and counted (read_buf_oom, response_obj_oom,
+    malloc_fails in "stats").
 
 Reuses test_protocol.py's server and client.  Ends with "NN%: Checks:
 N, Failures: F, Errors: E"; exits 1 on any failure.
@@ -113,9 +117,49 @@ def test_every_second():
         srv.stop("2,100,0,-1")
 
 
+def test_buffers():
+    """memcached's read_buf_oom, response_obj_oom and malloc_fails: a
+    read buffer, an output buffer or a connection that cannot be had
+    closes its connection and is counted in "stats"."""
+    # The call that fails is the test's connection's first.  The ones
+    # before are tp.Server's readiness check's: a read buffer for its
+    # "version" and one for the read that finds it closed, an output
+    # buffer, a connection (and before it the -t 1 worker's probe of
+    # its node at start).
+    for cache, spec, stat in (("kv_rbuf", "3,100,0,1", "read_buf_oom"),
+                              ("kv_obuf", "2,100,0,1", "response_obj_oom"),
+                              ("kv_conn_cache", "3,100,0,1",
+                               "malloc_fails")):
+        srv = tp.Server("-t", "1", env={
+            "USLAB_FAILSLAB": spec, "USLAB_FAILSLAB_FILTER": "1",
+            "USLAB_DEBUG": "A," + cache})
+        try:
+            c = srv.conn()
+            c.send(b"version\r\n")
+            try:
+                closed = c.line() is None
+            except (EOFError, ConnectionResetError):
+                closed = True  # reset when "version" was left unread
+            check(closed, "%s fails: the connection closes" % cache)
+            c.close()
+            c = srv.conn()
+            st = c.stats()
+            counts = {k: st[k] for k in ("read_buf_oom", "response_obj_oom",
+                                          "malloc_fails")}
+            check(counts == dict({k: "0" for k in counts}, **{stat: "1"}),
+                  "%s fails once: %s 1, the others 0 (%r)" %
+                  (cache, stat, counts))
+            check(c.cmd(b"stats reset") == b"RESET" and
+                  c.stats()[stat] == "0", "stats reset: %s 0" % stat)
+            c.close()
+        finally:
+            srv.stop(cache)
+
+
 def main():
     tp.run_tests((("first three", test_first_three),
-                  ("every second", test_every_second)))
+                  ("every second", test_every_second),
+                  ("buffers", test_buffers)))
     return tp.summary()
 
 

@@ -773,6 +773,168 @@ def test_no_cas():
         p.stop("-C server")
 
 
+# memcached 1.6.18's "stats" names, in its order, with
+# -o no_lru_crawler,no_lru_maintainer (the two threads kvcache does not
+# have), as stats.t counts them (83).
+MC_STATS = """pid uptime time version libevent pointer_size rusage_user
+rusage_system max_connections curr_connections total_connections
+rejected_connections connection_structures response_obj_oom
+response_obj_count response_obj_bytes read_buf_count read_buf_bytes
+read_buf_bytes_free read_buf_oom reserved_fds cmd_get cmd_set cmd_flush
+cmd_touch cmd_meta get_hits get_misses get_expired get_flushed
+delete_misses delete_hits incr_misses incr_hits decr_misses decr_hits
+cas_misses cas_hits cas_badval touch_hits touch_misses store_too_large
+store_no_memory auth_cmds auth_errors bytes_read bytes_written
+limit_maxbytes accepting_conns listen_disabled_num
+time_in_listen_disabled_us threads conn_yields hash_power_level
+hash_bytes hash_is_expanding slab_reassign_rescues
+slab_reassign_chunk_rescues slab_reassign_evictions_nomem
+slab_reassign_inline_reclaim slab_reassign_busy_items
+slab_reassign_busy_deletes slab_reassign_running slabs_moved
+malloc_fails log_worker_dropped log_worker_written log_watcher_skipped
+log_watcher_sent log_watchers unexpected_napi_ids round_robin_fallback
+bytes curr_items total_items slab_global_page_pool expired_unfetched
+evicted_unfetched evictions reclaimed crawler_reclaimed
+crawler_items_checked lrutail_reflocked""".split()
+
+# Zero whatever happens, in kvcache: machinery it does not have.
+ZERO_STATS = ["auth_cmds", "auth_errors", "slab_reassign_rescues",
+              "slab_reassign_chunk_rescues", "slab_reassign_evictions_nomem",
+              "slab_reassign_inline_reclaim", "slab_reassign_busy_items",
+              "slab_reassign_busy_deletes", "slab_reassign_running",
+              "slabs_moved", "log_worker_dropped", "unexpected_napi_ids",
+              "round_robin_fallback", "slab_global_page_pool",
+              "crawler_reclaimed", "crawler_items_checked"]
+
+
+def stat_names(port, group=b""):
+    c = tp.Conn(port)
+    names = []
+    c.send(b"stats" + (b" " + group if group else b"") + b"\r\n")
+    while True:
+        ln = c.line()
+        if ln == b"END":
+            break
+        names.append(ln.split(b" ")[1].decode())
+    c.close()
+    return names
+
+
+def test_stats_names():
+    """"stats" has memcached's names in memcached's order, with real
+    figures; uslab's own are in "stats uslab"."""
+    base = ("-o", "no_lru_crawler,no_lru_maintainer")
+    no_mover = [n for n in MC_STATS
+                if not n.startswith("slab_reassign_") and n != "slabs_moved"]
+    # no_modern also turns memcached's maxconns_fast off, which prints
+    # no rejected_connections; kvcache always rejects as it does.
+    for extra, want, mc_want in (
+            ((), MC_STATS, MC_STATS),
+            (("-o", "idle_timeout=30"),
+             MC_STATS[:MC_STATS.index("bytes_read")] + ["idle_kicks"] +
+             MC_STATS[MC_STATS.index("bytes_read"):], None),
+            (("-o", "no_modern"), no_mover,
+             [n for n in no_mover if n != "rejected_connections"])):
+        mc_want = mc_want or want
+        p = Pair(base + extra, base + extra)
+        try:
+            kv, ref = p.both(stat_names)
+            check(kv == want, "stats %s: memcached's %d names in its "
+                  "order (%r)" % (" ".join(extra), len(want),
+                                  [n for n in kv if n not in want] +
+                                  [n for n in want if n not in kv]))
+            if ref is not None:
+                check(ref == mc_want, "stats %s: memcached agrees" %
+                      " ".join(extra))
+            if not extra:
+                c = p.kv.conn()
+                for i in range(20):
+                    c.store(b"set", b"s%d" % i, b"v" * 100)
+                    c.get(b"s%d" % i)
+                st = c.stats()
+                check(all(st[n] == "0" for n in ZERO_STATS) and
+                      st["libevent"] == "none" and
+                      st["reserved_fds"] == "64" and
+                      st["cmd_set"] == "20" and st["get_hits"] == "20" and
+                      int(st["read_buf_bytes"]) >= 16384,
+                      "stats: what kvcache lacks is 0, the rest counts "
+                      "(%r)" % {n: st[n] for n in ZERO_STATS + [
+                          "libevent", "reserved_fds", "read_buf_bytes"]})
+                us = c.stats(b"uslab")
+                check(sorted(us) == sorted(["memory_used", "slot_bytes",
+                                            "total_malloced",
+                                            "slab_classes", "numa_nodes"])
+                      and 0 < int(us["slot_bytes"]) <=
+                      int(us["memory_used"]) <= 64 << 20 and
+                      us["slab_classes"] == "172",
+                      "stats uslab: uslab's figures (%r)" % us)
+                c.close()
+        finally:
+            p.stop("stats names server")
+
+
+def flush_session(port):
+    """What flush_all does to items stored around it: [lost in the
+    flush's second (at least once in 5 tries), kept a second after it,
+    kept before a delayed flush's second, lost once it has come, kept
+    when stored after it, and a hit before a flush saves nothing]."""
+    c = tp.Conn(port)
+    lost = False
+    for _ in range(5):
+        c.cmd(b"flush_all")
+        c.store(b"set", b"f", b"new")
+        if c.get(b"f") is None:
+            lost = True
+            break
+    out = [lost]
+    c.cmd(b"flush_all")
+    time.sleep(1.1)
+    c.store(b"set", b"f", b"later")
+    out.append(c.get(b"f"))
+    c.cmd(b"flush_all 2")
+    c.store(b"set", b"d", b"before")
+    out.append(c.get(b"d"))
+    time.sleep(3.1)
+    out.append(c.get(b"d"))
+    c.store(b"set", b"d", b"after")
+    out.append(c.get(b"d"))
+    c.store(b"set", b"h", b"hit")
+    time.sleep(1.1)
+    c.get(b"h")
+    c.cmd(b"flush_all")
+    out.append(c.get(b"h"))
+    c.close()
+    return out
+
+
+def test_flush_no_cas():
+    """-C: flush_all by time (memcached's oldest_live): what is stored in
+    the flush's second is flushed with it; with CAS, nothing stored after
+    a flush's "OK" is."""
+    p = Pair(("-C",), ("-C",))
+    try:
+        want = [True, b"later", b"before", None, b"after", None]
+        kv, ref = p.both(flush_session)
+        check(kv == want, "-C: flush_all by the second (%r)" % kv)
+        if ref is not None:
+            check(ref == want, "-C: flush_all: memcached agrees (%r)" % ref)
+    finally:
+        p.stop("-C flush server")
+    srv = tp.Server("-t", 2)
+    try:
+        c = tp.Conn(srv.port)
+        got = []
+        for i in range(50):
+            c.cmd(b"flush_all")
+            c.store(b"set", b"f", b"%d" % i)
+            got.append(c.get(b"f"))
+        check(got == [b"%d" % i for i in range(50)],
+              "with CAS: 50 sets right after flush_all are all kept")
+        c.close()
+    finally:
+        srv.stop("flush server")
+
+
 def test_no_evictions():
     """-M: a full cache refuses to store rather than evict."""
     oom = b"SERVER_ERROR out of memory storing object"
@@ -1020,9 +1182,16 @@ def test_binary(p):
           {b"curr_items", b"get_hits", b"pid"} <= names,
           "binary: stat: %d statistics and the empty terminator" %
           len(got))
+    check([x[3].decode() for x in got if x[3]] == MC_STATS,
+          "binary: stat: memcached's names, in its order")
     got = bsession(p.kv.port, [breq(0x10, b"settings")])[0][0]
     check(any(x[3] == b"item_size_max" for x in got),
           "binary: stat settings")
+    got = bsession(p.kv.port, [breq(0x10, b"uslab")])[0][0]
+    check([x[3] for x in got] == [b"memory_used", b"slot_bytes",
+                                  b"total_malloced", b"slab_classes",
+                                  b"numa_nodes", b""],
+          "binary: stat uslab (%r)" % [x[3] for x in got])
     check_binary_closes(p.kv.port, "get with extras",
                         breq(0x00, b"k", b"xxxx"), EINVAL)
     check_binary_closes(p.kv.port, "a 300-byte key",
@@ -1326,6 +1495,8 @@ def main():
             ("port file", test_port_file),
             ("admin options", test_admin_options),
             ("-C", test_no_cas),
+            ("-C flush_all", test_flush_no_cas),
+            ("stats names", test_stats_names),
             ("-M", test_no_evictions),
             ("-R", test_reqs_per_event),
             ("cache_memlimit, slabs", test_admin),

@@ -565,7 +565,8 @@ def test_eviction():
           "6 MB of sets into -m 2 all accepted")
     s = c.stats()
     check(int(s["evictions"]) > 0, "evictions counted (%s)" % s["evictions"])
-    check(int(s["slot_bytes"]) <= 2 << 20, "slot bytes within -m")
+    check(int(c.stats(b"uslab")["slot_bytes"]) <= 2 << 20,
+          "slot bytes within -m")
     check(int(s["curr_items"]) * 1000 < 2 << 20 and
           int(s["curr_items"]) > 500, "items fit the limit (%s)" %
           s["curr_items"])
@@ -735,9 +736,98 @@ def test_bad_input(srv, reference):
     check(not bad, "data stored before the bad input intact (%d keys, %d bad)"
           % (len(reference), len(bad)))
     s = e.stats()
+    s.update(e.stats(b"uslab"))
     check(int(s["slot_bytes"]) <= int(s["limit_maxbytes"]),
           "memory within -m after bad input")
     e.close()
+
+
+def class_of(stats_slabs, chunk_min, chunk_max):
+    """The "stats slabs" class number whose chunk size is in range."""
+    for k, v in stats_slabs.items():
+        if k.endswith(":chunk_size") and chunk_min <= int(v) <= chunk_max:
+            return k.split(":")[0]
+    return None
+
+
+def test_evict_per_store():
+    """Once memory is full, a store whose class has no free slot evicts
+    its class's LRU tail, one item per store, as memcached does; a class
+    whose items are young beside the others' still takes memory from
+    them (no calcification)."""
+    srv = Server("-m", 8, "-t", 1, "-o", "watcher_logbuf_size=8")
+    c = srv.conn()
+    w = srv.conn()
+    val = b"v" * 1000
+    for i in range(12000):
+        c.send(b"set ps%05d 0 0 1000 noreply\r\n%s\r\n" % (i, val))
+    c.cmd(b"version")
+    # Before the figures: the watcher's ring may take a slab.
+    r = w.cmd(b"watch evictions")
+    check(r == b"OK", "watch evictions: %r" % r)
+    ev0 = int(c.stats()["evictions"])
+    check(ev0 > 0, "-m 8 filled: %d evictions" % ev0)
+    got, replies, last = [], set(), ev0
+    for i in range(300):
+        replies.add(c.store(b"set", b"pn%03d" % i, val))
+        ev = int(c.stats()["evictions"])
+        got.append(ev - last)
+        last = ev
+    check(replies == {b"STORED"}, "300 stores after the fill: %r" % replies)
+    # The first ones may take free slots, or a new slab if the watcher's
+    # ring gave pages back; then each store evicts exactly one item.
+    check(set(got) <= {0, 1} and got[200:] == [1] * 100,
+          "once the class is full, each store evicts one item (%r)" % got)
+    want = [last - ev0]
+    time.sleep(0.3)
+    w.sock.settimeout(2)
+    lines = b""
+    try:
+        while lines.count(b"\n") < want[-1]:
+            lines += w.sock.recv(65536)
+    except socket.timeout:
+        pass
+    nums = [int(k[2:]) for k in
+            re.findall(rb"type=eviction key=ps(\d+)", lines)]
+    # Read nothing of the class now: a hit would make its tail young.
+    check(len(nums) == want[-1] and nums and
+          nums == list(range(nums[0], nums[0] + len(nums))),
+          "the victims are the oldest items, in order, each logged once "
+          "(%d lines: %r...)" % (len(nums), nums[:3]))
+    w.close()
+    # Young items of another size: their class grows into the memory of
+    # the 1000-byte items, older by three seconds, rather than evicting
+    # its own (memcached without its page mover keeps a class's pages).
+    time.sleep(3.2)
+    small = b"s" * 100
+    for i in range(20000):
+        c.send(b"set sm%05d 0 0 100 noreply\r\n%s\r\n" % (i, small))
+    c.cmd(b"version")
+    v = c.retrieve(b"get " + b" ".join(b"sm%05d" % i for i in range(20000)))
+    check(len(v) == 20000, "20,000 new 100-byte items all kept (%d), the "
+          "old class evicted for them" % len(v))
+    check(all(c.get(b"ps%05d" % n) is None for n in nums),
+          "the logged victims are gone")
+    c.close()
+    srv.stop("per-store eviction server")
+
+
+def test_mem_requested():
+    """memcached's issue_42.t in kvcache's class numbers: ten 10-byte
+    values of 4-byte keys are 10 x (52 + 4 + 10) bytes requested, less
+    than ten chunks of their class."""
+    srv = Server("-t", 1, "-o", "no_modern")
+    c = srv.conn()
+    for i in range(10):
+        c.store(b"set", b"key%d" % i, b"B" * 10)
+    sl, it = c.stats(b"slabs"), c.stats(b"items")
+    cls = class_of(sl, 66, 72)
+    req = int(it.get("items:%s:mem_requested" % cls, 0))
+    check(cls == "2" and req == 660 and
+          req < int(sl[cls + ":chunk_size"]) * 10,
+          "mem_requested of ten 66-byte items: %d in class %s" % (req, cls))
+    c.close()
+    srv.stop("mem_requested server")
 
 
 def test_maxconns():
@@ -866,7 +956,7 @@ def test_fake_numa():
     ok = all(conns[i % 4].get(b"nu%d" % i) == b"v" * 200
              for i in range(400))
     check(ok, "USLAB_FAKE_NUMA=2: data served by both workers")
-    s = conns[0].stats()
+    s = conns[0].stats(b"uslab")
     check(s.get("numa_nodes") == "2", "USLAB_FAKE_NUMA=2: two nodes")
     it = conns[0].stats(b"items")
     nodes = {k.rsplit("_node", 1)[1]: int(v) for k, v in it.items()
@@ -936,6 +1026,7 @@ def test_small_memory():
                                for i in range(50, 60)),
           "-m 3: the newest ten read back intact, with their flags")
     s = c.stats()
+    s.update(c.stats(b"uslab"))
     check(int(s["evictions"]) > 0 and int(s["memory_used"]) <= 3 << 20,
           "-m 3: evictions (%s), memory_used within -m (%s)" %
           (s["evictions"], s["memory_used"]))
@@ -947,13 +1038,13 @@ def test_small_memory():
     for i in range(150):
         c.send(b"set big%d 0 0 66560 noreply\r\n%s\r\n" % (i, vals[0]))
     c.cmd(b"version")
-    before = int(c.stats()["memory_used"])
+    before = int(c.stats(b"uslab")["memory_used"])
     check(c.cmd(b"cache_memlimit 8") == b"OK", "cache_memlimit 8")
     for i in range(150):
         c.send(b"delete big%d noreply\r\n" % i)
     after = before
     for _ in range(40):
-        after = int(c.stats()["memory_used"])
+        after = int(c.stats(b"uslab")["memory_used"])
         if after <= 8 << 20:
             break
         time.sleep(0.25)
@@ -1464,9 +1555,9 @@ def test_options():
     s0 = c.stats()
     check(s0.get("lrutail_reflocked") == "0" and
           s0.get("time_in_listen_disabled_us") == "0" and
-          s0.get("idle_kicks") == "0",
-          "stats: lrutail_reflocked, time_in_listen_disabled_us, "
-          "idle_kicks start at 0")
+          "idle_kicks" not in s0,
+          "stats: lrutail_reflocked, time_in_listen_disabled_us start at "
+          "0; no idle_kicks without -o idle_timeout, as memcached")
     c.close()
     srv.stop("stats server")
     st = settings_of("-t", 1, "-o", "no_modern")
@@ -1551,6 +1642,8 @@ def main():
     finally:
         srv.stop("main server")
     run_tests((("eviction", test_eviction),
+               ("eviction per store", test_evict_per_store),
+               ("mem_requested", test_mem_requested),
                ("maxconns", test_maxconns),
                ("fake NUMA", test_fake_numa),
                ("small memory", test_small_memory),
