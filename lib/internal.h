@@ -680,13 +680,21 @@ struct kmem_cache_cpu {
 	struct magazine *loaded; /* never NULL: mag_none when empty */
 	int node;
 	/*
-	 * CONFIG_STATS: objects the rseq fast path popped and pushed here,
-	 * added just after each commit (rseq-<arch>.h says when one can be
-	 * lost), and those lock mode popped and pushed under the slot
-	 * lock; read without locks.  Every other path counts in
-	 * kmem_cache_node.ev.
+	 * CONFIG_STATS, counted without counting allocations: @frees is
+	 * the pushes into loaded, by the rseq fast path (added just after
+	 * each commit; rseq-<arch>.h says when one can be lost) and by
+	 * lock mode's push under @lock.  Pops are not counted: every
+	 * round that leaves loaded otherwise goes through an owner of the
+	 * slot, which adds the rounds it takes out to @rounds_out and
+	 * subtracts those it puts back, so the pops so far are
+	 *
+	 *	frees - loaded->rounds - rounds_out
+	 *
+	 * (mag_cpu_events(); unsigned, wrapping).  @rounds_out changes
+	 * under @lock (plus one fix-up of a drain, atomic), so readers
+	 * take @lock too.  Every other path counts in kmem_cache_node.ev.
 	 */
-	unsigned long allocs, frees;
+	unsigned long rounds_out, frees;
 	struct magazine *prev;
 	struct magazine *frozen; /* loaded, parked across fork() */
 	/*
@@ -697,6 +705,12 @@ struct kmem_cache_cpu {
 	pthread_mutex_t lock;
 	/* What the reaper saw last (mag_reap(); the reaper thread's own). */
 	unsigned long reap_sig;
+	/*
+	 * The pops reported last, under @lock: a push whose count is not
+	 * yet added makes the formula above read one low for a moment,
+	 * and readers never report less than before.
+	 */
+	unsigned long allocs_seen;
 } __cacheline_aligned;
 
 int mag_init(void);

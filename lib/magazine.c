@@ -62,8 +62,9 @@ BUILD_BUG_ON(offsetof(struct magazine, objs) != 32);
 /* objs[-1]: the push section's top check reads it when rounds is 0. */
 BUILD_BUG_ON(offsetof(struct magazine, node) != 24);
 BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, node) >= CACHE_LINE_SIZE);
-BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, allocs) != 16);
-BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, frees) != 24);
+BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, frees) -
+		     offsetof(struct kmem_cache_cpu, loaded) !=
+	     24);
 BUILD_BUG_ON(offsetof(struct alien_slot, frees) -
 		     offsetof(struct alien_slot, mag) !=
 	     offsetof(struct kmem_cache_cpu, frees) -
@@ -162,6 +163,26 @@ static inline struct magazine *slot_loaded(struct kmem_cache_cpu *c)
 	return slot_mag(&c->loaded);
 }
 
+/* Rounds of @m, 0 for none: what an owner takes out or puts back. */
+static inline long mag_nr(const struct magazine *m)
+{
+	return m ? m->rounds : 0;
+}
+
+/*
+ * CONFIG_STATS: @c's loaded pointer lost (@delta > 0) or got (< 0)
+ * rounds that no section popped; kmem_cache_cpu.rounds_out says why.
+ * Owners add under the slot lock, which orders them with readers; the
+ * add is atomic (relaxed: it orders nothing) for a drain's fix-up,
+ * made after the lock is let go (mag_drain()).
+ */
+static inline void slot_rounds_out(struct kmem_cache_cpu *c, long delta)
+{
+	if (IS_ENABLED(CONFIG_STATS))
+		__atomic_fetch_add(&c->rounds_out, (unsigned long)delta,
+				   __ATOMIC_RELAXED);
+}
+
 /*
  * Take the magazine out of a pointer sections read, leaving mag_none:
  * the magazine, or NULL if there was none.  From any CPU; @order is the
@@ -213,7 +234,7 @@ static struct kmem_cache_cpu *slot_own_for(struct kmem_cache *s, int node,
 		 * free it).  The lock orders everything else: relaxed.
 		 */
 		*mp = slot_xchg_none(*slotp, __ATOMIC_RELAXED);
-		return c;
+		goto owned;
 	}
 	for (;;) {
 		cpu = percpu_thread_cpu();
@@ -226,10 +247,15 @@ static struct kmem_cache_cpu *slot_own_for(struct kmem_cache *s, int node,
 			      &mag_none) == RSEQ_OK) {
 			tsan_acquire(*slotp); /* see mag_free_fast() */
 			*mp = mag_or_null(*mp);
-			return c;
+			goto owned;
 		}
 		uslab_unlock(&c->lock); /* moved: follow the thread */
 	}
+owned:
+	/* No section can touch *@mp now: its rounds are final. */
+	if (*slotp == &c->loaded)
+		slot_rounds_out(c, mag_nr(*mp));
+	return c;
 }
 
 /* Lock this CPU's slot and take its loaded magazine out. */
@@ -269,6 +295,8 @@ static void slot_release_at(struct kmem_cache_cpu *c, struct magazine **slotp,
 			    struct magazine *m)
 {
 	uslab_assert(!m || m->node == slot_node(c, slotp));
+	if (slotp == &c->loaded)
+		slot_rounds_out(c, -mag_nr(m));
 	/*
 	 * Release: @m's rounds and objs, written under the lock perhaps on
 	 * another CPU, are visible before a section can load @m.  In the
@@ -604,12 +632,13 @@ __noinline void mag_free_slow(struct kmem_cache *s, void *obj)
 }
 
 /*
- * Lock mode counts a pop or push in the slot's own allocs/frees, as the
- * rseq fast path does, not in the node's shared counters: an atomic add
- * on a line every CPU of the node writes was most of the cost with two
- * threads.  The slot lock makes its holder the only writer (lock mode
- * has no rseq path); the relaxed store lets the lock-free readers
- * (mag_cpu_events(), the reaper's signature) read whole values.
+ * Lock mode counts a push in the slot's own frees, as the rseq fast path
+ * does, not in the node's shared counters: an atomic add on a line every
+ * CPU of the node writes was most of the cost with two threads.  Its
+ * pops, like the fast path's, are not counted but derived (rounds_out).
+ * The slot lock makes its holder the only writer (lock mode has no rseq
+ * path); the relaxed store lets the reaper's lock-free signature read a
+ * whole value.
  */
 #define slot_count(c, field)                                          \
 	do {                                                          \
@@ -618,7 +647,10 @@ __noinline void mag_free_slow(struct kmem_cache *s, void *obj)
 					 __ATOMIC_RELAXED);           \
 	} while (0)
 
-/* Lock mode: the whole operation under the slot lock; counted. */
+/*
+ * Lock mode: the whole operation under the slot lock; a pop from loaded
+ * is counted as the fast path's are (rounds_out), the rest here.
+ */
 static void *mag_alloc_lockpath(struct kmem_cache *s)
 {
 	struct kmem_cache_cpu *c = &s->cpu_slab[percpu_lock_index()];
@@ -629,7 +661,6 @@ static void *mag_alloc_lockpath(struct kmem_cache *s)
 	m = slot_loaded(c);
 	if (likely(m && m->rounds)) {
 		obj = mag_pop(m);
-		slot_count(c, allocs);
 		uslab_unlock(&c->lock);
 		return obj;
 	}
@@ -757,51 +788,75 @@ static void mag_flush(struct kmem_cache *s, struct magazine *m)
 	depot_mag_free(m);
 }
 
+/* A magazine a drain or the reaper took from a CPU slot. */
+struct taken_mag {
+	struct magazine *m;
+	/* The slot, if @m was its loaded magazine, and @m's rounds then. */
+	struct kmem_cache_cpu *loaded_of;
+	long rounds;
+	int home; /* the node its objects go to; -1: the CPU's own */
+};
+
 /*
  * Take every magazine out of @c, under its lock, whether or not a thread
- * runs on its CPU: loaded, previous and the alien ones, appended to
- * @taken (with their home node in @home, -1 for the CPU's own) at *@nt.
- * Acquire: the exchanges see what the last section put in each.  A
- * section may still be pushing to a taken magazine until the caller's
- * percpu_fence_all(); only then may it touch the magazines.
+ * runs on its CPU: loaded, previous and the alien ones, appended to @t
+ * at *@nt.  Acquire: the exchanges see what the last section put in
+ * each.  A section may still be pushing to or popping from a taken
+ * magazine until the caller's percpu_fence_all(); only then may it
+ * touch the magazines (slot_flush_taken()).
  */
 static void slot_take_all(struct kmem_cache *s, struct kmem_cache_cpu *c,
-			  struct magazine **taken, int *home, size_t *nt)
+			  struct taken_mag *t, size_t *nt)
 {
+	struct magazine *m;
 	unsigned int k;
 
 	uslab_lock(&c->lock, RANK_CPU_SLOT);
-	home[*nt] = -1;
-	taken[(*nt)++] = slot_xchg_none(&c->loaded, __ATOMIC_ACQ_REL);
-	home[*nt] = -1;
-	taken[(*nt)++] = c->prev;
+	m = slot_xchg_none(&c->loaded, __ATOMIC_ACQ_REL);
+	/*
+	 * The rounds taken out, for the pops' count: one section on the
+	 * CPU may still commit on @m, which the flush makes good.
+	 */
+	t[*nt] = (struct taken_mag){ .m = m,
+				     .loaded_of = c,
+				     .rounds = m ? READ_ONCE(m->rounds) : 0,
+				     .home = -1 };
+	slot_rounds_out(c, t[(*nt)++].rounds);
+	t[(*nt)++] = (struct taken_mag){ .m = c->prev, .home = -1 };
 	slot_set_prev(c, NULL);
-	for (k = 0; k < s->nr_nodes; k++) {
-		home[*nt] = (int)k;
-		taken[(*nt)++] =
-			slot_xchg_none(&c->alien[k].mag, __ATOMIC_ACQ_REL);
-	}
+	for (k = 0; k < s->nr_nodes; k++)
+		t[(*nt)++] = (struct taken_mag){
+			.m = slot_xchg_none(&c->alien[k].mag, __ATOMIC_ACQ_REL),
+			.home = (int)k
+		};
 	uslab_unlock(&c->lock);
 }
 
 /* Give back what slot_take_all() took, once the fence is passed. */
-static void slot_flush_taken(struct kmem_cache *s, struct magazine **taken,
-			     const int *home, size_t nt)
+static void slot_flush_taken(struct kmem_cache *s, struct taken_mag *t,
+			     size_t nt)
 {
 	size_t i;
 
 	for (i = 0; i < nt; i++) {
-		if (taken[i] && home[i] >= 0)
-			count_remote(s, home[i],
-				     (unsigned long)taken[i]->rounds);
-		mag_flush(s, taken[i]);
+		struct magazine *m = t[i].m;
+
+		if (!m)
+			continue;
+		/* A section that committed after the take, counted now. */
+		if (t[i].loaded_of)
+			slot_rounds_out(t[i].loaded_of,
+					m->rounds - t[i].rounds);
+		if (t[i].home >= 0)
+			count_remote(s, t[i].home, (unsigned long)m->rounds);
+		mag_flush(s, m);
 	}
 }
 
-/* CPUs drained per membarrier fence: bounds the stack array. */
-#define DRAIN_BATCH 16
 /* Magazines taken from one CPU: loaded, previous, one alien per node. */
 #define DRAIN_PER_CPU (2 + MAX_NUMNODES)
+/* CPUs drained per membarrier fence: at most 256 magazines (8 KiB). */
+#define DRAIN_BATCH (256 / DRAIN_PER_CPU)
 
 /*
  * Give every object cached for @s back to the slab layer: each CPU's
@@ -811,8 +866,7 @@ static void slot_flush_taken(struct kmem_cache *s, struct magazine **taken,
  */
 void mag_drain(struct kmem_cache *s)
 {
-	struct magazine *taken[DRAIN_BATCH * DRAIN_PER_CPU];
-	int home[DRAIN_BATCH * DRAIN_PER_CPU];
+	struct taken_mag taken[DRAIN_BATCH * DRAIN_PER_CPU];
 	unsigned int first, i, nr;
 	size_t nt;
 
@@ -822,11 +876,10 @@ void mag_drain(struct kmem_cache *s)
 		nr = MIN(nr_cpu_ids - first, DRAIN_BATCH);
 		nt = 0;
 		for (i = 0; i < nr; i++)
-			slot_take_all(s, &s->cpu_slab[first + i], taken, home,
-				      &nt);
+			slot_take_all(s, &s->cpu_slab[first + i], taken, &nt);
 		/* Sections that loaded a taken pointer are over after this. */
 		percpu_fence_all();
-		slot_flush_taken(s, taken, home, nt);
+		slot_flush_taken(s, taken, nt);
 	}
 	for (i = 0; i < s->nr_nodes; i++)
 		depot_purge(s, s->depot[i]);
@@ -864,7 +917,6 @@ static unsigned long slot_signature(struct kmem_cache *s,
 	any = slot_mag(&c->loaded) || READ_ONCE(c->prev);
 	h = sig_mag(h, &c->loaded);
 	h = sig_mag(h, &c->prev);
-	h = sig_mix(h, READ_ONCE(c->allocs));
 	h = sig_mix(h, READ_ONCE(c->frees));
 	for (i = 0; i < s->nr_nodes; i++) {
 		any |= slot_mag(&c->alien[i].mag) != NULL;
@@ -887,16 +939,14 @@ static unsigned long slot_signature(struct kmem_cache *s,
 void mag_reap(struct kmem_cache *s)
 {
 	size_t per_cpu = 2 + s->nr_nodes, nt = 0;
-	struct magazine **taken;
-	int *home;
+	struct taken_mag *taken;
 	unsigned int cpu;
 
 	if (!s->cpu_slab)
 		return;
 	taken = malloc(nr_cpu_ids * per_cpu * sizeof(*taken));
-	home = malloc(nr_cpu_ids * per_cpu * sizeof(*home));
-	if (!taken || !home)
-		goto out;
+	if (!taken)
+		return;
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
 		struct kmem_cache_cpu *c = &s->cpu_slab[cpu];
 		unsigned long sig = slot_signature(s, c);
@@ -906,16 +956,15 @@ void mag_reap(struct kmem_cache *s)
 			continue;
 		}
 		c->reap_sig = 0;
-		slot_take_all(s, c, taken, home, &nt);
+		slot_take_all(s, c, taken, &nt);
 	}
 	if (!nt)
 		goto out;
 	/* Sections that loaded a taken pointer are over after this. */
 	percpu_fence_all();
-	slot_flush_taken(s, taken, home, nt);
+	slot_flush_taken(s, taken, nt);
 out:
 	free(taken);
-	free(home);
 }
 
 /* Rounds in a slot's magazine pointer (any of them; mag_none has 0). */
@@ -956,12 +1005,36 @@ unsigned long mag_cpu_objects(struct kmem_cache *s, int node)
 	return n;
 }
 
-/* The rseq fast path's counts on @node's CPUs (CONFIG_STATS). */
+/*
+ * Pops from @c's loaded magazine so far, by the rseq fast path and lock
+ * mode (kmem_cache_cpu.rounds_out gives the formula), never less than
+ * the last reader was told.  Under the slot lock: no owner is halfway
+ * through a magazine swap, so rounds_out and loaded agree.  Only a
+ * section's commit whose count is not yet added, or one that a drain
+ * has not yet made good, can make the figure off by one for a moment.
+ */
+static unsigned long slot_allocs(struct kmem_cache_cpu *c)
+{
+	unsigned long pops;
+
+	uslab_lock(&c->lock, RANK_CPU_SLOT);
+	pops = READ_ONCE(c->frees) - mag_rounds(&c->loaded) -
+	       __atomic_load_n(&c->rounds_out, __ATOMIC_RELAXED);
+	if ((long)(pops - c->allocs_seen) > 0)
+		c->allocs_seen = pops;
+	pops = c->allocs_seen;
+	uslab_unlock(&c->lock);
+	return pops;
+}
+
+/* The per-CPU counts of @node's objects (CONFIG_STATS). */
 void mag_cpu_events(struct kmem_cache *s, int node, unsigned long *allocs,
 		    unsigned long *frees)
 {
 	unsigned int cpu;
 
+	if (!IS_ENABLED(CONFIG_STATS))
+		return;
 	for (cpu = 0; s->cpu_slab && cpu < nr_cpu_ids; cpu++) {
 		struct kmem_cache_cpu *c = &s->cpu_slab[cpu];
 
@@ -970,7 +1043,7 @@ void mag_cpu_events(struct kmem_cache *s, int node, unsigned long *allocs,
 					  __ATOMIC_RELAXED);
 		if (c->node != node)
 			continue;
-		*allocs += __atomic_load_n(&c->allocs, __ATOMIC_RELAXED);
+		*allocs += slot_allocs(c);
 		*frees += __atomic_load_n(&c->frees, __ATOMIC_RELAXED);
 	}
 }

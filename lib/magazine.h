@@ -37,9 +37,11 @@ mag_alloc_fast(struct kmem_cache *s, int node, void **objp)
 	c = &s->cpu_fast[cpu];
 	/*
 	 * A slot's node is its CPU's and never changes, and the section
-	 * commits only on @cpu: a popped object is @node's.
+	 * commits only on @cpu: a popped object is @node's.  The CPU's own
+	 * node first: kmem_cache_alloc_node() callers mostly pass it, and
+	 * kmem_cache_alloc()'s constant NUMA_NO_NODE folds both tests.
 	 */
-	if (node != NUMA_NO_NODE && node != c->node)
+	if (node != c->node && node != NUMA_NO_NODE)
 		return false;
 	if (rseq_mag_pop(off, cpu, &c->loaded, objp) != RSEQ_OK)
 		return false;

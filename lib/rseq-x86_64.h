@@ -22,7 +22,8 @@
  * mutex or membarrier(), which order the rest (see magazine.c).
  *
  * The sections read the magazine through fixed offsets, checked by
- * BUILD_BUG_ON in magazine.c: rounds at 0, capacity at 8, objs[] at 32; and the slot's counters: allocs at 16, frees at 24.
+ * BUILD_BUG_ON in magazine.c: rounds at 0, capacity at 8, objs[] at 32;
+ * and the slot's push counter, frees, 24 bytes from the magazine pointer.
  *
  * Layout follows the kernel ABI: struct rseq_cs {u32 version, flags;
  * u64 start_ip, post_commit_offset, abort_ip} aligned 32 in __rseq_cs;
@@ -62,19 +63,20 @@
 	".popsection\n\t"
 
 /*
- * CONFIG_STATS: add 1 to a per-CPU counter, just after the commit and so
- * outside the section: an add inside it would count twice when the
- * section aborts after it and restarts.  A plain add, no lock prefix:
- * only a thread preempted between the commit and this add and moved to
- * another CPU can race with that CPU's own adds (and lose one).  Each
- * counts at @off bytes from the magazine pointer it used: the pop at 16
- * (kmem_cache_cpu.allocs), the push at 24 (kmem_cache_cpu.frees, or an
- * alien slot's frees, at the same distance from its pointer).
+ * CONFIG_STATS: the push adds 1 to a per-CPU counter, just after the
+ * commit and so outside the section: an add inside it would count twice
+ * when the section aborts after it and restarts.  A plain add, no lock
+ * prefix: only a thread preempted between the commit and this add and
+ * moved to another CPU can race with that CPU's own adds (and lose one).
+ * It counts 24 bytes from the magazine pointer it used
+ * (kmem_cache_cpu.frees, or an alien slot's frees).  The pop counts
+ * nothing: pops are what pushes and the owners' bookkeeping leave
+ * unexplained in the rounds (kmem_cache_cpu.rounds_out).
  */
 #ifdef CONFIG_STATS
-#define __RSEQ_COUNT(off) "addq $1, " #off "(%[loaded])\n\t"
+#define __RSEQ_COUNT_PUSH "addq $1, 24(%[loaded])\n\t"
 #else
-#define __RSEQ_COUNT(off) ""
+#define __RSEQ_COUNT_PUSH ""
 #endif
 
 /*
@@ -137,7 +139,7 @@ rseq_mag_pop(long off, unsigned long cpu, void *loadedp, void **objp)
 		"jc %l[slow]\n\t"
 		"movq 32(%[m],%[r],8), %[obj]\n\t"
 		"movq %[r], (%[m])\n\t" /* commit */
-		__RSEQ_ABORT __RSEQ_COUNT(16)
+		__RSEQ_ABORT
 		: [obj] "=&r"(obj), [m] "=&r"(m), [r] "=&r"(r)
 		: [off] "r"(off), [cpu] "r"(cpu), [loaded] "r"(loadedp)
 		: "memory", "cc"
@@ -177,7 +179,7 @@ rseq_mag_push(long off, unsigned long cpu, void *loadedp, void *obj)
 				  "movq %[obj], 32(%[m],%[r],8)\n\t"
 				  "addq $1, %[r]\n\t"
 				  "movq %[r], (%[m])\n\t" /* commit */
-				  __RSEQ_ABORT __RSEQ_COUNT(24)
+				  __RSEQ_ABORT __RSEQ_COUNT_PUSH
 				  : [m] "=&r"(m), [r] "=&r"(r)
 				  : [off] "r"(off), [cpu] "r"(cpu),
 				    [loaded] "r"(loadedp), [obj] "r"(obj)

@@ -13,10 +13,11 @@
  * slabs minus those cached in magazines.  allocs and frees count
  * objects handed out and given back through every API call (kept only
  * with CONFIG_STATS, otherwise 0); per node they count that node's
- * objects.  On the rseq fast path they are per-CPU adds just after the
- * commit; a thread preempted at that instruction and moved to another
- * CPU can lose one, so allocs - frees may differ from active_objs by a
- * few counts after heavy migration.  A free refused as a double free
+ * objects.  On the rseq fast path a free is a per-CPU add just after the
+ * commit, and allocations are derived from the frees and the magazines'
+ * rounds; a thread preempted at that add and moved to another CPU can
+ * lose one, so allocs - frees may differ from active_objs by a few
+ * counts after heavy migration.  Neither figure ever goes down.  A free refused as a double free
  * late (in a magazine or slab) is counted in frees and bad_frees.
  *
  * uslab_slabinfo() prints every cache in the kernel's /proc/slabinfo
