@@ -691,8 +691,8 @@ struct kmem_cache_cpu {
 	 *	frees - loaded->rounds - rounds_out
 	 *
 	 * (mag_cpu_events(); unsigned, wrapping).  @rounds_out changes
-	 * under @lock (plus one fix-up of a drain, atomic), so readers
-	 * take @lock too.  Every other path counts in kmem_cache_node.ev.
+	 * only under @lock, so readers take @lock too.  Every other path
+	 * counts in kmem_cache_node.ev.
 	 */
 	unsigned long rounds_out, frees;
 	struct magazine *prev;
@@ -706,11 +706,15 @@ struct kmem_cache_cpu {
 	/* What the reaper saw last (mag_reap(); the reaper thread's own). */
 	unsigned long reap_sig;
 	/*
-	 * The pops reported last, under @lock: a push whose count is not
-	 * yet added makes the formula above read one low for a moment,
-	 * and readers never report less than before.
+	 * Under @lock.  @allocs_seen: the pops reported last; a push whose
+	 * count is not yet added makes the formula read low for a moment,
+	 * and readers never report less than before.  @drains: drains or
+	 * reaps that took loaded out and have not yet made its rounds
+	 * final (mag_drain()); the formula may read high meanwhile, so
+	 * readers keep to @allocs_seen.
 	 */
 	unsigned long allocs_seen;
+	unsigned int drains;
 } __cacheline_aligned;
 
 int mag_init(void);

@@ -172,15 +172,13 @@ static inline long mag_nr(const struct magazine *m)
 /*
  * CONFIG_STATS: @c's loaded pointer lost (@delta > 0) or got (< 0)
  * rounds that no section popped; kmem_cache_cpu.rounds_out says why.
- * Owners add under the slot lock, which orders them with readers; the
- * add is atomic (relaxed: it orders nothing) for a drain's fix-up,
- * made after the lock is let go (mag_drain()).
+ * Always under the slot lock, which orders it with the readers.
  */
 static inline void slot_rounds_out(struct kmem_cache_cpu *c, long delta)
 {
+	lock_assert_held(&c->lock);
 	if (IS_ENABLED(CONFIG_STATS))
-		__atomic_fetch_add(&c->rounds_out, (unsigned long)delta,
-				   __ATOMIC_RELAXED);
+		c->rounds_out += (unsigned long)delta;
 }
 
 /*
@@ -814,14 +812,18 @@ static void slot_take_all(struct kmem_cache *s, struct kmem_cache_cpu *c,
 	uslab_lock(&c->lock, RANK_CPU_SLOT);
 	m = slot_xchg_none(&c->loaded, __ATOMIC_ACQ_REL);
 	/*
-	 * The rounds taken out, for the pops' count: one section on the
-	 * CPU may still commit on @m, which the flush makes good.
+	 * The rounds taken out, for the pops' count.  Sections on the CPU
+	 * that loaded the old pointer may still commit on @m (several:
+	 * their stores may not have reached memory yet), so the figure is
+	 * not final until the fence; slot_flush_taken() makes it good, and
+	 * readers keep to what they reported until then (c->drains).
 	 */
 	t[*nt] = (struct taken_mag){ .m = m,
 				     .loaded_of = c,
 				     .rounds = m ? READ_ONCE(m->rounds) : 0,
 				     .home = -1 };
 	slot_rounds_out(c, t[(*nt)++].rounds);
+	c->drains++;
 	t[(*nt)++] = (struct taken_mag){ .m = c->prev, .home = -1 };
 	slot_set_prev(c, NULL);
 	for (k = 0; k < s->nr_nodes; k++)
@@ -839,14 +841,18 @@ static void slot_flush_taken(struct kmem_cache *s, struct taken_mag *t,
 	size_t i;
 
 	for (i = 0; i < nt; i++) {
+		struct kmem_cache_cpu *c = t[i].loaded_of;
 		struct magazine *m = t[i].m;
 
+		if (c) {
+			/* Sections that committed after the take, counted. */
+			uslab_lock(&c->lock, RANK_CPU_SLOT);
+			slot_rounds_out(c, mag_nr(m) - t[i].rounds);
+			c->drains--;
+			uslab_unlock(&c->lock);
+		}
 		if (!m)
 			continue;
-		/* A section that committed after the take, counted now. */
-		if (t[i].loaded_of)
-			slot_rounds_out(t[i].loaded_of,
-					m->rounds - t[i].rounds);
 		if (t[i].home >= 0)
 			count_remote(s, t[i].home, (unsigned long)m->rounds);
 		mag_flush(s, m);
@@ -1009,18 +1015,23 @@ unsigned long mag_cpu_objects(struct kmem_cache *s, int node)
  * Pops from @c's loaded magazine so far, by the rseq fast path and lock
  * mode (kmem_cache_cpu.rounds_out gives the formula), never less than
  * the last reader was told.  Under the slot lock: no owner is halfway
- * through a magazine swap, so rounds_out and loaded agree.  Only a
- * section's commit whose count is not yet added, or one that a drain
- * has not yet made good, can make the figure off by one for a moment.
+ * through a magazine swap, so rounds_out and loaded agree.
+ *
+ * frees is loaded before the rounds, with acquire: a push commits its
+ * rounds before it adds to frees (and x86 keeps the two stores in that
+ * order), so a reader that sees the add sees the rounds, and sections
+ * running meanwhile can only make the figure read low, which the clamp
+ * hides.  While a drain's take is not final (c->drains) the figure may
+ * read high: keep to the last one.
  */
 static unsigned long slot_allocs(struct kmem_cache_cpu *c)
 {
-	unsigned long pops;
+	unsigned long frees, pops;
 
 	uslab_lock(&c->lock, RANK_CPU_SLOT);
-	pops = READ_ONCE(c->frees) - mag_rounds(&c->loaded) -
-	       __atomic_load_n(&c->rounds_out, __ATOMIC_RELAXED);
-	if ((long)(pops - c->allocs_seen) > 0)
+	frees = __atomic_load_n(&c->frees, __ATOMIC_ACQUIRE);
+	pops = frees - mag_rounds(&c->loaded) - c->rounds_out;
+	if (!c->drains && (long)(pops - c->allocs_seen) > 0)
 		c->allocs_seen = pops;
 	pops = c->allocs_seen;
 	uslab_unlock(&c->lock);
@@ -1097,10 +1108,13 @@ static void mag_fork_thaw(struct kmem_cache *s, bool child)
 		unpark(&c->loaded, &c->frozen);
 		for (i = 0; i < s->nr_nodes; i++)
 			unpark(&c->alien[i].mag, &c->alien[i].frozen);
-		if (child)
+		if (child) {
 			pthread_mutex_init(&c->lock, NULL);
-		else
+			/* A drain in another thread did not come along. */
+			c->drains = 0;
+		} else {
 			uslab_unlock(&c->lock);
+		}
 	}
 }
 

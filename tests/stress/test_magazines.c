@@ -3,7 +3,8 @@
  * Per-CPU magazines and the depot under stress: threads that migrate
  * themselves between CPUs, more threads than cores, depot exchange
  * storms with lock-free walkers, the reaper and shrink running under
- * load, destroy after heavy use, and fork from a busy parent.
+ * load, destroy after heavy use, fork from a busy parent, and the
+ * statistics while other CPUs drain.
  *
  * Every object carries a tag word flipped with atomic exchanges: on
  * alloc from "free" (or fresh zero memory) to the owner's tag, on free
@@ -595,6 +596,129 @@ START_TEST(test_fork_while_busy)
 }
 END_TEST
 
+/* ---- Statistics while other CPUs drain --------------------------------- */
+
+/*
+ * The allocation count is derived from the frees and the magazines'
+ * rounds; a drain takes a CPU's loaded magazine while sections there
+ * may still commit on it.  A worker on CPU 0 allocates and frees in
+ * bursts while threads on the last CPU drain the cache (shrink) and
+ * read its figures without pause.  No reading may run ahead of the
+ * allocations made or go down, and whenever the worker stops between
+ * bursts (and the drainer between drains) the figures are exact.
+ */
+#define DRAIN_BURST 4096
+
+static struct {
+	atomic_long allocs_done; /* the worker's, after each return */
+	atomic_long burst, checked; /* worker -> main -> worker */
+	atomic_int pause, paused; /* main -> drainer and reader */
+	long allocs, frees; /* the worker's own, read between bursts */
+} dr;
+
+static void drain_pause_point(void)
+{
+	if (!atomic_load(&dr.pause))
+		return;
+	atomic_fetch_add(&dr.paused, 1);
+	while (atomic_load(&dr.pause) && !atomic_load(&stop))
+		sched_yield();
+	atomic_fetch_sub(&dr.paused, 1);
+}
+
+static void *drain_worker(void *arg)
+{
+	static void *p[DRAIN_BURST];
+	long b, i;
+
+	(void)arg;
+	pin_to(0);
+	for (b = 1; !atomic_load(&stop); b++) {
+		for (i = 0; i < DRAIN_BURST; i++) {
+			p[i] = kmem_cache_alloc(cache, GFP_KERNEL);
+			if (!p[i]) {
+				atomic_fetch_add(&errors, 1);
+				atomic_store(&stop, true);
+				return NULL;
+			}
+			atomic_store(&dr.allocs_done, ++dr.allocs);
+		}
+		for (i = 0; i < DRAIN_BURST; i++, dr.frees++)
+			kmem_cache_free(cache, p[i]);
+		atomic_store(&dr.burst, b);
+		while (atomic_load(&dr.checked) < b && !atomic_load(&stop))
+			sched_yield();
+	}
+	return NULL;
+}
+
+static void *drain_drainer(void *arg)
+{
+	(void)arg;
+	pin_to((int)sysconf(_SC_NPROCESSORS_ONLN) - 1);
+	while (!atomic_load(&stop)) {
+		drain_pause_point();
+		kmem_cache_shrink(cache);
+	}
+	return NULL;
+}
+
+static void *drain_reader(void *arg)
+{
+	struct uslab_cache_info info;
+	unsigned long last = 0;
+
+	(void)arg;
+	pin_to((int)sysconf(_SC_NPROCESSORS_ONLN) - 1);
+	while (!atomic_load(&stop)) {
+		drain_pause_point();
+		if (uslab_cache_info(cache, &info) || info.allocs < last ||
+		    info.allocs >
+			    (unsigned long)atomic_load(&dr.allocs_done) + 1)
+			atomic_fetch_add(&errors, 1);
+		last = info.allocs;
+	}
+	return NULL;
+}
+
+START_TEST(test_stats_while_draining)
+{
+	long bursts = 400 / scale, b;
+	pthread_t th[3];
+	int i;
+
+	if (!IS_ENABLED(CONFIG_STATS))
+		return;
+	setup_cache("mag-stats-drain");
+	memset(&dr, 0, sizeof(dr));
+	ck_assert_int_eq(pthread_create(&th[0], NULL, drain_worker, NULL), 0);
+	ck_assert_int_eq(pthread_create(&th[1], NULL, drain_drainer, NULL), 0);
+	ck_assert_int_eq(pthread_create(&th[2], NULL, drain_reader, NULL), 0);
+	for (b = 1; b <= bursts && !atomic_load(&stop); b++) {
+		struct uslab_cache_info info;
+
+		while (atomic_load(&dr.burst) < b && !atomic_load(&stop))
+			sched_yield();
+		atomic_store(&dr.pause, 1);
+		while (atomic_load(&dr.paused) < 2 && !atomic_load(&stop))
+			sched_yield();
+		ck_assert_int_eq(uslab_cache_info(cache, &info), 0);
+		ck_assert_uint_eq(info.allocs, dr.allocs);
+		ck_assert_uint_eq(info.frees, dr.frees);
+		atomic_store(&dr.pause, 0);
+		while (atomic_load(&dr.paused) > 0)
+			sched_yield();
+		atomic_store(&dr.checked, b);
+	}
+	atomic_store(&stop, true);
+	for (i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_int_eq(atomic_load(&errors), 0);
+	ck_assert_int_gt(b, bursts);
+	kmem_cache_destroy(cache);
+}
+END_TEST
+
 static Suite *magazine_suite(const char *name)
 {
 	Suite *s = suite_create(name);
@@ -610,6 +734,7 @@ static Suite *magazine_suite(const char *name)
 	tcase_add_test(tc, test_reaper_drains_idle_cpu);
 	tcase_add_test(tc, test_destroy_after_heavy_use);
 	tcase_add_test(tc, test_fork_while_busy);
+	tcase_add_test(tc, test_stats_while_draining);
 	suite_add_tcase(s, tc);
 	return s;
 }
