@@ -319,6 +319,12 @@ struct kv_lru {
 	uint64_t tail_reflocked; /* tail items skipped: a connection sends */
 } __attribute__((aligned(64)));
 
+/*
+ * held changes on every allocation and free of the class: it has a line
+ * of its own, apart from the fields every operation reads and from the
+ * other classes' counts.  class_make_room() (items.c) compares it with
+ * uslab_cache_objects() of the class's cache.
+ */
 struct kv_class {
 	unsigned int size; /* object size of the class's cache */
 	unsigned int perslab; /* objects per slab, from uslab */
@@ -326,7 +332,9 @@ struct kv_class {
 	struct kmem_cache *cache;
 	struct kv_lru *lru; /* [kv_nr_nodes] */
 	char name[24];
-};
+	/* slots kvcache holds (atomic) */
+	unsigned long held __attribute__((aligned(64)));
+} __attribute__((aligned(64)));
 
 extern struct kv_class kv_classes[KV_MAX_CLASSES];
 extern unsigned int kv_nclasses;
