@@ -469,6 +469,7 @@ struct kv_conn {
 	struct kv_watcher *watch; /* CS_WATCH: its ring (logger.c) */
 	struct kv_worker *w;
 	struct kv_conn *prev, *next; /* the worker's connections */
+	struct kv_conn *wprev, *wnext; /* CS_WATCH: the worker's watchers */
 	struct kv_rbuf *rb; /* NULL while idle */
 	struct kv_obuf *ob; /* NULL while nothing is queued */
 
@@ -512,7 +513,7 @@ struct kv_worker {
 	int epfd;
 	int pipe_rd, pipe_wr; /* accepted fds from the acceptor */
 	struct kv_conn *conns; /* every open connection */
-	unsigned int nwatch; /* of which watchers (CS_WATCH) */
+	struct kv_conn *watchers; /* of which watchers (CS_WATCH) */
 	/* changes to conns, and closing theirs fds (worker.c) */
 	pthread_mutex_t conns_lock;
 	uint32_t last_sweep; /* kv_now() of the last idle_timeout sweep */
