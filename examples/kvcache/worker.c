@@ -408,9 +408,10 @@ static void conn_close(struct kv_conn *c)
 		kv_log("<%d connection closed", c->fd);
 	if (c->watch) {
 		logger_unwatch(c->watch);
+		/* watcher_start() linked it, unless it never ran. */
 		if (c->wprev)
 			c->wprev->wnext = c->wnext;
-		else
+		else if (w->watchers == c)
 			w->watchers = c->wnext;
 		if (c->wnext)
 			c->wnext->wprev = c->wprev;
