@@ -546,7 +546,7 @@ END_TEST
  * what was ever laid out (each node's count is stored whole).
  */
 static struct kmem_cache *objs_cache;
-static volatile int objs_stop;
+static int objs_stop; /* relaxed: a flag; pthread_join() orders the rest */
 
 static void *objs_churn(void *arg)
 {
@@ -555,7 +555,7 @@ static void *objs_churn(void *arg)
 	int i;
 
 	(void)arg;
-	while (!objs_stop) {
+	while (!__atomic_load_n(&objs_stop, __ATOMIC_RELAXED)) {
 		for (i = 0; i < M; i++)
 			q[i] = kmem_cache_alloc(objs_cache, GFP_KERNEL);
 		for (i = 0; i < M; i++)
@@ -592,7 +592,7 @@ START_TEST(test_cache_objects)
 	ck_assert_uint_eq(uslab_cache_objects(s), 0);
 
 	objs_cache = s;
-	objs_stop = 0;
+	__atomic_store_n(&objs_stop, 0, __ATOMIC_RELAXED);
 	ck_assert_int_eq(pthread_create(&t, NULL, objs_churn, NULL), 0);
 	most = 0;
 	for (i = 0; i < 200000; i++) {
@@ -600,7 +600,7 @@ START_TEST(test_cache_objects)
 		ck_assert_uint_eq(n % per, 0);
 		most = n > most ? n : most;
 	}
-	objs_stop = 1;
+	__atomic_store_n(&objs_stop, 1, __ATOMIC_RELAXED);
 	pthread_join(t, NULL);
 	info = info_of(s);
 	/* Never more than the slabs laid out since the cache was created. */
