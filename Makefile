@@ -2,9 +2,10 @@
 #
 #   make               static + shared library, demo      (build/)
 #   make check         install deps, build, run every test suite:
-#                      gcc, ASan+UBSan, TSan (threaded tests), self-checks,
-#                      clang, valgrind, install, man pages, check-numa-vm,
-#                      format-check, check-layers
+#                      gcc, memcached's t/*.t on kvcache, ASan+UBSan, TSan
+#                      (threaded tests), self-checks, clang, valgrind,
+#                      install, man pages, check-numa-vm, format-check,
+#                      check-layers
 #   make check-numa-vm prove real NUMA placement: test_numa, linked
 #                      static, in a 2-node QEMU guest (build/numa-vm/)
 #   make check-memcached-t  memcached 1.6.18's own t/*.t against kvcache
