@@ -305,7 +305,8 @@ struct kmem_cache_node {
 	struct list_head full; /* no object free */
 	struct list_head free; /* all objects free, memory kept */
 	unsigned long nr_partial, nr_full, nr_free;
-	unsigned long total_objects; /* laid out in all slabs */
+	/* laid out in all slabs; written with WRITE_ONCE (lockless reader) */
+	unsigned long total_objects;
 	unsigned long active_objects; /* handed out */
 	unsigned long slabs_allocated, slabs_released;
 	unsigned long free_min; /* least nr_free since last reap */

@@ -508,7 +508,8 @@ static void slab_publish_locked(struct kmem_cache *s, struct kmem_cache_node *n,
 				struct slab *slab)
 {
 	lock_assert_held(&n->lock);
-	n->total_objects += slab->objects;
+	/* Relaxed store: uslab_cache_objects() reads it without the lock. */
+	WRITE_ONCE(n->total_objects, n->total_objects + slab->objects);
 	n->slabs_allocated++;
 	slab_list_move_locked(n, slab, SL_PARTIAL);
 	(void)s;
@@ -806,7 +807,7 @@ static void slab_take_free_locked(struct kmem_cache_node *n, unsigned long max,
 	while (max-- && !list_empty(&n->free)) {
 		slab = list_last_entry(&n->free, struct slab, list);
 		slab_list_move_locked(n, slab, SL_NONE);
-		n->total_objects -= slab->objects;
+		WRITE_ONCE(n->total_objects, n->total_objects - slab->objects);
 		n->slabs_released++;
 		list_add(&slab->list, gone);
 	}
@@ -992,7 +993,8 @@ void slab_passthrough_count(struct kmem_cache *s, int delta)
 
 	uslab_lock(&n->lock, RANK_SLAB_NODE);
 	n->active_objects += (unsigned long)(long)delta;
-	n->total_objects += (unsigned long)(long)delta;
+	WRITE_ONCE(n->total_objects,
+		   n->total_objects + (unsigned long)(long)delta);
 	uslab_unlock(&n->lock);
 }
 

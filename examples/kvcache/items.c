@@ -56,8 +56,8 @@
  *
  * Locking: see kvcache.h.  The stripe lock protects an item's exptime and
  * state; kv_lru.lock its list links and the list's counters; flush_lock
- * the pending flush.  The slot byte count (mem_used), cas_id, flush_cas
- * and flush_live are atomics.
+ * the pending flush.  The slot byte count (mem_used), cas_id, flush_cas,
+ * flush_live and each class's held slots are atomics.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -402,6 +402,16 @@ unsigned long kv_mem_used(void)
 
 /* ---- Freeing ---------------------------------------------------------- */
 
+/* Give a slot of class @clsid back (class_alloc() took it). */
+static void class_free(int clsid, void *p)
+{
+	struct kv_class *c = &kv_classes[clsid];
+
+	kmem_cache_free(c->cache, p);
+	/* Relaxed: a count read as a hint (class_make_room()). */
+	__atomic_fetch_sub(&c->held, 1, __ATOMIC_RELAXED);
+}
+
 static void item_free(struct item *it)
 {
 	struct item_layout l;
@@ -410,12 +420,9 @@ static void item_free(struct item *it)
 	item_layout_of(it, &l);
 	if (it->chunked)
 		for (i = 0; i < l.nchunks; i++)
-			kmem_cache_free(
-				kv_classes[i + 1 < l.nchunks ? l.clsid :
-							       l.last_cls]
-					.cache,
-				item_chunk(it, i));
-	kmem_cache_free(kv_classes[it->clsid].cache, it);
+			class_free(i + 1 < l.nchunks ? l.clsid : l.last_cls,
+				   item_chunk(it, i));
+	class_free(it->clsid, it);
 	mem_uncharge(l.charge);
 }
 
@@ -766,12 +773,19 @@ static struct shrinker kv_shrinker = {
 static void class_make_room(int clsid, int node)
 {
 	struct kv_class *c = &kv_classes[clsid];
-	struct uslab_cache_info info;
 	uint32_t now = kv_now(), oldest;
 
+	/*
+	 * A free slot: the class's slabs hold more objects than kvcache
+	 * holds of them (the rest are free in a slab or a magazine).  Both
+	 * figures are read without locks (uslab_cache_objects() costs a
+	 * load per node, where uslab_cache_info() would take every node's
+	 * lock and walk every CPU's magazines on each store).  Relaxed: a
+	 * hint, as the free slot may be in another CPU's magazine anyway.
+	 */
 	if (uslab_memory_used() + c->slab_size <= kv_maxbytes() ||
-	    uslab_cache_info(c->cache, &info) ||
-	    info.total_objs > info.active_objs)
+	    __atomic_load_n(&c->held, __ATOMIC_RELAXED) <
+		    uslab_cache_objects(c->cache))
 		return;
 	/*
 	 * Relaxed: hints the clock refreshes every second (a pair read
@@ -790,15 +804,19 @@ static void class_make_room(int clsid, int node)
 	class_pull_tail(c, node, now, oldest);
 }
 
+/* A slot of class @clsid, counted in its held slots (class_free()). */
 static void *class_alloc(int clsid, struct kv_worker *w)
 {
+	struct kv_class *c = &kv_classes[clsid];
 	void *p;
 
 	class_make_room(clsid, w->node);
 	alloc_cls = clsid;
-	p = kmem_cache_alloc_node(kv_classes[clsid].cache,
-				  GFP_KERNEL | __GFP_NOWARN, w->alloc_node);
+	p = kmem_cache_alloc_node(c->cache, GFP_KERNEL | __GFP_NOWARN,
+				  w->alloc_node);
 	alloc_cls = -1;
+	if (p) /* Relaxed: a count read as a hint (class_make_room()). */
+		__atomic_fetch_add(&c->held, 1, __ATOMIC_RELAXED);
 	return p;
 }
 
@@ -865,13 +883,11 @@ struct item *item_alloc(struct kv_worker *w, const char *key, unsigned int nkey,
 
 			if (!chunk) {
 				while (i-- > 0)
-					kmem_cache_free(
-						kv_classes[i + 1 < l.nchunks ?
-								   l.clsid :
-								   l.last_cls]
-							.cache,
-						item_chunk(it, i));
-				kmem_cache_free(c->cache, it);
+					class_free(i + 1 < l.nchunks ?
+							   l.clsid :
+							   l.last_cls,
+						   item_chunk(it, i));
+				class_free(l.clsid, it);
 				goto nomem;
 			}
 			memcpy(table + 4 + i * sizeof(void *), &chunk,

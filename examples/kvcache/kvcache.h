@@ -319,6 +319,12 @@ struct kv_lru {
 	uint64_t tail_reflocked; /* tail items skipped: a connection sends */
 } __attribute__((aligned(64)));
 
+/*
+ * held changes on every allocation and free of the class: it has a line
+ * of its own, apart from the fields every operation reads and from the
+ * other classes' counts.  class_make_room() (items.c) compares it with
+ * uslab_cache_objects() of the class's cache.
+ */
 struct kv_class {
 	unsigned int size; /* object size of the class's cache */
 	unsigned int perslab; /* objects per slab, from uslab */
@@ -326,7 +332,9 @@ struct kv_class {
 	struct kmem_cache *cache;
 	struct kv_lru *lru; /* [kv_nr_nodes] */
 	char name[24];
-};
+	/* slots kvcache holds (atomic) */
+	unsigned long held __attribute__((aligned(64)));
+} __attribute__((aligned(64)));
 
 extern struct kv_class kv_classes[KV_MAX_CLASSES];
 extern unsigned int kv_nclasses;
@@ -461,6 +469,7 @@ struct kv_conn {
 	struct kv_watcher *watch; /* CS_WATCH: its ring (logger.c) */
 	struct kv_worker *w;
 	struct kv_conn *prev, *next; /* the worker's connections */
+	struct kv_conn *wprev, *wnext; /* CS_WATCH: the worker's watchers */
 	struct kv_rbuf *rb; /* NULL while idle */
 	struct kv_obuf *ob; /* NULL while nothing is queued */
 
@@ -504,7 +513,7 @@ struct kv_worker {
 	int epfd;
 	int pipe_rd, pipe_wr; /* accepted fds from the acceptor */
 	struct kv_conn *conns; /* every open connection */
-	unsigned int nwatch; /* of which watchers (CS_WATCH) */
+	struct kv_conn *watchers; /* of which watchers (CS_WATCH) */
 	/* changes to conns, and closing theirs fds (worker.c) */
 	pthread_mutex_t conns_lock;
 	uint32_t last_sweep; /* kv_now() of the last idle_timeout sweep */

@@ -408,7 +408,13 @@ static void conn_close(struct kv_conn *c)
 		kv_log("<%d connection closed", c->fd);
 	if (c->watch) {
 		logger_unwatch(c->watch);
-		w->nwatch--;
+		/* watcher_start() linked it, unless it never ran. */
+		if (c->wprev)
+			c->wprev->wnext = c->wnext;
+		else if (w->watchers == c)
+			w->watchers = c->wnext;
+		if (c->wnext)
+			c->wnext->wprev = c->wprev;
 	} else {
 		conn_log(c, false);
 	}
@@ -501,7 +507,11 @@ static void watcher_start(struct kv_conn *c)
 	if (c->rb)
 		rbuf_free(
 			c); /* what follows "watch" is ignored, as memcached */
-	c->w->nwatch++;
+	c->wprev = NULL;
+	c->wnext = c->w->watchers;
+	if (c->wnext)
+		c->wnext->wprev = c;
+	c->w->watchers = c;
 	watcher_send(c);
 }
 
@@ -535,14 +545,18 @@ static void watcher_event(struct kv_conn *c, uint32_t events)
 		watcher_send(c);
 }
 
-/* Each turn of a worker with watchers: send their new lines. */
+/*
+ * Each turn of a worker with watchers: send their new lines.  It walks
+ * the worker's watchers alone, however many other connections it has;
+ * watcher_send() may close the one it is given, and no other.
+ */
 static void watchers_send(struct kv_worker *w)
 {
 	struct kv_conn *c, *next;
 
-	for (c = w->conns; c; c = next) {
-		next = c->next;
-		if (c->watch && !c->blocked)
+	for (c = w->watchers; c; c = next) {
+		next = c->wnext;
+		if (!c->blocked)
 			watcher_send(c);
 	}
 }
@@ -766,7 +780,7 @@ static void *worker_main(void *arg)
 
 	while (!__atomic_load_n(&kv_stopping, __ATOMIC_RELAXED)) {
 		n = epoll_wait(w->epfd, ev, KV_EVENTS,
-			       w->nwatch	     ? KV_WATCH_MS :
+			       w->watchers	     ? KV_WATCH_MS :
 			       settings.idle_timeout ? 1000 :
 						       -1);
 		if (n < 0) {
@@ -783,7 +797,7 @@ static void *worker_main(void *arg)
 		}
 		if (settings.idle_timeout)
 			idle_sweep(w);
-		if (w->nwatch)
+		if (w->watchers)
 			watchers_send(w);
 	}
 	while (w->conns) {

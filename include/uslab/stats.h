@@ -59,6 +59,13 @@ int uslab_cache_info(struct kmem_cache *s, struct uslab_cache_info *info);
 int uslab_cache_node_info(struct kmem_cache *s, int node,
 			  struct uslab_cache_info *info);
 
+/*
+ * total_objs of @s (objects laid out in its slabs, all nodes) without
+ * taking a lock or walking the magazines: one relaxed load per node, for
+ * callers that need it often.  0 with errno EINVAL when @s is NULL.
+ */
+unsigned long uslab_cache_objects(struct kmem_cache *s);
+
 /* Nodes every cache has figures for (some may be unusable); >= 1. */
 int uslab_nr_nodes(void);
 

@@ -6,6 +6,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -538,6 +539,77 @@ START_TEST(test_shrink_returns_memory)
 }
 END_TEST
 
+/*
+ * uslab_cache_objects(): total_objs without locks.  Quiet, it equals
+ * uslab_cache_info()'s figure; while another thread lays out and
+ * releases slabs, every read is still a whole number of slabs within
+ * what was ever laid out (each node's count is stored whole).
+ */
+static struct kmem_cache *objs_cache;
+static int objs_stop; /* relaxed: a flag; pthread_join() orders the rest */
+
+static void *objs_churn(void *arg)
+{
+	enum { M = 2000 };
+	static void *q[M];
+	int i;
+
+	(void)arg;
+	while (!__atomic_load_n(&objs_stop, __ATOMIC_RELAXED)) {
+		for (i = 0; i < M; i++)
+			q[i] = kmem_cache_alloc(objs_cache, GFP_KERNEL);
+		for (i = 0; i < M; i++)
+			kmem_cache_free(objs_cache, q[i]);
+		kmem_cache_shrink(objs_cache);
+	}
+	return NULL;
+}
+
+START_TEST(test_cache_objects)
+{
+	struct kmem_cache *s = kmem_cache_create("objects", 1000, 0, 0, NULL);
+	enum { N = 500 };
+	void *p[N];
+	struct uslab_cache_info info;
+	unsigned long per, most, n;
+	pthread_t t;
+	int i;
+
+	errno = 0;
+	ck_assert_uint_eq(uslab_cache_objects(NULL), 0);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_uint_eq(uslab_cache_objects(s), 0);
+	for (i = 0; i < N; i++)
+		p[i] = kmem_cache_alloc(s, GFP_KERNEL);
+	info = info_of(s);
+	per = info.objs_per_slab;
+	ck_assert_uint_eq(uslab_cache_objects(s), info.total_objs);
+	ck_assert_uint_ge(uslab_cache_objects(s), N);
+	ck_assert_uint_eq(uslab_cache_objects(s) % per, 0);
+	for (i = 0; i < N; i++)
+		kmem_cache_free(s, p[i]);
+	ck_assert_int_eq(kmem_cache_shrink(s), 0);
+	ck_assert_uint_eq(uslab_cache_objects(s), 0);
+
+	objs_cache = s;
+	__atomic_store_n(&objs_stop, 0, __ATOMIC_RELAXED);
+	ck_assert_int_eq(pthread_create(&t, NULL, objs_churn, NULL), 0);
+	most = 0;
+	for (i = 0; i < 200000; i++) {
+		n = uslab_cache_objects(s);
+		ck_assert_uint_eq(n % per, 0);
+		most = n > most ? n : most;
+	}
+	__atomic_store_n(&objs_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	info = info_of(s);
+	/* Never more than the slabs laid out since the cache was created. */
+	ck_assert_uint_le(most, info.slabs_allocated * per);
+	ck_assert_uint_eq(uslab_cache_objects(s), info.total_objs);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
 START_TEST(test_many_caches)
 {
 	enum { NCACHES = 3000 };
@@ -657,6 +729,7 @@ static Suite *api_suite(void)
 	tc = tcase_create("memory");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_shrink_returns_memory);
+	tcase_add_test(tc, test_cache_objects);
 	tcase_add_test(tc, test_many_caches);
 	tcase_add_test(tc, test_efficiency_64);
 	tcase_add_test(tc, test_efficiency_200);

@@ -1355,7 +1355,29 @@ def test_watch():
           extra.cmd(b"watch") ==
           b"WATCHER_TOO_MANY log watcher limit reached",
           "watch: 20 watchers, the 21st refused")
-    for x, _ in more:
+    # Every other one leaves (from the middle of each worker's list of
+    # watchers): each that stays still gets its lines.
+    for x, _ in more[1::2]:
+        x.close()
+    time.sleep(0.3)
+    n = srv.conn()
+    n.cmd(b"version")
+    nport = b"rport=%d " % n.sock.getsockname()[1]
+    stay = []
+    for x, _ in more[0::2]:
+        x.sock.settimeout(5)
+        try:
+            ln = watch_line(x)
+            while nport not in ln:
+                ln = watch_line(x)
+            stay.append(b"type=conn_new" in ln)
+        except socket.timeout:
+            stay.append(False)
+    check(stay == [True] * 10,
+          "watch: the 10 watchers left after 9 closed all get a new "
+          "client's conn_new (%r)" % stay)
+    n.close()
+    for x, _ in more[0::2]:
         x.close()
     extra.close()
     time.sleep(0.5)
