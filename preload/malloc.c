@@ -9,8 +9,8 @@
  * Start-up: nothing here allocates before uslab is ready.  Until this
  * library's constructor has started uslab (and its kmalloc caches),
  * every call goes to glibc's own allocator through its __libc_* entry
- * points: the dynamic loader's and libc's first calls, libnuma's and
- * liburcu's constructors, and uslab's start-up itself (whose own
+ * points: the dynamic loader's and libc's first calls, liburcu's
+ * constructor, and uslab's start-up itself (whose own
  * bookkeeping always comes from glibc, see libc-alloc.h).  No dlsym(),
  * so no recursion through it.  Afterwards every request is kmalloc()'s.
  *
