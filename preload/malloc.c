@@ -69,19 +69,18 @@ static inline bool ours(const void *p)
 
 __attribute__((constructor)) static void uslab_malloc_init(void)
 {
-	void *p;
-
 	/* The reaper, export and RCU threads wait USLAB_DEFER_MS. */
 	uslab_defer_threads = true;
-	p = kmalloc(1, GFP_MALLOC);
-
-	if (!p) {
+	/*
+	 * uslab and its classes start here, but no slab: a program that
+	 * never allocates (or only from some classes) pays for none.
+	 */
+	if (uslab_ensure_init()) {
 		uslab_report("libuslab-malloc.so: cannot start uslab (%s); "
 			     "glibc's malloc stays in use",
 			     strerror(errno));
 		return;
 	}
-	kfree(p);
 	/*
 	 * USLAB_PASSTHROUGH=1 asks for malloc's blocks: kmalloc() would
 	 * call back in here, so glibc keeps serving every call.
