@@ -60,8 +60,8 @@ CFLAGS      ?= -O2 -g -gdwarf-4
 BASE_CFLAGS := -std=gnu11 $(WARN) -pthread -Iinclude -I$(O)/include \
 	       -fno-strict-aliasing -DUSLAB_VERSION='"$(VERSION)"'
 LIB_CFLAGS  := -fPIC -fvisibility=hidden
-DEP_LIBS    := $(shell pkg-config --libs liburcu-bp numa 2>/dev/null || \
-		 echo -lurcu-bp -lurcu-common -lnuma) -pthread
+DEP_LIBS    := $(shell pkg-config --libs liburcu-bp 2>/dev/null || \
+		 echo -lurcu-bp -lurcu-common) -pthread
 CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || \
 		 echo -lcheck -lsubunit -lm -lrt) -pthread
 
@@ -230,6 +230,8 @@ $(O)/tests/preload/test_preload: $(PRELOAD_LIB) $(PRELOAD_HELPERS)
 
 # The kfree_rcu tests use liburcu's lock-free hash table.
 $(O)/tests/stress/test_kfree_rcu: DEP_LIBS += -lurcu-cds
+# test_numa asks libnuma where pages are and places its threads with it.
+$(O)/tests/stress/test_numa: DEP_LIBS += -lnuma
 
 $(O)/bench/%: bench/%.c $(STATIC_LIB)
 	@mkdir -p $(dir $@)

@@ -286,8 +286,9 @@ static void uslab_init(void)
 	failslab_init();
 	reclaim_init();
 	sanitize_init();
-	if (topology_init() || page_init(topology_nr_nodes()) ||
-	    percpu_init() || mag_init()) {
+	/* percpu_init() first: topology_init() maps its nr_cpu_ids CPUs. */
+	if (percpu_init() || topology_init() ||
+	    page_init(topology_nr_nodes()) || mag_init()) {
 		init_error = errno ? errno : ENOMEM;
 		return;
 	}

@@ -194,6 +194,10 @@ bool topology_node_valid(int node); /* exists and may be used */
 bool topology_is_fake(void); /* USLAB_FAKE_NUMA */
 int topology_distance(int a, int b);
 const int *topology_fallback(int node, int *nr);
+int topology_bind(void *addr, unsigned long len, int node); /* MPOL_BIND */
+#ifdef USLAB_TEST_HOOKS
+int uslab_topology_reinit(const char *root, const unsigned long *allowed);
+#endif
 
 /* ---- slab.c: slabs of one cache ------------------------------------- */
 

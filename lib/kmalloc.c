@@ -151,16 +151,24 @@ static int kmalloc_init(void)
  * per power of two, multiples of 16 (so 16-aligned, as malloc() must
  * be): 8, 16, 32, 48, 64, then 80, 96, 112, 128, 160, ... up to 14 KiB,
  * where the kernel's classes alone would round 4104 bytes to 8192.
+ * Between 1 and 8 KiB there are eight per power of two (1152, 1280,
+ * ... 2048, 2304, ... 4096, 4608, ... 8192): a power of two and a small
+ * header (SQLite's pages of 1032, 4104 and 4368 bytes) would otherwise
+ * take a quarter more.
  * Where a size is one of the kernel's classes the class is that cache;
  * the others are caches of their own, named "malloc-<size>" (k for
  * whole KiB: malloc-5k), each created by the first request it serves
- * (kmalloc_fine_new(); a short program uses a few of the 23, and each
+ * (kmalloc_fine_new(); a short program uses a few of the 35, and each
  * costs pages and per-CPU slots).  kmalloc() itself never uses them:
  * its classes and ksize() stay the kernel's.
  * Index: (size - 1) / 8 for 1..64; above, 5 + 4 per octave past 64 plus
- * the quarter of the octave the size falls in.
+ * the quarter of the octave the size falls in, up to 1 KiB; then
+ * FINE_1K + 8 per octave past 1 KiB plus the eighth, up to 8 KiB; then
+ * FINE_8K + the quarter.
  */
-#define NR_FINE 36
+#define FINE_1K 21 /* the first class above 1024: 1152 */
+#define FINE_8K 45 /* the first class above 8192: 10240 */
+#define NR_FINE 48
 
 static const uint8_t fine_small[8] = { 0, 1, 2, 2, 3, 3, 4, 4 };
 
@@ -180,6 +188,11 @@ static __always_inline unsigned int fine_index(size_t size)
 	if (size <= 64)
 		return fine_small[(size - 1) >> 3];
 	b = 63 - (unsigned int)__builtin_clzl(size - 1); /* 2^b < size */
+	if (unlikely(b >= 10))
+		return b < 13 ? FINE_1K + (b - 10) * 8 +
+					(unsigned int)((size - 1) >> (b - 3)) -
+					8 :
+				FINE_8K + (unsigned int)((size - 1) >> 11) - 4;
 	shift = b - 2;
 	return 5 + (b - 6) * 4 + (unsigned int)((size - 1) >> shift) - 4;
 }
@@ -190,10 +203,20 @@ static size_t fine_size(unsigned int i)
 	static const uint8_t small[5] = { 8, 16, 32, 48, 64 };
 	unsigned int b = 6 + (i - 5) / 4, q = 4 + (i - 5) % 4;
 
-	return i < 5 ? small[i] : (size_t)(q + 1) << (b - 2);
+	if (i < 5)
+		return small[i];
+	if (i >= FINE_8K)
+		return (size_t)(i - FINE_8K + 5) << 11;
+	if (i >= FINE_1K) {
+		b = 10 + (i - FINE_1K) / 8;
+		return (size_t)(9 + (i - FINE_1K) % 8) << (b - 3);
+	}
+	return (size_t)(q + 1) << (b - 2);
 }
 
-BUILD_BUG_ON(KMALLOC_FINE_MAX != 14336);
+BUILD_BUG_ON(FINE_1K != 5 + (10 - 6) * 4);
+BUILD_BUG_ON(FINE_8K != FINE_1K + 3 * 8);
+BUILD_BUG_ON(KMALLOC_FINE_MAX != 14336); /* class NR_FINE - 1 */
 
 /*
  * fork() while a thread creates a class: fine_lock is taken before

@@ -46,7 +46,6 @@
  * lock is taken and uncharged if the block cannot be had.
  */
 #include <errno.h>
-#include <numaif.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -194,13 +193,10 @@ static void page_bind_nodes(char *base, unsigned long node_bytes, int nr_nodes)
 	if (nr_nodes < 2 || topology_is_fake())
 		return;
 	for (n = 0; n < nr_nodes; n++) {
-		unsigned long mask[(MAX_NUMNODES + 63) / 64] = { 0 };
-
 		if (!topology_node_valid(n))
 			continue;
-		mask[n / 64] = 1UL << (n % 64);
-		if (mbind(base + (unsigned long)n * node_bytes, node_bytes,
-			  MPOL_BIND, mask, MAX_NUMNODES + 1, 0)) {
+		if (topology_bind(base + (unsigned long)n * node_bytes,
+				  node_bytes, n)) {
 			uslab_report("mbind(node %d): %s; pages follow first "
 				     "touch",
 				     n, strerror(errno));

@@ -6,8 +6,8 @@
  * pointer, and an access to a slot that was never handed out.
  *
  * AddressSanitizer: a program built with -fsanitize=address and linked
- * with this (uninstrumented) library has the ASan runtime, found once
- * at start-up with dlsym().  The slab layer then poisons every byte of
+ * with this (uninstrumented) library has the ASan runtime, found through
+ * weak references to two of its calls.  The slab layer then poisons every byte of
  * a slab but the objects in use, through __asan_poison_memory_region()
  * and __asan_unpoison_memory_region().  Caches get no magazines
  * (cpu_slab NULL, as debug caches), so every object goes through the
@@ -48,7 +48,6 @@
  * API hooks on objects the caller owns.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <valgrind/memcheck.h>
 
 #include "internal.h"
@@ -56,6 +55,20 @@
 bool sanitize_on;
 bool sanitize_asan;
 bool sanitize_valgrind;
+
+/*
+ * The ASan runtime's calls, if it is in the process: weak references,
+ * which the dynamic loader binds when it loads the library (the runtime
+ * comes first, with the program) or leaves NULL.  No dlsym(): a failed
+ * lookup costs every process without ASan an error message allocated
+ * at start-up.
+ */
+#ifndef __SANITIZE_ADDRESS__
+void __asan_poison_memory_region(const volatile void *addr, size_t size)
+	__attribute__((weak));
+void __asan_unpoison_memory_region(const volatile void *addr, size_t size)
+	__attribute__((weak));
+#endif
 
 static void (*asan_poison)(const volatile void *addr, size_t size);
 static void (*asan_unpoison)(const volatile void *addr, size_t size);
@@ -67,10 +80,8 @@ static void (*asan_unpoison)(const volatile void *addr, size_t size);
 void sanitize_init(void)
 {
 #ifndef __SANITIZE_ADDRESS__
-	asan_poison = (void (*)(const volatile void *, size_t))dlsym(
-		RTLD_DEFAULT, "__asan_poison_memory_region");
-	asan_unpoison = (void (*)(const volatile void *, size_t))dlsym(
-		RTLD_DEFAULT, "__asan_unpoison_memory_region");
+	asan_poison = __asan_poison_memory_region;
+	asan_unpoison = __asan_unpoison_memory_region;
 	sanitize_asan = asan_poison && asan_unpoison;
 	sanitize_valgrind = !sanitize_asan && RUNNING_ON_VALGRIND;
 	if (sanitize_valgrind)

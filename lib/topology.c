@@ -1,20 +1,30 @@
 // SPDX-License-Identifier: MIT
 /*
  * topology.c - CPUs and NUMA nodes: which nodes this process may use, the
- * CPU-to-node map, distances and each node's fallback order.
+ * CPU-to-node map, distances and each node's fallback order, and binding
+ * a range of the arena to a node.
  *
- * Real topology comes from libnuma.  A node is usable when the process
- * may allocate there and it has memory: it is in the cpuset's
- * Mems_allowed (numa_get_mems_allowed()) and, when the process policy is
- * MPOL_BIND (numactl --membind, set_mempolicy), in the policy's nodes
- * (numa_get_membind()).  Both are read once, at library init: a policy
- * set later does not shrink the usable set.  An interleave or preferred
- * policy leaves every node usable; uslab places each node's range with
- * its own mbind(), which overrides the process policy for that range.
- * A CPU of an unusable node is mapped to the nearest usable one.  Nodes beyond CONFIG_MAX_NODES are
- * not used (said once on stderr).  When libnuma reports NUMA as
- * unavailable, or a single node, the machine is one node, and nothing
- * more is asked of libnuma (no file read at start-up).
+ * Real topology comes from the kernel directly, without libnuma (whose
+ * constructor reads /proc and /sys in every process that loads it, which
+ * a short program under the preload would pay for).  A node is usable
+ * when the process may allocate there and it has memory: it is in the
+ * cpuset's mems_allowed (get_mempolicy(MPOL_F_MEMS_ALLOWED)) and, when
+ * the process policy is MPOL_BIND (numactl --membind, set_mempolicy), in
+ * the policy's nodes; and its /sys/devices/system/node/nodeN/meminfo
+ * says MemTotal > 0.  Both masks are read once, at library init: a
+ * policy set later does not shrink the usable set.  An interleave or
+ * preferred policy leaves every node usable; uslab places each node's
+ * range with its own mbind(), which overrides the process policy for
+ * that range.  Node numbers come from /sys/devices/system/node/online,
+ * CPUs from each node's cpulist, distances from each node's distance
+ * file (one figure per online node, in order).  A CPU of an unusable
+ * node, or of no node, is mapped to the nearest usable one.  Nodes
+ * beyond CONFIG_MAX_NODES are not used (said once on stderr).
+ *
+ * The machine is one node, and no file is read at all, when the kernel
+ * has no NUMA system calls (ENOSYS, or EPERM in a sandbox), or when the
+ * process may allocate on node 0 only: then node 0 is the one place any
+ * page can go, and binding or CPU maps would change nothing.
  *
  * USLAB_FAKE_NUMA=N (1..CONFIG_MAX_NODES, parsed by env.c) splits the
  * configured CPUs into N nodes of consecutive CPU numbers, with distance
@@ -23,18 +33,39 @@
  * Fake nodes' pages are labelled in the page descriptors but not bound
  * (page.c asks topology_is_fake()).
  *
+ * The CPUs mapped are rseq.c's nr_cpu_ids (the configured CPUs, read
+ * once by percpu_init(), which runs first: each read of the count opens
+ * a sysfs file).
+ *
  * Locking: everything here is written once by topology_init(), under the
  * library's pthread_once, before any cache exists; read-only afterwards.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <numa.h>
+#include <fcntl.h>
+#include <linux/mempolicy.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sysinfo.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "internal.h"
+
+/*
+ * Node masks passed to the kernel: get_mempolicy() refuses a mask with
+ * fewer bits than the kernel's node count, so it has room for the
+ * largest (CONFIG_NODES_SHIFT 10), whatever CONFIG_MAX_NODES is.
+ */
+#define KERNEL_NODES 1024
+#define MASK_LONGS (KERNEL_NODES / 64)
+
+#ifdef USLAB_TEST_HOOKS
+static const char *node_sysfs = "/sys/devices/system/node";
+#else
+#define node_sysfs "/sys/devices/system/node"
+#endif
 
 static int nr_nodes = 1;
 static bool usable[MAX_NUMNODES] = { true };
@@ -44,6 +75,91 @@ static int *cpu_node; /* CPU number -> usable node */
 static unsigned char distance[MAX_NUMNODES][MAX_NUMNODES];
 static int fallback[MAX_NUMNODES][MAX_NUMNODES]; /* usable, nearest first */
 static int nr_usable = 1;
+
+static bool mask_test(const unsigned long *mask, long bit)
+{
+	return bit >= 0 && bit < KERNEL_NODES &&
+	       (mask[bit / 64] >> (bit % 64) & 1);
+}
+
+/* The NUMA system calls, raw: glibc has no wrappers for them. */
+static long sys_get_mempolicy(int *mode, unsigned long *mask,
+			      unsigned long flags)
+{
+	return syscall(SYS_get_mempolicy, mode, mask,
+		       mask ? KERNEL_NODES + 1UL : 0UL, NULL, flags);
+}
+
+/* Bind [addr, addr + len) to @node (MPOL_BIND); 0, or -1 and errno. */
+int topology_bind(void *addr, unsigned long len, int node)
+{
+	unsigned long mask[MASK_LONGS] = { 0 };
+
+	mask[node / 64] = 1UL << (node % 64);
+	return (int)syscall(SYS_mbind, addr, len, MPOL_BIND, mask,
+			    KERNEL_NODES + 1UL, 0U);
+}
+
+/* Read a small sysfs file into @buf as a string; its length, or -1. */
+static ssize_t read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t n, len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while ((size_t)len < size - 1 &&
+	       (n = read(fd, buf + len, size - 1 - (size_t)len)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = '\0';
+	return len;
+}
+
+static ssize_t read_node_file(int node, const char *name, char *buf,
+			      size_t size)
+{
+	char path[256];
+
+	if (snprintf(path, sizeof(path), "%s/node%d/%s", node_sysfs, node,
+		     name) >= (int)sizeof(path))
+		return -1;
+	return read_file(path, buf, size);
+}
+
+/*
+ * One range of a kernel list ("0-3,8,10-11"): [*lo, *hi] and the rest of
+ * the list, or NULL at its end or at anything that is not a range.
+ */
+static const char *next_range(const char *s, long *lo, long *hi)
+{
+	char *end;
+
+	while (*s == ',')
+		s++;
+	if (*s < '0' || *s > '9')
+		return NULL;
+	*lo = strtol(s, &end, 10);
+	*hi = *lo;
+	if (*end == '-') {
+		s = end + 1;
+		if (*s < '0' || *s > '9')
+			return NULL;
+		*hi = strtol(s, &end, 10);
+	}
+	return *hi >= *lo ? end : NULL;
+}
+
+/* MemTotal of @node's meminfo ("Node 0 MemTotal: 123 kB"), or 0. */
+static unsigned long node_mem_kb(int node)
+{
+	char buf[256], *p;
+
+	if (read_node_file(node, "meminfo", buf, sizeof(buf)) <= 0)
+		return 0;
+	p = strstr(buf, "MemTotal:");
+	return p ? strtoul(p + strlen("MemTotal:"), NULL, 10) : 0;
+}
 
 static int nearest_usable(int node)
 {
@@ -80,22 +196,37 @@ static void build_fallback(void)
 	nr_usable = n; /* the same for every node */
 }
 
+/* Give @node's CPUs (its cpulist) below @cpus that node in cpu_node. */
+static void map_node_cpus(int node, int cpus)
+{
+	char buf[4096];
+	const char *s = buf;
+	long lo, hi, cpu;
+
+	if (read_node_file(node, "cpulist", buf, sizeof(buf)) <= 0)
+		return;
+	while ((s = next_range(s, &lo, &hi)))
+		for (cpu = lo; cpu <= hi && cpu < cpus; cpu++)
+			cpu_node[cpu] = node;
+}
+
 static int map_cpus(int cpus)
 {
-	int cpu;
+	int cpu, node;
 
 	cpu_node = calloc((size_t)cpus, sizeof(*cpu_node));
 	if (!cpu_node)
 		return -1;
+	for (cpu = 0; cpu < cpus; cpu++)
+		cpu_node[cpu] =
+			fake_nodes ? (int)((long)cpu * fake_nodes / cpus) : -1;
+	if (!fake_nodes && nr_nodes > 1)
+		for (node = 0; node < nr_nodes; node++)
+			map_node_cpus(node, cpus);
 	for (cpu = 0; cpu < cpus; cpu++) {
-		int node = fake_nodes ? (int)((long)cpu * fake_nodes / cpus) :
-			   nr_nodes == 1 ? 0 :
-					   numa_node_of_cpu(cpu);
-
+		node = cpu_node[cpu];
 		if (node < 0 || node >= nr_nodes || !usable[node])
-			node = nearest_usable(
-				node >= 0 && node < nr_nodes ? node : 0);
-		cpu_node[cpu] = node;
+			cpu_node[cpu] = nearest_usable(node >= 0 ? node : 0);
 	}
 	nr_cpus_mapped = cpus;
 	return 0;
@@ -113,64 +244,137 @@ static void init_fake(void)
 	}
 }
 
-static void init_real(void)
+/*
+ * @a's distance file: one figure per online node, in node order (the
+ * kernel's for_each_online_node()); figures out of 1..255 are ignored.
+ */
+static void read_distances(int a, const unsigned long *online)
 {
-	struct bitmask *allowed, *bound;
-	int max = numa_max_node() + 1, a, b;
+	char buf[4096], *s = buf, *end;
+	long b = -1, d;
 
-	/*
-	 * One node: the process may only be allowed that one, and it has
-	 * memory; no cpuset, policy, meminfo or distance file to read (a
-	 * short program under the preload would pay for each).
-	 */
-	if (max == 1) {
-		distance[0][0] = 10;
+	if (read_node_file(a, "distance", buf, sizeof(buf)) <= 0)
 		return;
+	for (;;) {
+		d = strtol(s, &end, 10);
+		if (end == s)
+			return;
+		s = end;
+		while (++b < KERNEL_NODES && !mask_test(online, b))
+			;
+		if (b >= nr_nodes)
+			return;
+		if (d > 0 && d < 256)
+			distance[a][b] = (unsigned char)d;
 	}
-	allowed = numa_get_mems_allowed();
-	bound = numa_get_membind();
+}
 
+/*
+ * Several nodes the process may use: read their numbers, memory, CPUs
+ * and distances.  @allowed is the cpuset's mems_allowed.
+ */
+static void init_real(const unsigned long *allowed)
+{
+	unsigned long online[MASK_LONGS] = { 0 }, bound[MASK_LONGS];
+	char buf[4096], path[256];
+	const char *s = buf;
+	long lo, hi, bit;
+	int mode, max = 0, a, b;
+
+	snprintf(path, sizeof(path), "%s/online", node_sysfs);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return;
+	while ((s = next_range(s, &lo, &hi)))
+		for (bit = lo; bit <= hi && bit < KERNEL_NODES; bit++) {
+			online[bit / 64] |= 1UL << (bit % 64);
+			max = (int)bit + 1;
+		}
 	if (max > MAX_NUMNODES) {
 		uslab_report("%d NUMA nodes, built for at most %d "
 			     "(CONFIG_MAX_NODES); using the first %d",
 			     max, MAX_NUMNODES, MAX_NUMNODES);
 		max = MAX_NUMNODES;
 	}
+	if (max < 2)
+		return;
+	/* Only MPOL_BIND limits the nodes; any other policy leaves all. */
+	if (sys_get_mempolicy(&mode, bound, 0) ||
+	    (mode & ~MPOL_MODE_FLAGS) != MPOL_BIND)
+		memset(bound, 0xff, sizeof(bound));
 	nr_nodes = max;
 	for (a = 0; a < nr_nodes; a++) {
-		usable[a] = numa_bitmask_isbitset(allowed, (unsigned int)a) &&
-			    numa_bitmask_isbitset(bound, (unsigned int)a) &&
-			    numa_node_size64(a, NULL) > 0;
-		for (b = 0; b < nr_nodes; b++) {
-			int d = numa_distance(a, b);
-
-			distance[a][b] = (unsigned char)(d > 0 && d < 256 ? d :
-							 a == b		  ? 10 :
-									    20);
-		}
+		usable[a] = mask_test(online, a) && mask_test(allowed, a) &&
+			    mask_test(bound, a) && node_mem_kb(a) > 0;
+		for (b = 0; b < nr_nodes; b++)
+			distance[a][b] = a == b ? 10 : 20;
 	}
-	numa_bitmask_free(allowed);
-	numa_bitmask_free(bound);
+	for (a = 0; a < nr_nodes; a++)
+		if (mask_test(online, a))
+			read_distances(a, online);
 	for (a = 0; a < nr_nodes && !usable[a]; a++)
 		;
 	if (a == nr_nodes)
-		usable[0] = true; /* libnuma disagrees with itself */
+		usable[0] = true; /* the kernel's figures disagree */
+}
+
+/* The process may allocate on node 0 and nowhere else. */
+static bool only_node0(const unsigned long *allowed)
+{
+	int i;
+
+	for (i = 1; i < MASK_LONGS; i++)
+		if (allowed[i])
+			return false;
+	return allowed[0] == 1;
+}
+
+/* @allowed: the cpuset's mems_allowed, NULL without NUMA calls. */
+static int topology_setup(const unsigned long *allowed)
+{
+	distance[0][0] = 10;
+	fake_nodes = uslab_env.fake_numa;
+	if (fake_nodes)
+		init_fake();
+	else if (allowed && !only_node0(allowed))
+		init_real(allowed);
+	build_fallback();
+	return map_cpus((int)nr_cpu_ids);
 }
 
 int topology_init(void)
 {
-	int cpus = get_nprocs_conf();
+	unsigned long allowed[MASK_LONGS] = { 0 };
 
-	fake_nodes = uslab_env.fake_numa;
-	if (fake_nodes)
-		init_fake();
-	else if (numa_available() >= 0)
-		init_real();
-	else
-		distance[0][0] = 10;
-	build_fallback();
-	return map_cpus(cpus > 0 ? cpus : 1);
+	if (sys_get_mempolicy(NULL, allowed, MPOL_F_MEMS_ALLOWED))
+		return topology_setup(NULL);
+	return topology_setup(allowed);
 }
+
+#ifdef USLAB_TEST_HOOKS
+/*
+ * Tests: forget the topology and read it again from the tree at @root
+ * (standing for /sys/devices/system/node), with @allowed standing for
+ * the cpuset's mems_allowed (KERNEL_NODES bits; NULL: no NUMA calls).
+ * With NULL @root, the kernel's own again.  Only while no cache exists.
+ */
+int uslab_topology_reinit(const char *root, const unsigned long *allowed)
+{
+	unsigned long own[MASK_LONGS] = { 0 };
+
+	node_sysfs = root ? root : "/sys/devices/system/node";
+	nr_nodes = 1;
+	nr_usable = 1;
+	memset(usable, 0, sizeof(usable));
+	usable[0] = true;
+	memset(distance, 0, sizeof(distance));
+	free(cpu_node);
+	cpu_node = NULL;
+	nr_cpus_mapped = 0;
+	if (!root && sys_get_mempolicy(NULL, own, MPOL_F_MEMS_ALLOWED) == 0)
+		allowed = own;
+	return topology_setup(allowed);
+}
+#endif
 
 /* Node ids 0..topology_nr_nodes()-1 have arenas; some may be unusable. */
 int topology_nr_nodes(void)
@@ -200,7 +404,7 @@ const int *topology_fallback(int node, int *nr)
 	return fallback[node];
 }
 
-/* Node of CPU @cpu (a usable node; 0 for CPUs libnuma did not map). */
+/* Node of CPU @cpu (a usable node; 0 for CPUs beyond the configured). */
 int topology_cpu_node(int cpu)
 {
 	if (cpu < 0 || cpu >= nr_cpus_mapped)

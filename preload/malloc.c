@@ -9,8 +9,8 @@
  * Start-up: nothing here allocates before uslab is ready.  Until this
  * library's constructor has started uslab (and its kmalloc caches),
  * every call goes to glibc's own allocator through its __libc_* entry
- * points: the dynamic loader's and libc's first calls, libnuma's and
- * liburcu's constructors, and uslab's start-up itself (whose own
+ * points: the dynamic loader's and libc's first calls, liburcu's
+ * constructor, and uslab's start-up itself (whose own
  * bookkeeping always comes from glibc, see libc-alloc.h).  No dlsym(),
  * so no recursion through it.  Afterwards every request is kmalloc()'s.
  *
@@ -69,19 +69,18 @@ static inline bool ours(const void *p)
 
 __attribute__((constructor)) static void uslab_malloc_init(void)
 {
-	void *p;
-
 	/* The reaper, export and RCU threads wait USLAB_DEFER_MS. */
 	uslab_defer_threads = true;
-	p = kmalloc(1, GFP_MALLOC);
-
-	if (!p) {
+	/*
+	 * uslab and its classes start here, but no slab: a program that
+	 * never allocates (or only from some classes) pays for none.
+	 */
+	if (uslab_ensure_init()) {
 		uslab_report("libuslab-malloc.so: cannot start uslab (%s); "
 			     "glibc's malloc stays in use",
 			     strerror(errno));
 		return;
 	}
-	kfree(p);
 	/*
 	 * USLAB_PASSTHROUGH=1 asks for malloc's blocks: kmalloc() would
 	 * call back in here, so glibc keeps serving every call.

@@ -17,12 +17,16 @@
 
 #include "internal.h"
 
-/* Four classes per power of two, multiples of 16, written out. */
+/*
+ * Four classes per power of two, multiples of 16, eight between 1 and 8
+ * KiB, written out.
+ */
 static const unsigned int fine[] = {
-	8,    16,   32,	  48,	64,   80,   96,	   112,	  128,
-	160,  192,  224,  256,	320,  384,  448,   512,	  640,
-	768,  896,  1024, 1280, 1536, 1792, 2048,  2560,  3072,
-	3584, 4096, 5120, 6144, 7168, 8192, 10240, 12288, 14336,
+	8,    16,   32,	  48,	64,   80,    96,    112,   128,	 160,
+	192,  224,  256,  320,	384,  448,   512,   640,   768,	 896,
+	1024, 1152, 1280, 1408, 1536, 1664,  1792,  1920,  2048, 2304,
+	2560, 2816, 3072, 3328, 3584, 3840,  4096,  4608,  5120, 5632,
+	6144, 6656, 7168, 7680, 8192, 10240, 12288, 14336,
 };
 #define NR_FINE_TEST (sizeof(fine) / sizeof(fine[0]))
 
@@ -97,8 +101,10 @@ START_TEST(test_names_and_alignment)
 		unsigned int align;
 	} t[] = {
 		{ 40, "malloc-48", 16 },      { 100, "malloc-112", 16 },
-		{ 150, "malloc-160", 32 },    { 1032, "malloc-1280", 256 },
-		{ 4104, "malloc-5k", 1024 },  { 7000, "malloc-7k", 1024 },
+		{ 150, "malloc-160", 32 },    { 1032, "malloc-1152", 128 },
+		{ 4104, "malloc-4608", 512 }, { 4368, "malloc-4608", 512 },
+		{ 4609, "malloc-5k", 1024 },  { 5200, "malloc-5632", 512 },
+		{ 7000, "malloc-7k", 1024 },  { 7500, "malloc-7680", 512 },
 		{ 9064, "malloc-10k", 2048 }, { 12288, "malloc-12k", 4096 },
 		{ 90, "kmalloc-96", 32 },     { 4096, "kmalloc-4k", 4096 },
 	};
@@ -144,9 +150,9 @@ START_TEST(test_zero_and_kmalloc_unchanged)
 	p = kmalloc(4104, GFP_KERNEL);
 	ck_assert_uint_eq(ksize(p), 8192);
 	kfree(p);
-	/* Twice: nothing is made again (5166 bytes made malloc-6k). */
+	/* Twice: nothing is made again (5166 bytes made malloc-5632). */
 	ck_assert_int_eq(kmalloc_fine_init(), 0);
-	ck_assert_uint_eq(caches_named("malloc-6k"), 1);
+	ck_assert_uint_eq(caches_named("malloc-5632"), 1);
 	ck_assert_uint_eq(caches_named("kmalloc-4k"), 1);
 }
 END_TEST
@@ -237,15 +243,15 @@ START_TEST(test_class_after_fork)
 	if (pid == 0) {
 		void *p = kmalloc_fine(1032, GFP_KERNEL);
 
-		_exit(p && ksize(p) == 1280 &&
-				      caches_named("malloc-1280") == 1 ?
+		_exit(p && ksize(p) == 1152 &&
+				      caches_named("malloc-1152") == 1 ?
 			      0 :
 			      1);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	/* The parent's registry did not see the child's. */
-	ck_assert_uint_eq(caches_named("malloc-1280"), 0);
+	ck_assert_uint_eq(caches_named("malloc-1152"), 0);
 }
 END_TEST
 

@@ -85,16 +85,16 @@ static void entry_points(int uslab)
 	if (uslab) {
 		/*
 		 * uslab's malloc classes, not glibc's chunk sizes: four per
-		 * power of two, multiples of 16, up to 14 KiB; then page
-		 * blocks.  16-aligned from 9 bytes on; realloc() within
+		 * power of two (eight from 1 to 8 KiB), multiples of 16, up
+		 * to 14 KiB; then page blocks.  16-aligned from 9 bytes on; realloc() within
 		 * the class keeps the block.
 		 */
 		static const size_t want[][2] = {
-			{ 1, 8 },	  { 9, 16 },	   { 33, 48 },
-			{ 100, 112 },	  { 150, 160 },	   { 200, 224 },
-			{ 1032, 1280 },	  { 4104, 5120 },  { 4368, 5120 },
-			{ 7424, 8192 },	  { 9064, 10240 }, { 14336, 14336 },
-			{ 14337, 16384 },
+			{ 1, 8 },	 { 9, 16 },	   { 33, 48 },
+			{ 100, 112 },	 { 150, 160 },	   { 200, 224 },
+			{ 1032, 1152 },	 { 4104, 4608 },   { 4368, 4608 },
+			{ 4609, 5120 },	 { 7424, 7680 },   { 7681, 8192 },
+			{ 9064, 10240 }, { 14336, 14336 }, { 14337, 16384 },
 		};
 
 		for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
