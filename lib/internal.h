@@ -821,6 +821,7 @@ bool huge_free(const void *p);
 #define KMALLOC_FINE_MAX 14336
 int kmalloc_fine_init(void);
 void *kmalloc_fine(size_t size, gfp_t flags);
+void *kzalloc_fine(size_t size, gfp_t flags);
 
 /* ---- env.c: the USLAB_* environment, parsed once --------------------- */
 

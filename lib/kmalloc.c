@@ -317,6 +317,31 @@ void *kmalloc_fine(size_t size, gfp_t flags)
 	return kmalloc(size, flags);
 }
 
+/*
+ * calloc()'s kmalloc_fine(): a zeroed block.  Within the fine classes the
+ * object comes off the fast path and is cleared here, all of it (as
+ * glibc's calloc() clears its whole chunk), where __GFP_ZERO would send
+ * it down the slow path.  Larger sizes, and a class's first request, go
+ * to kmalloc_fine() with __GFP_ZERO: page blocks fresh from the kernel
+ * need no clearing, and kmalloc() knows which.
+ */
+void *kzalloc_fine(size_t size, gfp_t flags)
+{
+	if (likely(size - 1 < KMALLOC_FINE_MAX)) {
+		struct kmem_cache *s = __atomic_load_n(
+			&fine_caches[fine_index(size)], __ATOMIC_ACQUIRE);
+		void *p;
+
+		if (likely(s)) {
+			p = kmem_cache_alloc(s, flags);
+			if (likely(p))
+				memset(p, 0, s->object_size);
+			return p;
+		}
+	}
+	return kmalloc_fine(size, flags | __GFP_ZERO);
+}
+
 /* ---- Counters (kept in stats.c) -------------------------------------- */
 
 #define kstat_add(item, n)                                                  \

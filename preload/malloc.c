@@ -14,10 +14,10 @@
  * bookkeeping always comes from glibc, see libc-alloc.h).  No dlsym(),
  * so no recursion through it.  Afterwards every request is kmalloc()'s.
  *
- * Size classes: malloc(), calloc() and realloc() use kmalloc_fine(),
- * four classes per power of two up to 14 KiB (kmalloc.c), not
- * kmalloc()'s powers of two; the aligned calls keep kmalloc()'s, whose
- * alignment they rely on.
+ * Size classes: malloc(), calloc() (kzalloc_fine()) and realloc() use
+ * kmalloc_fine(), four to eight classes per power of two up to 14 KiB
+ * (kmalloc.c), not kmalloc()'s powers of two; the aligned calls keep
+ * kmalloc()'s, whose alignment they rely on.
  *
  * Whose pointer: one in uslab's arena is kfree()'d; one of kmalloc's own
  * mappings (above 2 MiB, found in its table) is unmapped; anything else
@@ -28,8 +28,8 @@
  * else uslab does at start-up: here they wait USLAB_DEFER_MS (1 s by
  * default) and start at the first call past that time that is off the
  * per-CPU fast path anyway (cache.c's uslab_threads_poll()): a free()
- * that overflows its magazine, calloc(), the aligned calls, and
- * requests above the size classes (kmalloc_fine()).
+ * that overflows its magazine, the aligned calls, and requests above
+ * the size classes (kmalloc_fine(), for calloc() too).
  *
  * fork() and thread exit need nothing here: uslab's fork handlers and
  * per-CPU (not per-thread) caches cover them, and glibc handles its own.
@@ -144,9 +144,7 @@ __api void *calloc(size_t n, size_t size)
 		return nomem();
 	if (unlikely(!uslab_ready()))
 		return __libc_calloc(n, size);
-	/* __GFP_ZERO: off the fast path already. */
-	uslab_threads_poll();
-	p = kmalloc_fine(bytes ? bytes : 1, GFP_MALLOC | __GFP_ZERO);
+	p = kzalloc_fine(bytes ? bytes : 1, GFP_MALLOC);
 	return likely(p) ? p : nomem();
 }
 
