@@ -227,7 +227,15 @@ struct slab {
 	uint32_t __page_head_off;
 	uint8_t slab_list; /* (n) enum slab_list it sits on */
 	uint8_t corrupt; /* (n) freelist found corrupt: out of use */
-	uint8_t pad[6];
+	/*
+	 * (n) The last @fresh slots of the slab's layout order (address
+	 * order, or the cache's random sequence from @fresh_start) were
+	 * never handed out and are not on the freelist; slab.c says which
+	 * slabs are laid out so (new_slab()).  0 for the others.
+	 */
+	uint16_t fresh;
+	uint16_t fresh_start;
+	uint8_t pad[2];
 };
 
 /* The overlay is exact: one size, page.c's fields at page.c's offsets. */

@@ -4,12 +4,16 @@
  *
  * A slab is one page block of 2^order pages (page.c) holding `objects`
  * slots of `size` bytes, starting `colour * colour_off` bytes in so that
- * slabs of one cache do not all start on the same cache sets.  Free slots
- * form a singly linked list through a free pointer stored at `offset` in
- * each slot: inside the object (at its middle, as SLUB does) when nothing
- * else needs the object's bytes while it is free, after the object when
- * the cache has a constructor, is SLAB_TYPESAFE_BY_RCU, or is poisoned or
- * red-zoned.  The constructor runs once per slot, when the slab is laid
+ * slabs of one cache do not all start on the same cache sets.  Slots are
+ * handed out first in a layout order (address order, or the cache's
+ * random sequence); in caches without a constructor or debug flags a new
+ * slab is not written at all, and the slots it never handed out
+ * (slab.fresh, the end of the layout order) are free without being
+ * linked.  Slots given back form a singly linked list through a free
+ * pointer stored at `offset` in each slot: inside the object (at its
+ * middle, as SLUB does) when nothing else needs the object's bytes while
+ * it is free, after the object when the cache has a constructor, is
+ * SLAB_TYPESAFE_BY_RCU, or is poisoned or red-zoned.  The constructor runs once per slot, when the slab is laid
  * out; objects are expected back in constructed state.
  *
  * Slab state (struct slab: cache, freelist, inuse, objects, s_mem and
@@ -47,9 +51,9 @@
  * slab is taken out of use, marked corrupt and left on the full list
  * with every object counted in use, so nothing follows the pointer and
  * a free into that slab is dropped.  With CONFIG_SLAB_FREELIST_RANDOM a
- * new slab's freelist follows the cache's random permutation of slots
- * (random_seq), from a random place in it, as the kernel's
- * shuffle_freelist() does.
+ * new slab's layout order (its fresh slots, or its first freelist) is
+ * the cache's random permutation of slots (random_seq), from a random
+ * place in it, as the kernel's shuffle_freelist() does.
  *
  * uslab_cache_validate() walks every slab under its node lock
  * (slab_validate()): a broken freelist takes the slab out of use as a
@@ -164,7 +168,11 @@ int slab_calculate_sizes(struct kmem_cache *s)
 	s->align = align;
 	s->size = size;
 	s->order = calculate_order(size);
-	s->objects = (unsigned int)(slab_bytes(s) / size);
+	/*
+	 * slab.fresh counts slots in 16 bits; calculate_order() gives at
+	 * most 512 (8-byte slots, one page), the bound is for safety.
+	 */
+	s->objects = (unsigned int)MIN(slab_bytes(s) / size, UINT16_MAX);
 	s->colour_off = MAX(CACHE_LINE_SIZE, align);
 	s->colours = (unsigned int)((slab_bytes(s) -
 				     (unsigned long)s->objects * size) /
@@ -285,7 +293,7 @@ static bool slab_freelist_ok(const struct slab *slab)
 	}
 	if (unlikely(sanitize_on))
 		sanitize_walk_end(s, slab);
-	return ok && nr == slab->objects - slab->inuse;
+	return ok && nr == slab->objects - slab->fresh - slab->inuse;
 }
 
 /* The same: @n's list counts are its lists' lengths. */
@@ -361,11 +369,29 @@ static __cold void slab_corrupt_locked(struct kmem_cache *s,
 	debug_freelist_corrupt(s, slab, obj, fp);
 	slab->corrupt = 1;
 	slab->freelist = NULL;
+	slab->fresh = 0;
 	n->active_objects += slab->objects - slab->inuse - 1;
 	slab->inuse = slab->objects - 1; /* the caller's object is the last */
 }
 
-/* Pop one object from @slab, which must have a free one. */
+/* Slot number @k of @slab's layout order. */
+static inline char *slab_layout_slot(const struct kmem_cache *s,
+				     const struct slab *slab, unsigned int k)
+{
+	if (s->random_seq) {
+		k += slab->fresh_start;
+		if (k >= slab->objects)
+			k -= slab->objects;
+		return slab->s_mem + s->random_seq[k];
+	}
+	return slab->s_mem + (unsigned long)k * s->size;
+}
+
+/*
+ * Pop one object from @slab, which must have a free one: off the
+ * freelist (objects given back), else the next slot never handed out,
+ * whose memory nothing has touched yet.
+ */
 static void *slab_take_object_locked(struct kmem_cache *s,
 				     struct kmem_cache_node *n,
 				     struct slab *slab, void *caller)
@@ -373,7 +399,14 @@ static void *slab_take_object_locked(struct kmem_cache *s,
 	void *obj = slab->freelist, *next;
 
 	lock_assert_held(&n->lock);
-	uslab_assert(obj && slab->inuse < slab->objects);
+	uslab_assert(slab->inuse < slab->objects);
+	if (!obj) {
+		uslab_assert(slab->fresh > 0);
+		obj = slab_layout_slot(s, slab, slab->objects - slab->fresh--);
+		if (unlikely(sanitize_on))
+			sanitize_obj_open(s, obj);
+		goto taken;
+	}
 	if (unlikely(sanitize_on))
 		sanitize_obj_open(s, obj);
 	next = get_freepointer(s, obj);
@@ -389,6 +422,7 @@ static void *slab_take_object_locked(struct kmem_cache *s,
 	 * leaves the hardware prefetcher no stride to follow.
 	 */
 	__builtin_prefetch((char *)next + s->offset);
+taken:
 	slab->inuse++;
 	n->active_objects++;
 	if (slab->inuse == slab->objects)
@@ -439,15 +473,29 @@ static struct slab *slab_get_partial_locked(struct kmem_cache_node *n)
 /* ---- Slow paths: new and discarded slabs ------------------------------ */
 
 /*
+ * A cache whose new slabs are laid out lazily: nothing is written into
+ * them, and their slots are handed out in layout order (slab.fresh),
+ * each first touched by its user, as mimalloc does (SLUB writes every
+ * free pointer at once): a refill from a new slab reads no memory, and
+ * its pages are faulted in only as objects are used.  Not when a
+ * constructor or the debug patterns must be in every slot beforehand.
+ */
+static inline bool slab_lays_out_lazily(const struct kmem_cache *s)
+{
+	return !s->ctor && !(s->flags & SLAB_DEBUG_FLAGS);
+}
+
+/*
  * Take a page block on @node and lay out a new slab in it: colour,
- * freelist, constructors, debug patterns.  No lock is held; the slab is
+ * freelist (or none: slab_lays_out_lazily()), constructors, debug
+ * patterns.  No lock is held; the slab is
  * private to the caller until slab_publish_locked().
  */
 static struct slab *new_slab(struct kmem_cache *s, int node)
 {
 	struct page_desc *page = page_alloc(node, s->order);
 	struct slab *slab = page_slab(page);
-	unsigned int colour, i, pos = 0;
+	unsigned int colour, i;
 	char *obj, *prev = NULL;
 
 	if (!page)
@@ -462,28 +510,30 @@ static struct slab *new_slab(struct kmem_cache *s, int node)
 	if (unlikely(sanitize_on))
 		sanitize_slab_open(page_address(page), slab_bytes(s));
 
-	/* Freelist order: the random sequence from a random start, or
+	/* Layout order: the random sequence from a random start, or
 	 * address order. */
+	slab->fresh_start = 0;
 	if (s->random_seq)
-		pos = (unsigned int)(uslab_random() % s->objects);
-	for (i = 0; i < s->objects; i++, prev = obj) {
-		if (s->random_seq) {
-			obj = slab->s_mem + s->random_seq[pos];
-			if (++pos == s->objects)
-				pos = 0;
-		} else {
-			obj = slab->s_mem + (unsigned long)i * s->size;
+		slab->fresh_start = (uint16_t)(uslab_random() % s->objects);
+	slab->freelist = NULL;
+	if (slab_lays_out_lazily(s)) {
+		/* Nothing to write: slots are handed out in layout order. */
+		slab->fresh = (uint16_t)s->objects;
+	} else {
+		slab->fresh = 0;
+		for (i = 0; i < s->objects; i++, prev = obj) {
+			obj = slab_layout_slot(s, slab, i);
+			if (unlikely(s->flags & SLAB_DEBUG_FLAGS))
+				debug_init_object(s, obj);
+			if (s->ctor)
+				s->ctor(obj);
+			if (prev)
+				set_freepointer(s, prev, obj);
+			else
+				slab->freelist = obj;
 		}
-		if (unlikely(s->flags & SLAB_DEBUG_FLAGS))
-			debug_init_object(s, obj);
-		if (s->ctor)
-			s->ctor(obj);
-		if (prev)
-			set_freepointer(s, prev, obj);
-		else
-			slab->freelist = obj;
+		set_freepointer(s, prev, NULL);
 	}
-	set_freepointer(s, prev, NULL);
 	if (unlikely(sanitize_on))
 		sanitize_slab_close(page_address(page), slab_bytes(s));
 	/*
@@ -654,7 +704,7 @@ static size_t slab_alloc_many(struct kmem_cache *s, gfp_t gfp, int node,
 		}
 		uslab_lock(&kn->lock, RANK_SLAB_NODE);
 		slab_publish_locked(s, kn, slab);
-		while (done < n && slab->freelist)
+		while (done < n && slab->inuse < slab->objects)
 			p[done++] =
 				slab_take_object_locked(s, kn, slab, caller);
 		uslab_unlock(&kn->lock);
@@ -868,6 +918,7 @@ static void slab_isolate_locked(struct kmem_cache_node *n, struct slab *slab)
 	lock_assert_held(&n->lock);
 	slab->corrupt = 1;
 	slab->freelist = NULL;
+	slab->fresh = 0;
 	n->active_objects += slab->objects - slab->inuse;
 	slab->inuse = slab->objects;
 	slab_list_move_locked(n, slab, SL_FULL);
@@ -890,6 +941,15 @@ static int slab_validate_one(struct kmem_cache *s, struct kmem_cache_node *n,
 	if (slab->corrupt)
 		return 0; /* out of use since it was reported */
 	memset(map, 0, (slab->objects + bits - 1) / bits * sizeof(*map));
+	/* Slots never handed out are free; the freelist must not name one. */
+	for (i = slab->objects - slab->fresh; i < slab->objects; i++) {
+		unsigned long idx = obj_index(
+			s, (unsigned long)(slab_layout_slot(s, slab, i) -
+					   slab->s_mem));
+
+		map[idx / bits] |= 1UL << (idx % bits);
+		nr++;
+	}
 	for (obj = slab->freelist; obj;
 	     prev = obj, obj = get_freepointer(s, obj)) {
 		unsigned long idx;

@@ -496,6 +496,45 @@ END_TEST
  * each reported once and the slab is taken out of use; the cache goes
  * on in its other slabs.
  */
+/*
+ * A lazily laid out slab (no constructor, no debug flags): the slots it
+ * never handed out count as free, and a freelist that names one of them
+ * (which would hand it out twice) is refused.
+ */
+START_TEST(test_validate_fresh_slots)
+{
+	struct kmem_cache *s = kmem_cache_create("fresh", 64, 0, 0, NULL);
+	void *p = slab_alloc(s, 0, 0, NULL), *q = slab_alloc(s, 0, 0, NULL);
+	struct slab *slab = virt_to_slab(p);
+	unsigned int k;
+	struct capture c;
+	char *fresh;
+
+	ck_assert_ptr_eq(virt_to_slab(q), slab);
+	ck_assert_uint_eq(slab->fresh, slab->objects - 2);
+	ck_assert_int_eq(validate(s, &c), 0);
+	slab_free(s, slab, q, NULL); /* a freelist of one, then fresh slots */
+	ck_assert_ptr_eq(slab->freelist, q);
+	ck_assert_int_eq(validate(s, &c), 0);
+	ck_assert_int_eq(nr_bugs(&c), 0);
+
+	/* The next fresh slot, in the slab's layout order. */
+	k = slab->objects - slab->fresh;
+	if (s->random_seq)
+		fresh = slab->s_mem +
+			s->random_seq[(slab->fresh_start + k) % slab->objects];
+	else
+		fresh = slab->s_mem + (unsigned long)k * s->size;
+	set_freepointer(s, q, fresh);
+	ck_assert_int_eq(validate(s, &c), 1);
+	ck_assert_reported(&c, "Freechain loops");
+	ck_assert(slab->corrupt);
+	slab_free(s, slab, p, NULL); /* into a slab out of use: dropped */
+	ck_assert_int_eq(validate(s, &c), 0);
+	ck_assert_cache_usable(s);
+}
+END_TEST
+
 START_TEST(test_validate_freelist)
 {
 	struct kmem_cache *s = kmem_cache_create("TestSlub_next_ptr_free", 64,
@@ -634,6 +673,7 @@ static Suite *debug_suite(void)
 	tcase_add_test(tc, test_validate_clean);
 	tcase_add_test(tc, test_validate_kunit_cases);
 	tcase_add_test(tc, test_validate_freelist);
+	tcase_add_test(tc, test_validate_fresh_slots);
 	tcase_add_test(tc, test_validate_busy);
 	tcase_add_test(tc, test_report_symbolized);
 	suite_add_tcase(s, tc);

@@ -237,7 +237,6 @@ START_TEST(test_freelist_and_lists)
 	struct slab *slab;
 	void *first, **objs;
 	unsigned int i, walked = 0;
-	char *fp;
 
 	first = salloc(s);
 	slab = virt_to_slab(first);
@@ -246,25 +245,37 @@ START_TEST(test_freelist_and_lists)
 	ck_assert_uint_eq(n->nr_partial, 1);
 	ck_assert_uint_eq(slab->inuse, 1);
 
-	/* The freelist of a fresh slab holds every other slot exactly once. */
-	for (fp = slab->freelist; fp; fp = get_freepointer(s, fp)) {
-		unsigned long off = (unsigned long)(fp - slab->s_mem);
-
-		ck_assert_uint_eq(off % s->size, 0);
-		ck_assert_ptr_ne(fp, first);
-		ck_assert_uint_lt(obj_index(s, off), s->objects);
-		walked++;
-		ck_assert_uint_le(walked, s->objects);
-	}
-	ck_assert_uint_eq(walked, s->objects - 1);
+	/*
+	 * A new slab has no freelist: every other slot is fresh, handed
+	 * out in layout order without a byte of the slab written first.
+	 */
+	ck_assert_ptr_null(slab->freelist);
+	ck_assert_uint_eq(slab->fresh, s->objects - 1);
+	if (!sanitize_on) /* the free slots are off limits there */
+		for (i = 0; i < s->objects; i++)
+			if (slab->s_mem + (unsigned long)i * s->size != first)
+				memset(slab->s_mem + (unsigned long)i * s->size,
+				       0xa5, s->size);
 
 	/* Fill it: partial -> full; free one: full -> partial. */
 	objs = malloc(s->objects * sizeof(*objs));
 	objs[0] = first;
 	for (i = 1; i < s->objects; i++) {
+		unsigned long off, k;
+
 		objs[i] = salloc(s);
 		ck_assert_ptr_eq(virt_to_slab(objs[i]), slab);
+		off = (unsigned long)((char *)objs[i] - slab->s_mem);
+		ck_assert_uint_eq(off % s->size, 0);
+		ck_assert_uint_lt(obj_index(s, off), s->objects);
+		for (k = 0; k < i; k++) /* each slot once */
+			ck_assert_ptr_ne(objs[k], objs[i]);
+		for (k = 0; !sanitize_on && k < s->size; k++)
+			ck_assert_uint_eq(((unsigned char *)objs[i])[k], 0xa5);
+		walked++;
 	}
+	ck_assert_uint_eq(walked, s->objects - 1);
+	ck_assert_uint_eq(slab->fresh, 0);
 	ck_assert_int_eq(slab->slab_list, SL_FULL);
 	ck_assert_ptr_null(slab->freelist);
 	sfree(s, objs[3]);
@@ -356,9 +367,17 @@ START_TEST(test_freelist_stored_encoded)
 {
 	struct kmem_cache *a = kmem_cache_create("enc-a", 64, 0, 0, NULL);
 	struct kmem_cache *b = kmem_cache_create("enc-b", 64, 0, 0, NULL);
-	void *first = salloc(a);
+	void *first = salloc(a), *second = salloc(a);
 	struct slab *slab = virt_to_slab(first);
-	char *fp = slab->freelist, *next = get_freepointer(a, fp);
+	char *fp, *next;
+
+	/* Two objects given back: a freelist of two. */
+	sfree(a, second);
+	sfree(a, first);
+	fp = slab->freelist;
+	next = get_freepointer(a, fp);
+	ck_assert_ptr_eq(fp, first);
+	ck_assert_ptr_eq(next, second);
 
 	if (!IS_ENABLED(CONFIG_SLAB_FREELIST_HARDENED)) {
 		ck_assert_ptr_eq(*fp_word(a, fp), next);
@@ -371,7 +390,6 @@ START_TEST(test_freelist_stored_encoded)
 		set_freepointer(a, fp, next);
 		ck_assert_ptr_eq(get_freepointer(a, fp), next);
 	}
-	sfree(a, first);
 	kmem_cache_destroy(a);
 	kmem_cache_destroy(b);
 }
