@@ -440,8 +440,9 @@ taken:
  * A random freelist (CONFIG_SLAB_FREELIST_RANDOM) visits @slab's slots in
  * an order the hardware prefetcher cannot follow, and each step of the
  * walk waits for the line the step before named.  When at least half of
- * the slots are free the walk will touch most of them: ask for all their
- * free-pointer lines at once, so the misses overlap instead of queueing.
+ * the slots are on the freelist the walk will touch most of them: ask for
+ * all their free-pointer lines at once, so the misses overlap instead of
+ * queueing.  Fresh slots (slab.fresh) are not walked: nothing to fetch.
  */
 static inline void slab_prefetch_slots(const struct kmem_cache *s,
 				       const struct slab *slab)
@@ -450,7 +451,7 @@ static inline void slab_prefetch_slots(const struct kmem_cache *s,
 	unsigned int i;
 
 	if (!IS_ENABLED(CONFIG_SLAB_FREELIST_RANDOM) || !s->random_seq ||
-	    2 * slab->inuse > slab->objects)
+	    2 * (slab->objects - slab->fresh - slab->inuse) < slab->objects)
 		return;
 	for (i = 0; i < slab->objects; i++, slot += s->size) {
 		__builtin_prefetch(slot);
