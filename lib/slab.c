@@ -13,8 +13,9 @@
  * pointer stored at `offset` in each slot: inside the object (at its
  * middle, as SLUB does) when nothing else needs the object's bytes while
  * it is free, after the object when the cache has a constructor, is
- * SLAB_TYPESAFE_BY_RCU, or is poisoned or red-zoned.  The constructor runs once per slot, when the slab is laid
- * out; objects are expected back in constructed state.
+ * SLAB_TYPESAFE_BY_RCU, or is poisoned or red-zoned.  The constructor
+ * runs once per slot, when the slab is laid out; objects are expected
+ * back in constructed state.
  *
  * Slab state (struct slab: cache, freelist, inuse, objects, s_mem and
  * the list it sits on) overlays the head page descriptor of its block,
@@ -489,8 +490,8 @@ static inline bool slab_lays_out_lazily(const struct kmem_cache *s)
 /*
  * Take a page block on @node and lay out a new slab in it: colour,
  * freelist (or none: slab_lays_out_lazily()), constructors, debug
- * patterns.  No lock is held; the slab is
- * private to the caller until slab_publish_locked().
+ * patterns.  No lock is held; the slab is private to the caller until
+ * slab_publish_locked().
  */
 static struct slab *new_slab(struct kmem_cache *s, int node)
 {
