@@ -505,8 +505,9 @@ bool failslab_should_fail(struct kmem_cache *s, gfp_t gfp) __cold;
  * (rationale and costs: depot.c).  The flavour is named here and in the
  * includes above, and also outside these wrappers: cache.c (call_rcu
  * worker when the library's threads start, fork hooks), slab.c
- * (urcu_bp_barrier()) and the link flags (liburcu-bp).  The wrappers also tell TSan about
- * grace periods, which it cannot see in the uninstrumented liburcu: a
+ * (urcu_bp_barrier()) and the link flags (liburcu-bp).  The wrappers
+ * also tell TSan about grace periods, which it cannot see in the
+ * uninstrumented liburcu: a
  * reader's unlock releases, a callback acquires, on one token.
  */
 extern char uslab_rcu_token;

@@ -12,8 +12,9 @@
  * signalled before that store, the kernel moves it to the abort handler,
  * which returns RSEQ_ABORTED: nothing was published, and the caller
  * starts over (rseq_take) or leaves the operation to the locked slow
- * path (pop and push).  So a section runs as if atomic with respect to every other
- * section on the same CPU, without a lock or an atomic read-modify-write.
+ * path (pop and push).  So a section runs as if atomic with respect to
+ * every other section on the same CPU, without a lock or an atomic
+ * read-modify-write.
  *
  * Memory ordering: x86-64 is TSO; loads are not reordered with loads nor
  * stores with stores, so the committing store publishes the slot write

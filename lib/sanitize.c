@@ -7,8 +7,9 @@
  *
  * AddressSanitizer: a program built with -fsanitize=address and linked
  * with this (uninstrumented) library has the ASan runtime, found through
- * weak references to two of its calls.  The slab layer then poisons every byte of
- * a slab but the objects in use, through __asan_poison_memory_region()
+ * weak references to two of its calls.  The slab layer then poisons
+ * every byte of a slab but the objects in use, through
+ * __asan_poison_memory_region()
  * and __asan_unpoison_memory_region().  Caches get no magazines
  * (cpu_slab NULL, as debug caches), so every object goes through the
  * slab layer, where the hooks are, under the node lock: poisoning and

@@ -6,9 +6,9 @@
  * points, and never from the malloc this library puts in front of the
  * program.  Otherwise a magazine allocated for a cache while that
  * cache's slot is held would come from the same cache.  Memory that
- * libc or liburcu allocate on uslab's behalf goes
- * through the program's malloc and free, which tell the two apart by
- * address (preload/malloc.c).
+ * libc or liburcu allocate on uslab's behalf goes through the program's
+ * malloc and free, which tell the two apart by address
+ * (preload/malloc.c).
  */
 #ifndef USLAB_PRELOAD_LIBC_ALLOC_H
 #define USLAB_PRELOAD_LIBC_ALLOC_H

@@ -35,8 +35,9 @@
  *   per-prefix counters of "stats detail") is a leaf, taken under a
  *   stripe lock or none.  A worker's conns_lock (worker.c: its list
  *   of connections, for "stats conns") is a leaf too.  uslab's own
- *   locks are taken inside kmem_cache_*() under any of these.  An allocation may run kvcache's
- *   shrinker (items.c), which takes LRU locks (3) and tries stripes: so
+ *   locks are taken inside kmem_cache_*() under any of these.  An
+ *   allocation may run kvcache's shrinker (items.c), which takes LRU
+ *   locks (3) and tries stripes: so
  *   kmem_cache_alloc*() is called with at most split_lock and a stripe
  *   lock held (1, 2), never an LRU lock or flush_lock.
  * The evictor runs with an LRU lock held and must unlink the victim from

@@ -22,8 +22,9 @@
  * not freed, nor its descriptor closed, meanwhile.  The fields it reads
  * are the descriptor (fixed) and state and last_active, which the worker
  * stores with relaxed atomics (conn_set_state()): the figures are a
- * snapshot and order nothing.  The acceptor passes accepted descriptors through a pipe per
- * worker (4-byte writes, atomic under PIPE_BUF), which also wakes the
+ * snapshot and order nothing.  The acceptor passes accepted descriptors
+ * through a pipe per worker (4-byte writes, atomic under PIPE_BUF),
+ * which also wakes the
  * worker's epoll; a descriptor of -1 only wakes it (shutdown).
  *
  * Memory per connection: the struct kv_conn, from the typed cache

@@ -17,8 +17,9 @@
  * commit, and allocations are derived from the frees and the magazines'
  * rounds; a thread preempted at that add and moved to another CPU can
  * lose one, so allocs - frees may differ from active_objs by a few
- * counts after heavy migration.  Neither figure ever goes down.  A free refused as a double free
- * late (in a magazine or slab) is counted in frees and bad_frees.
+ * counts after heavy migration.  Neither figure ever goes down.  A free
+ * refused as a double free late (in a magazine or slab) is counted in
+ * frees and bad_frees.
  *
  * uslab_slabinfo() prints every cache in the kernel's /proc/slabinfo
  * format (version 2.1); include/uslab/export.h says how its columns are

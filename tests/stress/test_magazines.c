@@ -343,9 +343,10 @@ static void *shrinker_main(void *arg)
 
 /*
  * Workers that sweep up to HELD objects and back each overflow and
- * drain their two magazines on every sweep, so full and empty magazines cross the depot
- * all the time, while walkers read the depot lists without its lock, the
- * reaper runs every millisecond and another thread shrinks the cache.
+ * drain their two magazines on every sweep, so full and empty magazines
+ * cross the depot all the time, while walkers read the depot lists
+ * without its lock, the reaper runs every millisecond and another thread
+ * shrinks the cache.
  */
 START_TEST(test_depot_storm)
 {

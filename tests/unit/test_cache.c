@@ -2,8 +2,9 @@
 /*
  * White-box tests of lib/cache.c: the registry is untouched by bad input,
  * bulk allocation is all-or-nothing, the allocs and frees figures are
- * exact, out-of-memory paths report and set errno, SLAB_TYPESAFE_BY_RCU slabs outlive RCU readers; the library's
- * threads deferred as libuslab-malloc.so asks.
+ * exact, out-of-memory paths report and set errno, SLAB_TYPESAFE_BY_RCU
+ * slabs outlive RCU readers; the library's threads deferred as
+ * libuslab-malloc.so asks.
  */
 #include "common.h"
 
