@@ -147,18 +147,22 @@ slab_flags_t env_debug_flags(const char *name)
 	return 0;
 }
 
-/* USLAB_REAP_MS: milliseconds, 0 (never) to an hour. */
-static unsigned int parse_reap_ms(const char *env)
+/*
+ * Variable @name, milliseconds from 0 to an hour, @def when unset or
+ * invalid: USLAB_REAP_MS (0: never reap) and USLAB_DEFER_MS (0: start
+ * the threads at start-up; libuslab-malloc.so's wait before it does).
+ */
+static unsigned int parse_ms(const char *name, unsigned int def)
 {
-	unsigned int def = CONFIG_REAP_INTERVAL_MS;
+	const char *env = getenv(name);
 	unsigned long v;
 
 	if (!env)
 		return def;
 	if (!parse_uint(env, 0, 3600000UL, &v)) {
-		uslab_report("USLAB_REAP_MS=%s: expected milliseconds "
-			     "0..3600000; using %u",
-			     env, def);
+		uslab_report("%s=%s: expected milliseconds 0..3600000; "
+			     "using %u",
+			     name, env, def);
 		return def;
 	}
 	return (unsigned int)v;
@@ -334,31 +338,11 @@ static bool parse_failslab_filter(const char *env)
 	return false;
 }
 
-/*
- * USLAB_DEFER_MS: milliseconds, 0 (at start-up) to an hour, that
- * libuslab-malloc.so waits before starting the library's threads.
- */
-static unsigned int parse_defer_ms(const char *env)
-{
-	unsigned int def = 1000;
-	unsigned long v;
-
-	if (!env)
-		return def;
-	if (!parse_uint(env, 0, 3600000UL, &v)) {
-		uslab_report("USLAB_DEFER_MS=%s: expected milliseconds "
-			     "0..3600000; using %u",
-			     env, def);
-		return def;
-	}
-	return (unsigned int)v;
-}
-
 /* Parse the environment into @e, reporting what is invalid. */
 void env_parse(struct uslab_env *e)
 {
 	parse_debug(getenv("USLAB_DEBUG"), e);
-	e->reap_ms = parse_reap_ms(getenv("USLAB_REAP_MS"));
+	e->reap_ms = parse_ms("USLAB_REAP_MS", CONFIG_REAP_INTERVAL_MS);
 	e->fake_numa = parse_fake_numa(getenv("USLAB_FAKE_NUMA"));
 	e->percpu = parse_percpu(getenv("USLAB_PERCPU"));
 	e->export = parse_export(getenv("USLAB_EXPORT"));
@@ -367,7 +351,7 @@ void env_parse(struct uslab_env *e)
 	parse_failslab(getenv("USLAB_FAILSLAB"), e);
 	e->failslab_filter =
 		parse_failslab_filter(getenv("USLAB_FAILSLAB_FILTER"));
-	e->defer_ms = parse_defer_ms(getenv("USLAB_DEFER_MS"));
+	e->defer_ms = parse_ms("USLAB_DEFER_MS", 1000);
 }
 
 /* At library start-up, before any layer reads uslab_env. */

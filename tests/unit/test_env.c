@@ -223,61 +223,60 @@ START_TEST(test_memory_limit)
 }
 END_TEST
 
-START_TEST(test_reap_ms)
+/*
+ * A variable of milliseconds, 0 to an hour (parse_ms()): the figure
+ * read into the field at @off of struct uslab_env, @def when refused.
+ */
+static void check_ms_variable(const char *name, size_t off, unsigned int def)
 {
+	static const struct {
+		const char *text;
+		unsigned int ms;
+	} good[] = { { "0", 0 },
+		     { "250", 250 },
+		     { "3600000", 3600000 },
+		     { "007", 7 },
+		     { "050", 50 } };
+	char using[64], prefix[64];
 	struct uslab_env e;
+	const unsigned int *ms = (const unsigned int *)((char *)&e + off);
 	struct capture c;
 	size_t i;
 
 	clear_all();
-	e = parse_with("USLAB_REAP_MS", "0", &c);
-	ck_assert_uint_eq(e.reap_ms, 0);
-	e = parse_with("USLAB_REAP_MS", "250", &c);
-	ck_assert_uint_eq(e.reap_ms, 250);
-	e = parse_with("USLAB_REAP_MS", "3600000", &c);
-	ck_assert_uint_eq(e.reap_ms, 3600000);
-	e = parse_with("USLAB_REAP_MS", "007", &c);
-	ck_assert_uint_eq(e.reap_ms, 7);
-	ck_assert_str_eq(c.text, "");
-
-	e = parse_with("USLAB_REAP_MS", "3600001", &c);
-	ck_assert_uint_eq(e.reap_ms, CONFIG_REAP_INTERVAL_MS);
-	ck_assert_refused(&c, "USLAB_REAP_MS", "3600001",
-			  "expected milliseconds 0..3600000; using");
-	for (i = 0; i < ARRAY_SIZE(bad_numbers); i++) {
-		e = parse_with("USLAB_REAP_MS", bad_numbers[i], &c);
-		ck_assert_uint_eq(e.reap_ms, CONFIG_REAP_INTERVAL_MS);
-		ck_assert_refused(&c, "USLAB_REAP_MS", bad_numbers[i],
-				  "expected milliseconds 0..3600000; using");
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		e = parse_with(name, good[i].text, &c);
+		ck_assert_uint_eq(*ms, good[i].ms);
+		ck_assert_str_eq(c.text, "");
 	}
+	snprintf(using, sizeof(using),
+		 "expected milliseconds 0..3600000; using %u", def);
+	snprintf(prefix, sizeof(prefix), "uslab: %s=", name);
+	for (i = 0; i <= ARRAY_SIZE(bad_numbers); i++) {
+		const char *bad = i < ARRAY_SIZE(bad_numbers) ? bad_numbers[i] :
+								"3600001";
+
+		e = parse_with(name, bad, &c);
+		ck_assert_uint_eq(*ms, def);
+		/* As ck_assert_refused(), with the name a variable. */
+		ck_assert_int_eq(c.lines, 1);
+		ck_assert_reported(&c, prefix);
+		ck_assert_reported(&c, bad);
+		ck_assert_reported(&c, using);
+	}
+}
+
+START_TEST(test_reap_ms)
+{
+	check_ms_variable("USLAB_REAP_MS", offsetof(struct uslab_env, reap_ms),
+			  CONFIG_REAP_INTERVAL_MS);
 }
 END_TEST
 
 START_TEST(test_defer_ms)
 {
-	struct uslab_env e;
-	struct capture c;
-	size_t i;
-
-	clear_all();
-	e = parse_with("USLAB_DEFER_MS", "0", &c);
-	ck_assert_uint_eq(e.defer_ms, 0);
-	e = parse_with("USLAB_DEFER_MS", "3600000", &c);
-	ck_assert_uint_eq(e.defer_ms, 3600000);
-	e = parse_with("USLAB_DEFER_MS", "050", &c);
-	ck_assert_uint_eq(e.defer_ms, 50);
-	ck_assert_str_eq(c.text, "");
-
-	e = parse_with("USLAB_DEFER_MS", "3600001", &c);
-	ck_assert_uint_eq(e.defer_ms, 1000);
-	ck_assert_refused(&c, "USLAB_DEFER_MS", "3600001",
-			  "expected milliseconds 0..3600000; using 1000");
-	for (i = 0; i < ARRAY_SIZE(bad_numbers); i++) {
-		e = parse_with("USLAB_DEFER_MS", bad_numbers[i], &c);
-		ck_assert_uint_eq(e.defer_ms, 1000);
-		ck_assert_refused(&c, "USLAB_DEFER_MS", bad_numbers[i],
-				  "expected milliseconds 0..3600000; using");
-	}
+	check_ms_variable("USLAB_DEFER_MS",
+			  offsetof(struct uslab_env, defer_ms), 1000);
 }
 END_TEST
 
