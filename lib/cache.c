@@ -209,14 +209,6 @@ static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t threads_due_ns; /* deferred start: when; 0: none pending */
 static bool threads_up;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* threads_lock held, or the process has one thread (start-up, fork). */
 static void threads_start_locked(void)
 {
@@ -237,7 +229,8 @@ static void threads_init(void)
 {
 	threads_up = false;
 	if (uslab_defer_threads && uslab_env.defer_ms)
-		threads_due_ns = now_ns() + uslab_env.defer_ms * 1000000ULL;
+		threads_due_ns =
+			uslab_now_ns() + uslab_env.defer_ms * 1000000ULL;
 	else
 		threads_start_locked();
 }
@@ -246,7 +239,7 @@ void uslab_threads_poll(void)
 {
 	uint64_t due = READ_ONCE(threads_due_ns);
 
-	if (likely(!due) || now_ns() < due)
+	if (likely(!due) || uslab_now_ns() < due)
 		return;
 	/* Another thread starting them: nothing to wait for here. */
 	if (pthread_mutex_trylock(&threads_lock))

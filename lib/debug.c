@@ -27,7 +27,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -49,14 +48,11 @@ static void set_track(const struct kmem_cache *s, void *obj, int which,
 		      void *caller)
 {
 	struct debug_track *t = get_track(s, obj, which);
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	t->addr = caller;
 	t->cpu = sched_getcpu();
 	t->tid = gettid();
-	t->when_ns = (unsigned long)ts.tv_sec * 1000000000UL +
-		     (unsigned long)ts.tv_nsec;
+	t->when_ns = (unsigned long)uslab_now_ns();
 }
 
 /* First byte in [p, p+len) that is not @val, or NULL. */

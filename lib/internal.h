@@ -884,6 +884,7 @@ void uslab_report(const char *fmt, ...) __printf(1, 2) __cold;
 int uslab_spawn(void *(*fn)(void *), void *arg, const char *name);
 void uslab_getrandom(void *buf, size_t len);
 uint64_t uslab_random(void);
+uint64_t uslab_now_ns(void);
 void util_fork_child(void);
 #ifdef USLAB_TEST_HOOKS
 extern unsigned long uslab_rng_reseeds; /* keys drawn from the kernel */

@@ -5,7 +5,8 @@
  * library's own threads, call_rcu() before liburcu's worker runs,
  * random numbers (the hardening's secrets and
  * shuffles, slab.c: one key from the kernel per process, see
- * uslab_getrandom()).  It calls no other file of lib/.
+ * uslab_getrandom()), the monotonic clock in nanoseconds.  It calls no
+ * other file of lib/.
  *
  * Locking: a report is one write(), so lines from several threads never
  * mix; uslab_spawn() touches only the calling thread's signal mask;
@@ -275,4 +276,13 @@ uint64_t uslab_random(void)
 	x ^= x >> 27;
 	state = x;
 	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Nanoseconds on the monotonic clock (deadlines, debug tracks). */
+uint64_t uslab_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
