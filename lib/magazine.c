@@ -163,10 +163,13 @@ static inline struct magazine *slot_loaded(struct kmem_cache_cpu *c)
 	return slot_mag(&c->loaded);
 }
 
-/* Rounds of @m, 0 for none: what an owner takes out or puts back. */
+/*
+ * Rounds of @m, 0 for none: what an owner takes out or puts back.  A
+ * single load: a drain reads a magazine a section may still commit to.
+ */
 static inline long mag_nr(const struct magazine *m)
 {
-	return m ? m->rounds : 0;
+	return m ? READ_ONCE(m->rounds) : 0;
 }
 
 /*
@@ -818,10 +821,9 @@ static void slot_take_all(struct kmem_cache *s, struct kmem_cache_cpu *c,
 	 * not final until the fence; slot_flush_taken() makes it good, and
 	 * readers keep to what they reported until then (c->drains).
 	 */
-	t[*nt] = (struct taken_mag){ .m = m,
-				     .loaded_of = c,
-				     .rounds = m ? READ_ONCE(m->rounds) : 0,
-				     .home = -1 };
+	t[*nt] = (struct taken_mag){
+		.m = m, .loaded_of = c, .rounds = mag_nr(m), .home = -1
+	};
 	slot_rounds_out(c, t[(*nt)++].rounds);
 	c->drains++;
 	t[(*nt)++] = (struct taken_mag){ .m = c->prev, .home = -1 };
