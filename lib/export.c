@@ -321,6 +321,27 @@ static void export_unlink_at_exit(void)
 	pthread_mutex_unlock(&export_lock);
 }
 
+/*
+ * The scratch image, sized for CONFIG_EXPORT_MAX_CACHES records, from
+ * mmap rather than calloc: glibc clears a calloc'd block of a fresh heap,
+ * which would make all of it resident, while a snapshot writes only the
+ * header and the records of the caches that exist.
+ */
+static struct uslab_export_header *scratch_new(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void scratch_free(size_t len)
+{
+	if (scratch)
+		munmap(scratch, len);
+	scratch = NULL;
+}
+
 static int export_create(void)
 {
 	unsigned int nr_nodes = (unsigned int)topology_nr_nodes();
@@ -341,7 +362,7 @@ static int export_create(void)
 	}
 	if (fd < 0)
 		return -1;
-	scratch = calloc(1, len);
+	scratch = scratch_new(len);
 	if (!scratch || fchmod(fd, 0600) || ftruncate(fd, (off_t)len))
 		goto fail;
 	/* Read-only: the futex's address; nothing stores through it. */
@@ -370,8 +391,7 @@ static int export_create(void)
 fail:
 	close(fd);
 	shm_unlink(seg_name);
-	free(scratch);
-	scratch = NULL;
+	scratch_free(len);
 	return -1;
 }
 
@@ -394,6 +414,7 @@ void export_start(void)
 		munmap(seg, seg_len);
 		close(seg_fd);
 		seg_fd = -1;
+		scratch_free(seg_len);
 		shm_unlink(seg_name);
 		seg = NULL;
 		goto out;
@@ -415,11 +436,10 @@ void export_fork_child(void)
 	if (seg) {
 		munmap(seg, seg_len);
 		close(seg_fd);
+		scratch_free(seg_len);
 	}
 	seg = NULL;
 	seg_fd = -1;
-	free(scratch);
-	scratch = NULL;
 }
 
 #else /* !CONFIG_STATS_EXPORT */
