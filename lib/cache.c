@@ -638,9 +638,6 @@ cache_alloc(struct kmem_cache *s, gfp_t gfp, int node, void *caller)
 	return obj;
 }
 
-/* gfp bits that take an allocation off the fast path. */
-#define GFP_NOT_FAST (~__GFP_VALID_MASK | __GFP_THISNODE | __GFP_ZERO)
-
 /* kmem_cache_alloc(), _node() off the fast path (out of line: no frame). */
 static __noinline void *cache_alloc_slow(struct kmem_cache *s, gfp_t gfp,
 					 int node, void *caller)

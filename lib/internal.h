@@ -778,6 +778,12 @@ void debug_slab_corrupt(struct kmem_cache *s, struct slab *slab,
 
 /* ---- cache.c: the API and registry ---------------------------------- */
 
+/*
+ * gfp bits that take an allocation off the fast path (kmem_cache_alloc()
+ * and callers of mag_alloc_fast() that stand in for it).
+ */
+#define GFP_NOT_FAST (~__GFP_VALID_MASK | __GFP_THISNODE | __GFP_ZERO)
+
 int uslab_ensure_init(void);
 unsigned int cache_count(void);
 /*
@@ -822,15 +828,6 @@ void reclaim_fork_child(void);
  */
 size_t huge_size(const void *p);
 bool huge_free(const void *p);
-
-/*
- * libuslab-malloc.so's size classes: four per power of two up to
- * KMALLOC_FINE_MAX bytes (kmalloc.c); kmalloc() keeps the kernel's.
- */
-#define KMALLOC_FINE_MAX 14336
-int kmalloc_fine_init(void);
-void *kmalloc_fine(size_t size, gfp_t flags);
-void *kzalloc_fine(size_t size, gfp_t flags);
 
 /* ---- env.c: the USLAB_* environment, parsed once --------------------- */
 

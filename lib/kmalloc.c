@@ -53,6 +53,7 @@
 #include <sys/mman.h>
 
 #include "internal.h"
+#include "kmalloc-fine.h"
 #include "magazine.h"
 
 /* ---- Size classes --------------------------------------------------- */
@@ -161,41 +162,16 @@ static int kmalloc_init(void)
  * (kmalloc_fine_new(); a short program uses a few of the 35, and each
  * costs pages and per-CPU slots).  kmalloc() itself never uses them:
  * its classes and ksize() stay the kernel's.
- * Index: (size - 1) / 8 for 1..64; above, 5 + 4 per octave past 64 plus
- * the quarter of the octave the size falls in, up to 1 KiB; then
- * FINE_1K + 8 per octave past 1 KiB plus the eighth, up to 8 KiB; then
- * FINE_8K + the quarter.
+ * The index (fine_index()) and the fast path are in kmalloc-fine.h.
  */
-#define FINE_1K 21 /* the first class above 1024: 1152 */
-#define FINE_8K 45 /* the first class above 8192: 10240 */
-#define NR_FINE 48
-
-static const uint8_t fine_small[8] = { 0, 1, 2, 2, 3, 3, 4, 4 };
+const uint8_t fine_small[8] = { 0, 1, 2, 2, 3, 3, 4, 4 };
 
 /*
  * The kernel's classes set by kmalloc_fine_init(), before the preload
  * lets malloc() in; the others by kmalloc_fine_new() under fine_lock.
- * Release stores, acquire loads: a thread that sees the pointer sees
- * the cache.
  */
-static struct kmem_cache *fine_caches[NR_FINE];
+struct kmem_cache *fine_caches[NR_FINE];
 static pthread_mutex_t fine_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static __always_inline unsigned int fine_index(size_t size)
-{
-	unsigned int b, shift;
-
-	if (size <= 64)
-		return fine_small[(size - 1) >> 3];
-	b = 63 - (unsigned int)__builtin_clzl(size - 1); /* 2^b < size */
-	if (unlikely(b >= 10))
-		return b < 13 ? FINE_1K + (b - 10) * 8 +
-					(unsigned int)((size - 1) >> (b - 3)) -
-					8 :
-				FINE_8K + (unsigned int)((size - 1) >> 11) - 4;
-	shift = b - 2;
-	return 5 + (b - 6) * 4 + (unsigned int)((size - 1) >> shift) - 4;
-}
 
 /* The object size of fine class @i. */
 static size_t fine_size(unsigned int i)
@@ -216,7 +192,8 @@ static size_t fine_size(unsigned int i)
 
 BUILD_BUG_ON(FINE_1K != 5 + (10 - 6) * 4);
 BUILD_BUG_ON(FINE_8K != FINE_1K + 3 * 8);
-BUILD_BUG_ON(KMALLOC_FINE_MAX != 14336); /* class NR_FINE - 1 */
+/* The last class is KMALLOC_FINE_MAX bytes (fine_size(NR_FINE - 1)). */
+BUILD_BUG_ON(KMALLOC_FINE_MAX != (NR_FINE - 1 - FINE_8K + 5) << 11);
 
 /*
  * fork() while a thread creates a class: fine_lock is taken before
@@ -304,13 +281,11 @@ static __noinline void *kmalloc_fine_new(unsigned int i, gfp_t flags)
 void *kmalloc_fine(size_t size, gfp_t flags)
 {
 	if (likely(size - 1 < KMALLOC_FINE_MAX)) {
-		unsigned int i = fine_index(size);
-		struct kmem_cache *s =
-			__atomic_load_n(&fine_caches[i], __ATOMIC_ACQUIRE);
+		struct kmem_cache *s = fine_cache(size);
 
 		if (likely(s))
 			return kmem_cache_alloc(s, flags);
-		return kmalloc_fine_new(i, flags);
+		return kmalloc_fine_new(fine_index(size), flags);
 	}
 	/* The preload's caller holds no uslab lock: its threads may start. */
 	uslab_threads_poll();
@@ -328,8 +303,7 @@ void *kmalloc_fine(size_t size, gfp_t flags)
 void *kzalloc_fine(size_t size, gfp_t flags)
 {
 	if (likely(size - 1 < KMALLOC_FINE_MAX)) {
-		struct kmem_cache *s = __atomic_load_n(
-			&fine_caches[fine_index(size)], __ATOMIC_ACQUIRE);
+		struct kmem_cache *s = fine_cache(size);
 		void *p;
 
 		if (likely(s)) {

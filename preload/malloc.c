@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "kmalloc-fine.h"
 #include "magazine.h"
 
 void *__libc_malloc(size_t size);
@@ -102,7 +103,11 @@ static inline void *nomem(void)
 	return NULL;
 }
 
-__api void *malloc(size_t size)
+/* malloc()'s fast path stands in for kmem_cache_alloc(GFP_MALLOC)'s. */
+BUILD_BUG_ON(GFP_MALLOC & GFP_NOT_FAST);
+
+/* Everything malloc()'s fast path left: out of line, no frame there. */
+static __noinline void *malloc_slow(size_t size)
 {
 	void *p;
 
@@ -112,19 +117,27 @@ __api void *malloc(size_t size)
 	return likely(p) ? p : nomem();
 }
 
-__api void free(void *p)
+__api void *malloc(size_t size)
+{
+	void *p;
+
+	if (likely(uslab_ready()) && likely(kmalloc_fine_fast(size, &p)))
+		return p;
+	return malloc_slow(size);
+}
+
+/*
+ * free()'s slow paths, out of line so that the fast path saves no
+ * registers: an arena block the fast path left (kfree() does the rest),
+ * NULL, one of our own mappings, or glibc's block.
+ */
+static __noinline void free_slow(void *p)
 {
 	int err;
 
 	if (!p)
 		return;
-	if (likely(page_in_arena(p))) {
-		/* kfree()'s fast path, which leaves errno alone. */
-		struct slab *slab = slab_view_of(p);
-		struct kmem_cache *s = slab ? READ_ONCE(slab->cache) : NULL;
-
-		if (likely(s && cache_free_fast(s, slab, p)))
-			return;
+	if (page_in_arena(p)) {
 		err = errno; /* free() leaves errno alone */
 		kfree(p);
 		uslab_threads_poll();
@@ -133,6 +146,20 @@ __api void free(void *p)
 	}
 	if (!huge_free(p))
 		__libc_free(p);
+}
+
+/* NULL is outside the arena: free_slow() ignores it. */
+__api void free(void *p)
+{
+	if (likely(page_in_arena(p))) {
+		/* kfree()'s fast path, which leaves errno alone. */
+		struct slab *slab = slab_view_of(p);
+		struct kmem_cache *s = slab ? READ_ONCE(slab->cache) : NULL;
+
+		if (likely(s && cache_free_fast(s, slab, p)))
+			return;
+	}
+	free_slow(p);
 }
 
 __api void *calloc(size_t n, size_t size)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "kmalloc-fine.h"
 
 /*
  * Four classes per power of two, multiples of 16, eight between 1 and 8
