@@ -1,8 +1,9 @@
 # bench/malloc/bench.mk: libuslab-malloc.so against the malloc
 # implementations programs get from Debian (glibc's own, jemalloc,
 # tcmalloc, mimalloc), each preloaded in turn into the same programs:
-# five synthetic workloads written here and python3, sqlite3, sort and
-# gcc.  A report, never a test: numbers, no pass or fail.
+# five synthetic workloads written here and python3, sqlite3, sort, gcc
+# and memcached under load.  A report, never a test: numbers, no pass or
+# fail.
 #
 # Included by the top-level Makefile, after its variables (it uses O,
 # BASE_CFLAGS, CFLAGS, PRELOAD_LIB and PYTHON):

@@ -3,7 +3,9 @@
 # jemalloc, tcmalloc and mimalloc, each preloaded in turn (glibc: no
 # preload), on synthetic workloads (larson, xmalloc-test, cache-scratch,
 # mstress, rptest; C programs beside this file), real programs
-# (python3, sqlite3, sort, gcc) and process start-up (startup: /bin/true
+# (python3, sqlite3, sort, gcc, and memcached under memcaslap's load,
+# driven by memcached.py beside this file, which preloads the server
+# only) and process start-up (startup: /bin/true
 # started 400 times, left out of the geometric means, which stay those
 # of the workloads proper).  Every (allocator, workload) run is a
 # fresh process started by mrun, which reports its wall time and peak
@@ -72,7 +74,18 @@ def workloads(a):
                       "-I" + os.path.join(a.build, "include"),
                       "-I" + os.path.join(a.root, "lib")] +
               [os.path.join(a.root, "lib", f) for f in GCC_SOURCES]))
+    # Run directly, not by mrun: it takes the library to preload.
+    w.append(("memcached", [sys.executable,
+                            os.path.join(a.root, "bench/malloc/memcached.py"),
+                            s]))
     return [x for x in w if not a.workload or x[0] in a.workload]
+
+
+def command(mrun, lib, work, wname, argv):
+    """How to run workload wname with lib preloaded ("" for glibc)."""
+    if wname == "memcached":
+        return argv[:2] + [lib] + argv[2:]
+    return [mrun, lib, work] + argv
 
 
 def prepare(a, work):
@@ -143,7 +156,7 @@ def main():
     for n in a.only or []:
         if n not in names:
             sys.exit("run.py: no allocator %r (%s)" % (n, ",".join(names)))
-    known = SYNTHETIC + ["python3", "sqlite3", "sort", "gcc"]
+    known = SYNTHETIC + ["python3", "sqlite3", "sort", "gcc", "memcached"]
     for n in a.workload or []:
         if n not in known:
             sys.exit("run.py: no workload %r (%s)" % (n, ",".join(known)))
@@ -184,9 +197,13 @@ def main():
                     log.write("round %d %s %s: %s\n" % (
                         rnd + 1, wname, name, " ".join(argv)))
                     log.flush()
-                    out = subprocess.run([mrun, lib, work] + argv, env=env,
-                                         stdout=subprocess.PIPE,
-                                         stderr=log, text=True).stdout.split()
+                    run = subprocess.run(
+                        command(mrun, lib, work, wname, argv), env=env,
+                        stdout=subprocess.PIPE, stderr=log, text=True)
+                    out = run.stdout.split()
+                    if run.returncode == 3 and not out:
+                        fails[(wname, name)] = "unavailable (see the log)"
+                        continue
                     if len(out) != 4 or out[2] != "0":
                         fails[(wname, name)] = "exit %s" % (
                             out[2] if len(out) == 4 else "?")
