@@ -63,20 +63,24 @@ static __always_inline struct kmem_cache *fine_cache(size_t size)
 }
 
 /*
- * malloc()'s fast path, for gfp flags that kmem_cache_alloc() would
- * also serve on its fast path: an object of @size's class from this
- * CPU's loaded magazine in *@objp, or false, with nothing touched, when
- * @size is 0 or above the classes, its class has no cache yet or the
- * magazine said no.  kmalloc_fine() then does the rest.
+ * malloc()'s and calloc()'s fast path, for gfp flags that
+ * kmem_cache_alloc() would also serve on its fast path: an object of
+ * @size's class from this CPU's loaded magazine in *@objp, and its cache
+ * returned; or NULL, with nothing touched, when @size is 0 or above the
+ * classes, its class has no cache yet or the magazine said no.
+ * kmalloc_fine() and kzalloc_fine() then do the rest.
  */
-static __always_inline bool kmalloc_fine_fast(size_t size, void **objp)
+static __always_inline struct kmem_cache *kmalloc_fine_fast(size_t size,
+							    void **objp)
 {
 	struct kmem_cache *s;
 
 	if (unlikely(size - 1 >= KMALLOC_FINE_MAX))
-		return false;
+		return NULL;
 	s = fine_cache(size);
-	return likely(s) && mag_alloc_fast(s, NUMA_NO_NODE, objp);
+	if (likely(s) && likely(mag_alloc_fast(s, NUMA_NO_NODE, objp)))
+		return s;
+	return NULL;
 }
 
 #endif /* USLAB_KMALLOC_FINE_H */

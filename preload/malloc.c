@@ -162,17 +162,34 @@ __api void free(void *p)
 	free_slow(p);
 }
 
+/* Everything calloc()'s fast path left, @bytes = @n * @size. */
+static __noinline void *calloc_slow(size_t n, size_t size, size_t bytes)
+{
+	void *p;
+
+	if (unlikely(!uslab_ready()))
+		return __libc_calloc(n, size);
+	p = kzalloc_fine(bytes ? bytes : 1, GFP_MALLOC);
+	return likely(p) ? p : nomem();
+}
+
+/*
+ * The whole object is cleared, as glibc's calloc() clears its whole
+ * chunk (kzalloc_fine() does the same on the slow path).
+ */
 __api void *calloc(size_t n, size_t size)
 {
+	struct kmem_cache *s;
 	size_t bytes;
 	void *p;
 
 	if (unlikely(__builtin_mul_overflow(n, size, &bytes)))
 		return nomem();
-	if (unlikely(!uslab_ready()))
-		return __libc_calloc(n, size);
-	p = kzalloc_fine(bytes ? bytes : 1, GFP_MALLOC);
-	return likely(p) ? p : nomem();
+	if (likely(uslab_ready()) && (s = kmalloc_fine_fast(bytes, &p))) {
+		memset(p, 0, s->object_size);
+		return p;
+	}
+	return calloc_slow(n, size, bytes);
 }
 
 /*
