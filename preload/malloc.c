@@ -117,13 +117,22 @@ static __noinline void *malloc_slow(size_t size)
 	return likely(p) ? p : nomem();
 }
 
-__api void *malloc(size_t size)
+/*
+ * malloc() and free() themselves, inline for realloc() too: a call by
+ * name would go through the PLT, since a program may interpose them.
+ */
+static __always_inline void *malloc_inline(size_t size)
 {
 	void *p;
 
 	if (likely(uslab_ready()) && likely(kmalloc_fine_fast(size, &p)))
 		return p;
 	return malloc_slow(size);
+}
+
+__api void *malloc(size_t size)
+{
+	return malloc_inline(size);
 }
 
 /*
@@ -149,7 +158,7 @@ static __noinline void free_slow(void *p)
 }
 
 /* NULL is outside the arena: free_slow() ignores it. */
-__api void free(void *p)
+static __always_inline void free_inline(void *p)
 {
 	if (likely(page_in_arena(p))) {
 		/* kfree()'s fast path, which leaves errno alone. */
@@ -160,6 +169,11 @@ __api void free(void *p)
 			return;
 	}
 	free_slow(p);
+}
+
+__api void free(void *p)
+{
+	free_inline(p);
 }
 
 /* Everything calloc()'s fast path left, @bytes = @n * @size. */
@@ -216,9 +230,9 @@ __api void *realloc(void *p, size_t size)
 	void *q;
 
 	if (!p)
-		return malloc(size);
+		return malloc_inline(size);
 	if (!size) {
-		free(p);
+		free_inline(p);
 		return NULL;
 	}
 	if (!ours(p))
@@ -228,11 +242,11 @@ __api void *realloc(void *p, size_t size)
 		return nomem(); /* not an object: reported by ksize() */
 	if (size <= ks && size >= ks / 2)
 		return p;
-	q = kmalloc_fine(size, GFP_MALLOC);
+	q = malloc_inline(size); /* sets errno if it fails */
 	if (!q)
-		return nomem();
+		return NULL;
 	memcpy(q, p, MIN(ks, size));
-	kfree(p);
+	free_inline(p);
 	return q;
 }
 
