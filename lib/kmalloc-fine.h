@@ -3,7 +3,8 @@
  * kmalloc-fine.h - libuslab-malloc.so's size classes: four per power of
  * two up to KMALLOC_FINE_MAX bytes (eight between 1 and 8 KiB), where
  * kmalloc() keeps the kernel's; and their fast path, inline so that
- * malloc() reaches the magazine's restartable sequence without a call.
+ * malloc() and calloc() reach the magazine's restartable sequence
+ * without a call.
  * The classes, their creation and every slow path live in kmalloc.c.
  */
 #ifndef USLAB_KMALLOC_FINE_H

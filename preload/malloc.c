@@ -17,7 +17,10 @@
  * Size classes: malloc(), calloc() (kzalloc_fine()) and realloc() use
  * kmalloc_fine(), four to eight classes per power of two up to 14 KiB
  * (kmalloc.c), not kmalloc()'s powers of two; the aligned calls keep
- * kmalloc()'s, whose alignment they rely on.
+ * kmalloc()'s, whose alignment they rely on.  malloc(), calloc() and
+ * free() take the magazine fast path inline (kmalloc-fine.h,
+ * magazine.h), with their slow paths out of line: no call into uslab
+ * and no saved register when the magazine serves them.
  *
  * Whose pointer: one in uslab's arena is kfree()'d; one of kmalloc's own
  * mappings (above 2 MiB, found in its table) is unmapped; anything else
