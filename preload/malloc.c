@@ -107,7 +107,7 @@ static inline void *nomem(void)
 }
 
 /* malloc()'s fast path stands in for kmem_cache_alloc(GFP_MALLOC)'s. */
-BUILD_BUG_ON(GFP_MALLOC & GFP_NOT_FAST);
+BUILD_BUG_ON((GFP_MALLOC & GFP_NOT_FAST) != 0);
 
 /* Everything malloc()'s fast path left: out of line, no frame there. */
 static __noinline void *malloc_slow(size_t size)
