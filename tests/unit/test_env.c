@@ -25,13 +25,19 @@ static struct uslab_env parse_with(const char *name, const char *value,
 	return e;
 }
 
-/* @name=@value is refused: one line naming it and @expected. */
-#define ck_assert_refused(c, name, value, expected)        \
-	do {                                               \
-		ck_assert_int_eq((c)->lines, 1);           \
-		ck_assert_reported(c, "uslab: " name "="); \
-		ck_assert_reported(c, value);              \
-		ck_assert_reported(c, expected);           \
+/*
+ * @name=@value is refused: one line naming it and @expected.  @name may
+ * be a variable.
+ */
+#define ck_assert_refused(c, name, value, expected)                     \
+	do {                                                            \
+		char prefix_[96];                                       \
+                                                                        \
+		snprintf(prefix_, sizeof(prefix_), "uslab: %s=", name); \
+		ck_assert_int_eq((c)->lines, 1);                        \
+		ck_assert_reported(c, prefix_);                         \
+		ck_assert_reported(c, value);                           \
+		ck_assert_reported(c, expected);                        \
 	} while (0)
 
 static const char *const bad_numbers[] = {
@@ -237,7 +243,7 @@ static void check_ms_variable(const char *name, size_t off, unsigned int def)
 		     { "3600000", 3600000 },
 		     { "007", 7 },
 		     { "050", 50 } };
-	char using[64], prefix[64];
+	char using[64];
 	struct uslab_env e;
 	const unsigned int *ms = (const unsigned int *)((char *)&e + off);
 	struct capture c;
@@ -251,18 +257,13 @@ static void check_ms_variable(const char *name, size_t off, unsigned int def)
 	}
 	snprintf(using, sizeof(using),
 		 "expected milliseconds 0..3600000; using %u", def);
-	snprintf(prefix, sizeof(prefix), "uslab: %s=", name);
 	for (i = 0; i <= ARRAY_SIZE(bad_numbers); i++) {
 		const char *bad = i < ARRAY_SIZE(bad_numbers) ? bad_numbers[i] :
 								"3600001";
 
 		e = parse_with(name, bad, &c);
 		ck_assert_uint_eq(*ms, def);
-		/* As ck_assert_refused(), with the name a variable. */
-		ck_assert_int_eq(c.lines, 1);
-		ck_assert_reported(&c, prefix);
-		ck_assert_reported(&c, bad);
-		ck_assert_reported(&c, using);
+		ck_assert_refused(&c, name, bad, using);
 	}
 }
 
