@@ -9,11 +9,11 @@
  * with this (uninstrumented) library has the ASan runtime, found through
  * weak references to two of its calls.  The slab layer then poisons
  * every byte of a slab but the objects in use, through
- * __asan_poison_memory_region()
- * and __asan_unpoison_memory_region().  Caches get no magazines
- * (cpu_slab NULL, as debug caches), so every object goes through the
- * slab layer, where the hooks are, under the node lock: poisoning and
- * the allocations and frees it follows are ordered by that lock.
+ * __asan_poison_memory_region() and __asan_unpoison_memory_region().
+ * Caches get no magazines (cpu_slab NULL, as debug caches), so every
+ * object goes through the slab layer, where the hooks are, under the
+ * node lock: poisoning and the allocations and frees it follows are
+ * ordered by that lock.
  * uslab's own SAN=asan build leaves this off: its own instrumented code
  * reads free pointers in free slots, which ASan would then report.
  *

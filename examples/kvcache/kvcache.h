@@ -37,9 +37,9 @@
  *   of connections, for "stats conns") is a leaf too.  uslab's own
  *   locks are taken inside kmem_cache_*() under any of these.  An
  *   allocation may run kvcache's shrinker (items.c), which takes LRU
- *   locks (3) and tries stripes: so
- *   kmem_cache_alloc*() is called with at most split_lock and a stripe
- *   lock held (1, 2), never an LRU lock or flush_lock.
+ *   locks (3) and tries stripes: so kmem_cache_alloc*() is called with
+ *   at most split_lock and a stripe lock held (1, 2), never an LRU lock
+ *   or flush_lock.
  * The evictor runs with an LRU lock held and must unlink the victim from
  * the hash table, which needs the stripe lock (order 3 -> 2): it only
  * *tries* the stripe lock and skips an item whose stripe is busy, as

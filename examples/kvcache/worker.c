@@ -24,8 +24,8 @@
  * stores with relaxed atomics (conn_set_state()): the figures are a
  * snapshot and order nothing.  The acceptor passes accepted descriptors
  * through a pipe per worker (4-byte writes, atomic under PIPE_BUF),
- * which also wakes the
- * worker's epoll; a descriptor of -1 only wakes it (shutdown).
+ * which also wakes the worker's epoll; a descriptor of -1 only wakes it
+ * (shutdown).
  *
  * Memory per connection: the struct kv_conn, from the typed cache
  * kv_conn_cache.  A read buffer (kv_rbuf, 16 KiB: a command line, a get
