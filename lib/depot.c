@@ -303,16 +303,21 @@ static void depot_note_miss(struct depot *d)
  * overflow, the workload cycles: the objects would only come back from
  * the slabs.  The second such cycle in a reap interval (one is any
  * fill followed by a teardown) doubles the bound, up to
- * CONFIG_DEPOT_MAX_KIB, and so does each one after it; says whether
+ * CONFIG_DEPOT_MAX_KIB, and so does each one after it.  Once grown, the
+ * bound doubles again at each overflow until a full magazine leaves the
+ * depot: the same burst of frees is still coming in, and it keeps all of
+ * its objects in one cycle rather than one doubling per cycle.  The
+ * bound so ends at most twice what the burst needed.  Says whether
  * there is room now.
  */
 static bool depot_grow_locked(struct depot *d)
 {
 	lock_assert_held(&d->lock);
-	if (!__atomic_load_n(&d->ran_dry, __ATOMIC_RELAXED))
-		return false;
-	__atomic_store_n(&d->ran_dry, 0, __ATOMIC_RELAXED);
-	if (++d->cycles < 2 || d->bound_kib >= CONFIG_DEPOT_MAX_KIB)
+	if (__atomic_load_n(&d->ran_dry, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&d->ran_dry, 0, __ATOMIC_RELAXED);
+		d->growing = ++d->cycles >= 2;
+	}
+	if (!d->growing || d->bound_kib >= CONFIG_DEPOT_MAX_KIB)
 		return false;
 	WRITE_ONCE(d->bound_kib,
 		   MIN(d->bound_kib * 2, (unsigned long)CONFIG_DEPOT_MAX_KIB));
@@ -338,6 +343,8 @@ struct magazine *depot_get_full(struct depot *d, struct magazine *empty)
 	m = pop_full_locked(d);
 	if (!m)
 		depot_note_miss(d);
+	else
+		d->growing = false; /* the burst of frees has turned */
 	if (m && empty) {
 		if (d->nr_empty < d->max_empty) {
 			list_push_locked(d, &d->empty, empty);
@@ -465,6 +472,7 @@ static void depot_release(struct kmem_cache *s, struct depot *d, bool all)
 	}
 	d->high_full = d->nr_full;
 	d->cycles = 0;
+	d->growing = false;
 	d->contended = 0; /* a new interval */
 	d->min_full = d->nr_full;
 	d->min_empty = d->nr_empty;

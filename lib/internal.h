@@ -628,6 +628,7 @@ struct depot {
 	unsigned int ran_dry; /* get_full found none since the last overflow */
 	unsigned int
 		cycles; /* dry spells ended by an overflow, this interval */
+	bool growing; /* grew, and no full magazine left since */
 	unsigned long high_full; /* most full ones since the last reap */
 	unsigned int object_size;
 	int node;
