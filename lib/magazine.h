@@ -29,11 +29,8 @@ mag_alloc_fast(struct kmem_cache *s, int node, void **objp)
 {
 	long off = percpu_rseq_off;
 	struct kmem_cache_cpu *c;
-	unsigned long cpu = rseq_cpu_id(off);
+	unsigned long cpu = rseq_cpu_start(off); /* below nr_cpu_ids */
 
-	/* A 32-bit compare: cpu is a zero-extended 32-bit number. */
-	if (unlikely((unsigned int)cpu >= nr_cpu_ids))
-		return false;
 	c = &s->cpu_fast[cpu];
 	/*
 	 * A slot's node is its CPU's and never changes, and the section
@@ -65,11 +62,8 @@ mag_free_fast(struct kmem_cache *s, void *obj, int node)
 	long off = percpu_rseq_off;
 	struct kmem_cache_cpu *c;
 	struct magazine **slot;
-	unsigned long cpu = rseq_cpu_id(off);
+	unsigned long cpu = rseq_cpu_start(off); /* below nr_cpu_ids */
 
-	/* A 32-bit compare: cpu is a zero-extended 32-bit number. */
-	if (unlikely((unsigned int)cpu >= nr_cpu_ids))
-		return false;
 	c = &s->cpu_fast[cpu];
 	/*
 	 * A slot's node is fixed, and the section commits only on @cpu:

@@ -90,11 +90,10 @@
 	"movq (%[m]), %[r]\n\t"
 
 /*
- * CPU number the kernel keeps in the area, zero-extended to a word so
- * that callers index with it as it is (no sign extension on the fast
- * path): when unregistered the kernel's -1 or -2 becomes a number above
- * any CPU's, which the callers' bounds check sends to the slow path.
- * volatile: read afresh on every call (the kernel rewrites it on
+ * CPU number the kernel keeps in the area (cpu_id), zero-extended to a
+ * word: when unregistered the kernel's -1 or -2 becomes a number above
+ * any CPU's, which percpu_thread_cpu()'s bounds check turns into "no
+ * CPU".  volatile: read afresh on every call (the kernel rewrites it on
  * migration).  No "memory" clobber: nothing the compiler keeps in
  * registers depends on it, and a clobber would make every caller reload
  * the cache's fields after it.
@@ -105,6 +104,25 @@ static inline unsigned long rseq_cpu_id(long off)
 
 	/* A 32-bit load clears the register's upper half. */
 	__asm__ __volatile__("movl %%fs:4(%1), %k0" : "=r"(cpu) : "r"(off));
+	return cpu;
+}
+
+/*
+ * The fast paths' CPU number: the area's cpu_id_start, which is always a
+ * CPU the kernel has (below nr_cpu_ids, rseq.c) and 0 when the area is
+ * not registered (the TLS image, or glibc's area after a failed
+ * registration), so callers index their per-CPU arrays with it without a
+ * bounds check.  The section's first test compares it with cpu_id, which
+ * an unregistered area holds at -1 or -2: such a thread aborts every
+ * section and so takes the slow paths, as lock mode does.  When
+ * registered the two fields are equal outside the kernel's updates, and
+ * a migration after this load aborts the section as any migration does.
+ */
+static inline unsigned long rseq_cpu_start(long off)
+{
+	unsigned long cpu;
+
+	__asm__ __volatile__("movl %%fs:0(%1), %k0" : "=r"(cpu) : "r"(off));
 	return cpu;
 }
 

@@ -32,6 +32,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/membarrier.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -47,9 +48,9 @@
 enum percpu_mode percpu_mode = PERCPU_LOCK;
 /*
  * Offset of the rseq area from the thread pointer.  In lock mode it is
- * own_area's, never registered, whose cpu_id stays -1: the fast path's
- * one range check then sends every call to the slow path, which takes
- * the lock path, and lock mode costs the fast path nothing.
+ * own_area's, never registered, whose cpu_id stays -1: every section
+ * aborts at its first test and the call goes to the slow path, which
+ * takes the lock path, so lock mode costs the fast path nothing.
  */
 long percpu_rseq_off;
 unsigned int nr_cpu_ids = 1;
@@ -99,43 +100,89 @@ static bool own_rseq_usable(void)
 	return true;
 }
 
-static void choose_mode(void)
+/* Why rseq cannot be used, or NULL: percpu_mode is then an rseq mode. */
+static const char *try_rseq(bool cpus_known)
 {
-	if (uslab_env.percpu == PERCPU_WANT_LOCK) {
-		lock_reason = "USLAB_PERCPU=lock";
-		return;
-	}
-
 #ifdef RSEQ_ARCH_NONE
-	if (true) {
-		lock_reason = "no rseq sections for this architecture";
-	} else
+	return "no rseq sections for this architecture";
 #endif
-		if (sys_membarrier(
-			    MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0,
-			    0)) {
-		lock_reason = "membarrier rseq fence unavailable";
-	} else if (glibc_rseq_usable()) {
+	if (!cpus_known)
+		return "cannot read /sys/devices/system/cpu/possible";
+	if (sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0,
+			   0))
+		return "membarrier rseq fence unavailable";
+	if (glibc_rseq_usable()) {
 		percpu_mode = PERCPU_RSEQ_GLIBC;
 		percpu_rseq_off = __rseq_offset;
-		return;
-	} else if (own_rseq_usable()) {
-		percpu_mode = PERCPU_RSEQ_OWN;
-		return;
-	} else {
-		lock_reason = "the kernel refuses rseq";
+		return NULL;
 	}
+	if (own_rseq_usable()) {
+		percpu_mode = PERCPU_RSEQ_OWN;
+		return NULL;
+	}
+	return "the kernel refuses rseq";
+}
+
+static void choose_mode(bool cpus_known)
+{
+	const char *why = "USLAB_PERCPU=lock";
+
+	if (uslab_env.percpu != PERCPU_WANT_LOCK)
+		why = try_rseq(cpus_known);
+	if (!why)
+		return;
+	lock_reason = why;
 	if (uslab_env.percpu == PERCPU_WANT_RSEQ)
 		uslab_report("USLAB_PERCPU=rseq: %s; using per-CPU locks",
 			     lock_reason);
 }
 
+/*
+ * One more than the highest CPU number the kernel may ever report: the
+ * last number of /sys/devices/system/cpu/possible ("0-3", "0,2-5"), or 0
+ * if it cannot be read.  Read with open() and read(), not stdio, which
+ * would fault its code in at start-up.
+ */
+static unsigned int possible_cpu_ids(void)
+{
+	char buf[64];
+	unsigned int last = 0;
+	bool digits = false, bad = false;
+	ssize_t n, i;
+	int fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	while (!bad && (n = read(fd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++) {
+			if (buf[i] < '0' || buf[i] > '9') {
+				digits = false;
+				continue;
+			}
+			if (!digits)
+				last = 0;
+			digits = true;
+			last = last * 10 + (unsigned int)(buf[i] - '0');
+			bad |= last > 1U << 24; /* no kernel has as many */
+		}
+	}
+	close(fd);
+	return bad || n < 0 ? 0 : last + 1;
+}
+
+/*
+ * nr_cpu_ids bounds every CPU number the fast paths index with
+ * (rseq_cpu_start() takes no bounds check): the kernel's possible CPUs,
+ * which may have holes that get_nprocs_conf() does not count.  A process
+ * that cannot read them stays in lock mode (choose_mode()).
+ */
 int percpu_init(void)
 {
 	int n = get_nprocs_conf();
+	unsigned int possible = possible_cpu_ids();
 
-	nr_cpu_ids = n > 0 ? (unsigned int)n : 1;
-	choose_mode();
+	nr_cpu_ids = MAX(n > 0 ? (unsigned int)n : 1U, possible);
+	choose_mode(possible > 0);
 	if (percpu_mode == PERCPU_LOCK)
 		percpu_rseq_off =
 			(long)((char *)&own_area - rseq_thread_pointer());

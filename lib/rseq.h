@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * rseq.h - picks the architecture's restartable sequences.  Each
- * rseq-<arch>.h provides RSEQ_SIG, rseq_cpu_id(), rseq_thread_pointer(),
- * rseq_mag_pop(), rseq_mag_push() and rseq_take() (see rseq-x86_64.h).
+ * rseq-<arch>.h provides RSEQ_SIG, rseq_cpu_id(), rseq_cpu_start(),
+ * rseq_thread_pointer(), rseq_mag_pop(), rseq_mag_push() and rseq_take()
+ * (see rseq-x86_64.h).
  */
 #ifndef USLAB_RSEQ_H
 #define USLAB_RSEQ_H
@@ -20,6 +21,11 @@ static inline unsigned long rseq_cpu_id(long off)
 {
 	(void)off;
 	return ~0ul;
+}
+static inline unsigned long rseq_cpu_start(long off)
+{
+	(void)off;
+	return 0;
 }
 static inline char *rseq_thread_pointer(void)
 {

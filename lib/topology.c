@@ -33,7 +33,7 @@
  * Fake nodes' pages are labelled in the page descriptors but not bound
  * (page.c asks topology_is_fake()).
  *
- * The CPUs mapped are rseq.c's nr_cpu_ids (the configured CPUs, read
+ * The CPUs mapped are rseq.c's nr_cpu_ids (the possible CPUs, read
  * once by percpu_init(), which runs first: each read of the count opens
  * a sysfs file).
  *

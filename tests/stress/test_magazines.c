@@ -33,6 +33,7 @@
 #include <uslab/stats.h>
 
 #include "internal.h"
+#include "magazine.h"
 
 #define TAG_FREE 0x0f0f0f0fU
 #define MAX_THREADS 8
@@ -267,6 +268,108 @@ START_TEST(test_mode)
 		ck_assert_str_eq(mode, "rseq (own area)");
 	else
 		ck_assert_str_eq(mode, "rseq (glibc's area)");
+}
+END_TEST
+
+/*
+ * The fast paths index per-CPU arrays with the area's cpu_id_start and
+ * no bounds check: nr_cpu_ids must cover every CPU the kernel may ever
+ * name (its possible CPUs, holes included).
+ */
+START_TEST(test_cpu_ids_cover_possible)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
+	unsigned int a, b, last = 0;
+	int n;
+	char sep;
+
+	setup_cache("mag-cpu-ids"); /* uslab is initialised */
+	kmem_cache_destroy(cache);
+	ck_assert_ptr_nonnull(f);
+	while ((n = fscanf(f, "%u", &a)) == 1) {
+		last = a;
+		if (fscanf(f, "%c", &sep) != 1 || sep == '\n')
+			break;
+		if (sep == '-') {
+			ck_assert_int_eq(fscanf(f, "%u", &b), 1);
+			last = b;
+			if (fscanf(f, "%c", &sep) != 1 || sep == '\n')
+				break;
+		}
+		ck_assert_int_eq(sep, ',');
+	}
+	fclose(f);
+	ck_assert_uint_ge(nr_cpu_ids, last + 1);
+	if (!strncmp(uslab_percpu_mode(), "rseq", 4))
+		ck_assert_uint_lt(rseq_cpu_start(percpu_rseq_off), nr_cpu_ids);
+}
+END_TEST
+
+struct unregistered {
+	unsigned long cpu_id, cpu_id_after;
+	bool popped;
+	void *obj;
+};
+
+/*
+ * A new thread in rseq-own mode, before its first call: its area is not
+ * registered (cpu_id -1), and cpu_id_start, 0, indexes CPU 0's slot.
+ */
+static void *unregistered_main(void *arg)
+{
+	struct unregistered *u = arg;
+	void *obj;
+
+	u->cpu_id = rseq_cpu_id(percpu_rseq_off);
+	u->popped = mag_alloc_fast(cache, NUMA_NO_NODE, &obj);
+	u->obj = kmem_cache_alloc(cache, GFP_KERNEL); /* registers */
+	u->cpu_id_after = rseq_cpu_id(percpu_rseq_off);
+	return NULL;
+}
+
+/*
+ * A thread whose area the kernel does not know must never commit a
+ * section: it would pop from CPU 0's magazine unprotected from
+ * preemption.  CPU 0's loaded magazine holds objects here, so only the
+ * section's own CPU test can send the pop to the slow path.  In lock
+ * mode no thread's section commits; in rseq-own mode the first call
+ * registers the thread.
+ */
+START_TEST(test_unregistered_sections_abort)
+{
+	const char *mode = uslab_percpu_mode();
+	struct unregistered u = { 0 };
+	cpu_set_t old;
+	pthread_t t;
+	void *p[8], *obj;
+	int i;
+
+	setup_cache("mag-unregistered");
+	sched_getaffinity(0, sizeof(old), &old);
+	ck_assert_int_eq(pin_to(0), 0);
+	for (i = 0; i < 8; i++)
+		ck_assert_ptr_nonnull(
+			p[i] = kmem_cache_alloc(cache, GFP_KERNEL));
+	for (i = 0; i < 8; i++)
+		kmem_cache_free(cache, p[i]);
+	if (!strcmp(mode, "rseq (own area)")) {
+		ck_assert_int_eq(
+			pthread_create(&t, NULL, unregistered_main, &u), 0);
+		ck_assert_int_eq(pthread_join(t, NULL), 0);
+		ck_assert_uint_ge(u.cpu_id, nr_cpu_ids); /* -1, unregistered */
+		ck_assert(!u.popped);
+		ck_assert_ptr_nonnull(u.obj);
+		ck_assert_uint_lt(u.cpu_id_after, nr_cpu_ids);
+		kmem_cache_free(cache, u.obj);
+	} else if (strncmp(mode, "rseq", 4)) {
+		/* Lock mode: this thread's sections abort too. */
+		ck_assert(!mag_alloc_fast(cache, NUMA_NO_NODE, &obj));
+		ck_assert_ptr_nonnull(
+			obj = kmem_cache_alloc(cache, GFP_KERNEL));
+		kmem_cache_free(cache, obj);
+	}
+	unpin(&old);
+	kmem_cache_destroy(cache);
 }
 END_TEST
 
@@ -728,6 +831,8 @@ static Suite *magazine_suite(const char *name)
 	tcase_add_unchecked_fixture(tc, check_setup, NULL);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_mode);
+	tcase_add_test(tc, test_cpu_ids_cover_possible);
+	tcase_add_test(tc, test_unregistered_sections_abort);
 	tcase_add_test(tc, test_migrating_threads);
 	tcase_add_test(tc, test_more_threads_than_cores);
 	tcase_add_test(tc, test_depot_storm);
