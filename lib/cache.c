@@ -783,14 +783,14 @@ static __noinline void cache_free(struct kmem_cache *s, void *obj, void *caller)
 
 /*
  * As kmem_cache_alloc(): a leaf fast path, the rest a call.  The fast
- * path reads @obj's own page descriptor (slab_view_of()); the slow path
- * looks again, at the slab's head.  NULL needs no test of its own: it is
+ * path reads @obj's page's view (slab_view_of()); the slow path looks
+ * again, at the slab's head descriptor.  NULL needs no test of its own: it is
  * outside the arena, so slab_view_of() sends it to the slow path, which
  * ignores it.
  */
 __api void kmem_cache_free(struct kmem_cache *s, void *obj)
 {
-	struct slab *view;
+	struct slab_view *view;
 
 	if (likely(s) && likely(view = slab_view_of(obj)) &&
 	    likely(READ_ONCE(view->cache) == s) &&
@@ -800,9 +800,9 @@ __api void kmem_cache_free(struct kmem_cache *s, void *obj)
 	KEEP_FRAME_VOID();
 }
 
-void cache_free_slab(struct kmem_cache *s, struct slab *slab, void *obj)
+void cache_free_view(struct kmem_cache *s, struct slab_view *view, void *obj)
 {
-	if (likely(cache_free_fast(s, slab, obj)))
+	if (likely(cache_free_fast(s, view, obj)))
 		return;
 	cache_free(s, obj, __builtin_return_address(0));
 	KEEP_FRAME_VOID();

@@ -105,11 +105,38 @@ struct page_desc {
 };
 BUILD_BUG_ON(sizeof(struct page_desc) != 64);
 
+/*
+ * The free fast paths' record of an arena page (page_map.views, one per
+ * page, 16 bytes: four pages to a cache line, where a page descriptor
+ * fills one alone).  @cache is the slab's while the page belongs to a
+ * live slab and NULL otherwise; @mem_node packs the slab's first object
+ * (s_mem, below 2^48: page_init() checks the arena) above the page's
+ * node (16 bits).  Written by slab.c only (new_slab(), slab_release()).
+ */
+struct slab_view {
+	struct kmem_cache *cache;
+	unsigned long mem_node;
+};
+BUILD_BUG_ON(sizeof(struct slab_view) != 16);
+#define VIEW_NODE_BITS 16
+BUILD_BUG_ON(MAX_NUMNODES > 1 << VIEW_NODE_BITS);
+
+static inline char *view_s_mem(const struct slab_view *v)
+{
+	return (char *)(v->mem_node >> VIEW_NODE_BITS);
+}
+
+static inline int view_node(const struct slab_view *v)
+{
+	return (uint16_t)v->mem_node;
+}
+
 /* Set once by page_init(), read-only afterwards. */
 extern struct page_map {
 	char *base;
 	unsigned long size; /* bytes from base */
 	struct page_desc *descs;
+	struct slab_view *views;
 } page_map;
 
 int page_init(int nr_nodes);
@@ -276,6 +303,12 @@ static inline int slab_nid(const struct slab *slab)
 	return slab_page(slab)->node;
 }
 
+/* The view (struct slab_view) of the page @page describes. */
+static inline struct slab_view *page_view(const struct page_desc *page)
+{
+	return &page_map.views[page - page_map.descs];
+}
+
 /* The slab holding @p, or NULL (page_head_of()'s rules). */
 static inline struct slab *virt_to_slab(const void *p)
 {
@@ -283,26 +316,28 @@ static inline struct slab *virt_to_slab(const void *p)
 }
 
 /*
- * The free fast paths' lookup: @p's own page descriptor seen as a slab,
- * one cache line read where virt_to_slab() reads two for a tail page.
- * new_slab() copies the head's cache, s_mem and objects into every tail
- * descriptor (and slab_release() clears the tails' cache first, as the
- * head's), and page.c keeps node in each; only those four fields of a
- * view may be read, and nothing of it written.  NULL outside the arena.
+ * The free fast paths' lookup: @p's page's view (struct slab_view), one
+ * 16-byte read where virt_to_slab() reads a 64-byte descriptor, two for
+ * a tail page.  NULL outside the arena.
  *
  * A view's cache is the test of ownership, not the page's type: it is
- * non-NULL only while the page belongs to a live slab, since page.c
- * never writes that word (mmap()'s zeroes to begin with), new_slab()
- * sets it last, slab_release() clears it first, and the other owner of
- * blocks (kmalloc's large ones) leaves it NULL.  Callers test the cache
- * first and read the other fields only if it is one: a load and a
- * compare fewer on every free.
+ * non-NULL only while the page belongs to a live slab, since new_slab()
+ * sets it last (mmap()'s zeroes to begin with), slab_release() clears it
+ * first, and the other owner of blocks (kmalloc's large ones) leaves it
+ * NULL.  Callers test the cache first and read mem_node only if it is
+ * one: a load and a compare fewer on every free.
  */
-static inline struct slab *slab_view_of(const void *p)
+static inline struct slab_view *slab_view_of(const void *p)
 {
+	struct slab_view *v;
+
 	if (!page_in_arena(p))
 		return NULL;
-	return page_slab(__page_desc_of(p));
+	v = &page_map.views[((unsigned long)p - (unsigned long)page_map.base) >>
+			    PAGE_SHIFT];
+	if (!v) /* never: the callers' NULL test then costs nothing */
+		__builtin_unreachable();
+	return v;
 }
 
 /* Home node of @obj, a slot of a live slab. */
@@ -788,12 +823,11 @@ void debug_slab_corrupt(struct kmem_cache *s, struct slab *slab,
 int uslab_ensure_init(void);
 unsigned int cache_count(void);
 /*
- * kmem_cache_free() for a caller that has found @obj's slab @slab (or
- * its slab_view_of()) and read its cache @s from it (kfree(), free()):
- * no second lookup.  Its fast path alone is cache_free_fast()
+ * kmem_cache_free() for a caller that has found @obj's slab_view_of()
+ * and read its cache @s from it (kfree(), free()): no second lookup.  Its fast path alone is cache_free_fast()
  * (magazine.h).
  */
-void cache_free_slab(struct kmem_cache *s, struct slab *slab, void *obj);
+void cache_free_view(struct kmem_cache *s, struct slab_view *view, void *obj);
 /*
  * The library's threads (reaper, export, call_rcu's worker).  Set
  * uslab_defer_threads before the library starts to have them wait

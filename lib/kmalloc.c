@@ -721,21 +721,21 @@ static __noinline void kfree_other(const void *p)
 }
 
 /*
- * Any kmalloc() object or object of any cache: the descriptor of its
- * page (slab_view_of()) names its cache, and cache_free_slab() checks
+ * Any kmalloc() object or object of any cache: the view of its page
+ * (slab_view_of()) names its cache, and cache_free_view() checks
  * the rest (as kmem_cache_free() would, without finding the slab
  * again).
  */
 __api void kfree(const void *p)
 {
-	struct slab *slab;
+	struct slab_view *view;
 	struct kmem_cache *s;
 
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
-	slab = slab_view_of(p);
-	if (likely(slab && (s = READ_ONCE(slab->cache)))) {
-		cache_free_slab(s, slab, (void *)p);
+	view = slab_view_of(p);
+	if (likely(view && (s = READ_ONCE(view->cache)))) {
+		cache_free_view(s, view, (void *)p);
 		return;
 	}
 	kfree_other(p);
@@ -749,15 +749,16 @@ __api void kfree(const void *p)
  */
 __api size_t ksize(const void *p)
 {
+	struct slab_view *view;
 	struct slab *slab;
 	struct kmem_cache *s;
 	size_t len;
 
 	if (ZERO_OR_NULL_PTR(p))
 		return 0;
-	/* A slab's object: its own page's descriptor names the cache. */
-	slab = slab_view_of(p);
-	if (likely(slab && (s = READ_ONCE(slab->cache))))
+	/* A slab's object: its own page's view names the cache. */
+	view = slab_view_of(p);
+	if (likely(view && (s = READ_ONCE(view->cache))))
 		return s->object_size;
 	slab = virt_to_slab(p);
 	if (slab) {

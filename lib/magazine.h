@@ -84,21 +84,23 @@ mag_free_fast(struct kmem_cache *s, void *obj, int node)
 }
 
 /*
- * kmem_cache_free()'s fast path without its lookup: @slab is
- * slab_view_of(@obj) (or virt_to_slab(@obj)) and @s the cache read from
- * it, so only the slot check is left.  Reads only the fields a view has.
- * True if @obj went into a magazine; false leaves it to the slow path
- * (no slots, not a slot's start, or the push said no), with nothing
- * touched, errno included.  Inline for kmem_cache_free(), kfree() and
- * the preloaded free(): a call here would cost as much as the push.
+ * kmem_cache_free()'s fast path without its lookup: @view is
+ * slab_view_of(@obj) and @s the cache read from it, so only the slot
+ * check is left (a slab of @s has s->objects slots, from the view's
+ * s_mem).  True if @obj went into a magazine; false leaves it to the
+ * slow path (no slots, not a slot's start, or the push said no), with
+ * nothing touched, errno included.  Inline for kmem_cache_free(),
+ * kfree() and the preloaded free(): a call here would cost as much as
+ * the push.
  */
 static __attribute__((always_inline)) inline bool
-cache_free_fast(struct kmem_cache *s, struct slab *slab, void *obj)
+cache_free_fast(struct kmem_cache *s, const struct slab_view *view, void *obj)
 {
-	unsigned long off = (unsigned long)obj - (unsigned long)slab->s_mem;
+	unsigned long off =
+		(unsigned long)obj - (unsigned long)view_s_mem(view);
 
-	return likely(obj_slot_index(s, off) < slab->objects) &&
-	       likely(mag_free_fast(s, obj, slab_nid(slab)));
+	return likely(obj_slot_index(s, off) < s->objects) &&
+	       likely(mag_free_fast(s, obj, view_node(view)));
 }
 
 /* An object of @s (which has slots) for this CPU; NULL on ENOMEM. */

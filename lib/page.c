@@ -5,8 +5,10 @@
  * At start-up one virtual range is reserved (PROT_NONE, no swap
  * reservation) and split into equal per-node arenas of
  * CONFIG_ARENA_SIZE_GB each.  A flat array of 64-byte page descriptors
- * covers the whole reserve; it is mapped without reservation too, so only
- * the descriptors of pages in use ever take memory.  page_desc_of() is
+ * covers the whole reserve, and after it one of 16-byte page views
+ * (struct slab_view, slab.c's alone: the free fast paths read them); both
+ * are mapped without reservation too, so only the entries of pages in use
+ * ever take memory.  page_desc_of() is
  * one subtraction and one shift, which is what lets the layers above
  * find the block holding an address without any lookup structure.
  * page.c owns only each descriptor's type, order, node and head_off, and the
@@ -208,7 +210,7 @@ static void page_bind_nodes(char *base, unsigned long node_bytes, int nr_nodes)
 int page_init(int nr_nodes)
 {
 	unsigned long node_bytes = (unsigned long)CONFIG_ARENA_SIZE_GB << 30;
-	unsigned long total, desc_bytes;
+	unsigned long total, desc_bytes, view_bytes;
 	char *raw, *base;
 	void *descs;
 	int n, o;
@@ -225,8 +227,15 @@ int page_init(int nr_nodes)
 	/* Align so that buddy blocks are naturally aligned in memory too. */
 	base = (char *)ALIGN((uintptr_t)raw, MAX_SLAB_SIZE);
 
+	/* Views pack an object address in 48 bits (struct slab_view). */
+	if ((uintptr_t)base + total > 1UL << (64 - VIEW_NODE_BITS)) {
+		munmap(raw, total + MAX_SLAB_SIZE);
+		errno = ENOMEM;
+		return -1;
+	}
 	desc_bytes = total / PAGE_SIZE * sizeof(struct page_desc);
-	descs = mmap(NULL, desc_bytes, PROT_READ | PROT_WRITE,
+	view_bytes = total / PAGE_SIZE * sizeof(struct slab_view);
+	descs = mmap(NULL, desc_bytes + view_bytes, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (descs == MAP_FAILED) {
 		int err = errno;
@@ -240,6 +249,7 @@ int page_init(int nr_nodes)
 	page_map.base = base;
 	page_map.size = total;
 	page_map.descs = descs;
+	page_map.views = (struct slab_view *)((char *)descs + desc_bytes);
 	arena.node_pages = node_bytes / PAGE_SIZE;
 	arena.nr_nodes = nr_nodes;
 	for (n = 0; n < nr_nodes; n++) {

@@ -539,18 +539,17 @@ static struct slab *new_slab(struct kmem_cache *s, int node)
 	if (unlikely(sanitize_on))
 		sanitize_slab_close(page_address(page), slab_bytes(s));
 	/*
-	 * Readers of ->cache without the node lock (kmem_cache_free()'s
-	 * ownership check) only look at slabs whose objects they hold, so
-	 * they were ordered after this store by the node lock that handed
-	 * the object out.  The same holds for the tails' copies (for
-	 * slab_view_of()).
+	 * Readers of a view's cache without the node lock (the free fast
+	 * paths' ownership check) only look at slabs whose objects they
+	 * hold, so they were ordered after these stores by the node lock
+	 * that handed the object out.
 	 */
-	for (i = 1; i < 1U << s->order; i++) {
-		struct slab *tail = page_slab(page + i);
+	for (i = 0; i < 1U << s->order; i++) {
+		struct slab_view *v = page_view(page + i);
 
-		tail->s_mem = slab->s_mem;
-		tail->objects = slab->objects;
-		WRITE_ONCE(tail->cache, s);
+		v->mem_node = (unsigned long)slab->s_mem << VIEW_NODE_BITS |
+			      (unsigned long)page[i].node;
+		WRITE_ONCE(v->cache, s);
 	}
 	WRITE_ONCE(slab->cache, s);
 	return slab;
@@ -568,19 +567,19 @@ static void slab_publish_locked(struct kmem_cache *s, struct kmem_cache_node *n,
 }
 
 /*
- * Hand @slab's block back to page.c.  ->cache goes first, the head's
- * and the tails' copies: from here on kmem_cache_free()'s lock-free
- * ownership check refuses the slab's addresses, and page.c never writes
- * those bytes.
+ * Hand @slab's block back to page.c.  The views' cache goes first, then
+ * the head's: from here on the free fast paths' lock-free ownership
+ * check refuses the slab's addresses, and page.c never writes those
+ * words.
  */
 static void slab_release(struct slab *slab)
 {
 	struct page_desc *page = slab_page(slab);
 	unsigned long i;
 
+	for (i = 0; i < 1UL << page->order; i++)
+		WRITE_ONCE(page_view(page + i)->cache, NULL);
 	WRITE_ONCE(slab->cache, NULL);
-	for (i = 1; i < 1UL << page->order; i++)
-		WRITE_ONCE(page_slab(page + i)->cache, NULL);
 	page_free(page);
 }
 

@@ -165,10 +165,10 @@ static __always_inline void free_inline(void *p)
 {
 	if (likely(page_in_arena(p))) {
 		/* kfree()'s fast path, which leaves errno alone. */
-		struct slab *slab = slab_view_of(p);
-		struct kmem_cache *s = slab ? READ_ONCE(slab->cache) : NULL;
+		struct slab_view *view = slab_view_of(p);
+		struct kmem_cache *s = view ? READ_ONCE(view->cache) : NULL;
 
-		if (likely(s && cache_free_fast(s, slab, p)))
+		if (likely(s && cache_free_fast(s, view, p)))
 			return;
 	}
 	free_slow(p);

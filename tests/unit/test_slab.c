@@ -205,13 +205,11 @@ START_TEST(test_objects_in_real_slabs)
 				char *o = objs[i];
 
 				ck_assert_ptr_eq(virt_to_slab(o), slab);
-				/* Its own page's descriptor, head or tail. */
+				/* Its own page's view, head or tail. */
 				ck_assert_ptr_eq(slab_view_of(o)->cache, s);
-				ck_assert_ptr_eq(slab_view_of(o)->s_mem,
+				ck_assert_ptr_eq(view_s_mem(slab_view_of(o)),
 						 slab->s_mem);
-				ck_assert_uint_eq(slab_view_of(o)->objects,
-						  slab->objects);
-				ck_assert_int_eq(slab_nid(slab_view_of(o)),
+				ck_assert_int_eq(view_node(slab_view_of(o)),
 						 slab_nid(slab));
 				ck_assert_uint_eq((uintptr_t)o % s->align, 0);
 				ck_assert(o >= base);
@@ -586,9 +584,9 @@ START_TEST(test_new_slab_random_order)
 END_TEST
 
 /*
- * The tails' copies of cache, s_mem and objects (slab_view_of()) live
- * exactly as long as the slab: once it is released, a pointer into any
- * of its pages finds no cache, and a free of it is refused.
+ * The views of a slab's pages (slab_view_of()) name its cache exactly
+ * as long as the slab lives: once it is released, a pointer into any of
+ * its pages finds no cache, and a free of it is refused.
  */
 START_TEST(test_tail_views_cleared)
 {
@@ -608,14 +606,16 @@ START_TEST(test_tail_views_cleared)
 			last = objs[i];
 	}
 	slab = virt_to_slab(last);
-	ck_assert_ptr_ne(slab_view_of(last), slab); /* a tail's */
-	ck_assert_ptr_eq(slab_view_of(last)->cache, s);
+	ck_assert_ptr_ne(slab_view_of(last), page_view(slab_page(slab)));
+	ck_assert_ptr_eq(slab_view_of(last)->cache, s); /* a tail's */
+	ck_assert_ptr_eq(page_view(slab_page(slab))->cache, s);
 	for (i = 0; i < s->objects; i++)
 		sfree(s, objs[i]);
 	free(objs);
 	uslab_cache_set_min_partial(s, 0);
 	kmem_cache_shrink(s);
-	ck_assert_ptr_null(READ_ONCE(page_slab(__page_desc_of(last))->cache));
+	ck_assert_ptr_null(READ_ONCE(slab_view_of(last)->cache));
+	ck_assert_ptr_null(READ_ONCE(page_view(slab_page(slab))->cache));
 	ck_assert_ptr_null(READ_ONCE(slab->cache));
 	capture_begin(&c);
 	kmem_cache_free(s, last);
