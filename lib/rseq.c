@@ -221,13 +221,23 @@ int percpu_thread_cpu(void)
 	return (int)cpu;
 }
 
+/*
+ * Lock mode's slot for this thread, which also becomes the area's
+ * cpu_id_start: the free fast path reads that slot's node before its
+ * section aborts, and a thread reading another CPU's slot, the one a
+ * thread there writes under its lock, would share its cache line (two
+ * pinned threads' pairs took 42 ns instead of 28 on an AMD EPYC when
+ * every thread read CPU 0's).  The area is never registered, so the
+ * kernel writes neither field and the sections keep aborting.
+ */
 int percpu_lock_index(void)
 {
 	int cpu = sched_getcpu();
+	unsigned int idx = cpu < 0 ? 0 : (unsigned int)cpu % nr_cpu_ids;
 
-	if (cpu < 0)
-		return 0;
-	return (int)((unsigned int)cpu % nr_cpu_ids);
+	if (percpu_mode == PERCPU_LOCK)
+		own_area.cpu_id_start = idx;
+	return (int)idx;
 }
 
 void percpu_fence_all(void)

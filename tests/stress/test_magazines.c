@@ -367,6 +367,16 @@ START_TEST(test_unregistered_sections_abort)
 		ck_assert_ptr_nonnull(
 			obj = kmem_cache_alloc(cache, GFP_KERNEL));
 		kmem_cache_free(cache, obj);
+		/*
+		 * The fast paths then index the slot the lock path used
+		 * last, not CPU 0's, which another CPU's thread writes.
+		 */
+		if (nr_cpu_ids > 1 && pin_to(1) == 0) {
+			ck_assert_ptr_nonnull(
+				obj = kmem_cache_alloc(cache, GFP_KERNEL));
+			ck_assert_uint_eq(rseq_cpu_start(percpu_rseq_off), 1);
+			kmem_cache_free(cache, obj);
+		}
 	}
 	unpin(&old);
 	kmem_cache_destroy(cache);
