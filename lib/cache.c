@@ -784,9 +784,9 @@ static __noinline void cache_free(struct kmem_cache *s, void *obj, void *caller)
 /*
  * As kmem_cache_alloc(): a leaf fast path, the rest a call.  The fast
  * path reads @obj's page's view (slab_view_of()); the slow path looks
- * again, at the slab's head descriptor.  NULL needs no test of its own: it is
- * outside the arena, so slab_view_of() sends it to the slow path, which
- * ignores it.
+ * again, at the slab's head descriptor.  NULL needs no test of its own:
+ * it is outside the arena, so slab_view_of() sends it to the slow path,
+ * which ignores it.
  */
 __api void kmem_cache_free(struct kmem_cache *s, void *obj)
 {

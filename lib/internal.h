@@ -824,8 +824,8 @@ int uslab_ensure_init(void);
 unsigned int cache_count(void);
 /*
  * kmem_cache_free() for a caller that has found @obj's slab_view_of()
- * and read its cache @s from it (kfree(), free()): no second lookup.  Its fast path alone is cache_free_fast()
- * (magazine.h).
+ * and read its cache @s from it (kfree(), free()): no second lookup.
+ * Its fast path alone is cache_free_fast() (magazine.h).
  */
 void cache_free_view(struct kmem_cache *s, struct slab_view *view, void *obj);
 /*

@@ -8,9 +8,9 @@
  * covers the whole reserve, and after it one of 16-byte page views
  * (struct slab_view, slab.c's alone: the free fast paths read them); both
  * are mapped without reservation too, so only the entries of pages in use
- * ever take memory.  page_desc_of() is
- * one subtraction and one shift, which is what lets the layers above
- * find the block holding an address without any lookup structure.
+ * ever take memory.  page_desc_of() is one subtraction and one shift,
+ * which is what lets the layers above find the block holding an address
+ * without any lookup structure.
  * page.c owns only each descriptor's type, order, node and head_off, and the
  * buddy link; the rest belongs to whoever holds the block (slab.c
  * overlays its struct slab on the head descriptor).
