@@ -173,15 +173,17 @@ static unsigned int possible_cpu_ids(void)
 /*
  * nr_cpu_ids bounds every CPU number the fast paths index with
  * (rseq_cpu_start() takes no bounds check): the kernel's possible CPUs,
- * which may have holes that get_nprocs_conf() does not count.  A process
- * that cannot read them stays in lock mode (choose_mode()).
+ * which may have holes that get_nprocs_conf() does not count (it counts
+ * the same file's CPUs, so it is asked only when the file cannot be
+ * read).  A process that cannot read them stays in lock mode
+ * (choose_mode()), whose slots are taken modulo nr_cpu_ids.
  */
 int percpu_init(void)
 {
-	int n = get_nprocs_conf();
 	unsigned int possible = possible_cpu_ids();
+	int n = possible ? 0 : get_nprocs_conf();
 
-	nr_cpu_ids = MAX(n > 0 ? (unsigned int)n : 1U, possible);
+	nr_cpu_ids = possible ? possible : n > 0 ? (unsigned int)n : 1U;
 	choose_mode(possible > 0);
 	if (percpu_mode == PERCPU_LOCK)
 		percpu_rseq_off =
