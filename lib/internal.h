@@ -333,8 +333,7 @@ static inline struct slab_view *slab_view_of(const void *p)
 
 	if (!page_in_arena(p))
 		return NULL;
-	v = &page_map.views[((unsigned long)p - (unsigned long)page_map.base) >>
-			    PAGE_SHIFT];
+	v = page_view(__page_desc_of(p));
 	if (!v) /* never: the callers' NULL test then costs nothing */
 		__builtin_unreachable();
 	return v;
