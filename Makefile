@@ -226,7 +226,9 @@ $(O)/tests/preload/helpers/%: tests/preload/helpers/%.cc
 	@echo "  CXXLD   $@"
 	$(Q)$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread \
 		$(SAN_FLAGS) -o $@ $<
-$(O)/tests/preload/test_preload: $(PRELOAD_LIB) $(PRELOAD_HELPERS)
+# It also reads a preloaded helper's caches with uslab-slabtop.
+$(O)/tests/preload/test_preload: $(PRELOAD_LIB) $(PRELOAD_HELPERS) \
+				 $(O)/tools/slabtop/uslab-slabtop
 
 # The kfree_rcu tests use liburcu's lock-free hash table.
 $(O)/tests/stress/test_kfree_rcu: DEP_LIBS += -lurcu-cds

@@ -614,7 +614,20 @@ void percpu_fence_all(void); /* end every CPU's in-flight sections */
  * walkers, so it is written atomically (plain reads happen only under
  * the depot lock or on chains no walker can reach).  A magazine is freed only
  * through call_rcu(), its rcu_head overlaying objs[0..1].
+ *
+ * The rounds word: the low MAG_ROUNDS_BITS bits are the objects held;
+ * the bits above count the pushes that rseq sections made while the
+ * magazine sat in a slot's section-read pointer, so that one committing
+ * store both pushes and counts (CONFIG_STATS).  Whoever takes the
+ * magazine out of that pointer adds them to the slot's frees and clears
+ * them (mag_settle() in magazine.c): anywhere else, the word is just
+ * the count.  mag_word_rounds() reads a word that may carry pushes.
+ * 48 bits of pushes last a magazine that never leaves its slot for days
+ * at a push per nanosecond; past 2^48 the count wraps.
  */
+#define MAG_ROUNDS_BITS 16
+#define MAG_PUSH (1L << MAG_ROUNDS_BITS) /* a section's push adds 1 + this */
+
 struct magazine {
 	long rounds;
 	long capacity;
@@ -622,6 +635,16 @@ struct magazine {
 	long node;
 	void *objs[];
 };
+
+static inline long mag_word_rounds(long w)
+{
+	return w & (MAG_PUSH - 1);
+}
+
+static inline unsigned long mag_word_pushes(long w)
+{
+	return (unsigned long)w >> MAG_ROUNDS_BITS;
+}
 
 /*
  * What a magazine pointer that sections read (kmem_cache_cpu.loaded,
@@ -710,17 +733,12 @@ void export_fork_child(void); /* drops the parent's; export_start() after */
  * A CPU's batch of another node's objects (remote frees), going home.
  * @mag is what the rseq remote-free fast path pushes to, exactly as
  * kmem_cache_cpu.loaded is for local frees (and owned the same way);
- * @frees counts those pushes (CONFIG_STATS) for the home node; @frozen
- * parks @mag across fork().  The section finds @frees at offset 8.
- */
-/*
- * frees sits as far from mag as kmem_cache_cpu.frees from loaded, so
- * that the push section counts at one offset from either pointer.
+ * @frees counts those pushes (CONFIG_STATS) for the home node, as
+ * kmem_cache_cpu.frees does; @frozen parks @mag across fork().
  */
 struct alien_slot {
 	struct magazine *mag; /* never NULL: mag_none when empty */
 	struct magazine *frozen;
-	unsigned long unused;
 	unsigned long frees;
 };
 
@@ -729,19 +747,21 @@ struct kmem_cache_cpu {
 	struct magazine *loaded; /* never NULL: mag_none when empty */
 	int node;
 	/*
-	 * CONFIG_STATS, counted without counting allocations: @frees is
-	 * the pushes into loaded, by the rseq fast path (added just after
-	 * each commit; rseq-<arch>.h says when one can be lost) and by
-	 * lock mode's push under @lock.  Pops are not counted: every
-	 * round that leaves loaded otherwise goes through an owner of the
-	 * slot, which adds the rounds it takes out to @rounds_out and
-	 * subtracts those it puts back, so the pops so far are
+	 * CONFIG_STATS, counted without counting allocations: the pushes
+	 * into loaded are @frees plus those its rounds word still carries
+	 * (struct magazine), which the rseq fast path counts in its
+	 * commit and lock mode's push adds to @frees under @lock.  Pops
+	 * are not counted: every round that leaves loaded otherwise goes
+	 * through an owner of the slot, which adds the rounds it takes out
+	 * to @rounds_out and subtracts those it puts back, so the pops so
+	 * far are
 	 *
-	 *	frees - loaded->rounds - rounds_out
+	 *	frees + pushes(loaded) - rounds(loaded) - rounds_out
 	 *
-	 * (mag_cpu_events(); unsigned, wrapping).  @rounds_out changes
-	 * only under @lock, so readers take @lock too.  Every other path
-	 * counts in kmem_cache_node.ev.
+	 * (mag_cpu_events(); unsigned, wrapping).  @frees and @rounds_out
+	 * change only under @lock, and loaded's word is read in one load,
+	 * so a reader holding @lock gets a figure that was true at one
+	 * moment.  Every other path counts in kmem_cache_node.ev.
 	 */
 	unsigned long rounds_out, frees;
 	struct magazine *prev;
@@ -754,16 +774,6 @@ struct kmem_cache_cpu {
 	pthread_mutex_t lock;
 	/* What the reaper saw last (mag_reap(); the reaper thread's own). */
 	unsigned long reap_sig;
-	/*
-	 * Under @lock.  @allocs_seen: the pops reported last; a push whose
-	 * count is not yet added makes the formula read low for a moment,
-	 * and readers never report less than before.  @drains: drains or
-	 * reaps that took loaded out and have not yet made its rounds
-	 * final (mag_drain()); the formula may read high meanwhile, so
-	 * readers keep to @allocs_seen.
-	 */
-	unsigned long allocs_seen;
-	unsigned int drains;
 } __cacheline_aligned;
 
 int mag_init(void);

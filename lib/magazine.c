@@ -16,10 +16,10 @@
  * an object of another node, on the CPU's alien magazine for that node
  * (a remote free: SLAB's alien caches), with no lock and no atomic
  * read-modify-write; its single committing store is the magazine's new
- * round count (rseq-<arch>.h).  A full alien magazine goes to its home
- * node's depot, where that node's CPUs find it.  Everything else is a
- * slow path (names end in _slow, _owned, _lockpath) and works on an
- * owned slot:
+ * rounds word, which also counts a push (rseq-<arch>.h).  A full alien
+ * magazine goes to its home node's depot, where that node's CPUs find
+ * it.  Everything else is a slow path (names end in _slow, _owned,
+ * _lockpath) and works on an owned slot:
  *
  *   Owning a slot: take slot.lock (serialises slow paths for one CPU),
  *   then take out the magazine pointer sections use (loaded, or one
@@ -62,13 +62,9 @@ BUILD_BUG_ON(offsetof(struct magazine, objs) != 32);
 /* objs[-1]: the push section's top check reads it when rounds is 0. */
 BUILD_BUG_ON(offsetof(struct magazine, node) != 24);
 BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, node) >= CACHE_LINE_SIZE);
-BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, frees) -
-		     offsetof(struct kmem_cache_cpu, loaded) !=
-	     24);
-BUILD_BUG_ON(offsetof(struct alien_slot, frees) -
-		     offsetof(struct alien_slot, mag) !=
-	     offsetof(struct kmem_cache_cpu, frees) -
-		     offsetof(struct kmem_cache_cpu, loaded));
+/* The rounds field of the word holds any capacity, with room above. */
+BUILD_BUG_ON(CONFIG_MAGAZINE_MAX >= MAG_PUSH);
+BUILD_BUG_ON(CONFIG_MAGAZINE_SIZE >= MAG_PUSH);
 
 /* No rounds, no room, never written: see internal.h. */
 struct magazine mag_none = { .node = -1 };
@@ -169,7 +165,48 @@ static inline struct magazine *slot_loaded(struct kmem_cache_cpu *c)
  */
 static inline long mag_nr(const struct magazine *m)
 {
-	return m ? READ_ONCE(m->rounds) : 0;
+	return m ? mag_word_rounds(READ_ONCE(m->rounds)) : 0;
+}
+
+/*
+ * The push counter that sections' pushes into *@slotp belong to: the
+ * slot's own frees for loaded, the alien slot's for an alien one.
+ */
+static inline unsigned long *slot_frees(struct kmem_cache_cpu *c,
+					struct magazine **slotp)
+{
+	if (slotp == &c->loaded)
+		return &c->frees;
+	return &container_of(slotp, struct alien_slot, mag)->frees;
+}
+
+/*
+ * CONFIG_STATS: add @n to a slot's push counter.  Only under the slot
+ * lock, whose holder is the only writer; the relaxed store lets the
+ * reaper's lock-free signature (slot_signature()) read a whole value.
+ */
+static inline void frees_add(unsigned long *frees, unsigned long n)
+{
+	if (IS_ENABLED(CONFIG_STATS))
+		__atomic_store_n(frees, *frees + n, __ATOMIC_RELAXED);
+}
+
+/*
+ * @m, taken out of a section-read pointer whose pushes @frees counts
+ * and which no section can commit to any more: move the pushes its
+ * word counted (struct magazine) to @frees, leaving the bare rounds.
+ * Under the slot lock, which orders it with the readers.  A store
+ * readers of the rounds see whole (mag_cpu_objects() takes no lock).
+ */
+static void mag_settle(struct magazine *m, unsigned long *frees)
+{
+	long w;
+
+	if (!m)
+		return;
+	w = m->rounds;
+	frees_add(frees, mag_word_pushes(w));
+	WRITE_ONCE(m->rounds, mag_word_rounds(w));
 }
 
 /*
@@ -254,6 +291,7 @@ static struct kmem_cache_cpu *slot_own_for(struct kmem_cache *s, int node,
 	}
 owned:
 	/* No section can touch *@mp now: its rounds are final. */
+	mag_settle(*mp, slot_frees(c, *slotp));
 	if (*slotp == &c->loaded)
 		slot_rounds_out(c, mag_nr(*mp));
 	return c;
@@ -296,6 +334,8 @@ static void slot_release_at(struct kmem_cache_cpu *c, struct magazine **slotp,
 			    struct magazine *m)
 {
 	uslab_assert(!m || m->node == slot_node(c, slotp));
+	/* Settled: the pushes in its word are all this slot's own. */
+	uslab_assert(!m || !mag_word_pushes(m->rounds));
 	if (slotp == &c->loaded)
 		slot_rounds_out(c, -mag_nr(m));
 	/*
@@ -657,22 +697,6 @@ __noinline void mag_free_slow(struct kmem_cache *s, void *obj)
 }
 
 /*
- * Lock mode counts a push in the slot's own frees, as the rseq fast path
- * does, not in the node's shared counters: an atomic add on a line every
- * CPU of the node writes was most of the cost with two threads.  Its
- * pops, like the fast path's, are not counted but derived (rounds_out).
- * The slot lock makes its holder the only writer (lock mode has no rseq
- * path); the relaxed store lets the reaper's lock-free signature read a
- * whole value.
- */
-#define slot_count(c, field)                                          \
-	do {                                                          \
-		if (IS_ENABLED(CONFIG_STATS))                         \
-			__atomic_store_n(&(c)->field, (c)->field + 1, \
-					 __ATOMIC_RELAXED);           \
-	} while (0)
-
-/*
  * Lock mode: the whole operation under the slot lock; a pop from loaded
  * is counted as the fast path's are (rounds_out), the rest here.
  */
@@ -699,7 +723,11 @@ static void *mag_alloc_lockpath(struct kmem_cache *s)
  * Lock mode's push, counted: true when @obj fitted in the loaded
  * magazine under the slot lock (it is then of the slot's node);
  * anything else (full, a naive double free, another node's object) is
- * __mag_free_slow()'s, as in the rseq modes.
+ * __mag_free_slow()'s, as in the rseq modes.  The count goes to the
+ * slot's own frees, where the rseq fast path's pushes end up, not to
+ * the node's shared counters: an atomic add on a line every CPU of the
+ * node writes was most of the cost with two threads.  Its pops, like
+ * the fast path's, are not counted but derived (rounds_out).
  */
 static bool mag_free_lockpath(struct kmem_cache *s, void *obj)
 {
@@ -711,7 +739,7 @@ static bool mag_free_lockpath(struct kmem_cache *s, void *obj)
 	m = slot_loaded(c);
 	if (likely(mag_can_push(c, m, obj))) {
 		mag_push(m, obj);
-		slot_count(c, frees);
+		frees_add(&c->frees, 1);
 		pushed = true;
 	}
 	uslab_unlock(&c->lock);
@@ -816,11 +844,58 @@ static void mag_flush(struct kmem_cache *s, struct magazine *m)
 /* A magazine a drain or the reaper took from a CPU slot. */
 struct taken_mag {
 	struct magazine *m;
-	/* The slot, if @m was its loaded magazine, and @m's rounds then. */
-	struct kmem_cache_cpu *loaded_of;
-	long rounds;
+	/*
+	 * For a magazine sections could reach (loaded or alien): its slot,
+	 * where its pushes are counted, and its word when taken.
+	 */
+	struct kmem_cache_cpu *c;
+	unsigned long *frees;
+	long word;
 	int home; /* the node its objects go to; -1: the CPU's own */
 };
+
+/*
+ * Take *@slotp (loaded or alien) out of @c, under its lock, into @t: its
+ * rounds and pushes so far are counted now, as if settled.  Sections on
+ * the CPU that loaded the old pointer may still commit on the magazine
+ * (several: their stores may not have reached memory yet), so its word
+ * is not final until the caller's fence; slot_settle_taken() then
+ * counts what they did.  Readers meanwhile see the slot as it was at
+ * the take: the late commits appear at once when settled.
+ */
+static void slot_take_section(struct kmem_cache_cpu *c, struct magazine **slotp,
+			      struct taken_mag *t, int home)
+{
+	struct magazine *m = slot_xchg_none(slotp, __ATOMIC_ACQ_REL);
+	long w = m ? READ_ONCE(m->rounds) : 0;
+
+	*t = (struct taken_mag){ .m = m,
+				 .c = c,
+				 .frees = slot_frees(c, slotp),
+				 .word = w,
+				 .home = home };
+	frees_add(t->frees, mag_word_pushes(w));
+	if (slotp == &c->loaded)
+		slot_rounds_out(c, mag_word_rounds(w));
+}
+
+/* After the fence: what sections committed on @t->m after the take. */
+static void slot_settle_taken(struct taken_mag *t)
+{
+	struct kmem_cache_cpu *c = t->c;
+	long w;
+
+	if (!t->m)
+		return;
+	uslab_lock(&c->lock, RANK_CPU_SLOT);
+	w = t->m->rounds;
+	frees_add(t->frees, mag_word_pushes(w) - mag_word_pushes(t->word));
+	if (t->home < 0)
+		slot_rounds_out(c,
+				mag_word_rounds(w) - mag_word_rounds(t->word));
+	WRITE_ONCE(t->m->rounds, mag_word_rounds(w));
+	uslab_unlock(&c->lock);
+}
 
 /*
  * Take every magazine out of @c, under its lock, whether or not a thread
@@ -833,30 +908,14 @@ struct taken_mag {
 static void slot_take_all(struct kmem_cache *s, struct kmem_cache_cpu *c,
 			  struct taken_mag *t, size_t *nt)
 {
-	struct magazine *m;
 	unsigned int k;
 
 	uslab_lock(&c->lock, RANK_CPU_SLOT);
-	m = slot_xchg_none(&c->loaded, __ATOMIC_ACQ_REL);
-	/*
-	 * The rounds taken out, for the pops' count.  Sections on the CPU
-	 * that loaded the old pointer may still commit on @m (several:
-	 * their stores may not have reached memory yet), so the figure is
-	 * not final until the fence; slot_flush_taken() makes it good, and
-	 * readers keep to what they reported until then (c->drains).
-	 */
-	t[*nt] = (struct taken_mag){
-		.m = m, .loaded_of = c, .rounds = mag_nr(m), .home = -1
-	};
-	slot_rounds_out(c, t[(*nt)++].rounds);
-	c->drains++;
+	slot_take_section(c, &c->loaded, &t[(*nt)++], -1);
 	t[(*nt)++] = (struct taken_mag){ .m = c->prev, .home = -1 };
 	slot_set_prev(c, NULL);
 	for (k = 0; k < s->nr_nodes; k++)
-		t[(*nt)++] = (struct taken_mag){
-			.m = slot_xchg_none(&c->alien[k].mag, __ATOMIC_ACQ_REL),
-			.home = (int)k
-		};
+		slot_take_section(c, &c->alien[k].mag, &t[(*nt)++], (int)k);
 	uslab_unlock(&c->lock);
 }
 
@@ -867,18 +926,12 @@ static void slot_flush_taken(struct kmem_cache *s, struct taken_mag *t,
 	size_t i;
 
 	for (i = 0; i < nt; i++) {
-		struct kmem_cache_cpu *c = t[i].loaded_of;
 		struct magazine *m = t[i].m;
 
-		if (c) {
-			/* Sections that committed after the take, counted. */
-			uslab_lock(&c->lock, RANK_CPU_SLOT);
-			slot_rounds_out(c, mag_nr(m) - t[i].rounds);
-			c->drains--;
-			uslab_unlock(&c->lock);
-		}
 		if (!m)
 			continue;
+		if (t[i].c)
+			slot_settle_taken(&t[i]);
 		if (t[i].home >= 0)
 			count_remote(s, t[i].home, (unsigned long)m->rounds);
 		mag_flush(s, m);
@@ -1002,9 +1055,7 @@ out:
 /* Rounds in a slot's magazine pointer (any of them; mag_none has 0). */
 static unsigned long mag_rounds(struct magazine **slot)
 {
-	struct magazine *m = slot_mag(slot);
-
-	return m ? (unsigned long)READ_ONCE(m->rounds) : 0;
+	return (unsigned long)mag_nr(slot_mag(slot));
 }
 
 /*
@@ -1038,50 +1089,50 @@ unsigned long mag_cpu_objects(struct kmem_cache *s, int node)
 }
 
 /*
- * Pops from @c's loaded magazine so far, by the rseq fast path and lock
- * mode (kmem_cache_cpu.rounds_out gives the formula), never less than
- * the last reader was told.  Under the slot lock: no owner is halfway
- * through a magazine swap, so rounds_out and loaded agree.
- *
- * frees is loaded before the rounds, with acquire: a push commits its
- * rounds before it adds to frees (and x86 keeps the two stores in that
- * order), so a reader that sees the add sees the rounds, and sections
- * running meanwhile can only make the figure read low, which the clamp
- * hides.  While a drain's take is not final (c->drains) the figure may
- * read high: keep to the last one.
+ * Pushes into the section-read pointer *@slotp of @c so far: its frees
+ * and what its magazine's word counts (struct magazine), taken with the
+ * rounds in one load into *@rounds.  Under the slot lock, which every
+ * change to the frees and to a word's pushes, but the sections', holds.
  */
-static unsigned long slot_allocs(struct kmem_cache_cpu *c)
+static unsigned long slot_pushes(struct kmem_cache_cpu *c,
+				 struct magazine **slotp, long *rounds)
 {
-	unsigned long frees, pops;
+	struct magazine *m = slot_mag(slotp);
+	long w = m ? READ_ONCE(m->rounds) : 0;
 
-	uslab_lock(&c->lock, RANK_CPU_SLOT);
-	frees = __atomic_load_n(&c->frees, __ATOMIC_ACQUIRE);
-	pops = frees - mag_rounds(&c->loaded) - c->rounds_out;
-	if (!c->drains && (long)(pops - c->allocs_seen) > 0)
-		c->allocs_seen = pops;
-	pops = c->allocs_seen;
-	uslab_unlock(&c->lock);
-	return pops;
+	lock_assert_held(&c->lock);
+	*rounds = mag_word_rounds(w);
+	return *slot_frees(c, slotp) + mag_word_pushes(w);
 }
 
-/* The per-CPU counts of @node's objects (CONFIG_STATS). */
+/*
+ * The per-CPU counts of @node's objects (CONFIG_STATS): frees, and
+ * allocations as the pops kmem_cache_cpu's formula gives.  Each slot is
+ * read under its lock, so a CPU's figures were all true at one moment
+ * and never go down from one reading to the next.
+ */
 void mag_cpu_events(struct kmem_cache *s, int node, unsigned long *allocs,
 		    unsigned long *frees)
 {
 	unsigned int cpu;
+	long rounds;
 
 	if (!IS_ENABLED(CONFIG_STATS))
 		return;
 	for (cpu = 0; s->cpu_slab && cpu < nr_cpu_ids; cpu++) {
 		struct kmem_cache_cpu *c = &s->cpu_slab[cpu];
+		unsigned long pushes;
 
+		uslab_lock(&c->lock, RANK_CPU_SLOT);
 		/* Remote frees of @node's objects, on any node's CPU. */
-		*frees += __atomic_load_n(&c->alien[node].frees,
-					  __ATOMIC_RELAXED);
-		if (c->node != node)
-			continue;
-		*allocs += slot_allocs(c);
-		*frees += __atomic_load_n(&c->frees, __ATOMIC_RELAXED);
+		*frees += slot_pushes(c, &c->alien[node].mag, &rounds);
+		if (c->node == node) {
+			pushes = slot_pushes(c, &c->loaded, &rounds);
+			*frees += pushes;
+			*allocs +=
+				pushes - (unsigned long)rounds - c->rounds_out;
+		}
+		uslab_unlock(&c->lock);
 	}
 }
 
@@ -1134,13 +1185,10 @@ static void mag_fork_thaw(struct kmem_cache *s, bool child)
 		unpark(&c->loaded, &c->frozen);
 		for (i = 0; i < s->nr_nodes; i++)
 			unpark(&c->alien[i].mag, &c->alien[i].frozen);
-		if (child) {
+		if (child)
 			pthread_mutex_init(&c->lock, NULL);
-			/* A drain in another thread did not come along. */
-			c->drains = 0;
-		} else {
+		else
 			uslab_unlock(&c->lock);
-		}
 	}
 }
 

@@ -23,8 +23,9 @@
  * mutex or membarrier(), which order the rest (see magazine.c).
  *
  * The sections read the magazine through fixed offsets, checked by
- * BUILD_BUG_ON in magazine.c: rounds at 0, capacity at 8, objs[] at 32;
- * and the slot's push counter, frees, 24 bytes from the magazine pointer.
+ * BUILD_BUG_ON in magazine.c: rounds at 0, capacity at 8, objs[] at 32.
+ * The rounds word also counts the push sections' commits in its bits
+ * from MAG_ROUNDS_BITS (16) up (struct magazine in internal.h).
  *
  * Layout follows the kernel ABI: struct rseq_cs {u32 version, flags;
  * u64 start_ip, post_commit_offset, abort_ip} aligned 32 in __rseq_cs;
@@ -64,30 +65,17 @@
 	".popsection\n\t"
 
 /*
- * CONFIG_STATS: the push adds 1 to a per-CPU counter, just after the
- * commit and so outside the section: an add inside it would count twice
- * when the section aborts after it and restarts.  A plain add, no lock
- * prefix: only a thread preempted between the commit and this add and
- * moved to another CPU can race with that CPU's own adds (and lose one).
- * It counts 24 bytes from the magazine pointer it used
- * (kmem_cache_cpu.frees, or an alien slot's frees).  The pop counts
- * nothing: pops are what pushes and the owners' bookkeeping leave
- * unexplained in the rounds (kmem_cache_cpu.rounds_out).
- */
-#ifdef CONFIG_STATS
-#define __RSEQ_COUNT_PUSH "addq $1, 24(%[loaded])\n\t"
-#else
-#define __RSEQ_COUNT_PUSH ""
-#endif
-
-/*
- * m = *loaded; r = its rounds.  The pointer is never NULL: a slot with
- * no magazine holds mag_none (internal.h), whose rounds and capacity are
- * 0, so the pop's and push's own tests send it to @slow.
+ * m = *loaded; w = its rounds word; r = the rounds in it (the low 16
+ * bits).  The pointer is never NULL: a slot with no magazine holds
+ * mag_none (internal.h), whose rounds and capacity are 0, so the pop's
+ * and push's own tests send it to @slow.  The word is loaded and stored
+ * whole: a narrower store followed by a wider load of the same word
+ * would stall store-to-load forwarding on the next section.
  */
 #define __RSEQ_LOAD_MAG              \
 	"movq (%[loaded]), %[m]\n\t" \
-	"movq (%[m]), %[r]\n\t"
+	"movq (%[m]), %[w]\n\t"      \
+	"movzwl %w[w], %k[r]\n\t"
 
 /*
  * CPU number the kernel keeps in the area (cpu_id), zero-extended to a
@@ -137,29 +125,30 @@ static inline char *rseq_thread_pointer(void)
 
 /*
  * Pop: if *@loadedp has rounds > 0, store its top object in *@objp and
- * commit rounds - 1 (rounds 0 borrows on the subtraction: slow).  The
- * pop's loads (slot pointer, rounds, object) all happen inside the
- * section, so a magazine swapped out under us cannot hand out a stale
- * object (no ABA).
+ * commit the word less 1 (rounds 0 borrows on the subtraction: slow;
+ * otherwise the pushes above are untouched).  The pop's loads (slot
+ * pointer, rounds, object) all happen inside the section, so a magazine
+ * swapped out under us cannot hand out a stale object (no ABA).
  */
 static __attribute__((always_inline)) inline int
 rseq_mag_pop(long off, unsigned long cpu, void *loadedp, void **objp)
 {
 	void *obj, *m;
-	long r;
+	long w, r;
 
 	/*
 	 * Outputs of asm goto are valid on the fall-through (commit) path;
-	 * m and r are scratch registers, left for the compiler to choose.
+	 * m, w and r are scratch registers, left for the compiler to choose.
 	 */
 	__asm__ __volatile__ goto(
 		__RSEQ_CS_DESC __RSEQ_LOAD_MAG
 		"subq $1, %[r]\n\t"
 		"jc %l[slow]\n\t"
 		"movq 32(%[m],%[r],8), %[obj]\n\t"
-		"movq %[r], (%[m])\n\t" /* commit */
+		"subq $1, %[w]\n\t"
+		"movq %[w], (%[m])\n\t" /* commit */
 		__RSEQ_ABORT
-		: [obj] "=&r"(obj), [m] "=&r"(m), [r] "=&r"(r)
+		: [obj] "=&r"(obj), [m] "=&r"(m), [w] "=&r"(w), [r] "=&r"(r)
 		: [off] "r"(off), [cpu] "r"(cpu), [loaded] "r"(loadedp)
 		: "memory", "cc"
 		: aborted, slow);
@@ -175,35 +164,38 @@ aborted:
  * Push: if *@loadedp (the CPU's loaded magazine, or its alien magazine
  * for the object's node) has room (mag_none has none), and its top
  * object is not @obj (the naive double free, left to the slow path),
- * write @obj into the next slot, commit rounds + 1, and count.  With no
- * rounds the "top object" read is objs[-1], the magazine's node: a small
- * number, never an object's address, so an empty magazine needs no test
- * of its own.  The slot write before the commit is invisible until the
- * commit: a section aborted after it leaves only a dead slot above
- * rounds.  The caller picked the magazine pointer by node for @cpu, and
- * a slot's magazines are always of the node it serves (magazine.c), so
- * the section need not look at the magazine's node.
+ * write @obj into the next slot and commit the word plus one round and
+ * one counted push (MAG_PUSH): the count costs no store of its own, and
+ * an aborted section counts nothing.  With no rounds the "top object"
+ * read is objs[-1], the magazine's node: a small number, never an
+ * object's address, so an empty magazine needs no test of its own.  The
+ * slot write before the commit is invisible until the commit: a section
+ * aborted after it leaves only a dead slot above rounds.  The caller
+ * picked the magazine pointer by node for @cpu, and a slot's magazines
+ * are always of the node it serves (magazine.c), so the section need
+ * not look at the magazine's node.
  */
 static __attribute__((always_inline)) inline int
 rseq_mag_push(long off, unsigned long cpu, void *loadedp, void *obj)
 {
 	void *m;
-	long r;
+	long w, r;
 
-	__asm__ __volatile__ goto(__RSEQ_CS_DESC __RSEQ_LOAD_MAG
-				  "cmpq 8(%[m]), %[r]\n\t"
-				  "jae %l[slow]\n\t"
-				  "cmpq %[obj], 24(%[m],%[r],8)\n\t"
-				  "je %l[slow]\n\t"
-				  "movq %[obj], 32(%[m],%[r],8)\n\t"
-				  "addq $1, %[r]\n\t"
-				  "movq %[r], (%[m])\n\t" /* commit */
-				  __RSEQ_ABORT __RSEQ_COUNT_PUSH
-				  : [m] "=&r"(m), [r] "=&r"(r)
-				  : [off] "r"(off), [cpu] "r"(cpu),
-				    [loaded] "r"(loadedp), [obj] "r"(obj)
-				  : "memory", "cc"
-				  : aborted, slow);
+	__asm__ __volatile__ goto(
+		__RSEQ_CS_DESC __RSEQ_LOAD_MAG
+		"cmpq 8(%[m]), %[r]\n\t"
+		"jae %l[slow]\n\t"
+		"cmpq %[obj], 24(%[m],%[r],8)\n\t"
+		"je %l[slow]\n\t"
+		"movq %[obj], 32(%[m],%[r],8)\n\t"
+		"addq %[inc], %[w]\n\t"
+		"movq %[w], (%[m])\n\t" /* commit */
+		__RSEQ_ABORT
+		: [m] "=&r"(m), [w] "=&r"(w), [r] "=&r"(r)
+		: [off] "r"(off), [cpu] "r"(cpu), [loaded] "r"(loadedp),
+		  [obj] "r"(obj), [inc] "i"(MAG_PUSH + 1)
+		: "memory", "cc"
+		: aborted, slow);
 	return RSEQ_OK;
 slow:
 	return RSEQ_SLOW;

@@ -13,11 +13,10 @@
  * slabs minus those cached in magazines.  allocs and frees count
  * objects handed out and given back through every API call (kept only
  * with CONFIG_STATS, otherwise 0); per node they count that node's
- * objects.  On the rseq fast path a free is a per-CPU add just after the
- * commit, and allocations are derived from the frees and the magazines'
- * rounds; a thread preempted at that add and moved to another CPU can
- * lose one, so allocs - frees may differ from active_objs by a few
- * counts after heavy migration.  Neither figure ever goes down.  A free
+ * objects.  On the rseq fast path a free is counted in the same store
+ * that pushes it, and allocations are derived from the frees and the
+ * magazines' rounds, so no count is lost: on a quiet cache allocs -
+ * frees is the objects in use.  Neither figure ever goes down.  A free
  * refused as a double free late (in a magazine or slab) is counted in
  * frees and bad_frees.
  *

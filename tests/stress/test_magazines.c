@@ -714,17 +714,19 @@ END_TEST
 
 /*
  * The allocation count is derived from the frees and the magazines'
- * rounds; a drain takes a CPU's loaded magazine while sections there
- * may still commit on it.  A worker on CPU 0 allocates and frees in
- * bursts while threads on the last CPU drain the cache (shrink) and
- * read its figures without pause.  No reading may run ahead of the
- * allocations made or go down, and whenever the worker stops between
- * bursts (and the drainer between drains) the figures are exact.
+ * rounds, and the fast path's frees are counted in the magazines' round
+ * words until their slot settles them; a drain takes a CPU's loaded
+ * magazine while sections there may still commit on it.  A worker on
+ * CPU 0 allocates and frees in bursts while threads on the last CPU
+ * drain the cache (shrink) and read its figures without pause.  No
+ * reading may run ahead of the allocations or frees made or go down,
+ * and whenever the worker stops between bursts (and the drainer between
+ * drains) the figures are exact.
  */
 #define DRAIN_BURST 4096
 
 static struct {
-	atomic_long allocs_done; /* the worker's, after each return */
+	atomic_long allocs_done, frees_done; /* the worker's, after each */
 	atomic_long burst, checked; /* worker -> main -> worker */
 	atomic_int pause, paused; /* main -> drainer and reader */
 	long allocs, frees; /* the worker's own, read between bursts */
@@ -757,8 +759,10 @@ static void *drain_worker(void *arg)
 			}
 			atomic_store(&dr.allocs_done, ++dr.allocs);
 		}
-		for (i = 0; i < DRAIN_BURST; i++, dr.frees++)
+		for (i = 0; i < DRAIN_BURST; i++) {
 			kmem_cache_free(cache, p[i]);
+			atomic_store(&dr.frees_done, ++dr.frees);
+		}
 		atomic_store(&dr.burst, b);
 		while (atomic_load(&dr.checked) < b && !atomic_load(&stop))
 			sched_yield();
@@ -780,7 +784,7 @@ static void *drain_drainer(void *arg)
 static void *drain_reader(void *arg)
 {
 	struct uslab_cache_info info;
-	unsigned long last = 0;
+	unsigned long last = 0, last_frees = 0;
 
 	(void)arg;
 	pin_to((int)sysconf(_SC_NPROCESSORS_ONLN) - 1);
@@ -788,9 +792,12 @@ static void *drain_reader(void *arg)
 		drain_pause_point();
 		if (uslab_cache_info(cache, &info) || info.allocs < last ||
 		    info.allocs >
-			    (unsigned long)atomic_load(&dr.allocs_done) + 1)
+			    (unsigned long)atomic_load(&dr.allocs_done) + 1 ||
+		    info.frees < last_frees ||
+		    info.frees > (unsigned long)atomic_load(&dr.frees_done) + 1)
 			atomic_fetch_add(&errors, 1);
 		last = info.allocs;
+		last_frees = info.frees;
 	}
 	return NULL;
 }
