@@ -620,13 +620,17 @@ void percpu_fence_all(void); /* end every CPU's in-flight sections */
  * magazine sat in a slot's section-read pointer, so that one committing
  * store both pushes and counts (CONFIG_STATS).  Whoever takes the
  * magazine out of that pointer adds them to the slot's frees and clears
- * them (mag_settle() in magazine.c): anywhere else, the word is just
- * the count.  mag_word_rounds() reads a word that may carry pushes.
- * 48 bits of pushes last a magazine that never leaves its slot for days
- * at a push per nanosecond; past 2^48 the count wraps.
+ * them (mag_settle() in magazine.c; a drain or reap, after its fence),
+ * and a magazine parked across fork() keeps them for its slot: anywhere
+ * else, the word is just the count.  mag_word_rounds() reads a word that
+ * may carry pushes.  A CPU that pops and pushes without ever emptying or
+ * filling its magazine takes no slow path to settle them, so the reaper
+ * drains its slot once the word has counted MAG_PUSHES_SETTLE, long
+ * before the 48 bits wrap (mag_reap()).
  */
 #define MAG_ROUNDS_BITS 16
 #define MAG_PUSH (1L << MAG_ROUNDS_BITS) /* a section's push adds 1 + this */
+#define MAG_PUSHES_SETTLE (1UL << 40)
 
 struct magazine {
 	long rounds;
@@ -760,8 +764,8 @@ struct kmem_cache_cpu {
 	 *
 	 * (mag_cpu_events(); unsigned, wrapping).  @frees and @rounds_out
 	 * change only under @lock, and loaded's word is read in one load,
-	 * so a reader holding @lock gets a figure that was true at one
-	 * moment.  Every other path counts in kmem_cache_node.ev.
+	 * so a reader holding @lock gets rounds and counts that agree.
+	 * Every other path counts in kmem_cache_node.ev.
 	 */
 	unsigned long rounds_out, frees;
 	struct magazine *prev;

@@ -870,8 +870,10 @@ struct taken_mag {
  * the CPU that loaded the old pointer may still commit on the magazine
  * (several: their stores may not have reached memory yet), so its word
  * is not final until the caller's fence; slot_settle_taken() then
- * counts what they did.  Readers meanwhile see the slot as it was at
- * the take: the late commits appear at once when settled.
+ * counts what they did.  Meanwhile readers do not see those late
+ * commits, only what the slot does after the take: a figure that lags
+ * and never runs ahead, and the late commits appear at once when
+ * settled.
  */
 static void slot_take_section(struct kmem_cache_cpu *c, struct magazine **slotp,
 			      struct taken_mag *t, int home)
@@ -1023,13 +1025,32 @@ static unsigned long slot_signature(struct kmem_cache *s,
 }
 
 /*
+ * Whether @c's loaded magazine has counted MAG_PUSHES_SETTLE pushes in
+ * its word (struct magazine): a busy slot whose magazine never empties
+ * or fills, which only a drain settles.  Read without the lock.
+ */
+static bool slot_pushes_due(struct kmem_cache_cpu *c)
+{
+	struct magazine *m;
+	bool due;
+
+	uslab_rcu_read_lock();
+	m = slot_mag(&c->loaded);
+	due = m && mag_word_pushes(READ_ONCE(m->rounds)) >= MAG_PUSHES_SETTLE;
+	uslab_rcu_read_unlock();
+	return due;
+}
+
+/*
  * The reaper, once an interval (after SLAB's drain_array(); Bonwick's
  * reaper leaves the CPUs alone): a CPU slot that did not change during
  * a whole interval gives its magazines back, loaded, previous and alien
  * ones, as mag_drain() does, so that an idle CPU (or one whose threads
  * moved away) holds no objects for long.  The objects go to their slabs,
  * which the slab layer's reaping then releases.  A slot that is in use
- * again by then just refills.  Called with slab_mutex held.
+ * again by then just refills.  So does a busy slot whose loaded word has
+ * counted MAG_PUSHES_SETTLE pushes (slot_pushes_due()): about once in
+ * twenty minutes at a push per nanosecond.  Called with slab_mutex held.
  */
 void mag_reap(struct kmem_cache *s)
 {
@@ -1046,7 +1067,7 @@ void mag_reap(struct kmem_cache *s)
 		struct kmem_cache_cpu *c = &s->cpu_slab[cpu];
 		unsigned long sig = slot_signature(s, c);
 
-		if (!sig || sig != c->reap_sig) {
+		if ((!sig || sig != c->reap_sig) && !slot_pushes_due(c)) {
 			c->reap_sig = sig; /* in use, or nothing to give */
 			continue;
 		}
@@ -1117,9 +1138,11 @@ static unsigned long slot_pushes(struct kmem_cache_cpu *c,
 
 /*
  * The per-CPU counts of @node's objects (CONFIG_STATS): frees, and
- * allocations as the pops kmem_cache_cpu's formula gives.  Each slot is
- * read under its lock, so a CPU's figures were all true at one moment
- * and never go down from one reading to the next.
+ * allocations as the pops kmem_cache_cpu's formula gives, for every CPU
+ * whose node is @node, and every CPU's remote frees of @node's objects.
+ * Each slot is read under its lock, so a CPU's figures agree with each
+ * other, lag at most the late commits of a drain in progress, and never
+ * go down from one reading to the next.  One lock per CPU and node.
  */
 void mag_cpu_events(struct kmem_cache *s, int node, unsigned long *allocs,
 		    unsigned long *frees)

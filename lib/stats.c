@@ -10,10 +10,11 @@
  * (slabs, objects) are read from each node's counters under that node's
  * lock, one node at a time; magazine figures come from lock-free walks
  * under RCU (depot_snapshot, mag_cpu_objects); the fragmentation figures
- * are derived from both.  Event counters (CONFIG_STATS) are per-CPU adds
- * on the rseq fast path (its allocations derived from its frees and the
- * magazines' rounds, under each CPU slot's lock: mag_cpu_events()) and
- * relaxed atomics elsewhere, summed here.
+ * are derived from both.  Event counters (CONFIG_STATS) are per CPU for
+ * the rseq fast path, which counts a push in its commit (its allocations
+ * derived from its frees and the magazines' rounds, under each CPU
+ * slot's lock: mag_cpu_events()), and relaxed atomics elsewhere, summed
+ * here.
  *
  * Locking: a node lock at a time (level 4), then a CPU slot lock at a
  * time (level 2), never two at once; after slab_mutex when called from

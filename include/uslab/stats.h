@@ -16,7 +16,8 @@
  * objects.  On the rseq fast path a free is counted in the same store
  * that pushes it, and allocations are derived from the frees and the
  * magazines' rounds, so no count is lost: on a quiet cache allocs -
- * frees is the objects in use.  Neither figure ever goes down.  A free
+ * frees is the objects in use.  Neither figure ever goes down (with the
+ * reaper thread on: Documentation/design.md gives the limits).  A free
  * refused as a double free late (in a magazine or slab) is counted in
  * frees and bad_frees.
  *

@@ -630,6 +630,141 @@ START_TEST(test_reaper_drains_idle_cpu)
 }
 END_TEST
 
+/*
+ * A thread that only pairs allocations with frees never empties or fills
+ * its CPU's loaded magazine, so no slow path settles the pushes that the
+ * magazine's word counts (struct magazine); the reaper drains such a slot
+ * once the word has counted MAG_PUSHES_SETTLE, long before they wrap.  A
+ * pinned thread pairs without pause and once adds MAG_PUSHES_SETTLE
+ * pushes to its word under the slot lock (standing for that many real
+ * ones).  The test calls the reaper's pass itself (its thread paused),
+ * a few milliseconds apart: the pass must settle them while the thread
+ * goes on, and the counts must then be exactly what was done plus
+ * those.  (A pass that finds the slot unchanged since the last drains
+ * it as idle, which proves nothing, so the test says when the thread
+ * made no pair in between; a section that the kernel aborts also
+ * settles, through the slow path, so without the reaper's check the
+ * test fails only as often as the thread runs unpreempted.)
+ */
+static struct {
+	atomic_int bump, bumped; /* main -> pairer -> main */
+	atomic_long pairs;
+	int cpu;
+} ps;
+
+static struct kmem_cache_cpu *pairer_slot(void)
+{
+	return &cache->cpu_slab[percpu_mode == PERCPU_LOCK ?
+					percpu_lock_index() :
+					ps.cpu];
+}
+
+static void *pairer_main(void *arg)
+{
+	(void)arg;
+	if (pin_to(ps.cpu)) {
+		atomic_fetch_add(&errors, 1);
+		return NULL;
+	}
+	while (!atomic_load(&stop)) {
+		void *p = kmem_cache_alloc(cache, GFP_KERNEL);
+
+		if (!p) {
+			atomic_fetch_add(&errors, 1);
+			return NULL;
+		}
+		kmem_cache_free(cache, p);
+		atomic_fetch_add(&ps.pairs, 1);
+		if (atomic_load(&ps.bump) && !atomic_load(&ps.bumped)) {
+			struct kmem_cache_cpu *c = pairer_slot();
+			struct magazine *m;
+
+			/* The lock keeps drains away; no other thread here. */
+			uslab_lock(&c->lock, RANK_CPU_SLOT);
+			m = slot_mag(&c->loaded);
+			if (m) {
+				__atomic_fetch_add(
+					&m->rounds,
+					(long)(MAG_PUSHES_SETTLE * MAG_PUSH),
+					__ATOMIC_RELAXED);
+				atomic_store(&ps.bumped, 1);
+			}
+			uslab_unlock(&c->lock);
+		}
+	}
+	return NULL;
+}
+
+/* The pushes the pairer's loaded word still counts. */
+static unsigned long pairer_word_pushes(void)
+{
+	struct kmem_cache_cpu *c = pairer_slot();
+	struct magazine *m;
+	unsigned long n = 0;
+
+	uslab_lock(&c->lock, RANK_CPU_SLOT);
+	m = slot_mag(&c->loaded);
+	if (m)
+		n = mag_word_pushes(READ_ONCE(m->rounds));
+	uslab_unlock(&c->lock);
+	return n;
+}
+
+START_TEST(test_reaper_settles_busy_counts)
+{
+	struct uslab_cache_info info;
+	unsigned long pairs;
+	long after_last = 0; /* the reaper, paused, read nothing since */
+	bool settled = false, busy = false;
+	pthread_t th;
+	int tries;
+
+	if (!IS_ENABLED(CONFIG_STATS))
+		return;
+	memset(&ps, 0, sizeof(ps));
+	ps.cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	setup_cache("mag-settle-busy");
+	if (percpu_mode == PERCPU_LOCK) {
+		/* Lock mode's words count no pushes: nothing to settle. */
+		kmem_cache_destroy(cache);
+		return;
+	}
+	reaper_set_interval(0);
+	ck_assert_int_eq(pthread_create(&th, NULL, pairer_main, NULL), 0);
+	atomic_store(&ps.bump, 1);
+	for (tries = 0; tries < 600 && !atomic_load(&ps.bumped); tries++)
+		usleep(5000);
+	ck_assert_int_eq(atomic_load(&ps.bumped), 1);
+	for (tries = 0; tries < 200; tries++) {
+		/*
+		 * A pair made after the last pass read the slot's
+		 * signature (after_last) makes this pass see it in use.
+		 */
+		busy = atomic_load(&ps.pairs) > after_last;
+		mag_reap(cache);
+		after_last = atomic_load(&ps.pairs);
+		if (pairer_word_pushes() < MAG_PUSHES_SETTLE) {
+			settled = true;
+			break;
+		}
+		usleep(2000);
+	}
+	ck_assert_msg(settled, "a busy slot's pushes were never settled");
+	atomic_store(&stop, true);
+	pthread_join(th, NULL);
+	reaper_set_interval(CONFIG_REAP_INTERVAL_MS);
+	if (!busy)
+		fprintf(stderr, "settle test: the pairing thread stood still; "
+				"the slot may have been drained as idle\n");
+	pairs = (unsigned long)atomic_load(&ps.pairs);
+	ck_assert_int_eq(uslab_cache_info(cache, &info), 0);
+	ck_assert_uint_eq(info.frees, pairs + MAG_PUSHES_SETTLE);
+	ck_assert_uint_eq(info.allocs, pairs + MAG_PUSHES_SETTLE);
+	check_conserved();
+	kmem_cache_destroy(cache);
+}
+END_TEST
+
 /* ---- fork() ------------------------------------------------------------ */
 
 static void *busy_main(void *arg)
@@ -855,6 +990,7 @@ static Suite *magazine_suite(const char *name)
 	tcase_add_test(tc, test_depot_storm);
 	tcase_add_test(tc, test_reaper_returns_idle_memory);
 	tcase_add_test(tc, test_reaper_drains_idle_cpu);
+	tcase_add_test(tc, test_reaper_settles_busy_counts);
 	tcase_add_test(tc, test_destroy_after_heavy_use);
 	tcase_add_test(tc, test_fork_while_busy);
 	tcase_add_test(tc, test_stats_while_draining);
