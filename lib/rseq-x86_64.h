@@ -65,17 +65,17 @@
 	".popsection\n\t"
 
 /*
- * m = *loaded; w = its rounds word; @r = the rounds in it (the low 16
+ * m = *loaded; w = its rounds word; r = the rounds in it (the low 16
  * bits).  The pointer is never NULL: a slot with no magazine holds
  * mag_none (internal.h), whose rounds and capacity are 0, so the pop's
  * and push's own tests send it to @slow.  The word is loaded and stored
  * whole: a narrower store followed by a wider load of the same word
  * would stall store-to-load forwarding on the next section.
  */
-#define __RSEQ_LOAD_MAG(r)           \
+#define __RSEQ_LOAD_MAG              \
 	"movq (%[loaded]), %[m]\n\t" \
 	"movq (%[m]), %[w]\n\t"      \
-	"movzwl %w[w], %k[" #r "]\n\t"
+	"movzwl %w[w], %k[r]\n\t"
 
 /*
  * CPU number the kernel keeps in the area (cpu_id), zero-extended to a
@@ -139,18 +139,19 @@ rseq_mag_pop(long off, unsigned long cpu, void *loadedp, void **objp)
 	/*
 	 * Outputs of asm goto are valid on the fall-through (commit) path;
 	 * m and w are scratch registers, left for the compiler to choose,
-	 * and obj holds the index before the object (one register fewer:
-	 * kmem_cache_alloc_node() would otherwise save one on the stack).
+	 * and r holds the index, then the object it loads (one register
+	 * fewer: kmem_cache_alloc_node() would otherwise save one on the
+	 * stack).
 	 */
 	__asm__ __volatile__ goto(
-		__RSEQ_CS_DESC __RSEQ_LOAD_MAG(
-			obj) "subq $1, %[obj]\n\t"
-			     "jc %l[slow]\n\t"
-			     "movq 32(%[m],%[obj],8), %[obj]\n\t"
-			     "subq $1, %[w]\n\t"
-			     "movq %[w], (%[m])\n\t" /* commit */
+		__RSEQ_CS_DESC __RSEQ_LOAD_MAG
+		"subq $1, %[r]\n\t"
+		"jc %l[slow]\n\t"
+		"movq 32(%[m],%[r],8), %[r]\n\t"
+		"subq $1, %[w]\n\t"
+		"movq %[w], (%[m])\n\t" /* commit */
 		__RSEQ_ABORT
-		: [obj] "=&r"(obj), [m] "=&r"(m), [w] "=&r"(w)
+		: [r] "=&r"(obj), [m] "=&r"(m), [w] "=&r"(w)
 		: [off] "r"(off), [cpu] "r"(cpu), [loaded] "r"(loadedp)
 		: "memory", "cc"
 		: aborted, slow);
@@ -184,14 +185,14 @@ rseq_mag_push(long off, unsigned long cpu, void *loadedp, void *obj)
 	long w, r;
 
 	__asm__ __volatile__ goto(
-		__RSEQ_CS_DESC __RSEQ_LOAD_MAG(
-			r) "cmpq 8(%[m]), %[r]\n\t"
-			   "jae %l[slow]\n\t"
-			   "cmpq %[obj], 24(%[m],%[r],8)\n\t"
-			   "je %l[slow]\n\t"
-			   "movq %[obj], 32(%[m],%[r],8)\n\t"
-			   "addq %[inc], %[w]\n\t"
-			   "movq %[w], (%[m])\n\t" /* commit */
+		__RSEQ_CS_DESC __RSEQ_LOAD_MAG
+		"cmpq 8(%[m]), %[r]\n\t"
+		"jae %l[slow]\n\t"
+		"cmpq %[obj], 24(%[m],%[r],8)\n\t"
+		"je %l[slow]\n\t"
+		"movq %[obj], 32(%[m],%[r],8)\n\t"
+		"addq %[inc], %[w]\n\t"
+		"movq %[w], (%[m])\n\t" /* commit */
 		__RSEQ_ABORT
 		: [m] "=&r"(m), [w] "=&r"(w), [r] "=&r"(r)
 		: [off] "r"(off), [cpu] "r"(cpu), [loaded] "r"(loadedp),
