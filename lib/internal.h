@@ -931,6 +931,9 @@ void uslab_getrandom(void *buf, size_t len);
 uint64_t uslab_random(void);
 uint64_t uslab_now_ns(void);
 void util_fork_child(void);
+/* sysfs: a small file read with open() and read() (no stdio), lists. */
+ssize_t uslab_read_file(const char *path, char *buf, size_t size);
+const char *uslab_next_range(const char *s, long *lo, long *hi);
 #ifdef USLAB_TEST_HOOKS
 extern unsigned long uslab_rng_reseeds; /* keys drawn from the kernel */
 void uslab_chacha20_block(const uint32_t key[8], uint64_t n, uint32_t out[16]);

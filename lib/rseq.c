@@ -32,7 +32,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/membarrier.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -139,35 +138,23 @@ static void choose_mode(bool cpus_known)
 
 /*
  * One more than the highest CPU number the kernel may ever report: the
- * last number of /sys/devices/system/cpu/possible ("0-3", "0,2-5"), or 0
- * if it cannot be read.  Read with open() and read(), not stdio, which
- * would fault its code in at start-up.
+ * highest number in /sys/devices/system/cpu/possible ("0-3", "0,2-5"),
+ * or 0 if it cannot be read.  Read with open() and read(), not stdio,
+ * which would fault its code in at start-up.
  */
 static unsigned int possible_cpu_ids(void)
 {
-	char buf[64];
-	unsigned int last = 0;
-	bool digits = false, bad = false;
-	ssize_t n, i;
-	int fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
+	char buf[1024];
+	const char *s = buf;
+	long lo, hi, last = -1;
 
-	if (fd < 0)
+	if (uslab_read_file("/sys/devices/system/cpu/possible", buf,
+			    sizeof(buf)) <= 0)
 		return 0;
-	while (!bad && (n = read(fd, buf, sizeof(buf))) > 0) {
-		for (i = 0; i < n; i++) {
-			if (buf[i] < '0' || buf[i] > '9') {
-				digits = false;
-				continue;
-			}
-			if (!digits)
-				last = 0;
-			digits = true;
-			last = last * 10 + (unsigned int)(buf[i] - '0');
-			bad |= last > 1U << 24; /* no kernel has as many */
-		}
-	}
-	close(fd);
-	return bad || n < 0 ? 0 : last + 1;
+	while ((s = uslab_next_range(s, &lo, &hi)))
+		last = MAX(last, hi);
+	/* No kernel has as many: a number that large is a bad read. */
+	return last < 0 || last > 1L << 24 ? 0 : (unsigned int)last + 1;
 }
 
 /*

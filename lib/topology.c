@@ -42,7 +42,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/mempolicy.h>
 #include <sched.h>
 #include <stdio.h>
@@ -100,22 +99,6 @@ int topology_bind(void *addr, unsigned long len, int node)
 			    KERNEL_NODES + 1UL, 0U);
 }
 
-/* Read a small sysfs file into @buf as a string; its length, or -1. */
-static ssize_t read_file(const char *path, char *buf, size_t size)
-{
-	ssize_t n, len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	while ((size_t)len < size - 1 &&
-	       (n = read(fd, buf + len, size - 1 - (size_t)len)) > 0)
-		len += n;
-	close(fd);
-	buf[len] = '\0';
-	return len;
-}
-
 static ssize_t read_node_file(int node, const char *name, char *buf,
 			      size_t size)
 {
@@ -124,30 +107,7 @@ static ssize_t read_node_file(int node, const char *name, char *buf,
 	if (snprintf(path, sizeof(path), "%s/node%d/%s", node_sysfs, node,
 		     name) >= (int)sizeof(path))
 		return -1;
-	return read_file(path, buf, size);
-}
-
-/*
- * One range of a kernel list ("0-3,8,10-11"): [*lo, *hi] and the rest of
- * the list, or NULL at its end or at anything that is not a range.
- */
-static const char *next_range(const char *s, long *lo, long *hi)
-{
-	char *end;
-
-	while (*s == ',')
-		s++;
-	if (*s < '0' || *s > '9')
-		return NULL;
-	*lo = strtol(s, &end, 10);
-	*hi = *lo;
-	if (*end == '-') {
-		s = end + 1;
-		if (*s < '0' || *s > '9')
-			return NULL;
-		*hi = strtol(s, &end, 10);
-	}
-	return *hi >= *lo ? end : NULL;
+	return uslab_read_file(path, buf, size);
 }
 
 /* MemTotal of @node's meminfo ("Node 0 MemTotal: 123 kB"), or 0. */
@@ -205,7 +165,7 @@ static void map_node_cpus(int node, int cpus)
 
 	if (read_node_file(node, "cpulist", buf, sizeof(buf)) <= 0)
 		return;
-	while ((s = next_range(s, &lo, &hi)))
+	while ((s = uslab_next_range(s, &lo, &hi)))
 		for (cpu = lo; cpu <= hi && cpu < cpus; cpu++)
 			cpu_node[cpu] = node;
 }
@@ -282,9 +242,9 @@ static void init_real(const unsigned long *allowed)
 	int mode, max = 0, a, b;
 
 	snprintf(path, sizeof(path), "%s/online", node_sysfs);
-	if (read_file(path, buf, sizeof(buf)) <= 0)
+	if (uslab_read_file(path, buf, sizeof(buf)) <= 0)
 		return;
-	while ((s = next_range(s, &lo, &hi)))
+	while ((s = uslab_next_range(s, &lo, &hi)))
 		for (bit = lo; bit <= hi && bit < KERNEL_NODES; bit++) {
 			online[bit / 64] |= 1UL << (bit % 64);
 			max = (int)bit + 1;

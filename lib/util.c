@@ -5,8 +5,9 @@
  * library's own threads, call_rcu() before liburcu's worker runs,
  * random numbers (the hardening's secrets and
  * shuffles, slab.c: one key from the kernel per process, see
- * uslab_getrandom()), the monotonic clock in nanoseconds.  It calls no
- * other file of lib/.
+ * uslab_getrandom()), the monotonic clock in nanoseconds, and reading
+ * small sysfs files and the kernel's lists in them ("0-3,8") for the
+ * topology and the per-CPU layer.  It calls no other file of lib/.
  *
  * Locking: a report is one write(), so lines from several threads never
  * mix; uslab_spawn() touches only the calling thread's signal mask;
@@ -15,10 +16,12 @@
  * stack.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -285,4 +288,45 @@ uint64_t uslab_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- Small sysfs files -------------------------------------------------- */
+
+/* Read a small sysfs file into @buf as a string; its length, or -1. */
+ssize_t uslab_read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t n, len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while ((size_t)len < size - 1 &&
+	       (n = read(fd, buf + len, size - 1 - (size_t)len)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = '\0';
+	return len;
+}
+
+/*
+ * One range of a kernel list ("0-3,8,10-11"): [*lo, *hi] and the rest of
+ * the list, or NULL at its end or at anything that is not a range.
+ */
+const char *uslab_next_range(const char *s, long *lo, long *hi)
+{
+	char *end;
+
+	while (*s == ',')
+		s++;
+	if (*s < '0' || *s > '9')
+		return NULL;
+	*lo = strtol(s, &end, 10);
+	*hi = *lo;
+	if (*end == '-') {
+		s = end + 1;
+		if (*s < '0' || *s > '9')
+			return NULL;
+		*hi = strtol(s, &end, 10);
+	}
+	return *hi >= *lo ? end : NULL;
 }
