@@ -160,12 +160,19 @@ static inline struct magazine *slot_loaded(struct kmem_cache_cpu *c)
 }
 
 /*
- * Rounds of @m, 0 for none: what an owner takes out or puts back.  A
- * single load: a drain reads a magazine a section may still commit to.
+ * The rounds word of @m (struct magazine), 0 for none, in a single load:
+ * a drain, a reader or the reaper may read a magazine that a section
+ * still commits to.
  */
+static inline long mag_word(const struct magazine *m)
+{
+	return m ? READ_ONCE(m->rounds) : 0;
+}
+
+/* Rounds of @m, 0 for none: what an owner takes out or puts back. */
 static inline long mag_nr(const struct magazine *m)
 {
-	return m ? mag_word_rounds(READ_ONCE(m->rounds)) : 0;
+	return mag_word_rounds(mag_word(m));
 }
 
 /*
@@ -879,7 +886,7 @@ static void slot_take_section(struct kmem_cache_cpu *c, struct magazine **slotp,
 			      struct taken_mag *t, int home)
 {
 	struct magazine *m = slot_xchg_none(slotp, __ATOMIC_ACQ_REL);
-	long w = m ? READ_ONCE(m->rounds) : 0;
+	long w = mag_word(m);
 
 	*t = (struct taken_mag){ .m = m,
 				 .c = c,
@@ -1031,12 +1038,11 @@ static unsigned long slot_signature(struct kmem_cache *s,
  */
 static bool slot_pushes_due(struct kmem_cache_cpu *c)
 {
-	struct magazine *m;
 	bool due;
 
 	uslab_rcu_read_lock();
-	m = slot_mag(&c->loaded);
-	due = m && mag_word_pushes(READ_ONCE(m->rounds)) >= MAG_PUSHES_SETTLE;
+	due = mag_word_pushes(mag_word(slot_mag(&c->loaded))) >=
+	      MAG_PUSHES_SETTLE;
 	uslab_rcu_read_unlock();
 	return due;
 }
@@ -1128,8 +1134,7 @@ unsigned long mag_cpu_objects(struct kmem_cache *s, int node)
 static unsigned long slot_pushes(struct kmem_cache_cpu *c,
 				 struct magazine **slotp, long *rounds)
 {
-	struct magazine *m = slot_mag(slotp);
-	long w = m ? READ_ONCE(m->rounds) : 0;
+	long w = mag_word(slot_mag(slotp));
 
 	lock_assert_held(&c->lock);
 	*rounds = mag_word_rounds(w);
