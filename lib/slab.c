@@ -9,13 +9,14 @@
  * random sequence); in caches without a constructor or debug flags a new
  * slab is not written at all, and the slots it never handed out
  * (slab.fresh, the end of the layout order) are free without being
- * linked.  Slots given back form a singly linked list through a free
- * pointer stored at `offset` in each slot: inside the object (at its
- * middle, as SLUB does) when nothing else needs the object's bytes while
- * it is free, after the object when the cache has a constructor, is
- * SLAB_TYPESAFE_BY_RCU, or is poisoned or red-zoned.  The constructor
- * runs once per slot, when the slab is laid out; objects are expected
- * back in constructed state.
+ * linked; when such a slab empties, every slot counts as fresh again
+ * and its freelist is dropped.  Slots given back form a singly linked
+ * list through a free pointer stored at `offset` in each slot: inside
+ * the object (at its middle, as SLUB does) when nothing else needs the
+ * object's bytes while it is free, after the object when the cache has
+ * a constructor, is SLAB_TYPESAFE_BY_RCU, or is poisoned or red-zoned.
+ * The constructor runs once per slot, when the slab is laid out;
+ * objects are expected back in constructed state.
  *
  * Slab state (struct slab: cache, freelist, inuse, objects, s_mem and
  * the list it sits on) overlays the head page descriptor of its block,
@@ -744,15 +745,31 @@ static void slab_free_locked(struct kmem_cache *s, struct kmem_cache_node *n,
 		debug_bad_free(s, obj, "double free");
 		return;
 	}
-	uslab_assert(slab->inuse > 0 && n->active_objects > 0);
+	if (unlikely(!slab->inuse)) {
+		/* Every slot of an empty slab is free already. */
+		debug_bad_free(s, obj, "double free");
+		return;
+	}
+	uslab_assert(n->active_objects > 0);
 	set_freepointer(s, obj, slab->freelist);
 	slab->freelist = obj;
 	slab->inuse--;
 	n->active_objects--;
 
-	if (slab->inuse == 0)
+	if (slab->inuse == 0) {
+		/*
+		 * Every slot is free: a lazily laid out slab forgets its
+		 * freelist and hands its slots out in layout order again,
+		 * so the refill that takes it reads none of their free
+		 * pointers (a cache miss each, under the node lock, for a
+		 * slab emptied by a burst of frees long evicted).
+		 */
+		if (slab_lays_out_lazily(s)) {
+			slab->freelist = NULL;
+			slab->fresh = slab->objects;
+		}
 		slab_list_move_locked(n, slab, SL_FREE);
-	else if (slab->slab_list == SL_FULL)
+	} else if (slab->slab_list == SL_FULL)
 		slab_list_move_locked(n, slab, SL_PARTIAL);
 }
 

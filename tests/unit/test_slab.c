@@ -286,7 +286,45 @@ START_TEST(test_freelist_and_lists)
 	ck_assert_int_eq(slab->slab_list, SL_FREE); /* kept for reuse */
 	ck_assert_uint_eq(n->nr_free, 1);
 	ck_assert_uint_eq(n->active_objects, 0);
+	/*
+	 * Emptied, it forgets its freelist: every slot is fresh again and
+	 * is handed out in layout order, no free pointer read.
+	 */
+	ck_assert_ptr_null(slab->freelist);
+	ck_assert_uint_eq(slab->fresh, s->objects);
+	ck_assert_ptr_eq(salloc(s), first);
+	ck_assert_uint_eq(slab->fresh, s->objects - 1);
+	sfree(s, first);
+	/* A free into the empty slab is a double free, refused. */
+	sfree(s, objs[5]);
+	ck_assert_uint_eq(s->bad_frees, 1);
+	ck_assert_uint_eq(slab->inuse, 0);
+	ck_assert_uint_eq(n->active_objects, 0);
 	free(objs);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/*
+ * A slab whose slots had to be written at layout (a constructor) keeps
+ * its freelist when it empties: its slots are never handed out unwritten.
+ */
+START_TEST(test_emptied_ctor_slab_keeps_freelist)
+{
+	struct kmem_cache *s =
+		kmem_cache_create("freelist-ctor", 96, 0, 0, noop_ctor);
+	void *a = salloc(s), *b = salloc(s);
+	struct slab *slab = virt_to_slab(a);
+
+	ck_assert_ptr_eq(virt_to_slab(b), slab);
+	ck_assert_uint_eq(slab->fresh, 0);
+	sfree(s, a);
+	sfree(s, b);
+	ck_assert_int_eq(slab->slab_list, SL_FREE);
+	ck_assert_ptr_eq(slab->freelist, b);
+	ck_assert_uint_eq(slab->fresh, 0);
+	ck_assert_ptr_eq(salloc(s), b);
+	sfree(s, b);
 	kmem_cache_destroy(s);
 }
 END_TEST
@@ -365,11 +403,15 @@ START_TEST(test_freelist_stored_encoded)
 {
 	struct kmem_cache *a = kmem_cache_create("enc-a", 64, 0, 0, NULL);
 	struct kmem_cache *b = kmem_cache_create("enc-b", 64, 0, 0, NULL);
-	void *first = salloc(a), *second = salloc(a);
+	void *first = salloc(a), *second = salloc(a), *third = salloc(a);
 	struct slab *slab = virt_to_slab(first);
 	char *fp, *next;
 
-	/* Two objects given back: a freelist of two. */
+	/*
+	 * Two objects given back: a freelist of two (the third keeps the
+	 * slab in use; an emptied slab forgets its freelist).
+	 */
+	ck_assert_ptr_eq(virt_to_slab(third), slab);
 	sfree(a, second);
 	sfree(a, first);
 	fp = slab->freelist;
@@ -388,6 +430,7 @@ START_TEST(test_freelist_stored_encoded)
 		set_freepointer(a, fp, next);
 		ck_assert_ptr_eq(get_freepointer(a, fp), next);
 	}
+	sfree(a, third);
 	kmem_cache_destroy(a);
 	kmem_cache_destroy(b);
 }
@@ -747,6 +790,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_obj_slot_index);
 	tcase_add_test(tc, test_objects_in_real_slabs);
 	tcase_add_test(tc, test_freelist_and_lists);
+	tcase_add_test(tc, test_emptied_ctor_slab_keeps_freelist);
 	tcase_add_test(tc, test_min_partial_bound);
 	tcase_add_test(tc, test_colouring);
 	tcase_add_test(tc, test_tail_views_cleared);
