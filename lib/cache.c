@@ -26,9 +26,10 @@
  *
  * Locking: slab_mutex guards the registry (cache_list) and is taken only
  * by create, destroy, the reaper and other walkers; allocation and free
- * never take it.  reaper_lock guards the reaper's interval and start-up
- * and is never held with another uslab lock.  Library start-up runs once
- * under pthread_once.
+ * never take it.  drain_mutex keeps fork() out of the drains of
+ * kmem_cache_shrink() and kmem_cache_destroy().  reaper_lock guards the
+ * reaper's interval and start-up and is never held with another uslab
+ * lock.  Library start-up runs once under pthread_once.
  *
  * fork(): the atfork handlers have each layer take its own locks
  * (mag_, depot_, slab_, page_fork_prepare()) in the documented order
@@ -53,6 +54,26 @@
 #include "magazine.h"
 
 static pthread_mutex_t slab_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Held across the drains of kmem_cache_shrink() and kmem_cache_destroy(),
+ * which run without slab_mutex (or under it, from a callback of
+ * uslab_for_each_cache(): so this lock ranks below it), and by the fork
+ * handlers after slab_mutex.  Between its takes and its flush a drain
+ * holds CPU magazines that only its own thread can give back, and that
+ * thread does not exist in a forked child: fork() waits for the drain
+ * to finish instead.  The drains that hold slab_mutex throughout (the
+ * reaper's, the out-of-memory shrink of every cache) are kept apart from
+ * fork() by slab_mutex itself.
+ */
+static pthread_mutex_t drain_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static void cache_drain(struct kmem_cache *s)
+{
+	uslab_lock(&drain_mutex, RANK_DRAIN);
+	mag_drain(s);
+	uslab_unlock(&drain_mutex);
+}
 static struct list_head cache_list = LIST_HEAD_INIT(cache_list);
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_error;
@@ -407,7 +428,7 @@ __api void kmem_cache_destroy(struct kmem_cache *s)
 
 	if (!s)
 		return;
-	mag_drain(s);
+	cache_drain(s);
 	slab_shrink(s);
 	slab_count(s, &slabs, &live);
 	if (live) {
@@ -967,6 +988,7 @@ static void uslab_fork_prepare(void)
 	urcu_bp_call_rcu_before_fork();
 	witness_fork_prepare();
 	uslab_lock(&slab_mutex, RANK_SLAB_MUTEX);
+	uslab_lock(&drain_mutex, RANK_DRAIN);
 	list_for_each_entry(s, &cache_list, list)
 		mag_fork_prepare(s);
 	/* No section may still be writing a parked magazine. */
@@ -990,6 +1012,7 @@ static void uslab_fork_parent(void)
 		depot_fork_parent(s);
 		mag_fork_parent(s);
 	}
+	uslab_unlock(&drain_mutex);
 	uslab_unlock(&slab_mutex);
 	witness_fork_parent();
 	urcu_bp_call_rcu_after_fork_parent();
@@ -1014,6 +1037,7 @@ static void uslab_fork_child(void)
 		mag_fork_child(s);
 	}
 	pthread_mutex_init(&slab_mutex, NULL);
+	pthread_mutex_init(&drain_mutex, NULL);
 	witness_fork_child();
 	urcu_bp_call_rcu_after_fork_child();
 	reclaim_fork_child();
@@ -1036,7 +1060,7 @@ __api int kmem_cache_shrink(struct kmem_cache *s)
 
 	if (!s)
 		return 0;
-	mag_drain(s);
+	cache_drain(s);
 	slab_shrink(s);
 	/* And kmalloc()'s retained page blocks, whichever cache it is. */
 	page_retained_drain();

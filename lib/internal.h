@@ -8,6 +8,9 @@
  *   0. shrinker_lock        reclaim.c   the shrinkers (a rwlock, read
  *                                       while they run, no other held)
  *   1. slab_mutex           cache.c     the cache registry
+ *      drain_mutex          cache.c     below (1), above (2): a drain by
+ *                                       kmem_cache_shrink() or destroy,
+ *                                       against fork()
  *   2. kmem_cache_cpu.lock  magazine.c  one cache's slot on one CPU
  *   3. depot.lock           depot.c     one cache's depot on one node
  *   4. kmem_cache_node.lock slab.c      one cache's slab lists on one node
@@ -792,6 +795,10 @@ void mag_reap(struct kmem_cache *s);
 unsigned long mag_cpu_objects(struct kmem_cache *s, int node);
 void mag_cpu_events(struct kmem_cache *s, int node, unsigned long *allocs,
 		    unsigned long *frees);
+#ifdef USLAB_TEST_HOOKS
+/* Called by mag_drain() with magazines taken and not yet given back. */
+extern void (*mag_drain_taken_hook)(void);
+#endif
 void mag_fork_prepare(struct kmem_cache *s);
 void mag_fork_parent(struct kmem_cache *s);
 void mag_fork_child(struct kmem_cache *s);

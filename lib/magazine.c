@@ -968,6 +968,10 @@ static void slot_flush_taken(struct kmem_cache *s, struct taken_mag *t,
  * and the alien ones, whose objects are counted as sent home), then the
  * depots.
  */
+#ifdef USLAB_TEST_HOOKS
+void (*mag_drain_taken_hook)(void);
+#endif
+
 void mag_drain(struct kmem_cache *s)
 {
 	struct taken_mag taken[DRAIN_BATCH * DRAIN_PER_CPU];
@@ -981,6 +985,10 @@ void mag_drain(struct kmem_cache *s)
 		nt = 0;
 		for (i = 0; i < nr; i++)
 			slot_take_all(s, &s->cpu_slab[first + i], taken, &nt);
+#ifdef USLAB_TEST_HOOKS
+		if (mag_drain_taken_hook)
+			mag_drain_taken_hook();
+#endif
 		/* Sections that loaded a taken pointer are over after this. */
 		percpu_fence_all();
 		slot_flush_taken(s, taken, nt);

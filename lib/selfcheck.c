@@ -31,7 +31,7 @@ void uslab_assert_fail(const char *file, int line, const char *cond)
 
 #ifdef CONFIG_DEBUG_CHECKS
 
-/* More than the five levels: a few same-rank nestings fit too. */
+/* More than the six levels: a few same-rank nestings fit too. */
 #define WITNESS_MAX 16
 
 struct witness_entry {
@@ -48,6 +48,7 @@ static __thread enum lock_rank fork_rank; /* highest taken by fork */
 
 static const char *const rank_names[] = {
 	[RANK_SLAB_MUTEX] = "slab_mutex",
+	[RANK_DRAIN] = "drain_mutex",
 	[RANK_CPU_SLOT] = "kmem_cache_cpu.lock",
 	[RANK_DEPOT] = "depot.lock",
 	[RANK_SLAB_NODE] = "kmem_cache_node.lock",

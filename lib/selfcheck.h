@@ -37,6 +37,7 @@
 /* The levels of internal.h's lock order, outermost first. */
 enum lock_rank {
 	RANK_SLAB_MUTEX = 1, /* cache.c: the cache registry */
+	RANK_DRAIN, /* cache.c: a drain's magazines in hand, vs fork() */
 	RANK_CPU_SLOT, /* magazine.c: a cache's slot on a CPU */
 	RANK_DEPOT, /* depot.c: a cache's depot on a node */
 	RANK_SLAB_NODE, /* slab.c: a cache's slab lists on a node */

@@ -845,6 +845,85 @@ START_TEST(test_fork_while_busy)
 }
 END_TEST
 
+/* ---- fork() in the middle of a drain ----------------------------------- */
+
+static atomic_int drain_fork_state; /* 1: the drain took, 2: forked */
+static pid_t drain_fork_pid;
+
+/*
+ * mag_drain()'s hook, in the draining thread, with magazines taken and
+ * not yet given back: let the forking thread go, and give it 200 ms.
+ */
+static void drain_taken(void)
+{
+	atomic_store(&drain_fork_state, 1);
+	for (int i = 0; i < 200 && atomic_load(&drain_fork_state) != 2; i++)
+		usleep(1000);
+}
+
+static void *drain_forker_main(void *arg)
+{
+	pid_t pid;
+
+	(void)arg;
+	while (atomic_load(&drain_fork_state) != 1)
+		usleep(100);
+	pid = fork();
+	if (pid == 0) {
+		struct uslab_cache_info info;
+
+		/*
+		 * Every object was freed before the drain began, so none
+		 * may be in use here, and a shrink leaves no slab: objects
+		 * in magazines the drain held would be lost with its
+		 * thread, counted in use for ever.
+		 */
+		mag_drain_taken_hook = NULL;
+		kmem_cache_shrink(cache);
+		if (uslab_cache_info(cache, &info))
+			_exit(2);
+		_exit(info.active_objs || info.total_objs ? 1 : 0);
+	}
+	drain_fork_pid = pid;
+	atomic_store(&drain_fork_state, 2);
+	return NULL;
+}
+
+/*
+ * Another thread forks while kmem_cache_shrink() holds the magazines it
+ * took from the CPUs: the child must not inherit the drain half done.
+ */
+START_TEST(test_fork_during_drain)
+{
+	static void *p[1000];
+	pthread_t forker;
+	int i, status;
+
+	setup_cache("mag-fork-drain");
+	reaper_set_interval(0);
+	for (i = 0; i < 1000; i++) {
+		p[i] = kmem_cache_alloc(cache, GFP_KERNEL);
+		ck_assert_ptr_nonnull(p[i]);
+	}
+	for (i = 0; i < 1000; i++)
+		kmem_cache_free(cache, p[i]);
+	atomic_store(&drain_fork_state, 0);
+	ck_assert_int_eq(pthread_create(&forker, NULL, drain_forker_main, NULL),
+			 0);
+	mag_drain_taken_hook = drain_taken;
+	kmem_cache_shrink(cache);
+	mag_drain_taken_hook = NULL;
+	pthread_join(forker, NULL);
+	ck_assert_int_gt(drain_fork_pid, 0);
+	ck_assert_int_eq(waitpid(drain_fork_pid, &status, 0), drain_fork_pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "child: status 0x%x", status);
+	reaper_set_interval(CONFIG_REAP_INTERVAL_MS);
+	check_conserved();
+	kmem_cache_destroy(cache);
+}
+END_TEST
+
 /* ---- Statistics while other CPUs drain --------------------------------- */
 
 /*
@@ -993,6 +1072,7 @@ static Suite *magazine_suite(const char *name)
 	tcase_add_test(tc, test_reaper_settles_busy_counts);
 	tcase_add_test(tc, test_destroy_after_heavy_use);
 	tcase_add_test(tc, test_fork_while_busy);
+	tcase_add_test(tc, test_fork_during_drain);
 	tcase_add_test(tc, test_stats_while_draining);
 	suite_add_tcase(s, tc);
 	return s;
