@@ -793,7 +793,7 @@ void mag_free_bulk(struct kmem_cache *s, size_t n, void **p);
 void mag_drain(struct kmem_cache *s);
 void mag_reap(struct kmem_cache *s);
 unsigned long mag_cpu_objects(struct kmem_cache *s, int node);
-void mag_cpu_events(struct kmem_cache *s, int node, unsigned long *allocs,
+void mag_cpu_events(struct kmem_cache *s, unsigned long *allocs,
 		    unsigned long *frees);
 #ifdef USLAB_TEST_HOOKS
 /* Called by mag_drain() with magazines taken and not yet given back. */

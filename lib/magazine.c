@@ -1150,17 +1150,18 @@ static unsigned long slot_pushes(struct kmem_cache_cpu *c,
 }
 
 /*
- * The per-CPU counts of @node's objects (CONFIG_STATS): frees, and
+ * The per-CPU counts (CONFIG_STATS), added for each node i to allocs[i]
+ * and frees[i] (s->nr_nodes of each): frees of i's objects, and
  * allocations as the pops kmem_cache_cpu's formula gives, for every CPU
- * whose node is @node, and every CPU's remote frees of @node's objects.
- * Each slot is read under its lock, so a CPU's figures agree with each
- * other, lag at most the late commits of a drain in progress, and never
- * go down from one reading to the next.  One lock per CPU and node.
+ * whose node is i, and every CPU's remote frees of i's objects.  Each
+ * slot is read under its lock, taken once for all nodes, so a CPU's
+ * figures agree with each other, lag at most the late commits of a
+ * drain in progress, and never go down from one reading to the next.
  */
-void mag_cpu_events(struct kmem_cache *s, int node, unsigned long *allocs,
+void mag_cpu_events(struct kmem_cache *s, unsigned long *allocs,
 		    unsigned long *frees)
 {
-	unsigned int cpu;
+	unsigned int cpu, k;
 	long rounds;
 
 	if (!IS_ENABLED(CONFIG_STATS))
@@ -1170,14 +1171,13 @@ void mag_cpu_events(struct kmem_cache *s, int node, unsigned long *allocs,
 		unsigned long pushes;
 
 		uslab_lock(&c->lock, RANK_CPU_SLOT);
-		/* Remote frees of @node's objects, on any node's CPU. */
-		*frees += slot_pushes(c, &c->alien[node].mag, &rounds);
-		if (c->node == node) {
-			pushes = slot_pushes(c, &c->loaded, &rounds);
-			*frees += pushes;
-			*allocs +=
-				pushes - (unsigned long)rounds - c->rounds_out;
-		}
+		/* Remote frees of each node's objects, on this CPU. */
+		for (k = 0; k < s->nr_nodes; k++)
+			frees[k] += slot_pushes(c, &c->alien[k].mag, &rounds);
+		pushes = slot_pushes(c, &c->loaded, &rounds);
+		frees[c->node] += pushes;
+		allocs[c->node] +=
+			pushes - (unsigned long)rounds - c->rounds_out;
 		uslab_unlock(&c->lock);
 	}
 }

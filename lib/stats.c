@@ -16,8 +16,9 @@
  * slot's lock: mag_cpu_events()), and relaxed atomics elsewhere, summed
  * here.
  *
- * Locking: a node lock at a time (level 4), then a CPU slot lock at a
- * time (level 2), never two at once; after slab_mutex when called from
+ * Locking: a CPU slot lock at a time (level 2), each once per reading
+ * whatever the number of nodes, then a node lock at a time (level 4),
+ * never two at once; after slab_mutex when called from
  * uslab_for_each_cache().  The walks take no lock, nor does
  * uslab_cache_objects() (one relaxed load per node).
  */
@@ -26,16 +27,31 @@
 
 #include "internal.h"
 
+/* The CPU slots' event counts of every node, read in one pass. */
+struct stats_cpu_events {
+	unsigned long allocs[MAX_NUMNODES], frees[MAX_NUMNODES];
+};
+
+/* One lock per CPU slot, taken once for all nodes (mag_cpu_events()). */
+static void stats_cpu_events(struct kmem_cache *s, struct stats_cpu_events *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	mag_cpu_events(s, ev->allocs, ev->frees);
+}
+
 /*
- * Add node @i's counts to @info (whose layout is set).  mag_capacity is
- * the first depot's with magazines, as include/uslab/stat_items.h says.
+ * Add node @i's counts to @info (whose layout is set), with @ev the
+ * per-CPU event counts of every node (stats_cpu_events()).  mag_capacity
+ * is the first depot's with magazines, as include/uslab/stat_items.h
+ * says.
  */
 static void stats_node_info(struct kmem_cache *s, unsigned int i,
+			    const struct stats_cpu_events *ev,
 			    struct uslab_cache_info *info)
 {
 	struct kmem_cache_node *n = s->node[i];
 	uint64_t c[USLAB_NR_COUNT_STATS] = { 0 };
-	unsigned long out, cached, allocs = 0, frees = 0;
+	unsigned long out, cached;
 	struct depot_snapshot ds = { 0 };
 	unsigned int k;
 
@@ -55,7 +71,6 @@ static void stats_node_info(struct kmem_cache *s, unsigned int i,
 			info->mag_capacity = ds.capacity;
 	}
 	cached = mag_cpu_objects(s, (int)i);
-	mag_cpu_events(s, (int)i, &allocs, &frees);
 
 	c[USLAB_STAT_cpu_cached_objs] = cached;
 	c[USLAB_STAT_depot_objs] = ds.objects;
@@ -68,8 +83,8 @@ static void stats_node_info(struct kmem_cache *s, unsigned int i,
 	/* Free in slabs, minus the free slabs' objects: in partial ones. */
 	c[USLAB_STAT_partial_free_objs] = c[USLAB_STAT_total_objs] - out -
 					  c[USLAB_STAT_nr_free] * s->objects;
-	c[USLAB_STAT_allocs] = allocs + READ_ONCE(n->ev.allocs);
-	c[USLAB_STAT_frees] = frees + READ_ONCE(n->ev.frees);
+	c[USLAB_STAT_allocs] = ev->allocs[i] + READ_ONCE(n->ev.allocs);
+	c[USLAB_STAT_frees] = ev->frees[i] + READ_ONCE(n->ev.frees);
 	c[USLAB_STAT_remote_frees] = READ_ONCE(n->ev.remote_frees);
 
 	for (k = 0; k < USLAB_NR_COUNT_STATS; k++)
@@ -103,6 +118,7 @@ static void stats_derive(struct uslab_cache_info *info)
 
 __api int uslab_cache_info(struct kmem_cache *s, struct uslab_cache_info *info)
 {
+	struct stats_cpu_events ev;
 	unsigned int i;
 
 	if (!s || !info) {
@@ -110,8 +126,9 @@ __api int uslab_cache_info(struct kmem_cache *s, struct uslab_cache_info *info)
 		return -1;
 	}
 	stats_begin(s, info);
+	stats_cpu_events(s, &ev);
 	for (i = 0; i < s->nr_nodes; i++)
-		stats_node_info(s, i, info);
+		stats_node_info(s, i, &ev, info);
 	stats_derive(info);
 	return 0;
 }
@@ -119,12 +136,15 @@ __api int uslab_cache_info(struct kmem_cache *s, struct uslab_cache_info *info)
 __api int uslab_cache_node_info(struct kmem_cache *s, int node,
 				struct uslab_cache_info *info)
 {
+	struct stats_cpu_events ev;
+
 	if (!s || !info || node < 0 || (unsigned int)node >= s->nr_nodes) {
 		errno = EINVAL;
 		return -1;
 	}
 	stats_begin(s, info);
-	stats_node_info(s, (unsigned int)node, info);
+	stats_cpu_events(s, &ev);
+	stats_node_info(s, (unsigned int)node, &ev, info);
 	stats_derive(info);
 	return 0;
 }

@@ -172,6 +172,48 @@ START_TEST(test_remote_free)
 END_TEST
 
 /*
+ * Per-node figures while the objects sit in this CPU's magazines (no
+ * drain): frees of node 0's objects counted in the loaded magazine's
+ * word, frees of the last node's in the alien one, each reported for
+ * its own node, and the cache's figures their sums.
+ */
+START_TEST(test_node_info_cpu_events)
+{
+	struct kmem_cache *s = mk("numa-node-events");
+	int home, cpu = cpu_of_node(0), i;
+	enum { K = 30 }; /* fewer than a magazine holds */
+	static void *p[K], *q[K];
+	struct uslab_cache_info all, n0, nh;
+
+	ck_assert_int_ge(cpu, 0);
+	ck_assert_int_eq(pin_to(cpu), 0);
+	home = topology_nr_nodes() - 1;
+	ck_assert_int_ne(home, 0);
+	for (i = 0; i < K; i++) {
+		p[i] = kmem_cache_alloc(s, GFP_KERNEL);
+		q[i] = kmem_cache_alloc_node(s, GFP_KERNEL, home);
+		ck_assert_int_eq(node_of(p[i]), 0);
+		ck_assert_int_eq(node_of(q[i]), home);
+	}
+	for (i = 0; i < K; i++) {
+		kmem_cache_free(s, p[i]);
+		kmem_cache_free(s, q[i]);
+	}
+	ck_assert_int_eq(uslab_cache_node_info(s, 0, &n0), 0);
+	ck_assert_int_eq(uslab_cache_node_info(s, home, &nh), 0);
+	ck_assert_int_eq(uslab_cache_info(s, &all), 0);
+	ck_assert_uint_eq(n0.allocs, K);
+	ck_assert_uint_eq(n0.frees, K);
+	ck_assert_uint_eq(nh.allocs, K);
+	ck_assert_uint_eq(nh.frees, K);
+	ck_assert_uint_eq(all.allocs, n0.allocs + nh.allocs);
+	ck_assert_uint_eq(all.frees, n0.frees + nh.frees);
+	ck_assert_uint_eq(n0.active_objs + nh.active_objs, 0);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/*
  * A remote allocation reuses what this CPU freed of that node: the alien
  * magazine's objects, last in first out, then full magazines of the
  * node's depot; each reuse counts as the remote free it was.
@@ -637,6 +679,7 @@ static Suite *fake_suite(const char *name)
 	tcase_add_test(tc, test_alloc_node_everywhere);
 	tcase_add_test(tc, test_remote_free);
 	tcase_add_test(tc, test_remote_alloc_reuses_alien);
+	tcase_add_test(tc, test_node_info_cpu_events);
 	tcase_add_test(tc, test_thisnode_exhaustion);
 	tcase_add_test(tc, test_pinned_threads_local);
 	tcase_add_test(tc, test_cpu_node);
