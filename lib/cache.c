@@ -74,6 +74,7 @@ static void cache_drain(struct kmem_cache *s)
 	mag_drain(s);
 	uslab_unlock(&drain_mutex);
 }
+
 static struct list_head cache_list = LIST_HEAD_INIT(cache_list);
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_error;

@@ -957,6 +957,10 @@ static void slot_flush_taken(struct kmem_cache *s, struct taken_mag *t,
 	}
 }
 
+#ifdef USLAB_TEST_HOOKS
+void (*mag_drain_taken_hook)(void);
+#endif
+
 /* Magazines taken from one CPU: loaded, previous, one alien per node. */
 #define DRAIN_PER_CPU (2 + MAX_NUMNODES)
 /* CPUs drained per membarrier fence: at most 256 magazines (8 KiB). */
@@ -968,10 +972,6 @@ static void slot_flush_taken(struct kmem_cache *s, struct taken_mag *t,
  * and the alien ones, whose objects are counted as sent home), then the
  * depots.
  */
-#ifdef USLAB_TEST_HOOKS
-void (*mag_drain_taken_hook)(void);
-#endif
-
 void mag_drain(struct kmem_cache *s)
 {
 	struct taken_mag taken[DRAIN_BATCH * DRAIN_PER_CPU];
