@@ -741,12 +741,8 @@ static void slab_free_locked(struct kmem_cache *s, struct kmem_cache_node *n,
 	lock_assert_held(&n->lock);
 	if (unlikely(slab->corrupt))
 		return; /* out of use (slab_corrupt_locked()) */
-	if (unlikely(slab->freelist == obj)) {
-		debug_bad_free(s, obj, "double free");
-		return;
-	}
-	if (unlikely(!slab->inuse)) {
-		/* Every slot of an empty slab is free already. */
+	/* @obj heads the freelist, or the slab is empty: all free already. */
+	if (unlikely(slab->freelist == obj || !slab->inuse)) {
 		debug_bad_free(s, obj, "double free");
 		return;
 	}
