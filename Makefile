@@ -248,8 +248,9 @@ deps:
 # Run one build's test programs: SUITES picks unit, api, stress, tools,
 # kvcache.  A suite's programs are its .c files (Check runners) and its
 # test_*.sh and test_*.py files (scripts that end with a Check summary
-# line); api needs the shared library (tests/api/test_memtools.sh
-# builds programs against it as a user would), tools needs
+# line); api needs the shared and static libraries (tests/api/
+# test_memtools.sh and test_inline_link.sh build programs against them
+# as a user would), tools needs
 # uslab-slabtop, kvcache the server (built here, so the ASan build tests
 # an ASan server).
 # preload (libuslab-malloc.so) only in builds without a sanitizer, which
@@ -263,7 +264,8 @@ CHECK_PROGS   = $(foreach s,$(SUITES),$(patsubst %.c,$(O)/%,\
 			$(wildcard tests/$(s)/*.c)))
 CHECK_SCRIPTS = $(foreach s,$(SUITES),$(wildcard tests/$(s)/test_*.sh \
 					      tests/$(s)/test_*.py))
-check-one: $(CHECK_PROGS) $(if $(filter api,$(SUITES)),$(O)/libuslab.so) \
+check-one: $(CHECK_PROGS) \
+	   $(if $(filter api,$(SUITES)),$(O)/libuslab.so $(STATIC_LIB)) \
 	   $(if $(filter tools,$(SUITES)),\
 		$(O)/tools/slabtop/uslab-slabtop) \
 	   $(if $(filter kvcache,$(SUITES)),$(O)/examples/kvcache/kvcache \

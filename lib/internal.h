@@ -142,6 +142,26 @@ extern struct page_map {
 	struct slab_view *views;
 } page_map;
 
+extern long percpu_rseq_off; /* rseq.c: the rseq area's offset from %fs */
+
+/*
+ * The fast path of kmem_cache_alloc(), _node() and kmem_cache_free() is
+ * <uslab/fastpath.h>'s, which a program may also have inline
+ * (USLAB_INLINE): here it reads the library's own variables, directly,
+ * and tells ThreadSanitizer what the sections order.  The program reads
+ * their published copy (__uslab_fast<N>, written by mag_init()).  The
+ * layout it assumes is checked in magazine.c.
+ */
+#define __USLAB_RSEQ_OFF percpu_rseq_off
+#define __USLAB_ARENA_BASE (page_map.base)
+#define __USLAB_ARENA_SIZE (page_map.size)
+#define __USLAB_ARENA_VIEWS ((const char *)page_map.views)
+#define __USLAB_TSAN_ACQUIRE(p) tsan_acquire(p)
+#define __USLAB_TSAN_RELEASE(p) tsan_release(p)
+#pragma GCC visibility pop
+#include <uslab/fastpath.h>
+#pragma GCC visibility push(hidden)
+
 int page_init(int nr_nodes);
 
 /* One unsigned compare: a pointer below base wraps to a huge offset. */
@@ -332,14 +352,7 @@ static inline struct slab *virt_to_slab(const void *p)
  */
 static inline struct slab_view *slab_view_of(const void *p)
 {
-	struct slab_view *v;
-
-	if (!page_in_arena(p))
-		return NULL;
-	v = page_view(__page_desc_of(p));
-	if (!v) /* never: the callers' NULL test then costs nothing */
-		__builtin_unreachable();
-	return v;
+	return (struct slab_view *)__uslab_view_of(p);
 }
 
 /* Home node of @obj, a slot of a live slab. */
@@ -438,15 +451,13 @@ static inline unsigned int obj_index(const struct kmem_cache *s,
  * the rotation gives i back.  The map is a bijection of 64-bit words,
  * so any other offset (not a multiple, or below s_mem and wrapped)
  * lands on a value no slot index has: at least 2^64 / size.  A caller
- * checks the result against the slab's objects.
+ * checks the result against the slab's objects.  The free fast path's
+ * code (__uslab_slot_index()).
  */
 static inline unsigned long obj_slot_index(const struct kmem_cache *s,
 					   unsigned long off)
 {
-	unsigned long x = off * s->size_inv;
-	unsigned int k = s->size_shift;
-
-	return (x >> k) | (x << (-k & 63));
+	return __uslab_slot_index(s, off);
 }
 
 /*
@@ -597,7 +608,6 @@ enum percpu_mode {
 };
 
 extern enum percpu_mode percpu_mode; /* fixed by percpu_init() */
-extern long percpu_rseq_off; /* area offset from %fs */
 extern unsigned int nr_cpu_ids; /* per-CPU arrays' length */
 
 int percpu_init(void);
@@ -838,7 +848,7 @@ void debug_slab_corrupt(struct kmem_cache *s, struct slab *slab,
  * gfp bits that take an allocation off the fast path (kmem_cache_alloc()
  * and callers of mag_alloc_fast() that stand in for it).
  */
-#define GFP_NOT_FAST (~__GFP_VALID_MASK | __GFP_THISNODE | __GFP_ZERO)
+#define GFP_NOT_FAST __USLAB_GFP_NOT_FAST
 
 int uslab_ensure_init(void);
 unsigned int cache_count(void);

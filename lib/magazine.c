@@ -66,6 +66,40 @@ BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, node) >= CACHE_LINE_SIZE);
 BUILD_BUG_ON(CONFIG_MAGAZINE_MAX >= MAG_PUSH);
 BUILD_BUG_ON(CONFIG_MAGAZINE_SIZE >= MAG_PUSH);
 
+/* <uslab/fastpath.h>'s layout is the library's. */
+BUILD_BUG_ON(offsetof(struct kmem_cache, cpu_fast) != __USLAB_CACHE_CPU_FAST);
+BUILD_BUG_ON(offsetof(struct kmem_cache, size_inv) != __USLAB_CACHE_SIZE_INV);
+BUILD_BUG_ON(offsetof(struct kmem_cache, size_shift) !=
+	     __USLAB_CACHE_SIZE_SHIFT);
+BUILD_BUG_ON(offsetof(struct kmem_cache, objects) != __USLAB_CACHE_OBJECTS);
+BUILD_BUG_ON(sizeof(((struct kmem_cache *)0)->size_inv) != 8);
+BUILD_BUG_ON(sizeof(((struct kmem_cache *)0)->size_shift) != 4);
+BUILD_BUG_ON(sizeof(((struct kmem_cache *)0)->objects) != 4);
+BUILD_BUG_ON(sizeof(struct kmem_cache_cpu) != 1 << __USLAB_CPU_SHIFT);
+BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, loaded) != __USLAB_CPU_LOADED);
+BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, node) != __USLAB_CPU_NODE);
+BUILD_BUG_ON(sizeof(((struct kmem_cache_cpu *)0)->node) != sizeof(int));
+BUILD_BUG_ON(offsetof(struct kmem_cache_cpu, alien) != __USLAB_CPU_ALIEN);
+BUILD_BUG_ON(sizeof(struct alien_slot) != __USLAB_ALIEN_SIZE);
+BUILD_BUG_ON(offsetof(struct alien_slot, mag) != __USLAB_ALIEN_MAG);
+BUILD_BUG_ON(PAGE_SHIFT != __USLAB_PAGE_SHIFT);
+BUILD_BUG_ON(sizeof(struct slab_view) != 1 << __USLAB_VIEW_SHIFT);
+BUILD_BUG_ON(offsetof(struct slab_view, cache) != __USLAB_VIEW_CACHE);
+BUILD_BUG_ON(offsetof(struct slab_view, mem_node) != __USLAB_VIEW_MEM_NODE);
+BUILD_BUG_ON(VIEW_NODE_BITS != __USLAB_VIEW_NODE_BITS);
+BUILD_BUG_ON(MAG_PUSH != __USLAB_MAG_PUSH);
+
+/*
+ * What a program built with USLAB_INLINE reads instead of the library's
+ * own variables: written once, by mag_init(), before any cache exists.
+ * Exported, so this code writes it through the GOT: if the program's
+ * link gave it a copy of its own (a copy relocation), that copy is the
+ * one written.  Until then it is all zero, and the program's inline free
+ * finds no arena and calls kmem_cache_free(); its inline alloc needs a
+ * cache, so runs after.
+ */
+__api struct __uslab_fast __uslab_fast_now;
+
 /* No rounds, no room, never written: see internal.h. */
 struct magazine mag_none = { .node = -1 };
 
@@ -96,6 +130,12 @@ int mag_init(void)
 		mag_no_slots[cpu].node = -1;
 		mag_no_slots[cpu].alien = no_alien;
 	}
+	__uslab_fast_now = (struct __uslab_fast){
+		.rseq_off = percpu_rseq_off,
+		.base = page_map.base,
+		.size = page_map.size,
+		.views = (const char *)page_map.views,
+	};
 	return 0;
 }
 

@@ -224,4 +224,54 @@ void kvfree_rcu_barrier(void);
 }
 #endif
 
+/*
+ * USLAB_INLINE, defined before this header is included: the fast paths
+ * of kmem_cache_alloc(), kmem_cache_alloc_node(), kmem_cache_free() and
+ * kfree() are inline in the caller, each falling back to the library's
+ * function for the rest (<uslab/fastpath.h>).  Same results; the program
+ * must then run with the library whose headers it was built with.
+ * No effect where the fast path is not inline (see that header).
+ */
+#ifdef USLAB_INLINE
+#include <uslab/fastpath.h>
+#endif
+#if defined(USLAB_INLINE) && defined(__USLAB_INLINE_OK)
+static __uslab_always_inline void *
+__uslab_alloc_node_inline(struct kmem_cache *s, gfp_t gfp, int node)
+{
+	void *obj;
+
+	if (__uslab_likely(s && !(gfp & __USLAB_GFP_NOT_FAST)) &&
+	    __uslab_likely(__uslab_alloc_fast(s, node, &obj)))
+		return obj;
+	return (kmem_cache_alloc_node)(s, gfp, node);
+}
+
+static __uslab_always_inline void __uslab_free_inline(struct kmem_cache *s,
+						      void *obj)
+{
+	if (__uslab_likely(__uslab_free_fast(s, obj)))
+		return;
+	(kmem_cache_free)(s, obj);
+}
+
+static __uslab_always_inline void __uslab_kfree_inline(const void *p)
+{
+	const char *v = __uslab_view_of(p);
+	struct kmem_cache *s;
+
+	if (__uslab_likely(v && (s = __uslab_view_cache(v))) &&
+	    __uslab_likely(__uslab_free_view_fast(s, v, (void *)p)))
+		return;
+	(kfree)(p);
+}
+
+#define kmem_cache_alloc(s, gfp) \
+	__uslab_alloc_node_inline((s), (gfp), NUMA_NO_NODE)
+#define kmem_cache_alloc_node(s, gfp, node) \
+	__uslab_alloc_node_inline((s), (gfp), (node))
+#define kmem_cache_free(s, obj) __uslab_free_inline((s), (obj))
+#define kfree(p) __uslab_kfree_inline(p)
+#endif
+
 #endif /* USLAB_SLAB_H */
