@@ -20,7 +20,8 @@
 # malloc process-wide, so each gets its own binary built from the same
 # objbench.c; so do GSlice and DPDK.  A peer that does not build is
 # skipped with its log kept beside where its binary would be, and the
-# report says so; uslab's own binary (objbench-glibc) must build.
+# report says so; uslab's own binaries (objbench-glibc, with the call
+# API, and objbench-inline, with USLAB_INLINE) must build.
 
 OBJCACHE_OUT	 = $(O)/bench/objcache
 OBJCACHE_SRC	 = bench/objcache/objbench.c
@@ -29,6 +30,7 @@ OBJCACHE_ARGS	?=
 OBJCACHE_CFLAGS	 = $(ALL_CFLAGS) -D_GNU_SOURCE
 OBJCACHE_PEERS	 = jemalloc tcmalloc mimalloc gslice dpdk
 OBJCACHE_BINS	 = $(OBJCACHE_OUT)/objbench-glibc \
+		   $(OBJCACHE_OUT)/objbench-inline \
 		   $(OBJCACHE_PEERS:%=$(OBJCACHE_OUT)/objbench-%) \
 		   $(OBJCACHE_OUT)/objcache-report
 
@@ -71,6 +73,14 @@ $(OBJCACHE_OUT)/objbench-glibc: $(OBJCACHE_SRC) $(STATIC_LIB) | objcache-deps
 	$(Q)$(CC) $(OBJCACHE_CFLAGS) -DOBJBENCH_USLAB '-DOBJBENCH_MALLOC="glibc"' \
 		$(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
 
+# The same with <uslab/fastpath.h>'s fast path inline in the caller.
+$(OBJCACHE_OUT)/objbench-inline: $(OBJCACHE_SRC) $(STATIC_LIB) | objcache-deps
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(OBJCACHE_CFLAGS) -DOBJBENCH_USLAB -DUSLAB_INLINE \
+		'-DOBJBENCH_MALLOC="glibc"' \
+		$(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
+
 $(OBJCACHE_OUT)/objbench-jemalloc: $(OBJCACHE_SRC) | objcache-deps
 	$(call objcache_peer,'-DOBJBENCH_MALLOC="jemalloc"',\
 		$(OBJCACHE_KEEP) \
@@ -100,4 +110,4 @@ $(OBJCACHE_OUT)/objbench-dpdk: $(OBJCACHE_SRC) | objcache-deps
 $(OBJCACHE_OUT)/objcache-report: bench/objcache/report.c | objcache-deps
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	$(Q)$(CC) $(OBJCACHE_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+	$(Q)$(CC) $(OBJCACHE_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -lm

@@ -8,7 +8,9 @@
  * whichever the binary links) and the binaries for the other peers:
  *
  *	OBJBENCH_MALLOC="name"	the label of the linked malloc
- *	OBJBENCH_USLAB		uslab (public API) and the naive list
+ *	OBJBENCH_USLAB		uslab (public API) and the naive list;
+ *				with USLAB_INLINE, uslab's inline fast
+ *				path (objbench-inline)
  *	OBJBENCH_GSLICE		GLib's g_slice_alloc()/g_slice_free1()
  *	OBJBENCH_DPDK		DPDK's rte_mempool with a per-lcore cache
  *
@@ -772,7 +774,11 @@ static void describe(char *buf, size_t len)
 		snprintf(buf, len, "thread-local list over malloc from %s", m);
 		break;
 	case K_USLAB:
+#ifdef USLAB_INLINE
+		snprintf(buf, len, "libuslab.a, USLAB_INLINE%s%s",
+#else
 		snprintf(buf, len, "libuslab.a, public API%s%s",
+#endif
 			 getenv("USLAB_PERCPU") ? ", USLAB_PERCPU=" : "",
 			 getenv("USLAB_PERCPU") ? getenv("USLAB_PERCPU") : "");
 		break;

@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,6 +53,7 @@ struct row {
 
 static const struct row rows[] = {
 	{ "uslab", "objbench-glibc", "uslab", NULL, 0 },
+	{ "uslab-inl", "objbench-inline", "uslab", NULL, 0 },
 	{ "uslab-lock", "objbench-glibc", "uslab", "USLAB_PERCPU=lock", 0 },
 	{ "naive", "objbench-glibc", "naive", NULL, 0 },
 	{ "glibc", "objbench-glibc", "malloc", NULL, 1 },
@@ -63,8 +65,9 @@ static const struct row rows[] = {
 };
 #define NROWS ARRAY_SIZE(rows)
 #define R_USLAB 0
-#define R_LOCK 1
-#define R_NAIVE 2
+#define R_INLINE 1 /* built with USLAB_INLINE */
+#define R_LOCK 2
+#define R_NAIVE 3
 
 /* One line of the report: a workload at one size and thread count. */
 struct config {
@@ -434,6 +437,36 @@ static void print_ratio(size_t ci, size_t ri, int best)
 		printf(" %7s", "-");
 }
 
+/*
+ * The geometric mean over the configurations of each uslab row's ns over
+ * the best peer's, where both ran.
+ */
+static void print_geomeans(void)
+{
+	printf("%-21s %-9s %9s", "geometric mean", "", "");
+	for (size_t ri = R_USLAB; ri <= R_LOCK; ri++) {
+		double logs = 0;
+		unsigned int n = 0;
+
+		if (!row_enabled[ri])
+			continue;
+		for (size_t ci = 0; ci < NCONFIGS; ci++) {
+			int best = best_peer(ci);
+
+			if (!ok(ci, ri) || best < 0)
+				continue;
+			logs += log(cells[ci][ri].med_ns /
+				    cells[ci][best].med_ns);
+			n++;
+		}
+		if (n)
+			printf(" %9s %7s %7.3f", "", "", exp(logs / n));
+		else
+			printf(" %9s %7s %7s", "", "", "-");
+	}
+	putchar('\n');
+}
+
 static void print_uslab_ratios(void)
 {
 	printf("\nuslab against the limit (naive list) and the best peer: "
@@ -461,10 +494,11 @@ static void print_uslab_ratios(void)
 			       cells[ci][best].med_ns);
 		else
 			printf(" %-9s %9s", "-", "-");
-		print_ratio(ci, R_USLAB, best);
-		print_ratio(ci, R_LOCK, best);
+		for (size_t ri = R_USLAB; ri <= R_LOCK; ri++)
+			print_ratio(ci, ri, best);
 		putchar('\n');
 	}
+	print_geomeans();
 }
 
 /* Aggregate throughput with 2 threads over that with 1, per allocator. */
