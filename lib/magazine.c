@@ -426,32 +426,49 @@ static inline void mag_push(struct magazine *m, void *obj)
 /*
  * A magazine from the depot was last written or read by another CPU as
  * often as not (a batch freed on one CPU is allocated on another, and
- * the empty magazines go back the other way).  Ask for the object lines
- * the fast path meets first, in the order it meets them, all at once:
- * for writing from objs[0] up (@write: pushes are coming), or for
- * reading from the top down (pops).  Otherwise the fast path meets the
- * misses one line at a time: with the pushes' stores queued behind one
- * cross-CPU miss after another, the store buffer fills and the push
- * stalls.  The first MAG_PREFETCH_LINES lines at most: a grown magazine
- * has up to 128, more than the misses a core keeps in flight, and the
- * hardware prefetcher follows the stream past them.
+ * the empty magazines go back the other way), so its object lines are in
+ * that CPU's cache.
+ *
+ * Pops only read them: ask for the lines the fast path meets first, in
+ * the order it meets them (from the top down), all at once, so that it
+ * does not meet the misses one at a time.  The first MAG_PREFETCH_LINES
+ * lines at most: a grown magazine has up to 128, more than the misses a
+ * core keeps in flight, and the hardware prefetcher follows the stream
+ * past them.
+ *
+ * Pushes write them, and each line must first be taken from the other
+ * CPU's cache.  Met one push at a time, every line's transfer holds up
+ * the store buffer, which drains in order: the pushes' own stores, and
+ * the caller's, queue behind it, and the buffer fills.  So the owner of
+ * an empty magazine writes one word of every object line above its
+ * rounds (dead slots: no section reaches the magazine before it is put
+ * in a slot) in one burst of stores, whose transfers overlap; by the time
+ * the pushes come, the lines are this CPU's.  A prefetch for writing
+ * instead of the stores did not do it: on an AMD EPYC (Zen 4) the
+ * xthread benchmark's consumer, which frees every object the other CPU
+ * allocates, took 7.2 ns per object with the first 16 lines prefetched
+ * for writing and 5.2 with every line written (DPDK: 5.8).
  */
 #define MAG_PREFETCH_LINES 16
 
-static void mag_prefetch(const struct magazine *m, bool write)
+static void mag_prefetch(const struct magazine *m)
 {
 	const unsigned int step = CACHE_LINE_SIZE / sizeof(void *);
-	unsigned int i, n;
+	unsigned int i,
+		n = MIN((unsigned int)m->rounds, MAG_PREFETCH_LINES * step);
 
-	if (write) {
-		n = MIN(m->capacity, MAG_PREFETCH_LINES * step);
-		for (i = 0; i < n; i += step)
-			__builtin_prefetch(&m->objs[i], 1, 3);
-		return;
-	}
-	n = MIN((unsigned int)m->rounds, MAG_PREFETCH_LINES * step);
 	for (i = 1; i <= n; i += step)
 		__builtin_prefetch(&m->objs[m->rounds - i], 0, 3);
+}
+
+/* Make @m's object lines above its rounds this CPU's (see above). */
+static void mag_claim_lines(struct magazine *m)
+{
+	const unsigned int step = CACHE_LINE_SIZE / sizeof(void *);
+	long i;
+
+	for (i = m->rounds; i < m->capacity; i += step)
+		m->objs[i] = NULL;
 }
 
 /* ---- Slow paths on an owned slot --------------------------------------- */
@@ -488,7 +505,7 @@ static void *mag_alloc_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
 	slot_set_prev(c, NULL);
 	full = depot_get_full(d, prev);
 	if (full) {
-		mag_prefetch(full, false);
+		mag_prefetch(full);
 		/* prev, empty, went to the depot; loaded becomes prev. */
 		slot_set_prev(c, m);
 		m = full;
@@ -545,8 +562,13 @@ static void count_remote(struct kmem_cache *s, int node, unsigned long nr)
 static struct magazine *alien_send_home(struct kmem_cache *s,
 					struct magazine *a, int node)
 {
+	struct magazine *empty;
+
 	count_remote(s, node, (unsigned long)a->rounds);
-	return depot_get_empty(s, s->depot[node], a);
+	empty = depot_get_empty(s, s->depot[node], a);
+	if (empty)
+		mag_claim_lines(empty);
+	return empty;
 }
 
 /*
@@ -643,10 +665,10 @@ static void mag_free_owned(struct kmem_cache *s, struct kmem_cache_cpu *c,
 	 */
 	slot_set_prev(c, NULL);
 	empty = depot_get_empty(s, d, prev);
-	if (empty)
-		mag_prefetch(empty, true);
-	else
+	if (!empty)
 		empty = depot_mag_new(d);
+	if (empty)
+		mag_claim_lines(empty);
 	slot_set_prev(c, m);
 	if (!empty) {
 		/* No memory for a magazine: straight back to the slab. */
