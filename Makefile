@@ -207,7 +207,7 @@ $(O)/tests/tools/%: tests/tools/%.c tests/common.h tools/slabtop/slabtop.h \
 		$(ALL_LDFLAGS) -o $@ $< $(TOOL_PARSERS) $(TEST_LIB) $(DEP_LIBS) \
 		$(CHECK_LIBS)
 
-$(O)/tests/%: tests/%.c tests/common.h $(TEST_LIB)
+$(O)/tests/%: tests/%.c tests/common.h tests/tobj.h $(TEST_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -DUSLAB_TEST_HOOKS -Ilib -Itests $(ALL_LDFLAGS) \

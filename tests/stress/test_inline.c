@@ -21,11 +21,11 @@
  */
 #define USLAB_INLINE 1
 #include "common.h"
+#include "tobj.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <valgrind/memcheck.h>
 
 #include <generated/autoconf.h> /* this build's CONFIG_STATS */
 #include <uslab/slab.h>
@@ -42,44 +42,11 @@
 #define OPS 1000000 /* per thread */
 #define MOVE_EVERY 300 /* operations between moves to another CPU */
 
-struct tobj {
-	atomic_int in_use; /* 1 while handed out */
-	uint32_t owner;
-	uint64_t serial;
-	uint64_t check;
-	/* The free pointer of a ctor-less 64-byte cache lives at 32. */
-	char pad[40];
-};
-
 static struct kmem_cache *cache;
 static long scale = 1; /* USLAB_TEST_QUICK=1 (valgrind): 1/20 */
 static int nr_nodes = 1; /* USLAB_FAKE_NUMA, else 1 */
 static _Atomic(struct tobj *) slots[NSLOTS];
-static atomic_long errors, allocated, freed, moves;
-
-static uint64_t mix(uint32_t owner, uint64_t serial)
-{
-	return (serial * 0x9e3779b97f4a7c15ULL) ^ (owner + 0x5bd1e995ULL);
-}
-
-static void tag(struct tobj *o, uint32_t owner, uint64_t serial)
-{
-	/* To memcheck a new object is undefined: say it is not. */
-	VALGRIND_MAKE_MEM_DEFINED(&o->in_use, sizeof(o->in_use));
-	if (atomic_exchange(&o->in_use, 1) != 0)
-		atomic_fetch_add(&errors, 1); /* handed out twice */
-	o->owner = owner;
-	o->serial = serial;
-	o->check = mix(owner, serial);
-}
-
-static void untag(struct tobj *o)
-{
-	if (o->check != mix(o->owner, o->serial))
-		atomic_fetch_add(&errors, 1); /* damaged while live */
-	if (atomic_exchange(&o->in_use, 0) != 1)
-		atomic_fetch_add(&errors, 1); /* not in use */
-}
+static atomic_long allocated, freed, moves;
 
 /* Move the calling thread to one CPU it may run on, picked by @r. */
 static void move_to_some_cpu(const cpu_set_t *allowed, unsigned long long r)
@@ -131,7 +98,7 @@ static void *worker(void *arg)
 			move_to_some_cpu(&allowed, r >> 20);
 		o = atomic_exchange(&slots[slot], NULL);
 		if (o) {
-			untag(o);
+			tobj_untag(o);
 			if ((r >> 32) & 1)
 				kmem_cache_free(cache, o);
 			else
@@ -141,14 +108,14 @@ static void *worker(void *arg)
 		}
 		o = alloc_one(r >> 16);
 		if (!o) {
-			atomic_fetch_add(&errors, 1);
+			atomic_fetch_add(&tobj_errors, 1);
 			continue;
 		}
 		nalloc++;
-		tag(o, id, ++serial);
+		tobj_tag(o, id, ++serial);
 		o = atomic_exchange(&slots[slot], o);
 		if (o) { /* another thread filled it meanwhile */
-			untag(o);
+			tobj_untag(o);
 			kmem_cache_free(cache, o);
 			nfree++;
 		}
@@ -213,12 +180,12 @@ START_TEST(test_migrating_workers)
 		struct tobj *o = atomic_exchange(&slots[i], NULL);
 
 		if (o) {
-			untag(o);
+			tobj_untag(o);
 			kmem_cache_free(cache, o);
 			atomic_fetch_add(&freed, 1);
 		}
 	}
-	ck_assert_int_eq(atomic_load(&errors), 0);
+	ck_assert_int_eq(atomic_load(&tobj_errors), 0);
 	ck_assert_int_eq(atomic_load(&allocated), atomic_load(&freed));
 	ck_assert_int_gt(atomic_load(&moves), NTHREADS);
 

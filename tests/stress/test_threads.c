@@ -10,12 +10,12 @@
  * Fixed seeds; bounded by operation count.
  */
 #include "common.h"
+#include "tobj.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <valgrind/memcheck.h>
 
 #include <uslab/slab.h>
 #include <uslab/stats.h>
@@ -25,15 +25,6 @@
 #define NTHREADS 4
 #define NSLOTS 8192
 #define BULK 16
-
-struct tobj {
-	atomic_int in_use; /* 1 while handed out */
-	uint32_t owner;
-	uint64_t serial;
-	uint64_t check;
-	/* The free pointer of a ctor-less 64-byte cache lives at 32. */
-	char pad[40];
-};
 
 struct config {
 	const char *name;
@@ -55,7 +46,7 @@ static struct kmem_cache *cache;
 static long scale = 1; /* USLAB_TEST_QUICK=1 (valgrind): 1/20 */
 static const struct config *cur_cfg;
 static _Atomic(struct tobj *) slots[NSLOTS];
-static atomic_long errors, allocated, freed;
+static atomic_long allocated, freed;
 
 static void tobj_ctor(void *p)
 {
@@ -63,34 +54,6 @@ static void tobj_ctor(void *p)
 
 	atomic_init(&o->in_use, 0);
 	o->owner = 0;
-}
-
-static uint64_t mix(uint32_t owner, uint64_t serial)
-{
-	return (serial * 0x9e3779b97f4a7c15ULL) ^ (owner + 0x5bd1e995ULL);
-}
-
-static void tag(struct tobj *o, uint32_t owner, uint64_t serial)
-{
-	/*
-	 * in_use is read as the constructor or the last owner left it;
-	 * to memcheck a new object is undefined (uslab's client requests
-	 * say so), so say it is not.
-	 */
-	VALGRIND_MAKE_MEM_DEFINED(&o->in_use, sizeof(o->in_use));
-	if (atomic_exchange(&o->in_use, 1) != 0)
-		atomic_fetch_add(&errors, 1); /* handed out twice */
-	o->owner = owner;
-	o->serial = serial;
-	o->check = mix(owner, serial);
-}
-
-static void untag(struct tobj *o)
-{
-	if (o->check != mix(o->owner, o->serial))
-		atomic_fetch_add(&errors, 1); /* damaged while live */
-	if (atomic_exchange(&o->in_use, 0) != 1)
-		atomic_fetch_add(&errors, 1); /* not in use */
 }
 
 static void *worker(void *arg)
@@ -112,13 +75,13 @@ static void *worker(void *arg)
 			/* A batch through the bulk calls. */
 			if (kmem_cache_alloc_bulk(cache, GFP_KERNEL, BULK,
 						  (void **)bulk) != BULK) {
-				atomic_fetch_add(&errors, 1);
+				atomic_fetch_add(&tobj_errors, 1);
 				continue;
 			}
 			for (i = 0; i < BULK; i++)
-				tag(bulk[i], id, ++serial);
+				tobj_tag(bulk[i], id, ++serial);
 			for (i = 0; i < BULK; i++)
-				untag(bulk[i]);
+				tobj_untag(bulk[i]);
 			kmem_cache_free_bulk(cache, BULK, (void **)bulk);
 			nalloc += BULK;
 			nfree += BULK;
@@ -127,21 +90,21 @@ static void *worker(void *arg)
 
 		o = atomic_exchange(&slots[slot], NULL);
 		if (o) {
-			untag(o);
+			tobj_untag(o);
 			kmem_cache_free(cache, o);
 			nfree++;
 			continue;
 		}
 		o = kmem_cache_alloc(cache, GFP_KERNEL);
 		if (!o) {
-			atomic_fetch_add(&errors, 1);
+			atomic_fetch_add(&tobj_errors, 1);
 			continue;
 		}
 		nalloc++;
-		tag(o, id, ++serial);
+		tobj_tag(o, id, ++serial);
 		o = atomic_exchange(&slots[slot], o);
 		if (o) { /* another thread filled it meanwhile */
-			untag(o);
+			tobj_untag(o);
 			kmem_cache_free(cache, o);
 			nfree++;
 		}
@@ -164,7 +127,7 @@ START_TEST(test_threads_mixed)
 	cache = kmem_cache_create(cfg->name, cfg->size, 0, cfg->flags,
 				  cfg->ctor ? tobj_ctor : NULL);
 	ck_assert_ptr_nonnull(cache);
-	atomic_store(&errors, 0);
+	atomic_store(&tobj_errors, 0);
 	atomic_store(&allocated, 0);
 	atomic_store(&freed, 0);
 
@@ -180,14 +143,14 @@ START_TEST(test_threads_mixed)
 		struct tobj *o = atomic_exchange(&slots[i], NULL);
 
 		if (o) {
-			untag(o);
+			tobj_untag(o);
 			kmem_cache_free(cache, o);
 			atomic_fetch_add(&freed, 1);
 		}
 	}
-	ck_assert_msg(atomic_load(&errors) == 0,
+	ck_assert_msg(atomic_load(&tobj_errors) == 0,
 		      "%ld objects handed out twice or damaged",
-		      atomic_load(&errors));
+		      atomic_load(&tobj_errors));
 	ck_assert_int_eq(atomic_load(&allocated), atomic_load(&freed));
 	ck_assert_int_ge(atomic_load(&allocated),
 			 NTHREADS * (cfg->ops / scale) / 2);
@@ -214,22 +177,22 @@ START_TEST(test_threads_mixed)
 	for (i = 0; i < before.total_objs; i++) {
 		all[i] = kmem_cache_alloc(cache, GFP_KERNEL);
 		ck_assert_ptr_nonnull(all[i]);
-		tag(all[i], 0, i);
+		tobj_tag(all[i], 0, i);
 	}
 	ck_assert_int_eq(uslab_cache_info(cache, &after), 0);
 	ck_assert_uint_eq(after.slabs_allocated, before.slabs_allocated);
 	ck_assert_uint_eq(after.nr_full, after.nr_slabs);
-	ck_assert_msg(atomic_load(&errors) == 0,
+	ck_assert_msg(atomic_load(&tobj_errors) == 0,
 		      "%ld objects handed out twice or damaged",
-		      atomic_load(&errors)); /* all distinct */
+		      atomic_load(&tobj_errors)); /* all distinct */
 	for (i = 0; i < before.total_objs; i++) {
-		untag(all[i]);
+		tobj_untag(all[i]);
 		kmem_cache_free(cache, all[i]);
 	}
 	free(all);
-	ck_assert_msg(atomic_load(&errors) == 0,
+	ck_assert_msg(atomic_load(&tobj_errors) == 0,
 		      "%ld objects handed out twice or damaged",
-		      atomic_load(&errors));
+		      atomic_load(&tobj_errors));
 	unpin(&old_mask);
 	reaper_set_interval(CONFIG_REAP_INTERVAL_MS);
 	kmem_cache_destroy(cache);
@@ -258,7 +221,7 @@ static void *large_worker(void *arg)
 		unsigned char *p = kmalloc(len, GFP_KERNEL), *old;
 
 		if (!p) {
-			atomic_fetch_add(&errors, 1);
+			atomic_fetch_add(&tobj_errors, 1);
 			continue;
 		}
 		memcpy(p, &len, sizeof(len));
@@ -271,7 +234,7 @@ static void *large_worker(void *arg)
 			if (ksize(old) < len || !old[sizeof(len)] ||
 			    old[len / 2] != old[sizeof(len)] ||
 			    old[len - 1] != old[sizeof(len)])
-				atomic_fetch_add(&errors, 1);
+				atomic_fetch_add(&tobj_errors, 1);
 			kfree(old);
 		}
 	}
@@ -298,7 +261,7 @@ START_TEST(test_large_retained_threads)
 	unsigned long i;
 
 	ck_assert_ptr_nonnull(c);
-	atomic_store(&errors, 0);
+	atomic_store(&tobj_errors, 0);
 	atomic_store(&lstop, false);
 	reaper_set_interval(1); /* reap (nearly) all the time */
 	ck_assert_int_eq(pthread_create(&sh, NULL, large_shrinker, c), 0);
@@ -313,8 +276,8 @@ START_TEST(test_large_retained_threads)
 	reaper_set_interval(CONFIG_REAP_INTERVAL_MS);
 	for (i = 0; i < LSLOTS; i++)
 		kfree(atomic_exchange(&lslots[i], NULL));
-	ck_assert_msg(atomic_load(&errors) == 0, "%ld blocks lost or damaged",
-		      atomic_load(&errors));
+	ck_assert_msg(atomic_load(&tobj_errors) == 0,
+		      "%ld blocks lost or damaged", atomic_load(&tobj_errors));
 	ck_assert_int_eq(uslab_kmalloc_info(&k), 0);
 	ck_assert_uint_eq(k.large_bytes, 0);
 	ck_assert_uint_eq(k.large_allocs, k.large_frees);
