@@ -33,10 +33,13 @@ trap 'rm -rf "$tmp"' EXIT
 	skip "USLAB_INLINE is inline on x86-64 only"
 	finish
 }
-# The ASan build's library needs the ASan runtime loaded first.
+# A sanitizer build's library needs its runtimes (ASan first).
 flags=()
 if readelf -d "$LIB/libuslab.so" | grep -q 'NEEDED.*libasan'; then
-	flags=(-fsanitize=address)
+	flags+=(-fsanitize=address)
+fi
+if readelf -d "$LIB/libuslab.so" | grep -q 'NEEDED.*libubsan'; then
+	flags+=(-fsanitize=undefined)
 fi
 deps=$(pkg-config --libs liburcu-bp 2>/dev/null || echo -lurcu-bp)
 
