@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: MIT
 #
 # USLAB_INLINE as a user builds with it: tests/api/inline/user.c, built
-# against uslab's headers and linked three ways (a PIE and a non-PIE
-# program on this build's shared library, both of which get a copy
-# relocation of the layout the library publishes, and a static link of
-# libuslab.a), must carry its own restartable sequences, see the
-# library's published layout, and finish with everything balanced, on
-# rseq and with per-CPU locks.  A program built for another layout
+# against uslab's headers and linked three ways (a PIE program on this
+# build's shared library; a non-PIE one, built with -fno-pie, whose
+# direct reads of the layout the library publishes need a copy
+# relocation of it; and a static link of libuslab.a), must carry its own
+# restartable sequences, see the library's published layout, and finish
+# with everything balanced, on rseq and with per-CPU locks.  A program built for another layout
 # (another __USLAB_FAST_ABI) must fail to link instead of misreading
 # memory.
 #
@@ -72,7 +72,7 @@ run() {
 for how in pie nopie static; do
 	case $how in
 	pie) set -- -L"$LIB" -luslab -Wl,-rpath,"$LIB" ;;
-	nopie) set -- -no-pie -L"$LIB" -luslab -Wl,-rpath,"$LIB" ;;
+	nopie) set -- -fno-pie -no-pie -L"$LIB" -luslab -Wl,-rpath,"$LIB" ;;
 	static) set -- "$LIB/libuslab.a" $deps -lpthread ;;
 	esac
 	build "$how" "$@" || continue
