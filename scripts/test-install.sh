@@ -3,7 +3,7 @@
 # uslab-slabtop and every man page, the section-3 aliases resolving),
 # then build and run a 10-line program against it with nothing but
 # `pkg-config --cflags --libs uslab`, once against the shared library and
-# once statically; make uninstall must leave no file behind; then install
+# once statically, each with and without USLAB_INLINE; make uninstall must leave no file behind; then install
 # again to another PREFIX and LIBDIR and check uslab.pc follows them.
 # Prints PASS/FAIL lines and a Check-style summary for the tally.
 set -u
@@ -79,7 +79,7 @@ check "static and shared libraries export only the API" bash -c "
 	! nm -g --defined-only '$dest/usr/local/lib/libuslab.a' \
 		'$dest/usr/local/lib/libuslab.so' 2>/dev/null |
 		grep -E ' [TDBR] ' |
-		grep -vE ' (kmem_cache_|uslab_|kv?[mz]alloc|kcalloc|krealloc|kv?free|ksize|kstrn?dup|kmemdup)'"
+		grep -vE ' (kmem_cache_|uslab_|kv?[mz]alloc|kcalloc|krealloc|kv?free|ksize|kstrn?dup|kmemdup|__uslab_fast[0-9]+$)'"
 
 # libuslab-malloc.so: installed next to libuslab.so, and a program run
 # with it preloaded gets uslab's size classes from malloc().
@@ -129,6 +129,14 @@ check "run (shared)" bash -c "LD_LIBRARY_PATH='$dest/usr/local/lib' \
 check "link with pkg-config --static" \
 	bash -c "cc -static -o '$dest/hello-static' '$dest/hello.c' $static_flags 2>/dev/null"
 check "run (static)" bash -c "'$dest/hello-static' | grep -qx 'point: 42'"
+# The same with the fast paths inline (USLAB_INLINE, <uslab/fastpath.h>).
+check "link with pkg-config, USLAB_INLINE (shared)" \
+	cc -DUSLAB_INLINE -o "$dest/hello-inline" "$dest/hello.c" $flags
+check "run (shared, USLAB_INLINE)" bash -c "LD_LIBRARY_PATH='$dest/usr/local/lib' \
+	'$dest/hello-inline' | grep -qx 'point: 42'"
+check "link with pkg-config --static, USLAB_INLINE" \
+	bash -c "cc -DUSLAB_INLINE -static -o '$dest/hello-inline-static' '$dest/hello.c' $static_flags 2>/dev/null"
+check "run (static, USLAB_INLINE)" bash -c "'$dest/hello-inline-static' | grep -qx 'point: 42'"
 
 check "make uninstall removes every installed file" bash -c "
 	make --no-print-directory -s O='$build' PREFIX=/usr/local \
