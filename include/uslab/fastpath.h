@@ -22,6 +22,11 @@
  * with an undefined symbol rather than misread memory.  Rebuild it against the
  * headers of the library it runs with.
  *
+ * The sections' descriptors are in the program's own code, and a
+ * thread's rseq area may point at one after the call: a shared object
+ * built with USLAB_INLINE that may be dlclose()d must be linked with
+ * -z nodelete, as libuslab.so is.
+ *
  * Only on x86-64 with GCC 11 or clang 11 or later (asm goto with
  * outputs), and not under ThreadSanitizer: elsewhere USLAB_INLINE
  * changes nothing.  Everything here beginning with __uslab or __USLAB is
