@@ -287,6 +287,7 @@ slow:
 aborted:
 	return __USLAB_RSEQ_ABORTED;
 }
+
 /* ThreadSanitizer cannot see the sections' ordering: calls there. */
 #if defined(__SANITIZE_THREAD__)
 #define __USLAB_TSAN_BUILD 1
