@@ -64,8 +64,8 @@ static const struct row rows[] = {
 	{ "dpdk", "objbench-dpdk", "dpdk", NULL, 1 },
 };
 #define NROWS ARRAY_SIZE(rows)
+/* uslab's rows, R_USLAB to R_LOCK, with uslab-inl between them. */
 #define R_USLAB 0
-#define R_INLINE 1 /* built with USLAB_INLINE */
 #define R_LOCK 2
 #define R_NAIVE 3
 

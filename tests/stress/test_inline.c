@@ -15,9 +15,9 @@
  *   twice, or freed while not in use, is caught.  At the end the
  *   statistics balance, no free was refused and every object comes back.
  * main() runs the suite on this machine's nodes and again with
- * USLAB_FAKE_NUMA=2, where half the kmem_cache_alloc_node() calls ask for
- * the other node and frees of its objects take the inline remote-free
- * path (this CPU's alien magazine).
+ * USLAB_FAKE_NUMA=2, where one kmem_cache_alloc_node() call in four asks
+ * for the other node and frees of its objects take the inline
+ * remote-free path (this CPU's alien magazine).
  */
 #define USLAB_INLINE 1
 #include "common.h"
