@@ -53,6 +53,7 @@
 
 #include "internal.h"
 #include "magazine.h"
+#include "rseq.h"
 
 BUILD_BUG_ON(offsetof(struct magazine, rounds) != 0);
 BUILD_BUG_ON(offsetof(struct magazine, capacity) != 8);

@@ -11,7 +11,6 @@
 #include <stdbool.h>
 
 #include "internal.h"
-#include "rseq.h"
 
 void *mag_alloc_slow(struct kmem_cache *s);
 void mag_free_slow(struct kmem_cache *s, void *obj);

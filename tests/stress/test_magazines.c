@@ -34,6 +34,7 @@
 
 #include "internal.h"
 #include "magazine.h"
+#include "rseq.h"
 
 #define TAG_FREE 0x0f0f0f0fU
 #define MAX_THREADS 8
