@@ -88,11 +88,21 @@ static const struct config configs[] = {
 	{ "batch-1000", "batch", 64, 2, 1000, 2000000 },
 	{ "batch-100000", "batch", 64, 1, 100000, 2000000 },
 	{ "batch-100000", "batch", 64, 2, 100000, 2000000 },
+	{ "batch-1000", "batch", 256, 1, 1000, 2000000 },
+	{ "batch-1000", "batch", 256, 2, 1000, 2000000 },
+	{ "batch-100000", "batch", 256, 1, 100000, 2000000 },
+	{ "batch-100000", "batch", 256, 2, 100000, 2000000 },
 	{ "xthread", "xthread", 64, 2, 0, 1000000 },
 	{ "churn", "churn", 64, 1, 50000, 2000000 },
+	{ "churn", "churn", 256, 1, 50000, 2000000 },
 };
 #define NCONFIGS ARRAY_SIZE(configs)
-#define C_CHURN (NCONFIGS - 1)
+
+/* Only churn writes its objects: its rows alone report RSS. */
+static int is_churn(size_t ci)
+{
+	return !strcmp(configs[ci].wl, "churn");
+}
 
 struct cell {
 	int n; /* successful runs */
@@ -532,38 +542,48 @@ static void print_scaling(void)
 	}
 }
 
-static void print_churn(void)
+static void print_churn_config(size_t ci)
 {
-	const struct config *c = &configs[C_CHURN];
+	const struct config *c = &configs[ci];
 
-	if (!config_enabled[C_CHURN])
-		return;
 	printf("\nchurn: %ld live %u-byte objects, %ld random steps "
 	       "(op = one step: an alloc or a free)\n",
 	       c->n, c->size, config_ops(c));
-	printf("(peak RSS = VmHWM after the run minus VmRSS before the "
-	       "allocator was set up;\n setup = what the allocator's setup "
-	       "alone added, e.g. DPDK's EAL and prefilled pool)\n");
 	printf("%-10s %9s %9s %8s %14s %14s\n", "allocator", "ns/op", "Mops/s",
 	       "x limit", "peak RSS KiB", "setup RSS KiB");
 	for (size_t ri = 0; ri < NROWS; ri++) {
-		const struct cell *cc = &cells[C_CHURN][ri];
+		const struct cell *cc = &cells[ci][ri];
 
 		if (!row_enabled[ri])
 			continue;
-		if (!ok(C_CHURN, ri)) {
-			printf("%-10s %9s\n", rows[ri].label,
-			       why_not(C_CHURN, ri));
+		if (!ok(ci, ri)) {
+			printf("%-10s %9s\n", rows[ri].label, why_not(ci, ri));
 			continue;
 		}
 		printf("%-10s %9.2f %9.1f", rows[ri].label, cc->med_ns,
 		       cc->med_mops);
-		if (ok(C_CHURN, R_NAIVE))
+		if (ok(ci, R_NAIVE))
 			printf(" %8.2f",
-			       cc->med_ns / cells[C_CHURN][R_NAIVE].med_ns);
+			       cc->med_ns / cells[ci][R_NAIVE].med_ns);
 		else
 			printf(" %8s", "-");
 		printf(" %14.0f %14.0f\n", cc->med_peak, cc->med_setup);
+	}
+}
+
+static void print_churn(void)
+{
+	int any = 0;
+
+	for (size_t ci = 0; ci < NCONFIGS; ci++) {
+		if (!config_enabled[ci] || !is_churn(ci))
+			continue;
+		if (!any++)
+			printf("\n(churn's peak RSS = VmHWM after the run minus "
+			       "VmRSS before the allocator was set\n up; "
+			       "setup = what the allocator's setup alone added, "
+			       "e.g. DPDK's EAL and prefilled pool)\n");
+		print_churn_config(ci);
 	}
 }
 
@@ -644,10 +664,8 @@ static int write_tsv(void)
 					cc->med_ns / cells[ci][best].med_ns :
 					0);
 			fprintf(f, "\t%s", best >= 0 ? rows[best].label : "NA");
-			/* Only churn writes its objects: RSS there only. */
-			tsv_num(f, have && ci == C_CHURN, "%.0f", cc->med_peak);
-			tsv_num(f, have && ci == C_CHURN, "%.0f",
-				cc->med_setup);
+			tsv_num(f, have && is_churn(ci), "%.0f", cc->med_peak);
+			tsv_num(f, have && is_churn(ci), "%.0f", cc->med_setup);
 			fprintf(f, "\t%d\t%s\n", cc->n,
 				row_unavailable[ri] ? row_unavailable[ri] :
 				cc->failed	    ? cc->failed :
