@@ -355,10 +355,15 @@ static inline struct slab_view *slab_view_of(const void *p)
 	return (struct slab_view *)__uslab_view_of(p);
 }
 
-/* Home node of @obj, a slot of a live slab. */
+/*
+ * Home node of @obj, a slot of a live slab: its page's view, which the
+ * free fast path has just read, where the descriptor would be a 64-byte
+ * line of its own (two for a tail page).  Every page of a slab comes
+ * from one node, and new_slab() set the view's node before its cache.
+ */
 static inline int obj_home(const void *obj)
 {
-	return page_head_of(obj)->node;
+	return view_node(slab_view_of(obj));
 }
 
 struct kmem_cache_node {
