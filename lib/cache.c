@@ -779,6 +779,22 @@ cache_check_free(struct kmem_cache *s, const void *obj)
 	return slab;
 }
 
+/*
+ * cache_slot_of() for a cache with magazines, read as the free fast path
+ * reads it: from @obj's page view, a line that path has just loaded,
+ * where the slab's descriptor is a line of its own (two for a tail
+ * page).  True if @obj is the start of a slot of one of @s's slabs.
+ */
+static __attribute__((always_inline)) inline bool
+cache_view_slot(struct kmem_cache *s, const void *obj)
+{
+	const struct slab_view *view = slab_view_of(obj);
+	int node;
+
+	return view && READ_ONCE(view->cache) == s &&
+	       __uslab_view_slot(s, (const char *)view, obj, &node);
+}
+
 /* Everything but a valid object going into a magazine. */
 static __noinline void cache_free(struct kmem_cache *s, void *obj, void *caller)
 {
@@ -786,6 +802,13 @@ static __noinline void cache_free(struct kmem_cache *s, void *obj, void *caller)
 
 	if (!obj)
 		return;
+	/* Most often the fast path's magazine was full. */
+	if (likely(s && s->cpu_slab && cache_view_slot(s, obj))) {
+		if (unlikely(sanitize_valgrind))
+			sanitize_user_free(s, obj);
+		mag_free_slow(s, obj);
+		return;
+	}
 	if (s && s->passthrough) {
 		passthrough_free(s, obj);
 		return;
@@ -805,10 +828,11 @@ static __noinline void cache_free(struct kmem_cache *s, void *obj, void *caller)
 
 /*
  * As kmem_cache_alloc(): a leaf fast path, the rest a call.  The fast
- * path reads @obj's page's view (slab_view_of()); the slow path looks
- * again, at the slab's head descriptor.  NULL needs no test of its own:
- * it is outside the arena, so slab_view_of() sends it to the slow path,
- * which ignores it.
+ * path reads @obj's page's view (slab_view_of()); the slow path checks
+ * the view again for a cache with magazines (cache_view_slot()), and the
+ * slab's head descriptor otherwise or to report.  NULL needs no test of
+ * its own: it is outside the arena, so slab_view_of() sends it to the
+ * slow path, which ignores it.
  */
 __api void kmem_cache_free(struct kmem_cache *s, void *obj)
 {

@@ -445,6 +445,25 @@ __uslab_slot_index(const struct kmem_cache *s, unsigned long off)
 }
 
 /*
+ * The slot check of kmem_cache_free(): 1 if @obj, on a page whose view
+ * @v names @s, is the start of one of its slab's slots, with the view's
+ * node (the object's home) in *@nodep.
+ */
+static __uslab_always_inline int __uslab_view_slot(const struct kmem_cache *s,
+						   const char *v,
+						   const void *obj, int *nodep)
+{
+	unsigned long mem_node =
+		__USLAB_AT(v, __USLAB_VIEW_MEM_NODE, const unsigned long);
+	unsigned long off =
+		(unsigned long)obj - (mem_node >> __USLAB_VIEW_NODE_BITS);
+
+	*nodep = (int)(unsigned short)mem_node;
+	return __uslab_slot_index(s, off) <
+	       __USLAB_AT(s, __USLAB_CACHE_OBJECTS, const unsigned int);
+}
+
+/*
  * kmem_cache_free()'s fast path once @v, @obj's page view, has named @s:
  * @obj must be the start of a slot, then the push.  1 if @obj went into
  * a magazine; 0 leaves it to the slow path, with nothing touched.
@@ -452,16 +471,10 @@ __uslab_slot_index(const struct kmem_cache *s, unsigned long off)
 static __uslab_always_inline int
 __uslab_free_view_fast(struct kmem_cache *s, const char *v, void *obj)
 {
-	unsigned long mem_node =
-		__USLAB_AT(v, __USLAB_VIEW_MEM_NODE, const unsigned long);
-	unsigned long off =
-		(unsigned long)obj - (mem_node >> __USLAB_VIEW_NODE_BITS);
+	int node;
 
-	return __uslab_likely(
-		       __uslab_slot_index(s, off) <
-		       __USLAB_AT(s, __USLAB_CACHE_OBJECTS, unsigned int)) &&
-	       __uslab_likely(__uslab_push_fast(s, obj,
-						(int)(unsigned short)mem_node));
+	return __uslab_likely(__uslab_view_slot(s, v, obj, &node)) &&
+	       __uslab_likely(__uslab_push_fast(s, obj, node));
 }
 
 /* The whole of kmem_cache_free()'s fast path: 1 if @obj was put away. */
