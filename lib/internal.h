@@ -377,18 +377,23 @@ struct kmem_cache_node {
 	unsigned long active_objects; /* handed out */
 	unsigned long slabs_allocated, slabs_released;
 	unsigned long free_min; /* least nr_free since last reap */
-	/*
-	 * Atomic (relaxed) event counters, on their own line so that the
-	 * slow paths bumping them do not bounce the lock's line.
-	 * allocs/frees (CONFIG_STATS) count this node's objects handed out
-	 * and given back by every path but the rseq fast path, which counts
-	 * per CPU (kmem_cache_cpu).
-	 */
-	struct {
-		unsigned long allocs, frees;
-		unsigned long remote_frees; /* freed on other nodes' CPUs */
-	} __cacheline_aligned ev;
 } __cacheline_aligned;
+
+/*
+ * Event counters of one node's objects, one set per CPU (a row of
+ * kmem_cache.ev_rows per CPU, each row whole cache lines): allocs and
+ * frees (CONFIG_STATS) count the objects handed out and given back by
+ * every path but the rseq fast path, which counts in its slot
+ * (kmem_cache_cpu); remote_frees those freed on other nodes' CPUs.
+ * Relaxed atomic adds to the row of the CPU the thread runs on, so that
+ * the slow paths of different CPUs do not bounce one line between them;
+ * a thread moved meanwhile adds to another CPU's row, which only costs
+ * locality.  Readers add the rows up (stat_node_events()).
+ */
+struct node_events {
+	unsigned long allocs, frees;
+	unsigned long remote_frees;
+};
 
 struct kmem_cache {
 	/*
@@ -433,6 +438,9 @@ struct kmem_cache {
 	unsigned long failslab_injected; /* atomic */
 	unsigned int nr_nodes;
 	struct kmem_cache_node *node[MAX_NUMNODES];
+	/* [nr_cpu_ids] rows of nr_nodes, ev_row_bytes apart (stat_add()) */
+	struct node_events *ev_rows;
+	unsigned int ev_row_bytes;
 
 	/* Magazine layer (and cpu_slab, above). */
 	struct alien_slot *cpu_alien; /* [nr_cpu_ids][nr_nodes] */
@@ -783,7 +791,7 @@ struct kmem_cache_cpu {
 	 * (mag_cpu_events(); unsigned, wrapping).  @frees and @rounds_out
 	 * change only under @lock, and loaded's word is read in one load,
 	 * so a reader holding @lock gets rounds and counts that agree.
-	 * Every other path counts in kmem_cache_node.ev.
+	 * Every other path counts in kmem_cache.ev_rows (stat_add()).
 	 */
 	unsigned long rounds_out, frees;
 	struct magazine *prev;
@@ -964,16 +972,48 @@ void uslab_chacha20_block(const uint32_t key[8], uint64_t n, uint32_t out[16]);
 /* ---- stats.c -------------------------------------------------------- */
 
 /*
+ * This CPU's counters for node @nid's objects (struct node_events): the
+ * rseq area's CPU, always one the kernel has (0 in a thread without
+ * rseq, whose adds all go to the first row).
+ */
+static inline struct node_events *stat_events(const struct kmem_cache *s,
+					      int nid)
+{
+	unsigned long cpu = __uslab_cpu_start(percpu_rseq_off);
+
+	return (struct node_events *)((char *)s->ev_rows +
+				      cpu * s->ev_row_bytes) +
+	       nid;
+}
+
+/*
  * Count @nr objects handed out (allocs) or given back (frees) for @node
  * by a path other than the rseq fast path.  Relaxed: a counter orders
  * nothing, readers only add it up.
  */
-#define stat_add(s, nid, field, nr)                                         \
-	do {                                                                \
-		if (IS_ENABLED(CONFIG_STATS))                               \
-			__atomic_fetch_add(&(s)->node[nid]->ev.field, (nr), \
-					   __ATOMIC_RELAXED);               \
+#define stat_add(s, nid, field, nr)                                           \
+	do {                                                                  \
+		if (IS_ENABLED(CONFIG_STATS))                                 \
+			__atomic_fetch_add(&stat_events(s, nid)->field, (nr), \
+					   __ATOMIC_RELAXED);                 \
 	} while (0)
+
+/* Node @nid's events in *@sum: every CPU's row added up (racy reads). */
+static inline void stat_node_events(const struct kmem_cache *s, int nid,
+				    struct node_events *sum)
+{
+	*sum = (struct node_events){ 0 };
+	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		const struct node_events *e =
+			(const struct node_events *)((const char *)s->ev_rows +
+						     cpu * s->ev_row_bytes) +
+			nid;
+
+		sum->allocs += READ_ONCE(e->allocs);
+		sum->frees += READ_ONCE(e->frees);
+		sum->remote_frees += READ_ONCE(e->remote_frees);
+	}
+}
 
 /* kmalloc's figures above its size classes (USLAB_STAT_KMALLOC). */
 extern uint64_t kmalloc_stat[USLAB_NR_KMALLOC_STATS];

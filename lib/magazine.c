@@ -555,7 +555,7 @@ static inline bool mag_can_push(struct kmem_cache_cpu *c, struct magazine *m,
 /* Objects of @node freed on other nodes' CPUs, counted as they go home. */
 static void count_remote(struct kmem_cache *s, int node, unsigned long nr)
 {
-	__atomic_fetch_add(&s->node[node]->ev.remote_frees, nr,
+	__atomic_fetch_add(&stat_events(s, node)->remote_frees, nr,
 			   __ATOMIC_RELAXED);
 }
 

@@ -234,6 +234,17 @@ int slab_cache_init_nodes(struct kmem_cache *s, int nr_nodes)
 		return -1;
 	}
 
+	/* The event counters: a row of whole cache lines per CPU. */
+	s->ev_row_bytes = (unsigned int)ALIGN(
+		(size_t)nr_nodes * sizeof(struct node_events), CACHE_LINE_SIZE);
+	s->ev_rows = aligned_alloc(CACHE_LINE_SIZE,
+				   (size_t)nr_cpu_ids * s->ev_row_bytes);
+	if (!s->ev_rows) {
+		slab_cache_free_nodes(s);
+		errno = ENOMEM;
+		return -1;
+	}
+	memset(s->ev_rows, 0, (size_t)nr_cpu_ids * s->ev_row_bytes);
 	for (i = 0; i < nr_nodes; i++) {
 		struct kmem_cache_node *n;
 
@@ -264,6 +275,8 @@ void slab_cache_free_nodes(struct kmem_cache *s)
 		s->node[i] = NULL;
 	}
 	s->nr_nodes = 0;
+	free(s->ev_rows);
+	s->ev_rows = NULL;
 	free(s->random_seq);
 	s->random_seq = NULL;
 }

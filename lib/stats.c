@@ -13,8 +13,8 @@
  * are derived from both.  Event counters (CONFIG_STATS) are per CPU for
  * the rseq fast path, which counts a push in its commit (its allocations
  * derived from its frees and the magazines' rounds, under each CPU
- * slot's lock: mag_cpu_events()), and relaxed atomics elsewhere, summed
- * here.
+ * slot's lock: mag_cpu_events()), and relaxed atomics elsewhere, in a
+ * row per CPU (stat_add()), summed here.
  *
  * Locking: a CPU slot lock at a time (level 2), each once per reading
  * whatever the number of nodes, then a node lock at a time (level 4),
@@ -51,6 +51,7 @@ static void stats_node_info(struct kmem_cache *s, unsigned int i,
 {
 	struct kmem_cache_node *n = s->node[i];
 	uint64_t c[USLAB_NR_COUNT_STATS] = { 0 };
+	struct node_events slow;
 	unsigned long out, cached;
 	struct depot_snapshot ds = { 0 };
 	unsigned int k;
@@ -83,9 +84,10 @@ static void stats_node_info(struct kmem_cache *s, unsigned int i,
 	/* Free in slabs, minus the free slabs' objects: in partial ones. */
 	c[USLAB_STAT_partial_free_objs] = c[USLAB_STAT_total_objs] - out -
 					  c[USLAB_STAT_nr_free] * s->objects;
-	c[USLAB_STAT_allocs] = ev->allocs[i] + READ_ONCE(n->ev.allocs);
-	c[USLAB_STAT_frees] = ev->frees[i] + READ_ONCE(n->ev.frees);
-	c[USLAB_STAT_remote_frees] = READ_ONCE(n->ev.remote_frees);
+	stat_node_events(s, (int)i, &slow);
+	c[USLAB_STAT_allocs] = ev->allocs[i] + slow.allocs;
+	c[USLAB_STAT_frees] = ev->frees[i] + slow.frees;
+	c[USLAB_STAT_remote_frees] = slow.remote_frees;
 
 	for (k = 0; k < USLAB_NR_COUNT_STATS; k++)
 		info->count[k] += c[k];

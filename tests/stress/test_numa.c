@@ -28,6 +28,15 @@
 
 #include "internal.h"
 
+/* The remote frees counted for @node's objects, every CPU's row. */
+static unsigned long remote_frees_of(struct kmem_cache *s, int node)
+{
+	struct node_events ev;
+
+	stat_node_events(s, node, &ev);
+	return ev.remote_frees;
+}
+
 static struct kmem_cache *mk(const char *name)
 {
 	struct kmem_cache *s = kmem_cache_create(name, 64, 0, 0, NULL);
@@ -161,9 +170,9 @@ START_TEST(test_remote_free)
 		kmem_cache_free(s, p[i]);
 
 	mag_drain(s);
-	ck_assert_uint_eq(s->node[home]->ev.remote_frees, K);
+	ck_assert_uint_eq(remote_frees_of(s, home), K);
 	ck_assert_uint_eq(s->node[home]->active_objects, 0);
-	ck_assert_uint_eq(s->node[here]->ev.remote_frees, 0);
+	ck_assert_uint_eq(remote_frees_of(s, here), 0);
 	ck_assert_int_eq(uslab_cache_info(s, &info), 0);
 	ck_assert_uint_eq(info.remote_frees, K);
 	ck_assert_uint_eq(info.active_objs, 0);
@@ -236,13 +245,13 @@ START_TEST(test_remote_alloc_reuses_alien)
 		p[i] = kmem_cache_alloc_node(s, GFP_KERNEL, home);
 	for (i = 0; i < K; i++)
 		kmem_cache_free(s, p[i]);
-	ck_assert_uint_eq(s->node[home]->ev.remote_frees, 0); /* not home */
+	ck_assert_uint_eq(remote_frees_of(s, home), 0); /* not home */
 	for (i = K - 1; i >= 0; i--) {
 		q = kmem_cache_alloc_node(s, GFP_KERNEL, home);
 		ck_assert_ptr_eq(q, p[i]);
 		ck_assert_int_eq(node_of(q), home);
 	}
-	ck_assert_uint_eq(s->node[home]->ev.remote_frees, K);
+	ck_assert_uint_eq(remote_frees_of(s, home), K);
 	/* __GFP_THISNODE still goes to the node's slabs. */
 	q = kmem_cache_alloc_node(s, GFP_KERNEL | __GFP_THISNODE, home);
 	ck_assert_int_eq(node_of(q), home);
@@ -335,7 +344,7 @@ START_TEST(test_pinned_threads_local)
 		pthread_join(w[i].th, NULL);
 		ck_assert_int_eq(w[i].bad, 0);
 	}
-	ck_assert_uint_eq(pinned_cache->node[0]->ev.remote_frees, 0);
+	ck_assert_uint_eq(remote_frees_of(pinned_cache, 0), 0);
 	kmem_cache_destroy(pinned_cache);
 }
 END_TEST
