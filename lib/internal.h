@@ -971,6 +971,14 @@ void uslab_chacha20_block(const uint32_t key[8], uint64_t n, uint32_t out[16]);
 
 /* ---- stats.c -------------------------------------------------------- */
 
+/* CPU @cpu's row of event counters, one struct node_events per node. */
+static inline struct node_events *stat_row(const struct kmem_cache *s,
+					   unsigned long cpu)
+{
+	return (struct node_events *)((char *)s->ev_rows +
+				      cpu * s->ev_row_bytes);
+}
+
 /*
  * This CPU's counters for node @nid's objects (struct node_events): the
  * rseq area's CPU, always one the kernel has (0 in a thread without
@@ -979,11 +987,7 @@ void uslab_chacha20_block(const uint32_t key[8], uint64_t n, uint32_t out[16]);
 static inline struct node_events *stat_events(const struct kmem_cache *s,
 					      int nid)
 {
-	unsigned long cpu = __uslab_cpu_start(percpu_rseq_off);
-
-	return (struct node_events *)((char *)s->ev_rows +
-				      cpu * s->ev_row_bytes) +
-	       nid;
+	return stat_row(s, __uslab_cpu_start(percpu_rseq_off)) + nid;
 }
 
 /*
@@ -1004,10 +1008,7 @@ static inline void stat_node_events(const struct kmem_cache *s, int nid,
 {
 	*sum = (struct node_events){ 0 };
 	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
-		const struct node_events *e =
-			(const struct node_events *)((const char *)s->ev_rows +
-						     cpu * s->ev_row_bytes) +
-			nid;
+		const struct node_events *e = stat_row(s, cpu) + nid;
 
 		sum->allocs += READ_ONCE(e->allocs);
 		sum->frees += READ_ONCE(e->frees);
