@@ -788,10 +788,11 @@ cache_check_free(struct kmem_cache *s, const void *obj)
 static __attribute__((always_inline)) inline bool
 cache_view_slot(struct kmem_cache *s, const void *obj)
 {
-	const struct slab_view *view = slab_view_of(obj);
+	struct slab_view *view;
 	int node;
 
-	return view && READ_ONCE(view->cache) == s &&
+	/* @s is not NULL: no view, no cache, no match. */
+	return view_cache_of(obj, &view) == s &&
 	       __uslab_view_slot(s, (const char *)view, obj, &node);
 }
 
@@ -838,8 +839,7 @@ __api void kmem_cache_free(struct kmem_cache *s, void *obj)
 {
 	struct slab_view *view;
 
-	if (likely(s) && likely(view = slab_view_of(obj)) &&
-	    likely(READ_ONCE(view->cache) == s) &&
+	if (likely(s) && likely(view_cache_of(obj, &view) == s) &&
 	    likely(cache_free_fast(s, view, obj)))
 		return;
 	cache_free(s, obj, __builtin_return_address(0));

@@ -356,6 +356,20 @@ static inline struct slab_view *slab_view_of(const void *p)
 }
 
 /*
+ * The cache of the live slab holding @p, read from @p's page view
+ * (*@viewp, NULL outside the arena); NULL when no slab holds it.
+ * Reports nothing: kfree(), ksize() and the free paths begin here.
+ */
+static inline struct kmem_cache *view_cache_of(const void *p,
+					       struct slab_view **viewp)
+{
+	struct slab_view *view = slab_view_of(p);
+
+	*viewp = view;
+	return view ? READ_ONCE(view->cache) : NULL;
+}
+
+/*
  * Home node of @obj, a slot of a live slab: its page's view, which the
  * free fast path has just read, where the descriptor would be a 64-byte
  * line of its own (two for a tail page).  Every page of a slab comes

@@ -733,8 +733,8 @@ __api void kfree(const void *p)
 
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
-	view = slab_view_of(p);
-	if (likely(view && (s = READ_ONCE(view->cache)))) {
+	s = view_cache_of(p, &view);
+	if (likely(s)) {
 		cache_free_view(s, view, (void *)p);
 		return;
 	}
@@ -757,8 +757,8 @@ __api size_t ksize(const void *p)
 	if (ZERO_OR_NULL_PTR(p))
 		return 0;
 	/* A slab's object: its own page's view names the cache. */
-	view = slab_view_of(p);
-	if (likely(view && (s = READ_ONCE(view->cache))))
+	s = view_cache_of(p, &view);
+	if (likely(s))
 		return s->object_size;
 	slab = virt_to_slab(p);
 	if (slab) {

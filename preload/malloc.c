@@ -160,27 +160,13 @@ static __noinline void free_slow(void *p)
 		__libc_free(p);
 }
 
-/*
- * The cache of the slab that holds @p, an address in the arena, read
- * from its page's view (*@viewp); NULL when no slab does.  Reports
- * nothing, as ksize() and kfree() begin.
- */
-static __always_inline struct kmem_cache *arena_cache(const void *p,
-						      struct slab_view **viewp)
-{
-	struct slab_view *view = slab_view_of(p);
-
-	*viewp = view;
-	return view ? READ_ONCE(view->cache) : NULL;
-}
-
 /* NULL is outside the arena: free_slow() ignores it. */
 static __always_inline void free_inline(void *p)
 {
 	if (likely(page_in_arena(p))) {
 		/* kfree()'s fast path, which leaves errno alone. */
 		struct slab_view *view;
-		struct kmem_cache *s = arena_cache(p, &view);
+		struct kmem_cache *s = view_cache_of(p, &view);
 
 		if (likely(s && cache_free_fast(s, view, p)))
 			return;
@@ -255,7 +241,7 @@ __api void *realloc(void *p, size_t size)
 	if (likely(page_in_arena(p))) {
 		/* ksize()'s own first step, without the call. */
 		struct slab_view *view;
-		struct kmem_cache *s = arena_cache(p, &view);
+		struct kmem_cache *s = view_cache_of(p, &view);
 
 		ks = likely(s) ? s->object_size : ksize(p);
 	} else if (huge_size(p)) {
